@@ -1,0 +1,872 @@
+//! The accommodation aggregate: its stream `accommodation-{id}` holds every decision that
+//! occupies nights (holds, confirmations, cancellations, expiries, blocks). Because each
+//! decision is taken on the stream's current version, no two active stays ever overlap.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveTime, Offset, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::event::{Aggregate, DomainEvent, EventDecodeError};
+use crate::ids::{AccommodationId, BlockId, ReservationCode, ReservationId};
+use crate::pricing::{Pricing, Quote};
+use crate::{BookingError, Money, StayDates};
+
+/// The longest stay one hold may take; longer ones are arranged with the owner.
+pub const MAX_NIGHTS: u32 = 30;
+/// Argentina keeps UTC−3 all year (no daylight saving since 2009).
+pub const ARGENTINA_UTC_OFFSET_MINUTES: i32 = -180;
+/// Largest sensible cabin; a typo like 400 guests is refused at registration.
+pub const MAX_CAPACITY: u32 = 50;
+
+// ---------------------------------------------------------------------------------------------
+// Value types shared by commands and events
+// ---------------------------------------------------------------------------------------------
+
+/// Where a booking came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    Direct,
+    Whatsapp,
+    Admin,
+    Airbnb,
+    Booking,
+}
+
+/// Who cancelled a reservation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CancelledBy {
+    Guest,
+    Admin,
+    System,
+}
+
+/// Who decided that some nights are not for sale.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum BlockSource {
+    Admin,
+    /// An imported calendar (Airbnb, Booking.com, …) and the event's UID in it.
+    External {
+        calendar: String,
+        uid: String,
+    },
+}
+
+// ---------------------------------------------------------------------------------------------
+// Commands
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct RegisterAccommodation {
+    pub accommodation_id: AccommodationId,
+    pub name: String,
+    pub capacity: u32,
+    pub pricing: Pricing,
+    pub min_nights: u32,
+    pub check_in_time: NaiveTime,
+    pub check_out_time: NaiveTime,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChangePricing {
+    pub pricing: Pricing,
+    /// `None` keeps the current minimum.
+    pub min_nights: Option<u32>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlaceHold {
+    pub reservation_id: ReservationId,
+    pub code: ReservationCode,
+    /// An opaque reference to the guest (never their phone or name: those live encrypted
+    /// elsewhere so that the history survives an erasure request).
+    pub guest_ref: String,
+    pub stay: StayDates,
+    pub guests: u32,
+    pub channel: Channel,
+    pub hold_duration: Duration,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExtendHold {
+    pub reservation_id: ReservationId,
+    pub by: Duration,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConfirmReservation {
+    pub reservation_id: ReservationId,
+    pub payment_reference: String,
+    pub amount_paid: Money,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct CancelReservation {
+    pub reservation_id: ReservationId,
+    pub by: CancelledBy,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExpireHold {
+    pub reservation_id: ReservationId,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct BlockDates {
+    pub block_id: BlockId,
+    pub stay: StayDates,
+    pub source: BlockSource,
+    pub note: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct UnblockDates {
+    pub block_id: BlockId,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum AccommodationCommand {
+    Register(RegisterAccommodation),
+    ChangePricing(ChangePricing),
+    PlaceHold(PlaceHold),
+    ExtendHold(ExtendHold),
+    Confirm(ConfirmReservation),
+    Cancel(CancelReservation),
+    ExpireHold(ExpireHold),
+    BlockDates(BlockDates),
+    UnblockDates(UnblockDates),
+}
+
+impl AccommodationCommand {
+    /// Stable name for metrics and logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Register(_) => "RegisterAccommodation",
+            Self::ChangePricing(_) => "ChangePricing",
+            Self::PlaceHold(_) => "PlaceHold",
+            Self::ExtendHold(_) => "ExtendHold",
+            Self::Confirm(_) => "ConfirmReservation",
+            Self::Cancel(_) => "CancelReservation",
+            Self::ExpireHold(_) => "ExpireHold",
+            Self::BlockDates(_) => "BlockDates",
+            Self::UnblockDates(_) => "UnblockDates",
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AccommodationRegistered {
+    pub accommodation_id: AccommodationId,
+    pub name: String,
+    pub capacity: u32,
+    pub pricing: Pricing,
+    pub min_nights: u32,
+    pub check_in_time: NaiveTime,
+    pub check_out_time: NaiveTime,
+    /// The offset that turns "now" into the owner's calendar day.
+    #[serde(default = "default_offset")]
+    pub utc_offset_minutes: i32,
+    pub registered_at: DateTime<Utc>,
+}
+
+fn default_offset() -> i32 {
+    ARGENTINA_UTC_OFFSET_MINUTES
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PricingChanged {
+    pub pricing: Pricing,
+    pub min_nights: u32,
+    pub changed_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HoldPlaced {
+    pub reservation_id: ReservationId,
+    pub code: ReservationCode,
+    pub guest_ref: String,
+    #[serde(flatten)]
+    pub stay: StayDates,
+    pub guests: u32,
+    pub channel: Channel,
+    pub quote: Quote,
+    pub placed_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HoldExtended {
+    pub reservation_id: ReservationId,
+    pub expires_at: DateTime<Utc>,
+    pub extended_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReservationConfirmed {
+    pub reservation_id: ReservationId,
+    pub payment_reference: String,
+    pub amount_paid: Money,
+    pub confirmed_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReservationCancelled {
+    pub reservation_id: ReservationId,
+    #[serde(flatten)]
+    pub stay: StayDates,
+    pub by: CancelledBy,
+    pub reason: String,
+    /// Whether the reservation had been confirmed (paid) when it was cancelled.
+    pub was_confirmed: bool,
+    pub cancelled_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HoldExpired {
+    pub reservation_id: ReservationId,
+    #[serde(flatten)]
+    pub stay: StayDates,
+    pub expired_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DatesBlocked {
+    pub block_id: BlockId,
+    #[serde(flatten)]
+    pub stay: StayDates,
+    pub source: BlockSource,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    pub blocked_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DatesUnblocked {
+    pub block_id: BlockId,
+    #[serde(flatten)]
+    pub stay: StayDates,
+    pub source: BlockSource,
+    pub unblocked_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum AccommodationEvent {
+    Registered(AccommodationRegistered),
+    PricingChanged(PricingChanged),
+    HoldPlaced(HoldPlaced),
+    HoldExtended(HoldExtended),
+    Confirmed(ReservationConfirmed),
+    Cancelled(ReservationCancelled),
+    HoldExpired(HoldExpired),
+    DatesBlocked(DatesBlocked),
+    DatesUnblocked(DatesUnblocked),
+}
+
+/// Every stored name of this stream's events; the catalogue in docs/events.md lists the same.
+pub const EVENT_TYPES: &[&str] = &[
+    "AccommodationRegistered",
+    "PricingChanged",
+    "HoldPlaced",
+    "HoldExtended",
+    "ReservationConfirmed",
+    "ReservationCancelled",
+    "HoldExpired",
+    "DatesBlocked",
+    "DatesUnblocked",
+];
+
+fn decode<T: serde::de::DeserializeOwned>(
+    event_type: &str,
+    version: u32,
+    payload: Value,
+) -> Result<T, EventDecodeError> {
+    serde_json::from_value(payload).map_err(|e| EventDecodeError::Malformed {
+        event_type: event_type.to_owned(),
+        version,
+        reason: e.to_string(),
+    })
+}
+
+impl DomainEvent for AccommodationEvent {
+    fn event_type(&self) -> &'static str {
+        match self {
+            Self::Registered(_) => "AccommodationRegistered",
+            Self::PricingChanged(_) => "PricingChanged",
+            Self::HoldPlaced(_) => "HoldPlaced",
+            Self::HoldExtended(_) => "HoldExtended",
+            Self::Confirmed(_) => "ReservationConfirmed",
+            Self::Cancelled(_) => "ReservationCancelled",
+            Self::HoldExpired(_) => "HoldExpired",
+            Self::DatesBlocked(_) => "DatesBlocked",
+            Self::DatesUnblocked(_) => "DatesUnblocked",
+        }
+    }
+
+    fn event_version(&self) -> u32 {
+        1
+    }
+
+    fn to_payload(&self) -> Value {
+        let result = match self {
+            Self::Registered(e) => serde_json::to_value(e),
+            Self::PricingChanged(e) => serde_json::to_value(e),
+            Self::HoldPlaced(e) => serde_json::to_value(e),
+            Self::HoldExtended(e) => serde_json::to_value(e),
+            Self::Confirmed(e) => serde_json::to_value(e),
+            Self::Cancelled(e) => serde_json::to_value(e),
+            Self::HoldExpired(e) => serde_json::to_value(e),
+            Self::DatesBlocked(e) => serde_json::to_value(e),
+            Self::DatesUnblocked(e) => serde_json::to_value(e),
+        };
+        // These types contain only strings, integers, dates and maps with string keys, which
+        // serde_json always serializes; Null would only appear if that ever changed.
+        result.unwrap_or(Value::Null)
+    }
+
+    fn from_stored(
+        event_type: &str,
+        version: u32,
+        payload: Value,
+    ) -> Result<Self, EventDecodeError> {
+        if version != 1 {
+            if EVENT_TYPES.contains(&event_type) {
+                return Err(EventDecodeError::UnknownVersion {
+                    event_type: event_type.to_owned(),
+                    version,
+                });
+            }
+            return Err(EventDecodeError::UnknownType {
+                event_type: event_type.to_owned(),
+                version,
+            });
+        }
+        let t = event_type;
+        Ok(match t {
+            "AccommodationRegistered" => Self::Registered(decode(t, version, payload)?),
+            "PricingChanged" => Self::PricingChanged(decode(t, version, payload)?),
+            "HoldPlaced" => Self::HoldPlaced(decode(t, version, payload)?),
+            "HoldExtended" => Self::HoldExtended(decode(t, version, payload)?),
+            "ReservationConfirmed" => Self::Confirmed(decode(t, version, payload)?),
+            "ReservationCancelled" => Self::Cancelled(decode(t, version, payload)?),
+            "HoldExpired" => Self::HoldExpired(decode(t, version, payload)?),
+            "DatesBlocked" => Self::DatesBlocked(decode(t, version, payload)?),
+            "DatesUnblocked" => Self::DatesUnblocked(decode(t, version, payload)?),
+            other => {
+                return Err(EventDecodeError::UnknownType {
+                    event_type: other.to_owned(),
+                    version,
+                });
+            }
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// State
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct AccommodationInfo {
+    pub id: AccommodationId,
+    pub name: String,
+    pub capacity: u32,
+    pub pricing: Pricing,
+    pub min_nights: u32,
+    pub check_in_time: NaiveTime,
+    pub check_out_time: NaiveTime,
+    pub utc_offset_minutes: i32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReservationStatus {
+    Held,
+    Confirmed,
+    Cancelled,
+    Expired,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reservation {
+    pub id: ReservationId,
+    pub code: ReservationCode,
+    pub guest_ref: String,
+    pub stay: StayDates,
+    pub guests: u32,
+    pub channel: Channel,
+    pub quote: Quote,
+    pub status: ReservationStatus,
+    pub expires_at: DateTime<Utc>,
+    pub extended: bool,
+    pub payment_reference: Option<String>,
+    pub amount_paid: Money,
+}
+
+impl Reservation {
+    /// Held or confirmed: occupies its nights.
+    pub fn is_active(&self) -> bool {
+        matches!(
+            self.status,
+            ReservationStatus::Held | ReservationStatus::Confirmed
+        )
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Block {
+    pub id: BlockId,
+    pub stay: StayDates,
+    pub source: BlockSource,
+}
+
+/// What holds a range of nights.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Occupant {
+    Reservation(ReservationId),
+    Block(BlockId),
+}
+
+/// The accommodation as its events left it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Accommodation {
+    info: Option<AccommodationInfo>,
+    reservations: BTreeMap<ReservationId, Reservation>,
+    blocks: BTreeMap<BlockId, Block>,
+}
+
+impl Accommodation {
+    pub fn info(&self) -> Option<&AccommodationInfo> {
+        self.info.as_ref()
+    }
+
+    pub fn reservation(&self, id: ReservationId) -> Option<&Reservation> {
+        self.reservations.get(&id)
+    }
+
+    pub fn reservations(&self) -> impl Iterator<Item = &Reservation> {
+        self.reservations.values()
+    }
+
+    pub fn blocks(&self) -> impl Iterator<Item = &Block> {
+        self.blocks.values()
+    }
+
+    /// Every range that is taken: holds (even past due until expired), confirmed stays, blocks.
+    pub fn active_stays(&self) -> impl Iterator<Item = (StayDates, Occupant)> + '_ {
+        let reservations = self
+            .reservations
+            .values()
+            .filter(|r| r.is_active())
+            .map(|r| (r.stay, Occupant::Reservation(r.id)));
+        let blocks = self
+            .blocks
+            .values()
+            .map(|b| (b.stay, Occupant::Block(b.id)));
+        reservations.chain(blocks)
+    }
+
+    /// Held reservations whose expiry has passed: the scheduler's to-do list.
+    pub fn due_holds(&self, now: DateTime<Utc>) -> impl Iterator<Item = ReservationId> + '_ {
+        self.reservations
+            .values()
+            .filter(move |r| r.status == ReservationStatus::Held && now >= r.expires_at)
+            .map(|r| r.id)
+    }
+
+    fn registered(&self) -> Result<&AccommodationInfo, BookingError> {
+        self.info.as_ref().ok_or(BookingError::NotRegistered)
+    }
+
+    fn reservation_mut_checked(&self, id: ReservationId) -> Result<&Reservation, BookingError> {
+        self.reservations
+            .get(&id)
+            .ok_or(BookingError::ReservationNotFound(id))
+    }
+
+    /// Frees past-due holds that stand in the way of `stay`, then checks that nothing else does.
+    /// A hold whose time is up must not keep a paying guest out just because the scheduler has
+    /// not run yet; expiring it here keeps the event history free of overlapping active stays.
+    fn claim(
+        &self,
+        stay: &StayDates,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<AccommodationEvent>, BookingError> {
+        let mut expired = Vec::new();
+        for (taken, occupant) in self.active_stays() {
+            if !taken.overlaps(stay) {
+                continue;
+            }
+            let lapsed = match occupant {
+                Occupant::Reservation(id) => self
+                    .reservations
+                    .get(&id)
+                    .filter(|r| r.status == ReservationStatus::Held && now >= r.expires_at),
+                Occupant::Block(_) => None,
+            };
+            match lapsed {
+                Some(r) => expired.push(AccommodationEvent::HoldExpired(HoldExpired {
+                    reservation_id: r.id,
+                    stay: r.stay,
+                    expired_at: now,
+                })),
+                None => {
+                    return Err(BookingError::DatesUnavailable {
+                        check_in: taken.check_in(),
+                        check_out: taken.check_out(),
+                    });
+                }
+            }
+        }
+        Ok(expired)
+    }
+
+    fn decide_place_hold(
+        &self,
+        cmd: &PlaceHold,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<AccommodationEvent>, BookingError> {
+        let info = self.registered()?;
+        if self.reservations.contains_key(&cmd.reservation_id) {
+            return Err(BookingError::DuplicateReservation(cmd.reservation_id));
+        }
+        if cmd.hold_duration <= Duration::zero() {
+            return Err(BookingError::InvalidHoldDuration);
+        }
+        let today = local_today(now, info.utc_offset_minutes);
+        if cmd.stay.check_in() < today {
+            return Err(BookingError::CheckInInPast {
+                check_in: cmd.stay.check_in(),
+                today,
+            });
+        }
+        let nights = cmd.stay.nights();
+        if nights < info.min_nights {
+            return Err(BookingError::StayTooShort {
+                nights,
+                minimum: info.min_nights,
+            });
+        }
+        if nights > MAX_NIGHTS {
+            return Err(BookingError::StayTooLong {
+                nights,
+                maximum: MAX_NIGHTS,
+            });
+        }
+        if cmd.guests == 0 || cmd.guests > info.capacity {
+            return Err(BookingError::InvalidGuestCount {
+                guests: cmd.guests,
+                capacity: info.capacity,
+            });
+        }
+        let mut events = self.claim(&cmd.stay, now)?;
+        events.push(AccommodationEvent::HoldPlaced(HoldPlaced {
+            reservation_id: cmd.reservation_id,
+            code: cmd.code.clone(),
+            guest_ref: cmd.guest_ref.clone(),
+            stay: cmd.stay,
+            guests: cmd.guests,
+            channel: cmd.channel,
+            quote: info.pricing.quote(&cmd.stay),
+            placed_at: now,
+            expires_at: now + cmd.hold_duration,
+        }));
+        Ok(events)
+    }
+
+    fn decide_confirm(
+        &self,
+        cmd: &ConfirmReservation,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<AccommodationEvent>, BookingError> {
+        self.registered()?;
+        let r = self.reservation_mut_checked(cmd.reservation_id)?;
+        if cmd.amount_paid.is_negative() || cmd.amount_paid == Money::ZERO {
+            return Err(BookingError::InvalidAmount);
+        }
+        match r.status {
+            ReservationStatus::Confirmed
+                if r.payment_reference.as_deref() == Some(&cmd.payment_reference) =>
+            {
+                // The same payment told twice: already done, nothing new happened.
+                Ok(Vec::new())
+            }
+            ReservationStatus::Confirmed => Err(BookingError::AlreadyConfirmed),
+            ReservationStatus::Cancelled => Err(BookingError::ReservationCancelled),
+            ReservationStatus::Expired => Err(BookingError::HoldExpired {
+                expired_at: r.expires_at,
+            }),
+            ReservationStatus::Held if now >= r.expires_at => Err(BookingError::HoldExpired {
+                expired_at: r.expires_at,
+            }),
+            ReservationStatus::Held => {
+                Ok(vec![AccommodationEvent::Confirmed(ReservationConfirmed {
+                    reservation_id: r.id,
+                    payment_reference: cmd.payment_reference.clone(),
+                    amount_paid: cmd.amount_paid,
+                    confirmed_at: now,
+                })])
+            }
+        }
+    }
+
+    fn decide_block(
+        &self,
+        cmd: &BlockDates,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<AccommodationEvent>, BookingError> {
+        self.registered()?;
+        if self.blocks.contains_key(&cmd.block_id) {
+            return Err(BookingError::DuplicateBlock(cmd.block_id));
+        }
+        let mut events = self.claim(&cmd.stay, now)?;
+        events.push(AccommodationEvent::DatesBlocked(DatesBlocked {
+            block_id: cmd.block_id,
+            stay: cmd.stay,
+            source: cmd.source.clone(),
+            note: cmd.note.clone(),
+            blocked_at: now,
+        }));
+        Ok(events)
+    }
+}
+
+/// The owner's calendar day at `now`.
+pub fn local_today(now: DateTime<Utc>, utc_offset_minutes: i32) -> NaiveDate {
+    // An offset outside ±24 h cannot come from our own events; fall back to UTC rather than panic.
+    let offset = FixedOffset::east_opt(utc_offset_minutes * 60).unwrap_or(Utc.fix());
+    now.with_timezone(&offset).date_naive()
+}
+
+impl Aggregate for Accommodation {
+    type Command = AccommodationCommand;
+    type Event = AccommodationEvent;
+    type Error = BookingError;
+
+    fn decide(
+        &self,
+        command: &AccommodationCommand,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<AccommodationEvent>, BookingError> {
+        use AccommodationCommand as C;
+        use AccommodationEvent as E;
+        match command {
+            C::Register(cmd) => {
+                if self.info.is_some() {
+                    return Err(BookingError::AlreadyRegistered);
+                }
+                let name = cmd.name.trim();
+                if name.is_empty() || name.chars().count() > 100 {
+                    return Err(BookingError::InvalidAccommodation(
+                        "the name must have 1 to 100 characters".into(),
+                    ));
+                }
+                if cmd.capacity == 0 || cmd.capacity > MAX_CAPACITY {
+                    return Err(BookingError::InvalidAccommodation(format!(
+                        "capacity must be between 1 and {MAX_CAPACITY}"
+                    )));
+                }
+                if cmd.min_nights == 0 || cmd.min_nights > MAX_NIGHTS {
+                    return Err(BookingError::InvalidAccommodation(format!(
+                        "minimum nights must be between 1 and {MAX_NIGHTS}"
+                    )));
+                }
+                cmd.pricing.validate()?;
+                Ok(vec![E::Registered(AccommodationRegistered {
+                    accommodation_id: cmd.accommodation_id,
+                    name: name.to_owned(),
+                    capacity: cmd.capacity,
+                    pricing: cmd.pricing.clone(),
+                    min_nights: cmd.min_nights,
+                    check_in_time: cmd.check_in_time,
+                    check_out_time: cmd.check_out_time,
+                    utc_offset_minutes: ARGENTINA_UTC_OFFSET_MINUTES,
+                    registered_at: now,
+                })])
+            }
+            C::ChangePricing(cmd) => {
+                let info = self.registered()?;
+                cmd.pricing.validate()?;
+                let min_nights = cmd.min_nights.unwrap_or(info.min_nights);
+                if min_nights == 0 || min_nights > MAX_NIGHTS {
+                    return Err(BookingError::InvalidAccommodation(format!(
+                        "minimum nights must be between 1 and {MAX_NIGHTS}"
+                    )));
+                }
+                Ok(vec![E::PricingChanged(PricingChanged {
+                    pricing: cmd.pricing.clone(),
+                    min_nights,
+                    changed_at: now,
+                })])
+            }
+            C::PlaceHold(cmd) => self.decide_place_hold(cmd, now),
+            C::ExtendHold(cmd) => {
+                self.registered()?;
+                let r = self.reservation_mut_checked(cmd.reservation_id)?;
+                if cmd.by <= Duration::zero() {
+                    return Err(BookingError::InvalidHoldDuration);
+                }
+                match r.status {
+                    ReservationStatus::Held if now >= r.expires_at => {
+                        Err(BookingError::HoldExpired {
+                            expired_at: r.expires_at,
+                        })
+                    }
+                    ReservationStatus::Held if r.extended => Err(BookingError::HoldAlreadyExtended),
+                    ReservationStatus::Held => Ok(vec![E::HoldExtended(HoldExtended {
+                        reservation_id: r.id,
+                        expires_at: r.expires_at + cmd.by,
+                        extended_at: now,
+                    })]),
+                    ReservationStatus::Expired => Err(BookingError::HoldExpired {
+                        expired_at: r.expires_at,
+                    }),
+                    ReservationStatus::Cancelled => Err(BookingError::ReservationCancelled),
+                    ReservationStatus::Confirmed => Err(BookingError::AlreadyConfirmed),
+                }
+            }
+            C::Confirm(cmd) => self.decide_confirm(cmd, now),
+            C::Cancel(cmd) => {
+                self.registered()?;
+                let r = self.reservation_mut_checked(cmd.reservation_id)?;
+                match r.status {
+                    ReservationStatus::Held | ReservationStatus::Confirmed => {
+                        Ok(vec![E::Cancelled(ReservationCancelled {
+                            reservation_id: r.id,
+                            stay: r.stay,
+                            by: cmd.by,
+                            reason: cmd.reason.clone(),
+                            was_confirmed: r.status == ReservationStatus::Confirmed,
+                            cancelled_at: now,
+                        })])
+                    }
+                    ReservationStatus::Cancelled => Err(BookingError::ReservationCancelled),
+                    ReservationStatus::Expired => Err(BookingError::HoldExpired {
+                        expired_at: r.expires_at,
+                    }),
+                }
+            }
+            C::ExpireHold(cmd) => {
+                self.registered()?;
+                let r = self.reservation_mut_checked(cmd.reservation_id)?;
+                match r.status {
+                    ReservationStatus::Held if now >= r.expires_at => {
+                        Ok(vec![E::HoldExpired(HoldExpired {
+                            reservation_id: r.id,
+                            stay: r.stay,
+                            expired_at: now,
+                        })])
+                    }
+                    ReservationStatus::Held => Err(BookingError::HoldNotDue {
+                        expires_at: r.expires_at,
+                    }),
+                    _ => Err(BookingError::NotHeld),
+                }
+            }
+            C::BlockDates(cmd) => self.decide_block(cmd, now),
+            C::UnblockDates(cmd) => {
+                self.registered()?;
+                let block = self
+                    .blocks
+                    .get(&cmd.block_id)
+                    .ok_or(BookingError::BlockNotFound(cmd.block_id))?;
+                Ok(vec![E::DatesUnblocked(DatesUnblocked {
+                    block_id: block.id,
+                    stay: block.stay,
+                    source: block.source.clone(),
+                    unblocked_at: now,
+                })])
+            }
+        }
+    }
+
+    fn evolve(&mut self, event: &AccommodationEvent) {
+        use AccommodationEvent as E;
+        match event {
+            E::Registered(e) => {
+                self.info = Some(AccommodationInfo {
+                    id: e.accommodation_id,
+                    name: e.name.clone(),
+                    capacity: e.capacity,
+                    pricing: e.pricing.clone(),
+                    min_nights: e.min_nights,
+                    check_in_time: e.check_in_time,
+                    check_out_time: e.check_out_time,
+                    utc_offset_minutes: e.utc_offset_minutes,
+                });
+            }
+            E::PricingChanged(e) => {
+                if let Some(info) = self.info.as_mut() {
+                    info.pricing = e.pricing.clone();
+                    info.min_nights = e.min_nights;
+                }
+            }
+            E::HoldPlaced(e) => {
+                self.reservations.insert(
+                    e.reservation_id,
+                    Reservation {
+                        id: e.reservation_id,
+                        code: e.code.clone(),
+                        guest_ref: e.guest_ref.clone(),
+                        stay: e.stay,
+                        guests: e.guests,
+                        channel: e.channel,
+                        quote: e.quote.clone(),
+                        status: ReservationStatus::Held,
+                        expires_at: e.expires_at,
+                        extended: false,
+                        payment_reference: None,
+                        amount_paid: Money::ZERO,
+                    },
+                );
+            }
+            E::HoldExtended(e) => {
+                if let Some(r) = self.reservations.get_mut(&e.reservation_id) {
+                    r.expires_at = e.expires_at;
+                    r.extended = true;
+                }
+            }
+            E::Confirmed(e) => {
+                if let Some(r) = self.reservations.get_mut(&e.reservation_id) {
+                    r.status = ReservationStatus::Confirmed;
+                    r.payment_reference = Some(e.payment_reference.clone());
+                    r.amount_paid = r.amount_paid + e.amount_paid;
+                }
+            }
+            E::Cancelled(e) => {
+                if let Some(r) = self.reservations.get_mut(&e.reservation_id) {
+                    r.status = ReservationStatus::Cancelled;
+                }
+            }
+            E::HoldExpired(e) => {
+                if let Some(r) = self.reservations.get_mut(&e.reservation_id) {
+                    r.status = ReservationStatus::Expired;
+                }
+            }
+            E::DatesBlocked(e) => {
+                self.blocks.insert(
+                    e.block_id,
+                    Block {
+                        id: e.block_id,
+                        stay: e.stay,
+                        source: e.source.clone(),
+                    },
+                );
+            }
+            E::DatesUnblocked(e) => {
+                self.blocks.remove(&e.block_id);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

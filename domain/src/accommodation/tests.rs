@@ -1,0 +1,745 @@
+//! given / when / then tests for every rule of the accommodation aggregate.
+
+use super::*;
+use crate::pricing::Pricing;
+use proptest::prelude::*;
+
+fn d(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+fn at(s: &str) -> DateTime<Utc> {
+    s.parse().unwrap()
+}
+
+fn stay(a: &str, b: &str) -> StayDates {
+    StayDates::new(d(a), d(b)).unwrap()
+}
+
+/// 10:00 in Buenos Aires on Monday 2026-12-07.
+fn now() -> DateTime<Utc> {
+    at("2026-12-07T13:00:00Z")
+}
+
+fn registered() -> AccommodationEvent {
+    AccommodationEvent::Registered(AccommodationRegistered {
+        accommodation_id: AccommodationId::from_uuid(uuid::Uuid::nil()),
+        name: "Cabaña del Lago".into(),
+        capacity: 4,
+        pricing: Pricing::simple(Money::pesos(40_000), Money::pesos(10_000)),
+        min_nights: 2,
+        check_in_time: NaiveTime::from_hms_opt(14, 0, 0).unwrap(),
+        check_out_time: NaiveTime::from_hms_opt(10, 0, 0).unwrap(),
+        utc_offset_minutes: ARGENTINA_UTC_OFFSET_MINUTES,
+        registered_at: at("2026-12-01T12:00:00Z"),
+    })
+}
+
+fn hold(id: u128, stay: StayDates) -> PlaceHold {
+    PlaceHold {
+        reservation_id: ReservationId::from_uuid(uuid::Uuid::from_u128(id)),
+        code: ReservationCode::from_entropy(id as u64),
+        guest_ref: format!("guest-{id}"),
+        stay,
+        guests: 2,
+        channel: Channel::Direct,
+        hold_duration: Duration::minutes(30),
+    }
+}
+
+fn rid(id: u128) -> ReservationId {
+    ReservationId::from_uuid(uuid::Uuid::from_u128(id))
+}
+
+/// The given/when/then harness: a history, a command at a time, and the expected outcome.
+struct Given(Accommodation);
+
+fn given(events: &[AccommodationEvent]) -> Given {
+    let mut state = Accommodation::default();
+    for e in events {
+        state.evolve(e);
+    }
+    Given(state)
+}
+
+impl Given {
+    fn when(
+        &self,
+        cmd: AccommodationCommand,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<AccommodationEvent>, BookingError> {
+        self.0.decide(&cmd, now)
+    }
+}
+
+fn placed(id: u128, s: StayDates) -> AccommodationEvent {
+    given(&[registered()])
+        .when(AccommodationCommand::PlaceHold(hold(id, s)), now())
+        .unwrap()
+        .remove(0)
+}
+
+#[test]
+fn registering_twice_is_refused() {
+    let cmd = AccommodationCommand::Register(RegisterAccommodation {
+        accommodation_id: AccommodationId::new(),
+        name: "Otra".into(),
+        capacity: 2,
+        pricing: Pricing::simple(Money::pesos(1), Money::ZERO),
+        min_nights: 1,
+        check_in_time: NaiveTime::MIN,
+        check_out_time: NaiveTime::MIN,
+    });
+    assert_eq!(
+        given(&[registered()]).when(cmd.clone(), now()),
+        Err(BookingError::AlreadyRegistered)
+    );
+    let events = given(&[]).when(cmd, now()).unwrap();
+    assert_eq!(events[0].event_type(), "AccommodationRegistered");
+}
+
+#[test]
+fn registering_with_zero_capacity_or_bad_pricing_is_refused() {
+    let mut cmd = RegisterAccommodation {
+        accommodation_id: AccommodationId::new(),
+        name: "Otra".into(),
+        capacity: 0,
+        pricing: Pricing::simple(Money::pesos(1), Money::ZERO),
+        min_nights: 1,
+        check_in_time: NaiveTime::MIN,
+        check_out_time: NaiveTime::MIN,
+    };
+    let r = given(&[]).when(AccommodationCommand::Register(cmd.clone()), now());
+    assert!(matches!(r, Err(BookingError::InvalidAccommodation(_))));
+    cmd.capacity = 2;
+    cmd.pricing.nightly_base = Money::ZERO;
+    let r = given(&[]).when(AccommodationCommand::Register(cmd), now());
+    assert!(matches!(r, Err(BookingError::InvalidPricing(_))));
+}
+
+#[test]
+fn a_hold_carries_the_full_quote_and_expiry() {
+    let events = given(&[registered()])
+        .when(
+            AccommodationCommand::PlaceHold(hold(1, stay("2026-12-11", "2026-12-13"))),
+            now(),
+        )
+        .unwrap();
+    let [AccommodationEvent::HoldPlaced(e)] = events.as_slice() else {
+        panic!("expected one HoldPlaced, got {events:?}");
+    };
+    assert_eq!(e.quote.nights, 2);
+    assert_eq!(e.quote.weekend_nights, 2);
+    assert_eq!(e.quote.total, Money::pesos(90_000));
+    assert_eq!(e.quote.deposit, Money::pesos(27_000));
+    assert_eq!(e.expires_at, now() + Duration::minutes(30));
+}
+
+#[test]
+fn holding_an_unregistered_accommodation_is_refused() {
+    let r = given(&[]).when(
+        AccommodationCommand::PlaceHold(hold(1, stay("2026-12-11", "2026-12-13"))),
+        now(),
+    );
+    assert_eq!(r, Err(BookingError::NotRegistered));
+}
+
+#[test]
+fn a_check_in_in_the_past_is_refused_but_today_is_fine() {
+    let g = given(&[registered()]);
+    let r = g.when(
+        AccommodationCommand::PlaceHold(hold(1, stay("2026-12-06", "2026-12-08"))),
+        now(),
+    );
+    assert_eq!(
+        r,
+        Err(BookingError::CheckInInPast {
+            check_in: d("2026-12-06"),
+            today: d("2026-12-07")
+        })
+    );
+    assert!(
+        g.when(
+            AccommodationCommand::PlaceHold(hold(1, stay("2026-12-07", "2026-12-09"))),
+            now()
+        )
+        .is_ok()
+    );
+}
+
+#[test]
+fn today_is_the_owners_day_not_utc() {
+    // 01:00 UTC on the 8th is still 22:00 on the 7th in Argentina: the 7th is not past yet.
+    let late = at("2026-12-08T01:00:00Z");
+    let r = given(&[registered()]).when(
+        AccommodationCommand::PlaceHold(hold(1, stay("2026-12-07", "2026-12-09"))),
+        late,
+    );
+    assert!(r.is_ok(), "{r:?}");
+}
+
+#[test]
+fn a_stay_below_the_minimum_nights_is_refused() {
+    let r = given(&[registered()]).when(
+        AccommodationCommand::PlaceHold(hold(1, stay("2026-12-11", "2026-12-12"))),
+        now(),
+    );
+    assert_eq!(
+        r,
+        Err(BookingError::StayTooShort {
+            nights: 1,
+            minimum: 2
+        })
+    );
+}
+
+#[test]
+fn a_stay_above_thirty_nights_is_refused() {
+    let r = given(&[registered()]).when(
+        AccommodationCommand::PlaceHold(hold(1, stay("2026-12-11", "2027-01-11"))),
+        now(),
+    );
+    assert_eq!(
+        r,
+        Err(BookingError::StayTooLong {
+            nights: 31,
+            maximum: 30
+        })
+    );
+}
+
+#[test]
+fn guests_must_be_between_one_and_capacity() {
+    let g = given(&[registered()]);
+    for guests in [0, 5] {
+        let mut cmd = hold(1, stay("2026-12-11", "2026-12-13"));
+        cmd.guests = guests;
+        assert_eq!(
+            g.when(AccommodationCommand::PlaceHold(cmd), now()),
+            Err(BookingError::InvalidGuestCount {
+                guests,
+                capacity: 4
+            })
+        );
+    }
+}
+
+#[test]
+fn overlapping_an_active_hold_is_refused() {
+    let g = given(&[registered(), placed(1, stay("2026-12-11", "2026-12-14"))]);
+    let r = g.when(
+        AccommodationCommand::PlaceHold(hold(2, stay("2026-12-13", "2026-12-15"))),
+        now(),
+    );
+    assert_eq!(
+        r,
+        Err(BookingError::DatesUnavailable {
+            check_in: d("2026-12-11"),
+            check_out: d("2026-12-14")
+        })
+    );
+}
+
+#[test]
+fn the_check_out_day_can_be_the_next_check_in() {
+    let g = given(&[registered(), placed(1, stay("2026-12-11", "2026-12-13"))]);
+    assert!(
+        g.when(
+            AccommodationCommand::PlaceHold(hold(2, stay("2026-12-13", "2026-12-15"))),
+            now()
+        )
+        .is_ok()
+    );
+    assert!(
+        g.when(
+            AccommodationCommand::PlaceHold(hold(3, stay("2026-12-09", "2026-12-11"))),
+            now()
+        )
+        .is_ok()
+    );
+}
+
+#[test]
+fn a_past_due_hold_is_expired_to_make_room_for_a_new_one() {
+    let g = given(&[registered(), placed(1, stay("2026-12-11", "2026-12-13"))]);
+    let later = now() + Duration::minutes(31);
+    let events = g
+        .when(
+            AccommodationCommand::PlaceHold(hold(2, stay("2026-12-12", "2026-12-14"))),
+            later,
+        )
+        .unwrap();
+    let types: Vec<_> = events.iter().map(|e| e.event_type()).collect();
+    assert_eq!(types, vec!["HoldExpired", "HoldPlaced"]);
+}
+
+#[test]
+fn reusing_a_reservation_id_is_refused() {
+    let g = given(&[registered(), placed(1, stay("2026-12-11", "2026-12-13"))]);
+    let r = g.when(
+        AccommodationCommand::PlaceHold(hold(1, stay("2026-12-20", "2026-12-22"))),
+        now(),
+    );
+    assert_eq!(r, Err(BookingError::DuplicateReservation(rid(1))));
+}
+
+fn confirm(id: u128, reference: &str) -> AccommodationCommand {
+    AccommodationCommand::Confirm(ConfirmReservation {
+        reservation_id: rid(id),
+        payment_reference: reference.into(),
+        amount_paid: Money::pesos(27_000),
+    })
+}
+
+#[test]
+fn confirming_a_live_hold_records_the_payment() {
+    let g = given(&[registered(), placed(1, stay("2026-12-11", "2026-12-13"))]);
+    let events = g
+        .when(confirm(1, "mp-123"), now() + Duration::minutes(5))
+        .unwrap();
+    let [AccommodationEvent::Confirmed(e)] = events.as_slice() else {
+        panic!("{events:?}")
+    };
+    assert_eq!(e.payment_reference, "mp-123");
+    assert_eq!(e.amount_paid, Money::pesos(27_000));
+}
+
+#[test]
+fn confirming_the_same_payment_twice_changes_nothing() {
+    let first = given(&[registered(), placed(1, stay("2026-12-11", "2026-12-13"))])
+        .when(confirm(1, "mp-123"), now())
+        .unwrap();
+    let mut history = vec![registered(), placed(1, stay("2026-12-11", "2026-12-13"))];
+    history.extend(first);
+    let g = given(&history);
+    assert_eq!(g.when(confirm(1, "mp-123"), now()), Ok(vec![]));
+    assert_eq!(
+        g.when(confirm(1, "mp-999"), now()),
+        Err(BookingError::AlreadyConfirmed)
+    );
+}
+
+#[test]
+fn confirming_an_expired_hold_is_refused_with_its_own_error() {
+    let g = given(&[registered(), placed(1, stay("2026-12-11", "2026-12-13"))]);
+    let expiry = now() + Duration::minutes(30);
+    assert_eq!(
+        g.when(confirm(1, "mp"), expiry),
+        Err(BookingError::HoldExpired { expired_at: expiry })
+    );
+    let expired = g
+        .when(
+            AccommodationCommand::ExpireHold(ExpireHold {
+                reservation_id: rid(1),
+            }),
+            expiry,
+        )
+        .unwrap();
+    let mut history = vec![registered(), placed(1, stay("2026-12-11", "2026-12-13"))];
+    history.extend(expired);
+    assert_eq!(
+        given(&history).when(confirm(1, "mp"), expiry),
+        Err(BookingError::HoldExpired { expired_at: expiry })
+    );
+}
+
+#[test]
+fn confirming_a_cancelled_hold_is_refused_with_its_own_error() {
+    let g = given(&[registered(), placed(1, stay("2026-12-11", "2026-12-13"))]);
+    let cancelled = g
+        .when(
+            AccommodationCommand::Cancel(CancelReservation {
+                reservation_id: rid(1),
+                by: CancelledBy::Guest,
+                reason: "cambio de planes".into(),
+            }),
+            now(),
+        )
+        .unwrap();
+    let mut history = vec![registered(), placed(1, stay("2026-12-11", "2026-12-13"))];
+    history.extend(cancelled);
+    assert_eq!(
+        given(&history).when(confirm(1, "mp"), now()),
+        Err(BookingError::ReservationCancelled)
+    );
+}
+
+#[test]
+fn confirming_an_unknown_reservation_is_refused() {
+    assert_eq!(
+        given(&[registered()]).when(confirm(9, "mp"), now()),
+        Err(BookingError::ReservationNotFound(rid(9)))
+    );
+}
+
+#[test]
+fn a_hold_can_be_extended_once_only() {
+    let extend = || {
+        AccommodationCommand::ExtendHold(ExtendHold {
+            reservation_id: rid(1),
+            by: Duration::minutes(30),
+        })
+    };
+    let mut history = vec![registered(), placed(1, stay("2026-12-11", "2026-12-13"))];
+    let events = given(&history).when(extend(), now()).unwrap();
+    let [AccommodationEvent::HoldExtended(e)] = events.as_slice() else {
+        panic!("{events:?}")
+    };
+    assert_eq!(e.expires_at, now() + Duration::minutes(60));
+    history.extend(events);
+    assert_eq!(
+        given(&history).when(extend(), now()),
+        Err(BookingError::HoldAlreadyExtended)
+    );
+}
+
+#[test]
+fn an_expired_hold_cannot_be_extended() {
+    let g = given(&[registered(), placed(1, stay("2026-12-11", "2026-12-13"))]);
+    let late = now() + Duration::minutes(45);
+    let r = g.when(
+        AccommodationCommand::ExtendHold(ExtendHold {
+            reservation_id: rid(1),
+            by: Duration::minutes(30),
+        }),
+        late,
+    );
+    assert!(matches!(r, Err(BookingError::HoldExpired { .. })));
+}
+
+#[test]
+fn a_hold_expires_only_when_due_and_still_held() {
+    let g = given(&[registered(), placed(1, stay("2026-12-11", "2026-12-13"))]);
+    let expire = || {
+        AccommodationCommand::ExpireHold(ExpireHold {
+            reservation_id: rid(1),
+        })
+    };
+    assert_eq!(
+        g.when(expire(), now() + Duration::minutes(29)),
+        Err(BookingError::HoldNotDue {
+            expires_at: now() + Duration::minutes(30)
+        })
+    );
+    let events = g.when(expire(), now() + Duration::minutes(30)).unwrap();
+    assert_eq!(events[0].event_type(), "HoldExpired");
+
+    let mut history = vec![registered(), placed(1, stay("2026-12-11", "2026-12-13"))];
+    history.extend(g.when(confirm(1, "mp"), now()).unwrap());
+    assert_eq!(
+        given(&history).when(expire(), now() + Duration::hours(2)),
+        Err(BookingError::NotHeld)
+    );
+}
+
+#[test]
+fn an_expired_hold_frees_its_nights() {
+    let mut history = vec![registered(), placed(1, stay("2026-12-11", "2026-12-13"))];
+    let expiry = now() + Duration::minutes(30);
+    history.extend(
+        given(&history)
+            .when(
+                AccommodationCommand::ExpireHold(ExpireHold {
+                    reservation_id: rid(1),
+                }),
+                expiry,
+            )
+            .unwrap(),
+    );
+    let events = given(&history)
+        .when(
+            AccommodationCommand::PlaceHold(hold(2, stay("2026-12-11", "2026-12-13"))),
+            expiry,
+        )
+        .unwrap();
+    assert_eq!(events.len(), 1);
+}
+
+#[test]
+fn cancelling_a_confirmed_stay_frees_its_nights_and_says_it_was_paid() {
+    let mut history = vec![registered(), placed(1, stay("2026-12-11", "2026-12-13"))];
+    history.extend(given(&history).when(confirm(1, "mp"), now()).unwrap());
+    let events = given(&history)
+        .when(
+            AccommodationCommand::Cancel(CancelReservation {
+                reservation_id: rid(1),
+                by: CancelledBy::Admin,
+                reason: "pedido del huésped".into(),
+            }),
+            now(),
+        )
+        .unwrap();
+    let [AccommodationEvent::Cancelled(e)] = events.as_slice() else {
+        panic!("{events:?}")
+    };
+    assert!(e.was_confirmed);
+    history.extend(events);
+    assert_eq!(given(&history).0.active_stays().count(), 0);
+}
+
+fn block(id: u128, s: StayDates) -> AccommodationCommand {
+    AccommodationCommand::BlockDates(BlockDates {
+        block_id: BlockId::from_uuid(uuid::Uuid::from_u128(id)),
+        stay: s,
+        source: BlockSource::External {
+            calendar: "airbnb".into(),
+            uid: format!("uid-{id}@airbnb.com"),
+        },
+        note: None,
+    })
+}
+
+#[test]
+fn blocks_occupy_nights_and_unblocking_frees_them() {
+    let mut history = vec![registered()];
+    history.extend(
+        given(&history)
+            .when(block(7, stay("2026-12-20", "2026-12-24")), now())
+            .unwrap(),
+    );
+    let g = given(&history);
+    assert!(matches!(
+        g.when(
+            AccommodationCommand::PlaceHold(hold(1, stay("2026-12-22", "2026-12-26"))),
+            now()
+        ),
+        Err(BookingError::DatesUnavailable { .. })
+    ));
+    assert!(matches!(
+        g.when(block(8, stay("2026-12-23", "2026-12-25")), now()),
+        Err(BookingError::DatesUnavailable { .. })
+    ));
+    let unblock = AccommodationCommand::UnblockDates(UnblockDates {
+        block_id: BlockId::from_uuid(uuid::Uuid::from_u128(7)),
+    });
+    history.extend(g.when(unblock.clone(), now()).unwrap());
+    let g = given(&history);
+    assert!(
+        g.when(
+            AccommodationCommand::PlaceHold(hold(1, stay("2026-12-22", "2026-12-26"))),
+            now()
+        )
+        .is_ok()
+    );
+    assert!(matches!(
+        g.when(unblock, now()),
+        Err(BookingError::BlockNotFound(_))
+    ));
+}
+
+#[test]
+fn a_block_cannot_overlap_a_confirmed_stay() {
+    let mut history = vec![registered(), placed(1, stay("2026-12-11", "2026-12-13"))];
+    history.extend(given(&history).when(confirm(1, "mp"), now()).unwrap());
+    assert!(matches!(
+        given(&history).when(
+            block(7, stay("2026-12-12", "2026-12-15")),
+            now() + Duration::hours(3)
+        ),
+        Err(BookingError::DatesUnavailable { .. })
+    ));
+}
+
+#[test]
+fn a_pricing_change_applies_to_new_holds_only() {
+    let mut history = vec![registered(), placed(1, stay("2026-12-14", "2026-12-16"))];
+    history.extend(
+        given(&history)
+            .when(
+                AccommodationCommand::ChangePricing(ChangePricing {
+                    pricing: Pricing::simple(Money::pesos(50_000), Money::ZERO),
+                    min_nights: Some(1),
+                }),
+                now(),
+            )
+            .unwrap(),
+    );
+    let g = given(&history);
+    assert_eq!(
+        g.0.reservation(rid(1)).unwrap().quote.total,
+        Money::pesos(90_000)
+    );
+    let events = g
+        .when(
+            AccommodationCommand::PlaceHold(hold(2, stay("2026-12-17", "2026-12-18"))),
+            now(),
+        )
+        .unwrap();
+    let AccommodationEvent::HoldPlaced(e) = &events[0] else {
+        panic!()
+    };
+    assert_eq!(e.quote.total, Money::pesos(50_000));
+}
+
+#[test]
+fn every_event_round_trips_through_its_stored_form() {
+    let mut history = vec![registered(), placed(1, stay("2026-12-11", "2026-12-13"))];
+    history.extend(given(&history).when(confirm(1, "mp"), now()).unwrap());
+    history.extend(
+        given(&history)
+            .when(block(7, stay("2026-12-20", "2026-12-24")), now())
+            .unwrap(),
+    );
+    for e in &history {
+        let back =
+            AccommodationEvent::from_stored(e.event_type(), e.event_version(), e.to_payload())
+                .unwrap();
+        assert_eq!(&back, e);
+        assert!(EVENT_TYPES.contains(&e.event_type()));
+    }
+}
+
+#[test]
+fn unknown_event_types_and_versions_are_explicit_errors() {
+    assert!(matches!(
+        AccommodationEvent::from_stored("FromTheFuture", 1, serde_json::json!({})),
+        Err(EventDecodeError::UnknownType { .. })
+    ));
+    assert!(matches!(
+        AccommodationEvent::from_stored("HoldPlaced", 9, serde_json::json!({})),
+        Err(EventDecodeError::UnknownVersion { .. })
+    ));
+    assert!(matches!(
+        AccommodationEvent::from_stored("HoldPlaced", 1, serde_json::json!({"nope": 1})),
+        Err(EventDecodeError::Malformed { .. })
+    ));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Property: whatever sequence of commands arrives, active stays never overlap, and replaying the
+// events rebuilds exactly the same state.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug)]
+enum Op {
+    Hold {
+        id: u8,
+        start: u8,
+        len: u8,
+        guests: u8,
+    },
+    Confirm {
+        id: u8,
+    },
+    Cancel {
+        id: u8,
+    },
+    Expire {
+        id: u8,
+    },
+    Extend {
+        id: u8,
+    },
+    Block {
+        id: u8,
+        start: u8,
+        len: u8,
+    },
+    Unblock {
+        id: u8,
+    },
+    Wait {
+        minutes: u8,
+    },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => (0u8..12, 0u8..40, 1u8..8, 0u8..6).prop_map(|(id, start, len, guests)| Op::Hold { id, start, len, guests }),
+        2 => (0u8..12).prop_map(|id| Op::Confirm { id }),
+        1 => (0u8..12).prop_map(|id| Op::Cancel { id }),
+        1 => (0u8..12).prop_map(|id| Op::Expire { id }),
+        1 => (0u8..12).prop_map(|id| Op::Extend { id }),
+        1 => (0u8..4, 0u8..40, 1u8..6).prop_map(|(id, start, len)| Op::Block { id, start, len }),
+        1 => (0u8..4).prop_map(|id| Op::Unblock { id }),
+        1 => (0u8..40).prop_map(|minutes| Op::Wait { minutes }),
+    ]
+}
+
+fn to_command(op: &Op) -> Option<AccommodationCommand> {
+    let base = d("2026-12-08");
+    let range = |start: u8, len: u8| {
+        StayDates::new(
+            base + chrono::Days::new(u64::from(start)),
+            base + chrono::Days::new(u64::from(start) + u64::from(len)),
+        )
+        .unwrap()
+    };
+    let rid = |id: u8| rid(u128::from(id) + 1);
+    let bid = |id: u8| BlockId::from_uuid(uuid::Uuid::from_u128(u128::from(id) + 1000));
+    Some(match *op {
+        Op::Hold {
+            id,
+            start,
+            len,
+            guests,
+        } => {
+            let mut cmd = hold(u128::from(id) + 1, range(start, len));
+            cmd.guests = u32::from(guests);
+            AccommodationCommand::PlaceHold(cmd)
+        }
+        Op::Confirm { id } => AccommodationCommand::Confirm(ConfirmReservation {
+            reservation_id: rid(id),
+            payment_reference: format!("mp-{id}"),
+            amount_paid: Money::pesos(1),
+        }),
+        Op::Cancel { id } => AccommodationCommand::Cancel(CancelReservation {
+            reservation_id: rid(id),
+            by: CancelledBy::Guest,
+            reason: String::new(),
+        }),
+        Op::Expire { id } => AccommodationCommand::ExpireHold(ExpireHold {
+            reservation_id: rid(id),
+        }),
+        Op::Extend { id } => AccommodationCommand::ExtendHold(ExtendHold {
+            reservation_id: rid(id),
+            by: Duration::minutes(20),
+        }),
+        Op::Block { id, start, len } => AccommodationCommand::BlockDates(BlockDates {
+            block_id: bid(id),
+            stay: range(start, len),
+            source: BlockSource::Admin,
+            note: None,
+        }),
+        Op::Unblock { id } => {
+            AccommodationCommand::UnblockDates(UnblockDates { block_id: bid(id) })
+        }
+        Op::Wait { .. } => return None,
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+    #[test]
+    fn random_commands_never_overlap_active_stays_and_replay_to_the_same_state(ops in prop::collection::vec(op(), 1..60)) {
+        let mut state = given(&[registered()]).0;
+        let mut history = vec![registered()];
+        let mut clock = now();
+        for op in &ops {
+            if let Op::Wait { minutes } = op {
+                clock += Duration::minutes(i64::from(*minutes));
+                continue;
+            }
+            let Some(cmd) = to_command(op) else { continue };
+            if let Ok(events) = state.decide(&cmd, clock) {
+                for e in &events {
+                    state.evolve(e);
+                }
+                history.extend(events);
+            }
+            let active: Vec<_> = state.active_stays().collect();
+            for (i, (a, _)) in active.iter().enumerate() {
+                for (b, _) in &active[i + 1..] {
+                    prop_assert!(!a.overlaps(b), "{a:?} overlaps {b:?}");
+                }
+            }
+        }
+        // Replay through the stored form, as the event store does.
+        let mut replayed = Accommodation::default();
+        for e in &history {
+            let stored = AccommodationEvent::from_stored(e.event_type(), e.event_version(), e.to_payload()).unwrap();
+            replayed.evolve(&stored);
+        }
+        prop_assert_eq!(replayed, state);
+    }
+}
