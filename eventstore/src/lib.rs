@@ -1,1 +1,209 @@
+//! The event store: an append-only log of events in streams, on PostgreSQL or SQLite behind one
+//! trait, with optimistic concurrency per stream, a gap-free commit-ordered global position and a
+//! SHA-256 hash chain over the global order.
+//!
+//! # Layout
+//! - [`EventStore`]: the trait; [`postgres::PgStore`] and [`sqlite::SqliteStore`] implement it.
+//! - [`chain`]: canonical JSON and the hash chain, shared by both backends and by `verify_chain`.
+//! - [`handler`]: load → decide → append with bounded retry on conflict, with a state cache.
+//! - [`connect`]: opens the store named by a database URL and applies migrations.
 
+pub mod chain;
+pub mod handler;
+pub mod postgres;
+pub mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+pub use chain::{ChainBreak, ChainReport};
+pub use handler::{CommandError, CommandHandler, CommandOutcome};
+
+/// What the writer believes the stream's version is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExpectedVersion {
+    /// Append whatever the current version is.
+    Any,
+    /// The stream must not exist yet.
+    NoStream,
+    /// The stream must be exactly at this version (0 means empty).
+    Exact(i64),
+}
+
+/// Why an event exists: the trail an auditor follows.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Metadata {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub causation_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_message_id: Option<String>,
+}
+
+/// An event about to be appended.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewEvent {
+    pub event_id: Uuid,
+    pub event_type: String,
+    pub schema_version: i32,
+    pub payload: Value,
+    pub metadata: Metadata,
+}
+
+/// An event as stored.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RecordedEvent {
+    /// Dense global position; `None` only on PostgreSQL for the few milliseconds between commit
+    /// and the sequencer's stamp (stream reads see the event before it has a position).
+    pub position: Option<i64>,
+    pub stream_id: String,
+    pub stream_version: i64,
+    pub event_id: Uuid,
+    pub event_type: String,
+    pub schema_version: i32,
+    pub payload: Value,
+    pub metadata: Value,
+    pub recorded_at: DateTime<Utc>,
+    pub hash: Option<String>,
+}
+
+/// What an append did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AppendOutcome {
+    /// The stream's version after the append.
+    pub stream_version: i64,
+    pub event_ids: Vec<Uuid>,
+    /// Global positions, when already assigned (always on SQLite).
+    pub positions: Vec<i64>,
+    /// True when every event was already stored with the same content (an idempotent retry).
+    pub already_stored: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The stream is not at the expected version: reload and decide again.
+    #[error("stream {stream_id} is at version {actual}, expected {expected:?}")]
+    Conflict {
+        stream_id: String,
+        expected: ExpectedVersion,
+        actual: i64,
+    },
+    /// An event id is already stored with other content: a bug in the caller, never retried.
+    #[error("event {0} is already stored with different content")]
+    EventIdReused(Uuid),
+    #[error("an append needs at least one event")]
+    EmptyAppend,
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("unsupported database URL (use sqlite://PATH or postgres://…)")]
+    UnsupportedUrl,
+}
+
+impl StoreError {
+    /// SQLite reports a writer that lost the race as "database is locked" (5 / 517), not as a
+    /// constraint violation: both mean "someone else wrote first", so both are conflicts.
+    pub(crate) fn is_race(err: &sqlx::Error) -> bool {
+        match err {
+            sqlx::Error::Database(db) => {
+                db.is_unique_violation()
+                    || matches!(db.code().as_deref(), Some("5" | "517" | "261" | "23505"))
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Which database backs the store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+/// An append transaction kept open by the caller, so that other writes (an inbox row, a test's
+/// late commit) share its fate.
+#[async_trait]
+pub trait StoreTx: Send {
+    async fn append(
+        &mut self,
+        stream_id: &str,
+        expected: ExpectedVersion,
+        events: &[NewEvent],
+    ) -> Result<AppendOutcome, StoreError>;
+    async fn commit(self: Box<Self>) -> Result<(), StoreError>;
+}
+
+#[async_trait]
+pub trait EventStore: Send + Sync {
+    fn backend(&self) -> Backend;
+
+    /// Appends atomically with optimistic concurrency. Re-appending event ids already stored
+    /// with the same content succeeds without writing (`already_stored`).
+    async fn append(
+        &self,
+        stream_id: &str,
+        expected: ExpectedVersion,
+        events: &[NewEvent],
+    ) -> Result<AppendOutcome, StoreError>;
+
+    async fn begin(&self) -> Result<Box<dyn StoreTx>, StoreError>;
+
+    /// Events of one stream with `stream_version > after_version`, in version order.
+    async fn read_stream(
+        &self,
+        stream_id: &str,
+        after_version: i64,
+    ) -> Result<Vec<RecordedEvent>, StoreError>;
+
+    /// Up to `limit` events with `position > after_position`, in position order, without gaps.
+    async fn read_all(
+        &self,
+        after_position: i64,
+        limit: i64,
+    ) -> Result<Vec<RecordedEvent>, StoreError>;
+
+    /// The highest position a reader can see now.
+    async fn head_position(&self) -> Result<i64, StoreError>;
+
+    /// Database reachable and schema in place.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Walks the whole global log and reports the first event whose hash does not match.
+    async fn verify_chain(&self) -> Result<ChainReport, StoreError> {
+        let mut verifier = chain::Verifier::default();
+        let mut after = 0;
+        loop {
+            let batch = self.read_all(after, 1000).await?;
+            let Some(last) = batch.last() else { break };
+            after = last.position.unwrap_or(after);
+            if let Some(report) = verifier.feed(&batch) {
+                return Ok(report);
+            }
+        }
+        Ok(verifier.finish())
+    }
+}
+
+/// Opens the store named by `url` (`sqlite://PATH` or `postgres://…`) and applies migrations.
+pub async fn connect(url: &str) -> Result<Arc<dyn EventStore>, StoreError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(postgres::PgStore::connect(url).await?))
+    } else if url.starts_with("sqlite:") {
+        Ok(Arc::new(sqlite::SqliteStore::connect(url).await?))
+    } else {
+        Err(StoreError::UnsupportedUrl)
+    }
+}

@@ -1,0 +1,237 @@
+//! Command handling: load the stream's state, decide, append with `Exact(version)`, and on a
+//! conflict catch up and decide again on fresh state (bounded, with jitter).
+//!
+//! The state of recently used streams stays in memory with its version. The append's expected
+//! version is the check against the stored one, so a warm command costs one append whatever the
+//! stream's length; a stale cache shows up as a conflict and is caught up from that version.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use domain::{Aggregate, DomainEvent, EventDecodeError};
+use rand::Rng;
+use uuid::Uuid;
+
+use crate::chain::canonical_json;
+use crate::{
+    AppendOutcome, EventStore, ExpectedVersion, Metadata, NewEvent, RecordedEvent, StoreError,
+};
+
+/// Conflicts are retried this many times before giving up; with jitter, 8 writers on one hot
+/// stream settle well within it.
+const MAX_ATTEMPTS: u32 = 50;
+/// Streams kept warm; beyond this the cache starts over (cheap, and bounded memory).
+const CACHE_LIMIT: usize = 10_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError<E: std::error::Error + 'static> {
+    #[error(transparent)]
+    Domain(E),
+    #[error("storage: {0}")]
+    Store(#[from] StoreError),
+    #[error("stored event unreadable: {0}")]
+    Decode(#[from] EventDecodeError),
+    #[error("gave up after {0} concurrency conflicts")]
+    Contention(u32),
+}
+
+#[derive(Debug)]
+pub struct CommandOutcome<Ev> {
+    pub events: Vec<Ev>,
+    pub stream_version: i64,
+    pub event_ids: Vec<Uuid>,
+    /// Global positions when assigned already (see `AppendOutcome::positions`).
+    pub positions: Vec<i64>,
+    /// How many conflicts were retried on the way.
+    pub retries: u32,
+}
+
+pub struct CommandHandler<A: Aggregate> {
+    store: Arc<dyn EventStore>,
+    cache: Mutex<HashMap<String, (i64, A)>>,
+}
+
+fn decode_all<A: Aggregate>(
+    state: &mut A,
+    events: &[RecordedEvent],
+) -> Result<i64, EventDecodeError> {
+    let mut version = 0;
+    for e in events {
+        let event =
+            A::Event::from_stored(&e.event_type, e.schema_version as u32, e.payload.clone())?;
+        state.evolve(&event);
+        version = e.stream_version;
+    }
+    Ok(version)
+}
+
+impl<A: Aggregate> CommandHandler<A> {
+    pub fn new(store: Arc<dyn EventStore>) -> Self {
+        CommandHandler {
+            store,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn store(&self) -> &Arc<dyn EventStore> {
+        &self.store
+    }
+
+    fn cached(&self, stream_id: &str) -> Option<(i64, A)> {
+        self.cache.lock().ok()?.get(stream_id).cloned()
+    }
+
+    fn remember(&self, stream_id: &str, version: i64, state: A) {
+        if let Ok(mut cache) = self.cache.lock() {
+            if cache.len() >= CACHE_LIMIT && !cache.contains_key(stream_id) {
+                cache.clear();
+            }
+            match cache.get(stream_id) {
+                Some((v, _)) if *v >= version => {}
+                _ => {
+                    cache.insert(stream_id.to_owned(), (version, state));
+                }
+            }
+        }
+    }
+
+    /// The stream's current state, read fresh from the store (not the cache).
+    pub async fn load(&self, stream_id: &str) -> Result<(i64, A), CommandError<A::Error>> {
+        let events = self.store.read_stream(stream_id, 0).await?;
+        let mut state = A::default();
+        let version = decode_all(&mut state, &events)?;
+        Ok((version, state))
+    }
+
+    /// Brings `(version, state)` up to the stored head.
+    async fn catch_up(
+        &self,
+        stream_id: &str,
+        version: i64,
+        mut state: A,
+    ) -> Result<(i64, A), CommandError<A::Error>> {
+        let events = self.store.read_stream(stream_id, version).await?;
+        let newest = decode_all(&mut state, &events)?;
+        Ok((newest.max(version), state))
+    }
+
+    pub async fn execute(
+        &self,
+        stream_id: &str,
+        command: &A::Command,
+        now: DateTime<Utc>,
+        metadata: &Metadata,
+    ) -> Result<CommandOutcome<A::Event>, CommandError<A::Error>> {
+        let (mut version, mut state) = match self.cached(stream_id) {
+            Some(hit) => hit,
+            None => self.catch_up(stream_id, 0, A::default()).await?,
+        };
+        for attempt in 0..MAX_ATTEMPTS {
+            let events = state.decide(command, now).map_err(CommandError::Domain)?;
+            if events.is_empty() {
+                self.remember(stream_id, version, state);
+                return Ok(CommandOutcome {
+                    events,
+                    stream_version: version,
+                    event_ids: Vec::new(),
+                    positions: Vec::new(),
+                    retries: attempt,
+                });
+            }
+            let new_events: Vec<NewEvent> = events
+                .iter()
+                .map(|e| NewEvent {
+                    event_id: Uuid::now_v7(),
+                    event_type: e.event_type().to_owned(),
+                    schema_version: e.event_version() as i32,
+                    payload: e.to_payload(),
+                    metadata: metadata.clone(),
+                })
+                .collect();
+            match self
+                .store
+                .append(stream_id, ExpectedVersion::Exact(version), &new_events)
+                .await
+            {
+                Ok(AppendOutcome {
+                    stream_version,
+                    event_ids,
+                    positions,
+                    ..
+                }) => {
+                    for e in &events {
+                        state.evolve(e);
+                    }
+                    self.remember(stream_id, stream_version, state);
+                    return Ok(CommandOutcome {
+                        events,
+                        stream_version,
+                        event_ids,
+                        positions,
+                        retries: attempt,
+                    });
+                }
+                Err(StoreError::Conflict { .. }) => {
+                    // Someone else wrote first: back off a little (jitter breaks lockstep
+                    // among writers), catch up, and decide again on the fresh state.
+                    let jitter =
+                        rand::rng().random_range(0..=(200 * u64::from(attempt.min(10) + 1)));
+                    tokio::time::sleep(Duration::from_micros(jitter)).await;
+                    (version, state) = self.catch_up(stream_id, version, state).await?;
+                }
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Err(CommandError::Contention(MAX_ATTEMPTS))
+    }
+}
+
+/// After a failed append: are these exact events already stored (a retry of a write that did
+/// land)? `Some` when all are, with the same content; an error when an id is taken by other
+/// content; `None` when none is stored.
+pub(crate) async fn already_stored(
+    store: &dyn EventStore,
+    stream_id: &str,
+    events: &[NewEvent],
+) -> Result<Option<AppendOutcome>, StoreError> {
+    // Rare path (only after a failed append), so reading the stream is acceptable here.
+    let stored = store.read_stream(stream_id, 0).await?;
+    let by_id: HashMap<Uuid, &RecordedEvent> = stored.iter().map(|e| (e.event_id, e)).collect();
+    let mut found = 0;
+    for e in events {
+        let Some(s) = by_id.get(&e.event_id) else {
+            continue;
+        };
+        let canon = |v: &serde_json::Value| {
+            let mut out = String::new();
+            canonical_json(v, &mut out);
+            out
+        };
+        let same = s.event_type == e.event_type
+            && s.schema_version == e.schema_version
+            && canon(&s.payload) == canon(&e.payload);
+        if !same {
+            return Err(StoreError::EventIdReused(e.event_id));
+        }
+        found += 1;
+    }
+    if found == 0 {
+        return Ok(None);
+    }
+    if found < events.len() {
+        // Part of the batch is stored and part is not: not a retry of the same append.
+        return Err(StoreError::EventIdReused(events[0].event_id));
+    }
+    let mine: Vec<&RecordedEvent> = events
+        .iter()
+        .filter_map(|e| by_id.get(&e.event_id).copied())
+        .collect();
+    Ok(Some(AppendOutcome {
+        stream_version: stored.last().map_or(0, |e| e.stream_version),
+        event_ids: events.iter().map(|e| e.event_id).collect(),
+        positions: mine.iter().filter_map(|e| e.position).collect(),
+        already_stored: true,
+    }))
+}

@@ -1,0 +1,341 @@
+//! PostgreSQL backend with a gap-free, commit-safe global order (docs/adr/0001).
+//!
+//! Writers only insert (position NULL) and never wait for each other except on the same stream.
+//! A sequencer stamps dense positions and the hash chain, in `(tx_id, seq)` order, onto events
+//! of transactions older than the oldest one still in flight. Only one stamping transaction runs
+//! at a time (a transaction-scoped advisory lock), whichever instance or task runs it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, SubsecRound, Utc};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::{PgConnection, PgPool, Postgres, Row, Transaction};
+use uuid::Uuid;
+
+use crate::chain::{GENESIS, hash_recorded};
+use crate::{
+    AppendOutcome, Backend, EventStore, ExpectedVersion, NewEvent, RecordedEvent, StoreError,
+    StoreTx,
+};
+
+/// Key of the advisory lock that lets one stamping transaction run at a time.
+const SEQUENCER_LOCK: i64 = 0x6361_6261_6e61_7301;
+const BATCH: i64 = 2000;
+
+pub struct PgStore {
+    pool: PgPool,
+    sequencer: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        self.sequencer.abort();
+    }
+}
+
+const COLUMNS: &str = "position, stream_id, stream_version, event_id, event_type, schema_version, payload, metadata, recorded_at, hash";
+
+impl PgStore {
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let options: PgConnectOptions = url.parse()?;
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("../migrations/postgres").run(&pool).await?;
+        let sequencer = tokio::spawn(run_sequencer(pool.clone()));
+        Ok(PgStore { pool, sequencer })
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Stamps what can be stamped now; returns how many events got a position.
+    pub async fn sequence_once(&self) -> Result<usize, StoreError> {
+        sequence_once(&self.pool).await
+    }
+}
+
+/// Polls for unstamped events. Appends made through this process also stamp right after their
+/// commit, so the poll only matters for other instances' writes and for late commits.
+async fn run_sequencer(pool: PgPool) {
+    let pool = Arc::new(pool);
+    loop {
+        match sequence_once(&pool).await {
+            Ok(n) if n as i64 == BATCH => continue,
+            Ok(_) => tokio::time::sleep(Duration::from_millis(5)).await,
+            Err(err) => {
+                tracing::warn!(error = %err, "sequencer pass failed; retrying");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+    }
+}
+
+async fn sequence_once(pool: &PgPool) -> Result<usize, StoreError> {
+    let mut tx = pool.begin().await?;
+    // Losing these stamps in a crash is harmless: they are recomputed identically from the same
+    // (tx_id, seq) order, so the stamping commit need not wait for the disk.
+    sqlx::query("SET LOCAL synchronous_commit = off")
+        .execute(&mut *tx)
+        .await?;
+    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+        .bind(SEQUENCER_LOCK)
+        .fetch_one(&mut *tx)
+        .await?;
+    if !locked {
+        return Ok(0);
+    }
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS}, seq FROM events \
+         WHERE position IS NULL AND tx_id < pg_snapshot_xmin(pg_current_snapshot()) \
+         ORDER BY tx_id, seq LIMIT {BATCH}"
+    ));
+    let rows = sqlx::query(sql).fetch_all(&mut *tx).await?;
+    if rows.is_empty() {
+        tx.rollback().await?;
+        return Ok(0);
+    }
+    let head: Option<(i64, Option<String>)> =
+        sqlx::query_as("SELECT position, hash FROM events WHERE position IS NOT NULL ORDER BY position DESC LIMIT 1")
+            .fetch_optional(&mut *tx)
+            .await?;
+    let (mut position, prev) = head.unwrap_or((0, None));
+    let mut prev_hash = prev.unwrap_or_else(|| GENESIS.to_owned());
+    let mut seqs = Vec::with_capacity(rows.len());
+    let mut positions = Vec::with_capacity(rows.len());
+    let mut hashes = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let event = decode(row)?;
+        position += 1;
+        let hash = hash_recorded(&prev_hash, &event, position);
+        seqs.push(row.try_get::<i64, _>("seq")?);
+        positions.push(position);
+        hashes.push(hash.clone());
+        prev_hash = hash;
+    }
+    sqlx::query(
+        "UPDATE events SET position = u.p, hash = u.h \
+         FROM UNNEST($1::bigint[], $2::bigint[], $3::text[]) AS u(s, p, h) WHERE events.seq = u.s",
+    )
+    .bind(&seqs)
+    .bind(&positions)
+    .bind(&hashes)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(rows.len())
+}
+
+fn decode(row: &PgRow) -> Result<RecordedEvent, sqlx::Error> {
+    Ok(RecordedEvent {
+        position: row.try_get("position")?,
+        stream_id: row.try_get("stream_id")?,
+        stream_version: row.try_get("stream_version")?,
+        event_id: row.try_get("event_id")?,
+        event_type: row.try_get("event_type")?,
+        schema_version: row.try_get("schema_version")?,
+        payload: row.try_get("payload")?,
+        metadata: row.try_get("metadata")?,
+        recorded_at: row.try_get::<DateTime<Utc>, _>("recorded_at")?,
+        hash: row.try_get("hash")?,
+    })
+}
+
+async fn stream_version(conn: &mut PgConnection, stream_id: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT COALESCE(MAX(stream_version), 0)::bigint FROM events WHERE stream_id = $1",
+    )
+    .bind(stream_id)
+    .fetch_one(conn)
+    .await
+}
+
+async fn append_in(
+    conn: &mut PgConnection,
+    stream_id: &str,
+    expected: ExpectedVersion,
+    events: &[NewEvent],
+) -> Result<AppendOutcome, StoreError> {
+    if events.is_empty() {
+        return Err(StoreError::EmptyAppend);
+    }
+    let current = stream_version(conn, stream_id).await?;
+    let ok = match expected {
+        ExpectedVersion::Any => true,
+        ExpectedVersion::NoStream => current == 0,
+        ExpectedVersion::Exact(v) => current == v,
+    };
+    if !ok {
+        return Err(StoreError::Conflict {
+            stream_id: stream_id.to_owned(),
+            expected,
+            actual: current,
+        });
+    }
+    let recorded_at = Utc::now().trunc_subsecs(6);
+    let versions: Vec<i64> = (1..=events.len() as i64).map(|i| current + i).collect();
+    let ids: Vec<Uuid> = events.iter().map(|e| e.event_id).collect();
+    let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
+    let schema_versions: Vec<i32> = events.iter().map(|e| e.schema_version).collect();
+    let payloads: Vec<serde_json::Value> = events.iter().map(|e| e.payload.clone()).collect();
+    let metadata: Vec<serde_json::Value> = events
+        .iter()
+        .map(|e| serde_json::to_value(&e.metadata).unwrap_or_default())
+        .collect();
+    // One statement for the whole batch: a concurrent writer of the same stream trips
+    // UNIQUE (stream_id, stream_version), which becomes a Conflict.
+    sqlx::query(
+        "INSERT INTO events (stream_id, stream_version, event_id, event_type, schema_version, payload, metadata, recorded_at) \
+         SELECT $1, v, id, t, sv, p, m, $8 FROM UNNEST($2::bigint[], $3::uuid[], $4::text[], $5::int[], $6::jsonb[], $7::jsonb[]) \
+         AS u(v, id, t, sv, p, m)",
+    )
+    .bind(stream_id)
+    .bind(&versions)
+    .bind(&ids)
+    .bind(&types)
+    .bind(&schema_versions)
+    .bind(&payloads)
+    .bind(&metadata)
+    .bind(recorded_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(AppendOutcome {
+        stream_version: current + events.len() as i64,
+        event_ids: ids,
+        positions: Vec::new(),
+        already_stored: false,
+    })
+}
+
+pub struct PgTx {
+    tx: Transaction<'static, Postgres>,
+}
+
+#[async_trait]
+impl StoreTx for PgTx {
+    async fn append(
+        &mut self,
+        stream_id: &str,
+        expected: ExpectedVersion,
+        events: &[NewEvent],
+    ) -> Result<AppendOutcome, StoreError> {
+        append_in(&mut self.tx, stream_id, expected, events).await
+    }
+
+    async fn commit(self: Box<Self>) -> Result<(), StoreError> {
+        Ok(self.tx.commit().await?)
+    }
+}
+
+#[async_trait]
+impl EventStore for PgStore {
+    fn backend(&self) -> Backend {
+        Backend::Postgres
+    }
+
+    async fn append(
+        &self,
+        stream_id: &str,
+        expected: ExpectedVersion,
+        events: &[NewEvent],
+    ) -> Result<AppendOutcome, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        match append_in(&mut tx, stream_id, expected, events).await {
+            Ok(mut outcome) => {
+                tx.commit().await?;
+                // Stamp now so the caller usually learns its positions without waiting for the
+                // poll; an older transaction still in flight can leave them unassigned.
+                sequence_once(&self.pool).await?;
+                let positions: Vec<Option<i64>> = sqlx::query_scalar(
+                    "SELECT position FROM events WHERE event_id = ANY($1) ORDER BY stream_version",
+                )
+                .bind(&outcome.event_ids)
+                .fetch_all(&self.pool)
+                .await?;
+                if positions.iter().all(Option::is_some) {
+                    outcome.positions = positions.into_iter().flatten().collect();
+                }
+                Ok(outcome)
+            }
+            Err(err) => {
+                tx.rollback().await?;
+                let race = matches!(&err, StoreError::Database(e) if StoreError::is_race(e));
+                if race || matches!(err, StoreError::Conflict { .. }) {
+                    if let Some(outcome) =
+                        crate::handler::already_stored(self, stream_id, events).await?
+                    {
+                        return Ok(outcome);
+                    }
+                }
+                if race {
+                    let actual =
+                        stream_version(&mut *self.pool.acquire().await?, stream_id).await?;
+                    return Err(StoreError::Conflict {
+                        stream_id: stream_id.to_owned(),
+                        expected,
+                        actual,
+                    });
+                }
+                Err(err)
+            }
+        }
+    }
+
+    async fn begin(&self) -> Result<Box<dyn StoreTx>, StoreError> {
+        Ok(Box::new(PgTx {
+            tx: self.pool.begin().await?,
+        }))
+    }
+
+    async fn read_stream(
+        &self,
+        stream_id: &str,
+        after_version: i64,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM events WHERE stream_id = $1 AND stream_version > $2 ORDER BY stream_version"
+        ));
+        let rows = sqlx::query(sql)
+            .bind(stream_id)
+            .bind(after_version)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(decode).collect::<Result<_, _>>()?)
+    }
+
+    async fn read_all(
+        &self,
+        after_position: i64,
+        limit: i64,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        // Only stamped events are visible here, and stamps are dense: a reader cannot skip one.
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM events WHERE position > $1 ORDER BY position LIMIT $2"
+        ));
+        let rows = sqlx::query(sql)
+            .bind(after_position)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(decode).collect::<Result<_, _>>()?)
+    }
+
+    async fn head_position(&self) -> Result<i64, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT COALESCE(MAX(position), 0)::bigint FROM events")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1 FROM events LIMIT 1")
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,264 @@
+//! SQLite backend. `BEGIN IMMEDIATE` serialises writers, so position and hash are allocated
+//! inside the append: the global order is the commit order, with no gaps.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, SubsecRound, Utc};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{Row, Sqlite, SqliteConnection, SqlitePool, Transaction};
+use uuid::Uuid;
+
+use crate::chain::{GENESIS, HashInput, event_hash};
+use crate::{
+    AppendOutcome, Backend, EventStore, ExpectedVersion, NewEvent, RecordedEvent, StoreError,
+    StoreTx,
+};
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+const COLUMNS: &str = "position, stream_id, stream_version, event_id, event_type, schema_version, payload, metadata, recorded_at, hash";
+
+impl SqliteStore {
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
+        Ok(SqliteStore { pool })
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+fn decode(row: &SqliteRow) -> Result<RecordedEvent, sqlx::Error> {
+    let event_id: String = row.try_get("event_id")?;
+    let payload: String = row.try_get("payload")?;
+    let metadata: String = row.try_get("metadata")?;
+    let bad = |e: Box<dyn std::error::Error + Send + Sync>| sqlx::Error::Decode(e);
+    Ok(RecordedEvent {
+        position: Some(row.try_get("position")?),
+        stream_id: row.try_get("stream_id")?,
+        stream_version: row.try_get("stream_version")?,
+        event_id: Uuid::parse_str(&event_id).map_err(|e| bad(e.into()))?,
+        event_type: row.try_get("event_type")?,
+        schema_version: row.try_get("schema_version")?,
+        payload: serde_json::from_str(&payload).map_err(|e| bad(e.into()))?,
+        metadata: serde_json::from_str(&metadata).map_err(|e| bad(e.into()))?,
+        recorded_at: row.try_get::<DateTime<Utc>, _>("recorded_at")?,
+        hash: row.try_get("hash")?,
+    })
+}
+
+async fn stream_version(conn: &mut SqliteConnection, stream_id: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COALESCE(MAX(stream_version), 0) FROM events WHERE stream_id = ?")
+        .bind(stream_id)
+        .fetch_one(conn)
+        .await
+}
+
+/// The append proper, inside a `BEGIN IMMEDIATE` transaction.
+async fn append_in(
+    conn: &mut SqliteConnection,
+    stream_id: &str,
+    expected: ExpectedVersion,
+    events: &[NewEvent],
+) -> Result<AppendOutcome, StoreError> {
+    if events.is_empty() {
+        return Err(StoreError::EmptyAppend);
+    }
+    let current = stream_version(conn, stream_id).await?;
+    let ok = match expected {
+        ExpectedVersion::Any => true,
+        ExpectedVersion::NoStream => current == 0,
+        ExpectedVersion::Exact(v) => current == v,
+    };
+    if !ok {
+        return Err(StoreError::Conflict {
+            stream_id: stream_id.to_owned(),
+            expected,
+            actual: current,
+        });
+    }
+    let head: Option<(i64, String)> =
+        sqlx::query_as("SELECT position, hash FROM events ORDER BY position DESC LIMIT 1")
+            .fetch_optional(&mut *conn)
+            .await?;
+    let (mut position, mut prev_hash) = head.unwrap_or((0, GENESIS.to_owned()));
+    // Microseconds: what PostgreSQL keeps, so the hash input is the same on both backends.
+    let recorded_at = Utc::now().trunc_subsecs(6);
+    let mut positions = Vec::with_capacity(events.len());
+    for (i, e) in events.iter().enumerate() {
+        position += 1;
+        let version = current + 1 + i as i64;
+        let metadata = serde_json::to_value(&e.metadata).unwrap_or_default();
+        let hash = event_hash(
+            &prev_hash,
+            &HashInput {
+                position,
+                stream_id,
+                stream_version: version,
+                event_id: e.event_id,
+                event_type: &e.event_type,
+                schema_version: e.schema_version,
+                payload: &e.payload,
+                metadata: &metadata,
+                recorded_at_micros: recorded_at.timestamp_micros(),
+            },
+        );
+        sqlx::query(
+            "INSERT INTO events (position, stream_id, stream_version, event_id, event_type, schema_version, payload, metadata, recorded_at, hash) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(position)
+        .bind(stream_id)
+        .bind(version)
+        .bind(e.event_id.to_string())
+        .bind(&e.event_type)
+        .bind(e.schema_version)
+        .bind(e.payload.to_string())
+        .bind(metadata.to_string())
+        .bind(recorded_at)
+        .bind(&hash)
+        .execute(&mut *conn)
+        .await?;
+        positions.push(position);
+        prev_hash = hash;
+    }
+    Ok(AppendOutcome {
+        stream_version: current + events.len() as i64,
+        event_ids: events.iter().map(|e| e.event_id).collect(),
+        positions,
+        already_stored: false,
+    })
+}
+
+pub struct SqliteTx {
+    tx: Transaction<'static, Sqlite>,
+}
+
+#[async_trait]
+impl StoreTx for SqliteTx {
+    async fn append(
+        &mut self,
+        stream_id: &str,
+        expected: ExpectedVersion,
+        events: &[NewEvent],
+    ) -> Result<AppendOutcome, StoreError> {
+        append_in(&mut self.tx, stream_id, expected, events).await
+    }
+
+    async fn commit(self: Box<Self>) -> Result<(), StoreError> {
+        Ok(self.tx.commit().await?)
+    }
+}
+
+#[async_trait]
+impl EventStore for SqliteStore {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    async fn append(
+        &self,
+        stream_id: &str,
+        expected: ExpectedVersion,
+        events: &[NewEvent],
+    ) -> Result<AppendOutcome, StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        match append_in(&mut tx, stream_id, expected, events).await {
+            Ok(outcome) => {
+                tx.commit().await?;
+                Ok(outcome)
+            }
+            Err(err) => {
+                tx.rollback().await?;
+                let race = matches!(&err, StoreError::Database(e) if StoreError::is_race(e));
+                if race || matches!(err, StoreError::Conflict { .. }) {
+                    if let Some(outcome) =
+                        crate::handler::already_stored(self, stream_id, events).await?
+                    {
+                        return Ok(outcome);
+                    }
+                }
+                if race {
+                    let actual =
+                        stream_version(&mut *self.pool.acquire().await?, stream_id).await?;
+                    return Err(StoreError::Conflict {
+                        stream_id: stream_id.to_owned(),
+                        expected,
+                        actual,
+                    });
+                }
+                Err(err)
+            }
+        }
+    }
+
+    async fn begin(&self) -> Result<Box<dyn StoreTx>, StoreError> {
+        Ok(Box::new(SqliteTx {
+            tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
+        }))
+    }
+
+    async fn read_stream(
+        &self,
+        stream_id: &str,
+        after_version: i64,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM events WHERE stream_id = ? AND stream_version > ? ORDER BY stream_version"
+        ));
+        let rows = sqlx::query(sql)
+            .bind(stream_id)
+            .bind(after_version)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(decode).collect::<Result<_, _>>()?)
+    }
+
+    async fn read_all(
+        &self,
+        after_position: i64,
+        limit: i64,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?"
+        ));
+        let rows = sqlx::query(sql)
+            .bind(after_position)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(decode).collect::<Result<_, _>>()?)
+    }
+
+    async fn head_position(&self) -> Result<i64, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) FROM events")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1 FROM events LIMIT 1")
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,312 @@
+//! Event-store semantics, proved on SQLite and PostgreSQL alike.
+
+mod common;
+
+use std::time::Duration;
+
+use eventstore::{EventStore, ExpectedVersion, Metadata, NewEvent, StoreError};
+use serde_json::json;
+use uuid::Uuid;
+
+fn event(kind: &str, n: i64) -> NewEvent {
+    NewEvent {
+        event_id: Uuid::new_v4(),
+        event_type: kind.to_owned(),
+        schema_version: 1,
+        payload: json!({"n": n, "nested": {"b": 2, "a": [1, 2, 3]}}),
+        metadata: Metadata {
+            actor: Some("test".into()),
+            ..Metadata::default()
+        },
+    }
+}
+
+/// Waits until the global log shows at least `n` events (PostgreSQL stamps a few ms after commit).
+async fn read_all_eventually(store: &dyn EventStore, n: usize) -> Vec<eventstore::RecordedEvent> {
+    for _ in 0..400 {
+        let all = store.read_all(0, 100_000).await.unwrap();
+        if all.len() >= n {
+            return all;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    store.read_all(0, 100_000).await.unwrap()
+}
+
+fn assert_dense(events: &[eventstore::RecordedEvent], backend: &str) {
+    for (i, e) in events.iter().enumerate() {
+        assert_eq!(
+            e.position,
+            Some(i as i64 + 1),
+            "{backend}: positions must be 1, 2, 3… without holes"
+        );
+    }
+}
+
+#[tokio::test]
+async fn appends_are_read_back_per_stream_and_globally_in_order() {
+    for t in common::both().await {
+        let s = &*t.store;
+        s.append(
+            "a",
+            ExpectedVersion::NoStream,
+            &[event("X", 1), event("X", 2)],
+        )
+        .await
+        .unwrap();
+        s.append("b", ExpectedVersion::NoStream, &[event("Y", 1)])
+            .await
+            .unwrap();
+        let out = s
+            .append("a", ExpectedVersion::Exact(2), &[event("X", 3)])
+            .await
+            .unwrap();
+        assert_eq!(out.stream_version, 3, "{}", t.name);
+
+        let a = s.read_stream("a", 0).await.unwrap();
+        assert_eq!(
+            a.iter().map(|e| e.stream_version).collect::<Vec<_>>(),
+            vec![1, 2, 3],
+            "{}",
+            t.name
+        );
+        assert_eq!(a[2].payload["n"], 3);
+        assert_eq!(s.read_stream("a", 2).await.unwrap().len(), 1);
+
+        let all = read_all_eventually(s, 4).await;
+        assert_dense(&all, t.name);
+        let order: Vec<_> = all
+            .iter()
+            .map(|e| (e.stream_id.as_str(), e.stream_version))
+            .collect();
+        assert_eq!(
+            order,
+            vec![("a", 1), ("a", 2), ("b", 1), ("a", 3)],
+            "{}",
+            t.name
+        );
+        assert_eq!(all[0].metadata["actor"], "test");
+        assert_eq!(s.read_all(2, 1).await.unwrap()[0].stream_id, "b");
+    }
+}
+
+#[tokio::test]
+async fn a_stale_expected_version_is_a_typed_conflict() {
+    for t in common::both().await {
+        let s = &*t.store;
+        s.append("a", ExpectedVersion::NoStream, &[event("X", 1)])
+            .await
+            .unwrap();
+        let err = s
+            .append("a", ExpectedVersion::NoStream, &[event("X", 2)])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::Conflict { actual: 1, .. }),
+            "{}: {err:?}",
+            t.name
+        );
+        let err = s
+            .append("a", ExpectedVersion::Exact(5), &[event("X", 2)])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::Conflict { actual: 1, .. }),
+            "{}: {err:?}",
+            t.name
+        );
+        let out = s
+            .append("a", ExpectedVersion::Any, &[event("X", 2)])
+            .await
+            .unwrap();
+        assert_eq!(out.stream_version, 2);
+    }
+}
+
+#[tokio::test]
+async fn re_appending_the_same_event_is_a_no_op_and_other_content_is_refused() {
+    for t in common::both().await {
+        let s = &*t.store;
+        let e = event("X", 1);
+        let first = s
+            .append("a", ExpectedVersion::NoStream, std::slice::from_ref(&e))
+            .await
+            .unwrap();
+        assert!(!first.already_stored);
+        // A retry of the same append, e.g. after a timeout whose write did land.
+        let again = s
+            .append("a", ExpectedVersion::NoStream, std::slice::from_ref(&e))
+            .await
+            .unwrap();
+        assert!(again.already_stored, "{}", t.name);
+        assert_eq!(again.stream_version, 1);
+        assert_eq!(
+            s.read_stream("a", 0).await.unwrap().len(),
+            1,
+            "{}: nothing written twice",
+            t.name
+        );
+
+        let mut changed = e.clone();
+        changed.payload = json!({"n": 999});
+        let err = s
+            .append("a", ExpectedVersion::Any, &[changed])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::EventIdReused(id) if id == e.event_id),
+            "{}: {err:?}",
+            t.name
+        );
+        assert_eq!(s.read_stream("a", 0).await.unwrap().len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn a_reader_never_skips_an_event_whose_transaction_commits_late() {
+    for t in common::both().await {
+        let s = t.store.clone();
+        s.append("seed", ExpectedVersion::NoStream, &[event("S", 0)])
+            .await
+            .unwrap();
+        read_all_eventually(&*s, 1).await;
+
+        // Connection 1 opens an append and holds it uncommitted.
+        let mut late = s.begin().await.unwrap();
+        late.append("late", ExpectedVersion::NoStream, &[event("L", 1)])
+            .await
+            .unwrap();
+
+        // Connection 2 appends and commits meanwhile (on SQLite it waits for the write lock).
+        let s2 = s.clone();
+        let early = tokio::spawn(async move {
+            s2.append("early", ExpectedVersion::NoStream, &[event("E", 1)])
+                .await
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+
+        // A reader at this moment must not see anything past what is final.
+        let mut seen = s.read_all(0, 1000).await.unwrap();
+        assert_dense(&seen, t.name);
+        assert!(
+            seen.iter().all(|e| e.stream_id != "late"),
+            "{}: the uncommitted event is invisible",
+            t.name
+        );
+
+        late.commit().await.unwrap();
+        early.await.unwrap().unwrap();
+
+        // The reader continues from its checkpoint and still gets every event, the late one too.
+        let checkpoint = seen.last().and_then(|e| e.position).unwrap_or(0);
+        for _ in 0..400 {
+            let more = s.read_all(checkpoint, 1000).await.unwrap();
+            if seen.len() + more.len() >= 3 {
+                seen.extend(more);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_dense(&seen, t.name);
+        let streams: Vec<_> = seen.iter().map(|e| e.stream_id.as_str()).collect();
+        assert_eq!(seen.len(), 3, "{}: {streams:?}", t.name);
+        assert!(
+            streams.contains(&"late") && streams.contains(&"early"),
+            "{}: {streams:?}",
+            t.name
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_rolled_back_append_leaves_no_hole_in_positions() {
+    for t in common::both().await {
+        let s = &*t.store;
+        s.append("a", ExpectedVersion::NoStream, &[event("X", 1)])
+            .await
+            .unwrap();
+        {
+            let mut tx = s.begin().await.unwrap();
+            tx.append(
+                "b",
+                ExpectedVersion::NoStream,
+                &[event("Y", 1), event("Y", 2)],
+            )
+            .await
+            .unwrap();
+            // Dropped without commit: rolled back.
+        }
+        // A failed append (conflict) is rolled back as well.
+        assert!(
+            s.append("a", ExpectedVersion::NoStream, &[event("X", 9)])
+                .await
+                .is_err()
+        );
+        s.append("c", ExpectedVersion::NoStream, &[event("Z", 1)])
+            .await
+            .unwrap();
+        let all = read_all_eventually(s, 2).await;
+        assert_eq!(all.len(), 2, "{}", t.name);
+        assert_dense(&all, t.name);
+    }
+}
+
+#[tokio::test]
+async fn verify_chain_accepts_an_intact_log_and_finds_the_first_altered_event() {
+    for t in common::both().await {
+        let s = &*t.store;
+        for i in 0..5 {
+            s.append(
+                &format!("s{i}"),
+                ExpectedVersion::NoStream,
+                &[event("X", i)],
+            )
+            .await
+            .unwrap();
+        }
+        read_all_eventually(s, 5).await;
+        let report = s.verify_chain().await.unwrap();
+        assert!(report.is_intact(), "{}: {report:?}", t.name);
+        assert_eq!(report.verified_events, 5);
+
+        match t.raw {
+            common::Raw::Pg(_) => {
+                t.exec("UPDATE events SET payload = '{\"n\": 42}' WHERE position = 3")
+                    .await
+            }
+            common::Raw::Sqlite(_) => {
+                t.exec("UPDATE events SET payload = '{\"n\": 42}' WHERE position = 3")
+                    .await
+            }
+        }
+        let report = s.verify_chain().await.unwrap();
+        let broken = report.first_break.expect("tampering must be caught");
+        assert_eq!(broken.position, 3, "{}", t.name);
+        assert_eq!(report.verified_events, 2);
+    }
+}
+
+#[tokio::test]
+async fn verify_chain_notices_a_deleted_event() {
+    for t in common::both().await {
+        let s = &*t.store;
+        for i in 0..4 {
+            s.append(
+                &format!("s{i}"),
+                ExpectedVersion::NoStream,
+                &[event("X", i)],
+            )
+            .await
+            .unwrap();
+        }
+        read_all_eventually(s, 4).await;
+        t.exec("DELETE FROM events WHERE position = 2").await;
+        let report = s.verify_chain().await.unwrap();
+        assert_eq!(
+            report.first_break.map(|b| b.position),
+            Some(3),
+            "{}",
+            t.name
+        );
+    }
+}
