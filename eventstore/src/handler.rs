@@ -188,6 +188,37 @@ impl<A: Aggregate> CommandHandler<A> {
     }
 }
 
+/// Turns a failed append into its outcome: an idempotent success when the same events are
+/// already stored, a `Conflict` when another writer won the race, or the error itself.
+pub(crate) async fn after_failed_append(
+    store: &dyn EventStore,
+    stream_id: &str,
+    expected: ExpectedVersion,
+    events: &[NewEvent],
+    err: StoreError,
+) -> Result<AppendOutcome, StoreError> {
+    let race = matches!(&err, StoreError::Database(e) if StoreError::is_race(e));
+    if !race && !matches!(err, StoreError::Conflict { .. }) {
+        return Err(err);
+    }
+    if let Some(outcome) = already_stored(store, stream_id, events).await? {
+        return Ok(outcome);
+    }
+    if race {
+        let actual = store
+            .read_stream(stream_id, 0)
+            .await?
+            .last()
+            .map_or(0, |e| e.stream_version);
+        return Err(StoreError::Conflict {
+            stream_id: stream_id.to_owned(),
+            expected,
+            actual,
+        });
+    }
+    Err(err)
+}
+
 /// After a failed append: are these exact events already stored (a retry of a write that did
 /// land)? `Some` when all are, with the same content; an error when an id is taken by other
 /// content; `None` when none is stored.

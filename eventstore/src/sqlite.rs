@@ -187,24 +187,7 @@ impl EventStore for SqliteStore {
             }
             Err(err) => {
                 tx.rollback().await?;
-                let race = matches!(&err, StoreError::Database(e) if StoreError::is_race(e));
-                if race || matches!(err, StoreError::Conflict { .. }) {
-                    if let Some(outcome) =
-                        crate::handler::already_stored(self, stream_id, events).await?
-                    {
-                        return Ok(outcome);
-                    }
-                }
-                if race {
-                    let actual =
-                        stream_version(&mut *self.pool.acquire().await?, stream_id).await?;
-                    return Err(StoreError::Conflict {
-                        stream_id: stream_id.to_owned(),
-                        expected,
-                        actual,
-                    });
-                }
-                Err(err)
+                crate::handler::after_failed_append(self, stream_id, expected, events, err).await
             }
         }
     }

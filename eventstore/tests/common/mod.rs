@@ -1,3 +1,4 @@
+#![allow(dead_code)] // Shared by several test binaries; each uses a different part.
 //! Real databases for the tests: a fresh SQLite file and a fresh PostgreSQL database each time.
 
 use std::sync::Arc;

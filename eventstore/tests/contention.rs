@@ -1,0 +1,103 @@
+//! 32 concurrent guests race for the same cabin: afterwards no two active stays overlap, every
+//! loser was told `DatesUnavailable` (never a panic or a storage error), and the stream replays
+//! to the same state the handler holds in memory.
+
+#![allow(clippy::unwrap_used)] // Test helpers: a failed set-up should stop the test loudly.
+
+mod common;
+
+use std::sync::Arc;
+
+use chrono::{Days, Duration, NaiveDate, NaiveTime, Utc};
+use domain::accommodation::{AccommodationCommand, Channel, PlaceHold, RegisterAccommodation};
+use domain::{
+    Accommodation, AccommodationId, BookingError, Money, Pricing, ReservationCode, ReservationId,
+    StayDates,
+};
+use eventstore::{CommandError, CommandHandler, Metadata};
+use rand::Rng;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_holds_on_one_accommodation_never_overlap() {
+    for t in common::both().await {
+        let handler = Arc::new(CommandHandler::<Accommodation>::new(t.store.clone()));
+        let id = AccommodationId::new();
+        let stream = id.stream_id();
+        let now = Utc::now();
+        handler
+            .execute(
+                &stream,
+                &AccommodationCommand::Register(RegisterAccommodation {
+                    accommodation_id: id,
+                    name: "Cabaña Norte".into(),
+                    capacity: 6,
+                    pricing: Pricing::simple(Money::pesos(40_000), Money::pesos(8_000)),
+                    min_nights: 1,
+                    check_in_time: NaiveTime::from_hms_opt(14, 0, 0).unwrap(),
+                    check_out_time: NaiveTime::from_hms_opt(10, 0, 0).unwrap(),
+                }),
+                now,
+                &Metadata::default(),
+            )
+            .await
+            .unwrap();
+
+        let start: NaiveDate = (now + Duration::days(10)).date_naive();
+        let mut tasks = Vec::new();
+        for n in 0..32u64 {
+            let handler = handler.clone();
+            let stream = stream.clone();
+            tasks.push(tokio::spawn(async move {
+                let (offset, len) = {
+                    let mut rng = rand::rng();
+                    (rng.random_range(0..20u64), rng.random_range(1..6u64))
+                };
+                let stay =
+                    StayDates::new(start + Days::new(offset), start + Days::new(offset + len))
+                        .unwrap();
+                let cmd = AccommodationCommand::PlaceHold(PlaceHold {
+                    reservation_id: ReservationId::new(),
+                    code: ReservationCode::from_entropy(n * 7919 + 13),
+                    guest_ref: format!("guest-{n}"),
+                    stay,
+                    guests: 2,
+                    channel: Channel::Direct,
+                    hold_duration: Duration::minutes(30),
+                });
+                handler
+                    .execute(&stream, &cmd, now, &Metadata::default())
+                    .await
+            }));
+        }
+        let (mut won, mut lost) = (0, 0);
+        for task in tasks {
+            match task.await.expect("no task may panic") {
+                Ok(_) => won += 1,
+                Err(CommandError::Domain(BookingError::DatesUnavailable { .. })) => lost += 1,
+                Err(other) => panic!(
+                    "{}: a loser must get DatesUnavailable, got {other:?}",
+                    t.name
+                ),
+            }
+        }
+        assert_eq!(won + lost, 32);
+        assert!(won >= 1, "{}", t.name);
+
+        // Replay from the store and compare with what the handler believed.
+        let (_, replayed) = handler.load(&stream).await.unwrap();
+        let active: Vec<_> = replayed.active_stays().collect();
+        assert_eq!(
+            active.len(),
+            won,
+            "{}: every winner holds its nights",
+            t.name
+        );
+        for (i, (a, _)) in active.iter().enumerate() {
+            for (b, _) in &active[i + 1..] {
+                assert!(!a.overlaps(b), "{}: {a:?} overlaps {b:?}", t.name);
+            }
+        }
+        let (_, again) = handler.load(&stream).await.unwrap();
+        assert_eq!(again, replayed, "{}: replay is deterministic", t.name);
+    }
+}
