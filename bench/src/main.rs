@@ -1,1 +1,372 @@
-fn main() {}
+//! Benchmarks for the spine, on SQLite and PostgreSQL: `cargo run --release -p bench`.
+//!
+//! Prints appends/s with p50/p99 (1 and 8 writers), booking commands/s (load-decide-append) on
+//! many accommodations and on one hot accommodation, cost per command on a 10-event vs a
+//! 2,000-event stream, and on PostgreSQL the raw INSERT-and-commit baseline measured in the same
+//! run, with our rates as ratios of it.
+
+use std::sync::Arc;
+use std::time::{Duration as StdDuration, Instant};
+
+use anyhow::Context;
+use chrono::{Days, Duration, NaiveDate, NaiveTime, Utc};
+use domain::accommodation::{AccommodationCommand, Channel, PlaceHold, RegisterAccommodation};
+use domain::{
+    Accommodation, AccommodationId, BookingError, Money, Pricing, ReservationCode, ReservationId,
+    StayDates,
+};
+use eventstore::{CommandError, CommandHandler, EventStore, ExpectedVersion, Metadata, NewEvent};
+use sqlx::Connection;
+
+const APPENDS: usize = 2000;
+const COMMANDS: usize = 2000;
+const ACCOMMODATIONS: usize = 200;
+
+struct Stats {
+    count: usize,
+    elapsed: StdDuration,
+    latencies: Vec<StdDuration>,
+}
+
+impl Stats {
+    fn rate(&self) -> f64 {
+        self.count as f64 / self.elapsed.as_secs_f64()
+    }
+    fn pct(&mut self, p: f64) -> f64 {
+        self.latencies.sort();
+        let i = ((self.latencies.len() as f64 - 1.0) * p).round() as usize;
+        self.latencies
+            .get(i)
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    }
+    fn line(&mut self, label: &str) -> String {
+        format!(
+            "{label:<48} {:>9.0}/s   p50 {:>6.2} ms   p99 {:>6.2} ms",
+            self.rate(),
+            self.pct(0.5),
+            self.pct(0.99)
+        )
+    }
+}
+
+/// Runs `per_writer` operations on each of `writers` tasks; `op(writer, i)` returns true on success.
+async fn run<F, Fut>(writers: usize, per_writer: usize, op: F) -> (Stats, usize)
+where
+    F: Fn(usize, usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = bool> + Send,
+{
+    let op = Arc::new(op);
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..writers {
+        let op = op.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::with_capacity(per_writer);
+            let mut failed = 0;
+            for i in 0..per_writer {
+                let t = Instant::now();
+                if op(w, i).await {
+                    lat.push(t.elapsed());
+                } else {
+                    failed += 1;
+                }
+            }
+            (lat, failed)
+        }));
+    }
+    let mut latencies = Vec::new();
+    let mut failed = 0;
+    for t in tasks {
+        if let Ok((l, f)) = t.await {
+            latencies.extend(l);
+            failed += f;
+        }
+    }
+    let elapsed = start.elapsed();
+    (
+        Stats {
+            count: latencies.len(),
+            elapsed,
+            latencies,
+        },
+        failed,
+    )
+}
+
+fn event(n: usize) -> NewEvent {
+    NewEvent {
+        event_id: uuid::Uuid::now_v7(),
+        event_type: "BenchEvent".into(),
+        schema_version: 1,
+        payload: serde_json::json!({"n": n, "note": "a payload of typical size for a booking event"}),
+        metadata: Metadata::default(),
+    }
+}
+
+fn register(id: AccommodationId) -> AccommodationCommand {
+    AccommodationCommand::Register(RegisterAccommodation {
+        accommodation_id: id,
+        name: "Cabaña bench".into(),
+        capacity: 6,
+        pricing: Pricing::simple(Money::pesos(40_000), Money::pesos(8_000)),
+        min_nights: 1,
+        check_in_time: NaiveTime::MIN,
+        check_out_time: NaiveTime::MIN,
+    })
+}
+
+fn hold_on(day: u64, n: u64) -> AccommodationCommand {
+    let start: NaiveDate = (Utc::now() + Duration::days(2)).date_naive();
+    let stay = StayDates::new(start + Days::new(day), start + Days::new(day + 1))
+        .unwrap_or_else(|_| unreachable!());
+    AccommodationCommand::PlaceHold(PlaceHold {
+        reservation_id: ReservationId::new(),
+        code: ReservationCode::from_entropy(n.wrapping_mul(2_654_435_761)),
+        guest_ref: format!("bench-{n}"),
+        stay,
+        guests: 2,
+        channel: Channel::Direct,
+        hold_duration: Duration::minutes(30),
+    })
+}
+
+async fn bench_store(
+    name: &str,
+    store: Arc<dyn EventStore>,
+    raw: Option<(f64, f64)>,
+) -> anyhow::Result<()> {
+    println!("\n## {name}");
+    let ratio = |ours: f64, base: Option<f64>| {
+        base.map(|b| format!("  ({:.2}× raw)", ours / b))
+            .unwrap_or_default()
+    };
+
+    for writers in [1, 8] {
+        let s = store.clone();
+        let (mut st, failed) = run(writers, APPENDS / writers, move |w, i| {
+            let s = s.clone();
+            async move {
+                s.append(
+                    &format!("bench-{w}-{i}-{}", uuid::Uuid::new_v4()),
+                    ExpectedVersion::NoStream,
+                    &[event(i)],
+                )
+                .await
+                .is_ok()
+            }
+        })
+        .await;
+        println!(
+            "{}  failed {failed}",
+            st.line(&format!("single-event appends, {writers} writer(s)"))
+        );
+    }
+
+    let handler = Arc::new(CommandHandler::<Accommodation>::new(store.clone()));
+    let ids: Vec<AccommodationId> = (0..ACCOMMODATIONS)
+        .map(|_| AccommodationId::new())
+        .collect();
+    for id in &ids {
+        handler
+            .execute(
+                &id.stream_id(),
+                &register(*id),
+                Utc::now(),
+                &Metadata::default(),
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    let ids = Arc::new(ids);
+    for writers in [1usize, 8] {
+        let (h, ids2) = (handler.clone(), ids.clone());
+        let round = writers as u64 * 1000;
+        let (mut st, failed) = run(writers, COMMANDS / writers, move |w, i| {
+            let (h, ids) = (h.clone(), ids2.clone());
+            async move {
+                // Writer w owns accommodations w, w+8, …: no two writers want the same nights.
+                let per = ids.len() / 8;
+                let id = ids[w + 8 * (i % per)];
+                let day = round + (i / per) as u64;
+                h.execute(
+                    &id.stream_id(),
+                    &hold_on(day, i as u64),
+                    Utc::now(),
+                    &Metadata::default(),
+                )
+                .await
+                .is_ok()
+            }
+        })
+        .await;
+        let rate = st.rate();
+        let base = raw.map(|(one, eight)| if writers == 1 { one } else { eight });
+        println!(
+            "{}  failed {failed}{}",
+            st.line(&format!(
+                "booking commands, many accommodations, {writers} w"
+            )),
+            ratio(rate, base)
+        );
+    }
+
+    // One hot accommodation, 8 writers, non-overlapping one-night stays.
+    let hot = AccommodationId::new();
+    handler
+        .execute(
+            &hot.stream_id(),
+            &register(hot),
+            Utc::now(),
+            &Metadata::default(),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let h = handler.clone();
+    let errors = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let errs = errors.clone();
+    let (mut st, failed) = run(8, 1000 / 8, move |w, i| {
+        let (h, errs) = (h.clone(), errs.clone());
+        async move {
+            let day = 5000 + (i * 8 + w) as u64;
+            match h
+                .execute(
+                    &hot.stream_id(),
+                    &hold_on(day, day),
+                    Utc::now(),
+                    &Metadata::default(),
+                )
+                .await
+            {
+                Ok(_) => true,
+                Err(CommandError::Domain(BookingError::DatesUnavailable { .. })) => false,
+                Err(e) => {
+                    if let Ok(mut v) = errs.lock() {
+                        v.push(e.to_string());
+                    }
+                    false
+                }
+            }
+        }
+    })
+    .await;
+    let errors = errors.lock().map(|v| v.len()).unwrap_or_default();
+    println!(
+        "{}  unavailable {}  other errors {errors}",
+        st.line("hot accommodation, 8 writers, successful holds"),
+        failed - errors
+    );
+
+    // Cost per command as a stream grows: 10 vs 2,000 events.
+    for size in [10usize, 2000] {
+        let id = AccommodationId::new();
+        handler
+            .execute(
+                &id.stream_id(),
+                &register(id),
+                Utc::now(),
+                &Metadata::default(),
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        for d in 1..size as u64 {
+            handler
+                .execute(
+                    &id.stream_id(),
+                    &hold_on(d, d),
+                    Utc::now(),
+                    &Metadata::default(),
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+        }
+        let h = handler.clone();
+        let (mut st, _) = run(1, 300, move |_, i| {
+            let h = h.clone();
+            async move {
+                h.execute(
+                    &id.stream_id(),
+                    &hold_on(10_000 + i as u64, i as u64),
+                    Utc::now(),
+                    &Metadata::default(),
+                )
+                .await
+                .is_ok()
+            }
+        })
+        .await;
+        println!(
+            "{}",
+            st.line(&format!("booking command on a {size}-event stream"))
+        );
+    }
+    Ok(())
+}
+
+/// The same machine's raw single-row INSERT-and-commit rate on a bare table.
+async fn raw_pg(url: &str) -> anyhow::Result<(f64, f64)> {
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(16)
+        .connect(url)
+        .await?;
+    sqlx::query(
+        "CREATE TABLE IF NOT EXISTS raw_bench (id BIGSERIAL PRIMARY KEY, payload JSONB NOT NULL)",
+    )
+    .execute(&pool)
+    .await?;
+    let mut rates = [0.0; 2];
+    for (k, writers) in [1usize, 8].into_iter().enumerate() {
+        let p = pool.clone();
+        let (mut st, _) = run(writers, APPENDS / writers, move |_, i| {
+            let p = p.clone();
+            async move {
+                sqlx::query("INSERT INTO raw_bench (payload) VALUES ($1)")
+                    .bind(serde_json::json!({"n": i, "note": "a payload of typical size for a booking event"}))
+                    .execute(&p)
+                    .await
+                    .is_ok()
+            }
+        })
+        .await;
+        rates[k] = st.rate();
+        println!(
+            "{}",
+            st.line(&format!("raw INSERT-and-commit, {writers} writer(s)"))
+        );
+    }
+    Ok((rates[0], rates[1]))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let admin = std::env::var("CABANAS_BENCH_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+
+    let dir = std::env::temp_dir().join(format!("cabanas-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let sqlite = eventstore::connect(&format!("sqlite://{}/bench.db", dir.display())).await?;
+    bench_store("SQLite (WAL, synchronous=NORMAL)", sqlite, None).await?;
+
+    let db = format!("cabanas_bench_{}", std::process::id());
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .context("PostgreSQL must be running (see scripts/test)")?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
+        .execute(&mut conn)
+        .await?;
+    let base = admin
+        .rsplit_once('/')
+        .map(|(b, _)| b.to_owned())
+        .unwrap_or(admin.clone());
+    let url = format!("{base}/{db}");
+    println!("\n## PostgreSQL baseline");
+    let raw = raw_pg(&url).await?;
+    let pg = eventstore::connect(&url).await?;
+    bench_store("PostgreSQL", pg, Some(raw)).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE {db} WITH (FORCE)"
+    )))
+    .execute(&mut conn)
+    .await?;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
