@@ -26,6 +26,8 @@ const BATCH: i64 = 2000;
 
 pub struct PgStore {
     pool: PgPool,
+    /// Wakes this process's sequencer right after a local commit.
+    wake: Arc<tokio::sync::Notify>,
     sequencer: tokio::task::JoinHandle<()>,
 }
 
@@ -45,8 +47,13 @@ impl PgStore {
             .connect_with(options)
             .await?;
         sqlx::migrate!("../migrations/postgres").run(&pool).await?;
-        let sequencer = tokio::spawn(run_sequencer(pool.clone()));
-        Ok(PgStore { pool, sequencer })
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let sequencer = tokio::spawn(run_sequencer(pool.clone(), wake.clone()));
+        Ok(PgStore {
+            pool,
+            wake,
+            sequencer,
+        })
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -59,14 +66,15 @@ impl PgStore {
     }
 }
 
-/// Polls for unstamped events. Appends made through this process also stamp right after their
-/// commit, so the poll only matters for other instances' writes and for late commits.
-async fn run_sequencer(pool: PgPool) {
-    let pool = Arc::new(pool);
+/// Stamps in a loop: woken at once by this process's appends, and polling every 5 ms for other
+/// instances' writes and for late commits that were held back by an older transaction.
+async fn run_sequencer(pool: PgPool, wake: Arc<tokio::sync::Notify>) {
     loop {
         match sequence_once(&pool).await {
             Ok(n) if n as i64 == BATCH => continue,
-            Ok(_) => tokio::time::sleep(Duration::from_millis(5)).await,
+            Ok(_) => {
+                let _ = tokio::time::timeout(Duration::from_millis(5), wake.notified()).await;
+            }
             Err(err) => {
                 tracing::warn!(error = %err, "sequencer pass failed; retrying");
                 tokio::time::sleep(Duration::from_millis(500)).await;
@@ -245,20 +253,10 @@ impl EventStore for PgStore {
     ) -> Result<AppendOutcome, StoreError> {
         let mut tx = self.pool.begin().await?;
         match append_in(&mut tx, stream_id, expected, events).await {
-            Ok(mut outcome) => {
+            Ok(outcome) => {
                 tx.commit().await?;
-                // Stamp now so the caller usually learns its positions without waiting for the
-                // poll; an older transaction still in flight can leave them unassigned.
-                sequence_once(&self.pool).await?;
-                let positions: Vec<Option<i64>> = sqlx::query_scalar(
-                    "SELECT position FROM events WHERE event_id = ANY($1) ORDER BY stream_version",
-                )
-                .bind(&outcome.event_ids)
-                .fetch_all(&self.pool)
-                .await?;
-                if positions.iter().all(Option::is_some) {
-                    outcome.positions = positions.into_iter().flatten().collect();
-                }
+                // Stamping happens off the write path, so a writer pays for its own commit only.
+                self.wake.notify_one();
                 Ok(outcome)
             }
             Err(err) => {
