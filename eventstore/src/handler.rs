@@ -3,7 +3,8 @@
 //!
 //! The state of recently used streams stays in memory with its version. The append's expected
 //! version is the check against the stored one, so a warm command costs one append whatever the
-//! stream's length; a stale cache shows up as a conflict and is caught up from that version.
+//! stream's length; a stale cache (another instance wrote) shows up as a conflict and is caught
+//! up from that version.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -48,9 +49,14 @@ pub struct CommandOutcome<Ev> {
     pub retries: u32,
 }
 
+/// One stream's cached state. The async mutex makes this process's commands on one stream take
+/// turns (a hot cabin's writers queue here instead of colliding in the database) and lets the
+/// state be changed in place, so a command costs the same on a long stream as on a short one.
+type Slot<A> = Arc<tokio::sync::Mutex<Option<(i64, A)>>>;
+
 pub struct CommandHandler<A: Aggregate> {
     store: Arc<dyn EventStore>,
-    cache: Mutex<HashMap<String, (i64, A)>>,
+    cache: Mutex<HashMap<String, Slot<A>>>,
 }
 
 fn decode_all<A: Aggregate>(
@@ -79,22 +85,16 @@ impl<A: Aggregate> CommandHandler<A> {
         &self.store
     }
 
-    fn cached(&self, stream_id: &str) -> Option<(i64, A)> {
-        self.cache.lock().ok()?.get(stream_id).cloned()
-    }
-
-    fn remember(&self, stream_id: &str, version: i64, state: A) {
-        if let Ok(mut cache) = self.cache.lock() {
-            if cache.len() >= CACHE_LIMIT && !cache.contains_key(stream_id) {
-                cache.clear();
-            }
-            match cache.get(stream_id) {
-                Some((v, _)) if *v >= version => {}
-                _ => {
-                    cache.insert(stream_id.to_owned(), (version, state));
-                }
-            }
+    fn slot(&self, stream_id: &str) -> Slot<A> {
+        let mut cache = match self.cache.lock() {
+            Ok(cache) => cache,
+            // A panic elsewhere while holding this lock left only a map of slots behind: usable.
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if cache.len() >= CACHE_LIMIT && !cache.contains_key(stream_id) {
+            cache.clear();
         }
+        cache.entry(stream_id.to_owned()).or_default().clone()
     }
 
     /// The stream's current state, read fresh from the store (not the cache).
@@ -105,16 +105,17 @@ impl<A: Aggregate> CommandHandler<A> {
         Ok((version, state))
     }
 
-    /// Brings `(version, state)` up to the stored head.
+    /// Brings `version`/`state` up to the stored head.
     async fn catch_up(
         &self,
         stream_id: &str,
-        version: i64,
-        mut state: A,
-    ) -> Result<(i64, A), CommandError<A::Error>> {
-        let events = self.store.read_stream(stream_id, version).await?;
-        let newest = decode_all(&mut state, &events)?;
-        Ok((newest.max(version), state))
+        version: &mut i64,
+        state: &mut A,
+    ) -> Result<(), CommandError<A::Error>> {
+        let events = self.store.read_stream(stream_id, *version).await?;
+        let newest = decode_all(state, &events)?;
+        *version = newest.max(*version);
+        Ok(())
     }
 
     pub async fn execute(
@@ -124,17 +125,42 @@ impl<A: Aggregate> CommandHandler<A> {
         now: DateTime<Utc>,
         metadata: &Metadata,
     ) -> Result<CommandOutcome<A::Event>, CommandError<A::Error>> {
-        let (mut version, mut state) = match self.cached(stream_id) {
-            Some(hit) => hit,
-            None => self.catch_up(stream_id, 0, A::default()).await?,
+        let slot = self.slot(stream_id);
+        let mut guard = slot.lock().await;
+        if guard.is_none() {
+            *guard = Some(self.load(stream_id).await?);
+        }
+        let result = self
+            .execute_on(stream_id, command, now, metadata, &mut guard)
+            .await;
+        if matches!(
+            result,
+            Err(CommandError::Store(_) | CommandError::Decode(_))
+        ) {
+            // Unsure what the store holds now: start from the store next time.
+            *guard = None;
+        }
+        result
+    }
+
+    async fn execute_on(
+        &self,
+        stream_id: &str,
+        command: &A::Command,
+        now: DateTime<Utc>,
+        metadata: &Metadata,
+        cached: &mut Option<(i64, A)>,
+    ) -> Result<CommandOutcome<A::Event>, CommandError<A::Error>> {
+        // `execute` fills the slot before calling; an empty one would mean nothing was loaded.
+        let Some((version, state)) = cached.as_mut() else {
+            return Err(CommandError::Contention(0));
         };
         for attempt in 0..MAX_ATTEMPTS {
             let events = state.decide(command, now).map_err(CommandError::Domain)?;
             if events.is_empty() {
-                self.remember(stream_id, version, state);
                 return Ok(CommandOutcome {
                     events,
-                    stream_version: version,
+                    stream_version: *version,
                     event_ids: Vec::new(),
                     positions: Vec::new(),
                     retries: attempt,
@@ -152,7 +178,7 @@ impl<A: Aggregate> CommandHandler<A> {
                 .collect();
             match self
                 .store
-                .append(stream_id, ExpectedVersion::Exact(version), &new_events)
+                .append(stream_id, ExpectedVersion::Exact(*version), &new_events)
                 .await
             {
                 Ok(AppendOutcome {
@@ -164,7 +190,7 @@ impl<A: Aggregate> CommandHandler<A> {
                     for e in &events {
                         state.evolve(e);
                     }
-                    self.remember(stream_id, stream_version, state);
+                    *version = stream_version;
                     return Ok(CommandOutcome {
                         events,
                         stream_version,
@@ -174,12 +200,12 @@ impl<A: Aggregate> CommandHandler<A> {
                     });
                 }
                 Err(StoreError::Conflict { .. }) => {
-                    // Someone else wrote first: back off a little (jitter breaks lockstep
+                    // Another instance wrote first: back off a little (jitter breaks lockstep
                     // among writers), catch up, and decide again on the fresh state.
                     let jitter =
                         rand::rng().random_range(0..=(200 * u64::from(attempt.min(10) + 1)));
                     tokio::time::sleep(Duration::from_micros(jitter)).await;
-                    (version, state) = self.catch_up(stream_id, version, state).await?;
+                    self.catch_up(stream_id, version, state).await?;
                 }
                 Err(other) => return Err(other.into()),
             }
