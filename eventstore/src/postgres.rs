@@ -156,6 +156,37 @@ fn decode(row: &PgRow) -> Result<RecordedEvent, sqlx::Error> {
     })
 }
 
+/// An append's events as column arrays, for one multi-row `INSERT … FROM UNNEST(…)`.
+struct Columns<'a> {
+    recorded_at: DateTime<Utc>,
+    versions: Vec<i64>,
+    ids: Vec<Uuid>,
+    types: Vec<&'a str>,
+    schema_versions: Vec<i32>,
+    payloads: Vec<serde_json::Value>,
+    metadata: Vec<serde_json::Value>,
+}
+
+impl<'a> Columns<'a> {
+    fn new(after_version: i64, events: &'a [NewEvent]) -> Self {
+        Columns {
+            // Microseconds: what the column keeps, so the hash input round-trips exactly.
+            recorded_at: Utc::now().trunc_subsecs(6),
+            versions: (1..=events.len() as i64)
+                .map(|i| after_version + i)
+                .collect(),
+            ids: events.iter().map(|e| e.event_id).collect(),
+            types: events.iter().map(|e| e.event_type.as_str()).collect(),
+            schema_versions: events.iter().map(|e| e.schema_version).collect(),
+            payloads: events.iter().map(|e| e.payload.clone()).collect(),
+            metadata: events
+                .iter()
+                .map(|e| serde_json::to_value(&e.metadata).unwrap_or_default())
+                .collect(),
+        }
+    }
+}
+
 async fn stream_version(conn: &mut PgConnection, stream_id: &str) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT COALESCE(MAX(stream_version), 0)::bigint FROM events WHERE stream_id = $1",
@@ -187,16 +218,7 @@ async fn append_in(
             actual: current,
         });
     }
-    let recorded_at = Utc::now().trunc_subsecs(6);
-    let versions: Vec<i64> = (1..=events.len() as i64).map(|i| current + i).collect();
-    let ids: Vec<Uuid> = events.iter().map(|e| e.event_id).collect();
-    let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
-    let schema_versions: Vec<i32> = events.iter().map(|e| e.schema_version).collect();
-    let payloads: Vec<serde_json::Value> = events.iter().map(|e| e.payload.clone()).collect();
-    let metadata: Vec<serde_json::Value> = events
-        .iter()
-        .map(|e| serde_json::to_value(&e.metadata).unwrap_or_default())
-        .collect();
+    let c = Columns::new(current, events);
     // One statement for the whole batch: a concurrent writer of the same stream trips
     // UNIQUE (stream_id, stream_version), which becomes a Conflict.
     sqlx::query(
@@ -205,18 +227,18 @@ async fn append_in(
          AS u(v, id, t, sv, p, m)",
     )
     .bind(stream_id)
-    .bind(&versions)
-    .bind(&ids)
-    .bind(&types)
-    .bind(&schema_versions)
-    .bind(&payloads)
-    .bind(&metadata)
-    .bind(recorded_at)
+    .bind(&c.versions)
+    .bind(&c.ids)
+    .bind(&c.types)
+    .bind(&c.schema_versions)
+    .bind(&c.payloads)
+    .bind(&c.metadata)
+    .bind(c.recorded_at)
     .execute(&mut *conn)
     .await?;
     Ok(AppendOutcome {
         stream_version: current + events.len() as i64,
-        event_ids: ids,
+        event_ids: c.ids,
         positions: Vec::new(),
         already_stored: false,
     })
@@ -233,16 +255,7 @@ async fn insert_at(
     if events.is_empty() {
         return Err(StoreError::EmptyAppend);
     }
-    let recorded_at = Utc::now().trunc_subsecs(6);
-    let versions: Vec<i64> = (1..=events.len() as i64).map(|i| version + i).collect();
-    let ids: Vec<Uuid> = events.iter().map(|e| e.event_id).collect();
-    let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
-    let schema_versions: Vec<i32> = events.iter().map(|e| e.schema_version).collect();
-    let payloads: Vec<serde_json::Value> = events.iter().map(|e| e.payload.clone()).collect();
-    let metadata: Vec<serde_json::Value> = events
-        .iter()
-        .map(|e| serde_json::to_value(&e.metadata).unwrap_or_default())
-        .collect();
+    let c = Columns::new(version, events);
     let inserted = sqlx::query(
         "INSERT INTO events (stream_id, stream_version, event_id, event_type, schema_version, payload, metadata, recorded_at) \
          SELECT $1, v, id, t, sv, p, m, $8 FROM UNNEST($2::bigint[], $3::uuid[], $4::text[], $5::int[], $6::jsonb[], $7::jsonb[]) \
@@ -250,13 +263,13 @@ async fn insert_at(
          WHERE (SELECT COALESCE(MAX(stream_version), 0) FROM events WHERE stream_id = $1) = $9",
     )
     .bind(stream_id)
-    .bind(&versions)
-    .bind(&ids)
-    .bind(&types)
-    .bind(&schema_versions)
-    .bind(&payloads)
-    .bind(&metadata)
-    .bind(recorded_at)
+    .bind(&c.versions)
+    .bind(&c.ids)
+    .bind(&c.types)
+    .bind(&c.schema_versions)
+    .bind(&c.payloads)
+    .bind(&c.metadata)
+    .bind(c.recorded_at)
     .bind(version)
     .execute(pool)
     .await?;
@@ -265,7 +278,7 @@ async fn insert_at(
     }
     Ok(Some(AppendOutcome {
         stream_version: version + events.len() as i64,
-        event_ids: ids,
+        event_ids: c.ids,
         positions: Vec::new(),
         already_stored: false,
     }))
