@@ -181,6 +181,30 @@ pub trait EventStore: Send + Sync {
     /// Database reachable and schema in place.
     async fn ping(&self) -> Result<(), StoreError>;
 
+    /// The global positions of these events, `None` for any not stamped yet.
+    async fn positions_of(&self, event_ids: &[Uuid]) -> Result<Vec<Option<i64>>, StoreError>;
+
+    /// Waits (polling, bounded by `timeout`) until every event has its global position, so a
+    /// command's caller can read its own writes from the global log. `None` on timeout, e.g.
+    /// while an older transaction elsewhere holds the sequencer back.
+    async fn wait_for_positions(
+        &self,
+        event_ids: &[Uuid],
+        timeout: std::time::Duration,
+    ) -> Result<Option<Vec<i64>>, StoreError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let found = self.positions_of(event_ids).await?;
+            if found.iter().all(Option::is_some) {
+                return Ok(Some(found.into_iter().flatten().collect()));
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Ok(None);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+    }
+
     /// Walks the whole global log and reports the first event whose hash does not match.
     async fn verify_chain(&self) -> Result<ChainReport, StoreError> {
         let mut verifier = chain::Verifier::default();

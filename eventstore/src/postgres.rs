@@ -406,6 +406,18 @@ impl EventStore for PgStore {
         )
     }
 
+    async fn positions_of(&self, event_ids: &[Uuid]) -> Result<Vec<Option<i64>>, StoreError> {
+        let rows: Vec<(Uuid, Option<i64>)> =
+            sqlx::query_as("SELECT event_id, position FROM events WHERE event_id = ANY($1)")
+                .bind(event_ids)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(event_ids
+            .iter()
+            .map(|id| rows.iter().find(|(e, _)| e == id).and_then(|(_, p)| *p))
+            .collect())
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1 FROM events LIMIT 1")
             .execute(&self.pool)

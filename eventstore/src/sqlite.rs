@@ -238,6 +238,19 @@ impl EventStore for SqliteStore {
         )
     }
 
+    async fn positions_of(&self, event_ids: &[Uuid]) -> Result<Vec<Option<i64>>, StoreError> {
+        let mut out = Vec::with_capacity(event_ids.len());
+        for id in event_ids {
+            let position: Option<i64> =
+                sqlx::query_scalar("SELECT position FROM events WHERE event_id = ?")
+                    .bind(id.to_string())
+                    .fetch_optional(&self.pool)
+                    .await?;
+            out.push(position);
+        }
+        Ok(out)
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1 FROM events LIMIT 1")
             .execute(&self.pool)

@@ -304,3 +304,29 @@ async fn verify_chain_notices_a_deleted_event() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_writer_can_wait_for_the_global_positions_of_its_events() {
+    for t in common::both().await {
+        let s = &*t.store;
+        s.append("a", ExpectedVersion::NoStream, &[event("X", 1)])
+            .await
+            .unwrap();
+        let out = s
+            .append(
+                "b",
+                ExpectedVersion::NoStream,
+                &[event("Y", 1), event("Y", 2)],
+            )
+            .await
+            .unwrap();
+        let positions = s
+            .wait_for_positions(&out.event_ids, Duration::from_secs(5))
+            .await
+            .unwrap()
+            .expect("stamped within the timeout");
+        assert_eq!(positions, vec![2, 3], "{}", t.name);
+        let unknown = s.positions_of(&[Uuid::new_v4()]).await.unwrap();
+        assert_eq!(unknown, vec![None]);
+    }
+}
