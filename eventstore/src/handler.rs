@@ -127,12 +127,20 @@ impl<A: Aggregate> CommandHandler<A> {
     ) -> Result<CommandOutcome<A::Event>, CommandError<A::Error>> {
         let slot = self.slot(stream_id);
         let mut guard = slot.lock().await;
-        if guard.is_none() {
-            *guard = Some(self.load(stream_id).await?);
-        }
-        let result = self
-            .execute_on(stream_id, command, now, metadata, &mut guard)
-            .await;
+        let result = match guard.as_mut() {
+            Some((version, state)) => {
+                self.execute_on(stream_id, command, now, metadata, version, state)
+                    .await
+            }
+            None => match self.load(stream_id).await {
+                Ok(loaded) => {
+                    let (version, state) = guard.insert(loaded);
+                    self.execute_on(stream_id, command, now, metadata, version, state)
+                        .await
+                }
+                Err(err) => Err(err),
+            },
+        };
         if matches!(
             result,
             Err(CommandError::Store(_) | CommandError::Decode(_))
@@ -149,12 +157,9 @@ impl<A: Aggregate> CommandHandler<A> {
         command: &A::Command,
         now: DateTime<Utc>,
         metadata: &Metadata,
-        cached: &mut Option<(i64, A)>,
+        version: &mut i64,
+        state: &mut A,
     ) -> Result<CommandOutcome<A::Event>, CommandError<A::Error>> {
-        // `execute` fills the slot before calling; an empty one would mean nothing was loaded.
-        let Some((version, state)) = cached.as_mut() else {
-            return Err(CommandError::Contention(0));
-        };
         for attempt in 0..MAX_ATTEMPTS {
             let events = state.decide(command, now).map_err(CommandError::Domain)?;
             if events.is_empty() {

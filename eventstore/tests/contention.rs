@@ -20,7 +20,13 @@ use rand::Rng;
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_holds_on_one_accommodation_never_overlap() {
     for t in common::both().await {
-        let handler = Arc::new(CommandHandler::<Accommodation>::new(t.store.clone()));
+        // Four handlers with their own caches stand for four API instances: their commands meet
+        // only in the database, so the append's version check and the retry on Conflict are
+        // what keeps the stays apart (one handler alone would queue them in memory).
+        let handlers: Vec<_> = (0..4)
+            .map(|_| Arc::new(CommandHandler::<Accommodation>::new(t.store.clone())))
+            .collect();
+        let handler = handlers[0].clone();
         let id = AccommodationId::new();
         let stream = id.stream_id();
         let now = Utc::now();
@@ -45,7 +51,7 @@ async fn concurrent_holds_on_one_accommodation_never_overlap() {
         let start: NaiveDate = (now + Duration::days(10)).date_naive();
         let mut tasks = Vec::new();
         for n in 0..32u64 {
-            let handler = handler.clone();
+            let handler = handlers[n as usize % handlers.len()].clone();
             let stream = stream.clone();
             tasks.push(tokio::spawn(async move {
                 let (offset, len) = {
@@ -69,10 +75,13 @@ async fn concurrent_holds_on_one_accommodation_never_overlap() {
                     .await
             }));
         }
-        let (mut won, mut lost) = (0, 0);
+        let (mut won, mut lost, mut retries) = (0, 0, 0);
         for task in tasks {
             match task.await.expect("no task may panic") {
-                Ok(_) => won += 1,
+                Ok(outcome) => {
+                    won += 1;
+                    retries += outcome.retries;
+                }
                 Err(CommandError::Domain(BookingError::DatesUnavailable { .. })) => lost += 1,
                 Err(other) => panic!(
                     "{}: a loser must get DatesUnavailable, got {other:?}",
@@ -82,6 +91,10 @@ async fn concurrent_holds_on_one_accommodation_never_overlap() {
         }
         assert_eq!(won + lost, 32);
         assert!(won >= 1, "{}", t.name);
+        eprintln!(
+            "{}: {won} holds, {lost} refused, {retries} conflicts retried",
+            t.name
+        );
 
         // Replay from the store and compare with what the handler believed.
         let (_, replayed) = handler.load(&stream).await.unwrap();
