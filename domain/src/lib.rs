@@ -10,11 +10,13 @@
 //! - [`pricing`]: `Pricing` and the `Quote` a hold carries.
 //! - [`ids`]: identifiers and reservation codes.
 //! - [`accommodation`]: the accommodation aggregate, whose stream forbids double bookings.
+//! - [`guest`]: the guest profile behind a reservation's `guest_ref`.
 //! - [`event`]: how events are named, versioned and turned into stored JSON.
 
 pub mod accommodation;
 pub mod error;
 pub mod event;
+pub mod guest;
 pub mod ids;
 pub mod money;
 pub mod pricing;
@@ -23,6 +25,7 @@ pub mod stay;
 pub use accommodation::{Accommodation, AccommodationCommand, AccommodationEvent};
 pub use error::BookingError;
 pub use event::{Aggregate, DomainEvent, EventDecodeError};
+pub use guest::{GuestEvent, GuestId};
 pub use ids::{AccommodationId, BlockId, ReservationCode, ReservationId};
 pub use money::Money;
 pub use pricing::{Pricing, Quote};

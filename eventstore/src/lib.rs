@@ -12,6 +12,7 @@ pub mod chain;
 pub mod handler;
 pub mod postgres;
 pub mod sqlite;
+pub mod testing;
 
 use std::sync::Arc;
 
@@ -133,6 +134,18 @@ pub enum Backend {
     Sqlite,
 }
 
+/// The database behind a store, for components that keep their own tables next to the log
+/// (read models, inbox, outbox) and must write them in their own transactions.
+#[derive(Clone, Debug)]
+pub enum Db {
+    Postgres(sqlx::PgPool),
+    Sqlite(sqlx::SqlitePool),
+}
+
+/// The PostgreSQL channel the sequencer notifies after stamping positions, so every instance's
+/// subscribers wake without polling.
+pub const EVENTS_CHANNEL: &str = "cabanas_events";
+
 /// An append transaction kept open by the caller, so that other writes (an inbox row, a test's
 /// late commit) share its fate.
 #[async_trait]
@@ -149,6 +162,14 @@ pub trait StoreTx: Send {
 #[async_trait]
 pub trait EventStore: Send + Sync {
     fn backend(&self) -> Backend;
+
+    /// The pool this store writes through.
+    fn db(&self) -> Db;
+
+    /// Ticks whenever this process makes new events visible in the global log (after a commit on
+    /// SQLite, after the sequencer stamps on PostgreSQL). Other instances' events are announced
+    /// by NOTIFY on [`EVENTS_CHANNEL`] (PostgreSQL) instead.
+    fn log_changes(&self) -> tokio::sync::watch::Receiver<u64>;
 
     /// Appends atomically with optimistic concurrency. Re-appending event ids already stored
     /// with the same content succeeds without writing (`already_stored`).

@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::chain::{GENESIS, hash_recorded};
 use crate::{
-    AppendOutcome, Backend, EventStore, ExpectedVersion, NewEvent, RecordedEvent, StoreError,
+    AppendOutcome, Backend, Db, EventStore, ExpectedVersion, NewEvent, RecordedEvent, StoreError,
     StoreTx,
 };
 
@@ -28,6 +28,7 @@ pub struct PgStore {
     pool: PgPool,
     /// Wakes this process's sequencer right after a local commit.
     wake: Arc<tokio::sync::Notify>,
+    changes: tokio::sync::watch::Receiver<u64>,
     sequencer: tokio::task::JoinHandle<()>,
 }
 
@@ -48,10 +49,12 @@ impl PgStore {
             .await?;
         sqlx::migrate!("../migrations/postgres").run(&pool).await?;
         let wake = Arc::new(tokio::sync::Notify::new());
-        let sequencer = tokio::spawn(run_sequencer(pool.clone(), wake.clone()));
+        let (changed, changes) = tokio::sync::watch::channel(0);
+        let sequencer = tokio::spawn(run_sequencer(pool.clone(), wake.clone(), changed));
         Ok(PgStore {
             pool,
             wake,
+            changes,
             sequencer,
         })
     }
@@ -68,9 +71,19 @@ impl PgStore {
 
 /// Stamps in a loop: woken at once by this process's appends, and polling every 5 ms for other
 /// instances' writes and for late commits that were held back by an older transaction.
-async fn run_sequencer(pool: PgPool, wake: Arc<tokio::sync::Notify>) {
+async fn run_sequencer(
+    pool: PgPool,
+    wake: Arc<tokio::sync::Notify>,
+    changed: tokio::sync::watch::Sender<u64>,
+) {
     loop {
-        match sequence_once(&pool).await {
+        let stamped = sequence_once(&pool).await;
+        if let Ok(n) = stamped
+            && n > 0
+        {
+            changed.send_modify(|c| *c += 1);
+        }
+        match stamped {
             Ok(n) if n as i64 == BATCH => continue,
             Ok(_) => {
                 // At most one pass per 2 ms under load: stamps go out in batches instead of one
@@ -137,6 +150,11 @@ async fn sequence_once(pool: &PgPool) -> Result<usize, StoreError> {
     .bind(&hashes)
     .execute(&mut *tx)
     .await?;
+    // Delivered at commit to every instance listening: their projections wake at once.
+    sqlx::query("SELECT pg_notify($1, '')")
+        .bind(crate::EVENTS_CHANNEL)
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(rows.len())
 }
@@ -308,6 +326,14 @@ impl StoreTx for PgTx {
 impl EventStore for PgStore {
     fn backend(&self) -> Backend {
         Backend::Postgres
+    }
+
+    fn db(&self) -> Db {
+        Db::Postgres(self.pool.clone())
+    }
+
+    fn log_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changes.clone()
     }
 
     async fn append(

@@ -2,6 +2,7 @@
 //! inside the append: the global order is the commit order, with no gaps.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -14,12 +15,13 @@ use uuid::Uuid;
 
 use crate::chain::{GENESIS, HashInput, event_hash};
 use crate::{
-    AppendOutcome, Backend, EventStore, ExpectedVersion, NewEvent, RecordedEvent, StoreError,
+    AppendOutcome, Backend, Db, EventStore, ExpectedVersion, NewEvent, RecordedEvent, StoreError,
     StoreTx,
 };
 
 pub struct SqliteStore {
     pool: SqlitePool,
+    changes: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 const COLUMNS: &str = "position, stream_id, stream_version, event_id, event_type, schema_version, payload, metadata, recorded_at, hash";
@@ -37,7 +39,10 @@ impl SqliteStore {
             .connect_with(options)
             .await?;
         sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore {
+            pool,
+            changes: Arc::new(tokio::sync::watch::Sender::new(0)),
+        })
     }
 
     pub fn pool(&self) -> &SqlitePool {
@@ -149,6 +154,7 @@ async fn append_in(
 
 pub struct SqliteTx {
     tx: Transaction<'static, Sqlite>,
+    changes: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 #[async_trait]
@@ -163,7 +169,9 @@ impl StoreTx for SqliteTx {
     }
 
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {
-        Ok(self.tx.commit().await?)
+        self.tx.commit().await?;
+        self.changes.send_modify(|n| *n += 1);
+        Ok(())
     }
 }
 
@@ -171,6 +179,14 @@ impl StoreTx for SqliteTx {
 impl EventStore for SqliteStore {
     fn backend(&self) -> Backend {
         Backend::Sqlite
+    }
+
+    fn db(&self) -> Db {
+        Db::Sqlite(self.pool.clone())
+    }
+
+    fn log_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changes.subscribe()
     }
 
     async fn append(
@@ -183,6 +199,7 @@ impl EventStore for SqliteStore {
         match append_in(&mut tx, stream_id, expected, events).await {
             Ok(outcome) => {
                 tx.commit().await?;
+                self.changes.send_modify(|n| *n += 1);
                 Ok(outcome)
             }
             Err(err) => {
@@ -195,6 +212,7 @@ impl EventStore for SqliteStore {
     async fn begin(&self) -> Result<Box<dyn StoreTx>, StoreError> {
         Ok(Box::new(SqliteTx {
             tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            changes: self.changes.clone(),
         }))
     }
 

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use eventstore::EventStore;
 use eventstore::postgres::PgStore;
 use eventstore::sqlite::SqliteStore;
-use sqlx::Connection;
 
 pub enum Raw {
     Pg(sqlx::PgPool),
@@ -30,14 +29,8 @@ impl TestStore {
     }
 }
 
-pub fn pg_admin_url() -> String {
-    std::env::var("CABANAS_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
 pub async fn sqlite() -> TestStore {
-    let path = std::env::temp_dir().join(format!("cabanas-test-{}.db", uuid::Uuid::new_v4()));
-    let store = SqliteStore::connect(&format!("sqlite://{}", path.display()))
+    let store = SqliteStore::connect(&eventstore::testing::temp_sqlite_url())
         .await
         .expect("sqlite store");
     let raw = Raw::Sqlite(store.pool().clone());
@@ -49,22 +42,10 @@ pub async fn sqlite() -> TestStore {
 }
 
 pub async fn postgres() -> TestStore {
-    let admin = pg_admin_url();
-    let db = format!("cabanas_test_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = sqlx::PgConnection::connect(&admin)
+    let url = eventstore::testing::fresh_postgres_url()
         .await
         .expect("PostgreSQL must be running (scripts/test starts it)");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
-        .execute(&mut conn)
-        .await
-        .expect("create test database");
-    let base = admin
-        .rsplit_once('/')
-        .map(|(b, _)| b.to_owned())
-        .unwrap_or(admin);
-    let store = PgStore::connect(&format!("{base}/{db}"))
-        .await
-        .expect("pg store");
+    let store = PgStore::connect(&url).await.expect("pg store");
     let raw = Raw::Pg(store.pool().clone());
     TestStore {
         store: Arc::new(store),

@@ -1,0 +1,136 @@
+//! A guest's profile: who is behind a reservation's `guest_ref`.
+//!
+//! The guest stream (`guest-{id}`) holds what the guest told us about themselves. The id is
+//! derived from the phone number so the same person gets the same id whichever channel they use.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::event::{DomainEvent, EventDecodeError};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct GuestId(Uuid);
+
+impl GuestId {
+    /// The same phone, written with or without spaces, dashes or a leading `+`, gives the same id.
+    pub fn for_phone(phone: &str) -> GuestId {
+        let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
+        let digest = Sha256::digest(format!("cabanas-guest:{digits}").as_bytes());
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&digest[..16]);
+        GuestId(uuid::Builder::from_random_bytes(bytes).into_uuid())
+    }
+
+    pub fn stream_id(&self) -> String {
+        format!("guest-{}", self.0)
+    }
+
+    pub fn as_uuid(&self) -> Uuid {
+        self.0
+    }
+}
+
+/// Digits only, at least 6 and at most 15 (E.164), so `+54 9 11 5555-1234` is accepted.
+pub fn valid_phone(phone: &str) -> bool {
+    let digits = phone.chars().filter(char::is_ascii_digit).count();
+    (6..=15).contains(&digits)
+        && phone
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-' | '(' | ')'))
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuestProfileRecorded {
+    pub guest_id: GuestId,
+    pub name: String,
+    pub phone: String,
+    pub recorded_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GuestEvent {
+    ProfileRecorded(GuestProfileRecorded),
+}
+
+impl DomainEvent for GuestEvent {
+    fn event_type(&self) -> &'static str {
+        match self {
+            GuestEvent::ProfileRecorded(_) => "GuestProfileRecorded",
+        }
+    }
+
+    fn event_version(&self) -> u32 {
+        1
+    }
+
+    fn to_payload(&self) -> Value {
+        match self {
+            // Strings, a UUID and a timestamp always serialize.
+            GuestEvent::ProfileRecorded(e) => serde_json::to_value(e).unwrap_or(Value::Null),
+        }
+    }
+
+    fn from_stored(
+        event_type: &str,
+        version: u32,
+        payload: Value,
+    ) -> Result<Self, EventDecodeError> {
+        match (event_type, version) {
+            ("GuestProfileRecorded", 1) => serde_json::from_value(payload)
+                .map(GuestEvent::ProfileRecorded)
+                .map_err(|e| EventDecodeError::Malformed {
+                    event_type: event_type.to_owned(),
+                    version,
+                    reason: e.to_string(),
+                }),
+            ("GuestProfileRecorded", _) => Err(EventDecodeError::UnknownVersion {
+                event_type: event_type.to_owned(),
+                version,
+            }),
+            _ => Err(EventDecodeError::UnknownType {
+                event_type: event_type.to_owned(),
+                version,
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_phone_written_differently_is_the_same_guest() {
+        assert_eq!(
+            GuestId::for_phone("+54 9 11 5555-1234"),
+            GuestId::for_phone("5491155551234")
+        );
+        assert_ne!(
+            GuestId::for_phone("5491155551234"),
+            GuestId::for_phone("5491155551235")
+        );
+    }
+
+    #[test]
+    fn phones_are_checked_loosely_but_not_blindly() {
+        assert!(valid_phone("+54 9 11 5555-1234"));
+        assert!(!valid_phone("12"));
+        assert!(!valid_phone("call me maybe"));
+    }
+
+    #[test]
+    fn a_profile_round_trips_through_storage() {
+        let e = GuestEvent::ProfileRecorded(GuestProfileRecorded {
+            guest_id: GuestId::for_phone("1155551234"),
+            name: "Ana".into(),
+            phone: "1155551234".into(),
+            recorded_at: DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default(),
+        });
+        let back = GuestEvent::from_stored(e.event_type(), 1, e.to_payload()).unwrap();
+        assert_eq!(back, e);
+    }
+}

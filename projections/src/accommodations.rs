@@ -1,0 +1,90 @@
+//! Accommodations with their current pricing: what the public list and the quotes read.
+
+use async_trait::async_trait;
+use domain::AccommodationEvent;
+use eventstore::RecordedEvent;
+
+use crate::sql::{Names, Tx, millis};
+use crate::{Decoded, Projection, ProjectionError, decode, exec};
+
+pub struct Accommodations;
+
+#[async_trait]
+impl Projection for Accommodations {
+    fn name(&self) -> &'static str {
+        "accommodations"
+    }
+
+    fn schema_version(&self) -> i32 {
+        1
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &["rm_accommodations{s}"]
+    }
+
+    fn ddl(&self) -> &'static [&'static str] {
+        &["CREATE TABLE rm_accommodations{s} (
+            id                 TEXT PRIMARY KEY,
+            name               TEXT NOT NULL,
+            capacity           BIGINT NOT NULL,
+            pricing            TEXT NOT NULL,
+            min_nights         BIGINT NOT NULL,
+            check_in_time      TEXT NOT NULL,
+            check_out_time     TEXT NOT NULL,
+            utc_offset_minutes BIGINT NOT NULL,
+            registered_at_ms   BIGINT NOT NULL,
+            updated_at_ms      BIGINT NOT NULL
+        )"]
+    }
+
+    async fn apply(
+        &self,
+        tx: &mut Tx,
+        names: Names,
+        events: &[RecordedEvent],
+    ) -> Result<(), ProjectionError> {
+        for e in events {
+            let Some(Decoded::Accommodation(id, event)) = decode(e)? else {
+                continue;
+            };
+            match event {
+                AccommodationEvent::Registered(r) => {
+                    let pricing = serde_json::to_string(&r.pricing).unwrap_or_default();
+                    exec!(
+                        &mut *tx,
+                        names.sql(
+                            "INSERT INTO rm_accommodations{s} (id, name, capacity, pricing, min_nights, \
+                             check_in_time, check_out_time, utc_offset_minutes, registered_at_ms, updated_at_ms) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) ON CONFLICT (id) DO NOTHING"
+                        ),
+                        id.to_string(),
+                        r.name.clone(),
+                        i64::from(r.capacity),
+                        pricing,
+                        i64::from(r.min_nights),
+                        r.check_in_time.format("%H:%M").to_string(),
+                        r.check_out_time.format("%H:%M").to_string(),
+                        i64::from(r.utc_offset_minutes),
+                        millis(r.registered_at)
+                    )?;
+                }
+                AccommodationEvent::PricingChanged(c) => {
+                    let pricing = serde_json::to_string(&c.pricing).unwrap_or_default();
+                    exec!(
+                        &mut *tx,
+                        names.sql(
+                            "UPDATE rm_accommodations{s} SET pricing = $2, min_nights = $3, updated_at_ms = $4 WHERE id = $1"
+                        ),
+                        id.to_string(),
+                        pricing,
+                        i64::from(c.min_nights),
+                        millis(c.changed_at)
+                    )?;
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}

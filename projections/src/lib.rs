@@ -1,0 +1,117 @@
+//! Read models built from the global log.
+//!
+//! Each [`Projection`] has a stable name, a checkpoint and its own tables. The [`Runner`] feeds
+//! it batches of events after its checkpoint and moves the checkpoint in the same transaction,
+//! so at-least-once delivery has an exactly-once effect on the read model.
+//!
+//! # Layout
+//! - [`sql`]: one SQL dialect for both backends, and the table-suffix scheme rebuilds use.
+//! - [`runner`]: catch-up, live tail, the lease, checkpoints, lag, rebuild.
+//! - [`accommodations`], [`availability`], [`reservations`], [`stats`]: the read models.
+//! - [`queries`]: what the API reads.
+
+pub mod accommodations;
+pub mod availability;
+pub mod queries;
+pub mod reservations;
+pub mod runner;
+pub mod sql;
+pub mod stats;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use domain::{AccommodationEvent, AccommodationId, DomainEvent, EventDecodeError, GuestEvent};
+use eventstore::{Backend, RecordedEvent, StoreError};
+
+pub use runner::{ProjectionStatus, Runner};
+pub use sql::{Names, Tx};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectionError {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("event store: {0}")]
+    Store(#[from] StoreError),
+    #[error("event at position {position} unreadable: {source}")]
+    Decode {
+        position: i64,
+        source: EventDecodeError,
+    },
+    #[error("unknown projection {0}")]
+    Unknown(String),
+}
+
+/// A read model fed from the global log.
+#[async_trait]
+pub trait Projection: Send + Sync + 'static {
+    /// Stable: it names the checkpoint.
+    fn name(&self) -> &'static str;
+    /// Bumped whenever the tables change shape: the runner then rebuilds them from position 0.
+    fn schema_version(&self) -> i32;
+    /// Every table, as `name{s}` templates; the first one is checked for existence.
+    fn tables(&self) -> &'static [&'static str];
+    /// `CREATE TABLE` / `CREATE INDEX` templates (see [`sql::ddl`]).
+    fn ddl(&self) -> &'static [&'static str];
+    /// Extra statements on PostgreSQL only (constraints SQLite cannot express).
+    fn pg_ddl(&self) -> &'static [&'static str] {
+        &[]
+    }
+    /// Applies events in position order inside the runner's transaction.
+    async fn apply(
+        &self,
+        tx: &mut Tx,
+        names: Names,
+        events: &[RecordedEvent],
+    ) -> Result<(), ProjectionError>;
+}
+
+/// Every projection the service runs, in a stable order.
+pub fn all() -> Vec<Arc<dyn Projection>> {
+    vec![
+        Arc::new(accommodations::Accommodations),
+        Arc::new(availability::Availability),
+        Arc::new(reservations::Reservations),
+        Arc::new(stats::Stats),
+    ]
+}
+
+/// An event of a stream this crate understands.
+pub enum Decoded {
+    Accommodation(AccommodationId, AccommodationEvent),
+    Guest(GuestEvent),
+}
+
+/// Decodes an event by its stream's kind; `None` for streams no read model here reads.
+pub fn decode(e: &RecordedEvent) -> Result<Option<Decoded>, ProjectionError> {
+    let position = e.position.unwrap_or_default();
+    let fail = |source| ProjectionError::Decode { position, source };
+    if let Some(id) = e.stream_id.strip_prefix("accommodation-") {
+        let Ok(id) = id.parse::<AccommodationId>() else {
+            return Ok(None);
+        };
+        let event = AccommodationEvent::from_stored(
+            &e.event_type,
+            e.schema_version as u32,
+            e.payload.clone(),
+        )
+        .map_err(fail)?;
+        return Ok(Some(Decoded::Accommodation(id, event)));
+    }
+    if e.stream_id.starts_with("guest-") {
+        let event =
+            GuestEvent::from_stored(&e.event_type, e.schema_version as u32, e.payload.clone())
+                .map_err(fail)?;
+        return Ok(Some(Decoded::Guest(event)));
+    }
+    Ok(None)
+}
+
+/// The backend-specific spelling of "lock this row until commit".
+pub(crate) fn for_update(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Postgres => " FOR UPDATE",
+        // BEGIN IMMEDIATE already holds the database's write lock.
+        Backend::Sqlite => "",
+    }
+}

@@ -1,0 +1,530 @@
+//! Runs projections: catch-up from each checkpoint, then a live tail woken by the store (local
+//! commits), PostgreSQL NOTIFY (other instances' commits), and whatever else calls
+//! [`Runner::wake`] (Redis pub/sub); a slow poll covers a missed wake-up.
+//!
+//! On PostgreSQL one runner per projection is active across instances: the lease is a
+//! session-level advisory lock held on a dedicated connection. Correctness does not depend on
+//! the lease: the checkpoint is re-read under a row lock inside each batch's transaction, so a
+//! second runner only wastes work, never applies an event twice.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use eventstore::{Backend, Db, EventStore, RecordedEvent};
+use serde::Serialize;
+use sqlx::Connection;
+use tokio::sync::{Notify, watch};
+
+use crate::sql::{LIVE, NEXT, Names, Tx, ddl};
+use crate::{Projection, ProjectionError, db_fetch, exec, for_update, tx_fetch};
+
+/// Events applied per transaction.
+const BATCH: i64 = 1000;
+/// Fallback poll when no wake-up arrives.
+const IDLE_POLL: Duration = Duration::from_millis(500);
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct ProjectionStatus {
+    pub name: String,
+    pub position: i64,
+    pub behind_events: i64,
+    pub behind_seconds: f64,
+}
+
+pub struct Runner {
+    store: Arc<dyn EventStore>,
+    db: Db,
+    projections: Vec<Arc<dyn Projection>>,
+    wake: Arc<Notify>,
+    /// Bumped after every batch this process commits, for read-your-writes waiters.
+    progress: watch::Sender<u64>,
+}
+
+fn lease_key(name: &str) -> i64 {
+    // A stable 63-bit key per projection name (FNV-1a), distinct from the sequencer's lock.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in format!("cabanas-projection:{name}").bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    (h >> 1) as i64
+}
+
+impl Runner {
+    pub fn new(store: Arc<dyn EventStore>, projections: Vec<Arc<dyn Projection>>) -> Arc<Runner> {
+        Arc::new(Runner {
+            db: store.db(),
+            store,
+            projections,
+            wake: Arc::new(Notify::new()),
+            progress: watch::Sender::new(0),
+        })
+    }
+
+    pub fn projections(&self) -> &[Arc<dyn Projection>] {
+        &self.projections
+    }
+
+    /// Wakes the live tail: new events may be visible.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    fn find(&self, name: &str) -> Result<&Arc<dyn Projection>, ProjectionError> {
+        self.projections
+            .iter()
+            .find(|p| p.name() == name)
+            .ok_or_else(|| ProjectionError::Unknown(name.to_owned()))
+    }
+
+    /// Creates each projection's tables if missing, and recreates them empty (checkpoint 0) when
+    /// their schema version changed.
+    pub async fn ensure_schema(&self) -> Result<(), ProjectionError> {
+        for p in &self.projections {
+            let mut tx = Tx::begin(&self.db).await?;
+            let backend = tx.backend();
+            exec!(
+                &mut tx,
+                "INSERT INTO projection_checkpoints (name) VALUES ($1) ON CONFLICT (name) DO NOTHING"
+                    .to_owned(),
+                p.name()
+            )?;
+            let (version,): (i32,) = tx_fetch!(
+                &mut tx,
+                (i32,),
+                fetch_one,
+                format!(
+                    "SELECT schema_version FROM projection_checkpoints WHERE name = $1{}",
+                    for_update(backend)
+                ),
+                p.name()
+            )?;
+            let exists = table_exists(&mut tx, &LIVE.sql(p.tables()[0])).await?;
+            if version != p.schema_version() || !exists {
+                tracing::info!(projection = p.name(), "creating read-model tables");
+                drop_tables(&mut tx, p.as_ref(), LIVE).await?;
+                create_tables(&mut tx, p.as_ref(), LIVE, "0").await?;
+                exec!(
+                    &mut tx,
+                    "UPDATE projection_checkpoints SET position = 0, schema_version = $2 WHERE name = $1"
+                        .to_owned(),
+                    p.name(),
+                    p.schema_version()
+                )?;
+            }
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+
+    /// Applies at most one batch to `p`'s live tables; returns how many events it applied.
+    pub async fn step(&self, p: &dyn Projection) -> Result<usize, ProjectionError> {
+        self.step_into(p, LIVE, p.name()).await
+    }
+
+    async fn step_into(
+        &self,
+        p: &dyn Projection,
+        names: Names,
+        checkpoint: &str,
+    ) -> Result<usize, ProjectionError> {
+        let from = self.checkpoint(checkpoint).await?;
+        let events = self.store.read_all(from, BATCH).await?;
+        if events.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = Tx::begin(&self.db).await?;
+        let applied = apply_in(&mut tx, p, names, checkpoint, &events).await?;
+        tx.commit().await?;
+        if names == LIVE {
+            self.progress.send_modify(|n| *n += 1);
+        }
+        Ok(applied)
+    }
+
+    /// Applies everything visible now to every projection (tests, rebuilds, start-up).
+    pub async fn catch_up(&self) -> Result<(), ProjectionError> {
+        for p in &self.projections {
+            while self.step(p.as_ref()).await? > 0 {}
+        }
+        Ok(())
+    }
+
+    async fn checkpoint(&self, name: &str) -> Result<i64, ProjectionError> {
+        let row: Option<(i64,)> = db_fetch!(
+            &self.db,
+            (i64,),
+            fetch_optional,
+            "SELECT position FROM projection_checkpoints WHERE name = $1".to_owned(),
+            name
+        )?;
+        Ok(row.map(|r| r.0).unwrap_or(0))
+    }
+
+    /// Waits (bounded) until every projection has applied the log up to `position`, so that a
+    /// client that just wrote reads its own write. False on timeout.
+    pub async fn wait_for(
+        &self,
+        position: i64,
+        timeout: Duration,
+    ) -> Result<bool, ProjectionError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut progress = self.progress.subscribe();
+        loop {
+            let mut behind = false;
+            for p in &self.projections {
+                if self.checkpoint(p.name()).await? < position {
+                    behind = true;
+                    break;
+                }
+            }
+            if !behind {
+                return Ok(true);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Ok(false);
+            }
+            // Local batches signal at once; another instance's progress is seen by the poll.
+            let _ = tokio::time::timeout(Duration::from_millis(20), progress.changed()).await;
+        }
+    }
+
+    /// Checkpoints and lag of every projection; also exported as metrics.
+    pub async fn status(&self) -> Result<Vec<ProjectionStatus>, ProjectionError> {
+        let head = self.store.head_position().await?;
+        let mut out = Vec::new();
+        for p in &self.projections {
+            let position = self.checkpoint(p.name()).await?;
+            let behind_events = (head - position).max(0);
+            let behind_seconds = if behind_events > 0 {
+                match self.store.read_all(position, 1).await?.first() {
+                    Some(next) => {
+                        ((Utc::now() - next.recorded_at).num_milliseconds().max(0)) as f64 / 1000.0
+                    }
+                    None => 0.0,
+                }
+            } else {
+                0.0
+            };
+            metrics::gauge!("cabanas_projection_lag_events", "projection" => p.name())
+                .set(behind_events as f64);
+            metrics::gauge!("cabanas_projection_lag_seconds", "projection" => p.name())
+                .set(behind_seconds);
+            out.push(ProjectionStatus {
+                name: p.name().to_owned(),
+                position,
+                behind_events,
+                behind_seconds,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Rebuilds one projection into fresh tables from position 0 while the live ones keep
+    /// serving, then swaps them in one short transaction. Returns the position it reached.
+    pub async fn rebuild(&self, name: &str) -> Result<i64, ProjectionError> {
+        let p = self.find(name)?.clone();
+        let next_checkpoint = format!("{name}#rebuild");
+        let tag = format!("{:08x}", rand::random::<u32>());
+        {
+            let mut tx = Tx::begin(&self.db).await?;
+            drop_tables(&mut tx, p.as_ref(), NEXT).await?;
+            create_tables(&mut tx, p.as_ref(), NEXT, &tag).await?;
+            exec!(
+                &mut tx,
+                "DELETE FROM projection_checkpoints WHERE name = $1".to_owned(),
+                &next_checkpoint
+            )?;
+            exec!(
+                &mut tx,
+                "INSERT INTO projection_checkpoints (name, position, schema_version) VALUES ($1, 0, $2)"
+                    .to_owned(),
+                &next_checkpoint,
+                p.schema_version()
+            )?;
+            tx.commit().await?;
+        }
+        // The bulk of the work, in ordinary batches: readers and the live runner are unaffected.
+        while self.step_into(p.as_ref(), NEXT, &next_checkpoint).await? > 0 {}
+
+        let mut tx = Tx::begin(&self.db).await?;
+        let backend = tx.backend();
+        // Holding the live checkpoint's row lock parks the live runner until the swap commits.
+        tx_fetch!(
+            &mut tx,
+            (i64,),
+            fetch_one,
+            format!(
+                "SELECT position FROM projection_checkpoints WHERE name = $1{}",
+                for_update(backend)
+            ),
+            name
+        )?;
+        let mut reached = self.checkpoint(&next_checkpoint).await?;
+        loop {
+            let events = self.store.read_all(reached, BATCH).await?;
+            if events.is_empty() {
+                break;
+            }
+            apply_in(&mut tx, p.as_ref(), NEXT, &next_checkpoint, &events).await?;
+            reached = events.last().and_then(|e| e.position).unwrap_or(reached);
+        }
+        for table in p.tables() {
+            exec!(&mut tx, format!("DROP TABLE IF EXISTS {}", LIVE.sql(table)))?;
+            exec!(
+                &mut tx,
+                format!(
+                    "ALTER TABLE {} RENAME TO {}",
+                    NEXT.sql(table),
+                    LIVE.sql(table)
+                )
+            )?;
+        }
+        exec!(
+            &mut tx,
+            "UPDATE projection_checkpoints SET position = $2, schema_version = $3 WHERE name = $1"
+                .to_owned(),
+            name,
+            reached,
+            p.schema_version()
+        )?;
+        exec!(
+            &mut tx,
+            "DELETE FROM projection_checkpoints WHERE name = $1".to_owned(),
+            &next_checkpoint
+        )?;
+        tx.commit().await?;
+        self.progress.send_modify(|n| *n += 1);
+        tracing::info!(projection = name, position = reached, "projection rebuilt");
+        Ok(reached)
+    }
+
+    /// Starts the live tail; it stops when the returned handle is aborted.
+    pub fn start(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let me = self.clone();
+        // Local commits / stamps wake the loop at once.
+        let mut changes = self.store.log_changes();
+        let wake = self.wake.clone();
+        let local = tokio::spawn(async move {
+            while changes.changed().await.is_ok() {
+                wake.notify_one();
+            }
+        });
+        let listener = match &self.db {
+            Db::Postgres(pool) => Some(tokio::spawn(listen(pool.clone(), self.wake.clone()))),
+            Db::Sqlite(_) => None,
+        };
+        tokio::spawn(async move {
+            let _guards = (AbortOnDrop(Some(local)), AbortOnDrop(listener));
+            me.run().await;
+        })
+    }
+
+    async fn run(&self) {
+        if let Err(err) = self.ensure_schema().await {
+            tracing::error!(error = %err, "read-model schema not ready; retrying");
+        }
+        let mut lease = Lease::default();
+        loop {
+            let held = match lease.acquire(&self.db, &self.projections).await {
+                Ok(held) => held,
+                Err(err) => {
+                    tracing::warn!(error = %err, "projection lease unavailable");
+                    lease = Lease::default();
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
+            let mut busy = false;
+            for p in self.projections.iter().filter(|p| held.contains(&p.name())) {
+                match self.step(p.as_ref()).await {
+                    Ok(n) => busy |= n > 0,
+                    Err(err) => {
+                        // A stuck projection shows as lag in /readyz and the metrics; the batch
+                        // is retried (nothing was committed).
+                        tracing::error!(projection = p.name(), error = %err, "projection batch failed");
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                    }
+                }
+            }
+            if !busy {
+                let _ = tokio::time::timeout(IDLE_POLL, self.wake.notified()).await;
+            }
+        }
+    }
+}
+
+/// Applies `events` after the checkpoint named `checkpoint` and moves it, inside `tx`.
+async fn apply_in(
+    tx: &mut Tx,
+    p: &dyn Projection,
+    names: Names,
+    checkpoint: &str,
+    events: &[RecordedEvent],
+) -> Result<usize, ProjectionError> {
+    let backend = tx.backend();
+    let (current,): (i64,) = tx_fetch!(
+        &mut *tx,
+        (i64,),
+        fetch_one,
+        format!(
+            "SELECT position FROM projection_checkpoints WHERE name = $1{}",
+            for_update(backend)
+        ),
+        checkpoint
+    )?;
+    // Another runner may have moved ahead since the events were read: skip what it applied.
+    let fresh: Vec<RecordedEvent> = events
+        .iter()
+        .filter(|e| e.position.unwrap_or(0) > current)
+        .cloned()
+        .collect();
+    let Some(last) = fresh.last().and_then(|e| e.position) else {
+        return Ok(0);
+    };
+    p.apply(tx, names, &fresh).await?;
+    exec!(
+        &mut *tx,
+        "UPDATE projection_checkpoints SET position = $2, updated_at_ms = $3 WHERE name = $1"
+            .to_owned(),
+        checkpoint,
+        last,
+        Utc::now().timestamp_millis()
+    )?;
+    Ok(fresh.len())
+}
+
+async fn table_exists(tx: &mut Tx, table: &str) -> Result<bool, sqlx::Error> {
+    let (n,): (i64,) = match tx.backend() {
+        Backend::Postgres => tx_fetch!(
+            tx,
+            (i64,),
+            fetch_one,
+            "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema() AND tablename = $1"
+                .to_owned(),
+            table
+        )?,
+        Backend::Sqlite => tx_fetch!(
+            tx,
+            (i64,),
+            fetch_one,
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = $1".to_owned(),
+            table
+        )?,
+    };
+    Ok(n > 0)
+}
+
+async fn drop_tables(tx: &mut Tx, p: &dyn Projection, names: Names) -> Result<(), sqlx::Error> {
+    for table in p.tables() {
+        exec!(
+            &mut *tx,
+            format!("DROP TABLE IF EXISTS {}", names.sql(table))
+        )?;
+    }
+    Ok(())
+}
+
+async fn create_tables(
+    tx: &mut Tx,
+    p: &dyn Projection,
+    names: Names,
+    tag: &str,
+) -> Result<(), sqlx::Error> {
+    let backend = tx.backend();
+    let pg: &[&str] = match backend {
+        Backend::Postgres => p.pg_ddl(),
+        Backend::Sqlite => &[],
+    };
+    for statement in p.ddl().iter().chain(pg) {
+        exec!(&mut *tx, ddl(statement, backend, names, tag))?;
+    }
+    Ok(())
+}
+
+/// Wakes the runner on every NOTIFY from any instance's sequencer.
+async fn listen(pool: sqlx::PgPool, wake: Arc<Notify>) {
+    loop {
+        let result = async {
+            let mut listener = sqlx::postgres::PgListener::connect_with(&pool).await?;
+            listener.listen(eventstore::EVENTS_CHANNEL).await?;
+            loop {
+                listener.recv().await?;
+                wake.notify_one();
+            }
+            #[allow(unreachable_code)]
+            Ok::<(), sqlx::Error>(())
+        }
+        .await;
+        if let Err(err) = result {
+            tracing::warn!(error = %err, "LISTEN connection lost; polling until it is back");
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+struct AbortOnDrop(Option<tokio::task::JoinHandle<()>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if let Some(handle) = &self.0 {
+            handle.abort();
+        }
+    }
+}
+
+/// Which projections this process may run. On PostgreSQL: session advisory locks on one
+/// dedicated connection, so they are released the moment this process dies.
+#[derive(Default)]
+struct Lease {
+    conn: Option<sqlx::PgConnection>,
+    held: Vec<&'static str>,
+    checked: Option<tokio::time::Instant>,
+}
+
+impl Lease {
+    async fn acquire(
+        &mut self,
+        db: &Db,
+        projections: &[Arc<dyn Projection>],
+    ) -> Result<Vec<&'static str>, sqlx::Error> {
+        let pool = match db {
+            Db::Sqlite(_) => return Ok(projections.iter().map(|p| p.name()).collect()),
+            Db::Postgres(pool) => pool,
+        };
+        if self.conn.is_none() {
+            self.conn = Some(pool.acquire().await?.detach());
+            self.held.clear();
+        }
+        let Some(conn) = self.conn.as_mut() else {
+            return Ok(Vec::new());
+        };
+        let due = self
+            .checked
+            .is_none_or(|at| at.elapsed() > Duration::from_secs(2));
+        if !due {
+            return Ok(self.held.clone());
+        }
+        self.checked = Some(tokio::time::Instant::now());
+        // A dead connection has lost its locks: start over.
+        if conn.ping().await.is_err() {
+            self.conn = None;
+            self.held.clear();
+            return Ok(Vec::new());
+        }
+        for p in projections {
+            if !self.held.contains(&p.name()) {
+                let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+                    .bind(lease_key(p.name()))
+                    .fetch_one(&mut *conn)
+                    .await?;
+                if got {
+                    tracing::info!(projection = p.name(), "projection lease acquired");
+                    self.held.push(p.name());
+                }
+            }
+        }
+        Ok(self.held.clone())
+    }
+}

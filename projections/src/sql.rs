@@ -1,0 +1,166 @@
+//! One code path for both databases.
+//!
+//! Read-model SQL is written once with `$1`-style placeholders, which SQLite also accepts, and
+//! table names carrying a `{s}` suffix slot (empty for the live tables, `_next` while a rebuild
+//! fills fresh ones). The macros expand the same query for each backend, so the binds are checked
+//! against both at compile time.
+
+use eventstore::{Backend, Db};
+use sqlx::{Postgres, Sqlite, Transaction};
+
+/// The suffix of the tables being read or written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Names {
+    pub suffix: &'static str,
+}
+
+/// The tables readers use.
+pub const LIVE: Names = Names { suffix: "" };
+/// The tables a rebuild fills before they are swapped in.
+pub const NEXT: Names = Names { suffix: "_next" };
+
+impl Names {
+    pub fn sql(&self, template: &str) -> String {
+        template.replace("{s}", self.suffix)
+    }
+}
+
+/// Fills the per-backend slots of a DDL template: `{date}` (DATE on PostgreSQL, ISO text on
+/// SQLite, where text dates compare correctly), `{g}` (a tag keeping index names unique across
+/// rebuilds) and `{s}`.
+pub fn ddl(template: &str, backend: Backend, names: Names, tag: &str) -> String {
+    let date = match backend {
+        Backend::Postgres => "DATE",
+        Backend::Sqlite => "TEXT",
+    };
+    names
+        .sql(template)
+        .replace("{date}", date)
+        .replace("{g}", tag)
+}
+
+/// A read-model transaction on either backend.
+pub enum Tx {
+    Pg(Transaction<'static, Postgres>),
+    Sqlite(Transaction<'static, Sqlite>),
+}
+
+impl Tx {
+    /// On SQLite the transaction takes the write lock up front (`BEGIN IMMEDIATE`): a deferred
+    /// transaction that reads and then writes fails with "database is locked" under contention.
+    pub async fn begin(db: &Db) -> Result<Tx, sqlx::Error> {
+        Ok(match db {
+            Db::Postgres(pool) => Tx::Pg(pool.begin().await?),
+            Db::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+        })
+    }
+
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        match self {
+            Tx::Pg(tx) => tx.commit().await,
+            Tx::Sqlite(tx) => tx.commit().await,
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Tx::Pg(_) => Backend::Postgres,
+            Tx::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+}
+
+/// `exec!(tx, sql, binds…)`: runs a statement in a [`Tx`], returning rows affected.
+#[macro_export]
+macro_rules! exec {
+    ($tx:expr, $sql:expr $(, $arg:expr)* $(,)?) => {
+        match $tx {
+            $crate::sql::Tx::Pg(t) => sqlx::query(sqlx::AssertSqlSafe($sql))
+                $(.bind($arg))*
+                .execute(&mut **t)
+                .await
+                .map(|r| r.rows_affected()),
+            $crate::sql::Tx::Sqlite(t) => sqlx::query(sqlx::AssertSqlSafe($sql))
+                $(.bind($arg))*
+                .execute(&mut **t)
+                .await
+                .map(|r| r.rows_affected()),
+        }
+    };
+}
+
+/// `tx_fetch!(tx, RowType, fetch_all|fetch_optional|fetch_one, sql, binds…)` inside a [`Tx`].
+#[macro_export]
+macro_rules! tx_fetch {
+    ($tx:expr, $ty:ty, $method:ident, $sql:expr $(, $arg:expr)* $(,)?) => {
+        match $tx {
+            $crate::sql::Tx::Pg(t) => sqlx::query_as::<_, $ty>(sqlx::AssertSqlSafe($sql))
+                $(.bind($arg))*
+                .$method(&mut **t)
+                .await,
+            $crate::sql::Tx::Sqlite(t) => sqlx::query_as::<_, $ty>(sqlx::AssertSqlSafe($sql))
+                $(.bind($arg))*
+                .$method(&mut **t)
+                .await,
+        }
+    };
+}
+
+/// `db_fetch!(db, RowType, fetch_all|fetch_optional|fetch_one, sql, binds…)` on a pool.
+#[macro_export]
+macro_rules! db_fetch {
+    ($db:expr, $ty:ty, $method:ident, $sql:expr $(, $arg:expr)* $(,)?) => {
+        match $db {
+            eventstore::Db::Postgres(p) => sqlx::query_as::<_, $ty>(sqlx::AssertSqlSafe($sql))
+                $(.bind($arg))*
+                .$method(p)
+                .await,
+            eventstore::Db::Sqlite(p) => sqlx::query_as::<_, $ty>(sqlx::AssertSqlSafe($sql))
+                $(.bind($arg))*
+                .$method(p)
+                .await,
+        }
+    };
+}
+
+/// `db_exec!(db, sql, binds…)` on a pool, returning rows affected.
+#[macro_export]
+macro_rules! db_exec {
+    ($db:expr, $sql:expr $(, $arg:expr)* $(,)?) => {
+        match $db {
+            eventstore::Db::Postgres(p) => sqlx::query(sqlx::AssertSqlSafe($sql))
+                $(.bind($arg))*
+                .execute(p)
+                .await
+                .map(|r| r.rows_affected()),
+            eventstore::Db::Sqlite(p) => sqlx::query(sqlx::AssertSqlSafe($sql))
+                $(.bind($arg))*
+                .execute(p)
+                .await
+                .map(|r| r.rows_affected()),
+        }
+    };
+}
+
+/// Milliseconds since the epoch: how read models store instants, so that SQLite compares them
+/// as numbers rather than as differently formatted strings.
+pub fn millis(t: chrono::DateTime<chrono::Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+pub fn from_millis(ms: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+/// Centavos: read models sum money as integers on both backends.
+pub fn cents(m: domain::Money) -> i64 {
+    use rust_decimal::prelude::ToPrimitive;
+    (m.amount() * rust_decimal::Decimal::from(100))
+        .round()
+        .to_i64()
+        .unwrap_or(i64::MAX)
+}
+
+pub fn money_from_cents(c: i64) -> domain::Money {
+    domain::Money::new(rust_decimal::Decimal::new(c, 2).normalize())
+}

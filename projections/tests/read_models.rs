@@ -1,0 +1,412 @@
+//! Every read model, built by the runner from a real history on both backends: what the API
+//! will show, a rebuild that lands on the same rows, and the PostgreSQL exclusion guard.
+
+#![allow(clippy::unwrap_used)] // Test set-up failures should stop the test loudly.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use domain::accommodation::{
+    AccommodationCommand, BlockDates, BlockSource, CancelReservation, CancelledBy, Channel,
+    ConfirmReservation, ExpireHold, PlaceHold, RegisterAccommodation,
+};
+use domain::guest::GuestProfileRecorded;
+use domain::{
+    Accommodation, AccommodationId, BlockId, DomainEvent, GuestEvent, GuestId, Money, Pricing,
+    ReservationCode, ReservationId, StayDates,
+};
+use eventstore::{CommandHandler, EventStore, ExpectedVersion, Metadata, NewEvent};
+use projections::Runner;
+use projections::queries::{self, ReservationFilter};
+
+async fn stores() -> Vec<(&'static str, Arc<dyn EventStore>)> {
+    let sqlite = eventstore::connect(&eventstore::testing::temp_sqlite_url())
+        .await
+        .unwrap();
+    let pg_url = eventstore::testing::fresh_postgres_url().await.unwrap();
+    let pg = eventstore::connect(&pg_url).await.unwrap();
+    vec![("sqlite", sqlite), ("postgres", pg)]
+}
+
+struct World {
+    handler: CommandHandler<Accommodation>,
+    now: DateTime<Utc>,
+}
+
+impl World {
+    async fn run(&self, acc: AccommodationId, cmd: AccommodationCommand, now: DateTime<Utc>) {
+        self.handler
+            .execute(&acc.stream_id(), &cmd, now, &Metadata::default())
+            .await
+            .unwrap();
+    }
+
+    async fn register(&self, name: &str, capacity: u32) -> AccommodationId {
+        let id = AccommodationId::new();
+        self.run(
+            id,
+            AccommodationCommand::Register(RegisterAccommodation {
+                accommodation_id: id,
+                name: name.into(),
+                capacity,
+                pricing: Pricing::simple(Money::pesos(40_000), Money::pesos(8_000)),
+                min_nights: 1,
+                check_in_time: NaiveTime::from_hms_opt(14, 0, 0).unwrap(),
+                check_out_time: NaiveTime::from_hms_opt(10, 0, 0).unwrap(),
+            }),
+            self.now,
+        )
+        .await;
+        id
+    }
+
+    async fn hold(
+        &self,
+        acc: AccommodationId,
+        guest: &GuestId,
+        from: NaiveDate,
+        nights: u64,
+    ) -> (ReservationId, ReservationCode) {
+        let id = ReservationId::new();
+        let code = ReservationCode::from_entropy(rand::random());
+        self.run(
+            acc,
+            AccommodationCommand::PlaceHold(PlaceHold {
+                reservation_id: id,
+                code: code.clone(),
+                guest_ref: guest.stream_id(),
+                stay: StayDates::new(from, from + chrono::Days::new(nights)).unwrap(),
+                guests: 2,
+                channel: Channel::Direct,
+                hold_duration: Duration::minutes(30),
+            }),
+            self.now,
+        )
+        .await;
+        (id, code)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_models_follow_the_log_and_rebuild_identically() {
+    for (backend, store) in stores().await {
+        let world = World {
+            handler: CommandHandler::new(store.clone()),
+            now: Utc::now(),
+        };
+        let now = world.now;
+        let day = (now + Duration::days(30)).date_naive();
+        let norte = world.register("Cabaña Norte", 4).await;
+        let sur = world.register("Cabaña Sur", 2).await;
+
+        let ana = GuestId::for_phone("+54 9 11 5555-1234");
+        let profile = GuestEvent::ProfileRecorded(GuestProfileRecorded {
+            guest_id: ana,
+            name: "Ana Pérez".into(),
+            phone: "+54 9 11 5555-1234".into(),
+            recorded_at: now,
+        });
+        store
+            .append(
+                &ana.stream_id(),
+                ExpectedVersion::Any,
+                &[NewEvent {
+                    event_id: uuid::Uuid::new_v4(),
+                    event_type: profile.event_type().into(),
+                    schema_version: 1,
+                    payload: profile.to_payload(),
+                    metadata: Metadata::default(),
+                }],
+            )
+            .await
+            .unwrap();
+
+        let (r1, c1) = world.hold(norte, &ana, day, 3).await;
+        world
+            .run(
+                norte,
+                AccommodationCommand::Confirm(ConfirmReservation {
+                    reservation_id: r1,
+                    payment_reference: "cash".into(),
+                    amount_paid: Money::pesos(50_000),
+                }),
+                now,
+            )
+            .await;
+        let (r2, c2) = world.hold(norte, &ana, day + Duration::days(3), 2).await;
+        world
+            .run(
+                norte,
+                AccommodationCommand::ExpireHold(ExpireHold { reservation_id: r2 }),
+                now + Duration::minutes(31),
+            )
+            .await;
+        let other = GuestId::for_phone("1144443333");
+        let (r3, _) = world.hold(sur, &other, day, 2).await;
+        world
+            .run(
+                sur,
+                AccommodationCommand::Cancel(CancelReservation {
+                    reservation_id: r3,
+                    by: CancelledBy::Guest,
+                    reason: "changed plans".into(),
+                }),
+                now,
+            )
+            .await;
+        world
+            .run(
+                norte,
+                AccommodationCommand::BlockDates(BlockDates {
+                    block_id: BlockId::new(),
+                    stay: StayDates::new(day + Duration::days(10), day + Duration::days(12))
+                        .unwrap(),
+                    source: BlockSource::External {
+                        calendar: "airbnb".into(),
+                        uid: "abc@airbnb.com".into(),
+                    },
+                    note: None,
+                }),
+                now,
+            )
+            .await;
+
+        let head = {
+            // PostgreSQL stamps positions a few milliseconds after commit.
+            let mut head = 0;
+            for _ in 0..500 {
+                head = store.head_position().await.unwrap();
+                if head >= 10 {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            head
+        };
+        assert_eq!(head, 10, "{backend}: every event is in the global log");
+
+        let runner = Runner::new(store.clone(), projections::all());
+        runner.ensure_schema().await.unwrap();
+        runner.catch_up().await.unwrap();
+        assert!(
+            runner
+                .wait_for(head, std::time::Duration::from_millis(10))
+                .await
+                .unwrap()
+        );
+        let status = runner.status().await.unwrap();
+        assert!(
+            status
+                .iter()
+                .all(|s| s.position == head && s.behind_events == 0)
+        );
+
+        let db = store.db();
+        let all = queries::accommodations(&db).await.unwrap();
+        assert_eq!(
+            all.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(),
+            ["Cabaña Norte", "Cabaña Sur"],
+            "{backend}"
+        );
+
+        // Norte is confirmed on `day`, Sur's hold was cancelled: only Sur is free, and only for
+        // up to its 2 guests.
+        let free = queries::free_accommodations(&db, day, day + Duration::days(1), 2, now)
+            .await
+            .unwrap();
+        assert_eq!(free.len(), 1, "{backend}");
+        assert_eq!(free[0].name, "Cabaña Sur");
+        let free = queries::free_accommodations(&db, day, day + Duration::days(1), 3, now)
+            .await
+            .unwrap();
+        assert!(free.is_empty(), "{backend}");
+        // The expired hold freed its nights.
+        let free = queries::free_accommodations(
+            &db,
+            day + Duration::days(3),
+            day + Duration::days(5),
+            2,
+            now,
+        )
+        .await
+        .unwrap();
+        assert_eq!(free.len(), 2, "{backend}");
+
+        let nights = queries::calendar(
+            &db,
+            &norte.to_string(),
+            day + Duration::days(2),
+            day + Duration::days(4),
+            now,
+        )
+        .await
+        .unwrap();
+        assert_eq!(nights[0].status, "confirmed");
+        assert_eq!(nights[0].code.as_deref(), Some(c1.as_str()));
+        assert_eq!(nights[1].status, "free");
+        let blocked = queries::calendar(
+            &db,
+            &norte.to_string(),
+            day + Duration::days(10),
+            day + Duration::days(11),
+            now,
+        )
+        .await
+        .unwrap();
+        assert_eq!(blocked[0].status, "blocked");
+        assert_eq!(blocked[0].external_uid.as_deref(), Some("abc@airbnb.com"));
+
+        let r = queries::reservation_by_code(&db, c1.as_str())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(r.status, "confirmed", "{backend}");
+        assert_eq!(r.amount_paid, Money::pesos(50_000));
+        assert_eq!(r.guest.name.as_deref(), Some("Ana Pérez"));
+        assert_eq!(r.accommodation_name.as_deref(), Some("Cabaña Norte"));
+        assert_eq!(r.quote.nights, 3);
+
+        let search = |f: ReservationFilter| {
+            let db = db.clone();
+            async move {
+                let mut codes: Vec<String> = queries::search_reservations(&db, &f)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|r| r.code)
+                    .collect();
+                codes.sort();
+                codes
+            }
+        };
+        let page = |f: ReservationFilter| ReservationFilter { limit: 100, ..f };
+        let mut anas = vec![c1.to_string(), c2.to_string()];
+        anas.sort();
+        assert_eq!(
+            search(page(ReservationFilter {
+                q: Some("pérez".into()),
+                ..Default::default()
+            }))
+            .await,
+            anas,
+            "{backend}: guest search"
+        );
+        assert_eq!(
+            search(page(ReservationFilter {
+                q: Some(c2.to_string().to_lowercase()),
+                ..Default::default()
+            }))
+            .await,
+            vec![c2.to_string()],
+            "{backend}: search by code"
+        );
+        assert_eq!(
+            search(page(ReservationFilter {
+                status: Some("expired".into()),
+                ..Default::default()
+            }))
+            .await,
+            vec![c2.to_string()]
+        );
+        assert_eq!(
+            search(page(ReservationFilter {
+                accommodation_id: Some(sur.to_string()),
+                from: Some(day),
+                to: Some(day + Duration::days(1)),
+                ..Default::default()
+            }))
+            .await
+            .len(),
+            1
+        );
+
+        let timeline = queries::timeline(&db, &r1.to_string()).await.unwrap();
+        assert_eq!(
+            timeline
+                .iter()
+                .map(|t| t.event_type.as_str())
+                .collect::<Vec<_>>(),
+            ["HoldPlaced", "ReservationConfirmed"]
+        );
+        assert!(timeline[0].position < timeline[1].position);
+
+        let stats = queries::stats(&db).await.unwrap();
+        let holds: i64 = stats.holds.iter().map(|h| h.placed).sum();
+        let converted: i64 = stats.holds.iter().map(|h| h.converted).sum();
+        let expired: i64 = stats.holds.iter().map(|h| h.expired).sum();
+        let cancelled: i64 = stats.holds.iter().map(|h| h.cancelled).sum();
+        assert_eq!(
+            (holds, converted, expired, cancelled),
+            (3, 1, 1, 1),
+            "{backend}"
+        );
+        let booked: i64 = stats.occupancy.iter().map(|o| o.booked_nights).sum();
+        let blocked: i64 = stats.occupancy.iter().map(|o| o.blocked_nights).sum();
+        assert_eq!((booked, blocked), (3, 2), "{backend}");
+        assert_eq!(stats.revenue.len(), 1);
+        assert_eq!(stats.revenue[0].amount, Money::pesos(50_000));
+
+        // A rebuild from zero lands on the same rows, and the runner carries on from it.
+        let before = search(page(ReservationFilter::default())).await;
+        let stats_before = queries::stats(&db).await.unwrap();
+        for p in ["accommodations", "availability", "reservations", "stats"] {
+            assert_eq!(runner.rebuild(p).await.unwrap(), head, "{backend}: {p}");
+        }
+        assert_eq!(search(page(ReservationFilter::default())).await, before);
+        assert_eq!(queries::stats(&db).await.unwrap(), stats_before);
+        assert_eq!(
+            queries::reservation_by_code(&db, c1.as_str())
+                .await
+                .unwrap()
+                .unwrap(),
+            r
+        );
+        // A second rebuild must not trip over the names the first one left behind.
+        runner.rebuild("availability").await.unwrap();
+        world.hold(sur, &other, day + Duration::days(40), 2).await;
+        let mut caught_up = false;
+        for _ in 0..500 {
+            runner.catch_up().await.unwrap();
+            if search(page(ReservationFilter::default())).await.len() == 4 {
+                caught_up = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        assert!(caught_up, "{backend}: the runner continues after a rebuild");
+        assert!(runner.rebuild("nope").await.is_err());
+    }
+}
+
+#[tokio::test]
+async fn postgres_refuses_overlapping_active_stays_in_the_read_model() {
+    let url = eventstore::testing::fresh_postgres_url().await.unwrap();
+    let store = eventstore::connect(&url).await.unwrap();
+    let runner = Runner::new(store.clone(), projections::all());
+    runner.ensure_schema().await.unwrap();
+    let eventstore::Db::Postgres(pool) = store.db() else {
+        unreachable!()
+    };
+    let insert = |id: &'static str, from: &'static str, to: &'static str| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query(
+                "INSERT INTO rm_stays (occupant_id, accommodation_id, status, check_in, check_out, source) \
+                 VALUES ($1, 'a', 'held', $2::date, $3::date, 'direct')",
+            )
+            .bind(id)
+            .bind(from)
+            .bind(to)
+            .execute(&pool)
+            .await
+        }
+    };
+    insert("r1", "2027-01-10", "2027-01-13").await.unwrap();
+    // Check-out day = next check-in: allowed.
+    insert("r2", "2027-01-13", "2027-01-15").await.unwrap();
+    let err = insert("r3", "2027-01-12", "2027-01-14").await.unwrap_err();
+    let code = err
+        .as_database_error()
+        .and_then(|e| e.code().map(|c| c.into_owned()));
+    assert_eq!(code.as_deref(), Some("23P01"), "exclusion violation");
+}
