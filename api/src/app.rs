@@ -1,79 +1,171 @@
-//! The HTTP application.
+//! The HTTP application: state, background workers (projections, hold expiry, Redis wake-ups)
+//! and the server.
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::dev::Server;
-use actix_web::{App, HttpResponse, HttpServer, web};
+use actix_web::{App, HttpServer, middleware, web};
 use anyhow::Context;
-use eventstore::EventStore;
-use serde_json::json;
+use chrono::{DateTime, Utc};
+use domain::Accommodation;
+use eventstore::{CommandHandler, EventStore};
+use projections::Runner;
+use redis::aio::ConnectionManager;
 
+use crate::auth::Keys;
 use crate::config::Settings;
+use crate::guard::{Idempotency, RateLimiter, TrustForwarded};
+use crate::{expiry, problem, routes, telemetry};
+
+/// Where "now" comes from: the system clock in service, a hand-moved one in tests.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+pub fn system_clock() -> Clock {
+    Arc::new(Utc::now)
+}
+
+/// Largest JSON body any route accepts.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+pub struct AppState {
+    pub store: Arc<dyn EventStore>,
+    pub db: eventstore::Db,
+    pub handler: CommandHandler<Accommodation>,
+    pub runner: Arc<Runner>,
+    pub settings: Settings,
+    pub clock: Clock,
+    pub redis: Option<ConnectionManager>,
+    pub idempotency: Idempotency,
+}
+
+impl AppState {
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.clock)()
+    }
+}
 
 pub struct Application {
     port: u16,
     server: Server,
-}
-
-struct AppState {
-    store: Arc<dyn EventStore>,
+    state: web::Data<AppState>,
+    workers: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Application {
     /// Opens the store (applying migrations) and binds the listener; port 0 picks a free one.
     pub async fn build(settings: &Settings) -> anyhow::Result<Application> {
+        let mut settings = settings.clone();
         settings.prepare_storage()?;
         let store = eventstore::connect(&settings.database_url)
             .await
             .with_context(|| format!("opening the {} database", settings.backend_name()))?;
-        Self::with_store(settings, store)
+        Self::with_store(&settings, store, system_clock()).await
     }
 
-    pub fn with_store(
+    pub async fn with_store(
         settings: &Settings,
         store: Arc<dyn EventStore>,
+        clock: Clock,
     ) -> anyhow::Result<Application> {
+        let keys = web::Data::new(Keys::new(settings.secret()?));
+        let redis = match &settings.redis_url {
+            Some(url) => Some(connect_redis(url).await?),
+            None => None,
+        };
+        let runner = Runner::new(store.clone(), projections::all());
+        runner
+            .ensure_schema()
+            .await
+            .context("creating the read-model tables")?;
+        let db = store.db();
+        let state = web::Data::new(AppState {
+            handler: CommandHandler::new(store.clone()),
+            db: db.clone(),
+            store,
+            runner: runner.clone(),
+            settings: settings.clone(),
+            clock,
+            redis: redis.clone(),
+            idempotency: Idempotency {
+                db,
+                redis: redis.clone(),
+            },
+        });
+        let mut workers = vec![runner.start()];
+        workers.push(tokio::spawn(expiry::run(state.clone())));
+        workers.push(tokio::spawn(telemetry::report_lag(runner.clone())));
+        if let Some(url) = &settings.redis_url {
+            workers.push(tokio::spawn(telemetry::redis_wakeups(
+                url.clone(),
+                state.store.clone(),
+                runner.clone(),
+            )));
+        }
+
         let listener = TcpListener::bind(settings.bind)
             .with_context(|| format!("binding {}", settings.bind))?;
         let port = listener.local_addr()?.port();
-        let state = web::Data::new(AppState { store });
+        let limiter = web::Data::new(RateLimiter::new(settings.rate_limit_per_minute, redis));
+        let trust = web::Data::new(TrustForwarded(settings.trust_forwarded));
+        let prometheus = web::Data::new(telemetry::recorder());
+        let server_state = state.clone();
         let server = HttpServer::new(move || {
             App::new()
-                .app_data(state.clone())
-                .route("/healthz", web::get().to(healthz))
-                .route("/readyz", web::get().to(readyz))
+                .app_data(server_state.clone())
+                .app_data(keys.clone())
+                .app_data(limiter.clone())
+                .app_data(trust.clone())
+                .app_data(prometheus.clone())
+                .app_data(
+                    web::JsonConfig::default()
+                        .limit(BODY_LIMIT)
+                        .error_handler(|e, _| problem::json_error(e)),
+                )
+                .app_data(web::PayloadConfig::new(BODY_LIMIT))
+                .app_data(web::QueryConfig::default().error_handler(|e, _| problem::query_error(e)))
+                .app_data(web::PathConfig::default().error_handler(|e, _| problem::path_error(e)))
+                .wrap(middleware::from_fn(crate::guard::middleware))
+                .configure(routes::configure)
         })
         .listen(listener)?
         .shutdown_timeout(10)
         .run();
-        Ok(Application { port, server })
+        Ok(Application {
+            port,
+            server,
+            state,
+            workers,
+        })
     }
 
     pub fn port(&self) -> u16 {
         self.port
     }
 
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
+    }
+
     /// Serves until SIGTERM or Ctrl-C (actix handles both and drains in-flight requests).
     pub async fn run(self) -> std::io::Result<()> {
-        self.server.await
-    }
-}
-
-/// The process is up.
-async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(json!({"status": "ok"}))
-}
-
-/// The database answers and the schema is in place.
-async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let backend = state.store.backend();
-    match state.store.ping().await {
-        Ok(()) => HttpResponse::Ok().json(json!({"status": "ready", "database": backend})),
-        Err(err) => {
-            tracing::warn!(error = %err, "readiness check failed");
-            HttpResponse::ServiceUnavailable()
-                .json(json!({"status": "unavailable", "database": backend}))
+        let Application {
+            server, workers, ..
+        } = self;
+        let result = server.await;
+        for w in workers {
+            w.abort();
         }
+        result
     }
+}
+
+async fn connect_redis(url: &str) -> anyhow::Result<ConnectionManager> {
+    let client = redis::Client::open(url).context("CABANAS_REDIS_URL is not a valid Redis URL")?;
+    let manager = tokio::time::timeout(Duration::from_secs(5), client.get_connection_manager())
+        .await
+        .context("Redis did not answer within 5 s")?
+        .context("connecting to Redis")?;
+    Ok(manager)
 }

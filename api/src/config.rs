@@ -1,7 +1,12 @@
-//! Settings. Every value can come from the environment; unset means the embedded default, so the
-//! service runs on a fresh machine with nothing configured (SQLite under ./data/).
+//! Settings. Every value can come from the environment or from a config file of
+//! `CABANAS_NAME = value` lines (`--config PATH` or `CABANAS_CONFIG`); the environment wins.
+//! Unset means the embedded default, so the service runs on a fresh machine with nothing
+//! configured (SQLite under ./data/, in-process rate limits, a JWT secret generated once).
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 
@@ -9,30 +14,88 @@ use anyhow::{Context, bail};
 pub struct Settings {
     pub bind: SocketAddr,
     pub database_url: String,
+    pub redis_url: Option<String>,
+    /// HMAC secret for admin/auditor tokens; `None` until [`Settings::prepare_storage`] loads or
+    /// generates the embedded default.
+    pub jwt_secret: Option<String>,
     pub hold_minutes: i64,
+    pub expiry_interval: Duration,
+    /// Requests per minute per client IP and route.
+    pub rate_limit_per_minute: u32,
+    /// Use X-Forwarded-For / Forwarded for the client IP (only behind a proxy you run).
+    pub trust_forwarded: bool,
     pub log_filter: String,
 }
 
 impl std::fmt::Debug for Settings {
-    /// The database URL can hold a password: never print it.
+    /// The database URL can hold a password and the secret is a secret: never print them.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Settings")
             .field("bind", &self.bind)
             .field("database", &self.backend_name())
+            .field("redis", &self.redis_url.is_some())
             .field("hold_minutes", &self.hold_minutes)
+            .field("expiry_interval", &self.expiry_interval)
+            .field("rate_limit_per_minute", &self.rate_limit_per_minute)
             .finish_non_exhaustive()
     }
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/cabanas.db";
+/// Where the embedded default keeps its generated JWT secret.
+pub const SECRET_FILE: &str = "./data/jwt-secret";
+
+/// Reads a config file: `NAME = value` per line, `#` comments, optional quotes.
+pub fn read_config_file(path: &Path) -> anyhow::Result<HashMap<String, String>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading config file {}", path.display()))?;
+    let mut out = HashMap::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let Some((k, v)) = line.split_once('=') else {
+            bail!(
+                "{}:{}: expected NAME = value, got {line:?}",
+                path.display(),
+                n + 1
+            );
+        };
+        let k = k.trim();
+        if !k.starts_with("CABANAS_") {
+            bail!(
+                "{}:{}: unknown setting {k:?} (names start with CABANAS_)",
+                path.display(),
+                n + 1
+            );
+        }
+        let v = v.trim().trim_matches('"').to_owned();
+        out.insert(k.to_owned(), v);
+    }
+    Ok(out)
+}
 
 impl Settings {
+    /// The environment over the config file named by `config` or `CABANAS_CONFIG`.
+    pub fn load(config: Option<&Path>) -> anyhow::Result<Settings> {
+        let path = config
+            .map(Path::to_path_buf)
+            .or_else(|| std::env::var("CABANAS_CONFIG").ok().map(Into::into));
+        let file = match path {
+            Some(p) => read_config_file(&p)?,
+            None => HashMap::new(),
+        };
+        Self::from_lookup(|k| std::env::var(k).ok().or_else(|| file.get(k).cloned()))
+    }
+
     pub fn from_env() -> anyhow::Result<Settings> {
-        Self::from_lookup(|k| std::env::var(k).ok())
+        Self::load(None)
     }
 
     /// Reads settings through `lookup`, so tests need not touch the process environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> anyhow::Result<Settings> {
+        let lookup = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
         let bind = lookup("CABANAS_BIND").unwrap_or_else(|| "127.0.0.1:8080".into());
         let bind: SocketAddr = bind
             .parse()
@@ -42,18 +105,49 @@ impl Settings {
         if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres")) {
             bail!("CABANAS_DATABASE_URL must start with sqlite:// or postgres://");
         }
-        let hold_minutes = match lookup("CABANAS_HOLD_MINUTES") {
-            None => 30,
-            Some(v) => v
-                .parse::<i64>()
-                .ok()
-                .filter(|m| (1..=24 * 60).contains(m))
-                .with_context(|| format!("CABANAS_HOLD_MINUTES must be 1..1440, got {v:?}"))?,
-        };
+        let redis_url = lookup("CABANAS_REDIS_URL");
+        if let Some(url) = &redis_url
+            && !(url.starts_with("redis://") || url.starts_with("rediss://"))
+        {
+            bail!("CABANAS_REDIS_URL must start with redis:// or rediss://");
+        }
+        let jwt_secret = lookup("CABANAS_JWT_SECRET");
+        if let Some(secret) = &jwt_secret
+            && secret.len() < 32
+        {
+            bail!("CABANAS_JWT_SECRET must be at least 32 characters");
+        }
+        let number =
+            |name: &str, default: i64, range: std::ops::RangeInclusive<i64>| match lookup(name) {
+                None => Ok(default),
+                Some(v) => v
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|m| range.contains(m))
+                    .with_context(|| {
+                        format!(
+                            "{name} must be a number in {}..={}, got {v:?}",
+                            range.start(),
+                            range.end()
+                        )
+                    }),
+            };
+        let hold_minutes = number("CABANAS_HOLD_MINUTES", 30, 1..=24 * 60)?;
+        let expiry_secs = number("CABANAS_EXPIRY_INTERVAL_SECS", 30, 1..=3600)?;
+        let rate = number("CABANAS_RATE_LIMIT_PER_MINUTE", 300, 1..=1_000_000)?;
+        let trust_forwarded = matches!(
+            lookup("CABANAS_TRUST_FORWARDED").as_deref(),
+            Some("1" | "true" | "yes")
+        );
         Ok(Settings {
             bind,
             database_url,
+            redis_url,
+            jwt_secret,
             hold_minutes,
+            expiry_interval: Duration::from_secs(expiry_secs as u64),
+            rate_limit_per_minute: rate as u32,
+            trust_forwarded,
             log_filter: lookup("CABANAS_LOG").unwrap_or_else(|| "info".into()),
         })
     }
@@ -66,19 +160,44 @@ impl Settings {
         }
     }
 
-    /// Creates the directory of a SQLite file so the default works on a fresh checkout.
-    pub fn prepare_storage(&self) -> anyhow::Result<()> {
+    /// Creates the directory of a SQLite file so the default works on a fresh checkout, and
+    /// loads (or generates once) the JWT secret when none is configured.
+    pub fn prepare_storage(&mut self) -> anyhow::Result<()> {
         if let Some(path) = self.database_url.strip_prefix("sqlite://") {
             let path = path.split('?').next().unwrap_or(path);
-            if let Some(dir) = std::path::Path::new(path).parent()
+            if let Some(dir) = Path::new(path).parent()
                 && !dir.as_os_str().is_empty()
             {
                 std::fs::create_dir_all(dir)
                     .with_context(|| format!("creating {}", dir.display()))?;
             }
         }
+        if self.jwt_secret.is_none() {
+            self.jwt_secret = Some(load_or_create_secret(Path::new(SECRET_FILE))?);
+        }
         Ok(())
     }
+
+    pub fn secret(&self) -> anyhow::Result<&str> {
+        self.jwt_secret
+            .as_deref()
+            .context("no JWT secret: set CABANAS_JWT_SECRET")
+    }
+}
+
+fn load_or_create_secret(path: &Path) -> anyhow::Result<String> {
+    if let Ok(existing) = std::fs::read_to_string(path) {
+        let existing = existing.trim().to_owned();
+        if existing.len() >= 32 {
+            return Ok(existing);
+        }
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let secret = hex::encode(rand::random::<[u8; 32]>());
+    std::fs::write(path, &secret).with_context(|| format!("writing {}", path.display()))?;
+    Ok(secret)
 }
 
 #[cfg(test)]
@@ -91,25 +210,57 @@ mod tests {
         assert_eq!(s.bind.to_string(), "127.0.0.1:8080");
         assert_eq!(s.database_url, DEFAULT_DATABASE_URL);
         assert_eq!(s.hold_minutes, 30);
+        assert_eq!(s.expiry_interval, Duration::from_secs(30));
+        assert!(s.redis_url.is_none());
     }
 
     #[test]
     fn bad_values_are_named_in_the_error() {
-        let err = Settings::from_lookup(|k| (k == "CABANAS_HOLD_MINUTES").then(|| "soon".into()))
-            .unwrap_err();
-        assert!(err.to_string().contains("CABANAS_HOLD_MINUTES"));
-        let err =
-            Settings::from_lookup(|k| (k == "CABANAS_DATABASE_URL").then(|| "mysql://x".into()))
-                .unwrap_err();
-        assert!(err.to_string().contains("CABANAS_DATABASE_URL"));
+        for (key, value) in [
+            ("CABANAS_HOLD_MINUTES", "soon"),
+            ("CABANAS_DATABASE_URL", "mysql://x"),
+            ("CABANAS_REDIS_URL", "localhost:6379"),
+            ("CABANAS_JWT_SECRET", "short"),
+            ("CABANAS_RATE_LIMIT_PER_MINUTE", "0"),
+        ] {
+            let err = Settings::from_lookup(|k| (k == key).then(|| value.into())).unwrap_err();
+            assert!(err.to_string().contains(key), "{err}");
+        }
     }
 
     #[test]
-    fn debug_output_never_shows_the_database_url() {
-        let s = Settings::from_lookup(|k| {
-            (k == "CABANAS_DATABASE_URL").then(|| "postgres://u:secret@h/db".into())
+    fn debug_output_never_shows_secrets() {
+        let s = Settings::from_lookup(|k| match k {
+            "CABANAS_DATABASE_URL" => Some("postgres://u:secret@h/db".into()),
+            "CABANAS_JWT_SECRET" => Some("x".repeat(40)),
+            _ => None,
         })
         .unwrap();
-        assert!(!format!("{s:?}").contains("secret"));
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("secret@") && !shown.contains(&"x".repeat(40)));
+    }
+
+    #[test]
+    fn a_config_file_is_read_and_its_mistakes_named() {
+        let dir = std::env::temp_dir().join(format!("cabanas-conf-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let good = dir.join("good.conf");
+        std::fs::write(
+            &good,
+            "# test\nCABANAS_HOLD_MINUTES = 45\nCABANAS_BIND=\"0.0.0.0:9000\"\n",
+        )
+        .unwrap();
+        let file = read_config_file(&good).unwrap();
+        let s = Settings::from_lookup(|k| file.get(k).cloned()).unwrap();
+        assert_eq!(s.hold_minutes, 45);
+        assert_eq!(s.bind.port(), 9000);
+        let bad = dir.join("bad.conf");
+        std::fs::write(&bad, "HOLD = 3\n").unwrap();
+        assert!(
+            read_config_file(&bad)
+                .unwrap_err()
+                .to_string()
+                .contains(":1:")
+        );
     }
 }

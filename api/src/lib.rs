@@ -1,9 +1,10 @@
-//! The cabanas service: configuration, the HTTP application and its start-up.
-//!
-//! # Layout
-//! - [`config`]: settings from the environment (names in docs/ARCHITECTURE), embedded defaults.
-//! - [`app`]: `Application::build` binds the listener and wires routes; `run` serves until
-//!   SIGTERM/Ctrl-C.
+//! The `cabanas` service: configuration, the HTTP application and its workers.
 
 pub mod app;
+pub mod auth;
 pub mod config;
+pub mod expiry;
+pub mod guard;
+pub mod problem;
+pub mod routes;
+pub mod telemetry;

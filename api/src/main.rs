@@ -1,7 +1,10 @@
 //! `cabanas`: the booking engine's one binary.
 
+use std::path::PathBuf;
+
 use anyhow::Context;
 use api::app::Application;
+use api::auth::{Keys, Role};
 use api::config::Settings;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
@@ -12,6 +15,9 @@ use tracing_subscriber::EnvFilter;
     about = "Event-sourced booking engine for cabin rentals"
 )]
 struct Cli {
+    /// A file of `CABANAS_NAME = value` lines; environment variables win over it.
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -28,12 +34,36 @@ enum Command {
     Migrate,
     /// Walk the event log's hash chain and report the first altered event.
     Verify,
+    /// Print a bearer token for the admin or auditor API, signed with the configured secret.
+    Token {
+        #[arg(long, value_enum)]
+        role: Role,
+        /// Who the token is for (recorded as the actor of admin commands).
+        #[arg(long, default_value = "owner")]
+        subject: String,
+        /// Validity in hours.
+        #[arg(long, default_value_t = 24 * 30)]
+        hours: i64,
+    },
+    /// Inspect or rebuild read models.
+    Projections {
+        #[command(subcommand)]
+        action: ProjectionsAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum ProjectionsAction {
+    /// Checkpoint and lag of every projection.
+    Status,
+    /// Rebuild one projection from the start into fresh tables and swap them in.
+    Rebuild { name: String },
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let mut settings = Settings::from_env()?;
+    let mut settings = Settings::load(cli.config.as_deref())?;
     tracing_subscriber::fmt()
         .json()
         .with_env_filter(
@@ -49,13 +79,17 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!(
                 port = app.port(),
                 database = settings.backend_name(),
+                redis = settings.redis_url.is_some(),
                 "cabanas listening"
             );
             app.run().await?;
         }
         Command::Migrate => {
             settings.prepare_storage()?;
-            eventstore::connect(&settings.database_url).await?;
+            let store = eventstore::connect(&settings.database_url).await?;
+            projections::Runner::new(store, projections::all())
+                .ensure_schema()
+                .await?;
             println!("migrations applied ({})", settings.backend_name());
         }
         Command::Verify => {
@@ -65,6 +99,33 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&report)?);
             if !report.is_intact() {
                 std::process::exit(1);
+            }
+        }
+        Command::Token {
+            role,
+            subject,
+            hours,
+        } => {
+            settings.prepare_storage()?;
+            let keys = Keys::new(settings.secret()?);
+            println!(
+                "{}",
+                keys.mint(&subject, role, chrono::Duration::hours(hours))?
+            );
+        }
+        Command::Projections { action } => {
+            settings.prepare_storage()?;
+            let store = eventstore::connect(&settings.database_url).await?;
+            let runner = projections::Runner::new(store, projections::all());
+            runner.ensure_schema().await?;
+            match action {
+                ProjectionsAction::Status => {
+                    println!("{}", serde_json::to_string_pretty(&runner.status().await?)?);
+                }
+                ProjectionsAction::Rebuild { name } => {
+                    let position = runner.rebuild(&name).await?;
+                    println!("{name} rebuilt up to position {position}");
+                }
             }
         }
     }

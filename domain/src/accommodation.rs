@@ -541,32 +541,14 @@ impl Accommodation {
         if cmd.hold_duration <= Duration::zero() {
             return Err(BookingError::InvalidHoldDuration);
         }
-        let today = local_today(now, info.utc_offset_minutes);
-        if cmd.stay.check_in() < today {
-            return Err(BookingError::CheckInInPast {
-                check_in: cmd.stay.check_in(),
-                today,
-            });
-        }
-        let nights = cmd.stay.nights();
-        if nights < info.min_nights {
-            return Err(BookingError::StayTooShort {
-                nights,
-                minimum: info.min_nights,
-            });
-        }
-        if nights > MAX_NIGHTS {
-            return Err(BookingError::StayTooLong {
-                nights,
-                maximum: MAX_NIGHTS,
-            });
-        }
-        if cmd.guests == 0 || cmd.guests > info.capacity {
-            return Err(BookingError::InvalidGuestCount {
-                guests: cmd.guests,
-                capacity: info.capacity,
-            });
-        }
+        validate_stay(
+            info.capacity,
+            info.min_nights,
+            info.utc_offset_minutes,
+            &cmd.stay,
+            cmd.guests,
+            now,
+        )?;
         let mut events = self.claim(&cmd.stay, now)?;
         events.push(AccommodationEvent::HoldPlaced(HoldPlaced {
             reservation_id: cmd.reservation_id,
@@ -637,6 +619,43 @@ impl Accommodation {
         }));
         Ok(events)
     }
+}
+
+/// The rules a stay request must meet before any night is looked at: not in the past, within
+/// the minimum and maximum nights, and a guest count the accommodation takes. Quotes use it too,
+/// so a quote never promises what a hold would refuse.
+pub fn validate_stay(
+    capacity: u32,
+    min_nights: u32,
+    utc_offset_minutes: i32,
+    stay: &StayDates,
+    guests: u32,
+    now: DateTime<Utc>,
+) -> Result<(), BookingError> {
+    let today = local_today(now, utc_offset_minutes);
+    if stay.check_in() < today {
+        return Err(BookingError::CheckInInPast {
+            check_in: stay.check_in(),
+            today,
+        });
+    }
+    let nights = stay.nights();
+    if nights < min_nights {
+        return Err(BookingError::StayTooShort {
+            nights,
+            minimum: min_nights,
+        });
+    }
+    if nights > MAX_NIGHTS {
+        return Err(BookingError::StayTooLong {
+            nights,
+            maximum: MAX_NIGHTS,
+        });
+    }
+    if guests == 0 || guests > capacity {
+        return Err(BookingError::InvalidGuestCount { guests, capacity });
+    }
+    Ok(())
 }
 
 /// The owner's calendar day at `now`.

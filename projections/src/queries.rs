@@ -18,6 +18,9 @@ pub struct AccommodationView {
     pub check_in_time: String,
     pub check_out_time: String,
     pub pricing: Pricing,
+    /// The owner's time zone, for "today" in stay rules.
+    #[serde(skip)]
+    pub utc_offset_minutes: i32,
 }
 
 #[derive(sqlx::FromRow)]
@@ -29,6 +32,7 @@ struct AccommodationRow {
     min_nights: i64,
     check_in_time: String,
     check_out_time: String,
+    utc_offset_minutes: i64,
 }
 
 impl AccommodationRow {
@@ -43,12 +47,13 @@ impl AccommodationRow {
             // Written by the projection from a valid Pricing; unreadable would mean corruption,
             // and such a row is left out rather than failing the whole list.
             pricing: serde_json::from_str(&self.pricing).ok()?,
+            utc_offset_minutes: i32::try_from(self.utc_offset_minutes).ok()?,
         })
     }
 }
 
 const ACCOMMODATION_COLUMNS: &str =
-    "id, name, capacity, pricing, min_nights, check_in_time, check_out_time";
+    "id, name, capacity, pricing, min_nights, check_in_time, check_out_time, utc_offset_minutes";
 
 pub async fn accommodations(db: &Db) -> Result<Vec<AccommodationView>, sqlx::Error> {
     let rows: Vec<AccommodationRow> = db_fetch!(

@@ -30,7 +30,7 @@ impl Projection for Reservations {
         &[
             "CREATE TABLE rm_reservations{s} (
                 id                TEXT PRIMARY KEY,
-                code              TEXT NOT NULL UNIQUE,
+                code              TEXT NOT NULL,
                 accommodation_id  TEXT NOT NULL,
                 status            TEXT NOT NULL,
                 check_in          {date} NOT NULL,
@@ -52,6 +52,7 @@ impl Projection for Reservations {
                 updated_at_ms     BIGINT NOT NULL,
                 last_position     BIGINT NOT NULL
             )",
+            "CREATE INDEX rm_res_code_{g} ON rm_reservations{s} (code)",
             "CREATE INDEX rm_res_status_{g} ON rm_reservations{s} (status, check_in)",
             "CREATE INDEX rm_res_acc_{g} ON rm_reservations{s} (accommodation_id, check_in)",
             "CREATE INDEX rm_res_guest_{g} ON rm_reservations{s} (guest_ref)",

@@ -1,0 +1,1040 @@
+//! The `/v1` HTTP API: public booking routes, admin routes (admin token), audit routes
+//! (auditor or admin token), health, metrics and the OpenAPI document with its UI at `/docs`.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{NaiveDate, NaiveTime, Weekday};
+use domain::accommodation::{
+    AccommodationCommand, BlockDates, BlockSource, CancelReservation, CancelledBy, ChangePricing,
+    Channel, ConfirmReservation, ExtendHold, PlaceHold, RegisterAccommodation, UnblockDates,
+    validate_stay,
+};
+use domain::guest::{GuestProfileRecorded, valid_phone};
+use domain::pricing::SeasonalRate;
+use domain::{
+    AccommodationEvent, AccommodationId, BlockId, DomainEvent, GuestEvent, GuestId, Money, Pricing,
+    ReservationCode, ReservationId, StayDates,
+};
+use eventstore::{CommandOutcome, ExpectedVersion, Metadata, NewEvent};
+use metrics_exporter_prometheus::PrometheusHandle;
+use projections::queries::{self, AccommodationView, ReservationFilter, ReservationView};
+use rust_decimal::Decimal;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Value, json};
+use utoipa::OpenApi;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::app::AppState;
+use crate::auth::{Admin, Auditor};
+use crate::guard::Reply;
+use crate::problem::{Problem, ProblemDetails};
+
+type State = web::Data<AppState>;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(healthz))
+        .route("/readyz", web::get().to(readyz))
+        .route("/metrics", web::get().to(metrics_page))
+        .route(
+            "/docs",
+            web::get().to(|| async {
+                HttpResponse::PermanentRedirect()
+                    .insert_header(("Location", "/docs/"))
+                    .finish()
+            }),
+        )
+        .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()))
+        .service(
+            web::scope("/v1")
+                .route("/accommodations", web::get().to(list_accommodations))
+                .route("/availability", web::get().to(availability))
+                .route("/quotes", web::post().to(quote))
+                .route("/reservations", web::post().to(place_hold))
+                .route("/reservations/{code}", web::get().to(reservation_status))
+                .route("/admin/accommodations", web::post().to(register))
+                .route(
+                    "/admin/accommodations/{id}/pricing",
+                    web::put().to(change_pricing),
+                )
+                .route(
+                    "/admin/accommodations/{id}/calendar",
+                    web::get().to(calendar),
+                )
+                .route("/admin/accommodations/{id}/blocks", web::post().to(block))
+                .route(
+                    "/admin/accommodations/{id}/blocks/{block_id}",
+                    web::delete().to(unblock),
+                )
+                .route("/admin/reservations", web::get().to(list_reservations))
+                .route(
+                    "/admin/reservations/{code}/confirm",
+                    web::post().to(confirm),
+                )
+                .route("/admin/reservations/{code}/cancel", web::post().to(cancel))
+                .route("/admin/reservations/{code}/extend", web::post().to(extend))
+                .route("/admin/stats", web::get().to(stats))
+                .route("/audit/streams/{stream_id}", web::get().to(audit_stream))
+                .route("/audit/events", web::get().to(audit_events))
+                .route(
+                    "/audit/reservations/{code}/timeline",
+                    web::get().to(audit_timeline),
+                )
+                .route("/audit/verify", web::get().to(audit_verify)),
+        );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Input helpers
+// ---------------------------------------------------------------------------------------------
+
+/// A money amount given as a JSON number or a string (`45000`, `"45000.50"`).
+#[derive(Clone, Copy, Debug)]
+pub struct Amount(Decimal);
+
+impl<'de> Deserialize<'de> for Amount {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Amount, D::Error> {
+        let v = Value::deserialize(d)?;
+        let text = match &v {
+            Value::Number(n) => n.to_string(),
+            Value::String(s) => s.trim().to_owned(),
+            _ => return Err(serde::de::Error::custom("expected an amount")),
+        };
+        Decimal::from_str(&text)
+            .or_else(|_| Decimal::from_scientific(&text))
+            .map(Amount)
+            .map_err(|_| serde::de::Error::custom(format!("{text:?} is not an amount")))
+    }
+}
+
+fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
+    if body.is_empty() {
+        return Err(Problem::validation("a JSON body is required"));
+    }
+    serde_json::from_slice(body).map_err(|e| Problem::validation(format!("invalid body: {e}")))
+}
+
+fn accommodation_id(raw: &str) -> Result<AccommodationId, Problem> {
+    raw.parse()
+        .map_err(|_| Problem::not_found(format!("no accommodation {raw:?}")))
+}
+
+fn stay(check_in: NaiveDate, check_out: NaiveDate) -> Result<StayDates, Problem> {
+    Ok(StayDates::new(check_in, check_out)?)
+}
+
+/// `?min_position=N`: wait (bounded) until the read models include position N.
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+pub struct Consistency {
+    min_position: Option<i64>,
+}
+
+async fn caught_up(state: &AppState, c: &Consistency) -> Result<(), Problem> {
+    if let Some(position) = c.min_position.filter(|p| *p > 0)
+        && !state
+            .runner
+            .wait_for(position, Duration::from_secs(5))
+            .await?
+    {
+        return Err(Problem::unavailable(format!(
+            "read models have not reached position {position} yet"
+        )));
+    }
+    Ok(())
+}
+
+/// Runs a command on an accommodation's stream and returns its outcome and the global position
+/// of its last event (for `min_position`).
+async fn command(
+    state: &AppState,
+    id: AccommodationId,
+    cmd: AccommodationCommand,
+    metadata: Metadata,
+) -> Result<(CommandOutcome<AccommodationEvent>, Option<i64>), Problem> {
+    let name = cmd.name();
+    let result = state
+        .handler
+        .execute(&id.stream_id(), &cmd, state.now(), &metadata)
+        .await;
+    let outcome = match &result {
+        Ok(_) => "ok",
+        Err(eventstore::CommandError::Domain(_)) => "rejected",
+        Err(eventstore::CommandError::Contention(_)) => "contention",
+        Err(_) => "error",
+    };
+    metrics::counter!("cabanas_commands_total", "command" => name, "outcome" => outcome)
+        .increment(1);
+    let done = result?;
+    if done.retries > 0 {
+        metrics::counter!("cabanas_command_retries_total", "command" => name)
+            .increment(u64::from(done.retries));
+    }
+    metrics::counter!("cabanas_appends_total").increment(1);
+    let position = state
+        .store
+        .wait_for_positions(&done.event_ids, Duration::from_secs(2))
+        .await?
+        .and_then(|p| p.last().copied());
+    Ok((done, position))
+}
+
+fn meta(actor: &str, correlation: Option<uuid::Uuid>) -> Metadata {
+    Metadata {
+        correlation_id: correlation,
+        actor: Some(actor.to_owned()),
+        source: Some("api".into()),
+        ..Metadata::default()
+    }
+}
+
+async fn reservation_or_404(state: &AppState, code: &str) -> Result<ReservationView, Problem> {
+    let code = code.trim().to_uppercase();
+    queries::reservation_by_code(&state.db, &code)
+        .await?
+        .ok_or_else(|| Problem::not_found(format!("no reservation {code}")))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Health and metrics
+// ---------------------------------------------------------------------------------------------
+
+/// The process is up.
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(json!({"status": "ok"}))
+}
+
+/// Database (and Redis when configured) reachable; projection lag shown.
+async fn readyz(state: State) -> HttpResponse {
+    let backend = state.store.backend();
+    let database = state.store.ping().await;
+    if let Err(err) = &database {
+        tracing::warn!(error = %err, "readiness: database unreachable");
+    }
+    let redis = match &state.redis {
+        None => None,
+        Some(r) => {
+            let mut conn = r.clone();
+            let pong: Result<String, _> = redis::cmd("PING").query_async(&mut conn).await;
+            Some(pong.is_ok())
+        }
+    };
+    let lag = if database.is_ok() {
+        state.runner.status().await.ok()
+    } else {
+        None
+    };
+    let ready = database.is_ok() && redis != Some(false);
+    let body = json!({
+        "status": if ready { "ready" } else { "unavailable" },
+        "database": backend,
+        "database_ok": database.is_ok(),
+        "redis": redis.map(|ok| if ok { "ok" } else { "unreachable" }).unwrap_or("not configured"),
+        "projections": lag,
+    });
+    if ready {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
+    }
+}
+
+async fn metrics_page(handle: web::Data<PrometheusHandle>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(handle.render())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Public
+// ---------------------------------------------------------------------------------------------
+
+#[utoipa::path(get, path = "/v1/accommodations", tag = "public",
+    params(Consistency),
+    responses((status = 200, description = "Every accommodation with its pricing", body = Object)))]
+async fn list_accommodations(
+    state: State,
+    c: web::Query<Consistency>,
+) -> Result<HttpResponse, Problem> {
+    caught_up(&state, &c).await?;
+    Ok(HttpResponse::Ok().json(queries::accommodations(&state.db).await?))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct AvailabilityQuery {
+    check_in: NaiveDate,
+    check_out: NaiveDate,
+    #[serde(default = "one")]
+    guests: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+#[utoipa::path(get, path = "/v1/availability", tag = "public",
+    params(AvailabilityQuery, Consistency),
+    responses((status = 200, description = "Accommodations free for the stay, each with its quote", body = Object),
+              (status = 422, description = "Invalid dates or guests", body = ProblemDetails)))]
+async fn availability(
+    state: State,
+    q: web::Query<AvailabilityQuery>,
+    c: web::Query<Consistency>,
+) -> Result<HttpResponse, Problem> {
+    caught_up(&state, &c).await?;
+    let stay = stay(q.check_in, q.check_out)?;
+    if q.guests == 0 {
+        return Err(Problem::validation("guests must be at least 1"));
+    }
+    let now = state.now();
+    let free =
+        queries::free_accommodations(&state.db, q.check_in, q.check_out, q.guests, now).await?;
+    let offers: Vec<Value> = free
+        .into_iter()
+        .filter(|a| {
+            validate_stay(
+                a.capacity,
+                a.min_nights,
+                a.utc_offset_minutes,
+                &stay,
+                q.guests,
+                now,
+            )
+            .is_ok()
+        })
+        .map(|a| {
+            let quote = a.pricing.quote(&stay);
+            json!({"accommodation": a, "quote": quote})
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({
+        "check_in": q.check_in,
+        "check_out": q.check_out,
+        "guests": q.guests,
+        "available": offers,
+    })))
+}
+
+#[derive(Deserialize, Serialize, utoipa::ToSchema)]
+pub struct GuestInput {
+    name: String,
+    phone: String,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct StayRequest {
+    accommodation_id: String,
+    check_in: NaiveDate,
+    check_out: NaiveDate,
+    guests: u32,
+    guest: Option<GuestInput>,
+}
+
+async fn accommodation_or_404(state: &AppState, id: &str) -> Result<AccommodationView, Problem> {
+    queries::accommodation(&state.db, id)
+        .await?
+        .ok_or_else(|| Problem::not_found(format!("no accommodation {id:?}")))
+}
+
+#[utoipa::path(post, path = "/v1/quotes", tag = "public", request_body = StayRequest,
+    responses((status = 200, description = "The quote, and whether the nights are free now", body = Object),
+              (status = 404, body = ProblemDetails), (status = 422, body = ProblemDetails)))]
+async fn quote(state: State, body: web::Bytes) -> Result<HttpResponse, Problem> {
+    let input: StayRequest = parse(&body)?;
+    let id = accommodation_id(&input.accommodation_id)?;
+    let acc = accommodation_or_404(&state, &id.to_string()).await?;
+    let stay = stay(input.check_in, input.check_out)?;
+    let now = state.now();
+    validate_stay(
+        acc.capacity,
+        acc.min_nights,
+        acc.utc_offset_minutes,
+        &stay,
+        input.guests,
+        now,
+    )?;
+    let free = queries::free_accommodations(
+        &state.db,
+        input.check_in,
+        input.check_out,
+        input.guests,
+        now,
+    )
+    .await?
+    .iter()
+    .any(|a| a.id == acc.id);
+    Ok(HttpResponse::Ok().json(json!({
+        "accommodation_id": acc.id,
+        "check_in": input.check_in,
+        "check_out": input.check_out,
+        "guests": input.guests,
+        "available": free,
+        "quote": acc.pricing.quote(&stay),
+    })))
+}
+
+/// Records the guest's name and phone on their stream when they are new or changed.
+async fn record_guest(state: &AppState, guest: &GuestInput) -> Result<GuestId, Problem> {
+    let name = guest.name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(Problem::validation("guest.name must be 1..100 characters"));
+    }
+    if !valid_phone(&guest.phone) {
+        return Err(Problem::validation(
+            "guest.phone must be a phone number (6 to 15 digits, + - ( ) and spaces allowed)",
+        ));
+    }
+    let id = GuestId::for_phone(&guest.phone);
+    let known: Option<(String, String)> = projections::db_fetch!(
+        &state.db,
+        (String, String),
+        fetch_optional,
+        "SELECT name, phone FROM rm_guests WHERE guest_ref = $1".to_owned(),
+        id.stream_id()
+    )?;
+    if known.as_ref() != Some(&(name.to_owned(), guest.phone.clone())) {
+        let event = GuestEvent::ProfileRecorded(GuestProfileRecorded {
+            guest_id: id,
+            name: name.to_owned(),
+            phone: guest.phone.clone(),
+            recorded_at: state.now(),
+        });
+        state
+            .store
+            .append(
+                &id.stream_id(),
+                ExpectedVersion::Any,
+                &[NewEvent {
+                    event_id: uuid::Uuid::now_v7(),
+                    event_type: event.event_type().to_owned(),
+                    schema_version: event.event_version() as i32,
+                    payload: event.to_payload(),
+                    metadata: meta("guest", None),
+                }],
+            )
+            .await?;
+    }
+    Ok(id)
+}
+
+/// A code no reservation in the read model uses yet (collisions are rare: 32^7 codes).
+async fn fresh_code(state: &AppState) -> Result<ReservationCode, Problem> {
+    loop {
+        let code = ReservationCode::from_entropy(rand::random());
+        if queries::reservation_by_code(&state.db, code.as_str())
+            .await?
+            .is_none()
+        {
+            return Ok(code);
+        }
+    }
+}
+
+#[utoipa::path(post, path = "/v1/reservations", tag = "public", request_body = StayRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the stored response for a repeated request")),
+    responses((status = 201, description = "Held: code, quote, deposit, expiry and position", body = Object),
+              (status = 409, description = "Dates unavailable", body = ProblemDetails),
+              (status = 422, body = ProblemDetails)))]
+async fn place_hold(
+    state: State,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, Problem> {
+    state
+        .idempotency
+        .run(&req, &body, || async {
+            let input: StayRequest = parse(&body)?;
+            let id = accommodation_id(&input.accommodation_id)?;
+            let stay = stay(input.check_in, input.check_out)?;
+            let guest = input
+                .guest
+                .as_ref()
+                .ok_or_else(|| Problem::validation("guest {name, phone} is required"))?;
+            let guest_id = record_guest(&state, guest).await?;
+            let reservation_id = ReservationId::new();
+            let code = fresh_code(&state).await?;
+            let cmd = AccommodationCommand::PlaceHold(PlaceHold {
+                reservation_id,
+                code,
+                guest_ref: guest_id.stream_id(),
+                stay,
+                guests: input.guests,
+                channel: Channel::Direct,
+                hold_duration: chrono::Duration::minutes(state.settings.hold_minutes),
+            });
+            let (done, position) = command(
+                &state,
+                id,
+                cmd,
+                meta("guest", Some(reservation_id.as_uuid())),
+            )
+            .await?;
+            let hold = done.events.iter().find_map(|e| match e {
+                AccommodationEvent::HoldPlaced(h) => Some(h),
+                _ => None,
+            });
+            let Some(hold) = hold else {
+                return Err(Problem::unavailable("the hold was not recorded; retry"));
+            };
+            Ok((
+                StatusCode::CREATED,
+                json!({
+                    "reservation_id": hold.reservation_id,
+                    "code": hold.code,
+                    "status": "held",
+                    "accommodation_id": id,
+                    "check_in": hold.stay.check_in(),
+                    "check_out": hold.stay.check_out(),
+                    "guests": hold.guests,
+                    "quote": hold.quote,
+                    "total": hold.quote.total,
+                    "deposit": hold.quote.deposit,
+                    "expires_at": hold.expires_at,
+                    "position": position,
+                }),
+            ))
+        })
+        .await
+}
+
+#[utoipa::path(get, path = "/v1/reservations/{code}", tag = "public",
+    params(("code" = String, Path), Consistency),
+    responses((status = 200, description = "Status, stay, amounts (no personal data)", body = Object),
+              (status = 404, body = ProblemDetails)))]
+async fn reservation_status(
+    state: State,
+    code: web::Path<String>,
+    c: web::Query<Consistency>,
+) -> Result<HttpResponse, Problem> {
+    caught_up(&state, &c).await?;
+    let r = reservation_or_404(&state, &code).await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "code": r.code,
+        "status": r.status,
+        "accommodation_id": r.accommodation_id,
+        "accommodation_name": r.accommodation_name,
+        "check_in": r.check_in,
+        "check_out": r.check_out,
+        "guests": r.guests,
+        "quote": r.quote,
+        "total": r.total,
+        "deposit": r.deposit,
+        "amount_paid": r.amount_paid,
+        "expires_at": (r.status == "held").then_some(r.expires_at),
+    })))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Admin
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct PricingInput {
+    #[schema(value_type = String, example = "45000")]
+    nightly_base: Amount,
+    #[schema(value_type = Option<String>, example = "8000")]
+    cleaning_fee: Option<Amount>,
+    #[schema(value_type = Option<String>, example = "1.2")]
+    weekend_multiplier: Option<Amount>,
+    /// Weekdays whose nights count as weekend, e.g. `["fri", "sat"]`.
+    weekend_nights: Option<Vec<String>>,
+    #[schema(value_type = Option<String>, example = "30")]
+    deposit_percent: Option<Amount>,
+    #[schema(value_type = Option<Vec<Object>>)]
+    seasons: Option<Vec<SeasonalRate>>,
+}
+
+impl PricingInput {
+    fn to_pricing(&self) -> Result<Pricing, Problem> {
+        let money = |a: Amount| Money::new(a.0);
+        let mut p = Pricing::simple(
+            money(self.nightly_base),
+            self.cleaning_fee.map(money).unwrap_or(Money::ZERO),
+        );
+        if let Some(m) = self.weekend_multiplier {
+            p.weekend_multiplier = m.0;
+        }
+        if let Some(d) = self.deposit_percent {
+            p.deposit_percent = d.0;
+        }
+        if let Some(days) = &self.weekend_nights {
+            p.weekend_nights = days
+                .iter()
+                .map(|d| {
+                    Weekday::from_str(d).map_err(|_| {
+                        Problem::validation(format!("weekend_nights: {d:?} is not a weekday"))
+                    })
+                })
+                .collect::<Result<_, _>>()?;
+        }
+        if let Some(seasons) = &self.seasons {
+            p.seasons = seasons.clone();
+        }
+        p.validate()?;
+        Ok(p)
+    }
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct RegisterInput {
+    name: String,
+    capacity: u32,
+    pricing: PricingInput,
+    min_nights: Option<u32>,
+    /// `HH:MM`, default 14:00.
+    check_in_time: Option<String>,
+    /// `HH:MM`, default 10:00.
+    check_out_time: Option<String>,
+}
+
+fn time(raw: Option<&str>, default: (u32, u32), field: &str) -> Result<NaiveTime, Problem> {
+    match raw {
+        None => NaiveTime::from_hms_opt(default.0, default.1, 0)
+            .ok_or_else(|| Problem::validation(field.to_owned())),
+        Some(t) => NaiveTime::parse_from_str(t, "%H:%M")
+            .map_err(|_| Problem::validation(format!("{field} must be HH:MM, got {t:?}"))),
+    }
+}
+
+fn reply(status: StatusCode, body: Value) -> Result<Reply, Problem> {
+    Ok((status, body))
+}
+
+#[utoipa::path(post, path = "/v1/admin/accommodations", tag = "admin", request_body = RegisterInput,
+    security(("bearer" = [])),
+    responses((status = 201, description = "Registered: id and position", body = Object),
+              (status = 401, body = ProblemDetails), (status = 403, body = ProblemDetails), (status = 422, body = ProblemDetails)))]
+async fn register(
+    state: State,
+    admin: Admin,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, Problem> {
+    state
+        .idempotency
+        .run(&req, &body, || async {
+            let input: RegisterInput = parse(&body)?;
+            let id = AccommodationId::new();
+            let cmd = AccommodationCommand::Register(RegisterAccommodation {
+                accommodation_id: id,
+                name: input.name.trim().to_owned(),
+                capacity: input.capacity,
+                pricing: input.pricing.to_pricing()?,
+                min_nights: input.min_nights.unwrap_or(1),
+                check_in_time: time(input.check_in_time.as_deref(), (14, 0), "check_in_time")?,
+                check_out_time: time(input.check_out_time.as_deref(), (10, 0), "check_out_time")?,
+            });
+            let (_, position) = command(&state, id, cmd, meta(&admin.0.sub, None)).await?;
+            reply(StatusCode::CREATED, json!({"id": id, "position": position}))
+        })
+        .await
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct PricingChangeInput {
+    pricing: PricingInput,
+    min_nights: Option<u32>,
+}
+
+#[utoipa::path(put, path = "/v1/admin/accommodations/{id}/pricing", tag = "admin",
+    request_body = PricingChangeInput, security(("bearer" = [])),
+    responses((status = 200, body = Object), (status = 404, body = ProblemDetails), (status = 422, body = ProblemDetails)))]
+async fn change_pricing(
+    state: State,
+    admin: Admin,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, Problem> {
+    let id = accommodation_id(&id)?;
+    let input: PricingChangeInput = parse(&body)?;
+    let cmd = AccommodationCommand::ChangePricing(ChangePricing {
+        pricing: input.pricing.to_pricing()?,
+        min_nights: input.min_nights,
+    });
+    let (_, position) = command(&state, id, cmd, meta(&admin.0.sub, None)).await?;
+    Ok(HttpResponse::Ok().json(json!({"id": id, "position": position})))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct RangeQuery {
+    from: NaiveDate,
+    to: NaiveDate,
+}
+
+#[utoipa::path(get, path = "/v1/admin/accommodations/{id}/calendar", tag = "admin",
+    params(("id" = String, Path), RangeQuery, Consistency), security(("bearer" = [])),
+    responses((status = 200, description = "Each night: free, held, confirmed or blocked", body = Object)))]
+async fn calendar(
+    state: State,
+    _admin: Admin,
+    id: web::Path<String>,
+    q: web::Query<RangeQuery>,
+    c: web::Query<Consistency>,
+) -> Result<HttpResponse, Problem> {
+    caught_up(&state, &c).await?;
+    let id = accommodation_id(&id)?;
+    let range = stay(q.from, q.to)?;
+    if range.nights() > 400 {
+        return Err(Problem::validation("ask for at most 400 nights at a time"));
+    }
+    let nights = queries::calendar(&state.db, &id.to_string(), q.from, q.to, state.now()).await?;
+    Ok(HttpResponse::Ok().json(json!({"accommodation_id": id, "nights": nights})))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct BlockInput {
+    check_in: NaiveDate,
+    check_out: NaiveDate,
+    note: Option<String>,
+}
+
+#[utoipa::path(post, path = "/v1/admin/accommodations/{id}/blocks", tag = "admin",
+    request_body = BlockInput, security(("bearer" = [])),
+    responses((status = 201, body = Object), (status = 409, body = ProblemDetails)))]
+async fn block(
+    state: State,
+    admin: Admin,
+    id: web::Path<String>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, Problem> {
+    state
+        .idempotency
+        .run(&req, &body, || async {
+            let id = accommodation_id(&id)?;
+            let input: BlockInput = parse(&body)?;
+            let block_id = BlockId::new();
+            let cmd = AccommodationCommand::BlockDates(BlockDates {
+                block_id,
+                stay: stay(input.check_in, input.check_out)?,
+                source: BlockSource::Admin,
+                note: input.note.clone(),
+            });
+            let (_, position) = command(&state, id, cmd, meta(&admin.0.sub, None)).await?;
+            reply(
+                StatusCode::CREATED,
+                json!({"block_id": block_id, "position": position}),
+            )
+        })
+        .await
+}
+
+#[utoipa::path(delete, path = "/v1/admin/accommodations/{id}/blocks/{block_id}", tag = "admin",
+    security(("bearer" = [])), responses((status = 200, body = Object), (status = 404, body = ProblemDetails)))]
+async fn unblock(
+    state: State,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, Problem> {
+    let (id, block) = path.into_inner();
+    let id = accommodation_id(&id)?;
+    let block_id: BlockId = block
+        .parse()
+        .map_err(|_| Problem::not_found(format!("no block {block:?}")))?;
+    let cmd = AccommodationCommand::UnblockDates(UnblockDates { block_id });
+    let (_, position) = command(&state, id, cmd, meta(&admin.0.sub, None)).await?;
+    Ok(HttpResponse::Ok().json(json!({"block_id": block_id, "position": position})))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct ListQuery {
+    status: Option<String>,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    accommodation_id: Option<String>,
+    channel: Option<String>,
+    /// Part of the guest's name or phone, or a reservation code.
+    q: Option<String>,
+    limit: Option<i64>,
+    offset: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/v1/admin/reservations", tag = "admin",
+    params(ListQuery, Consistency), security(("bearer" = [])),
+    responses((status = 200, description = "Matching reservations with guest details", body = Object)))]
+async fn list_reservations(
+    state: State,
+    _admin: Admin,
+    q: web::Query<ListQuery>,
+    c: web::Query<Consistency>,
+) -> Result<HttpResponse, Problem> {
+    caught_up(&state, &c).await?;
+    let q = q.into_inner();
+    let filter = ReservationFilter {
+        status: q.status,
+        from: q.from,
+        to: q.to,
+        accommodation_id: q.accommodation_id,
+        channel: q.channel,
+        q: q.q.filter(|s| !s.trim().is_empty()),
+        limit: q.limit.unwrap_or(50).clamp(1, 500),
+        offset: q.offset.unwrap_or(0).max(0),
+    };
+    let items = queries::search_reservations(&state.db, &filter).await?;
+    Ok(HttpResponse::Ok()
+        .json(json!({"items": items, "limit": filter.limit, "offset": filter.offset})))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct ConfirmInput {
+    #[schema(value_type = String, example = "13500")]
+    amount: Amount,
+    /// How it was paid: `cash`, `transfer`, a receipt number…
+    payment_reference: Option<String>,
+}
+
+#[derive(Deserialize, Default, utoipa::ToSchema)]
+pub struct CancelInput {
+    reason: Option<String>,
+}
+
+#[derive(Deserialize, Default, utoipa::ToSchema)]
+pub struct ExtendInput {
+    /// Default: the configured hold duration.
+    minutes: Option<i64>,
+}
+
+async fn on_reservation(
+    state: &AppState,
+    admin: &Admin,
+    code: &str,
+    make: impl FnOnce(ReservationId) -> Result<AccommodationCommand, Problem>,
+) -> Result<Reply, Problem> {
+    let r = reservation_or_404(state, code).await?;
+    let reservation_id: ReservationId =
+        r.id.parse()
+            .map_err(|_| Problem::not_found(format!("no reservation {code}")))?;
+    let id = accommodation_id(&r.accommodation_id)?;
+    let cmd = make(reservation_id)?;
+    let (done, position) = command(
+        state,
+        id,
+        cmd,
+        meta(&admin.0.sub, Some(reservation_id.as_uuid())),
+    )
+    .await?;
+    let event = done.events.last().map(|e| e.event_type());
+    reply(
+        StatusCode::OK,
+        json!({"code": r.code, "event": event, "position": position}),
+    )
+}
+
+#[utoipa::path(post, path = "/v1/admin/reservations/{code}/confirm", tag = "admin",
+    request_body = ConfirmInput, security(("bearer" = [])),
+    responses((status = 200, body = Object), (status = 404, body = ProblemDetails), (status = 409, body = ProblemDetails)))]
+async fn confirm(
+    state: State,
+    admin: Admin,
+    code: web::Path<String>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, Problem> {
+    state
+        .idempotency
+        .run(&req, &body, || async {
+            let input: ConfirmInput = parse(&body)?;
+            on_reservation(&state, &admin, &code, |reservation_id| {
+                Ok(AccommodationCommand::Confirm(ConfirmReservation {
+                    reservation_id,
+                    payment_reference: input
+                        .payment_reference
+                        .clone()
+                        .unwrap_or_else(|| "offline".into()),
+                    amount_paid: Money::new(input.amount.0),
+                }))
+            })
+            .await
+        })
+        .await
+}
+
+#[utoipa::path(post, path = "/v1/admin/reservations/{code}/cancel", tag = "admin",
+    request_body = CancelInput, security(("bearer" = [])),
+    responses((status = 200, body = Object), (status = 404, body = ProblemDetails), (status = 409, body = ProblemDetails)))]
+async fn cancel(
+    state: State,
+    admin: Admin,
+    code: web::Path<String>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, Problem> {
+    state
+        .idempotency
+        .run(&req, &body, || async {
+            let input: CancelInput = if body.is_empty() {
+                CancelInput::default()
+            } else {
+                parse(&body)?
+            };
+            on_reservation(&state, &admin, &code, |reservation_id| {
+                Ok(AccommodationCommand::Cancel(CancelReservation {
+                    reservation_id,
+                    by: CancelledBy::Admin,
+                    reason: input.reason.clone().unwrap_or_default(),
+                }))
+            })
+            .await
+        })
+        .await
+}
+
+#[utoipa::path(post, path = "/v1/admin/reservations/{code}/extend", tag = "admin",
+    request_body = ExtendInput, security(("bearer" = [])),
+    responses((status = 200, body = Object), (status = 404, body = ProblemDetails), (status = 409, body = ProblemDetails)))]
+async fn extend(
+    state: State,
+    admin: Admin,
+    code: web::Path<String>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, Problem> {
+    state
+        .idempotency
+        .run(&req, &body, || async {
+            let input: ExtendInput = if body.is_empty() {
+                ExtendInput::default()
+            } else {
+                parse(&body)?
+            };
+            let minutes = input.minutes.unwrap_or(state.settings.hold_minutes);
+            if !(1..=24 * 60).contains(&minutes) {
+                return Err(Problem::validation("minutes must be 1..1440"));
+            }
+            on_reservation(&state, &admin, &code, |reservation_id| {
+                Ok(AccommodationCommand::ExtendHold(ExtendHold {
+                    reservation_id,
+                    by: chrono::Duration::minutes(minutes),
+                }))
+            })
+            .await
+        })
+        .await
+}
+
+#[utoipa::path(get, path = "/v1/admin/stats", tag = "admin", params(Consistency),
+    security(("bearer" = [])),
+    responses((status = 200, description = "Occupancy, revenue, hold conversion", body = Object)))]
+async fn stats(
+    state: State,
+    _admin: Admin,
+    c: web::Query<Consistency>,
+) -> Result<HttpResponse, Problem> {
+    caught_up(&state, &c).await?;
+    Ok(HttpResponse::Ok().json(queries::stats(&state.db).await?))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Audit
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct StreamQuery {
+    after_version: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/v1/audit/streams/{stream_id}", tag = "audit",
+    params(("stream_id" = String, Path), StreamQuery), security(("bearer" = [])),
+    responses((status = 200, description = "The stream's events in version order", body = Object),
+              (status = 404, body = ProblemDetails)))]
+async fn audit_stream(
+    state: State,
+    _auditor: Auditor,
+    stream_id: web::Path<String>,
+    q: web::Query<StreamQuery>,
+) -> Result<HttpResponse, Problem> {
+    let after = q.after_version.unwrap_or(0).max(0);
+    let events = state.store.read_stream(&stream_id, after).await?;
+    if events.is_empty() && after == 0 {
+        return Err(Problem::not_found(format!("no stream {stream_id:?}")));
+    }
+    Ok(HttpResponse::Ok().json(json!({"stream_id": *stream_id, "events": events})))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct EventsQuery {
+    /// Events after this global position.
+    from: Option<i64>,
+    limit: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/v1/audit/events", tag = "audit", params(EventsQuery),
+    security(("bearer" = [])),
+    responses((status = 200, description = "The global log from a position, gap-free", body = Object)))]
+async fn audit_events(
+    state: State,
+    _auditor: Auditor,
+    q: web::Query<EventsQuery>,
+) -> Result<HttpResponse, Problem> {
+    let from = q.from.unwrap_or(0).max(0);
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let events = state.store.read_all(from, limit).await?;
+    let next = events.last().and_then(|e| e.position).unwrap_or(from);
+    Ok(HttpResponse::Ok().json(json!({"from": from, "next": next, "events": events})))
+}
+
+#[utoipa::path(get, path = "/v1/audit/reservations/{code}/timeline", tag = "audit",
+    params(("code" = String, Path), Consistency), security(("bearer" = [])),
+    responses((status = 200, description = "Every event of the reservation with position, time, actor, source, causation", body = Object),
+              (status = 404, body = ProblemDetails)))]
+async fn audit_timeline(
+    state: State,
+    _auditor: Auditor,
+    code: web::Path<String>,
+    c: web::Query<Consistency>,
+) -> Result<HttpResponse, Problem> {
+    caught_up(&state, &c).await?;
+    let r = reservation_or_404(&state, &code).await?;
+    let timeline = queries::timeline(&state.db, &r.id).await?;
+    Ok(
+        HttpResponse::Ok()
+            .json(json!({"code": r.code, "reservation_id": r.id, "events": timeline})),
+    )
+}
+
+#[utoipa::path(get, path = "/v1/audit/verify", tag = "audit", security(("bearer" = [])),
+    responses((status = 200, description = "The hash chain is intact", body = Object),
+              (status = 409, description = "The first altered event", body = Object)))]
+async fn audit_verify(state: State, _auditor: Auditor) -> Result<HttpResponse, Problem> {
+    let report = state.store.verify_chain().await?;
+    let status = if report.is_intact() {
+        StatusCode::OK
+    } else {
+        StatusCode::CONFLICT
+    };
+    Ok(HttpResponse::build(status).json(report))
+}
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "cabanas", description = "Event-sourced booking engine for cabin rentals. Errors are application/problem+json; every POST accepts Idempotency-Key; command responses carry `position`, which queries accept as `min_position` to read their own writes."),
+    paths(
+        list_accommodations, availability, quote, place_hold, reservation_status,
+        register, change_pricing, calendar, block, unblock, list_reservations, confirm, cancel,
+        extend, stats, audit_stream, audit_events, audit_timeline, audit_verify
+    ),
+    components(schemas(ProblemDetails, StayRequest, GuestInput, RegisterInput, PricingInput,
+        PricingChangeInput, BlockInput, ConfirmInput, CancelInput, ExtendInput)),
+    modifiers(&BearerAuth)
+)]
+pub struct ApiDoc;

@@ -1,0 +1,189 @@
+//! The booking walk through the real HTTP API on SQLite and on PostgreSQL + Redis: register →
+//! availability → quote → hold → the hold shows everywhere → confirm → timeline → an overlapping
+//! hold is refused with a problem → a hold left alone expires and frees its nights.
+
+#![allow(clippy::unwrap_used)] // Test set-up failures should stop the test loudly.
+
+mod common;
+
+use common::{Backend, TestApp, spawn};
+use serde_json::json;
+
+async fn walk(app: TestApp) {
+    let b = app.backend;
+    let (id, position) = app.register("Cabaña del Lago", 4).await;
+
+    let list = app
+        .get(&format!("/v1/accommodations?min_position={position}"), None)
+        .await;
+    assert_eq!(list.status, 200);
+    assert_eq!(list.body[0]["name"], "Cabaña del Lago", "{b:?}");
+
+    let avail = app
+        .get(
+            &format!(
+                "/v1/availability?check_in={}&check_out={}&guests=2",
+                app.day(20),
+                app.day(23)
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(avail.status, 200, "{:?}", avail.body);
+    let offers = avail.body["available"].as_array().unwrap();
+    assert_eq!(offers.len(), 1);
+    assert_eq!(offers[0]["quote"]["nights"], 3);
+
+    let quote = app
+        .post(
+            "/v1/quotes",
+            None,
+            json!({"accommodation_id": id, "check_in": app.day(20), "check_out": app.day(23), "guests": 2}),
+        )
+        .await;
+    assert_eq!(quote.status, 200, "{:?}", quote.body);
+    assert_eq!(quote.body["available"], true);
+    let total = quote.body["quote"]["total"].clone();
+
+    let hold = app.hold(&id, 20, 23).await;
+    assert_eq!(hold.status, 201, "{:?}", hold.body);
+    assert_eq!(hold.body["status"], "held");
+    assert_eq!(hold.body["quote"]["total"], total);
+    assert!(hold.body["deposit"].is_string());
+    assert!(hold.body["expires_at"].is_string());
+    let code = hold.body["code"].as_str().unwrap().to_owned();
+    let position = hold.body["position"].as_i64().unwrap();
+
+    // The hold shows at once for a client passing the position it was given.
+    let avail = app
+        .get(
+            &format!(
+                "/v1/availability?check_in={}&check_out={}&guests=2&min_position={position}",
+                app.day(21),
+                app.day(22)
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(avail.body["available"], json!([]), "{b:?}");
+    let held = app
+        .get(
+            &format!("/v1/admin/reservations?status=held&min_position={position}"),
+            Some(&app.admin),
+        )
+        .await;
+    assert_eq!(held.status, 200);
+    assert_eq!(held.body["items"][0]["code"], code.as_str());
+    assert_eq!(held.body["items"][0]["guest"]["name"], "Ana Pérez");
+    let calendar = app
+        .get(
+            &format!(
+                "/v1/admin/accommodations/{id}/calendar?from={}&to={}",
+                app.day(19),
+                app.day(21)
+            ),
+            Some(&app.admin),
+        )
+        .await;
+    assert_eq!(calendar.body["nights"][0]["status"], "free");
+    assert_eq!(calendar.body["nights"][1]["status"], "held");
+
+    let confirmed = app
+        .post(
+            &format!("/v1/admin/reservations/{code}/confirm"),
+            Some(&app.admin),
+            json!({"amount": hold.body["deposit"], "payment_reference": "transfer 0042"}),
+        )
+        .await;
+    assert_eq!(confirmed.status, 200, "{:?}", confirmed.body);
+    let position = confirmed.body["position"].as_i64().unwrap();
+    let status = app
+        .get(
+            &format!("/v1/reservations/{code}?min_position={position}"),
+            None,
+        )
+        .await;
+    assert_eq!(status.body["status"], "confirmed", "{b:?}");
+    assert!(
+        status.body.get("guest").is_none(),
+        "no personal data by code"
+    );
+
+    let timeline = app
+        .get(
+            &format!("/v1/audit/reservations/{code}/timeline"),
+            Some(&app.auditor),
+        )
+        .await;
+    assert_eq!(timeline.status, 200);
+    let types: Vec<&str> = timeline.body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, ["HoldPlaced", "ReservationConfirmed"]);
+    assert_eq!(timeline.body["events"][1]["metadata"]["actor"], "owner");
+
+    let clash = app.hold(&id, 22, 25).await;
+    assert_eq!(clash.status, 409, "{:?}", clash.body);
+    assert_eq!(clash.content_type, "application/problem+json");
+    assert_eq!(clash.body["type"], "/problems/dates-unavailable");
+
+    // A hold nobody pays: once its time passes, the scheduler expires it and the nights free up.
+    let lapsing = app.hold(&id, 30, 32).await;
+    assert_eq!(lapsing.status, 201);
+    let lapsing_code = lapsing.body["code"].as_str().unwrap().to_owned();
+    app.advance(chrono::Duration::minutes(31));
+    let mut expired = false;
+    for _ in 0..100 {
+        let s = app
+            .get(&format!("/v1/reservations/{lapsing_code}"), None)
+            .await;
+        if s.body["status"] == "expired" {
+            expired = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(expired, "{b:?}: the hold expired");
+    let again = app.hold(&id, 30, 32).await;
+    assert_eq!(again.status, 201, "{:?}", again.body);
+
+    let events = app.get("/v1/audit/events?from=0", Some(&app.auditor)).await;
+    let positions: Vec<i64> = events.body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["position"].as_i64().unwrap())
+        .collect();
+    assert_eq!(positions, (1..=positions.len() as i64).collect::<Vec<_>>());
+    let stream = app
+        .get(
+            &format!("/v1/audit/streams/accommodation-{id}"),
+            Some(&app.auditor),
+        )
+        .await;
+    assert_eq!(stream.status, 200);
+    let verify = app.get("/v1/audit/verify", Some(&app.auditor)).await;
+    assert_eq!(verify.status, 200, "{:?}", verify.body);
+
+    let stats = app
+        .get(
+            &format!("/v1/admin/stats?min_position={position}"),
+            Some(&app.admin),
+        )
+        .await;
+    assert_eq!(stats.status, 200);
+    assert_eq!(stats.body["revenue"][0]["reservations"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn booking_walk_on_sqlite() {
+    walk(spawn(Backend::Sqlite, &[]).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn booking_walk_on_postgres_with_redis() {
+    walk(spawn(Backend::Postgres, &[]).await).await;
+}
