@@ -105,7 +105,7 @@ async fn admin_routes_refuse_missing_expired_foreign_and_wrong_role_tokens() {
     let expired = keys
         .mint("owner", Role::Admin, chrono::Duration::hours(-2))
         .unwrap();
-    let foreign = Keys::new(&"another-secret-another-secret-123".to_owned())
+    let foreign = Keys::new("another-secret-another-secret-123")
         .mint("owner", Role::Admin, chrono::Duration::hours(1))
         .unwrap();
     let body = json!({"name": "X", "capacity": 2, "pricing": {"nightly_base": 1000}});
