@@ -3,7 +3,10 @@
 //! Prints appends/s with p50/p99 (1 and 8 writers), booking commands/s (load-decide-append) on
 //! many accommodations and on one hot accommodation, cost per command on a 10-event vs a
 //! 2,000-event stream, and on PostgreSQL the raw INSERT-and-commit baseline measured in the same
-//! run, with our rates as ratios of it.
+//! run, with our rates as ratios of it. Then the read side (see [`read`]): projection catch-up
+//! over 100,000 events and availability queries over HTTP, concurrently and at 500 requests/s.
+
+mod read;
 
 use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
@@ -336,6 +339,19 @@ async fn raw_pg(url: &str) -> anyhow::Result<(f64, f64)> {
     Ok((rates[0], rates[1]))
 }
 
+/// A new database next to the bench one: (name, URL).
+async fn fresh_db(
+    conn: &mut sqlx::PgConnection,
+    base: &str,
+    what: &str,
+) -> anyhow::Result<(String, String)> {
+    let name = format!("cabanas_bench_{what}_{}", std::process::id());
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut *conn)
+        .await?;
+    Ok((name.clone(), format!("{base}/{name}")))
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let admin = std::env::var("CABANAS_BENCH_PG_URL")
@@ -345,6 +361,14 @@ async fn main() -> anyhow::Result<()> {
     std::fs::create_dir_all(&dir)?;
     let sqlite = eventstore::connect(&format!("sqlite://{}/bench.db", dir.display())).await?;
     bench_store("SQLite (WAL, synchronous=NORMAL)", sqlite, None).await?;
+    let sqlite = eventstore::connect(&format!("sqlite://{}/catchup.db", dir.display())).await?;
+    read::catch_up("SQLite", sqlite).await?;
+    read::availability(
+        "SQLite",
+        &format!("sqlite://{}/http.db", dir.display()),
+        false,
+    )
+    .await?;
 
     let db = format!("cabanas_bench_{}", std::process::id());
     let mut conn = sqlx::PgConnection::connect(&admin)
@@ -362,6 +386,17 @@ async fn main() -> anyhow::Result<()> {
     let raw = raw_pg(&url).await?;
     let pg = eventstore::connect(&url).await?;
     bench_store("PostgreSQL", pg, Some(raw)).await?;
+    let catchup = fresh_db(&mut conn, &base, "catchup").await?;
+    read::catch_up("PostgreSQL", eventstore::connect(&catchup.1).await?).await?;
+    let http = fresh_db(&mut conn, &base, "http").await?;
+    read::availability("PostgreSQL + Redis", &http.1, true).await?;
+    for extra in [catchup.0, http.0] {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE {extra} WITH (FORCE)"
+        )))
+        .execute(&mut conn)
+        .await?;
+    }
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "DROP DATABASE {db} WITH (FORCE)"
     )))

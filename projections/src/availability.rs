@@ -8,7 +8,11 @@ use domain::AccommodationEvent;
 use domain::accommodation::BlockSource;
 use eventstore::RecordedEvent;
 
-use crate::sql::{Names, Tx, millis};
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+
+use crate::sql::{Names, Param, Tx, insert_rows, millis};
 use crate::{Decoded, Projection, ProjectionError, decode, exec};
 
 pub struct Availability;
@@ -55,60 +59,35 @@ impl Projection for Availability {
         names: Names,
         events: &[RecordedEvent],
     ) -> Result<(), ProjectionError> {
+        // Fold the batch in memory first: a hold placed and confirmed (or expired) within one
+        // batch costs one insert (or nothing) instead of a statement per event.
+        let mut fold = Fold::default();
         for e in events {
             let Some(Decoded::Accommodation(id, event)) = decode(e)? else {
                 continue;
             };
             match event {
-                AccommodationEvent::HoldPlaced(h) => {
-                    exec!(
-                        &mut *tx,
-                        names.sql(
-                            "INSERT INTO rm_stays{s} (occupant_id, accommodation_id, status, check_in, check_out, \
-                             expires_at_ms, code, source) VALUES ($1, $2, 'held', $3, $4, $5, $6, $7)"
-                        ),
-                        h.reservation_id.to_string(),
-                        id.to_string(),
-                        h.stay.check_in(),
-                        h.stay.check_out(),
-                        millis(h.expires_at),
-                        h.code.to_string(),
-                        channel_name(h.channel)
-                    )?;
-                }
-                AccommodationEvent::HoldExtended(x) => {
-                    exec!(
-                        &mut *tx,
-                        names.sql(
-                            "UPDATE rm_stays{s} SET expires_at_ms = $2 WHERE occupant_id = $1"
-                        ),
-                        x.reservation_id.to_string(),
-                        millis(x.expires_at)
-                    )?;
-                }
+                AccommodationEvent::HoldPlaced(h) => fold.add(StayRow {
+                    occupant_id: h.reservation_id.to_string(),
+                    accommodation_id: id.to_string(),
+                    status: "held",
+                    check_in: h.stay.check_in(),
+                    check_out: h.stay.check_out(),
+                    expires_at_ms: Some(millis(h.expires_at)),
+                    code: Some(h.code.to_string()),
+                    source: channel_name(h.channel).to_owned(),
+                    external_uid: None,
+                }),
+                AccommodationEvent::HoldExtended(x) => fold.patch(
+                    x.reservation_id.to_string(),
+                    None,
+                    Some(Some(millis(x.expires_at))),
+                ),
                 AccommodationEvent::Confirmed(c) => {
-                    exec!(
-                        &mut *tx,
-                        names.sql(
-                            "UPDATE rm_stays{s} SET status = 'confirmed', expires_at_ms = NULL WHERE occupant_id = $1"
-                        ),
-                        c.reservation_id.to_string()
-                    )?;
+                    fold.patch(c.reservation_id.to_string(), Some("confirmed"), Some(None))
                 }
-                AccommodationEvent::Cancelled(c) => {
-                    exec!(
-                        &mut *tx,
-                        names.sql("DELETE FROM rm_stays{s} WHERE occupant_id = $1"),
-                        c.reservation_id.to_string()
-                    )?;
-                }
-                AccommodationEvent::HoldExpired(x) => {
-                    exec!(
-                        &mut *tx,
-                        names.sql("DELETE FROM rm_stays{s} WHERE occupant_id = $1"),
-                        x.reservation_id.to_string()
-                    )?;
-                }
+                AccommodationEvent::Cancelled(c) => fold.remove(c.reservation_id.to_string()),
+                AccommodationEvent::HoldExpired(x) => fold.remove(x.reservation_id.to_string()),
                 AccommodationEvent::DatesBlocked(b) => {
                     let (source, uid) = match &b.source {
                         BlockSource::Admin => ("admin".to_owned(), None),
@@ -116,30 +95,172 @@ impl Projection for Availability {
                             (calendar.clone(), Some(uid.clone()))
                         }
                     };
-                    exec!(
-                        &mut *tx,
-                        names.sql(
-                            "INSERT INTO rm_stays{s} (occupant_id, accommodation_id, status, check_in, check_out, \
-                             source, external_uid) VALUES ($1, $2, 'blocked', $3, $4, $5, $6)"
-                        ),
-                        b.block_id.to_string(),
-                        id.to_string(),
-                        b.stay.check_in(),
-                        b.stay.check_out(),
+                    fold.add(StayRow {
+                        occupant_id: b.block_id.to_string(),
+                        accommodation_id: id.to_string(),
+                        status: "blocked",
+                        check_in: b.stay.check_in(),
+                        check_out: b.stay.check_out(),
+                        expires_at_ms: None,
+                        code: None,
                         source,
-                        uid
-                    )?;
+                        external_uid: uid,
+                    })
                 }
-                AccommodationEvent::DatesUnblocked(u) => {
-                    exec!(
-                        &mut *tx,
-                        names.sql("DELETE FROM rm_stays{s} WHERE occupant_id = $1"),
-                        u.block_id.to_string()
-                    )?;
-                }
+                AccommodationEvent::DatesUnblocked(u) => fold.remove(u.block_id.to_string()),
                 AccommodationEvent::Registered(_) | AccommodationEvent::PricingChanged(_) => {}
             }
         }
+        fold.flush(tx, names).await
+    }
+}
+
+struct StayRow {
+    occupant_id: String,
+    accommodation_id: String,
+    status: &'static str,
+    check_in: NaiveDate,
+    check_out: NaiveDate,
+    expires_at_ms: Option<i64>,
+    code: Option<String>,
+    source: String,
+    external_uid: Option<String>,
+}
+
+/// What a batch does to each stay it touches.
+enum Change {
+    /// Created in this batch (with every later change already applied).
+    New(StayRow),
+    /// A stay from an earlier batch, changed in place.
+    Patch {
+        status: Option<&'static str>,
+        expires_at_ms: Option<Option<i64>>,
+    },
+    /// A stay from an earlier batch, gone.
+    Deleted,
+}
+
+#[derive(Default)]
+struct Fold {
+    order: Vec<String>,
+    changes: HashMap<String, Change>,
+}
+
+impl Fold {
+    fn add(&mut self, row: StayRow) {
+        self.order.push(row.occupant_id.clone());
+        self.changes
+            .insert(row.occupant_id.clone(), Change::New(row));
+    }
+
+    fn patch(&mut self, id: String, status: Option<&'static str>, expires: Option<Option<i64>>) {
+        match self.changes.get_mut(&id) {
+            Some(Change::New(row)) => {
+                if let Some(s) = status {
+                    row.status = s;
+                }
+                if let Some(x) = expires {
+                    row.expires_at_ms = x;
+                }
+            }
+            Some(Change::Patch {
+                status: st,
+                expires_at_ms,
+            }) => {
+                if status.is_some() {
+                    *st = status;
+                }
+                if expires.is_some() {
+                    *expires_at_ms = expires;
+                }
+            }
+            Some(Change::Deleted) => {}
+            None => {
+                self.order.push(id.clone());
+                self.changes.insert(
+                    id,
+                    Change::Patch {
+                        status,
+                        expires_at_ms: expires,
+                    },
+                );
+            }
+        }
+    }
+
+    fn remove(&mut self, id: String) {
+        match self.changes.get(&id) {
+            Some(Change::New(_)) => {
+                self.changes.remove(&id);
+            }
+            _ => {
+                self.order.push(id.clone());
+                self.changes.insert(id, Change::Deleted);
+            }
+        }
+    }
+
+    /// Deletes first, so nights freed in this batch can be taken again in it without tripping
+    /// PostgreSQL's exclusion constraint; then in-place changes; then new stays.
+    async fn flush(self, tx: &mut Tx, names: Names) -> Result<(), ProjectionError> {
+        let mut order = self.order;
+        order.dedup();
+        let mut changes = self.changes;
+        for id in &order {
+            if let Some(Change::Deleted) = changes.get(id) {
+                exec!(
+                    &mut *tx,
+                    names.sql("DELETE FROM rm_stays{s} WHERE occupant_id = $1"),
+                    id.clone()
+                )?;
+            }
+        }
+        for id in &order {
+            if let Some(Change::Patch {
+                status,
+                expires_at_ms,
+            }) = changes.get(id)
+            {
+                exec!(
+                    &mut *tx,
+                    names.sql(
+                        "UPDATE rm_stays{s} SET status = COALESCE($2, status), \
+                         expires_at_ms = CASE WHEN $3 = 1 THEN $4 ELSE expires_at_ms END \
+                         WHERE occupant_id = $1"
+                    ),
+                    id.clone(),
+                    status.map(str::to_owned),
+                    i64::from(expires_at_ms.is_some()),
+                    expires_at_ms.flatten()
+                )?;
+            }
+        }
+        let mut rows = Vec::new();
+        for id in &order {
+            if let Some(Change::New(r)) = changes.remove(id) {
+                rows.push(vec![
+                    Param::from(r.occupant_id),
+                    r.accommodation_id.into(),
+                    r.status.into(),
+                    r.check_in.into(),
+                    r.check_out.into(),
+                    r.expires_at_ms.into(),
+                    r.code.into(),
+                    r.source.into(),
+                    r.external_uid.into(),
+                ]);
+            }
+        }
+        insert_rows(
+            tx,
+            &names.sql(
+                "INSERT INTO rm_stays{s} (occupant_id, accommodation_id, status, check_in, check_out, \
+                 expires_at_ms, code, source, external_uid)",
+            ),
+            "",
+            &rows,
+        )
+        .await?;
         Ok(())
     }
 }

@@ -3,11 +3,15 @@
 
 use async_trait::async_trait;
 use domain::accommodation::CancelledBy;
-use domain::{AccommodationEvent, GuestEvent, ReservationId};
+use domain::{AccommodationEvent, GuestEvent};
 use eventstore::RecordedEvent;
 
 use crate::availability::channel_name;
-use crate::sql::{Names, Tx, cents, millis};
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+
+use crate::sql::{Names, Param, Tx, cents, insert_rows, millis};
 use crate::{Decoded, Projection, ProjectionError, decode, exec};
 
 pub struct Reservations;
@@ -82,6 +86,11 @@ impl Projection for Reservations {
         names: Names,
         events: &[RecordedEvent],
     ) -> Result<(), ProjectionError> {
+        // Reservations created in this batch are built in memory and inserted together at the
+        // end; reservations from earlier batches are updated in place as their events come.
+        let mut new: HashMap<String, ResRow> = HashMap::new();
+        let mut order: Vec<String> = Vec::new();
+        let mut timeline: Vec<Vec<Param>> = Vec::new();
         for e in events {
             let position = e.position.unwrap_or_default();
             let at = millis(e.recorded_at);
@@ -120,120 +129,227 @@ impl Projection for Reservations {
             let Some(reservation) = reservation else {
                 continue;
             };
-            timeline(tx, names, reservation, e).await?;
             let rid = reservation.to_string();
-            match event {
-                AccommodationEvent::HoldPlaced(h) => {
-                    let quote = serde_json::to_string(&h.quote).unwrap_or_default();
-                    exec!(
-                        &mut *tx,
-                        names.sql(
-                            "INSERT INTO rm_reservations{s} (id, code, accommodation_id, status, check_in, check_out, \
-                             nights, guests, channel, quote, total_cents, deposit_cents, expires_at_ms, guest_ref, \
-                             created_at_ms, updated_at_ms, last_position) VALUES \
-                             ($1, $2, $3, 'held', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15)"
-                        ),
-                        rid,
-                        h.code.to_string(),
-                        accommodation.to_string(),
-                        h.stay.check_in(),
-                        h.stay.check_out(),
-                        i64::from(h.stay.nights()),
-                        i64::from(h.guests),
-                        channel_name(h.channel),
-                        quote,
-                        cents(h.quote.total),
-                        cents(h.quote.deposit),
-                        millis(h.expires_at),
-                        h.guest_ref.clone(),
-                        at,
-                        position
-                    )?;
-                }
-                AccommodationEvent::HoldExtended(x) => {
-                    exec!(
-                        &mut *tx,
-                        names.sql(
-                            "UPDATE rm_reservations{s} SET expires_at_ms = $2, extended = 1, updated_at_ms = $3, \
-                             last_position = $4 WHERE id = $1"
-                        ),
-                        rid,
-                        millis(x.expires_at),
-                        at,
-                        position
-                    )?;
-                }
-                AccommodationEvent::Confirmed(c) => {
-                    exec!(
-                        &mut *tx,
-                        names.sql(
-                            "UPDATE rm_reservations{s} SET status = 'confirmed', paid_cents = paid_cents + $2, \
-                             payment_reference = $3, updated_at_ms = $4, last_position = $5 WHERE id = $1"
-                        ),
-                        rid,
-                        cents(c.amount_paid),
-                        c.payment_reference.clone(),
-                        at,
-                        position
-                    )?;
-                }
-                AccommodationEvent::Cancelled(c) => {
-                    let by = match c.by {
-                        CancelledBy::Guest => "guest",
-                        CancelledBy::Admin => "admin",
-                        CancelledBy::System => "system",
-                    };
-                    exec!(
-                        &mut *tx,
-                        names.sql(
-                            "UPDATE rm_reservations{s} SET status = 'cancelled', cancelled_by = $2, \
-                             cancel_reason = $3, updated_at_ms = $4, last_position = $5 WHERE id = $1"
-                        ),
-                        rid,
-                        by,
-                        c.reason.clone(),
-                        at,
-                        position
-                    )?;
-                }
-                AccommodationEvent::HoldExpired(_) => {
-                    exec!(
-                        &mut *tx,
-                        names.sql(
-                            "UPDATE rm_reservations{s} SET status = 'expired', updated_at_ms = $2, \
-                             last_position = $3 WHERE id = $1"
-                        ),
-                        rid,
-                        at,
-                        position
-                    )?;
-                }
-                _ => {}
+            timeline.push(vec![
+                Param::from(rid.clone()),
+                position.into(),
+                e.stream_id.clone().into(),
+                e.stream_version.into(),
+                e.event_type.clone().into(),
+                at.into(),
+                e.metadata.to_string().into(),
+            ]);
+            if let AccommodationEvent::HoldPlaced(h) = &event {
+                order.push(rid.clone());
+                new.insert(
+                    rid,
+                    ResRow {
+                        code: h.code.to_string(),
+                        accommodation_id: accommodation.to_string(),
+                        status: "held",
+                        check_in: h.stay.check_in(),
+                        check_out: h.stay.check_out(),
+                        nights: i64::from(h.stay.nights()),
+                        guests: i64::from(h.guests),
+                        channel: channel_name(h.channel),
+                        quote: serde_json::to_string(&h.quote).unwrap_or_default(),
+                        total_cents: cents(h.quote.total),
+                        deposit_cents: cents(h.quote.deposit),
+                        paid_cents: 0,
+                        payment_reference: None,
+                        expires_at_ms: millis(h.expires_at),
+                        extended: 0,
+                        guest_ref: h.guest_ref.clone(),
+                        cancelled_by: None,
+                        cancel_reason: None,
+                        created_at_ms: at,
+                        updated_at_ms: at,
+                        last_position: position,
+                    },
+                );
+                continue;
             }
+            if let Some(row) = new.get_mut(&rid) {
+                row.updated_at_ms = at;
+                row.last_position = position;
+                match event {
+                    AccommodationEvent::HoldExtended(x) => {
+                        row.expires_at_ms = millis(x.expires_at);
+                        row.extended = 1;
+                    }
+                    AccommodationEvent::Confirmed(c) => {
+                        row.status = "confirmed";
+                        row.paid_cents += cents(c.amount_paid);
+                        row.payment_reference = Some(c.payment_reference.clone());
+                    }
+                    AccommodationEvent::Cancelled(c) => {
+                        row.status = "cancelled";
+                        row.cancelled_by = Some(cancelled_by(c.by));
+                        row.cancel_reason = Some(c.reason.clone());
+                    }
+                    AccommodationEvent::HoldExpired(_) => row.status = "expired",
+                    _ => {}
+                }
+                continue;
+            }
+            update_existing(tx, names, &rid, event, at, position).await?;
         }
+        let rows: Vec<Vec<Param>> = order
+            .iter()
+            .filter_map(|id| new.remove(id).map(|r| r.params(id)))
+            .collect();
+        insert_rows(
+            tx,
+            &names.sql(
+                "INSERT INTO rm_reservations{s} (id, code, accommodation_id, status, check_in, check_out, \
+                 nights, guests, channel, quote, total_cents, deposit_cents, paid_cents, payment_reference, \
+                 expires_at_ms, extended, guest_ref, cancelled_by, cancel_reason, created_at_ms, \
+                 updated_at_ms, last_position)",
+            ),
+            "",
+            &rows,
+        )
+        .await?;
+        insert_rows(
+            tx,
+            &names.sql(
+                "INSERT INTO rm_timeline{s} (reservation_id, position, stream_id, stream_version, \
+                 event_type, recorded_at_ms, metadata)",
+            ),
+            "",
+            &timeline,
+        )
+        .await?;
         Ok(())
     }
 }
 
-async fn timeline(
+fn cancelled_by(by: CancelledBy) -> &'static str {
+    match by {
+        CancelledBy::Guest => "guest",
+        CancelledBy::Admin => "admin",
+        CancelledBy::System => "system",
+    }
+}
+
+struct ResRow {
+    code: String,
+    accommodation_id: String,
+    status: &'static str,
+    check_in: NaiveDate,
+    check_out: NaiveDate,
+    nights: i64,
+    guests: i64,
+    channel: &'static str,
+    quote: String,
+    total_cents: i64,
+    deposit_cents: i64,
+    paid_cents: i64,
+    payment_reference: Option<String>,
+    expires_at_ms: i64,
+    extended: i64,
+    guest_ref: String,
+    cancelled_by: Option<&'static str>,
+    cancel_reason: Option<String>,
+    created_at_ms: i64,
+    updated_at_ms: i64,
+    last_position: i64,
+}
+
+impl ResRow {
+    fn params(self, id: &str) -> Vec<Param> {
+        vec![
+            id.into(),
+            self.code.into(),
+            self.accommodation_id.into(),
+            self.status.into(),
+            self.check_in.into(),
+            self.check_out.into(),
+            self.nights.into(),
+            self.guests.into(),
+            self.channel.into(),
+            self.quote.into(),
+            self.total_cents.into(),
+            self.deposit_cents.into(),
+            self.paid_cents.into(),
+            self.payment_reference.into(),
+            self.expires_at_ms.into(),
+            self.extended.into(),
+            self.guest_ref.into(),
+            Param::Text(self.cancelled_by.map(str::to_owned)),
+            self.cancel_reason.into(),
+            self.created_at_ms.into(),
+            self.updated_at_ms.into(),
+            self.last_position.into(),
+        ]
+    }
+}
+
+/// Applies one event to a reservation stored by an earlier batch.
+async fn update_existing(
     tx: &mut Tx,
     names: Names,
-    reservation: ReservationId,
-    e: &RecordedEvent,
+    rid: &str,
+    event: AccommodationEvent,
+    at: i64,
+    position: i64,
 ) -> Result<(), ProjectionError> {
-    exec!(
-        &mut *tx,
-        names.sql(
-            "INSERT INTO rm_timeline{s} (reservation_id, position, stream_id, stream_version, event_type, \
-             recorded_at_ms, metadata) VALUES ($1, $2, $3, $4, $5, $6, $7)"
-        ),
-        reservation.to_string(),
-        e.position.unwrap_or_default(),
-        e.stream_id.clone(),
-        e.stream_version,
-        e.event_type.clone(),
-        millis(e.recorded_at),
-        e.metadata.to_string()
-    )?;
+    let rid = rid.to_owned();
+    match event {
+        AccommodationEvent::HoldExtended(x) => {
+            exec!(
+                &mut *tx,
+                names.sql(
+                    "UPDATE rm_reservations{s} SET expires_at_ms = $2, extended = 1, updated_at_ms = $3, \
+                     last_position = $4 WHERE id = $1"
+                ),
+                rid,
+                millis(x.expires_at),
+                at,
+                position
+            )?;
+        }
+        AccommodationEvent::Confirmed(c) => {
+            exec!(
+                &mut *tx,
+                names.sql(
+                    "UPDATE rm_reservations{s} SET status = 'confirmed', paid_cents = paid_cents + $2, \
+                     payment_reference = $3, updated_at_ms = $4, last_position = $5 WHERE id = $1"
+                ),
+                rid,
+                cents(c.amount_paid),
+                c.payment_reference.clone(),
+                at,
+                position
+            )?;
+        }
+        AccommodationEvent::Cancelled(c) => {
+            exec!(
+                &mut *tx,
+                names.sql(
+                    "UPDATE rm_reservations{s} SET status = 'cancelled', cancelled_by = $2, \
+                     cancel_reason = $3, updated_at_ms = $4, last_position = $5 WHERE id = $1"
+                ),
+                rid,
+                cancelled_by(c.by),
+                c.reason.clone(),
+                at,
+                position
+            )?;
+        }
+        AccommodationEvent::HoldExpired(_) => {
+            exec!(
+                &mut *tx,
+                names.sql(
+                    "UPDATE rm_reservations{s} SET status = 'expired', updated_at_ms = $2, \
+                     last_position = $3 WHERE id = $1"
+                ),
+                rid,
+                at,
+                position
+            )?;
+        }
+        _ => {}
+    }
     Ok(())
 }

@@ -164,3 +164,101 @@ pub fn cents(m: domain::Money) -> i64 {
 pub fn money_from_cents(c: i64) -> domain::Money {
     domain::Money::new(rust_decimal::Decimal::new(c, 2).normalize())
 }
+
+/// A value for [`insert_rows`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum Param {
+    Text(Option<String>),
+    Int(Option<i64>),
+    Date(chrono::NaiveDate),
+}
+
+impl From<String> for Param {
+    fn from(v: String) -> Param {
+        Param::Text(Some(v))
+    }
+}
+
+impl From<&str> for Param {
+    fn from(v: &str) -> Param {
+        Param::Text(Some(v.to_owned()))
+    }
+}
+
+impl From<Option<String>> for Param {
+    fn from(v: Option<String>) -> Param {
+        Param::Text(v)
+    }
+}
+
+impl From<i64> for Param {
+    fn from(v: i64) -> Param {
+        Param::Int(Some(v))
+    }
+}
+
+impl From<Option<i64>> for Param {
+    fn from(v: Option<i64>) -> Param {
+        Param::Int(v)
+    }
+}
+
+impl From<chrono::NaiveDate> for Param {
+    fn from(v: chrono::NaiveDate) -> Param {
+        Param::Date(v)
+    }
+}
+
+/// Rows per multi-row statement: well under both databases' parameter limits.
+const ROWS_PER_STATEMENT: usize = 400;
+
+/// Inserts many rows with few statements (a catch-up applies thousands of events per batch;
+/// one round trip per row would dominate it). `head` is `INSERT INTO t (a, b, c)`, optionally
+/// followed by `tail` (e.g. `ON CONFLICT … DO NOTHING`).
+pub async fn insert_rows(
+    tx: &mut Tx,
+    head: &str,
+    tail: &str,
+    rows: &[Vec<Param>],
+) -> Result<(), sqlx::Error> {
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let mut sql = String::with_capacity(head.len() + chunk.len() * 40);
+        sql.push_str(head);
+        sql.push_str(" VALUES ");
+        let mut n = 0;
+        for (i, row) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push('(');
+            for j in 0..row.len() {
+                if j > 0 {
+                    sql.push(',');
+                }
+                n += 1;
+                sql.push_str(&format!("${n}"));
+            }
+            sql.push(')');
+        }
+        sql.push(' ');
+        sql.push_str(tail);
+        macro_rules! run {
+            ($t:expr) => {{
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for p in chunk.iter().flatten() {
+                    q = match p {
+                        Param::Text(v) => q.bind(v.clone()),
+                        Param::Int(v) => q.bind(*v),
+                        Param::Date(v) => q.bind(*v),
+                    };
+                }
+                q.execute(&mut **$t).await?;
+            }};
+        }
+        match tx {
+            Tx::Pg(t) => run!(t),
+            Tx::Sqlite(t) => run!(t),
+        }
+    }
+    Ok(())
+}

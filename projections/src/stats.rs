@@ -10,7 +10,7 @@ use domain::{AccommodationEvent, StayDates};
 use eventstore::RecordedEvent;
 
 use crate::availability::channel_name;
-use crate::sql::{Names, Tx, cents};
+use crate::sql::{Names, Param, Tx, cents, insert_rows};
 use crate::{Decoded, Projection, ProjectionError, decode, exec, tx_fetch};
 
 pub struct Stats;
@@ -18,6 +18,8 @@ pub struct Stats;
 fn month_of(t: DateTime<Utc>) -> String {
     (t - Duration::hours(3)).format("%Y-%m").to_string()
 }
+
+type ResRow = (String, NaiveDate, NaiveDate, String, String);
 
 fn nights_by_month(check_in: NaiveDate, check_out: NaiveDate) -> BTreeMap<String, i64> {
     let mut out = BTreeMap::new();
@@ -29,82 +31,142 @@ fn nights_by_month(check_in: NaiveDate, check_out: NaiveDate) -> BTreeMap<String
     out
 }
 
-async fn occupancy(
-    tx: &mut Tx,
-    names: Names,
-    accommodation: &str,
-    check_in: NaiveDate,
-    check_out: NaiveDate,
-    column: &str,
-    sign: i64,
-) -> Result<(), ProjectionError> {
-    for (month, nights) in nights_by_month(check_in, check_out) {
-        let booked = if column == "booked" { nights * sign } else { 0 };
-        let blocked = if column == "blocked" {
-            nights * sign
-        } else {
-            0
-        };
-        exec!(
-            &mut *tx,
-            names.sql(
-                "INSERT INTO rm_stats_occupancy{s} (accommodation_id, month, booked_nights, blocked_nights) \
-                 VALUES ($1, $2, $3, $4) ON CONFLICT (accommodation_id, month) DO UPDATE SET \
-                 booked_nights = rm_stats_occupancy{s}.booked_nights + excluded.booked_nights, \
-                 blocked_nights = rm_stats_occupancy{s}.blocked_nights + excluded.blocked_nights"
-            ),
-            accommodation.to_owned(),
-            month,
-            booked,
-            blocked
-        )?;
+/// A batch's effect on the counters, summed in memory and written once per key.
+#[derive(Default)]
+struct Deltas {
+    /// (accommodation, month) → (booked nights, blocked nights)
+    occupancy: BTreeMap<(String, String), (i64, i64)>,
+    /// month → placed, converted, expired, cancelled
+    holds: BTreeMap<String, [i64; 4]>,
+    /// (month, channel) → (centavos, reservations)
+    revenue: BTreeMap<(String, String), (i64, i64)>,
+    /// Reservations first seen in this batch, inserted at the end.
+    new: Vec<(String, ResRow)>,
+    /// Every reservation this batch has looked at, by id.
+    known: BTreeMap<String, ResRow>,
+}
+
+impl Deltas {
+    fn nights(&mut self, acc: &str, ci: NaiveDate, co: NaiveDate, blocked: bool, sign: i64) {
+        for (month, n) in nights_by_month(ci, co) {
+            let e = self.occupancy.entry((acc.to_owned(), month)).or_default();
+            if blocked {
+                e.1 += n * sign;
+            } else {
+                e.0 += n * sign;
+            }
+        }
     }
-    Ok(())
+
+    fn hold(&mut self, month: &str, column: usize) {
+        self.holds.entry(month.to_owned()).or_default()[column] += 1;
+    }
+
+    async fn reservation(
+        &mut self,
+        tx: &mut Tx,
+        names: Names,
+        id: String,
+    ) -> Result<Option<ResRow>, ProjectionError> {
+        if let Some(r) = self.known.get(&id) {
+            return Ok(Some(r.clone()));
+        }
+        let row: Option<ResRow> = tx_fetch!(
+            &mut *tx,
+            ResRow,
+            fetch_optional,
+            names.sql(
+                "SELECT accommodation_id, check_in, check_out, channel, placed_month FROM rm_stats_res{s} WHERE reservation_id = $1"
+            ),
+            id.clone()
+        )?;
+        if let Some(r) = &row {
+            self.known.insert(id, r.clone());
+        }
+        Ok(row)
+    }
+
+    async fn flush(self, tx: &mut Tx, names: Names) -> Result<(), ProjectionError> {
+        let rows: Vec<Vec<Param>> = self
+            .new
+            .into_iter()
+            .map(|(id, (acc, ci, co, channel, month))| {
+                vec![
+                    Param::from(id),
+                    acc.into(),
+                    ci.into(),
+                    co.into(),
+                    channel.into(),
+                    month.into(),
+                ]
+            })
+            .collect();
+        insert_rows(
+            tx,
+            &names.sql(
+                "INSERT INTO rm_stats_res{s} (reservation_id, accommodation_id, check_in, check_out, \
+                 channel, placed_month)",
+            ),
+            "",
+            &rows,
+        )
+        .await?;
+        for ((acc, month), (booked, blocked)) in self.occupancy {
+            exec!(
+                &mut *tx,
+                names.sql(
+                    "INSERT INTO rm_stats_occupancy{s} (accommodation_id, month, booked_nights, blocked_nights) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (accommodation_id, month) DO UPDATE SET \
+                     booked_nights = rm_stats_occupancy{s}.booked_nights + excluded.booked_nights, \
+                     blocked_nights = rm_stats_occupancy{s}.blocked_nights + excluded.blocked_nights"
+                ),
+                acc,
+                month,
+                booked,
+                blocked
+            )?;
+        }
+        for (month, [placed, converted, expired, cancelled]) in self.holds {
+            exec!(
+                &mut *tx,
+                names.sql(
+                    "INSERT INTO rm_stats_holds{s} (month, placed, converted, expired, cancelled) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (month) DO UPDATE SET \
+                     placed = rm_stats_holds{s}.placed + excluded.placed, \
+                     converted = rm_stats_holds{s}.converted + excluded.converted, \
+                     expired = rm_stats_holds{s}.expired + excluded.expired, \
+                     cancelled = rm_stats_holds{s}.cancelled + excluded.cancelled"
+                ),
+                month,
+                placed,
+                converted,
+                expired,
+                cancelled
+            )?;
+        }
+        for ((month, channel), (amount, count)) in self.revenue {
+            exec!(
+                &mut *tx,
+                names.sql(
+                    "INSERT INTO rm_stats_revenue{s} (month, channel, amount_cents, reservations) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (month, channel) DO UPDATE SET \
+                     amount_cents = rm_stats_revenue{s}.amount_cents + excluded.amount_cents, \
+                     reservations = rm_stats_revenue{s}.reservations + excluded.reservations"
+                ),
+                month,
+                channel,
+                amount,
+                count
+            )?;
+        }
+        Ok(())
+    }
 }
 
-async fn holds(
-    tx: &mut Tx,
-    names: Names,
-    month: &str,
-    column: &str,
-) -> Result<(), ProjectionError> {
-    let one = |c: &str| i64::from(c == column);
-    exec!(
-        &mut *tx,
-        names.sql(
-            "INSERT INTO rm_stats_holds{s} (month, placed, converted, expired, cancelled) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (month) DO UPDATE SET \
-             placed = rm_stats_holds{s}.placed + excluded.placed, \
-             converted = rm_stats_holds{s}.converted + excluded.converted, \
-             expired = rm_stats_holds{s}.expired + excluded.expired, \
-             cancelled = rm_stats_holds{s}.cancelled + excluded.cancelled"
-        ),
-        month.to_owned(),
-        one("placed"),
-        one("converted"),
-        one("expired"),
-        one("cancelled")
-    )?;
-    Ok(())
-}
-
-type ResRow = (String, NaiveDate, NaiveDate, String, String);
-
-async fn reservation(
-    tx: &mut Tx,
-    names: Names,
-    id: String,
-) -> Result<Option<ResRow>, ProjectionError> {
-    Ok(tx_fetch!(
-        &mut *tx,
-        ResRow,
-        fetch_optional,
-        names.sql(
-            "SELECT accommodation_id, check_in, check_out, channel, placed_month FROM rm_stats_res{s} WHERE reservation_id = $1"
-        ),
-        id
-    )?)
-}
+const PLACED: usize = 0;
+const CONVERTED: usize = 1;
+const EXPIRED: usize = 2;
+const CANCELLED: usize = 3;
 
 #[async_trait]
 impl Projection for Stats {
@@ -165,6 +227,7 @@ impl Projection for Stats {
         names: Names,
         events: &[RecordedEvent],
     ) -> Result<(), ProjectionError> {
+        let mut d = Deltas::default();
         for e in events {
             let Some(Decoded::Accommodation(id, event)) = decode(e)? else {
                 continue;
@@ -173,85 +236,61 @@ impl Projection for Stats {
             match event {
                 AccommodationEvent::HoldPlaced(h) => {
                     let month = month_of(h.placed_at);
-                    exec!(
-                        &mut *tx,
-                        names.sql(
-                            "INSERT INTO rm_stats_res{s} (reservation_id, accommodation_id, check_in, check_out, \
-                             channel, placed_month) VALUES ($1, $2, $3, $4, $5, $6)"
-                        ),
-                        h.reservation_id.to_string(),
+                    let row: ResRow = (
                         acc,
                         h.stay.check_in(),
                         h.stay.check_out(),
-                        channel_name(h.channel),
-                        month.clone()
-                    )?;
-                    holds(tx, names, &month, "placed").await?;
+                        channel_name(h.channel).to_owned(),
+                        month.clone(),
+                    );
+                    let rid = h.reservation_id.to_string();
+                    d.known.insert(rid.clone(), row.clone());
+                    d.new.push((rid, row));
+                    d.hold(&month, PLACED);
                 }
                 AccommodationEvent::Confirmed(c) => {
-                    if let Some((acc, ci, co, channel, placed)) =
-                        reservation(tx, names, c.reservation_id.to_string()).await?
+                    if let Some((acc, ci, co, channel, placed)) = d
+                        .reservation(tx, names, c.reservation_id.to_string())
+                        .await?
                     {
-                        occupancy(tx, names, &acc, ci, co, "booked", 1).await?;
-                        holds(tx, names, &placed, "converted").await?;
-                        exec!(
-                            &mut *tx,
-                            names.sql(
-                                "INSERT INTO rm_stats_revenue{s} (month, channel, amount_cents, reservations) \
-                                 VALUES ($1, $2, $3, 1) ON CONFLICT (month, channel) DO UPDATE SET \
-                                 amount_cents = rm_stats_revenue{s}.amount_cents + excluded.amount_cents, \
-                                 reservations = rm_stats_revenue{s}.reservations + 1"
-                            ),
-                            month_of(c.confirmed_at),
-                            channel,
-                            cents(c.amount_paid)
-                        )?;
+                        d.nights(&acc, ci, co, false, 1);
+                        d.hold(&placed, CONVERTED);
+                        let r = d
+                            .revenue
+                            .entry((month_of(c.confirmed_at), channel))
+                            .or_default();
+                        r.0 += cents(c.amount_paid);
+                        r.1 += 1;
                     }
                 }
                 AccommodationEvent::Cancelled(c) => {
-                    if let Some((acc, ci, co, _, placed)) =
-                        reservation(tx, names, c.reservation_id.to_string()).await?
+                    if let Some((acc, ci, co, _, placed)) = d
+                        .reservation(tx, names, c.reservation_id.to_string())
+                        .await?
                     {
                         if c.was_confirmed {
-                            occupancy(tx, names, &acc, ci, co, "booked", -1).await?;
+                            d.nights(&acc, ci, co, false, -1);
                         }
-                        holds(tx, names, &placed, "cancelled").await?;
+                        d.hold(&placed, CANCELLED);
                     }
                 }
                 AccommodationEvent::HoldExpired(x) => {
-                    if let Some((_, _, _, _, placed)) =
-                        reservation(tx, names, x.reservation_id.to_string()).await?
+                    if let Some((_, _, _, _, placed)) = d
+                        .reservation(tx, names, x.reservation_id.to_string())
+                        .await?
                     {
-                        holds(tx, names, &placed, "expired").await?;
+                        d.hold(&placed, EXPIRED);
                     }
                 }
                 AccommodationEvent::DatesBlocked(b) => {
-                    occupancy(
-                        tx,
-                        names,
-                        &acc,
-                        b.stay.check_in(),
-                        b.stay.check_out(),
-                        "blocked",
-                        1,
-                    )
-                    .await?;
+                    d.nights(&acc, b.stay.check_in(), b.stay.check_out(), true, 1);
                 }
                 AccommodationEvent::DatesUnblocked(u) => {
-                    occupancy(
-                        tx,
-                        names,
-                        &acc,
-                        u.stay.check_in(),
-                        u.stay.check_out(),
-                        "blocked",
-                        -1,
-                    )
-                    .await?;
+                    d.nights(&acc, u.stay.check_in(), u.stay.check_out(), true, -1);
                 }
                 _ => {}
             }
         }
-        Ok(())
+        d.flush(tx, names).await
     }
 }

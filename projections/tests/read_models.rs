@@ -410,3 +410,55 @@ async fn postgres_refuses_overlapping_active_stays_in_the_read_model() {
         .and_then(|e| e.code().map(|c| c.into_owned()));
     assert_eq!(code.as_deref(), Some("23P01"), "exclusion violation");
 }
+
+/// Two runners on one database stand for two instances: the lease (PostgreSQL) and the
+/// checkpoint re-read under lock (both) must make every event count exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_runners_never_apply_an_event_twice() {
+    for (backend, store) in stores().await {
+        let first = Runner::new(store.clone(), projections::all());
+        let second = Runner::new(store.clone(), projections::all());
+        first.ensure_schema().await.unwrap();
+        second.ensure_schema().await.unwrap();
+        let tasks = [first.start(), second.start()];
+        let world = World {
+            handler: CommandHandler::new(store.clone()),
+            now: Utc::now(),
+        };
+        let acc = world.register("Cabaña Doble", 4).await;
+        let guest = GuestId::for_phone("1155550000");
+        let start = (world.now + Duration::days(5)).date_naive();
+        for n in 0..40 {
+            world.hold(acc, &guest, start + Duration::days(n), 1).await;
+        }
+        let mut placed = 0;
+        for _ in 0..400 {
+            placed = queries::stats(&store.db())
+                .await
+                .unwrap()
+                .holds
+                .iter()
+                .map(|h| h.placed)
+                .sum::<i64>();
+            let status = first.status().await.unwrap();
+            if placed >= 40 && status.iter().all(|s| s.behind_events == 0) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert_eq!(placed, 40, "{backend}: each hold counted once");
+        let listed = queries::search_reservations(
+            &store.db(),
+            &ReservationFilter {
+                limit: 100,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(listed.len(), 40, "{backend}");
+        for t in tasks {
+            t.abort();
+        }
+    }
+}

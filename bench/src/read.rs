@@ -1,0 +1,254 @@
+//! Read-side benchmarks: projection catch-up from a cold checkpoint over 100,000 events, and
+//! availability queries through the real HTTP API under concurrent load (closed loop for the
+//! ceiling, open loop at 500 requests/s for latency).
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration as StdDuration, Instant};
+
+use chrono::{Days, Duration, NaiveTime, Utc};
+use domain::accommodation::{
+    AccommodationCommand, Channel, ConfirmReservation, PlaceHold, RegisterAccommodation,
+};
+use domain::{
+    Accommodation, AccommodationId, Aggregate, DomainEvent, Money, Pricing, ReservationCode,
+    ReservationId, StayDates,
+};
+use eventstore::{EventStore, ExpectedVersion, Metadata, NewEvent};
+
+const CATCH_UP_ACCOMMODATIONS: usize = 500;
+/// Events per accommodation: a registration and 99 hold + confirmation pairs.
+const EVENTS_PER_ACCOMMODATION: usize = 199;
+
+fn percentile(latencies: &mut [StdDuration], p: f64) -> f64 {
+    latencies.sort();
+    let i = ((latencies.len() as f64 - 1.0) * p).round() as usize;
+    latencies.get(i).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+}
+
+/// A realistic history of one accommodation, decided by the domain itself.
+fn history(id: AccommodationId, seed: usize) -> anyhow::Result<Vec<NewEvent>> {
+    let now = Utc::now();
+    let start = (now + Duration::days(2)).date_naive();
+    let mut state = Accommodation::default();
+    let mut events = Vec::new();
+    let mut apply = |state: &mut Accommodation, cmd: AccommodationCommand| -> anyhow::Result<()> {
+        for e in state.decide(&cmd, now)? {
+            state.evolve(&e);
+            events.push(NewEvent {
+                event_id: uuid::Uuid::now_v7(),
+                event_type: e.event_type().to_owned(),
+                schema_version: e.event_version() as i32,
+                payload: e.to_payload(),
+                metadata: Metadata::default(),
+            });
+        }
+        Ok(())
+    };
+    apply(
+        &mut state,
+        AccommodationCommand::Register(RegisterAccommodation {
+            accommodation_id: id,
+            name: format!("Cabaña {seed}"),
+            capacity: 6,
+            pricing: Pricing::simple(Money::pesos(40_000), Money::pesos(8_000)),
+            min_nights: 1,
+            check_in_time: NaiveTime::MIN,
+            check_out_time: NaiveTime::MIN,
+        }),
+    )?;
+    for day in 0..((EVENTS_PER_ACCOMMODATION - 1) / 2) as u64 {
+        let reservation_id = ReservationId::new();
+        let stay = StayDates::new(start + Days::new(day), start + Days::new(day + 1))?;
+        apply(
+            &mut state,
+            AccommodationCommand::PlaceHold(PlaceHold {
+                reservation_id,
+                code: ReservationCode::from_entropy(rand::random()),
+                guest_ref: format!("guest-bench-{seed}-{day}"),
+                stay,
+                guests: 2,
+                channel: Channel::Direct,
+                hold_duration: Duration::minutes(30),
+            }),
+        )?;
+        apply(
+            &mut state,
+            AccommodationCommand::Confirm(ConfirmReservation {
+                reservation_id,
+                payment_reference: "bench".into(),
+                amount_paid: Money::pesos(10_000),
+            }),
+        )?;
+    }
+    Ok(events)
+}
+
+/// Loads 100,000 events, then times each projection from a cold checkpoint to the head.
+pub async fn catch_up(label: &str, store: Arc<dyn EventStore>) -> anyhow::Result<()> {
+    let total = CATCH_UP_ACCOMMODATIONS * EVENTS_PER_ACCOMMODATION;
+    let load = Instant::now();
+    for n in 0..CATCH_UP_ACCOMMODATIONS {
+        let id = AccommodationId::new();
+        store
+            .append(&id.stream_id(), ExpectedVersion::NoStream, &history(id, n)?)
+            .await?;
+    }
+    // PostgreSQL stamps positions just after commit: wait for the whole log to be visible.
+    while store.head_position().await? < total as i64 {
+        tokio::time::sleep(StdDuration::from_millis(20)).await;
+    }
+    println!(
+        "\n## {label}: projection catch-up from a cold checkpoint ({total} events, loaded in {:.1} s)",
+        load.elapsed().as_secs_f64()
+    );
+    let runner = projections::Runner::new(store.clone(), projections::all());
+    runner.ensure_schema().await?;
+    let all = Instant::now();
+    for p in runner.projections() {
+        let t = Instant::now();
+        let mut applied = 0;
+        loop {
+            let n = runner.step(p.as_ref()).await?;
+            if n == 0 {
+                break;
+            }
+            applied += n;
+        }
+        println!(
+            "{:<48} {:>9.0} events/s",
+            format!("catch-up, {}", p.name()),
+            applied as f64 / t.elapsed().as_secs_f64()
+        );
+    }
+    println!(
+        "{:<48} {:>9.0} events/s",
+        "catch-up, all four read models in turn",
+        total as f64 / all.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Availability queries through HTTP against an app on `database_url`.
+pub async fn availability(label: &str, database_url: &str, redis: bool) -> anyhow::Result<()> {
+    let mut vars = vec![
+        ("CABANAS_BIND", "127.0.0.1:0".to_owned()),
+        ("CABANAS_DATABASE_URL", database_url.to_owned()),
+        (
+            "CABANAS_JWT_SECRET",
+            "bench-secret-bench-secret-bench-secret".to_owned(),
+        ),
+        ("CABANAS_RATE_LIMIT_PER_MINUTE", "1000000".to_owned()),
+        ("CABANAS_LOG", "warn".to_owned()),
+    ];
+    if redis {
+        vars.push(("CABANAS_REDIS_URL", "redis://127.0.0.1:6379".to_owned()));
+    }
+    let settings = api::config::Settings::from_lookup(|k| {
+        vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
+    })?;
+    let store = eventstore::connect(database_url).await?;
+    // Twenty cabins with a season of bookings each, so the query has real rows to skip.
+    for n in 0..20 {
+        let id = AccommodationId::new();
+        store
+            .append(&id.stream_id(), ExpectedVersion::NoStream, &history(id, n)?)
+            .await?;
+    }
+    let app = api::app::Application::with_store(&settings, store, api::app::system_clock()).await?;
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state();
+    tokio::spawn(app.run());
+    state.runner.catch_up().await?;
+    let client = reqwest::Client::new();
+    let day = |d: u64| (Utc::now() + Duration::days(2)).date_naive() + Days::new(d);
+    let url = move |i: usize| {
+        let from = day((i % 150) as u64);
+        format!(
+            "{base}/v1/availability?check_in={from}&check_out={}&guests=2",
+            from + Days::new(2)
+        )
+    };
+
+    println!("\n## {label}: availability queries over HTTP");
+    // Closed loop: 16 clients as fast as they can, for the ceiling.
+    let done = Arc::new(Mutex::new(Vec::new()));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..16 {
+        let client = client.clone();
+        let url = url.clone();
+        let done = done.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            for i in 0..150 {
+                let t = Instant::now();
+                if let Ok(r) = client.get(url(c * 150 + i)).send().await
+                    && r.status().is_success()
+                    && r.bytes().await.is_ok()
+                {
+                    lat.push(t.elapsed());
+                }
+            }
+            if let Ok(mut d) = done.lock() {
+                d.extend(lat);
+            }
+        }));
+    }
+    for t in tasks {
+        t.await?;
+    }
+    let elapsed = start.elapsed();
+    let mut lat = done.lock().map(|d| d.clone()).unwrap_or_default();
+    println!(
+        "{:<48} {:>9.0}/s   p50 {:>6.2} ms   p99 {:>6.2} ms",
+        "16 clients, closed loop",
+        lat.len() as f64 / elapsed.as_secs_f64(),
+        percentile(&mut lat, 0.5),
+        percentile(&mut lat, 0.99)
+    );
+
+    // Open loop: a request every 2 ms for 6 s, latency measured from when it was due, so a
+    // server falling behind shows up as queueing rather than as a politely slower client.
+    let rate = 500usize;
+    let count = rate * 6;
+    let done = Arc::new(Mutex::new(Vec::new()));
+    let failures = Arc::new(Mutex::new(0usize));
+    let start = tokio::time::Instant::now();
+    let mut tasks = Vec::with_capacity(count);
+    for i in 0..count {
+        let due = start + StdDuration::from_micros((i * 1_000_000 / rate) as u64);
+        tokio::time::sleep_until(due).await;
+        let client = client.clone();
+        let u = url(i);
+        let done = done.clone();
+        let failures = failures.clone();
+        tasks.push(tokio::spawn(async move {
+            let ok = match client.get(u).send().await {
+                Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
+                Err(_) => false,
+            };
+            let took = due.elapsed();
+            if ok {
+                if let Ok(mut d) = done.lock() {
+                    d.push(took);
+                }
+            } else if let Ok(mut f) = failures.lock() {
+                *f += 1;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await?;
+    }
+    let elapsed = start.elapsed();
+    let mut lat = done.lock().map(|d| d.clone()).unwrap_or_default();
+    let failed = failures.lock().map(|f| *f).unwrap_or(0);
+    println!(
+        "{:<48} {:>9.0}/s   p50 {:>6.2} ms   p99 {:>6.2} ms   failed {failed}",
+        format!("open loop at {rate}/s"),
+        lat.len() as f64 / elapsed.as_secs_f64(),
+        percentile(&mut lat, 0.5),
+        percentile(&mut lat, 0.99)
+    );
+    Ok(())
+}
