@@ -359,16 +359,23 @@ async fn main() -> anyhow::Result<()> {
 
     let dir = std::env::temp_dir().join(format!("cabanas-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    let sqlite = eventstore::connect(&format!("sqlite://{}/bench.db", dir.display())).await?;
-    bench_store("SQLite (WAL, synchronous=NORMAL)", sqlite, None).await?;
-    let sqlite = eventstore::connect(&format!("sqlite://{}/catchup.db", dir.display())).await?;
-    read::catch_up("SQLite", sqlite).await?;
-    read::availability(
-        "SQLite",
-        &format!("sqlite://{}/http.db", dir.display()),
-        false,
-    )
-    .await?;
+    // `bench read` runs only the read side, `bench write` only the write side.
+    let only = std::env::args().nth(1).unwrap_or_default();
+    let (write, read) = (only != "read", only != "write");
+    if write {
+        let sqlite = eventstore::connect(&format!("sqlite://{}/bench.db", dir.display())).await?;
+        bench_store("SQLite (WAL, synchronous=NORMAL)", sqlite, None).await?;
+    }
+    if read {
+        let sqlite = eventstore::connect(&format!("sqlite://{}/catchup.db", dir.display())).await?;
+        read::catch_up("SQLite", sqlite).await?;
+        read::availability(
+            "SQLite",
+            &format!("sqlite://{}/http.db", dir.display()),
+            false,
+        )
+        .await?;
+    }
 
     let db = format!("cabanas_bench_{}", std::process::id());
     let mut conn = sqlx::PgConnection::connect(&admin)
@@ -382,20 +389,24 @@ async fn main() -> anyhow::Result<()> {
         .map(|(b, _)| b.to_owned())
         .unwrap_or(admin.clone());
     let url = format!("{base}/{db}");
-    println!("\n## PostgreSQL baseline");
-    let raw = raw_pg(&url).await?;
-    let pg = eventstore::connect(&url).await?;
-    bench_store("PostgreSQL", pg, Some(raw)).await?;
-    let catchup = fresh_db(&mut conn, &base, "catchup").await?;
-    read::catch_up("PostgreSQL", eventstore::connect(&catchup.1).await?).await?;
-    let http = fresh_db(&mut conn, &base, "http").await?;
-    read::availability("PostgreSQL + Redis", &http.1, true).await?;
-    for extra in [catchup.0, http.0] {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE {extra} WITH (FORCE)"
-        )))
-        .execute(&mut conn)
-        .await?;
+    if write {
+        println!("\n## PostgreSQL baseline");
+        let raw = raw_pg(&url).await?;
+        let pg = eventstore::connect(&url).await?;
+        bench_store("PostgreSQL", pg, Some(raw)).await?;
+    }
+    if read {
+        let catchup = fresh_db(&mut conn, &base, "catchup").await?;
+        read::catch_up("PostgreSQL", eventstore::connect(&catchup.1).await?).await?;
+        let http = fresh_db(&mut conn, &base, "http").await?;
+        read::availability("PostgreSQL + Redis", &http.1, true).await?;
+        for extra in [catchup.0, http.0] {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE {extra} WITH (FORCE)"
+            )))
+            .execute(&mut conn)
+            .await?;
+        }
     }
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "DROP DATABASE {db} WITH (FORCE)"

@@ -104,27 +104,22 @@ pub async fn catch_up(label: &str, store: Arc<dyn EventStore>) -> anyhow::Result
     let runner = projections::Runner::new(store.clone(), projections::all());
     runner.ensure_schema().await?;
     let all = Instant::now();
-    for p in runner.projections() {
-        let t = Instant::now();
-        let mut applied = 0;
-        loop {
-            let n = runner.step(p.as_ref()).await?;
-            if n == 0 {
-                break;
-            }
-            applied += n;
-        }
-        println!(
-            "{:<48} {:>9.0} events/s",
-            format!("catch-up, {}", p.name()),
-            applied as f64 / t.elapsed().as_secs_f64()
-        );
-    }
+    runner.catch_up().await?;
     println!(
         "{:<48} {:>9.0} events/s",
-        "catch-up, all four read models in turn",
+        "all four read models, one pass over the log",
         total as f64 / all.elapsed().as_secs_f64()
     );
+    // A rebuild is the same cold catch-up for one projection alone (into fresh tables).
+    for p in runner.projections() {
+        let t = Instant::now();
+        runner.rebuild(p.name()).await?;
+        println!(
+            "{:<48} {:>9.0} events/s",
+            format!("rebuild of {} alone", p.name()),
+            total as f64 / t.elapsed().as_secs_f64()
+        );
+    }
     Ok(())
 }
 

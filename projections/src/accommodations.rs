@@ -2,10 +2,9 @@
 
 use async_trait::async_trait;
 use domain::AccommodationEvent;
-use eventstore::RecordedEvent;
 
 use crate::sql::{Names, Tx, millis};
-use crate::{Decoded, Projection, ProjectionError, decode, exec};
+use crate::{Applied, Decoded, Projection, ProjectionError, exec};
 
 pub struct Accommodations;
 
@@ -42,10 +41,10 @@ impl Projection for Accommodations {
         &self,
         tx: &mut Tx,
         names: Names,
-        events: &[RecordedEvent],
+        events: &[Applied],
     ) -> Result<(), ProjectionError> {
-        for e in events {
-            let Some(Decoded::Accommodation(id, event)) = decode(e)? else {
+        for a in events {
+            let Some(Decoded::Accommodation(id, event)) = a.decoded.clone() else {
                 continue;
             };
             match event {

@@ -6,14 +6,13 @@
 use async_trait::async_trait;
 use domain::AccommodationEvent;
 use domain::accommodation::BlockSource;
-use eventstore::RecordedEvent;
 
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
 
 use crate::sql::{Names, Param, Tx, insert_rows, millis};
-use crate::{Decoded, Projection, ProjectionError, decode, exec};
+use crate::{Applied, Decoded, Projection, ProjectionError, exec};
 
 pub struct Availability;
 
@@ -57,13 +56,13 @@ impl Projection for Availability {
         &self,
         tx: &mut Tx,
         names: Names,
-        events: &[RecordedEvent],
+        events: &[Applied],
     ) -> Result<(), ProjectionError> {
         // Fold the batch in memory first: a hold placed and confirmed (or expired) within one
         // batch costs one insert (or nothing) instead of a statement per event.
         let mut fold = Fold::default();
-        for e in events {
-            let Some(Decoded::Accommodation(id, event)) = decode(e)? else {
+        for a in events {
+            let Some(Decoded::Accommodation(id, event)) = a.decoded.clone() else {
                 continue;
             };
             match event {

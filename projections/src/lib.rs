@@ -62,7 +62,7 @@ pub trait Projection: Send + Sync + 'static {
         &self,
         tx: &mut Tx,
         names: Names,
-        events: &[RecordedEvent],
+        events: &[Applied],
     ) -> Result<(), ProjectionError>;
 }
 
@@ -76,7 +76,26 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
     ]
 }
 
+/// An event as stored, with its decoded form (decoded once per batch, shared by every
+/// projection: decoding JSON is most of a catch-up's cost).
+pub struct Applied {
+    pub event: RecordedEvent,
+    pub decoded: Option<Decoded>,
+}
+
+/// Decodes a batch read from the log.
+pub fn prepare(events: Vec<RecordedEvent>) -> Result<Vec<Applied>, ProjectionError> {
+    events
+        .into_iter()
+        .map(|event| {
+            let decoded = decode(&event)?;
+            Ok(Applied { event, decoded })
+        })
+        .collect()
+}
+
 /// An event of a stream this crate understands.
+#[derive(Clone)]
 pub enum Decoded {
     Accommodation(AccommodationId, AccommodationEvent),
     Guest(GuestEvent),

@@ -4,7 +4,6 @@
 use async_trait::async_trait;
 use domain::accommodation::CancelledBy;
 use domain::{AccommodationEvent, GuestEvent};
-use eventstore::RecordedEvent;
 
 use crate::availability::channel_name;
 use std::collections::HashMap;
@@ -12,7 +11,7 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 
 use crate::sql::{Names, Param, Tx, cents, insert_rows, millis};
-use crate::{Decoded, Projection, ProjectionError, decode, exec};
+use crate::{Applied, Decoded, Projection, ProjectionError, exec};
 
 pub struct Reservations;
 
@@ -84,17 +83,18 @@ impl Projection for Reservations {
         &self,
         tx: &mut Tx,
         names: Names,
-        events: &[RecordedEvent],
+        events: &[Applied],
     ) -> Result<(), ProjectionError> {
         // Reservations created in this batch are built in memory and inserted together at the
         // end; reservations from earlier batches are updated in place as their events come.
         let mut new: HashMap<String, ResRow> = HashMap::new();
         let mut order: Vec<String> = Vec::new();
         let mut timeline: Vec<Vec<Param>> = Vec::new();
-        for e in events {
+        for a in events {
+            let e = &a.event;
             let position = e.position.unwrap_or_default();
             let at = millis(e.recorded_at);
-            let event = match decode(e)? {
+            let event = match a.decoded.clone() {
                 Some(Decoded::Accommodation(id, event)) => (id, event),
                 Some(Decoded::Guest(GuestEvent::ProfileRecorded(g))) => {
                     // Lower-cased once here so the search is a plain LIKE on both backends.

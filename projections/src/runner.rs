@@ -11,13 +11,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use eventstore::{Backend, Db, EventStore, RecordedEvent};
+use eventstore::{Backend, Db, EventStore};
 use serde::Serialize;
 use sqlx::Connection;
 use tokio::sync::{Notify, watch};
 
 use crate::sql::{LIVE, NEXT, Names, Tx, ddl};
-use crate::{Projection, ProjectionError, db_fetch, exec, for_update, tx_fetch};
+use crate::{Applied, Projection, ProjectionError, db_fetch, exec, for_update, tx_fetch};
 
 /// Events applied per transaction.
 const BATCH: i64 = 1000;
@@ -134,6 +134,7 @@ impl Runner {
         if events.is_empty() {
             return Ok(0);
         }
+        let events = crate::prepare(events)?;
         let mut tx = Tx::begin(&self.db).await?;
         let applied = apply_in(&mut tx, p, names, checkpoint, &events).await?;
         tx.commit().await?;
@@ -143,11 +144,49 @@ impl Runner {
         Ok(applied)
     }
 
+    /// One batch for several projections at once: the log is read and decoded once, then each
+    /// projection applies it in its own transaction (one failing does not hold back the others).
+    pub async fn step_many(&self, ps: &[&dyn Projection]) -> Result<usize, ProjectionError> {
+        let mut from = i64::MAX;
+        for p in ps {
+            from = from.min(self.checkpoint(p.name()).await?);
+        }
+        if ps.is_empty() {
+            return Ok(0);
+        }
+        let events = crate::prepare(self.store.read_all(from, BATCH).await?)?;
+        if events.is_empty() {
+            return Ok(0);
+        }
+        let mut applied = 0;
+        let mut failure = None;
+        for p in ps {
+            let result = async {
+                let mut tx = Tx::begin(&self.db).await?;
+                let n = apply_in(&mut tx, *p, LIVE, p.name(), &events).await?;
+                tx.commit().await?;
+                Ok::<usize, ProjectionError>(n)
+            }
+            .await;
+            match result {
+                Ok(n) => applied += n,
+                Err(err) => {
+                    tracing::error!(projection = p.name(), error = %err, "projection batch failed");
+                    failure = Some(err);
+                }
+            }
+        }
+        self.progress.send_modify(|n| *n += 1);
+        match failure {
+            Some(err) if applied == 0 => Err(err),
+            _ => Ok(applied),
+        }
+    }
+
     /// Applies everything visible now to every projection (tests, rebuilds, start-up).
     pub async fn catch_up(&self) -> Result<(), ProjectionError> {
-        for p in &self.projections {
-            while self.step(p.as_ref()).await? > 0 {}
-        }
+        let all: Vec<&dyn Projection> = self.projections.iter().map(|p| p.as_ref()).collect();
+        while self.step_many(&all).await? > 0 {}
         Ok(())
     }
 
@@ -263,12 +302,12 @@ impl Runner {
         )?;
         let mut reached = self.checkpoint(&next_checkpoint).await?;
         loop {
-            let events = self.store.read_all(reached, BATCH).await?;
-            if events.is_empty() {
+            let events = crate::prepare(self.store.read_all(reached, BATCH).await?)?;
+            let Some(last) = events.last().and_then(|a| a.event.position) else {
                 break;
-            }
+            };
             apply_in(&mut tx, p.as_ref(), NEXT, &next_checkpoint, &events).await?;
-            reached = events.last().and_then(|e| e.position).unwrap_or(reached);
+            reached = last;
         }
         for table in p.tables() {
             exec!(&mut tx, format!("DROP TABLE IF EXISTS {}", LIVE.sql(table)))?;
@@ -336,16 +375,20 @@ impl Runner {
                     continue;
                 }
             };
+            let mine: Vec<&dyn Projection> = self
+                .projections
+                .iter()
+                .filter(|p| held.contains(&p.name()))
+                .map(|p| p.as_ref())
+                .collect();
             let mut busy = false;
-            for p in self.projections.iter().filter(|p| held.contains(&p.name())) {
-                match self.step(p.as_ref()).await {
-                    Ok(n) => busy |= n > 0,
-                    Err(err) => {
-                        // A stuck projection shows as lag in /readyz and the metrics; the batch
-                        // is retried (nothing was committed).
-                        tracing::error!(projection = p.name(), error = %err, "projection batch failed");
-                        tokio::time::sleep(Duration::from_millis(500)).await;
-                    }
+            match self.step_many(&mine).await {
+                Ok(n) => busy = n > 0,
+                Err(err) => {
+                    // A stuck projection shows as lag in /readyz and the metrics; its batch is
+                    // retried (nothing of it was committed).
+                    tracing::error!(error = %err, "projection batch failed");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
                 }
             }
             if !busy {
@@ -361,7 +404,7 @@ async fn apply_in(
     p: &dyn Projection,
     names: Names,
     checkpoint: &str,
-    events: &[RecordedEvent],
+    events: &[Applied],
 ) -> Result<usize, ProjectionError> {
     let backend = tx.backend();
     let (current,): (i64,) = tx_fetch!(
@@ -374,16 +417,14 @@ async fn apply_in(
         ),
         checkpoint
     )?;
-    // Another runner may have moved ahead since the events were read: skip what it applied.
-    let fresh: Vec<RecordedEvent> = events
-        .iter()
-        .filter(|e| e.position.unwrap_or(0) > current)
-        .cloned()
-        .collect();
-    let Some(last) = fresh.last().and_then(|e| e.position) else {
+    // Another runner may have moved ahead since the events were read (and a shared batch starts
+    // at the slowest projection's checkpoint): skip what this one has applied already.
+    let first = events.partition_point(|a| a.event.position.unwrap_or(0) <= current);
+    let fresh = &events[first..];
+    let Some(last) = fresh.last().and_then(|a| a.event.position) else {
         return Ok(0);
     };
-    p.apply(tx, names, &fresh).await?;
+    p.apply(tx, names, fresh).await?;
     exec!(
         &mut *tx,
         "UPDATE projection_checkpoints SET position = $2, updated_at_ms = $3 WHERE name = $1"

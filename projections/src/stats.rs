@@ -7,11 +7,10 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use domain::{AccommodationEvent, StayDates};
-use eventstore::RecordedEvent;
 
 use crate::availability::channel_name;
 use crate::sql::{Names, Param, Tx, cents, insert_rows};
-use crate::{Decoded, Projection, ProjectionError, decode, exec, tx_fetch};
+use crate::{Applied, Decoded, Projection, ProjectionError, exec, tx_fetch};
 
 pub struct Stats;
 
@@ -225,11 +224,11 @@ impl Projection for Stats {
         &self,
         tx: &mut Tx,
         names: Names,
-        events: &[RecordedEvent],
+        events: &[Applied],
     ) -> Result<(), ProjectionError> {
         let mut d = Deltas::default();
-        for e in events {
-            let Some(Decoded::Accommodation(id, event)) = decode(e)? else {
+        for a in events {
+            let Some(Decoded::Accommodation(id, event)) = a.decoded.clone() else {
                 continue;
             };
             let acc = id.to_string();
