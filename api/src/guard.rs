@@ -186,6 +186,8 @@ fn record(route: &str, method: &str, status: StatusCode, started: Instant) {
 
 /// How long a key's stored response is replayed.
 pub const IDEMPOTENCY_TTL_MS: i64 = 48 * 3600 * 1000;
+/// A request still marked in progress after this long was abandoned mid-way.
+const PENDING_MS: i64 = 60 * 1000;
 
 pub struct Idempotency {
     pub db: Db,
@@ -284,7 +286,9 @@ impl Idempotency {
             let Some((stored_hash, status, response, created)) = row else {
                 continue; // deleted in between (expired or failed): try to claim it again
             };
-            if now - created > IDEMPOTENCY_TTL_MS {
+            // Expired, or claimed by a request that never finished (its process died): the key
+            // is free again.
+            if now - created > IDEMPOTENCY_TTL_MS || (status == 0 && now - created > PENDING_MS) {
                 self.forget(&scope, &key).await?;
                 continue;
             }
