@@ -91,6 +91,7 @@ impl Application {
             idempotency: Idempotency {
                 db,
                 redis: redis.clone(),
+                prefix: settings.redis_prefix.clone(),
             },
         });
         let mut workers = vec![runner.start()];
@@ -99,6 +100,7 @@ impl Application {
         if let Some(url) = &settings.redis_url {
             workers.push(tokio::spawn(telemetry::redis_wakeups(
                 url.clone(),
+                settings.redis_prefix.clone(),
                 state.store.clone(),
                 runner.clone(),
             )));
@@ -107,7 +109,11 @@ impl Application {
         let listener = TcpListener::bind(settings.bind)
             .with_context(|| format!("binding {}", settings.bind))?;
         let port = listener.local_addr()?.port();
-        let limiter = web::Data::new(RateLimiter::new(settings.rate_limit_per_minute, redis));
+        let limiter = web::Data::new(RateLimiter::new(
+            settings.rate_limit_per_minute,
+            &settings.redis_prefix,
+            redis,
+        ));
         let trust = web::Data::new(TrustForwarded(settings.trust_forwarded));
         let prometheus = web::Data::new(telemetry::recorder());
         let server_state = state.clone();

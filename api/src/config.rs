@@ -15,6 +15,9 @@ pub struct Settings {
     pub bind: SocketAddr,
     pub database_url: String,
     pub redis_url: Option<String>,
+    /// Namespace of this deployment's Redis keys and channel (several deployments may share one
+    /// Redis; the instances of one deployment must use the same prefix).
+    pub redis_prefix: String,
     /// HMAC secret for admin/auditor tokens; `None` until [`Settings::prepare_storage`] loads or
     /// generates the embedded default.
     pub jwt_secret: Option<String>,
@@ -111,6 +114,13 @@ impl Settings {
         {
             bail!("CABANAS_REDIS_URL must start with redis:// or rediss://");
         }
+        let redis_prefix = lookup("CABANAS_REDIS_PREFIX").unwrap_or_else(|| "cabanas".into());
+        if !redis_prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            bail!("CABANAS_REDIS_PREFIX may only hold letters, digits, - _ and .");
+        }
         let jwt_secret = lookup("CABANAS_JWT_SECRET");
         if let Some(secret) = &jwt_secret
             && secret.len() < 32
@@ -143,6 +153,7 @@ impl Settings {
             bind,
             database_url,
             redis_url,
+            redis_prefix,
             jwt_secret,
             hold_minutes,
             expiry_interval: Duration::from_secs(expiry_secs as u64),

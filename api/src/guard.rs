@@ -25,14 +25,16 @@ use crate::problem::Problem;
 /// is counted, because refusing every guest while Redis is down would be worse.
 pub struct RateLimiter {
     limit: u32,
+    prefix: String,
     redis: Option<ConnectionManager>,
     local: Mutex<HashMap<String, (u64, u32)>>,
 }
 
 impl RateLimiter {
-    pub fn new(limit: u32, redis: Option<ConnectionManager>) -> RateLimiter {
+    pub fn new(limit: u32, prefix: &str, redis: Option<ConnectionManager>) -> RateLimiter {
         RateLimiter {
             limit,
+            prefix: prefix.to_owned(),
             redis,
             local: Mutex::new(HashMap::new()),
         }
@@ -46,7 +48,7 @@ impl RateLimiter {
         let count = match &self.redis {
             Some(redis) => {
                 let mut conn = redis.clone();
-                let k = format!("cabanas:rl:{key}:{window}");
+                let k = format!("{}:rl:{key}:{window}", self.prefix);
                 let result: Result<(u32,), redis::RedisError> = redis::pipe()
                     .atomic()
                     .incr(&k, 1)
@@ -192,6 +194,8 @@ const PENDING_MS: i64 = 60 * 1000;
 pub struct Idempotency {
     pub db: Db,
     pub redis: Option<ConnectionManager>,
+    /// Namespace of the Redis cache keys.
+    pub prefix: String,
 }
 
 /// The handler's result: status and JSON body.
@@ -254,7 +258,7 @@ impl Idempotency {
         let scope = format!("{} {}", req.method(), req.path());
         let hash = hex::encode(Sha256::digest(body));
         let now = chrono::Utc::now().timestamp_millis();
-        let cache_key = format!("cabanas:idem:{scope}:{key}");
+        let cache_key = format!("{}:idem:{scope}:{key}", self.prefix);
 
         if let Some(hit) = self.cached(&cache_key).await {
             return self.replay(&hit, &hash);

@@ -9,7 +9,9 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use projections::Runner;
 
 /// The Redis channel on which instances announce new events to each other.
-pub const WAKE_CHANNEL: &str = "cabanas:events";
+pub fn wake_channel(prefix: &str) -> String {
+    format!("{prefix}:events")
+}
 
 /// The process-wide recorder (installed once; every app in a test process shares it).
 pub fn recorder() -> PrometheusHandle {
@@ -43,13 +45,19 @@ pub async fn report_lag(runner: Arc<Runner>) {
 /// Publishes this process's new events on Redis and wakes the local runner on every other
 /// instance's, so read models everywhere catch up within milliseconds (SQLite has no NOTIFY;
 /// on PostgreSQL this only adds a second path). Reconnects after any failure.
-pub async fn redis_wakeups(url: String, store: Arc<dyn EventStore>, runner: Arc<Runner>) {
+pub async fn redis_wakeups(
+    url: String,
+    prefix: String,
+    store: Arc<dyn EventStore>,
+    runner: Arc<Runner>,
+) {
+    let channel = wake_channel(&prefix);
     loop {
         let result = async {
             let client = redis::Client::open(url.as_str())?;
             let mut publisher = client.get_connection_manager().await?;
             let mut pubsub = client.get_async_pubsub().await?;
-            pubsub.subscribe(WAKE_CHANNEL).await?;
+            pubsub.subscribe(&channel).await?;
             let mut messages = pubsub.on_message();
             let mut changes = store.log_changes();
             loop {
@@ -63,7 +71,7 @@ pub async fn redis_wakeups(url: String, store: Arc<dyn EventStore>, runner: Arc<
                             return Ok(());
                         }
                         let _: i64 = redis::cmd("PUBLISH")
-                            .arg(WAKE_CHANNEL)
+                            .arg(&channel)
                             .arg("")
                             .query_async(&mut publisher)
                             .await?;

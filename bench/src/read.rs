@@ -137,6 +137,10 @@ pub async fn availability(label: &str, database_url: &str, redis: bool) -> anyho
     ];
     if redis {
         vars.push(("CABANAS_REDIS_URL", "redis://127.0.0.1:6379".to_owned()));
+        vars.push((
+            "CABANAS_REDIS_PREFIX",
+            format!("cabanas-bench-{}", std::process::id()),
+        ));
     }
     let settings = api::config::Settings::from_lookup(|k| {
         vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())

@@ -20,7 +20,11 @@ use crate::sql::{LIVE, NEXT, Names, Tx, ddl};
 use crate::{Applied, Projection, ProjectionError, db_fetch, exec, for_update, tx_fetch};
 
 /// Events applied per transaction.
-const BATCH: i64 = 1000;
+const BATCH: i64 = 2000;
+/// A fresh read model facing a log longer than this is filled before its PostgreSQL-only
+/// guards (the exclusion constraint) are added: building that index in bulk at the end is far
+/// cheaper than maintaining it row by row, and the guard is an alarm, not a control.
+const BULK_FILL: i64 = 10_000;
 /// Fallback poll when no wake-up arrives.
 const IDLE_POLL: Duration = Duration::from_millis(500);
 
@@ -39,6 +43,8 @@ pub struct Runner {
     wake: Arc<Notify>,
     /// Bumped after every batch this process commits, for read-your-writes waiters.
     progress: watch::Sender<u64>,
+    /// Live projections created for a bulk fill whose PostgreSQL guards are still to be added.
+    pending_guards: std::sync::Mutex<Vec<&'static str>>,
 }
 
 fn lease_key(name: &str) -> i64 {
@@ -59,6 +65,7 @@ impl Runner {
             projections,
             wake: Arc::new(Notify::new()),
             progress: watch::Sender::new(0),
+            pending_guards: std::sync::Mutex::new(Vec::new()),
         })
     }
 
@@ -104,7 +111,11 @@ impl Runner {
             if version != p.schema_version() || !exists {
                 tracing::info!(projection = p.name(), "creating read-model tables");
                 drop_tables(&mut tx, p.as_ref(), LIVE).await?;
-                create_tables(&mut tx, p.as_ref(), LIVE, "0").await?;
+                let bulk = self.store.head_position().await? > BULK_FILL;
+                create_tables(&mut tx, p.as_ref(), LIVE, "0", !bulk).await?;
+                if bulk && !p.pg_ddl().is_empty() && backend == Backend::Postgres {
+                    self.pending(|v| v.push(p.name()));
+                }
                 exec!(
                     &mut tx,
                     "UPDATE projection_checkpoints SET position = 0, schema_version = $2 WHERE name = $1"
@@ -158,16 +169,24 @@ impl Runner {
         if events.is_empty() {
             return Ok(0);
         }
+        // On PostgreSQL the projections write through separate connections at the same time
+        // (the server does the work, in parallel); SQLite has one writer, so they take turns.
+        let results: Vec<Result<usize, ProjectionError>> = match self.db {
+            Db::Postgres(_) => {
+                futures_util::future::join_all(ps.iter().map(|p| self.apply_live(*p, &events)))
+                    .await
+            }
+            Db::Sqlite(_) => {
+                let mut out = Vec::with_capacity(ps.len());
+                for p in ps {
+                    out.push(self.apply_live(*p, &events).await);
+                }
+                out
+            }
+        };
         let mut applied = 0;
         let mut failure = None;
-        for p in ps {
-            let result = async {
-                let mut tx = Tx::begin(&self.db).await?;
-                let n = apply_in(&mut tx, *p, LIVE, p.name(), &events).await?;
-                tx.commit().await?;
-                Ok::<usize, ProjectionError>(n)
-            }
-            .await;
+        for (p, result) in ps.iter().zip(results) {
             match result {
                 Ok(n) => applied += n,
                 Err(err) => {
@@ -183,10 +202,53 @@ impl Runner {
         }
     }
 
+    async fn apply_live(
+        &self,
+        p: &dyn Projection,
+        events: &[Applied],
+    ) -> Result<usize, ProjectionError> {
+        let mut tx = Tx::begin(&self.db).await?;
+        let n = apply_in(&mut tx, p, LIVE, p.name(), events).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
     /// Applies everything visible now to every projection (tests, rebuilds, start-up).
     pub async fn catch_up(&self) -> Result<(), ProjectionError> {
         let all: Vec<&dyn Projection> = self.projections.iter().map(|p| p.as_ref()).collect();
         while self.step_many(&all).await? > 0 {}
+        self.add_pending_guards().await
+    }
+
+    fn pending<T>(&self, f: impl FnOnce(&mut Vec<&'static str>) -> T) -> T {
+        match self.pending_guards.lock() {
+            Ok(mut v) => f(&mut v),
+            Err(poisoned) => f(&mut poisoned.into_inner()),
+        }
+    }
+
+    /// Adds the guards of projections that were bulk-filled, once they have caught up.
+    async fn add_pending_guards(&self) -> Result<(), ProjectionError> {
+        let names = self.pending(std::mem::take);
+        for name in names {
+            let p = self.find(name)?.clone();
+            let result = async {
+                let mut tx = Tx::begin(&self.db).await?;
+                for statement in p.pg_ddl() {
+                    exec!(&mut tx, ddl(statement, Backend::Postgres, LIVE, "0"))?;
+                }
+                tx.commit().await
+            }
+            .await;
+            if let Err(err) = result {
+                self.pending(|v| v.push(name));
+                return Err(err.into());
+            }
+            tracing::info!(
+                projection = name,
+                "read-model guards added after the bulk fill"
+            );
+        }
         Ok(())
     }
 
@@ -269,7 +331,7 @@ impl Runner {
         {
             let mut tx = Tx::begin(&self.db).await?;
             drop_tables(&mut tx, p.as_ref(), NEXT).await?;
-            create_tables(&mut tx, p.as_ref(), NEXT, &tag).await?;
+            create_tables(&mut tx, p.as_ref(), NEXT, &tag, false).await?;
             exec!(
                 &mut tx,
                 "DELETE FROM projection_checkpoints WHERE name = $1".to_owned(),
@@ -286,6 +348,13 @@ impl Runner {
         }
         // The bulk of the work, in ordinary batches: readers and the live runner are unaffected.
         while self.step_into(p.as_ref(), NEXT, &next_checkpoint).await? > 0 {}
+        if let Db::Postgres(_) = self.db {
+            let mut tx = Tx::begin(&self.db).await?;
+            for statement in p.pg_ddl() {
+                exec!(&mut tx, ddl(statement, Backend::Postgres, NEXT, &tag))?;
+            }
+            tx.commit().await?;
+        }
 
         let mut tx = Tx::begin(&self.db).await?;
         let backend = tx.backend();
@@ -392,6 +461,9 @@ impl Runner {
                 }
             }
             if !busy {
+                if let Err(err) = self.add_pending_guards().await {
+                    tracing::error!(error = %err, "adding read-model guards failed; will retry");
+                }
                 let _ = tokio::time::timeout(IDLE_POLL, self.wake.notified()).await;
             }
         }
@@ -472,11 +544,12 @@ async fn create_tables(
     p: &dyn Projection,
     names: Names,
     tag: &str,
+    guards: bool,
 ) -> Result<(), sqlx::Error> {
     let backend = tx.backend();
     let pg: &[&str] = match backend {
-        Backend::Postgres => p.pg_ddl(),
-        Backend::Sqlite => &[],
+        Backend::Postgres if guards => p.pg_ddl(),
+        _ => &[],
     };
     for statement in p.ddl().iter().chain(pg) {
         exec!(&mut *tx, ddl(statement, backend, names, tag))?;

@@ -45,6 +45,12 @@ pub async fn spawn(backend: Backend, extra: &[(&str, &str)]) -> TestApp {
     ];
     if backend == Backend::Postgres {
         vars.push(("CABANAS_REDIS_URL".into(), redis));
+        // Each app its own namespace: tests (and a benchmark) running in the same minute must
+        // not spend each other's rate limits.
+        vars.push((
+            "CABANAS_REDIS_PREFIX".into(),
+            format!("cabanas-test-{}", uuid::Uuid::new_v4().simple()),
+        ));
     }
     for (k, v) in extra {
         vars.push(((*k).into(), (*v).into()));
