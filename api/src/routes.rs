@@ -8,9 +8,9 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{NaiveDate, NaiveTime, Weekday};
 use domain::accommodation::{
-    AccommodationCommand, BlockDates, BlockSource, CancelReservation, CancelledBy, ChangePricing,
-    Channel, ConfirmReservation, ExtendHold, PlaceHold, RegisterAccommodation, UnblockDates,
-    validate_stay,
+    AccommodationCommand, BlockDates, BlockSource, CancelReservation, CancelledBy, ChangeDetails,
+    ChangePricing, Channel, ConfirmReservation, ExtendHold, PlaceHold, RegisterAccommodation,
+    UnblockDates, validate_stay,
 };
 use domain::guest::{GuestProfileRecorded, valid_phone};
 use domain::pricing::SeasonalRate;
@@ -56,6 +56,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/reservations", web::post().to(place_hold))
                 .route("/reservations/{code}", web::get().to(reservation_status))
                 .route("/admin/accommodations", web::post().to(register))
+                .route(
+                    "/admin/accommodations/{id}",
+                    web::patch().to(change_details),
+                )
                 .route(
                     "/admin/accommodations/{id}/pricing",
                     web::put().to(change_pricing),
@@ -633,6 +637,39 @@ async fn register(
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
+pub struct DetailsInput {
+    name: Option<String>,
+    capacity: Option<u32>,
+    /// `HH:MM`
+    check_in_time: Option<String>,
+    /// `HH:MM`
+    check_out_time: Option<String>,
+}
+
+#[utoipa::path(patch, path = "/v1/admin/accommodations/{id}", tag = "admin",
+    request_body = DetailsInput, security(("bearer" = [])),
+    responses((status = 200, body = Object), (status = 404, body = ProblemDetails), (status = 422, body = ProblemDetails)))]
+async fn change_details(
+    state: State,
+    admin: Admin,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, Problem> {
+    let id = accommodation_id(&id)?;
+    let input: DetailsInput = parse(&body)?;
+    let optional_time =
+        |raw: Option<&str>, field: &str| raw.map(|t| time(Some(t), (0, 0), field)).transpose();
+    let cmd = AccommodationCommand::ChangeDetails(ChangeDetails {
+        name: input.name,
+        capacity: input.capacity,
+        check_in_time: optional_time(input.check_in_time.as_deref(), "check_in_time")?,
+        check_out_time: optional_time(input.check_out_time.as_deref(), "check_out_time")?,
+    });
+    let (_, position) = command(&state, id, cmd, meta(&admin.0.sub, None)).await?;
+    Ok(HttpResponse::Ok().json(json!({"id": id, "position": position})))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct PricingChangeInput {
     pricing: PricingInput,
     min_nights: Option<u32>,
@@ -1030,11 +1067,11 @@ impl utoipa::Modify for BearerAuth {
     info(title = "cabanas", description = "Event-sourced booking engine for cabin rentals. Errors are application/problem+json; every POST accepts Idempotency-Key; command responses carry `position`, which queries accept as `min_position` to read their own writes."),
     paths(
         list_accommodations, availability, quote, place_hold, reservation_status,
-        register, change_pricing, calendar, block, unblock, list_reservations, confirm, cancel,
+        register, change_details, change_pricing, calendar, block, unblock, list_reservations, confirm, cancel,
         extend, stats, audit_stream, audit_events, audit_timeline, audit_verify
     ),
     components(schemas(ProblemDetails, StayRequest, GuestInput, RegisterInput, PricingInput,
-        PricingChangeInput, BlockInput, ConfirmInput, CancelInput, ExtendInput)),
+        PricingChangeInput, DetailsInput, BlockInput, ConfirmInput, CancelInput, ExtendInput)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;

@@ -19,6 +19,28 @@ async fn walk(app: TestApp) {
     assert_eq!(list.status, 200);
     assert_eq!(list.body[0]["name"], "Cabaña del Lago", "{b:?}");
 
+    let changed = app
+        .send(
+            app.http
+                .patch(format!("{}/v1/admin/accommodations/{id}", app.base))
+                .bearer_auth(&app.admin)
+                .json(&json!({"capacity": 5, "check_in_time": "15:00"})),
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{:?}", changed.body);
+    let list = app
+        .get(
+            &format!(
+                "/v1/accommodations?min_position={}",
+                changed.body["position"]
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(list.body[0]["capacity"], 5, "{b:?}");
+    assert_eq!(list.body[0]["check_in_time"], "15:00");
+    assert_eq!(list.body[0]["name"], "Cabaña del Lago");
+
     let avail = app
         .get(
             &format!(

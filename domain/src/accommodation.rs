@@ -78,6 +78,15 @@ pub struct ChangePricing {
     pub min_nights: Option<u32>,
 }
 
+/// Name, capacity and house times; pricing has its own command. Absent fields stay as they are.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct ChangeDetails {
+    pub name: Option<String>,
+    pub capacity: Option<u32>,
+    pub check_in_time: Option<NaiveTime>,
+    pub check_out_time: Option<NaiveTime>,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct PlaceHold {
     pub reservation_id: ReservationId,
@@ -133,6 +142,7 @@ pub struct UnblockDates {
 pub enum AccommodationCommand {
     Register(RegisterAccommodation),
     ChangePricing(ChangePricing),
+    ChangeDetails(ChangeDetails),
     PlaceHold(PlaceHold),
     ExtendHold(ExtendHold),
     Confirm(ConfirmReservation),
@@ -148,6 +158,7 @@ impl AccommodationCommand {
         match self {
             Self::Register(_) => "RegisterAccommodation",
             Self::ChangePricing(_) => "ChangePricing",
+            Self::ChangeDetails(_) => "ChangeDetails",
             Self::PlaceHold(_) => "PlaceHold",
             Self::ExtendHold(_) => "ExtendHold",
             Self::Confirm(_) => "ConfirmReservation",
@@ -180,6 +191,16 @@ pub struct AccommodationRegistered {
 
 fn default_offset() -> i32 {
     ARGENTINA_UTC_OFFSET_MINUTES
+}
+
+/// The accommodation's new name, capacity and house times (all of them, after the change).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AccommodationDetailsChanged {
+    pub name: String,
+    pub capacity: u32,
+    pub check_in_time: NaiveTime,
+    pub check_out_time: NaiveTime,
+    pub changed_at: DateTime<Utc>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -262,6 +283,7 @@ pub struct DatesUnblocked {
 pub enum AccommodationEvent {
     Registered(AccommodationRegistered),
     PricingChanged(PricingChanged),
+    DetailsChanged(AccommodationDetailsChanged),
     HoldPlaced(HoldPlaced),
     HoldExtended(HoldExtended),
     Confirmed(ReservationConfirmed),
@@ -275,6 +297,7 @@ pub enum AccommodationEvent {
 pub const EVENT_TYPES: &[&str] = &[
     "AccommodationRegistered",
     "PricingChanged",
+    "AccommodationDetailsChanged",
     "HoldPlaced",
     "HoldExtended",
     "ReservationConfirmed",
@@ -301,6 +324,7 @@ impl DomainEvent for AccommodationEvent {
         match self {
             Self::Registered(_) => "AccommodationRegistered",
             Self::PricingChanged(_) => "PricingChanged",
+            Self::DetailsChanged(_) => "AccommodationDetailsChanged",
             Self::HoldPlaced(_) => "HoldPlaced",
             Self::HoldExtended(_) => "HoldExtended",
             Self::Confirmed(_) => "ReservationConfirmed",
@@ -319,6 +343,7 @@ impl DomainEvent for AccommodationEvent {
         let result = match self {
             Self::Registered(e) => serde_json::to_value(e),
             Self::PricingChanged(e) => serde_json::to_value(e),
+            Self::DetailsChanged(e) => serde_json::to_value(e),
             Self::HoldPlaced(e) => serde_json::to_value(e),
             Self::HoldExtended(e) => serde_json::to_value(e),
             Self::Confirmed(e) => serde_json::to_value(e),
@@ -353,6 +378,7 @@ impl DomainEvent for AccommodationEvent {
         Ok(match t {
             "AccommodationRegistered" => Self::Registered(decode(t, version, payload)?),
             "PricingChanged" => Self::PricingChanged(decode(t, version, payload)?),
+            "AccommodationDetailsChanged" => Self::DetailsChanged(decode(t, version, payload)?),
             "HoldPlaced" => Self::HoldPlaced(decode(t, version, payload)?),
             "HoldExtended" => Self::HoldExtended(decode(t, version, payload)?),
             "ReservationConfirmed" => Self::Confirmed(decode(t, version, payload)?),
@@ -726,6 +752,30 @@ impl Aggregate for Accommodation {
                     changed_at: now,
                 })])
             }
+            C::ChangeDetails(cmd) => {
+                let info = self.registered()?;
+                let name = cmd.name.as_deref().unwrap_or(&info.name).trim();
+                if name.is_empty() || name.chars().count() > 100 {
+                    return Err(BookingError::InvalidAccommodation(
+                        "the name must have 1 to 100 characters".into(),
+                    ));
+                }
+                let capacity = cmd.capacity.unwrap_or(info.capacity);
+                if capacity == 0 || capacity > MAX_CAPACITY {
+                    return Err(BookingError::InvalidAccommodation(format!(
+                        "capacity must be between 1 and {MAX_CAPACITY}"
+                    )));
+                }
+                // Guests already holding nights keep them: a smaller capacity applies to new
+                // requests only.
+                Ok(vec![E::DetailsChanged(AccommodationDetailsChanged {
+                    name: name.to_owned(),
+                    capacity,
+                    check_in_time: cmd.check_in_time.unwrap_or(info.check_in_time),
+                    check_out_time: cmd.check_out_time.unwrap_or(info.check_out_time),
+                    changed_at: now,
+                })])
+            }
             C::PlaceHold(cmd) => self.decide_place_hold(cmd, now),
             C::ExtendHold(cmd) => {
                 self.registered()?;
@@ -826,6 +876,14 @@ impl Aggregate for Accommodation {
                 if let Some(info) = self.info.as_mut() {
                     info.pricing = e.pricing.clone();
                     info.min_nights = e.min_nights;
+                }
+            }
+            E::DetailsChanged(e) => {
+                if let Some(info) = self.info.as_mut() {
+                    info.name = e.name.clone();
+                    info.capacity = e.capacity;
+                    info.check_in_time = e.check_in_time;
+                    info.check_out_time = e.check_out_time;
                 }
             }
             E::HoldPlaced(e) => {

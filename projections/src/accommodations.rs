@@ -81,6 +81,21 @@ impl Projection for Accommodations {
                         millis(c.changed_at)
                     )?;
                 }
+                AccommodationEvent::DetailsChanged(c) => {
+                    exec!(
+                        &mut *tx,
+                        names.sql(
+                            "UPDATE rm_accommodations{s} SET name = $2, capacity = $3, check_in_time = $4, \
+                             check_out_time = $5, updated_at_ms = $6 WHERE id = $1"
+                        ),
+                        id.to_string(),
+                        c.name.clone(),
+                        i64::from(c.capacity),
+                        c.check_in_time.format("%H:%M").to_string(),
+                        c.check_out_time.format("%H:%M").to_string(),
+                        millis(c.changed_at)
+                    )?;
+                }
                 _ => {}
             }
         }

@@ -107,7 +107,9 @@ impl Projection for Availability {
                     })
                 }
                 AccommodationEvent::DatesUnblocked(u) => fold.remove(u.block_id.to_string()),
-                AccommodationEvent::Registered(_) | AccommodationEvent::PricingChanged(_) => {}
+                AccommodationEvent::Registered(_)
+                | AccommodationEvent::PricingChanged(_)
+                | AccommodationEvent::DetailsChanged(_) => {}
             }
         }
         fold.flush(tx, names).await

@@ -743,3 +743,49 @@ proptest! {
         prop_assert_eq!(replayed, state);
     }
 }
+
+#[test]
+fn details_change_keeps_what_is_not_named_and_checks_what_is() {
+    let g = given(&[registered()]);
+    let events = g
+        .when(
+            AccommodationCommand::ChangeDetails(ChangeDetails {
+                capacity: Some(6),
+                ..ChangeDetails::default()
+            }),
+            now(),
+        )
+        .unwrap();
+    let AccommodationEvent::DetailsChanged(e) = &events[0] else {
+        panic!("expected AccommodationDetailsChanged, got {events:?}");
+    };
+    let before = g.0.info().unwrap();
+    assert_eq!(e.capacity, 6);
+    assert_eq!(e.name, before.name);
+    assert_eq!(e.check_in_time, before.check_in_time);
+    let mut state = g.0.clone();
+    state.evolve(&events[0]);
+    assert_eq!(state.info().unwrap().capacity, 6);
+    for bad in [
+        ChangeDetails {
+            capacity: Some(0),
+            ..ChangeDetails::default()
+        },
+        ChangeDetails {
+            name: Some("  ".into()),
+            ..ChangeDetails::default()
+        },
+    ] {
+        assert!(matches!(
+            g.when(AccommodationCommand::ChangeDetails(bad), now()),
+            Err(BookingError::InvalidAccommodation(_))
+        ));
+    }
+    assert_eq!(
+        given(&[]).when(
+            AccommodationCommand::ChangeDetails(ChangeDetails::default()),
+            now()
+        ),
+        Err(BookingError::NotRegistered)
+    );
+}
