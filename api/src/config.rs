@@ -22,6 +22,10 @@ pub struct Settings {
     /// generates the embedded default.
     pub jwt_secret: Option<String>,
     pub hold_minutes: i64,
+    /// Meta app secret: when set, every webhook delivery must carry its signature.
+    pub whatsapp_app_secret: Option<String>,
+    /// The token Meta echoes in the webhook verification handshake.
+    pub whatsapp_verify_token: Option<String>,
     pub expiry_interval: Duration,
     /// Requests per minute per client IP and route.
     pub rate_limit_per_minute: u32,
@@ -156,6 +160,8 @@ impl Settings {
             redis_prefix,
             jwt_secret,
             hold_minutes,
+            whatsapp_app_secret: lookup("CABANAS_WHATSAPP_APP_SECRET"),
+            whatsapp_verify_token: lookup("CABANAS_WHATSAPP_VERIFY_TOKEN"),
             expiry_interval: Duration::from_secs(expiry_secs as u64),
             rate_limit_per_minute: rate as u32,
             trust_forwarded,

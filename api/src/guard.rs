@@ -110,7 +110,12 @@ pub async fn middleware(
     let started = Instant::now();
     let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
     let method = req.method().to_string();
-    let exempt = matches!(route.as_str(), "/healthz" | "/readyz" | "/metrics");
+    // Health checks, metrics, and Meta's webhook deliveries (bursty, signed, and retried for
+    // 36 hours if refused) are never rate limited.
+    let exempt = matches!(
+        route.as_str(),
+        "/healthz" | "/readyz" | "/metrics" | "/webhooks/whatsapp"
+    );
     if !exempt && let Some(limiter) = req.app_data::<web::Data<RateLimiter>>().cloned() {
         let trust = req
             .app_data::<web::Data<TrustForwarded>>()

@@ -8,3 +8,4 @@ pub mod guard;
 pub mod problem;
 pub mod routes;
 pub mod telemetry;
+pub mod whatsapp;

@@ -39,6 +39,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
         .route("/readyz", web::get().to(readyz))
         .route("/metrics", web::get().to(metrics_page))
+        .route("/webhooks/whatsapp", web::get().to(crate::whatsapp::verify))
+        .route(
+            "/webhooks/whatsapp",
+            web::post().to(crate::whatsapp::receive),
+        )
         .route(
             "/docs",
             web::get().to(|| async {

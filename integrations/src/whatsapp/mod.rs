@@ -1,0 +1,3 @@
+//! WhatsApp Cloud API.
+
+pub mod webhook;
