@@ -1,0 +1,5 @@
+//! The WhatsApp dialogue as pure code. So far: the Spanish (Argentina) understanding of what a
+//! guest writes or says — intents, stays and guest counts — relative to a given "today".
+
+pub mod holidays;
+pub mod nlu;
