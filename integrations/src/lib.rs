@@ -2,4 +2,5 @@
 //! iCal feeds and Whisper. Pure parsing and verification live here; the HTTP routes that use
 //! them are in `api`.
 
+pub mod breaker;
 pub mod whatsapp;

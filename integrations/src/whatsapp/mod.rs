@@ -1,3 +1,4 @@
 //! WhatsApp Cloud API.
 
+pub mod client;
 pub mod webhook;
