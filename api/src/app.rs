@@ -97,6 +97,24 @@ impl Application {
         let mut workers = vec![runner.start()];
         workers.push(tokio::spawn(expiry::run(state.clone())));
         workers.push(tokio::spawn(telemetry::report_lag(runner.clone())));
+        let cloud_api = match (&settings.whatsapp_token, &settings.whatsapp_phone_number_id) {
+            (Some(token), Some(sender)) => Some(
+                integrations::whatsapp::client::CloudApi::new(
+                    integrations::whatsapp::client::Config::new(
+                        &settings.whatsapp_api_base,
+                        token,
+                        sender,
+                    ),
+                )
+                .context("building the WhatsApp client")?,
+            ),
+            // Sandbox: replies are stored, not sent.
+            _ => None,
+        };
+        workers.push(tokio::spawn(crate::outbox::run(
+            crate::outbox::Outbox::new(state.db.clone(), cloud_api),
+            state.clock.clone(),
+        )));
         if let Some(url) = &settings.redis_url {
             workers.push(tokio::spawn(telemetry::redis_wakeups(
                 url.clone(),

@@ -26,6 +26,10 @@ pub struct Settings {
     pub whatsapp_app_secret: Option<String>,
     /// The token Meta echoes in the webhook verification handshake.
     pub whatsapp_verify_token: Option<String>,
+    /// Cloud API token and sender: both set means replies are really sent.
+    pub whatsapp_token: Option<String>,
+    pub whatsapp_phone_number_id: Option<String>,
+    pub whatsapp_api_base: String,
     pub expiry_interval: Duration,
     /// Requests per minute per client IP and route.
     pub rate_limit_per_minute: u32,
@@ -162,6 +166,10 @@ impl Settings {
             hold_minutes,
             whatsapp_app_secret: lookup("CABANAS_WHATSAPP_APP_SECRET"),
             whatsapp_verify_token: lookup("CABANAS_WHATSAPP_VERIFY_TOKEN"),
+            whatsapp_token: lookup("CABANAS_WHATSAPP_TOKEN"),
+            whatsapp_phone_number_id: lookup("CABANAS_WHATSAPP_PHONE_NUMBER_ID"),
+            whatsapp_api_base: lookup("CABANAS_WHATSAPP_API_BASE")
+                .unwrap_or_else(|| "https://graph.facebook.com/v21.0".into()),
             expiry_interval: Duration::from_secs(expiry_secs as u64),
             rate_limit_per_minute: rate as u32,
             trust_forwarded,

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod config;
 pub mod expiry;
 pub mod guard;
+pub mod outbox;
 pub mod problem;
 pub mod routes;
 pub mod telemetry;

@@ -1,0 +1,177 @@
+//! The WhatsApp reply outbox: replies are enqueued (idempotently, by reply id) in the same
+//! transaction as whatever caused them, and a sender drains them in order through the Cloud API
+//! client. A transient failure puts the reply back with a later attempt time (and stops the
+//! batch, so a guest's replies never overtake each other); a permanent one is recorded for the
+//! admin. Without credentials (sandbox) replies are stored, not sent.
+//!
+//! Claims expire: a sender that dies mid-send leaves its rows to be claimed again after a
+//! minute. WhatsApp has no idempotency key, so a crash exactly between Meta accepting a message
+//! and the row being marked sent can repeat that one message; everything else is exactly once.
+
+use conversation::reply::{Reply, send_number};
+use eventstore::Db;
+use integrations::whatsapp::client::{CloudApi, SendError};
+use projections::{db_exec, db_fetch};
+
+/// How long a claimed row is left alone before another sender may take it.
+const CLAIM_MS: i64 = 60_000;
+const BATCH: i64 = 20;
+
+pub struct Outbox {
+    db: Db,
+    api: Option<CloudApi>,
+}
+
+/// Queues `reply` for the guest `wa_id`; a second call with the same `id` does nothing.
+pub async fn enqueue(
+    db: &Db,
+    id: &str,
+    wa_id: &str,
+    reply: &Reply,
+    now_ms: i64,
+) -> Result<bool, sqlx::Error> {
+    let body = reply.to_cloud_api(&send_number(wa_id)).to_string();
+    let n = db_exec!(
+        db,
+        "INSERT INTO wa_outbox (id, wa_id, body, next_attempt_at_ms, created_at_ms) \
+         VALUES ($1, $2, $3, $4, $4) ON CONFLICT (id) DO NOTHING"
+            .to_owned(),
+        id.to_owned(),
+        wa_id.to_owned(),
+        body,
+        now_ms
+    )?;
+    Ok(n == 1)
+}
+
+fn backoff_ms(attempts: i32) -> i64 {
+    (1000_i64 << attempts.clamp(0, 8)).min(5 * 60 * 1000)
+}
+
+impl Outbox {
+    pub fn new(db: Db, api: Option<CloudApi>) -> Outbox {
+        Outbox { db, api }
+    }
+
+    /// Sends what is due now, in order; returns how many replies reached a final state.
+    pub async fn drain_once(&self, now_ms: i64) -> Result<usize, sqlx::Error> {
+        let due: Vec<(String, String, i32)> = db_fetch!(
+            &self.db,
+            (String, String, i32),
+            fetch_all,
+            "SELECT id, body, attempts FROM wa_outbox \
+             WHERE (status = 'pending' AND next_attempt_at_ms <= $1) \
+                OR (status = 'sending' AND claimed_until_ms < $1) \
+             ORDER BY created_at_ms, id LIMIT $2"
+                .to_owned(),
+            now_ms,
+            BATCH
+        )?;
+        let mut claimed = Vec::new();
+        for (id, body, attempts) in due {
+            let got = db_exec!(
+                &self.db,
+                "UPDATE wa_outbox SET status = 'sending', claimed_until_ms = $2 WHERE id = $1 \
+                 AND (status = 'pending' OR (status = 'sending' AND claimed_until_ms < $3))"
+                    .to_owned(),
+                id.clone(),
+                now_ms + CLAIM_MS,
+                now_ms
+            )?;
+            if got == 1 {
+                claimed.push((id, body, attempts));
+            }
+        }
+        let mut done = 0;
+        let mut rest = claimed.into_iter();
+        while let Some((id, body, attempts)) = rest.next() {
+            let Some(api) = &self.api else {
+                self.finish(&id, "sandbox", None, None, None, now_ms)
+                    .await?;
+                done += 1;
+                continue;
+            };
+            let message: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+            match api.send(&message).await {
+                Ok(wamid) => {
+                    self.finish(&id, "sent", Some(wamid), None, None, now_ms)
+                        .await?;
+                    metrics::counter!("cabanas_replies_total", "outcome" => "sent").increment(1);
+                    done += 1;
+                }
+                Err(SendError::Permanent { code, message }) => {
+                    tracing::warn!(code = ?code, "WhatsApp refused a reply for good");
+                    self.finish(&id, "failed", None, code, Some(message), now_ms)
+                        .await?;
+                    metrics::counter!("cabanas_replies_total", "outcome" => "failed").increment(1);
+                    done += 1;
+                }
+                Err(err) => {
+                    // Later replies wait too, so nothing overtakes this one.
+                    self.release(&id, attempts + 1, now_ms, &err.to_string())
+                        .await?;
+                    for (later, _, later_attempts) in rest.by_ref() {
+                        self.release(&later, later_attempts, now_ms, "waiting behind a retry")
+                            .await?;
+                    }
+                    metrics::counter!("cabanas_replies_total", "outcome" => "retry").increment(1);
+                }
+            }
+        }
+        Ok(done)
+    }
+
+    async fn finish(
+        &self,
+        id: &str,
+        status: &str,
+        wamid: Option<String>,
+        code: Option<i64>,
+        error: Option<String>,
+        now_ms: i64,
+    ) -> Result<(), sqlx::Error> {
+        db_exec!(
+            &self.db,
+            "UPDATE wa_outbox SET status = $2, wamid = $3, error_code = $4, last_error = $5, \
+             sent_at_ms = $6, claimed_until_ms = NULL WHERE id = $1"
+                .to_owned(),
+            id.to_owned(),
+            status.to_owned(),
+            wamid,
+            code,
+            error,
+            now_ms
+        )?;
+        Ok(())
+    }
+
+    async fn release(
+        &self,
+        id: &str,
+        attempts: i32,
+        now_ms: i64,
+        error: &str,
+    ) -> Result<(), sqlx::Error> {
+        db_exec!(
+            &self.db,
+            "UPDATE wa_outbox SET status = 'pending', attempts = $2, next_attempt_at_ms = $3, \
+             last_error = $4, claimed_until_ms = NULL WHERE id = $1"
+                .to_owned(),
+            id.to_owned(),
+            attempts,
+            now_ms + backoff_ms(attempts),
+            error.to_owned()
+        )?;
+        Ok(())
+    }
+}
+
+/// Drains the outbox every half second for the life of the service.
+pub async fn run(outbox: Outbox, clock: crate::app::Clock) {
+    loop {
+        if let Err(err) = outbox.drain_once(clock().timestamp_millis()).await {
+            tracing::warn!(error = %err, "reply outbox pass failed; will retry");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+}
