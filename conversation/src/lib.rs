@@ -2,6 +2,7 @@
 //! guest writes or says — intents, stays and guest counts — relative to a given "today" — and
 //! reply builders that cannot break WhatsApp's limits.
 
+pub mod dialogue;
 pub mod holidays;
 pub mod nlu;
 pub mod reply;

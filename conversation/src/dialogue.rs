@@ -1,0 +1,523 @@
+//! The booking conversation as a pure state machine.
+//!
+//! A turn is `respond(state, input, now)`. When the answer needs the outside world (which
+//! cabins are free, placing the hold) the turn returns [`Step::Need`] with an [`Action`]; the
+//! caller performs it and calls [`after`] with the [`Outcome`]. Every button and list row id the
+//! replies offer is routed back here (see the `ids` module), and a conversation idle for
+//! [`TIMEOUT_MINUTES`] starts again from the menu.
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc, Weekday};
+use domain::Money;
+use serde::{Deserialize, Serialize};
+
+use crate::nlu::{self, Dates, Intent};
+use crate::reply::{ButtonsBuilder, LimitError, ListBuilder, Reply};
+
+pub const TIMEOUT_MINUTES: i64 = 30;
+
+/// Every id a reply can carry, and so every id a guest's tap can send back.
+pub mod ids {
+    pub const MENU_AVAILABILITY: &str = "menu:availability";
+    pub const MENU_MINE: &str = "menu:mine";
+    pub const MENU_HUMAN: &str = "menu:human";
+    pub const DATES_THIS_WEEKEND: &str = "dates:this-weekend";
+    pub const DATES_NEXT_WEEKEND: &str = "dates:next-weekend";
+    pub const DATES_OTHER: &str = "dates:other";
+    pub const HOLD_CONFIRM: &str = "hold:confirm";
+    pub const HOLD_CHANGE_DATES: &str = "hold:change-dates";
+    pub const HOLD_CANCEL: &str = "hold:cancel";
+    /// `acc:{accommodation id}`
+    pub const ACCOMMODATION_PREFIX: &str = "acc:";
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Offer {
+    pub accommodation_id: String,
+    pub name: String,
+    pub total: Money,
+    pub deposit: Money,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum State {
+    #[default]
+    Menu,
+    /// We asked for dates (and maybe know the party size).
+    AskedDates { guests: Option<u32> },
+    /// We know the dates and asked how many they are.
+    AskedGuests {
+        check_in: NaiveDate,
+        check_out: NaiveDate,
+    },
+    ChoosingAccommodation {
+        check_in: NaiveDate,
+        check_out: NaiveDate,
+        guests: u32,
+        offers: Vec<Offer>,
+    },
+    ConfirmingHold {
+        check_in: NaiveDate,
+        check_out: NaiveDate,
+        guests: u32,
+        offer: Offer,
+    },
+    /// A person took over: no automatic replies until the admin releases the conversation.
+    HandedOff,
+}
+
+/// What the guest sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Input {
+    Text(String),
+    /// The id of a button or list row they tapped.
+    Choice(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    SearchAvailability {
+        check_in: NaiveDate,
+        check_out: NaiveDate,
+        guests: u32,
+    },
+    PlaceHold {
+        accommodation_id: String,
+        check_in: NaiveDate,
+        check_out: NaiveDate,
+        guests: u32,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Offers(Vec<Offer>),
+    Held {
+        code: String,
+        deposit: Money,
+        expires_at: DateTime<Utc>,
+    },
+    /// The nights were taken in the meantime.
+    Unavailable,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Turn {
+    pub state: State,
+    pub replies: Vec<Reply>,
+    /// The conversation was handed to a person (tell the admin).
+    pub handoff: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    Done(Turn),
+    /// Do this, then call [`after`] with `pending` and the outcome.
+    Need {
+        action: Action,
+        pending: State,
+    },
+}
+
+fn day_label(d: NaiveDate) -> String {
+    let name = match d.weekday() {
+        Weekday::Mon => "lun",
+        Weekday::Tue => "mar",
+        Weekday::Wed => "mié",
+        Weekday::Thu => "jue",
+        Weekday::Fri => "vie",
+        Weekday::Sat => "sáb",
+        Weekday::Sun => "dom",
+    };
+    format!("{name} {:02}/{:02}", d.day(), d.month())
+}
+
+fn nights(check_in: NaiveDate, check_out: NaiveDate) -> i64 {
+    (check_out - check_in).num_days()
+}
+
+fn done(state: State, replies: Vec<Reply>) -> Step {
+    Step::Done(Turn {
+        state,
+        replies,
+        handoff: false,
+    })
+}
+
+/// Replies are built from fixed texts within the limits; a limit error here is a bug caught
+/// by the tests, and falls back to plain text rather than losing the reply.
+fn or_text(reply: Result<Reply, LimitError>, fallback: &str) -> Reply {
+    reply.unwrap_or_else(|_| Reply::Text(fallback.to_owned()))
+}
+
+fn menu(greeting: &str) -> Reply {
+    or_text(
+        ButtonsBuilder::new(format!(
+            "{greeting}¿Qué querés hacer? También podés escribirme las fechas, por ejemplo \
+             \"del 12 al 14 de diciembre para 4\"."
+        ))
+        .button(ids::MENU_AVAILABILITY, "Ver disponibilidad")
+        .button(ids::MENU_MINE, "Mis reservas")
+        .button(ids::MENU_HUMAN, "Hablar con alguien")
+        .build(),
+        "Escribime las fechas y cuántos son.",
+    )
+}
+
+fn ask_dates() -> Reply {
+    or_text(
+        ButtonsBuilder::new("¿Para qué fechas? Elegí una opción o escribilas (\"del 12 al 14\").")
+            .button(ids::DATES_THIS_WEEKEND, "Este finde")
+            .button(ids::DATES_NEXT_WEEKEND, "El finde que viene")
+            .button(ids::DATES_OTHER, "Otras fechas")
+            .build(),
+        "¿Para qué fechas?",
+    )
+}
+
+fn text(s: impl Into<String>) -> Reply {
+    Reply::Text(s.into())
+}
+
+fn search(check_in: NaiveDate, check_out: NaiveDate, guests: u32) -> Step {
+    Step::Need {
+        action: Action::SearchAvailability {
+            check_in,
+            check_out,
+            guests,
+        },
+        pending: State::ChoosingAccommodation {
+            check_in,
+            check_out,
+            guests,
+            offers: Vec::new(),
+        },
+    }
+}
+
+/// Dates (and guests) from text, or the question to ask next.
+fn from_dates(dates: Option<Dates>, guests: Option<u32>, fallback: State) -> Step {
+    match dates {
+        Some(Dates::Stay {
+            check_in,
+            check_out,
+        }) => match guests {
+            Some(g) => search(check_in, check_out, g),
+            None => done(
+                State::AskedGuests {
+                    check_in,
+                    check_out,
+                },
+                vec![text(format!(
+                    "{} a {} ({} noches). ¿Cuántas personas son?",
+                    day_label(check_in),
+                    day_label(check_out),
+                    nights(check_in, check_out)
+                ))],
+            ),
+        },
+        Some(Dates::Ambiguous { question }) => done(fallback, vec![text(question)]),
+        Some(Dates::Month { .. }) => done(
+            State::AskedDates { guests },
+            vec![text(
+                "¿Qué días de ese mes? Escribime la entrada y la salida, por ejemplo \"del 5 al 8\".",
+            )],
+        ),
+        None => done(State::AskedDates { guests }, vec![ask_dates()]),
+    }
+}
+
+fn weekend(today: NaiveDate, next: bool) -> (NaiveDate, NaiveDate) {
+    let phrase = if next {
+        "el finde que viene"
+    } else {
+        "este finde"
+    };
+    match nlu::understand(phrase, today).dates {
+        Some(Dates::Stay {
+            check_in,
+            check_out,
+        }) => (check_in, check_out),
+        _ => (today, today + Duration::days(1)),
+    }
+}
+
+/// One turn of the conversation.
+pub fn respond(
+    state: &State,
+    last_activity: Option<DateTime<Utc>>,
+    input: &Input,
+    now: DateTime<Utc>,
+) -> Step {
+    // Argentine time for "today".
+    let today = (now - Duration::hours(3)).date_naive();
+    let state = match last_activity {
+        Some(at) if now - at > Duration::minutes(TIMEOUT_MINUTES) && *state != State::HandedOff => {
+            State::Menu
+        }
+        _ => state.clone(),
+    };
+    if state == State::HandedOff {
+        return done(State::HandedOff, Vec::new());
+    }
+    match input {
+        Input::Choice(id) => choose(&state, id, today),
+        Input::Text(t) => {
+            let u = nlu::understand(t, today);
+            if u.intents.first() == Some(&Intent::Human) {
+                return handoff();
+            }
+            match (&state, u.guests, &u.dates) {
+                // The number of guests we asked for.
+                (
+                    State::AskedGuests {
+                        check_in,
+                        check_out,
+                    },
+                    Some(g),
+                    None,
+                ) => {
+                    return search(*check_in, *check_out, g);
+                }
+                (State::AskedDates { guests }, _, Some(_)) => {
+                    return from_dates(u.dates.clone(), u.guests.or(*guests), state.clone());
+                }
+                _ => {}
+            }
+            if u.dates.is_some() {
+                return from_dates(u.dates, u.guests, state);
+            }
+            match u.intents.first() {
+                Some(Intent::Greeting | Intent::Help) | None => done(
+                    State::Menu,
+                    vec![menu("¡Hola! Soy el asistente de reservas. ")],
+                ),
+                Some(Intent::Availability | Intent::Book) => {
+                    done(State::AskedDates { guests: u.guests }, vec![ask_dates()])
+                }
+                Some(Intent::Prices) => done(
+                    state,
+                    vec![text(
+                        "Los precios dependen de las fechas: decime cuándo y cuántos son y te paso \
+                         el total con limpieza incluida.",
+                    )],
+                ),
+                Some(Intent::Location) => done(
+                    state,
+                    vec![text(
+                        "El check-in es desde las 14 y el check-out hasta las 10. Cuando reserves te \
+                         mandamos la ubicación exacta.",
+                    )],
+                ),
+                Some(Intent::MyReservations | Intent::Cancel | Intent::Pay) => done(
+                    State::Menu,
+                    vec![text(
+                        "Para ver, pagar o cancelar una reserva escribime su código (7 letras) o \
+                         tocá \"Hablar con alguien\".",
+                    )],
+                ),
+                Some(Intent::Human) => handoff(),
+            }
+        }
+    }
+}
+
+fn handoff() -> Step {
+    Step::Done(Turn {
+        state: State::HandedOff,
+        replies: vec![text(
+            "Le aviso a la persona a cargo y te escribe por acá en cuanto pueda.",
+        )],
+        handoff: true,
+    })
+}
+
+fn choose(state: &State, id: &str, today: NaiveDate) -> Step {
+    match id {
+        ids::MENU_AVAILABILITY | ids::HOLD_CHANGE_DATES => {
+            done(State::AskedDates { guests: None }, vec![ask_dates()])
+        }
+        ids::MENU_MINE => done(
+            State::Menu,
+            vec![text(
+                "Escribime el código de tu reserva (7 letras) y te cuento cómo está.",
+            )],
+        ),
+        ids::MENU_HUMAN => handoff(),
+        ids::DATES_THIS_WEEKEND | ids::DATES_NEXT_WEEKEND => {
+            let (check_in, check_out) = weekend(today, id == ids::DATES_NEXT_WEEKEND);
+            let guests = match state {
+                State::AskedDates { guests } => *guests,
+                _ => None,
+            };
+            from_dates(
+                Some(Dates::Stay {
+                    check_in,
+                    check_out,
+                }),
+                guests,
+                state.clone(),
+            )
+        }
+        ids::DATES_OTHER => done(
+            State::AskedDates { guests: None },
+            vec![text(
+                "Escribime la entrada y la salida, por ejemplo \"del 12 al 14 de diciembre\".",
+            )],
+        ),
+        ids::HOLD_CANCEL => done(
+            State::Menu,
+            vec![menu("Listo, no reservé nada. ")],
+        ),
+        ids::HOLD_CONFIRM => match state {
+            State::ConfirmingHold {
+                check_in,
+                check_out,
+                guests,
+                offer,
+            } => Step::Need {
+                action: Action::PlaceHold {
+                    accommodation_id: offer.accommodation_id.clone(),
+                    check_in: *check_in,
+                    check_out: *check_out,
+                    guests: *guests,
+                },
+                pending: State::Menu,
+            },
+            _ => done(State::Menu, vec![menu("Esa opción ya no está vigente. ")]),
+        },
+        other => match (other.strip_prefix(ids::ACCOMMODATION_PREFIX), state) {
+            (
+                Some(acc),
+                State::ChoosingAccommodation {
+                    check_in,
+                    check_out,
+                    guests,
+                    offers,
+                },
+            ) => match offers.iter().find(|o| o.accommodation_id == acc) {
+                Some(offer) => done(
+                    State::ConfirmingHold {
+                        check_in: *check_in,
+                        check_out: *check_out,
+                        guests: *guests,
+                        offer: offer.clone(),
+                    },
+                    vec![or_text(
+                        ButtonsBuilder::new(format!(
+                            "{}: {} a {}, {} noches, {} personas. Total {} (seña {}). ¿Te la reservo?",
+                            offer.name,
+                            day_label(*check_in),
+                            day_label(*check_out),
+                            nights(*check_in, *check_out),
+                            guests,
+                            offer.total,
+                            offer.deposit
+                        ))
+                        .button(ids::HOLD_CONFIRM, "Confirmar")
+                        .button(ids::HOLD_CHANGE_DATES, "Cambiar fechas")
+                        .button(ids::HOLD_CANCEL, "Cancelar")
+                        .build(),
+                        "¿Te la reservo? Respondé sí o no.",
+                    )],
+                ),
+                None => done(state.clone(), vec![text("Esa cabaña ya no está en la lista.")]),
+            },
+            _ => done(State::Menu, vec![menu("Esa opción ya no está vigente. ")]),
+        },
+    }
+}
+
+/// Finishes a turn that needed the outside world.
+pub fn after(pending: State, outcome: Outcome) -> Turn {
+    let turn = |state, replies| Turn {
+        state,
+        replies,
+        handoff: false,
+    };
+    match (pending, outcome) {
+        (
+            State::ChoosingAccommodation {
+                check_in,
+                check_out,
+                guests,
+                ..
+            },
+            Outcome::Offers(offers),
+        ) => {
+            if offers.is_empty() {
+                return turn(
+                    State::AskedDates {
+                        guests: Some(guests),
+                    },
+                    vec![
+                        text(format!(
+                            "Para {} a {} no me queda lugar para {guests}. ¿Probamos otras fechas?",
+                            day_label(check_in),
+                            day_label(check_out)
+                        )),
+                        ask_dates(),
+                    ],
+                );
+            }
+            let n = nights(check_in, check_out);
+            let list = offers
+                .iter()
+                .take(crate::reply::limits::LIST_ROWS)
+                .fold(
+                    ListBuilder::new(
+                        format!(
+                            "Para {} a {} ({n} noches, {guests} personas) tengo:",
+                            day_label(check_in),
+                            day_label(check_out)
+                        ),
+                        "Ver cabañas",
+                    ),
+                    |list, o| {
+                        let title: String = o.name.chars().take(24).collect();
+                        list.row(
+                            format!("{}{}", ids::ACCOMMODATION_PREFIX, o.accommodation_id),
+                            title,
+                            Some(format!("{} en total · seña {}", o.total, o.deposit)),
+                        )
+                    },
+                )
+                .build();
+            turn(
+                State::ChoosingAccommodation {
+                    check_in,
+                    check_out,
+                    guests,
+                    offers,
+                },
+                vec![or_text(list, "Tengo lugar: decime qué cabaña preferís.")],
+            )
+        }
+        (
+            _,
+            Outcome::Held {
+                code,
+                deposit,
+                expires_at,
+            },
+        ) => {
+            let local = expires_at - Duration::hours(3);
+            turn(
+                State::Menu,
+                vec![text(format!(
+                    "¡Listo! Te la reservé con el código {code}. Para confirmarla pagá la seña de \
+                     {deposit} antes de las {}. Te mando el link de pago en un momento.",
+                    local.format("%H:%M")
+                ))],
+            )
+        }
+        (_, Outcome::Unavailable) => turn(
+            State::AskedDates { guests: None },
+            vec![
+                text("Uy, esas noches se acaban de ocupar. ¿Probamos otras fechas?"),
+                ask_dates(),
+            ],
+        ),
+        (state, Outcome::Offers(_)) => turn(state, Vec::new()),
+    }
+}

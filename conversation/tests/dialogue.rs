@@ -1,0 +1,280 @@
+//! The booking conversation, turn by turn: `hola` → `tienen lugar este finde para 4?` → pick a
+//! cabin from the list → confirm → held; every button and row id goes to its handler; a stale
+//! conversation restarts; a hand-off silences the bot.
+
+#![allow(clippy::unwrap_used)] // Test set-up failures should stop the test loudly.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use conversation::dialogue::{Action, Input, Offer, Outcome, State, Step, after, ids, respond};
+use conversation::reply::Reply;
+use domain::Money;
+
+/// Wednesday 2026-11-04, 15:00 in Argentina.
+fn now() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-11-04T18:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+fn d(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+fn offers() -> Vec<Offer> {
+    vec![
+        Offer {
+            accommodation_id: "a1".into(),
+            name: "Cabaña del Lago".into(),
+            total: Money::pesos(98_000),
+            deposit: Money::pesos(29_400),
+        },
+        Offer {
+            accommodation_id: "a2".into(),
+            name: "Cabaña del Bosque con vista al río".into(),
+            total: Money::pesos(120_000),
+            deposit: Money::pesos(36_000),
+        },
+    ]
+}
+
+fn turn(step: Step) -> conversation::dialogue::Turn {
+    match step {
+        Step::Done(t) => t,
+        Step::Need { action, .. } => panic!("unexpected action {action:?}"),
+    }
+}
+
+fn text(s: &str) -> Input {
+    Input::Text(s.into())
+}
+
+#[test]
+fn a_guest_books_this_weekend_for_four() {
+    let hello = turn(respond(&State::Menu, None, &text("hola"), now()));
+    assert_eq!(hello.state, State::Menu);
+    assert_eq!(
+        hello.replies[0].choice_ids(),
+        [ids::MENU_AVAILABILITY, ids::MENU_MINE, ids::MENU_HUMAN]
+    );
+
+    let Step::Need { action, pending } = respond(
+        &hello.state,
+        Some(now()),
+        &text("tienen lugar este finde para 4?"),
+        now(),
+    ) else {
+        panic!("expected a search")
+    };
+    assert_eq!(
+        action,
+        Action::SearchAvailability {
+            check_in: d("2026-11-06"),
+            check_out: d("2026-11-08"),
+            guests: 4
+        }
+    );
+    let listed = after(pending, Outcome::Offers(offers()));
+    let Reply::List { sections, .. } = &listed.replies[0] else {
+        panic!("{:?}", listed.replies)
+    };
+    assert_eq!(sections[0].rows.len(), 2);
+    assert!(
+        sections[0].rows[1].title.chars().count() <= 24,
+        "long names are cut to fit"
+    );
+    assert_eq!(listed.replies[0].choice_ids(), ["acc:a1", "acc:a2"]);
+
+    let confirming = turn(respond(
+        &listed.state,
+        Some(now()),
+        &Input::Choice("acc:a1".into()),
+        now(),
+    ));
+    assert_eq!(
+        confirming.replies[0].choice_ids(),
+        [ids::HOLD_CONFIRM, ids::HOLD_CHANGE_DATES, ids::HOLD_CANCEL]
+    );
+    let Reply::Buttons { body, .. } = &confirming.replies[0] else {
+        panic!()
+    };
+    assert!(
+        body.contains("$ 98.000") && body.contains("vie 06/11"),
+        "{body}"
+    );
+
+    let Step::Need { action, pending } = respond(
+        &confirming.state,
+        Some(now()),
+        &Input::Choice(ids::HOLD_CONFIRM.into()),
+        now(),
+    ) else {
+        panic!("expected the hold")
+    };
+    assert_eq!(
+        action,
+        Action::PlaceHold {
+            accommodation_id: "a1".into(),
+            check_in: d("2026-11-06"),
+            check_out: d("2026-11-08"),
+            guests: 4
+        }
+    );
+    let held = after(
+        pending,
+        Outcome::Held {
+            code: "K7M2QXP".into(),
+            deposit: Money::pesos(29_400),
+            expires_at: now() + Duration::minutes(30),
+        },
+    );
+    let Reply::Text(t) = &held.replies[0] else {
+        panic!()
+    };
+    assert!(
+        t.contains("K7M2QXP") && t.contains("$ 29.400") && t.contains("15:30"),
+        "{t}"
+    );
+    assert_eq!(held.state, State::Menu);
+}
+
+#[test]
+fn every_id_reaches_its_handler() {
+    let choosing = State::ChoosingAccommodation {
+        check_in: d("2026-11-06"),
+        check_out: d("2026-11-08"),
+        guests: 2,
+        offers: offers(),
+    };
+    let confirming = State::ConfirmingHold {
+        check_in: d("2026-11-06"),
+        check_out: d("2026-11-08"),
+        guests: 2,
+        offer: offers()[0].clone(),
+    };
+    let choice =
+        |state: &State, id: &str| respond(state, Some(now()), &Input::Choice(id.into()), now());
+
+    assert!(matches!(
+        turn(choice(&State::Menu, ids::MENU_AVAILABILITY)).state,
+        State::AskedDates { .. }
+    ));
+    assert_eq!(
+        turn(choice(&State::Menu, ids::MENU_MINE)).state,
+        State::Menu
+    );
+    let human = turn(choice(&State::Menu, ids::MENU_HUMAN));
+    assert!(human.handoff && human.state == State::HandedOff);
+    // Weekend presets ask for the party size first, then search.
+    let this = turn(choice(
+        &State::AskedDates { guests: None },
+        ids::DATES_THIS_WEEKEND,
+    ));
+    assert_eq!(
+        this.state,
+        State::AskedGuests {
+            check_in: d("2026-11-06"),
+            check_out: d("2026-11-08")
+        }
+    );
+    let Step::Need { action, .. } = respond(&this.state, Some(now()), &text("somos 3"), now())
+    else {
+        panic!()
+    };
+    assert!(matches!(
+        action,
+        Action::SearchAvailability { guests: 3, .. }
+    ));
+    let Step::Need { action, .. } = choice(
+        &State::AskedDates { guests: Some(2) },
+        ids::DATES_NEXT_WEEKEND,
+    ) else {
+        panic!()
+    };
+    assert_eq!(
+        action,
+        Action::SearchAvailability {
+            check_in: d("2026-11-13"),
+            check_out: d("2026-11-15"),
+            guests: 2
+        }
+    );
+    assert!(matches!(
+        turn(choice(&State::Menu, ids::DATES_OTHER)).state,
+        State::AskedDates { .. }
+    ));
+    assert!(matches!(
+        turn(choice(&confirming, ids::HOLD_CHANGE_DATES)).state,
+        State::AskedDates { .. }
+    ));
+    assert_eq!(
+        turn(choice(&confirming, ids::HOLD_CANCEL)).state,
+        State::Menu
+    );
+    assert!(matches!(
+        choice(&confirming, ids::HOLD_CONFIRM),
+        Step::Need {
+            action: Action::PlaceHold { .. },
+            ..
+        }
+    ));
+    assert!(matches!(
+        turn(choice(&choosing, "acc:a2")).state,
+        State::ConfirmingHold { .. }
+    ));
+    // Stale or unknown ids fall back to the menu instead of failing.
+    assert_eq!(
+        turn(choice(&State::Menu, ids::HOLD_CONFIRM)).state,
+        State::Menu
+    );
+    assert_eq!(turn(choice(&State::Menu, "acc:zzz")).state, State::Menu);
+    assert_eq!(turn(choice(&State::Menu, "nonsense")).state, State::Menu);
+}
+
+#[test]
+fn no_room_offers_other_dates_and_a_lost_race_says_so() {
+    let Step::Need { pending, .. } = respond(
+        &State::Menu,
+        None,
+        &text("del 12 al 14 de diciembre para 2"),
+        now(),
+    ) else {
+        panic!()
+    };
+    let none = after(pending, Outcome::Offers(Vec::new()));
+    assert!(matches!(none.state, State::AskedDates { guests: Some(2) }));
+    let lost = after(State::Menu, Outcome::Unavailable);
+    assert!(matches!(&lost.replies[0], Reply::Text(t) if t.contains("ocupar")));
+}
+
+#[test]
+fn an_idle_conversation_restarts_and_a_handoff_stays_silent() {
+    let stale = State::ConfirmingHold {
+        check_in: d("2026-11-06"),
+        check_out: d("2026-11-08"),
+        guests: 2,
+        offer: offers()[0].clone(),
+    };
+    // An hour later the old confirmation button no longer places a hold.
+    let later = respond(
+        &stale,
+        Some(now()),
+        &Input::Choice(ids::HOLD_CONFIRM.into()),
+        now() + Duration::hours(1),
+    );
+    assert_eq!(turn(later).state, State::Menu);
+
+    let quiet = turn(respond(
+        &State::HandedOff,
+        Some(now()),
+        &text("hola?"),
+        now(),
+    ));
+    assert!(quiet.replies.is_empty() && quiet.state == State::HandedOff);
+    let asked = turn(respond(
+        &State::Menu,
+        None,
+        &text("quiero hablar con una persona"),
+        now(),
+    ));
+    assert!(asked.handoff);
+}
