@@ -111,6 +111,7 @@ impl Application {
             // Sandbox: replies are stored, not sent.
             _ => None,
         };
+        workers.push(tokio::spawn(crate::chat::run(state.clone())));
         workers.push(tokio::spawn(crate::outbox::run(
             crate::outbox::Outbox::new(state.db.clone(), cloud_api),
             state.clock.clone(),

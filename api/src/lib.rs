@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod chat;
 pub mod config;
 pub mod expiry;
 pub mod guard;

@@ -157,7 +157,7 @@ async fn caught_up(state: &AppState, c: &Consistency) -> Result<(), Problem> {
 
 /// Runs a command on an accommodation's stream and returns its outcome and the global position
 /// of its last event (for `min_position`).
-async fn command(
+pub(crate) async fn command(
     state: &AppState,
     id: AccommodationId,
     cmd: AccommodationCommand,
@@ -190,7 +190,7 @@ async fn command(
     Ok((done, position))
 }
 
-fn meta(actor: &str, correlation: Option<uuid::Uuid>) -> Metadata {
+pub(crate) fn meta(actor: &str, correlation: Option<uuid::Uuid>) -> Metadata {
     Metadata {
         correlation_id: correlation,
         actor: Some(actor.to_owned()),
@@ -328,8 +328,8 @@ async fn availability(
 
 #[derive(Deserialize, Serialize, utoipa::ToSchema)]
 pub struct GuestInput {
-    name: String,
-    phone: String,
+    pub(crate) name: String,
+    pub(crate) phone: String,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -385,7 +385,7 @@ async fn quote(state: State, body: web::Bytes) -> Result<HttpResponse, Problem> 
 }
 
 /// Records the guest's name and phone on their stream when they are new or changed.
-async fn record_guest(state: &AppState, guest: &GuestInput) -> Result<GuestId, Problem> {
+pub(crate) async fn record_guest(state: &AppState, guest: &GuestInput) -> Result<GuestId, Problem> {
     let name = guest.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(Problem::validation("guest.name must be 1..100 characters"));
@@ -429,7 +429,7 @@ async fn record_guest(state: &AppState, guest: &GuestInput) -> Result<GuestId, P
 }
 
 /// A code no reservation in the read model uses yet (collisions are rare: 32^7 codes).
-async fn fresh_code(state: &AppState) -> Result<ReservationCode, Problem> {
+pub(crate) async fn fresh_code(state: &AppState) -> Result<ReservationCode, Problem> {
     loop {
         let code = ReservationCode::from_entropy(rand::random());
         if queries::reservation_by_code(&state.db, code.as_str())

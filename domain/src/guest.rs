@@ -51,15 +51,28 @@ pub struct GuestProfileRecorded {
     pub recorded_at: DateTime<Utc>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Where the guest's WhatsApp conversation stands after one of their messages. The state is
+/// the conversation's own (opaque here); keeping it in the log lets any instance carry on the
+/// conversation and an auditor replay it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DialogueAdvanced {
+    /// The WhatsApp message that moved it.
+    pub wamid: String,
+    pub state: Value,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
 pub enum GuestEvent {
     ProfileRecorded(GuestProfileRecorded),
+    DialogueAdvanced(DialogueAdvanced),
 }
 
 impl DomainEvent for GuestEvent {
     fn event_type(&self) -> &'static str {
         match self {
             GuestEvent::ProfileRecorded(_) => "GuestProfileRecorded",
+            GuestEvent::DialogueAdvanced(_) => "DialogueAdvanced",
         }
     }
 
@@ -71,6 +84,7 @@ impl DomainEvent for GuestEvent {
         match self {
             // Strings, a UUID and a timestamp always serialize.
             GuestEvent::ProfileRecorded(e) => serde_json::to_value(e).unwrap_or(Value::Null),
+            GuestEvent::DialogueAdvanced(e) => serde_json::to_value(e).unwrap_or(Value::Null),
         }
     }
 
@@ -79,18 +93,24 @@ impl DomainEvent for GuestEvent {
         version: u32,
         payload: Value,
     ) -> Result<Self, EventDecodeError> {
+        let malformed = |e: serde_json::Error| EventDecodeError::Malformed {
+            event_type: event_type.to_owned(),
+            version,
+            reason: e.to_string(),
+        };
         match (event_type, version) {
             ("GuestProfileRecorded", 1) => serde_json::from_value(payload)
                 .map(GuestEvent::ProfileRecorded)
-                .map_err(|e| EventDecodeError::Malformed {
+                .map_err(malformed),
+            ("DialogueAdvanced", 1) => serde_json::from_value(payload)
+                .map(GuestEvent::DialogueAdvanced)
+                .map_err(malformed),
+            ("GuestProfileRecorded" | "DialogueAdvanced", _) => {
+                Err(EventDecodeError::UnknownVersion {
                     event_type: event_type.to_owned(),
                     version,
-                    reason: e.to_string(),
-                }),
-            ("GuestProfileRecorded", _) => Err(EventDecodeError::UnknownVersion {
-                event_type: event_type.to_owned(),
-                version,
-            }),
+                })
+            }
             _ => Err(EventDecodeError::UnknownType {
                 event_type: event_type.to_owned(),
                 version,

@@ -115,7 +115,7 @@ impl Projection for Reservations {
                     )?;
                     continue;
                 }
-                None => continue,
+                Some(Decoded::Guest(GuestEvent::DialogueAdvanced(_))) | None => continue,
             };
             let (accommodation, event) = event;
             let reservation = match &event {

@@ -34,7 +34,7 @@ pub enum Inbound {
     Status(StatusUpdate),
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct InboundMessage {
     /// Meta's message id (`wamid.…`): the key that makes a redelivery harmless.
     pub wamid: String,
@@ -51,7 +51,7 @@ pub struct InboundMessage {
     pub kind: MessageKind,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum MessageKind {
     Text {

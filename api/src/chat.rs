@@ -1,0 +1,295 @@
+//! The WhatsApp conversation worker: takes each unprocessed message from the inbox, runs one
+//! dialogue turn, performs what the turn needs (search the availability read model, place the
+//! hold through the command handler), records the new dialogue state on the guest's stream and
+//! queues the replies in the outbox, then marks the message processed.
+//!
+//! Re-processing a message after a crash has no second effect: the dialogue event's id, the
+//! reservation id and the reply ids are all derived from the message id.
+
+use std::time::Duration;
+
+use actix_web::web;
+use chrono::{DateTime, Utc};
+use conversation::dialogue::{self, Action, Input, Offer, Outcome, State, Step};
+use conversation::reply::Reply;
+use domain::accommodation::{AccommodationCommand, Channel, PlaceHold, validate_stay};
+use domain::guest::DialogueAdvanced;
+use domain::{
+    AccommodationEvent, AccommodationId, DomainEvent, GuestEvent, GuestId, ReservationId, StayDates,
+};
+use eventstore::{ExpectedVersion, NewEvent};
+use integrations::whatsapp::webhook::{InboundMessage, MessageKind};
+use projections::queries;
+use projections::{db_exec, db_fetch};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::app::AppState;
+use crate::problem::Problem;
+use crate::routes::{GuestInput, command, fresh_code, meta, record_guest};
+
+/// A stable id for something caused by message `wamid` (its `what`).
+fn derived(wamid: &str, what: &str) -> Uuid {
+    let digest = Sha256::digest(format!("{what}:{wamid}").as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_random_bytes(bytes).into_uuid()
+}
+
+pub async fn run(state: web::Data<AppState>) {
+    loop {
+        match process_pending(&state).await {
+            Ok(0) => tokio::time::sleep(Duration::from_millis(200)).await,
+            Ok(_) => {}
+            Err(err) => {
+                tracing::warn!(error = %err, "conversation pass failed; will retry");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+/// Handles every unprocessed message, oldest first; returns how many.
+pub async fn process_pending(state: &AppState) -> Result<usize, Problem> {
+    let rows: Vec<(String, String)> = db_fetch!(
+        &state.db,
+        (String, String),
+        fetch_all,
+        "SELECT wamid, message FROM wa_inbox WHERE processed_at_ms IS NULL \
+         ORDER BY received_at_ms, wamid LIMIT 50"
+            .to_owned()
+    )?;
+    let n = rows.len();
+    for (wamid, raw) in rows {
+        match serde_json::from_str::<InboundMessage>(&raw) {
+            Ok(message) => handle(state, &message).await?,
+            Err(err) => tracing::error!(error = %err, "unreadable inbox row; skipped"),
+        }
+        db_exec!(
+            &state.db,
+            "UPDATE wa_inbox SET processed_at_ms = $2 WHERE wamid = $1".to_owned(),
+            wamid,
+            state.now().timestamp_millis()
+        )?;
+    }
+    Ok(n)
+}
+
+/// The guest's conversation state and when it last moved.
+async fn load(
+    state: &AppState,
+    guest: &GuestId,
+) -> Result<(State, Option<DateTime<Utc>>), Problem> {
+    let events = state.store.read_stream(&guest.stream_id(), 0).await?;
+    for e in events.iter().rev() {
+        if let Ok(GuestEvent::DialogueAdvanced(d)) =
+            GuestEvent::from_stored(&e.event_type, e.schema_version as u32, e.payload.clone())
+        {
+            let dialogue = serde_json::from_value(d.state).unwrap_or_default();
+            return Ok((dialogue, Some(d.at)));
+        }
+    }
+    Ok((State::Menu, None))
+}
+
+async fn handle(state: &AppState, m: &InboundMessage) -> Result<(), Problem> {
+    let guest = GuestId::for_phone(&m.wa_id);
+    let at = DateTime::from_timestamp(m.timestamp, 0).unwrap_or_else(|| state.now());
+    let input = match &m.kind {
+        MessageKind::Text { body } => Input::Text(body.clone()),
+        MessageKind::ButtonReply { id, .. } | MessageKind::ListReply { id, .. } => {
+            Input::Choice(id.clone())
+        }
+        MessageKind::QuickReply { payload, .. } => Input::Choice(payload.clone()),
+        MessageKind::Audio { .. } => {
+            return reply(
+                state,
+                m,
+                &[Reply::Text(
+                    "Todavía no puedo escuchar audios: ¿me lo escribís? 🙏".into(),
+                )],
+            )
+            .await;
+        }
+        MessageKind::Unsupported { .. } => {
+            return reply(
+                state,
+                m,
+                &[Reply::Text(
+                    "Por ahora solo entiendo mensajes de texto. Escribime qué necesitás.".into(),
+                )],
+            )
+            .await;
+        }
+    };
+    let (dialogue, last) = load(state, &guest).await?;
+    let turn = match dialogue::respond(&dialogue, last, &input, at) {
+        Step::Done(turn) => turn,
+        Step::Need { action, pending } => {
+            let outcome = perform(state, m, &guest, action).await?;
+            dialogue::after(pending, outcome)
+        }
+    };
+    if turn.handoff {
+        tracing::info!("a WhatsApp conversation was handed to a person");
+        metrics::counter!("cabanas_conversation_handoffs_total").increment(1);
+    }
+    let event = GuestEvent::DialogueAdvanced(DialogueAdvanced {
+        wamid: m.wamid.clone(),
+        state: serde_json::to_value(&turn.state).unwrap_or_default(),
+        at,
+    });
+    state
+        .store
+        .append(
+            &guest.stream_id(),
+            ExpectedVersion::Any,
+            &[NewEvent {
+                event_id: derived(&m.wamid, "dialogue"),
+                event_type: event.event_type().to_owned(),
+                schema_version: event.event_version() as i32,
+                payload: event.to_payload(),
+                metadata: eventstore::Metadata {
+                    provider_message_id: Some(m.wamid.clone()),
+                    source: Some("whatsapp".into()),
+                    actor: Some("guest".into()),
+                    ..eventstore::Metadata::default()
+                },
+            }],
+        )
+        .await?;
+    reply(state, m, &turn.replies).await
+}
+
+async fn reply(state: &AppState, m: &InboundMessage, replies: &[Reply]) -> Result<(), Problem> {
+    let now = state.now().timestamp_millis();
+    for (i, r) in replies.iter().enumerate() {
+        crate::outbox::enqueue(
+            &state.db,
+            &format!("{}:{i}", m.wamid),
+            &m.wa_id,
+            r,
+            now + i as i64,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+async fn perform(
+    state: &AppState,
+    m: &InboundMessage,
+    guest: &GuestId,
+    action: Action,
+) -> Result<Outcome, Problem> {
+    let now = state.now();
+    match action {
+        Action::SearchAvailability {
+            check_in,
+            check_out,
+            guests,
+        } => {
+            let Ok(stay) = StayDates::new(check_in, check_out) else {
+                return Ok(Outcome::Offers(Vec::new()));
+            };
+            let free =
+                queries::free_accommodations(&state.db, check_in, check_out, guests, now).await?;
+            Ok(Outcome::Offers(
+                free.into_iter()
+                    .filter(|a| {
+                        validate_stay(
+                            a.capacity,
+                            a.min_nights,
+                            a.utc_offset_minutes,
+                            &stay,
+                            guests,
+                            now,
+                        )
+                        .is_ok()
+                    })
+                    .map(|a| {
+                        let quote = a.pricing.quote(&stay);
+                        Offer {
+                            accommodation_id: a.id,
+                            name: a.name,
+                            total: quote.total,
+                            deposit: quote.deposit,
+                        }
+                    })
+                    .collect(),
+            ))
+        }
+        Action::PlaceHold {
+            accommodation_id,
+            check_in,
+            check_out,
+            guests,
+        } => {
+            let Ok(id) = accommodation_id.parse::<AccommodationId>() else {
+                return Ok(Outcome::Unavailable);
+            };
+            let Ok(stay) = StayDates::new(check_in, check_out) else {
+                return Ok(Outcome::Unavailable);
+            };
+            let name = m
+                .profile_name
+                .clone()
+                .filter(|n| !n.trim().is_empty())
+                .unwrap_or_else(|| "Huésped de WhatsApp".into());
+            record_guest(
+                state,
+                &GuestInput {
+                    name,
+                    phone: m.wa_id.clone(),
+                },
+            )
+            .await?;
+            let reservation_id = ReservationId::from_uuid(derived(&m.wamid, "hold"));
+            let cmd = AccommodationCommand::PlaceHold(PlaceHold {
+                reservation_id,
+                code: fresh_code(state).await?,
+                guest_ref: guest.stream_id(),
+                stay,
+                guests,
+                channel: Channel::Whatsapp,
+                hold_duration: chrono::Duration::minutes(state.settings.hold_minutes),
+            });
+            let mut metadata = meta("guest", Some(reservation_id.as_uuid()));
+            metadata.source = Some("whatsapp".into());
+            metadata.provider_message_id = Some(m.wamid.clone());
+            match command(state, id, cmd, metadata).await {
+                Ok((done, _)) => Ok(done
+                    .events
+                    .iter()
+                    .find_map(|e| match e {
+                        AccommodationEvent::HoldPlaced(h) => Some(Outcome::Held {
+                            code: h.code.to_string(),
+                            deposit: h.quote.deposit,
+                            expires_at: h.expires_at,
+                        }),
+                        _ => None,
+                    })
+                    .unwrap_or(Outcome::Unavailable)),
+                Err(p) if p.kind == "/problems/dates-unavailable" => Ok(Outcome::Unavailable),
+                Err(p) if p.kind == "/problems/conflict" => {
+                    // Processed before a crash: the hold exists; answer with it again.
+                    let (_, acc) = state
+                        .handler
+                        .load(&id.stream_id())
+                        .await
+                        .map_err(Problem::from)?;
+                    Ok(match acc.reservation(reservation_id) {
+                        Some(r) => Outcome::Held {
+                            code: r.code.to_string(),
+                            deposit: r.quote.deposit,
+                            expires_at: r.expires_at,
+                        },
+                        None => Outcome::Unavailable,
+                    })
+                }
+                Err(p) if p.status == 422 => Ok(Outcome::Unavailable),
+                Err(p) => Err(p),
+            }
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! A whole booking over WhatsApp on both backends, through the signed webhook, the inbox, the
+//! conversation, the command handler and the reply outbox, against a fake Cloud API: `hola` →
+//! `tienen lugar este finde para 4?` → pick the cabin from the list → confirm → a hold exists,
+//! and the fake API received each interactive message. A redelivered message changes nothing.
+
+#![allow(clippy::unwrap_used)] // Test set-up failures should stop the test loudly.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Backend, TestApp, spawn};
+use hmac::{Hmac, KeyInit, Mac};
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const SECRET: &str = "whatsapp-app-secret";
+const GUEST: &str = "5491122334455";
+
+fn sign(body: &[u8]) -> String {
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+fn delivery(wamid: &str, message: Value) -> Vec<u8> {
+    let mut message = message;
+    message["from"] = json!(GUEST);
+    message["id"] = json!(wamid);
+    message["timestamp"] = json!(chrono::Utc::now().timestamp().to_string());
+    serde_json::to_vec(&json!({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "5491100000000", "phone_number_id": "123"},
+            "contacts": [{"profile": {"name": "Ana Pérez"}, "wa_id": GUEST}],
+            "messages": [message]
+        }}]}]
+    }))
+    .unwrap()
+}
+
+async fn deliver(app: &TestApp, body: Vec<u8>) {
+    let r = app
+        .send(
+            app.http
+                .post(format!("{}/webhooks/whatsapp", app.base))
+                .header("X-Hub-Signature-256", sign(&body))
+                .body(body),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+}
+
+/// Waits for the fake API to have received `n` messages; returns the last one.
+async fn sent(server: &MockServer, n: usize) -> Value {
+    for _ in 0..200 {
+        let got = server.received_requests().await.unwrap();
+        if got.len() >= n {
+            return serde_json::from_slice(&got[n - 1].body).unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the fake WhatsApp API received fewer than {n} messages");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guest_books_over_whatsapp() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/123/messages"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({"messages": [{"id": "wamid.reply"}]})),
+            )
+            .mount(&server)
+            .await;
+        let uri = server.uri();
+        let app = spawn(
+            backend,
+            &[
+                ("CABANAS_WHATSAPP_APP_SECRET", SECRET),
+                ("CABANAS_WHATSAPP_TOKEN", "token"),
+                ("CABANAS_WHATSAPP_PHONE_NUMBER_ID", "123"),
+                ("CABANAS_WHATSAPP_API_BASE", uri.as_str()),
+            ],
+        )
+        .await;
+        let registered = app
+            .post(
+                "/v1/admin/accommodations",
+                Some(&app.admin),
+                json!({"name": "Cabaña del Lago", "capacity": 6, "min_nights": 1,
+                       "pricing": {"nightly_base": 45000, "cleaning_fee": 8000}}),
+            )
+            .await;
+        let id = registered.body["id"].as_str().unwrap().to_owned();
+        app.get(
+            &format!(
+                "/v1/accommodations?min_position={}",
+                registered.body["position"]
+            ),
+            None,
+        )
+        .await;
+
+        let hello = delivery("wamid.1", json!({"type": "text", "text": {"body": "hola"}}));
+        deliver(&app, hello.clone()).await;
+        let menu = sent(&server, 1).await;
+        assert_eq!(
+            menu["to"], "541122334455",
+            "{backend:?}: sent without the 9"
+        );
+        assert_eq!(menu["interactive"]["type"], "button");
+        assert_eq!(
+            menu["interactive"]["action"]["buttons"]
+                .as_array()
+                .unwrap()
+                .len(),
+            3
+        );
+
+        deliver(
+            &app,
+            delivery(
+                "wamid.2",
+                json!({"type": "text", "text": {"body": "tienen lugar este finde para 4?"}}),
+            ),
+        )
+        .await;
+        let list = sent(&server, 2).await;
+        assert_eq!(list["interactive"]["type"], "list", "{backend:?}: {list}");
+        let row = &list["interactive"]["action"]["sections"][0]["rows"][0];
+        assert_eq!(row["id"], format!("acc:{id}"));
+        assert!(row["title"].as_str().unwrap().chars().count() <= 24);
+
+        deliver(
+            &app,
+            delivery(
+                "wamid.3",
+                json!({"type": "interactive", "interactive": {"type": "list_reply",
+                       "list_reply": {"id": format!("acc:{id}"), "title": "Cabaña del Lago"}}}),
+            ),
+        )
+        .await;
+        let confirm = sent(&server, 3).await;
+        assert_eq!(
+            confirm["interactive"]["action"]["buttons"][0]["reply"]["id"],
+            "hold:confirm"
+        );
+
+        deliver(
+            &app,
+            delivery(
+                "wamid.4",
+                json!({"type": "interactive", "interactive": {"type": "button_reply",
+                       "button_reply": {"id": "hold:confirm", "title": "Confirmar"}}}),
+            ),
+        )
+        .await;
+        let done = sent(&server, 4).await;
+        let text = done["text"]["body"].as_str().unwrap();
+        assert!(text.contains("código"), "{backend:?}: {text}");
+
+        // The hold exists, from WhatsApp, for this weekend, and names the guest.
+        let mut held = Value::Null;
+        for _ in 0..100 {
+            let list = app
+                .get("/v1/admin/reservations?status=held", Some(&app.admin))
+                .await;
+            if list.body["items"].as_array().is_some_and(|i| !i.is_empty()) {
+                held = list.body["items"][0].clone();
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(held["channel"], "whatsapp", "{backend:?}: {held}");
+        assert_eq!(held["guests"], 4);
+        assert_eq!(held["guest"]["name"], "Ana Pérez");
+        assert!(text.contains(held["code"].as_str().unwrap()));
+
+        // Meta redelivers the first message: acknowledged, nothing new sent.
+        deliver(&app, hello).await;
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        assert_eq!(
+            server.received_requests().await.unwrap().len(),
+            4,
+            "{backend:?}"
+        );
+    }
+}
