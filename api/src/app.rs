@@ -38,6 +38,10 @@ pub struct AppState {
     pub clock: Clock,
     pub redis: Option<ConnectionManager>,
     pub idempotency: Idempotency,
+    /// Wakes the conversation worker when the webhook stored a message.
+    pub inbox_wake: Arc<tokio::sync::Notify>,
+    /// Wakes the reply sender when a reply was queued.
+    pub outbox_wake: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -93,6 +97,8 @@ impl Application {
                 redis: redis.clone(),
                 prefix: settings.redis_prefix.clone(),
             },
+            inbox_wake: Arc::new(tokio::sync::Notify::new()),
+            outbox_wake: Arc::new(tokio::sync::Notify::new()),
         });
         let mut workers = vec![runner.start()];
         workers.push(tokio::spawn(expiry::run(state.clone())));
@@ -115,6 +121,7 @@ impl Application {
         workers.push(tokio::spawn(crate::outbox::run(
             crate::outbox::Outbox::new(state.db.clone(), cloud_api),
             state.clock.clone(),
+            state.outbox_wake.clone(),
         )));
         if let Some(url) = &settings.redis_url {
             workers.push(tokio::spawn(telemetry::redis_wakeups(

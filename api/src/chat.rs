@@ -39,8 +39,12 @@ fn derived(wamid: &str, what: &str) -> Uuid {
 pub async fn run(state: web::Data<AppState>) {
     loop {
         match process_pending(&state).await {
-            Ok(0) => tokio::time::sleep(Duration::from_millis(200)).await,
-            Ok(_) => {}
+            Ok(0) => {
+                let _ =
+                    tokio::time::timeout(Duration::from_millis(500), state.inbox_wake.notified())
+                        .await;
+            }
+            Ok(_) => state.outbox_wake.notify_one(),
             Err(err) => {
                 tracing::warn!(error = %err, "conversation pass failed; will retry");
                 tokio::time::sleep(Duration::from_secs(1)).await;

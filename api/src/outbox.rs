@@ -166,12 +166,17 @@ impl Outbox {
     }
 }
 
-/// Drains the outbox every half second for the life of the service.
-pub async fn run(outbox: Outbox, clock: crate::app::Clock) {
+/// Drains the outbox for the life of the service: at once when woken (a reply was queued),
+/// otherwise every half second (retries coming due).
+pub async fn run(
+    outbox: Outbox,
+    clock: crate::app::Clock,
+    wake: std::sync::Arc<tokio::sync::Notify>,
+) {
     loop {
         if let Err(err) = outbox.drain_once(clock().timestamp_millis()).await {
             tracing::warn!(error = %err, "reply outbox pass failed; will retry");
         }
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let _ = tokio::time::timeout(std::time::Duration::from_millis(500), wake.notified()).await;
     }
 }

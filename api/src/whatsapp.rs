@@ -121,6 +121,9 @@ pub async fn receive(
         }
     }
     tx.commit().await?;
+    if new > 0 {
+        state.inbox_wake.notify_one();
+    }
     metrics::counter!("cabanas_webhook_updates_total", "channel" => "whatsapp")
         .increment(updates.len() as u64);
     if new < updates.len() as u64 {

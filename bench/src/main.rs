@@ -375,6 +375,8 @@ async fn main() -> anyhow::Result<()> {
             false,
         )
         .await?;
+        read::whatsapp_latency("SQLite", &format!("sqlite://{}/whatsapp.db", dir.display()))
+            .await?;
     }
 
     let db = format!("cabanas_bench_{}", std::process::id());
@@ -400,7 +402,9 @@ async fn main() -> anyhow::Result<()> {
         read::catch_up("PostgreSQL", eventstore::connect(&catchup.1).await?).await?;
         let http = fresh_db(&mut conn, &base, "http").await?;
         read::availability("PostgreSQL + Redis", &http.1, true).await?;
-        for extra in [catchup.0, http.0] {
+        let chat = fresh_db(&mut conn, &base, "chat").await?;
+        read::whatsapp_latency("PostgreSQL", &chat.1).await?;
+        for extra in [catchup.0, http.0, chat.0] {
             sqlx::query(sqlx::AssertSqlSafe(format!(
                 "DROP DATABASE {extra} WITH (FORCE)"
             )))

@@ -251,3 +251,81 @@ pub async fn availability(label: &str, database_url: &str, redis: bool) -> anyho
     );
     Ok(())
 }
+
+/// WhatsApp: from the webhook's POST to the first reply queued in the outbox, for text messages
+/// that need an availability search (the heaviest common turn).
+pub async fn whatsapp_latency(label: &str, database_url: &str) -> anyhow::Result<()> {
+    let vars = [
+        ("CABANAS_BIND", "127.0.0.1:0".to_owned()),
+        ("CABANAS_DATABASE_URL", database_url.to_owned()),
+        (
+            "CABANAS_JWT_SECRET",
+            "bench-secret-bench-secret-bench-secret".to_owned(),
+        ),
+        ("CABANAS_RATE_LIMIT_PER_MINUTE", "1000000".to_owned()),
+    ];
+    let settings = api::config::Settings::from_lookup(|k| {
+        vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
+    })?;
+    let store = eventstore::connect(database_url).await?;
+    for n in 0..5 {
+        let id = AccommodationId::new();
+        store
+            .append(&id.stream_id(), ExpectedVersion::NoStream, &history(id, n)?)
+            .await?;
+    }
+    let app = api::app::Application::with_store(&settings, store, api::app::system_clock()).await?;
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state();
+    tokio::spawn(app.run());
+    state.runner.catch_up().await?;
+    let client = reqwest::Client::new();
+    let mut latencies = Vec::new();
+    for i in 0..200u32 {
+        let wamid = format!("wamid.bench-{}-{i}", std::process::id());
+        let body = serde_json::json!({
+            "object": "whatsapp_business_account",
+            "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
+                "messaging_product": "whatsapp",
+                "metadata": {"phone_number_id": "1"},
+                "contacts": [{"profile": {"name": "Bench"}, "wa_id": format!("549110{i:07}")}],
+                "messages": [{"from": format!("549110{i:07}"), "id": wamid,
+                    "timestamp": Utc::now().timestamp().to_string(), "type": "text",
+                    "text": {"body": "hola, tienen lugar del 20 al 22 para 2?"}}]
+            }}]}]
+        });
+        let started = Instant::now();
+        client
+            .post(format!("{base}/webhooks/whatsapp"))
+            .json(&body)
+            .send()
+            .await?;
+        let reply_id = format!("{wamid}:0");
+        loop {
+            let (n,): (i64,) = projections::db_fetch!(
+                &state.db,
+                (i64,),
+                fetch_one,
+                "SELECT count(*) FROM wa_outbox WHERE id = $1".to_owned(),
+                reply_id.clone()
+            )?;
+            if n > 0 {
+                break;
+            }
+            if started.elapsed() > StdDuration::from_secs(10) {
+                anyhow::bail!("no reply queued within 10 s");
+            }
+            tokio::time::sleep(StdDuration::from_micros(500)).await;
+        }
+        latencies.push(started.elapsed());
+    }
+    println!("\n## {label}: WhatsApp webhook to reply queued (text needing a search)");
+    println!(
+        "{:<48} p50 {:>6.2} ms   p95 {:>6.2} ms   p99 {:>6.2} ms",
+        "200 messages, one at a time",
+        percentile(&mut latencies, 0.5),
+        percentile(&mut latencies, 0.95),
+        percentile(&mut latencies, 0.99)
+    );
+    Ok(())
+}
