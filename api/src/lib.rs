@@ -3,6 +3,7 @@
 pub mod app;
 pub mod auth;
 pub mod chat;
+pub mod chat_cli;
 pub mod config;
 pub mod expiry;
 pub mod guard;

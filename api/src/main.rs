@@ -45,6 +45,15 @@ enum Command {
         #[arg(long, default_value_t = 24 * 30)]
         hours: i64,
     },
+    /// Chat with the running service as a WhatsApp guest (sandbox or not), from the terminal.
+    Chat {
+        /// The guest's WhatsApp number, e.g. 5491122334455.
+        #[arg(long = "as")]
+        wa_id: String,
+        /// Where the service listens.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+    },
     /// Inspect or rebuild read models.
     Projections {
         #[command(subcommand)]
@@ -112,6 +121,10 @@ async fn main() -> anyhow::Result<()> {
                 "{}",
                 keys.mint(&subject, role, chrono::Duration::hours(hours))?
             );
+        }
+        Command::Chat { wa_id, url } => {
+            settings.prepare_storage()?;
+            api::chat_cli::run(&settings, &wa_id, &url).await?;
         }
         Command::Projections { action } => {
             settings.prepare_storage()?;

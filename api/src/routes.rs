@@ -86,6 +86,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/admin/reservations/{code}/cancel", web::post().to(cancel))
                 .route("/admin/reservations/{code}/extend", web::post().to(extend))
                 .route("/admin/stats", web::get().to(stats))
+                .route(
+                    "/admin/whatsapp/conversations",
+                    web::get().to(crate::whatsapp::conversations),
+                )
+                .route(
+                    "/admin/whatsapp/conversations/{wa_id}/replies",
+                    web::get().to(crate::whatsapp::replies),
+                )
+                .route(
+                    "/admin/whatsapp/conversations/{wa_id}/release",
+                    web::post().to(crate::whatsapp::release),
+                )
                 .route("/audit/streams/{stream_id}", web::get().to(audit_stream))
                 .route("/audit/events", web::get().to(audit_events))
                 .route(

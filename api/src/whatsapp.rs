@@ -132,3 +132,101 @@ pub async fn receive(
     }
     Ok(HttpResponse::build(StatusCode::OK).json(json!({"received": updates.len(), "new": new})))
 }
+
+// ---------------------------------------------------------------------------------------------
+// Admin: conversations (the sandbox's inbox and outbox, and hand-off release)
+// ---------------------------------------------------------------------------------------------
+
+/// `GET /v1/admin/whatsapp/conversations`: every guest who wrote, with counts.
+pub async fn conversations(
+    state: web::Data<AppState>,
+    _admin: crate::auth::Admin,
+) -> Result<HttpResponse, Problem> {
+    let rows: Vec<(String, i64, i64)> = projections::db_fetch!(
+        &state.db,
+        (String, i64, i64),
+        fetch_all,
+        "SELECT wa_id, count(*), max(received_at_ms) FROM wa_inbox GROUP BY wa_id \
+         ORDER BY max(received_at_ms) DESC LIMIT 200"
+            .to_owned()
+    )?;
+    let items: Vec<serde_json::Value> = rows
+        .into_iter()
+        .map(|(wa_id, messages, last)| {
+            json!({"wa_id": wa_id, "messages": messages, "last_message_at_ms": last})
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({"items": items})))
+}
+
+#[derive(Deserialize)]
+pub struct RepliesQuery {
+    after_ms: Option<i64>,
+}
+
+/// `GET /v1/admin/whatsapp/conversations/{wa_id}/replies`: what the bot answered (sent, stored
+/// in sandbox, pending or failed), oldest first.
+pub async fn replies(
+    state: web::Data<AppState>,
+    _admin: crate::auth::Admin,
+    wa_id: web::Path<String>,
+    q: web::Query<RepliesQuery>,
+) -> Result<HttpResponse, Problem> {
+    let rows: Vec<(String, String, String, i64, Option<i64>)> = projections::db_fetch!(
+        &state.db,
+        (String, String, String, i64, Option<i64>),
+        fetch_all,
+        "SELECT id, status, body, created_at_ms, error_code FROM wa_outbox \
+         WHERE wa_id = $1 AND created_at_ms > $2 ORDER BY created_at_ms, id LIMIT 200"
+            .to_owned(),
+        wa_id.into_inner(),
+        q.after_ms.unwrap_or(0)
+    )?;
+    let items: Vec<serde_json::Value> = rows
+        .into_iter()
+        .map(|(id, status, body, created, code)| {
+            json!({
+                "id": id,
+                "status": status,
+                "message": serde_json::from_str::<serde_json::Value>(&body).unwrap_or_default(),
+                "created_at_ms": created,
+                "error_code": code,
+            })
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({"items": items})))
+}
+
+/// `POST /v1/admin/whatsapp/conversations/{wa_id}/release`: a person is done; the bot answers
+/// again, starting from the menu.
+pub async fn release(
+    state: web::Data<AppState>,
+    admin: crate::auth::Admin,
+    wa_id: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    use domain::DomainEvent;
+    let guest = domain::GuestId::for_phone(&wa_id);
+    let event = domain::GuestEvent::DialogueAdvanced(domain::guest::DialogueAdvanced {
+        wamid: format!("release:{}", uuid::Uuid::new_v4()),
+        state: serde_json::to_value(conversation::dialogue::State::Menu).unwrap_or_default(),
+        at: state.now(),
+    });
+    let outcome = state
+        .store
+        .append(
+            &guest.stream_id(),
+            eventstore::ExpectedVersion::Any,
+            &[eventstore::NewEvent {
+                event_id: uuid::Uuid::now_v7(),
+                event_type: event.event_type().to_owned(),
+                schema_version: event.event_version() as i32,
+                payload: event.to_payload(),
+                metadata: crate::routes::meta(&admin.0.sub, None),
+            }],
+        )
+        .await?;
+    Ok(
+        HttpResponse::Ok()
+            .json(json!({"released": true, "stream_version": outcome.stream_version})),
+    )
+}

@@ -191,3 +191,92 @@ async fn a_guest_books_over_whatsapp() {
         );
     }
 }
+
+async fn replies(app: &TestApp) -> Vec<Value> {
+    let path = format!("/v1/admin/whatsapp/conversations/{GUEST}/replies");
+    app.get(&path, Some(&app.admin)).await.body["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+async fn wait_for(app: &TestApp, n: usize) -> Vec<Value> {
+    for _ in 0..100 {
+        if replies(app).await.len() >= n {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    replies(app).await
+}
+
+/// Sandbox (no Cloud API credentials): replies are stored and readable by the admin; a guest
+/// who asked for a person gets no bot answers until the admin releases the conversation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sandbox_conversations_are_listed_and_a_handoff_is_released() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let app = spawn(backend, &[("CABANAS_WHATSAPP_APP_SECRET", SECRET)]).await;
+        deliver(
+            &app,
+            delivery(
+                "wamid.h1",
+                json!({"type": "text", "text": {"body": "quiero hablar con una persona"}}),
+            ),
+        )
+        .await;
+        let got = wait_for(&app, 1).await;
+        assert_eq!(got.len(), 1, "{backend:?}");
+        // Stored, not sent: there is no Cloud API in the sandbox.
+        let mut settled = got[0]["status"].clone();
+        for _ in 0..100 {
+            settled = replies(&app).await[0]["status"].clone();
+            if settled == "sandbox" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(30)).await;
+        }
+        assert_eq!(settled, "sandbox");
+        let list = app
+            .get("/v1/admin/whatsapp/conversations", Some(&app.admin))
+            .await;
+        assert_eq!(list.body["items"][0]["wa_id"], GUEST);
+
+        // Handed off: the bot stays quiet.
+        deliver(
+            &app,
+            delivery(
+                "wamid.h2",
+                json!({"type": "text", "text": {"body": "hola?"}}),
+            ),
+        )
+        .await;
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        assert_eq!(
+            replies(&app).await.len(),
+            1,
+            "{backend:?}: silent while handed off"
+        );
+
+        let released = app
+            .post(
+                &format!("/v1/admin/whatsapp/conversations/{GUEST}/release"),
+                Some(&app.admin),
+                json!({}),
+            )
+            .await;
+        assert_eq!(released.status, 200, "{:?}", released.body);
+        deliver(
+            &app,
+            delivery(
+                "wamid.h3",
+                json!({"type": "text", "text": {"body": "hola"}}),
+            ),
+        )
+        .await;
+        assert_eq!(
+            wait_for(&app, 2).await.len(),
+            2,
+            "{backend:?}: answering again"
+        );
+    }
+}

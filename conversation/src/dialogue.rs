@@ -506,7 +506,7 @@ pub fn after(pending: State, outcome: Outcome) -> Turn {
                 State::Menu,
                 vec![text(format!(
                     "¡Listo! Te la reservé con el código {code}. Para confirmarla pagá la seña de \
-                     {deposit} antes de las {}. Te mando el link de pago en un momento.",
+                     {deposit} antes de las {}.",
                     local.format("%H:%M")
                 ))],
             )

@@ -1,0 +1,155 @@
+//! `cabanas chat --as NUMBER`: talk to the running engine as a WhatsApp guest from a terminal.
+//! Each line is delivered to the service's webhook exactly as Meta would (signed when a secret
+//! is configured); the bot's answers are read back from the admin API and printed, buttons and
+//! list rows numbered so that typing the number taps them.
+
+use std::io::{BufRead, Write};
+use std::time::Duration;
+
+use anyhow::Context;
+use hmac::{Hmac, KeyInit, Mac};
+use serde_json::{Value, json};
+
+use crate::auth::{Keys, Role};
+use crate::config::Settings;
+
+struct Choice {
+    id: String,
+    title: String,
+    list: bool,
+}
+
+fn print_reply(message: &Value, choices: &mut Vec<Choice>) {
+    match message["type"].as_str() {
+        Some("text") => println!("🤖 {}", message["text"]["body"].as_str().unwrap_or("")),
+        Some("interactive") => {
+            let i = &message["interactive"];
+            println!("🤖 {}", i["body"]["text"].as_str().unwrap_or(""));
+            choices.clear();
+            if let Some(buttons) = i["action"]["buttons"].as_array() {
+                for b in buttons {
+                    choices.push(Choice {
+                        id: b["reply"]["id"].as_str().unwrap_or("").to_owned(),
+                        title: b["reply"]["title"].as_str().unwrap_or("").to_owned(),
+                        list: false,
+                    });
+                }
+            }
+            for s in i["action"]["sections"].as_array().into_iter().flatten() {
+                for r in s["rows"].as_array().into_iter().flatten() {
+                    let title = match r["description"].as_str() {
+                        Some(d) => format!("{} — {d}", r["title"].as_str().unwrap_or("")),
+                        None => r["title"].as_str().unwrap_or("").to_owned(),
+                    };
+                    choices.push(Choice {
+                        id: r["id"].as_str().unwrap_or("").to_owned(),
+                        title,
+                        list: true,
+                    });
+                }
+            }
+            for (n, c) in choices.iter().enumerate() {
+                println!("   {}) {}", n + 1, c.title);
+            }
+        }
+        _ => println!("🤖 {message}"),
+    }
+}
+
+pub async fn run(settings: &Settings, wa_id: &str, url: &str) -> anyhow::Result<()> {
+    let token =
+        Keys::new(settings.secret()?).mint("chat", Role::Admin, chrono::Duration::hours(12))?;
+    let http = reqwest::Client::new();
+    let base = url.trim_end_matches('/');
+    let mut seen_ms = chrono::Utc::now().timestamp_millis();
+    let mut choices: Vec<Choice> = Vec::new();
+    println!("Chateando como {wa_id} con {base}. Escribí tu mensaje (Ctrl-D para salir).");
+    let stdin = std::io::stdin();
+    loop {
+        print!("> ");
+        std::io::stdout().flush()?;
+        let mut line = String::new();
+        if stdin.lock().read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let wamid = format!("wamid.chat-{}", uuid::Uuid::new_v4().simple());
+        let picked = line
+            .parse::<usize>()
+            .ok()
+            .and_then(|n| n.checked_sub(1))
+            .and_then(|n| choices.get(n));
+        let mut message = match picked {
+            Some(c) if c.list => {
+                json!({"type": "interactive", "interactive": {"type": "list_reply",
+                "list_reply": {"id": c.id, "title": c.title}}})
+            }
+            Some(c) => json!({"type": "interactive", "interactive": {"type": "button_reply",
+                "button_reply": {"id": c.id, "title": c.title}}}),
+            None => json!({"type": "text", "text": {"body": line}}),
+        };
+        message["from"] = json!(wa_id);
+        message["id"] = json!(wamid);
+        message["timestamp"] = json!(chrono::Utc::now().timestamp().to_string());
+        let body = serde_json::to_vec(&json!({
+            "object": "whatsapp_business_account",
+            "entry": [{"id": "sandbox", "changes": [{"field": "messages", "value": {
+                "messaging_product": "whatsapp",
+                "metadata": {"phone_number_id": "sandbox"},
+                "contacts": [{"profile": {"name": "Huésped de prueba"}, "wa_id": wa_id}],
+                "messages": [message]
+            }}]}]
+        }))?;
+        let mut request = http
+            .post(format!("{base}/webhooks/whatsapp"))
+            .header("content-type", "application/json");
+        if let Some(secret) = &settings.whatsapp_app_secret {
+            let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes())
+                .context("the app secret")?;
+            mac.update(&body);
+            request = request.header(
+                "X-Hub-Signature-256",
+                format!("sha256={}", hex::encode(mac.finalize().into_bytes())),
+            );
+        }
+        let sent = request
+            .body(body)
+            .send()
+            .await
+            .context("is `cabanas serve` running?")?;
+        if !sent.status().is_success() {
+            println!("(el servicio respondió {})", sent.status());
+            continue;
+        }
+        // Replies arrive within milliseconds; wait a little for all of a turn's.
+        let mut got_any = false;
+        for _ in 0..30 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let page: Value = http
+                .get(format!(
+                    "{base}/v1/admin/whatsapp/conversations/{wa_id}/replies?after_ms={seen_ms}"
+                ))
+                .bearer_auth(&token)
+                .send()
+                .await?
+                .json()
+                .await?;
+            let items = page["items"].as_array().cloned().unwrap_or_default();
+            for item in &items {
+                print_reply(&item["message"], &mut choices);
+                seen_ms = seen_ms.max(item["created_at_ms"].as_i64().unwrap_or(seen_ms));
+            }
+            if !items.is_empty() {
+                got_any = true;
+            } else if got_any {
+                break;
+            }
+        }
+        if !got_any {
+            println!("(sin respuesta: la conversación puede estar con una persona)");
+        }
+    }
+}
