@@ -10,9 +10,13 @@ use std::time::Duration;
 
 use actix_web::web;
 use chrono::{DateTime, Utc};
-use conversation::dialogue::{self, Action, Input, Offer, Outcome, State, Step};
+use conversation::dialogue::{
+    self, Action, Input, Offer, Outcome, ReservationSummary, State, Step,
+};
 use conversation::reply::Reply;
-use domain::accommodation::{AccommodationCommand, Channel, PlaceHold, validate_stay};
+use domain::accommodation::{
+    AccommodationCommand, CancelReservation, CancelledBy, Channel, PlaceHold, validate_stay,
+};
 use domain::guest::DialogueAdvanced;
 use domain::{
     AccommodationEvent, AccommodationId, DomainEvent, GuestEvent, GuestId, ReservationId, StayDates,
@@ -222,6 +226,68 @@ async fn perform(
                     })
                     .collect(),
             ))
+        }
+        Action::ListReservations => {
+            let filter = queries::ReservationFilter {
+                guest_ref: Some(guest.stream_id()),
+                limit: 50,
+                ..queries::ReservationFilter::default()
+            };
+            let today = (now - chrono::Duration::hours(3)).date_naive();
+            Ok(Outcome::Reservations(
+                queries::search_reservations(&state.db, &filter)
+                    .await?
+                    .into_iter()
+                    .filter(|r| {
+                        (r.status == "held" || r.status == "confirmed") && r.check_out >= today
+                    })
+                    .map(|r| ReservationSummary {
+                        code: r.code,
+                        accommodation: r.accommodation_name.unwrap_or_default(),
+                        check_in: r.check_in,
+                        check_out: r.check_out,
+                        status: r.status,
+                    })
+                    .collect(),
+            ))
+        }
+        Action::CancelReservation { code } => {
+            let found = queries::reservation_by_code(&state.db, &code).await?;
+            // Only the guest who made it may cancel it from their phone.
+            let Some(r) = found.filter(|r| r.guest.reference == guest.stream_id()) else {
+                return Ok(Outcome::NotCancellable {
+                    code,
+                    why: "no es una reserva tuya".into(),
+                });
+            };
+            let (Ok(id), Ok(reservation_id)) = (
+                r.accommodation_id.parse::<AccommodationId>(),
+                r.id.parse::<ReservationId>(),
+            ) else {
+                return Ok(Outcome::NotCancellable {
+                    code,
+                    why: "no la encuentro".into(),
+                });
+            };
+            let cmd = AccommodationCommand::Cancel(CancelReservation {
+                reservation_id,
+                by: CancelledBy::Guest,
+                reason: "pedido por WhatsApp".into(),
+            });
+            let mut metadata = meta("guest", Some(reservation_id.as_uuid()));
+            metadata.source = Some("whatsapp".into());
+            metadata.provider_message_id = Some(m.wamid.clone());
+            match command(state, id, cmd, metadata).await {
+                Ok(_) => Ok(Outcome::Cancelled { code }),
+                Err(p) if p.status < 500 => Ok(Outcome::NotCancellable {
+                    code,
+                    why: match p.kind.as_str() {
+                        "/problems/conflict" => "ya estaba cancelada o vencida".into(),
+                        _ => "no se puede en este momento".into(),
+                    },
+                }),
+                Err(p) => Err(p),
+            }
         }
         Action::PlaceHold {
             accommodation_id,

@@ -823,6 +823,7 @@ async fn list_reservations(
         accommodation_id: q.accommodation_id,
         channel: q.channel,
         q: q.q.filter(|s| !s.trim().is_empty()),
+        guest_ref: None,
         limit: q.limit.unwrap_or(50).clamp(1, 500),
         offset: q.offset.unwrap_or(0).max(0),
     };

@@ -181,12 +181,73 @@ async fn a_guest_books_over_whatsapp() {
         assert_eq!(held["guest"]["name"], "Ana Pérez");
         assert!(text.contains(held["code"].as_str().unwrap()));
 
+        // Their reservations, then cancelling this one from the chat.
+        let code = held["code"].as_str().unwrap().to_owned();
+        deliver(
+            &app,
+            delivery(
+                "wamid.5",
+                json!({"type": "text", "text": {"body": "mis reservas"}}),
+            ),
+        )
+        .await;
+        let mine = sent(&server, 5).await;
+        assert_eq!(
+            mine["interactive"]["action"]["sections"][0]["rows"][0]["id"],
+            format!("res:{code}"),
+            "{backend:?}: {mine}"
+        );
+        deliver(
+            &app,
+            delivery(
+                "wamid.6",
+                json!({"type": "interactive", "interactive": {"type": "list_reply",
+                       "list_reply": {"id": format!("res:{code}"), "title": code}}}),
+            ),
+        )
+        .await;
+        let manage = sent(&server, 6).await;
+        assert_eq!(
+            manage["interactive"]["action"]["buttons"][0]["reply"]["id"],
+            format!("res-cancel:{code}")
+        );
+        deliver(
+            &app,
+            delivery(
+                "wamid.7",
+                json!({"type": "interactive", "interactive": {"type": "button_reply",
+                       "button_reply": {"id": format!("res-cancel:{code}"), "title": "Cancelar reserva"}}}),
+            ),
+        )
+        .await;
+        let cancelled = sent(&server, 7).await;
+        assert!(
+            cancelled["text"]["body"]
+                .as_str()
+                .unwrap()
+                .contains("cancelé"),
+            "{backend:?}: {cancelled}"
+        );
+        let mut status_now = serde_json::Value::Null;
+        for _ in 0..100 {
+            status_now = app
+                .get(&format!("/v1/reservations/{code}"), None)
+                .await
+                .body["status"]
+                .clone();
+            if status_now == "cancelled" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(status_now, "cancelled", "{backend:?}");
+
         // Meta redelivers the first message: acknowledged, nothing new sent.
         deliver(&app, hello).await;
         tokio::time::sleep(Duration::from_millis(700)).await;
         assert_eq!(
             server.received_requests().await.unwrap().len(),
-            4,
+            7,
             "{backend:?}"
         );
     }

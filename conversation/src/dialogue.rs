@@ -28,6 +28,22 @@ pub mod ids {
     pub const HOLD_CANCEL: &str = "hold:cancel";
     /// `acc:{accommodation id}`
     pub const ACCOMMODATION_PREFIX: &str = "acc:";
+    /// `res:{code}`: one of the guest's reservations.
+    pub const RESERVATION_PREFIX: &str = "res:";
+    /// `res-cancel:{code}`
+    pub const CANCEL_PREFIX: &str = "res-cancel:";
+    pub const BACK_TO_MENU: &str = "menu:main";
+}
+
+/// One of the guest's reservations, as the chat shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReservationSummary {
+    pub code: String,
+    pub accommodation: String,
+    pub check_in: NaiveDate,
+    pub check_out: NaiveDate,
+    /// `held` or `confirmed`.
+    pub status: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,6 +78,10 @@ pub enum State {
         guests: u32,
         offer: Offer,
     },
+    /// The guest is picking one of their reservations.
+    ChoosingReservation,
+    /// The guest is looking at one reservation.
+    ManagingReservation { code: String },
     /// A person took over: no automatic replies until the admin releases the conversation.
     HandedOff,
 }
@@ -87,6 +107,10 @@ pub enum Action {
         check_out: NaiveDate,
         guests: u32,
     },
+    /// The guest's own held and confirmed reservations.
+    ListReservations,
+    /// Cancel one of the guest's reservations (the caller checks it is theirs).
+    CancelReservation { code: String },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -99,6 +123,14 @@ pub enum Outcome {
     },
     /// The nights were taken in the meantime.
     Unavailable,
+    Reservations(Vec<ReservationSummary>),
+    Cancelled {
+        code: String,
+    },
+    NotCancellable {
+        code: String,
+        why: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -309,16 +341,24 @@ pub fn respond(
                          mandamos la ubicación exacta.",
                     )],
                 ),
-                Some(Intent::MyReservations | Intent::Cancel | Intent::Pay) => done(
+                Some(Intent::MyReservations | Intent::Cancel) => list_reservations(),
+                Some(Intent::Pay) => done(
                     State::Menu,
                     vec![text(
-                        "Para ver, pagar o cancelar una reserva escribime su código (7 letras) o \
-                         tocá \"Hablar con alguien\".",
+                        "Para pagar la seña usá el link que te mandamos al reservar; si no lo \
+                         encontrás, tocá \"Hablar con alguien\" y te lo reenviamos.",
                     )],
                 ),
                 Some(Intent::Human) => handoff(),
             }
         }
+    }
+}
+
+fn list_reservations() -> Step {
+    Step::Need {
+        action: Action::ListReservations,
+        pending: State::ChoosingReservation,
     }
 }
 
@@ -337,12 +377,8 @@ fn choose(state: &State, id: &str, today: NaiveDate) -> Step {
         ids::MENU_AVAILABILITY | ids::HOLD_CHANGE_DATES => {
             done(State::AskedDates { guests: None }, vec![ask_dates()])
         }
-        ids::MENU_MINE => done(
-            State::Menu,
-            vec![text(
-                "Escribime el código de tu reserva (7 letras) y te cuento cómo está.",
-            )],
-        ),
+        ids::MENU_MINE => list_reservations(),
+        ids::BACK_TO_MENU => done(State::Menu, vec![menu("")]),
         ids::MENU_HUMAN => handoff(),
         ids::DATES_THIS_WEEKEND | ids::DATES_NEXT_WEEKEND => {
             let (check_in, check_out) = weekend(today, id == ids::DATES_NEXT_WEEKEND);
@@ -386,6 +422,26 @@ fn choose(state: &State, id: &str, today: NaiveDate) -> Step {
             },
             _ => done(State::Menu, vec![menu("Esa opción ya no está vigente. ")]),
         },
+        other if other.starts_with(ids::CANCEL_PREFIX) => {
+            let code = other.trim_start_matches(ids::CANCEL_PREFIX).to_owned();
+            Step::Need {
+                action: Action::CancelReservation { code },
+                pending: State::Menu,
+            }
+        }
+        other if other.starts_with(ids::RESERVATION_PREFIX) => {
+            let code = other.trim_start_matches(ids::RESERVATION_PREFIX).to_owned();
+            done(
+                State::ManagingReservation { code: code.clone() },
+                vec![or_text(
+                    ButtonsBuilder::new(format!("Reserva {code}. ¿Qué querés hacer?"))
+                        .button(format!("{}{code}", ids::CANCEL_PREFIX), "Cancelar reserva")
+                        .button(ids::BACK_TO_MENU, "Volver al menú")
+                        .build(),
+                    "¿Querés cancelarla? Respondé \"cancelar\".",
+                )],
+            )
+        }
         other => match (other.strip_prefix(ids::ACCOMMODATION_PREFIX), state) {
             (
                 Some(acc),
@@ -517,6 +573,49 @@ pub fn after(pending: State, outcome: Outcome) -> Turn {
                 text("Uy, esas noches se acaban de ocupar. ¿Probamos otras fechas?"),
                 ask_dates(),
             ],
+        ),
+        (_, Outcome::Reservations(list)) => {
+            if list.is_empty() {
+                return turn(State::Menu, vec![menu("No tenés reservas activas. ")]);
+            }
+            let rows = list.iter().take(crate::reply::limits::LIST_ROWS).fold(
+                ListBuilder::new("Tus reservas:", "Ver reservas"),
+                |l, r| {
+                    let title: String = format!("{} · {}", r.code, r.accommodation)
+                        .chars()
+                        .take(24)
+                        .collect();
+                    let status = if r.status == "confirmed" {
+                        "confirmada"
+                    } else {
+                        "esperando la seña"
+                    };
+                    l.row(
+                        format!("{}{}", ids::RESERVATION_PREFIX, r.code),
+                        title,
+                        Some(format!(
+                            "{} a {} · {status}",
+                            day_label(r.check_in),
+                            day_label(r.check_out)
+                        )),
+                    )
+                },
+            );
+            turn(
+                State::ChoosingReservation,
+                vec![or_text(rows.build(), "Escribime el código de la reserva.")],
+            )
+        }
+        (_, Outcome::Cancelled { code }) => turn(
+            State::Menu,
+            vec![text(format!(
+                "Listo, cancelé la reserva {code}. Si había una seña paga, te escribimos por la \
+                 devolución."
+            ))],
+        ),
+        (_, Outcome::NotCancellable { code, why }) => turn(
+            State::Menu,
+            vec![text(format!("No pude cancelar {code}: {why}."))],
         ),
         (state, Outcome::Offers(_)) => turn(state, Vec::new()),
     }

@@ -5,7 +5,9 @@
 #![allow(clippy::unwrap_used)] // Test set-up failures should stop the test loudly.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use conversation::dialogue::{Action, Input, Offer, Outcome, State, Step, after, ids, respond};
+use conversation::dialogue::{
+    Action, Input, Offer, Outcome, ReservationSummary, State, Step, after, ids, respond,
+};
 use conversation::reply::Reply;
 use domain::Money;
 
@@ -158,10 +160,28 @@ fn every_id_reaches_its_handler() {
         turn(choice(&State::Menu, ids::MENU_AVAILABILITY)).state,
         State::AskedDates { .. }
     ));
+    assert!(matches!(
+        choice(&State::Menu, ids::MENU_MINE),
+        Step::Need {
+            action: Action::ListReservations,
+            ..
+        }
+    ));
     assert_eq!(
-        turn(choice(&State::Menu, ids::MENU_MINE)).state,
+        turn(choice(&State::Menu, ids::BACK_TO_MENU)).state,
         State::Menu
     );
+    assert!(matches!(
+        turn(choice(&State::ChoosingReservation, "res:K7M2QXP")).state,
+        State::ManagingReservation { .. }
+    ));
+    assert!(matches!(
+        choice(&State::Menu, "res-cancel:K7M2QXP"),
+        Step::Need {
+            action: Action::CancelReservation { .. },
+            ..
+        }
+    ));
     let human = turn(choice(&State::Menu, ids::MENU_HUMAN));
     assert!(human.handoff && human.state == State::HandedOff);
     // Weekend presets ask for the party size first, then search.
@@ -277,4 +297,60 @@ fn an_idle_conversation_restarts_and_a_handoff_stays_silent() {
         now(),
     ));
     assert!(asked.handoff);
+}
+
+#[test]
+fn a_guest_lists_and_cancels_their_reservation() {
+    let Step::Need { action, pending } = respond(&State::Menu, None, &text("mis reservas"), now())
+    else {
+        panic!()
+    };
+    assert_eq!(action, Action::ListReservations);
+    let listed = after(
+        pending,
+        Outcome::Reservations(vec![ReservationSummary {
+            code: "K7M2QXP".into(),
+            accommodation: "Cabaña del Lago".into(),
+            check_in: d("2026-11-06"),
+            check_out: d("2026-11-08"),
+            status: "held".into(),
+        }]),
+    );
+    assert_eq!(listed.replies[0].choice_ids(), ["res:K7M2QXP"]);
+    let managing = turn(respond(
+        &listed.state,
+        Some(now()),
+        &Input::Choice("res:K7M2QXP".into()),
+        now(),
+    ));
+    assert_eq!(
+        managing.replies[0].choice_ids(),
+        ["res-cancel:K7M2QXP", ids::BACK_TO_MENU]
+    );
+    let Step::Need { action, pending } = respond(
+        &managing.state,
+        Some(now()),
+        &Input::Choice("res-cancel:K7M2QXP".into()),
+        now(),
+    ) else {
+        panic!()
+    };
+    assert_eq!(
+        action,
+        Action::CancelReservation {
+            code: "K7M2QXP".into()
+        }
+    );
+    let done = after(
+        pending,
+        Outcome::Cancelled {
+            code: "K7M2QXP".into(),
+        },
+    );
+    assert!(matches!(&done.replies[0], Reply::Text(t) if t.contains("cancelé")));
+    let none = after(
+        State::ChoosingReservation,
+        Outcome::Reservations(Vec::new()),
+    );
+    assert_eq!(none.state, State::Menu);
 }

@@ -316,6 +316,8 @@ pub struct ReservationFilter {
     pub channel: Option<String>,
     /// Free text: part of the guest's name or phone, or a reservation code.
     pub q: Option<String>,
+    /// One guest's reservations (`guest-{id}`).
+    pub guest_ref: Option<String>,
     pub limit: i64,
     pub offset: i64,
 }
@@ -335,6 +337,7 @@ pub async fn search_reservations(
          AND ($2 IS NULL OR r.check_out > $2) AND ($3 IS NULL OR r.check_in < $3) \
          AND ($4 IS NULL OR r.accommodation_id = $4) AND ($5 IS NULL OR r.channel = $5) \
          AND ($6 IS NULL OR g.search LIKE $6 OR r.code = $7) \
+         AND ($10 IS NULL OR r.guest_ref = $10) \
          ORDER BY r.check_in, r.code LIMIT $8 OFFSET $9"
     );
     let rows: Vec<ReservationRow> = match db {
@@ -346,7 +349,8 @@ pub async fn search_reservations(
                 .replace("$3 IS NULL", "$3::date IS NULL")
                 .replace("$4 IS NULL", "$4::text IS NULL")
                 .replace("$5 IS NULL", "$5::text IS NULL")
-                .replace("$6 IS NULL", "$6::text IS NULL");
+                .replace("$6 IS NULL", "$6::text IS NULL")
+                .replace("$10 IS NULL", "$10::text IS NULL");
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(f.status.clone())
                 .bind(f.from)
@@ -357,6 +361,7 @@ pub async fn search_reservations(
                 .bind(code)
                 .bind(f.limit)
                 .bind(f.offset)
+                .bind(f.guest_ref.clone())
                 .fetch_all(p)
                 .await?
         }
@@ -371,6 +376,7 @@ pub async fn search_reservations(
                 .bind(code)
                 .bind(f.limit)
                 .bind(f.offset)
+                .bind(f.guest_ref.clone())
                 .fetch_all(p)
                 .await?
         }
