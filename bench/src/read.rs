@@ -123,8 +123,13 @@ pub async fn catch_up(label: &str, store: Arc<dyn EventStore>) -> anyhow::Result
     Ok(())
 }
 
-/// Availability queries through HTTP against an app on `database_url`.
-pub async fn availability(label: &str, database_url: &str, redis: bool) -> anyhow::Result<()> {
+/// Starts the service on `database_url` with `cabins` seeded accommodations (a season of
+/// bookings each) and its read models caught up; returns its base URL and state.
+async fn start_app(
+    database_url: &str,
+    cabins: usize,
+    extra: &[(&'static str, String)],
+) -> anyhow::Result<(String, actix_web::web::Data<api::app::AppState>)> {
     let mut vars = vec![
         ("CABANAS_BIND", "127.0.0.1:0".to_owned()),
         ("CABANAS_DATABASE_URL", database_url.to_owned()),
@@ -135,19 +140,12 @@ pub async fn availability(label: &str, database_url: &str, redis: bool) -> anyho
         ("CABANAS_RATE_LIMIT_PER_MINUTE", "1000000".to_owned()),
         ("CABANAS_LOG", "warn".to_owned()),
     ];
-    if redis {
-        vars.push(("CABANAS_REDIS_URL", "redis://127.0.0.1:6379".to_owned()));
-        vars.push((
-            "CABANAS_REDIS_PREFIX",
-            format!("cabanas-bench-{}", std::process::id()),
-        ));
-    }
+    vars.extend(extra.iter().cloned());
     let settings = api::config::Settings::from_lookup(|k| {
         vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
     })?;
     let store = eventstore::connect(database_url).await?;
-    // Twenty cabins with a season of bookings each, so the query has real rows to skip.
-    for n in 0..20 {
+    for n in 0..cabins {
         let id = AccommodationId::new();
         store
             .append(&id.stream_id(), ExpectedVersion::NoStream, &history(id, n)?)
@@ -158,6 +156,21 @@ pub async fn availability(label: &str, database_url: &str, redis: bool) -> anyho
     let state = app.state();
     tokio::spawn(app.run());
     state.runner.catch_up().await?;
+    Ok((base, state))
+}
+
+/// Availability queries through HTTP against an app on `database_url`.
+pub async fn availability(label: &str, database_url: &str, redis: bool) -> anyhow::Result<()> {
+    let mut extra = Vec::new();
+    if redis {
+        extra.push(("CABANAS_REDIS_URL", "redis://127.0.0.1:6379".to_owned()));
+        extra.push((
+            "CABANAS_REDIS_PREFIX",
+            format!("cabanas-bench-{}", std::process::id()),
+        ));
+    }
+    // Twenty cabins with a season of bookings each, so the query has real rows to skip.
+    let (base, _state) = start_app(database_url, 20, &extra).await?;
     let client = reqwest::Client::new();
     let day = |d: u64| (Utc::now() + Duration::days(2)).date_naive() + Days::new(d);
     let url = move |i: usize| {
@@ -255,30 +268,7 @@ pub async fn availability(label: &str, database_url: &str, redis: bool) -> anyho
 /// WhatsApp: from the webhook's POST to the first reply queued in the outbox, for text messages
 /// that need an availability search (the heaviest common turn).
 pub async fn whatsapp_latency(label: &str, database_url: &str) -> anyhow::Result<()> {
-    let vars = [
-        ("CABANAS_BIND", "127.0.0.1:0".to_owned()),
-        ("CABANAS_DATABASE_URL", database_url.to_owned()),
-        (
-            "CABANAS_JWT_SECRET",
-            "bench-secret-bench-secret-bench-secret".to_owned(),
-        ),
-        ("CABANAS_RATE_LIMIT_PER_MINUTE", "1000000".to_owned()),
-    ];
-    let settings = api::config::Settings::from_lookup(|k| {
-        vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
-    })?;
-    let store = eventstore::connect(database_url).await?;
-    for n in 0..5 {
-        let id = AccommodationId::new();
-        store
-            .append(&id.stream_id(), ExpectedVersion::NoStream, &history(id, n)?)
-            .await?;
-    }
-    let app = api::app::Application::with_store(&settings, store, api::app::system_clock()).await?;
-    let base = format!("http://127.0.0.1:{}", app.port());
-    let state = app.state();
-    tokio::spawn(app.run());
-    state.runner.catch_up().await?;
+    let (base, state) = start_app(database_url, 5, &[]).await?;
     let client = reqwest::Client::new();
     let mut latencies = Vec::new();
     for i in 0..200u32 {

@@ -340,6 +340,24 @@ pub async fn search_reservations(
          AND ($10 IS NULL OR r.guest_ref = $10) \
          ORDER BY r.check_in, r.code LIMIT $8 OFFSET $9"
     );
+    // The same binds for both backends, in placeholder order.
+    macro_rules! run {
+        ($sql:expr, $pool:expr) => {
+            sqlx::query_as(sqlx::AssertSqlSafe($sql))
+                .bind(f.status.clone())
+                .bind(f.from)
+                .bind(f.to)
+                .bind(f.accommodation_id.clone())
+                .bind(f.channel.clone())
+                .bind(q)
+                .bind(code)
+                .bind(f.limit)
+                .bind(f.offset)
+                .bind(f.guest_ref.clone())
+                .fetch_all($pool)
+                .await?
+        };
+    }
     let rows: Vec<ReservationRow> = match db {
         Db::Postgres(p) => {
             // PostgreSQL must know each parameter's type even when it is NULL.
@@ -351,34 +369,10 @@ pub async fn search_reservations(
                 .replace("$5 IS NULL", "$5::text IS NULL")
                 .replace("$6 IS NULL", "$6::text IS NULL")
                 .replace("$10 IS NULL", "$10::text IS NULL");
-            sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(f.status.clone())
-                .bind(f.from)
-                .bind(f.to)
-                .bind(f.accommodation_id.clone())
-                .bind(f.channel.clone())
-                .bind(q)
-                .bind(code)
-                .bind(f.limit)
-                .bind(f.offset)
-                .bind(f.guest_ref.clone())
-                .fetch_all(p)
-                .await?
+            run!(sql, p)
         }
         Db::Sqlite(p) => {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(f.status.clone())
-                .bind(f.from)
-                .bind(f.to)
-                .bind(f.accommodation_id.clone())
-                .bind(f.channel.clone())
-                .bind(q)
-                .bind(code)
-                .bind(f.limit)
-                .bind(f.offset)
-                .bind(f.guest_ref.clone())
-                .fetch_all(p)
-                .await?
+            run!(sql, p)
         }
     };
     Ok(rows.into_iter().filter_map(ReservationRow::view).collect())
