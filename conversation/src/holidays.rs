@@ -1,11 +1,19 @@
 //! Argentine public holidays, from a yearly table kept in `data/ar_holidays.txt`.
 
+use std::sync::OnceLock;
+
 use chrono::NaiveDate;
 
 const TABLE: &str = include_str!("../data/ar_holidays.txt");
 
-/// Every listed holiday with its name, in date order.
-pub fn all() -> Vec<(NaiveDate, &'static str)> {
+/// Every listed holiday with its name, in date order (parsed once: the long-weekend search
+/// asks about hundreds of days).
+pub fn all() -> &'static [(NaiveDate, &'static str)] {
+    static PARSED: OnceLock<Vec<(NaiveDate, &'static str)>> = OnceLock::new();
+    PARSED.get_or_init(parse)
+}
+
+fn parse() -> Vec<(NaiveDate, &'static str)> {
     let mut out: Vec<(NaiveDate, &'static str)> = TABLE
         .lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
@@ -21,5 +29,5 @@ pub fn all() -> Vec<(NaiveDate, &'static str)> {
 }
 
 pub fn is_holiday(date: NaiveDate) -> bool {
-    all().iter().any(|(d, _)| *d == date)
+    all().binary_search_by_key(&date, |(d, _)| *d).is_ok()
 }

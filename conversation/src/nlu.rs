@@ -328,9 +328,9 @@ fn long_weekend(today: NaiveDate) -> Option<(NaiveDate, NaiveDate)> {
 /// Holy Week's long weekend: check in on Holy Thursday, out on Easter Sunday.
 fn semana_santa(today: NaiveDate) -> Option<(NaiveDate, NaiveDate)> {
     holidays::all()
-        .into_iter()
+        .iter()
         .find(|(d, name)| name.contains("Viernes Santo") && *d >= today)
-        .map(|(friday, _)| (friday - Days::new(1), friday + Days::new(2)))
+        .map(|(friday, _)| (*friday - Days::new(1), *friday + Days::new(2)))
 }
 
 /// A single date starting at `i`: `hoy`, `manana`, a weekday (`el jueves`), `el sabado 3`,

@@ -129,11 +129,6 @@ impl Runner {
         Ok(())
     }
 
-    /// Applies at most one batch to `p`'s live tables; returns how many events it applied.
-    pub async fn step(&self, p: &dyn Projection) -> Result<usize, ProjectionError> {
-        self.step_into(p, LIVE, p.name()).await
-    }
-
     async fn step_into(
         &self,
         p: &dyn Projection,
