@@ -29,12 +29,18 @@ pub struct PgStore {
     /// Wakes this process's sequencer right after a local commit.
     wake: Arc<tokio::sync::Notify>,
     changes: tokio::sync::watch::Receiver<u64>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    #[allow(dead_code)] // Kept so the task's lifetime is visibly tied to the store.
     sequencer: tokio::task::JoinHandle<()>,
 }
 
 impl Drop for PgStore {
+    /// Stops the sequencer between passes, never mid-transaction: the pool outlives the store
+    /// (`db()` hands it out), and a task aborted between BEGIN and COMMIT would return a
+    /// connection still inside that transaction, silently swallowing the next user's writes.
     fn drop(&mut self) {
-        self.sequencer.abort();
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.wake.notify_one();
     }
 }
 
@@ -50,11 +56,18 @@ impl PgStore {
         sqlx::migrate!("../migrations/postgres").run(&pool).await?;
         let wake = Arc::new(tokio::sync::Notify::new());
         let (changed, changes) = tokio::sync::watch::channel(0);
-        let sequencer = tokio::spawn(run_sequencer(pool.clone(), wake.clone(), changed));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let sequencer = tokio::spawn(run_sequencer(
+            pool.clone(),
+            wake.clone(),
+            changed,
+            stop.clone(),
+        ));
         Ok(PgStore {
             pool,
             wake,
             changes,
+            stop,
             sequencer,
         })
     }
@@ -75,8 +88,12 @@ async fn run_sequencer(
     pool: PgPool,
     wake: Arc<tokio::sync::Notify>,
     changed: tokio::sync::watch::Sender<u64>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
 ) {
     loop {
+        if stop.load(std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
         let stamped = sequence_once(&pool).await;
         if let Ok(n) = stamped
             && n > 0
