@@ -172,9 +172,10 @@ impl From<BookingError> for Problem {
                 Problem::new(StatusCode::CONFLICT, "hold-expired", "Hold expired", detail)
                     .with(serde_json::json!({"expired_at": expired_at}))
             }
-            E::NotRegistered | E::ReservationNotFound(_) | E::BlockNotFound(_) => {
-                Problem::not_found(detail)
-            }
+            E::NotRegistered
+            | E::ReservationNotFound(_)
+            | E::BlockNotFound(_)
+            | E::UnknownRefund(_) => Problem::not_found(detail),
             E::InvalidAccommodation(_)
             | E::InvalidPricing(_)
             | E::CheckOutNotAfterCheckIn { .. }

@@ -13,6 +13,7 @@ use domain::accommodation::{
     UnblockDates, validate_stay,
 };
 use domain::guest::{GuestProfileRecorded, valid_phone};
+use domain::payment::CancellationPolicy;
 use domain::pricing::SeasonalRate;
 use domain::{
     AccommodationEvent, AccommodationId, BlockId, DomainEvent, GuestEvent, GuestId, Money, Pricing,
@@ -565,6 +566,9 @@ pub struct PricingInput {
     deposit_percent: Option<Amount>,
     #[schema(value_type = Option<Vec<Object>>)]
     seasons: Option<Vec<SeasonalRate>>,
+    /// `none`, `flexible`, `moderate` (default) or `strict`: see docs/integrations/mercadopago.md.
+    #[schema(value_type = Option<String>, example = "moderate")]
+    cancellation_policy: Option<CancellationPolicy>,
 }
 
 impl PricingInput {
@@ -592,6 +596,9 @@ impl PricingInput {
         }
         if let Some(seasons) = &self.seasons {
             p.seasons = seasons.clone();
+        }
+        if let Some(policy) = self.cancellation_policy {
+            p.cancellation = policy;
         }
         p.validate()?;
         Ok(p)

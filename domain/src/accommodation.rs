@@ -2,7 +2,7 @@
 //! occupies nights (holds, confirmations, cancellations, expiries, blocks). Because each
 //! decision is taken on the stream's current version, no two active stays ever overlap.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveTime, Offset, Utc};
 use serde::{Deserialize, Serialize};
@@ -10,11 +10,14 @@ use serde_json::Value;
 
 use crate::event::{Aggregate, DomainEvent, EventDecodeError};
 use crate::ids::{AccommodationId, BlockId, ReservationCode, ReservationId};
+use crate::payment::{PaymentFacts, PaymentStatus, RefundReason, RefundVia};
 use crate::pricing::{Pricing, Quote};
 use crate::{BookingError, Money, StayDates};
 
 /// The longest stay one hold may take; longer ones are arranged with the owner.
 pub const MAX_NIGHTS: u32 = 30;
+/// How payments through Mercado Pago are marked in `ReservationConfirmed::provider`.
+pub const PROVIDER: &str = "mercadopago";
 /// Argentina keeps UTC−3 all year (no daylight saving since 2009).
 pub const ARGENTINA_UTC_OFFSET_MINUTES: i32 = -180;
 /// Largest sensible cabin; a typo like 400 guests is refused at registration.
@@ -138,6 +141,31 @@ pub struct UnblockDates {
     pub block_id: BlockId,
 }
 
+/// A payment link was created at the provider for a held reservation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecordPaymentLink {
+    pub reservation_id: ReservationId,
+    pub preference_id: String,
+    pub init_point: String,
+    pub amount: Money,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A payment as fetched from the provider, to be decided on (confirm, top up, refund, record).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApplyPayment {
+    pub reservation_id: ReservationId,
+    pub payment: PaymentFacts,
+}
+
+/// The provider carried out a refund this stream had decided (`RefundDue`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecordRefund {
+    pub reservation_id: ReservationId,
+    pub refund_key: String,
+    pub refund_id: String,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum AccommodationCommand {
     Register(RegisterAccommodation),
@@ -150,6 +178,9 @@ pub enum AccommodationCommand {
     ExpireHold(ExpireHold),
     BlockDates(BlockDates),
     UnblockDates(UnblockDates),
+    RecordPaymentLink(RecordPaymentLink),
+    ApplyPayment(ApplyPayment),
+    RecordRefund(RecordRefund),
 }
 
 impl AccommodationCommand {
@@ -166,6 +197,9 @@ impl AccommodationCommand {
             Self::ExpireHold(_) => "ExpireHold",
             Self::BlockDates(_) => "BlockDates",
             Self::UnblockDates(_) => "UnblockDates",
+            Self::RecordPaymentLink(_) => "RecordPaymentLink",
+            Self::ApplyPayment(_) => "ApplyPayment",
+            Self::RecordRefund(_) => "RecordRefund",
         }
     }
 }
@@ -236,7 +270,100 @@ pub struct ReservationConfirmed {
     pub reservation_id: ReservationId,
     pub payment_reference: String,
     pub amount_paid: Money,
+    /// The provider's payment method (`account_money`, `visa`, …); absent for manual payments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// `mercadopago` when the payment came through the provider (and can be refunded there);
+    /// absent when an admin recorded a payment taken by hand.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
     pub confirmed_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PaymentLinkCreated {
+    pub reservation_id: ReservationId,
+    pub preference_id: String,
+    pub init_point: String,
+    pub amount: Money,
+    pub expires_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A provider payment that changes nothing by itself (pending, rejected, an extra approved
+/// payment on a confirmed reservation, the provider's echo of our own refund), kept so that the
+/// history shows every payment and a repeated notification is recognised.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PaymentRecorded {
+    pub reservation_id: ReservationId,
+    pub payment: PaymentFacts,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// An approved payment below what confirmation needs: the hold stays, the admin is alerted.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UnderpaymentReceived {
+    pub reservation_id: ReservationId,
+    pub payment: PaymentFacts,
+    pub deposit: Money,
+    /// Everything received so far, this payment included.
+    pub paid_total: Money,
+    pub received_at: DateTime<Utc>,
+}
+
+/// Paid after the hold lapsed (or was cancelled) while the nights were still free: the
+/// reservation is confirmed and occupies its nights again.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LatePaymentAccepted {
+    pub reservation_id: ReservationId,
+    pub code: ReservationCode,
+    pub channel: Channel,
+    #[serde(flatten)]
+    pub stay: StayDates,
+    pub payment: PaymentFacts,
+    pub accepted_at: DateTime<Utc>,
+}
+
+/// Paid after the hold lapsed, for nights no longer free: refunded in full (see `RefundDue`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LatePaymentRejected {
+    pub reservation_id: ReservationId,
+    pub payment: PaymentFacts,
+    pub reason: String,
+    pub rejected_at: DateTime<Utc>,
+}
+
+/// Money this stream decided to give back; a reactor carries it out and records `RefundIssued`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RefundDue {
+    pub reservation_id: ReservationId,
+    /// Unique per refund; also the provider's idempotency key, so a retry never pays twice.
+    pub refund_key: String,
+    pub payment_id: String,
+    pub amount: Money,
+    pub reason: RefundReason,
+    pub via: RefundVia,
+    pub due_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RefundIssued {
+    pub reservation_id: ReservationId,
+    pub refund_key: String,
+    pub refund_id: String,
+    pub amount: Money,
+    pub issued_at: DateTime<Utc>,
+}
+
+/// The provider reports money taken back that we did not refund (a chargeback, or a refund made
+/// from the provider's own panel): the admin decides what follows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PaymentReversed {
+    pub reservation_id: ReservationId,
+    pub payment: PaymentFacts,
+    /// What of this payment was still ours before the reversal.
+    pub amount: Money,
+    pub reversed_at: DateTime<Utc>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -291,6 +418,40 @@ pub enum AccommodationEvent {
     HoldExpired(HoldExpired),
     DatesBlocked(DatesBlocked),
     DatesUnblocked(DatesUnblocked),
+    PaymentLinkCreated(PaymentLinkCreated),
+    PaymentRecorded(PaymentRecorded),
+    UnderpaymentReceived(UnderpaymentReceived),
+    LatePaymentAccepted(LatePaymentAccepted),
+    LatePaymentRejected(LatePaymentRejected),
+    RefundDue(RefundDue),
+    RefundIssued(RefundIssued),
+    PaymentReversed(PaymentReversed),
+}
+
+impl AccommodationEvent {
+    /// The reservation the event is about, if any.
+    pub fn reservation_id(&self) -> Option<ReservationId> {
+        Some(match self {
+            Self::HoldPlaced(e) => e.reservation_id,
+            Self::HoldExtended(e) => e.reservation_id,
+            Self::Confirmed(e) => e.reservation_id,
+            Self::Cancelled(e) => e.reservation_id,
+            Self::HoldExpired(e) => e.reservation_id,
+            Self::PaymentLinkCreated(e) => e.reservation_id,
+            Self::PaymentRecorded(e) => e.reservation_id,
+            Self::UnderpaymentReceived(e) => e.reservation_id,
+            Self::LatePaymentAccepted(e) => e.reservation_id,
+            Self::LatePaymentRejected(e) => e.reservation_id,
+            Self::RefundDue(e) => e.reservation_id,
+            Self::RefundIssued(e) => e.reservation_id,
+            Self::PaymentReversed(e) => e.reservation_id,
+            Self::Registered(_)
+            | Self::PricingChanged(_)
+            | Self::DetailsChanged(_)
+            | Self::DatesBlocked(_)
+            | Self::DatesUnblocked(_) => return None,
+        })
+    }
 }
 
 /// Every stored name of this stream's events; the catalogue in docs/events.md lists the same.
@@ -305,6 +466,14 @@ pub const EVENT_TYPES: &[&str] = &[
     "HoldExpired",
     "DatesBlocked",
     "DatesUnblocked",
+    "PaymentLinkCreated",
+    "PaymentRecorded",
+    "UnderpaymentReceived",
+    "LatePaymentAccepted",
+    "LatePaymentRejected",
+    "RefundDue",
+    "RefundIssued",
+    "PaymentReversed",
 ];
 
 fn decode<T: serde::de::DeserializeOwned>(
@@ -332,6 +501,14 @@ impl DomainEvent for AccommodationEvent {
             Self::HoldExpired(_) => "HoldExpired",
             Self::DatesBlocked(_) => "DatesBlocked",
             Self::DatesUnblocked(_) => "DatesUnblocked",
+            Self::PaymentLinkCreated(_) => "PaymentLinkCreated",
+            Self::PaymentRecorded(_) => "PaymentRecorded",
+            Self::UnderpaymentReceived(_) => "UnderpaymentReceived",
+            Self::LatePaymentAccepted(_) => "LatePaymentAccepted",
+            Self::LatePaymentRejected(_) => "LatePaymentRejected",
+            Self::RefundDue(_) => "RefundDue",
+            Self::RefundIssued(_) => "RefundIssued",
+            Self::PaymentReversed(_) => "PaymentReversed",
         }
     }
 
@@ -351,6 +528,14 @@ impl DomainEvent for AccommodationEvent {
             Self::HoldExpired(e) => serde_json::to_value(e),
             Self::DatesBlocked(e) => serde_json::to_value(e),
             Self::DatesUnblocked(e) => serde_json::to_value(e),
+            Self::PaymentLinkCreated(e) => serde_json::to_value(e),
+            Self::PaymentRecorded(e) => serde_json::to_value(e),
+            Self::UnderpaymentReceived(e) => serde_json::to_value(e),
+            Self::LatePaymentAccepted(e) => serde_json::to_value(e),
+            Self::LatePaymentRejected(e) => serde_json::to_value(e),
+            Self::RefundDue(e) => serde_json::to_value(e),
+            Self::RefundIssued(e) => serde_json::to_value(e),
+            Self::PaymentReversed(e) => serde_json::to_value(e),
         };
         // These types contain only strings, integers, dates and maps with string keys, which
         // serde_json always serializes; Null would only appear if that ever changed.
@@ -386,6 +571,14 @@ impl DomainEvent for AccommodationEvent {
             "HoldExpired" => Self::HoldExpired(decode(t, version, payload)?),
             "DatesBlocked" => Self::DatesBlocked(decode(t, version, payload)?),
             "DatesUnblocked" => Self::DatesUnblocked(decode(t, version, payload)?),
+            "PaymentLinkCreated" => Self::PaymentLinkCreated(decode(t, version, payload)?),
+            "PaymentRecorded" => Self::PaymentRecorded(decode(t, version, payload)?),
+            "UnderpaymentReceived" => Self::UnderpaymentReceived(decode(t, version, payload)?),
+            "LatePaymentAccepted" => Self::LatePaymentAccepted(decode(t, version, payload)?),
+            "LatePaymentRejected" => Self::LatePaymentRejected(decode(t, version, payload)?),
+            "RefundDue" => Self::RefundDue(decode(t, version, payload)?),
+            "RefundIssued" => Self::RefundIssued(decode(t, version, payload)?),
+            "PaymentReversed" => Self::PaymentReversed(decode(t, version, payload)?),
             other => {
                 return Err(EventDecodeError::UnknownType {
                     event_type: other.to_owned(),
@@ -434,7 +627,31 @@ pub struct Reservation {
     pub expires_at: DateTime<Utc>,
     pub extended: bool,
     pub payment_reference: Option<String>,
+    /// Everything received, before refunds.
     pub amount_paid: Money,
+    pub payments: Vec<PaymentEntry>,
+    /// Every (payment, status) already decided on: a repeated notification changes nothing.
+    pub seen: BTreeSet<(String, PaymentStatus)>,
+    /// The provider's preference id once a payment link exists.
+    pub payment_link: Option<String>,
+    pub refunds: BTreeMap<String, RefundState>,
+}
+
+/// One payment received for a reservation and how much of it went back.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PaymentEntry {
+    pub payment_id: String,
+    pub amount: Money,
+    pub refunded: Money,
+    /// Through the provider (refundable there) rather than recorded by hand.
+    pub via_provider: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct RefundState {
+    pub payment_id: String,
+    pub amount: Money,
+    pub refund_id: Option<String>,
 }
 
 impl Reservation {
@@ -444,6 +661,69 @@ impl Reservation {
             self.status,
             ReservationStatus::Held | ReservationStatus::Confirmed
         )
+    }
+
+    /// What was received and not given back (or decided to be given back).
+    pub fn net_paid(&self) -> Money {
+        self.payments.iter().map(|p| p.amount - p.refunded).sum()
+    }
+
+    fn payment(&self, payment_id: &str) -> Option<&PaymentEntry> {
+        self.payments.iter().find(|p| p.payment_id == payment_id)
+    }
+
+    fn payment_mut(&mut self, payment_id: &str) -> Option<&mut PaymentEntry> {
+        self.payments
+            .iter_mut()
+            .find(|p| p.payment_id == payment_id)
+    }
+
+    fn add_payment(&mut self, payment_id: &str, amount: Money, via_provider: bool) {
+        self.amount_paid = self.amount_paid + amount;
+        match self.payment_mut(payment_id) {
+            Some(p) => p.amount = p.amount + amount,
+            None => self.payments.push(PaymentEntry {
+                payment_id: payment_id.to_owned(),
+                amount,
+                refunded: Money::ZERO,
+                via_provider,
+            }),
+        }
+    }
+
+    /// `RefundDue` events giving back `amount` of what is still held, largest payments first.
+    fn refunds(
+        &self,
+        amount: Money,
+        reason: RefundReason,
+        now: DateTime<Utc>,
+    ) -> Vec<AccommodationEvent> {
+        let mut left = amount;
+        let mut entries: Vec<&PaymentEntry> = self.payments.iter().collect();
+        entries.sort_by_key(|p| std::cmp::Reverse(p.amount - p.refunded));
+        let mut out = Vec::new();
+        for p in entries {
+            let remaining = p.amount - p.refunded;
+            if left <= Money::ZERO || remaining <= Money::ZERO {
+                continue;
+            }
+            let give = remaining.min(left);
+            left = left - give;
+            out.push(AccommodationEvent::RefundDue(RefundDue {
+                reservation_id: self.id,
+                refund_key: format!("{}-refund-{}", self.id, self.refunds.len() + out.len() + 1),
+                payment_id: p.payment_id.clone(),
+                amount: give,
+                reason,
+                via: if p.via_provider {
+                    RefundVia::Provider
+                } else {
+                    RefundVia::Manual
+                },
+                due_at: now,
+            }));
+        }
+        out
     }
 }
 
@@ -539,11 +819,7 @@ impl Accommodation {
                 Occupant::Block(_) => None,
             };
             match lapsed {
-                Some(r) => expired.push(AccommodationEvent::HoldExpired(HoldExpired {
-                    reservation_id: r.id,
-                    stay: r.stay,
-                    expired_at: now,
-                })),
+                Some(r) => expired.extend(lapse(r, now)),
                 None => {
                     return Err(BookingError::DatesUnavailable {
                         check_in: taken.check_in(),
@@ -620,10 +896,226 @@ impl Accommodation {
                     reservation_id: r.id,
                     payment_reference: cmd.payment_reference.clone(),
                     amount_paid: cmd.amount_paid,
+                    method: None,
+                    provider: None,
                     confirmed_at: now,
                 })])
             }
         }
+    }
+
+    fn decide_link(
+        &self,
+        cmd: &RecordPaymentLink,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<AccommodationEvent>, BookingError> {
+        self.registered()?;
+        let r = self.reservation_mut_checked(cmd.reservation_id)?;
+        if r.payment_link.is_some() {
+            // Created before a crash or by another instance: one link per hold.
+            return Ok(Vec::new());
+        }
+        if r.status != ReservationStatus::Held {
+            return Err(BookingError::NotHeld);
+        }
+        Ok(vec![AccommodationEvent::PaymentLinkCreated(
+            PaymentLinkCreated {
+                reservation_id: r.id,
+                preference_id: cmd.preference_id.clone(),
+                init_point: cmd.init_point.clone(),
+                amount: cmd.amount,
+                expires_at: cmd.expires_at,
+                created_at: now,
+            },
+        )])
+    }
+
+    /// What a payment fetched from the provider does to its reservation. Decided here, on the
+    /// stream's current version, because a late payment may only take nights that are free.
+    fn decide_payment(
+        &self,
+        cmd: &ApplyPayment,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<AccommodationEvent>, BookingError> {
+        use AccommodationEvent as E;
+        let info = self.registered()?;
+        let r = self.reservation_mut_checked(cmd.reservation_id)?;
+        let p = &cmd.payment;
+        if p.amount.is_negative() {
+            return Err(BookingError::InvalidAmount);
+        }
+        if r.seen.contains(&(p.payment_id.clone(), p.status)) {
+            return Ok(Vec::new());
+        }
+        let recorded = || {
+            Ok(vec![E::PaymentRecorded(PaymentRecorded {
+                reservation_id: r.id,
+                payment: p.clone(),
+                recorded_at: now,
+            })])
+        };
+        match p.status {
+            PaymentStatus::Approved => {
+                if p.amount == Money::ZERO {
+                    return Err(BookingError::InvalidAmount);
+                }
+                let paid_total = r.net_paid() + p.amount;
+                match r.status {
+                    ReservationStatus::Held if paid_total >= r.quote.deposit => {
+                        Ok(vec![E::Confirmed(ReservationConfirmed {
+                            reservation_id: r.id,
+                            payment_reference: p.payment_id.clone(),
+                            amount_paid: p.amount,
+                            method: p.method.clone(),
+                            provider: Some(PROVIDER.to_owned()),
+                            confirmed_at: now,
+                        })])
+                    }
+                    ReservationStatus::Held => {
+                        Ok(vec![E::UnderpaymentReceived(UnderpaymentReceived {
+                            reservation_id: r.id,
+                            payment: p.clone(),
+                            deposit: r.quote.deposit,
+                            paid_total,
+                            received_at: now,
+                        })])
+                    }
+                    // A balance paid on a confirmed stay.
+                    ReservationStatus::Confirmed => recorded(),
+                    ReservationStatus::Expired | ReservationStatus::Cancelled => {
+                        self.decide_late_payment(info, r, p, paid_total, now)
+                    }
+                }
+            }
+            PaymentStatus::Refunded | PaymentStatus::ChargedBack => {
+                match r.payment(&p.payment_id) {
+                    Some(entry) if entry.refunded < entry.amount => {
+                        Ok(vec![E::PaymentReversed(PaymentReversed {
+                            reservation_id: r.id,
+                            payment: p.clone(),
+                            amount: entry.amount - entry.refunded,
+                            reversed_at: now,
+                        })])
+                    }
+                    // Our own refund coming back from the provider, or a payment we never counted.
+                    _ => recorded(),
+                }
+            }
+            _ => recorded(),
+        }
+    }
+
+    fn decide_late_payment(
+        &self,
+        info: &AccommodationInfo,
+        r: &Reservation,
+        p: &PaymentFacts,
+        paid_total: Money,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<AccommodationEvent>, BookingError> {
+        use AccommodationEvent as E;
+        let today = local_today(now, info.utc_offset_minutes);
+        let why = if paid_total < r.quote.deposit {
+            Some("the amount is below the deposit".to_owned())
+        } else if r.stay.check_in() < today {
+            Some("the stay has already begun".to_owned())
+        } else {
+            match self.claim(&r.stay, now) {
+                Ok(mut events) => {
+                    // The guest paid and the nights are still free: honour it.
+                    events.push(E::LatePaymentAccepted(LatePaymentAccepted {
+                        reservation_id: r.id,
+                        code: r.code.clone(),
+                        channel: r.channel,
+                        stay: r.stay,
+                        payment: p.clone(),
+                        accepted_at: now,
+                    }));
+                    return Ok(events);
+                }
+                Err(BookingError::DatesUnavailable { .. }) => {
+                    Some("the nights were taken after the hold lapsed".to_owned())
+                }
+                Err(other) => return Err(other),
+            }
+        };
+        let mut events = vec![E::LatePaymentRejected(LatePaymentRejected {
+            reservation_id: r.id,
+            payment: p.clone(),
+            reason: why.unwrap_or_default(),
+            rejected_at: now,
+        })];
+        // Never keep money for nothing: this payment goes back whole.
+        let mut after = r.clone();
+        after.add_payment(&p.payment_id, p.amount, true);
+        events.extend(
+            after
+                .refunds(p.amount, RefundReason::LatePayment, now)
+                .into_iter()
+                .filter(|e| matches!(e, E::RefundDue(d) if d.payment_id == p.payment_id)),
+        );
+        Ok(events)
+    }
+
+    fn decide_cancel(
+        &self,
+        cmd: &CancelReservation,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<AccommodationEvent>, BookingError> {
+        let info = self.registered()?;
+        let r = self.reservation_mut_checked(cmd.reservation_id)?;
+        match r.status {
+            ReservationStatus::Held | ReservationStatus::Confirmed => {
+                let confirmed = r.status == ReservationStatus::Confirmed;
+                let mut events = vec![AccommodationEvent::Cancelled(ReservationCancelled {
+                    reservation_id: r.id,
+                    stay: r.stay,
+                    by: cmd.by,
+                    reason: cmd.reason.clone(),
+                    was_confirmed: confirmed,
+                    cancelled_at: now,
+                })];
+                let paid = r.net_paid();
+                // A confirmed stay follows the owner's policy; money towards a hold that never
+                // became a booking goes back whole.
+                let refund = if confirmed {
+                    let today = local_today(now, info.utc_offset_minutes);
+                    let days_before = (r.stay.check_in() - today).num_days();
+                    info.pricing.cancellation.refund(paid, days_before)
+                } else {
+                    paid
+                };
+                events.extend(r.refunds(refund, RefundReason::Cancellation, now));
+                Ok(events)
+            }
+            ReservationStatus::Cancelled => Err(BookingError::ReservationCancelled),
+            ReservationStatus::Expired => Err(BookingError::HoldExpired {
+                expired_at: r.expires_at,
+            }),
+        }
+    }
+
+    fn decide_refund(
+        &self,
+        cmd: &RecordRefund,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<AccommodationEvent>, BookingError> {
+        self.registered()?;
+        let r = self.reservation_mut_checked(cmd.reservation_id)?;
+        let due = r
+            .refunds
+            .get(&cmd.refund_key)
+            .ok_or_else(|| BookingError::UnknownRefund(cmd.refund_key.clone()))?;
+        if due.refund_id.is_some() {
+            return Ok(Vec::new());
+        }
+        Ok(vec![AccommodationEvent::RefundIssued(RefundIssued {
+            reservation_id: r.id,
+            refund_key: cmd.refund_key.clone(),
+            refund_id: cmd.refund_id.clone(),
+            amount: due.amount,
+            issued_at: now,
+        })])
     }
 
     fn decide_block(
@@ -645,6 +1137,18 @@ impl Accommodation {
         }));
         Ok(events)
     }
+}
+
+/// A hold's time ran out: it frees its nights, and whatever was paid towards it (less than the
+/// deposit, or it would be confirmed) goes back.
+fn lapse(r: &Reservation, now: DateTime<Utc>) -> Vec<AccommodationEvent> {
+    let mut events = vec![AccommodationEvent::HoldExpired(HoldExpired {
+        reservation_id: r.id,
+        stay: r.stay,
+        expired_at: now,
+    })];
+    events.extend(r.refunds(r.net_paid(), RefundReason::HoldExpired, now));
+    events
 }
 
 /// The rules a stay request must meet before any night is looked at: not in the past, within
@@ -803,37 +1307,12 @@ impl Aggregate for Accommodation {
                 }
             }
             C::Confirm(cmd) => self.decide_confirm(cmd, now),
-            C::Cancel(cmd) => {
-                self.registered()?;
-                let r = self.reservation_mut_checked(cmd.reservation_id)?;
-                match r.status {
-                    ReservationStatus::Held | ReservationStatus::Confirmed => {
-                        Ok(vec![E::Cancelled(ReservationCancelled {
-                            reservation_id: r.id,
-                            stay: r.stay,
-                            by: cmd.by,
-                            reason: cmd.reason.clone(),
-                            was_confirmed: r.status == ReservationStatus::Confirmed,
-                            cancelled_at: now,
-                        })])
-                    }
-                    ReservationStatus::Cancelled => Err(BookingError::ReservationCancelled),
-                    ReservationStatus::Expired => Err(BookingError::HoldExpired {
-                        expired_at: r.expires_at,
-                    }),
-                }
-            }
+            C::Cancel(cmd) => self.decide_cancel(cmd, now),
             C::ExpireHold(cmd) => {
                 self.registered()?;
                 let r = self.reservation_mut_checked(cmd.reservation_id)?;
                 match r.status {
-                    ReservationStatus::Held if now >= r.expires_at => {
-                        Ok(vec![E::HoldExpired(HoldExpired {
-                            reservation_id: r.id,
-                            stay: r.stay,
-                            expired_at: now,
-                        })])
-                    }
+                    ReservationStatus::Held if now >= r.expires_at => Ok(lapse(r, now)),
                     ReservationStatus::Held => Err(BookingError::HoldNotDue {
                         expires_at: r.expires_at,
                     }),
@@ -841,6 +1320,9 @@ impl Aggregate for Accommodation {
                 }
             }
             C::BlockDates(cmd) => self.decide_block(cmd, now),
+            C::RecordPaymentLink(cmd) => self.decide_link(cmd, now),
+            C::ApplyPayment(cmd) => self.decide_payment(cmd, now),
+            C::RecordRefund(cmd) => self.decide_refund(cmd, now),
             C::UnblockDates(cmd) => {
                 self.registered()?;
                 let block = self
@@ -902,6 +1384,10 @@ impl Aggregate for Accommodation {
                         extended: false,
                         payment_reference: None,
                         amount_paid: Money::ZERO,
+                        payments: Vec::new(),
+                        seen: BTreeSet::new(),
+                        payment_link: None,
+                        refunds: BTreeMap::new(),
                     },
                 );
             }
@@ -915,7 +1401,81 @@ impl Aggregate for Accommodation {
                 if let Some(r) = self.reservations.get_mut(&e.reservation_id) {
                     r.status = ReservationStatus::Confirmed;
                     r.payment_reference = Some(e.payment_reference.clone());
-                    r.amount_paid = r.amount_paid + e.amount_paid;
+                    r.add_payment(&e.payment_reference, e.amount_paid, e.provider.is_some());
+                    if e.provider.is_some() {
+                        r.seen
+                            .insert((e.payment_reference.clone(), PaymentStatus::Approved));
+                    }
+                }
+            }
+            E::PaymentLinkCreated(e) => {
+                if let Some(r) = self.reservations.get_mut(&e.reservation_id) {
+                    r.payment_link = Some(e.preference_id.clone());
+                }
+            }
+            E::PaymentRecorded(e) => {
+                if let Some(r) = self.reservations.get_mut(&e.reservation_id) {
+                    r.seen
+                        .insert((e.payment.payment_id.clone(), e.payment.status));
+                    if e.payment.status == PaymentStatus::Approved {
+                        r.add_payment(&e.payment.payment_id, e.payment.amount, true);
+                    }
+                }
+            }
+            E::UnderpaymentReceived(e) => {
+                if let Some(r) = self.reservations.get_mut(&e.reservation_id) {
+                    r.seen
+                        .insert((e.payment.payment_id.clone(), e.payment.status));
+                    r.add_payment(&e.payment.payment_id, e.payment.amount, true);
+                }
+            }
+            E::LatePaymentAccepted(e) => {
+                if let Some(r) = self.reservations.get_mut(&e.reservation_id) {
+                    r.status = ReservationStatus::Confirmed;
+                    r.payment_reference = Some(e.payment.payment_id.clone());
+                    r.seen
+                        .insert((e.payment.payment_id.clone(), e.payment.status));
+                    r.add_payment(&e.payment.payment_id, e.payment.amount, true);
+                }
+            }
+            E::LatePaymentRejected(e) => {
+                if let Some(r) = self.reservations.get_mut(&e.reservation_id) {
+                    r.seen
+                        .insert((e.payment.payment_id.clone(), e.payment.status));
+                    r.add_payment(&e.payment.payment_id, e.payment.amount, true);
+                }
+            }
+            E::RefundDue(e) => {
+                if let Some(r) = self.reservations.get_mut(&e.reservation_id) {
+                    if let Some(p) = r.payment_mut(&e.payment_id) {
+                        p.refunded = p.refunded + e.amount;
+                    }
+                    r.refunds.insert(
+                        e.refund_key.clone(),
+                        RefundState {
+                            payment_id: e.payment_id.clone(),
+                            amount: e.amount,
+                            refund_id: None,
+                        },
+                    );
+                }
+            }
+            E::RefundIssued(e) => {
+                if let Some(refund) = self
+                    .reservations
+                    .get_mut(&e.reservation_id)
+                    .and_then(|r| r.refunds.get_mut(&e.refund_key))
+                {
+                    refund.refund_id = Some(e.refund_id.clone());
+                }
+            }
+            E::PaymentReversed(e) => {
+                if let Some(r) = self.reservations.get_mut(&e.reservation_id) {
+                    r.seen
+                        .insert((e.payment.payment_id.clone(), e.payment.status));
+                    if let Some(p) = r.payment_mut(&e.payment.payment_id) {
+                        p.refunded = p.amount;
+                    }
                 }
             }
             E::Cancelled(e) => {

@@ -60,4 +60,6 @@ pub enum BookingError {
     BlockNotFound(BlockId),
     #[error("block {0} already exists")]
     DuplicateBlock(BlockId),
+    #[error("no refund {0} is due on this reservation")]
+    UnknownRefund(String),
 }

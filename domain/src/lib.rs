@@ -10,6 +10,7 @@
 //! - [`pricing`]: `Pricing` and the `Quote` a hold carries.
 //! - [`ids`]: identifiers and reservation codes.
 //! - [`accommodation`]: the accommodation aggregate, whose stream forbids double bookings.
+//! - [`payment`]: what a provider reported about a payment, and cancellation policies.
 //! - [`guest`]: the guest profile behind a reservation's `guest_ref`.
 //! - [`event`]: how events are named, versioned and turned into stored JSON.
 
@@ -19,6 +20,7 @@ pub mod event;
 pub mod guest;
 pub mod ids;
 pub mod money;
+pub mod payment;
 pub mod pricing;
 pub mod stay;
 

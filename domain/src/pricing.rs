@@ -8,6 +8,7 @@ use chrono::{Datelike, NaiveDate, Weekday};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::payment::CancellationPolicy;
 use crate::{BookingError, Money, StayDates};
 
 /// What a seasonal rate does to the nights it covers.
@@ -50,6 +51,9 @@ pub struct Pricing {
     /// Seasons are checked in order; the first that covers a night wins.
     #[serde(default)]
     pub seasons: Vec<SeasonalRate>,
+    /// What a cancellation of a paid reservation gives back.
+    #[serde(default)]
+    pub cancellation: CancellationPolicy,
 }
 
 /// Friday and Saturday nights: the Argentine weekend getaway.
@@ -67,6 +71,7 @@ impl Pricing {
             cleaning_fee,
             deposit_percent: Decimal::from(30),
             seasons: Vec::new(),
+            cancellation: CancellationPolicy::default(),
         }
     }
 

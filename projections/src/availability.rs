@@ -107,9 +107,19 @@ impl Projection for Availability {
                     })
                 }
                 AccommodationEvent::DatesUnblocked(u) => fold.remove(u.block_id.to_string()),
-                AccommodationEvent::Registered(_)
-                | AccommodationEvent::PricingChanged(_)
-                | AccommodationEvent::DetailsChanged(_) => {}
+                // A late payment honoured: the stay occupies its nights again, confirmed.
+                AccommodationEvent::LatePaymentAccepted(l) => fold.add(StayRow {
+                    occupant_id: l.reservation_id.to_string(),
+                    accommodation_id: id.to_string(),
+                    status: "confirmed",
+                    check_in: l.stay.check_in(),
+                    check_out: l.stay.check_out(),
+                    expires_at_ms: None,
+                    code: Some(l.code.to_string()),
+                    source: channel_name(l.channel).to_owned(),
+                    external_uid: None,
+                }),
+                _ => {}
             }
         }
         fold.flush(tx, names).await
@@ -145,10 +155,16 @@ enum Change {
 struct Fold {
     order: Vec<String>,
     changes: HashMap<String, Change>,
+    /// Stays removed and added again within the batch (a lapsed hold paid late): their old row
+    /// is deleted before the new one goes in.
+    readded: Vec<String>,
 }
 
 impl Fold {
     fn add(&mut self, row: StayRow) {
+        if let Some(Change::Deleted) = self.changes.get(&row.occupant_id) {
+            self.readded.push(row.occupant_id.clone());
+        }
         self.order.push(row.occupant_id.clone());
         self.changes
             .insert(row.occupant_id.clone(), Change::New(row));
@@ -207,6 +223,13 @@ impl Fold {
         let mut order = self.order;
         order.dedup();
         let mut changes = self.changes;
+        for id in &self.readded {
+            exec!(
+                &mut *tx,
+                names.sql("DELETE FROM rm_stays{s} WHERE occupant_id = $1"),
+                id.clone()
+            )?;
+        }
         for id in &order {
             if let Some(Change::Deleted) = changes.get(id) {
                 exec!(

@@ -8,10 +8,12 @@
 //! - [`sql`]: one SQL dialect for both backends, and the table-suffix scheme rebuilds use.
 //! - [`runner`]: catch-up, live tail, the lease, checkpoints, lag, rebuild.
 //! - [`accommodations`], [`availability`], [`reservations`], [`stats`]: the read models.
+//! - [`payments`]: payments, refunds and alerts; and the reactor's intake of side effects.
 //! - [`queries`]: what the API reads.
 
 pub mod accommodations;
 pub mod availability;
+pub mod payments;
 pub mod queries;
 pub mod reservations;
 pub mod runner;
@@ -40,6 +42,8 @@ pub enum ProjectionError {
     },
     #[error("unknown projection {0}")]
     Unknown(String),
+    #[error("{0} feeds side effects and is never rebuilt (it would repeat them)")]
+    NotRebuildable(String),
 }
 
 /// A read model fed from the global log.
@@ -57,6 +61,11 @@ pub trait Projection: Send + Sync + 'static {
     fn pg_ddl(&self) -> &'static [&'static str] {
         &[]
     }
+    /// A reactor's intake starts at the head of the log when first created (it acts on what
+    /// happens from then on) and is never rebuilt; a read model starts at 0.
+    fn starts_at_head(&self) -> bool {
+        false
+    }
     /// Applies events in position order inside the runner's transaction.
     async fn apply(
         &self,
@@ -73,6 +82,8 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(availability::Availability),
         Arc::new(reservations::Reservations),
         Arc::new(stats::Stats),
+        Arc::new(payments::Payments),
+        Arc::new(payments::Reactions),
     ]
 }
 

@@ -3,6 +3,7 @@
 
 use async_trait::async_trait;
 use domain::accommodation::CancelledBy;
+use domain::payment::PaymentStatus;
 use domain::{AccommodationEvent, GuestEvent};
 
 use crate::availability::channel_name;
@@ -22,7 +23,7 @@ impl Projection for Reservations {
     }
 
     fn schema_version(&self) -> i32 {
-        1
+        2
     }
 
     fn tables(&self) -> &'static [&'static str] {
@@ -45,7 +46,9 @@ impl Projection for Reservations {
                 total_cents       BIGINT NOT NULL,
                 deposit_cents     BIGINT NOT NULL,
                 paid_cents        BIGINT NOT NULL DEFAULT 0,
+                refunded_cents    BIGINT NOT NULL DEFAULT 0,
                 payment_reference TEXT,
+                payment_link      TEXT,
                 expires_at_ms     BIGINT NOT NULL,
                 extended          BIGINT NOT NULL DEFAULT 0,
                 guest_ref         TEXT NOT NULL,
@@ -118,15 +121,7 @@ impl Projection for Reservations {
                 Some(Decoded::Guest(GuestEvent::DialogueAdvanced(_))) | None => continue,
             };
             let (accommodation, event) = event;
-            let reservation = match &event {
-                AccommodationEvent::HoldPlaced(h) => Some(h.reservation_id),
-                AccommodationEvent::HoldExtended(x) => Some(x.reservation_id),
-                AccommodationEvent::Confirmed(c) => Some(c.reservation_id),
-                AccommodationEvent::Cancelled(c) => Some(c.reservation_id),
-                AccommodationEvent::HoldExpired(x) => Some(x.reservation_id),
-                _ => None,
-            };
-            let Some(reservation) = reservation else {
+            let Some(reservation) = event.reservation_id() else {
                 continue;
             };
             let rid = reservation.to_string();
@@ -156,7 +151,9 @@ impl Projection for Reservations {
                         total_cents: cents(h.quote.total),
                         deposit_cents: cents(h.quote.deposit),
                         paid_cents: 0,
+                        refunded_cents: 0,
                         payment_reference: None,
+                        payment_link: None,
                         expires_at_ms: millis(h.expires_at),
                         extended: 0,
                         guest_ref: h.guest_ref.clone(),
@@ -169,30 +166,14 @@ impl Projection for Reservations {
                 );
                 continue;
             }
+            let change = Effect::of(&event);
             if let Some(row) = new.get_mut(&rid) {
                 row.updated_at_ms = at;
                 row.last_position = position;
-                match event {
-                    AccommodationEvent::HoldExtended(x) => {
-                        row.expires_at_ms = millis(x.expires_at);
-                        row.extended = 1;
-                    }
-                    AccommodationEvent::Confirmed(c) => {
-                        row.status = "confirmed";
-                        row.paid_cents += cents(c.amount_paid);
-                        row.payment_reference = Some(c.payment_reference.clone());
-                    }
-                    AccommodationEvent::Cancelled(c) => {
-                        row.status = "cancelled";
-                        row.cancelled_by = Some(cancelled_by(c.by));
-                        row.cancel_reason = Some(c.reason.clone());
-                    }
-                    AccommodationEvent::HoldExpired(_) => row.status = "expired",
-                    _ => {}
-                }
+                change.fold_into(row);
                 continue;
             }
-            update_existing(tx, names, &rid, event, at, position).await?;
+            change.update(tx, names, &rid, at, position).await?;
         }
         let rows: Vec<Vec<Param>> = order
             .iter()
@@ -202,8 +183,8 @@ impl Projection for Reservations {
             tx,
             &names.sql(
                 "INSERT INTO rm_reservations{s} (id, code, accommodation_id, status, check_in, check_out, \
-                 nights, guests, channel, quote, total_cents, deposit_cents, paid_cents, payment_reference, \
-                 expires_at_ms, extended, guest_ref, cancelled_by, cancel_reason, created_at_ms, \
+                 nights, guests, channel, quote, total_cents, deposit_cents, paid_cents, refunded_cents, \
+                 payment_reference, payment_link, expires_at_ms, extended, guest_ref, cancelled_by, cancel_reason, created_at_ms, \
                  updated_at_ms, last_position)",
             ),
             "",
@@ -245,7 +226,9 @@ struct ResRow {
     total_cents: i64,
     deposit_cents: i64,
     paid_cents: i64,
+    refunded_cents: i64,
     payment_reference: Option<String>,
+    payment_link: Option<String>,
     expires_at_ms: i64,
     extended: i64,
     guest_ref: String,
@@ -272,7 +255,9 @@ impl ResRow {
             self.total_cents.into(),
             self.deposit_cents.into(),
             self.paid_cents.into(),
+            self.refunded_cents.into(),
             self.payment_reference.into(),
+            self.payment_link.into(),
             self.expires_at_ms.into(),
             self.extended.into(),
             self.guest_ref.into(),
@@ -285,71 +270,111 @@ impl ResRow {
     }
 }
 
-/// Applies one event to a reservation stored by an earlier batch.
-async fn update_existing(
-    tx: &mut Tx,
-    names: Names,
-    rid: &str,
-    event: AccommodationEvent,
-    at: i64,
-    position: i64,
-) -> Result<(), ProjectionError> {
-    let rid = rid.to_owned();
-    match event {
-        AccommodationEvent::HoldExtended(x) => {
-            exec!(
-                &mut *tx,
-                names.sql(
-                    "UPDATE rm_reservations{s} SET expires_at_ms = $2, extended = 1, updated_at_ms = $3, \
-                     last_position = $4 WHERE id = $1"
-                ),
-                rid,
-                millis(x.expires_at),
-                at,
-                position
-            )?;
+/// What one event changes on its reservation's row.
+#[derive(Default)]
+struct Effect {
+    status: Option<&'static str>,
+    paid: i64,
+    refunded: i64,
+    payment_reference: Option<String>,
+    payment_link: Option<String>,
+    expires_at_ms: Option<i64>,
+    cancelled: Option<(&'static str, String)>,
+}
+
+impl Effect {
+    fn of(event: &AccommodationEvent) -> Effect {
+        use AccommodationEvent as E;
+        let mut e = Effect::default();
+        match event {
+            E::HoldExtended(x) => e.expires_at_ms = Some(millis(x.expires_at)),
+            E::Confirmed(c) => {
+                e.status = Some("confirmed");
+                e.paid = cents(c.amount_paid);
+                e.payment_reference = Some(c.payment_reference.clone());
+            }
+            E::LatePaymentAccepted(l) => {
+                e.status = Some("confirmed");
+                e.paid = cents(l.payment.amount);
+                e.payment_reference = Some(l.payment.payment_id.clone());
+            }
+            E::Cancelled(c) => {
+                e.status = Some("cancelled");
+                e.cancelled = Some((cancelled_by(c.by), c.reason.clone()));
+            }
+            E::HoldExpired(_) => e.status = Some("expired"),
+            E::PaymentLinkCreated(l) => e.payment_link = Some(l.init_point.clone()),
+            E::UnderpaymentReceived(u) => e.paid = cents(u.payment.amount),
+            E::LatePaymentRejected(r) => e.paid = cents(r.payment.amount),
+            E::PaymentRecorded(p) if p.payment.status == PaymentStatus::Approved => {
+                e.paid = cents(p.payment.amount)
+            }
+            E::RefundDue(r) => e.refunded = cents(r.amount),
+            E::PaymentReversed(r) => e.refunded = cents(r.amount),
+            _ => {}
         }
-        AccommodationEvent::Confirmed(c) => {
-            exec!(
-                &mut *tx,
-                names.sql(
-                    "UPDATE rm_reservations{s} SET status = 'confirmed', paid_cents = paid_cents + $2, \
-                     payment_reference = $3, updated_at_ms = $4, last_position = $5 WHERE id = $1"
-                ),
-                rid,
-                cents(c.amount_paid),
-                c.payment_reference.clone(),
-                at,
-                position
-            )?;
-        }
-        AccommodationEvent::Cancelled(c) => {
-            exec!(
-                &mut *tx,
-                names.sql(
-                    "UPDATE rm_reservations{s} SET status = 'cancelled', cancelled_by = $2, \
-                     cancel_reason = $3, updated_at_ms = $4, last_position = $5 WHERE id = $1"
-                ),
-                rid,
-                cancelled_by(c.by),
-                c.reason.clone(),
-                at,
-                position
-            )?;
-        }
-        AccommodationEvent::HoldExpired(_) => {
-            exec!(
-                &mut *tx,
-                names.sql(
-                    "UPDATE rm_reservations{s} SET status = 'expired', updated_at_ms = $2, \
-                     last_position = $3 WHERE id = $1"
-                ),
-                rid,
-                at,
-                position
-            )?;
-        }
-        _ => {}
+        e
     }
-    Ok(())
+
+    fn fold_into(self, row: &mut ResRow) {
+        if let Some(s) = self.status {
+            row.status = s;
+        }
+        row.paid_cents += self.paid;
+        row.refunded_cents += self.refunded;
+        if self.payment_reference.is_some() {
+            row.payment_reference = self.payment_reference;
+        }
+        if self.payment_link.is_some() {
+            row.payment_link = self.payment_link;
+        }
+        if let Some(x) = self.expires_at_ms {
+            row.expires_at_ms = x;
+            row.extended = 1;
+        }
+        if let Some((by, reason)) = self.cancelled {
+            row.cancelled_by = Some(by);
+            row.cancel_reason = Some(reason);
+        }
+    }
+
+    /// Applies the change to a reservation stored by an earlier batch.
+    async fn update(
+        self,
+        tx: &mut Tx,
+        names: Names,
+        rid: &str,
+        at: i64,
+        position: i64,
+    ) -> Result<(), ProjectionError> {
+        let (by, reason) = match self.cancelled {
+            Some((by, reason)) => (Some(by.to_owned()), Some(reason)),
+            None => (None, None),
+        };
+        exec!(
+            &mut *tx,
+            names.sql(
+                "UPDATE rm_reservations{s} SET status = COALESCE($2, status), \
+                 paid_cents = paid_cents + $3, refunded_cents = refunded_cents + $4, \
+                 payment_reference = COALESCE($5, payment_reference), \
+                 payment_link = COALESCE($6, payment_link), \
+                 expires_at_ms = COALESCE($7, expires_at_ms), \
+                 extended = CASE WHEN $7 IS NULL THEN extended ELSE 1 END, \
+                 cancelled_by = COALESCE($8, cancelled_by), cancel_reason = COALESCE($9, cancel_reason), \
+                 updated_at_ms = $10, last_position = $11 WHERE id = $1"
+            ),
+            rid.to_owned(),
+            self.status.map(str::to_owned),
+            self.paid,
+            self.refunded,
+            self.payment_reference,
+            self.payment_link,
+            self.expires_at_ms,
+            by,
+            reason,
+            at,
+            position
+        )?;
+        Ok(())
+    }
 }

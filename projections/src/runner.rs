@@ -107,7 +107,24 @@ impl Runner {
                 ),
                 p.name()
             )?;
-            let exists = table_exists(&mut tx, &LIVE.sql(p.tables()[0])).await?;
+            if p.starts_at_head() {
+                if version != p.schema_version() {
+                    exec!(
+                        &mut tx,
+                        "UPDATE projection_checkpoints SET position = $2, schema_version = $3 WHERE name = $1"
+                            .to_owned(),
+                        p.name(),
+                        self.store.head_position().await?,
+                        p.schema_version()
+                    )?;
+                }
+                tx.commit().await?;
+                continue;
+            }
+            let exists = match p.tables().first() {
+                Some(table) => table_exists(&mut tx, &LIVE.sql(table)).await?,
+                None => true,
+            };
             if version != p.schema_version() || !exists {
                 tracing::info!(projection = p.name(), "creating read-model tables");
                 drop_tables(&mut tx, p.as_ref(), LIVE).await?;
@@ -321,6 +338,9 @@ impl Runner {
     /// serving, then swaps them in one short transaction. Returns the position it reached.
     pub async fn rebuild(&self, name: &str) -> Result<i64, ProjectionError> {
         let p = self.find(name)?.clone();
+        if p.starts_at_head() {
+            return Err(ProjectionError::NotRebuildable(name.to_owned()));
+        }
         let next_checkpoint = format!("{name}#rebuild");
         let tag = format!("{:08x}", rand::random::<u32>());
         {

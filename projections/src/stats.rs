@@ -262,6 +262,20 @@ impl Projection for Stats {
                         r.1 += 1;
                     }
                 }
+                AccommodationEvent::LatePaymentAccepted(l) => {
+                    if let Some((acc, ci, co, channel, _)) = d
+                        .reservation(tx, names, l.reservation_id.to_string())
+                        .await?
+                    {
+                        d.nights(&acc, ci, co, false, 1);
+                        let r = d
+                            .revenue
+                            .entry((month_of(l.accepted_at), channel))
+                            .or_default();
+                        r.0 += cents(l.payment.amount);
+                        r.1 += 1;
+                    }
+                }
                 AccommodationEvent::Cancelled(c) => {
                     if let Some((acc, ci, co, _, placed)) = d
                         .reservation(tx, names, c.reservation_id.to_string())

@@ -1,6 +1,7 @@
 //! given / when / then tests for every rule of the accommodation aggregate.
 
 use super::*;
+use crate::payment::{PaymentFacts, RefundReason, RefundVia};
 use crate::pricing::Pricing;
 use proptest::prelude::*;
 
@@ -788,4 +789,319 @@ fn details_change_keeps_what_is_not_named_and_checks_what_is() {
         ),
         Err(BookingError::NotRegistered)
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Payments
+// ---------------------------------------------------------------------------------------------
+
+fn paid(payment_id: &str, status: &str, pesos: i64) -> PaymentFacts {
+    PaymentFacts {
+        payment_id: payment_id.into(),
+        status: crate::payment::PaymentStatus::from_provider(status).unwrap(),
+        status_detail: None,
+        amount: Money::pesos(pesos),
+        method: Some("account_money".into()),
+    }
+}
+
+fn pay(id: u128, payment: PaymentFacts) -> AccommodationCommand {
+    AccommodationCommand::ApplyPayment(ApplyPayment {
+        reservation_id: rid(id),
+        payment,
+    })
+}
+
+/// Applies `cmd` and folds its events into `history`, returning the new events.
+fn step(
+    history: &mut Vec<AccommodationEvent>,
+    cmd: AccommodationCommand,
+    at: DateTime<Utc>,
+) -> Vec<AccommodationEvent> {
+    let events = given(history).when(cmd, at).unwrap();
+    history.extend(events.clone());
+    events
+}
+
+// Fri 11 → Sun 13 December: 2 weekend nights at 40 000 + 10 000 cleaning = 90 000; deposit 27 000.
+fn held() -> Vec<AccommodationEvent> {
+    vec![registered(), placed(1, stay("2026-12-11", "2026-12-13"))]
+}
+
+#[test]
+fn an_approved_deposit_confirms_once_however_often_it_is_told() {
+    let mut history = held();
+    let events = step(&mut history, pay(1, paid("901", "approved", 27_000)), now());
+    let [AccommodationEvent::Confirmed(c)] = events.as_slice() else {
+        panic!("{events:?}")
+    };
+    assert_eq!(c.payment_reference, "901");
+    assert_eq!(c.method.as_deref(), Some("account_money"));
+    assert_eq!(c.provider.as_deref(), Some(PROVIDER));
+    for _ in 0..2 {
+        assert_eq!(
+            step(&mut history, pay(1, paid("901", "approved", 27_000)), now()),
+            vec![]
+        );
+    }
+    let r = given(&history).0.reservation(rid(1)).cloned().unwrap();
+    assert_eq!(r.status, ReservationStatus::Confirmed);
+    assert_eq!(r.net_paid(), Money::pesos(27_000));
+}
+
+#[test]
+fn an_underpayment_keeps_the_hold_and_a_top_up_confirms_it() {
+    let mut history = held();
+    let events = step(&mut history, pay(1, paid("901", "approved", 10_000)), now());
+    let [AccommodationEvent::UnderpaymentReceived(u)] = events.as_slice() else {
+        panic!("{events:?}")
+    };
+    assert_eq!(u.deposit, Money::pesos(27_000));
+    assert_eq!(u.paid_total, Money::pesos(10_000));
+    assert_eq!(
+        given(&history).0.reservation(rid(1)).unwrap().status,
+        ReservationStatus::Held
+    );
+    let events = step(&mut history, pay(1, paid("902", "approved", 17_000)), now());
+    assert!(matches!(
+        events.as_slice(),
+        [AccommodationEvent::Confirmed(_)]
+    ));
+}
+
+#[test]
+fn pending_and_rejected_payments_are_recorded_and_change_nothing_else() {
+    let mut history = held();
+    for status in ["pending", "in_process", "rejected"] {
+        let events = step(&mut history, pay(1, paid("901", status, 27_000)), now());
+        assert!(
+            matches!(events.as_slice(), [AccommodationEvent::PaymentRecorded(p)] if p.payment.status.as_str() == status)
+        );
+    }
+    assert_eq!(
+        given(&history).0.reservation(rid(1)).unwrap().status,
+        ReservationStatus::Held
+    );
+}
+
+#[test]
+fn a_late_payment_for_free_nights_confirms_the_stay_again() {
+    let mut history = held();
+    let later = now() + Duration::hours(2);
+    step(
+        &mut history,
+        AccommodationCommand::ExpireHold(ExpireHold {
+            reservation_id: rid(1),
+        }),
+        later,
+    );
+    let events = step(&mut history, pay(1, paid("901", "approved", 27_000)), later);
+    assert!(matches!(
+        events.as_slice(),
+        [AccommodationEvent::LatePaymentAccepted(_)]
+    ));
+    let state = given(&history).0;
+    assert_eq!(
+        state.reservation(rid(1)).unwrap().status,
+        ReservationStatus::Confirmed
+    );
+    assert_eq!(state.active_stays().count(), 1);
+}
+
+#[test]
+fn a_late_payment_for_taken_nights_is_refunded_in_full_exactly_once() {
+    let mut history = held();
+    let later = now() + Duration::hours(2);
+    // Someone else takes the nights after the first hold lapsed (expiring it on the way).
+    step(
+        &mut history,
+        AccommodationCommand::PlaceHold(hold(2, stay("2026-12-11", "2026-12-13"))),
+        later,
+    );
+    let events = step(&mut history, pay(1, paid("901", "approved", 27_000)), later);
+    let [
+        AccommodationEvent::LatePaymentRejected(_),
+        AccommodationEvent::RefundDue(due),
+    ] = events.as_slice()
+    else {
+        panic!("{events:?}")
+    };
+    assert_eq!(due.amount, Money::pesos(27_000));
+    assert_eq!(due.payment_id, "901");
+    assert_eq!(due.via, RefundVia::Provider);
+    assert_eq!(due.reason, RefundReason::LatePayment);
+    // The same notification again: nothing new.
+    assert_eq!(
+        step(&mut history, pay(1, paid("901", "approved", 27_000)), later),
+        vec![]
+    );
+    let issue = AccommodationCommand::RecordRefund(RecordRefund {
+        reservation_id: rid(1),
+        refund_key: due.refund_key.clone(),
+        refund_id: "r-1".into(),
+    });
+    assert!(matches!(
+        step(&mut history, issue.clone(), later).as_slice(),
+        [AccommodationEvent::RefundIssued(_)]
+    ));
+    assert_eq!(step(&mut history, issue, later), vec![]);
+    // The provider's echo of our refund is recorded, not alarmed about.
+    assert!(matches!(
+        step(&mut history, pay(1, paid("901", "refunded", 27_000)), later).as_slice(),
+        [AccommodationEvent::PaymentRecorded(_)]
+    ));
+    let state = given(&history).0;
+    assert_eq!(state.active_stays().count(), 1);
+    assert_eq!(state.reservation(rid(1)).unwrap().net_paid(), Money::ZERO);
+}
+
+fn cancel_by_admin(id: u128) -> AccommodationCommand {
+    AccommodationCommand::Cancel(CancelReservation {
+        reservation_id: rid(id),
+        by: CancelledBy::Admin,
+        reason: "pedido del huésped".into(),
+    })
+}
+
+#[test]
+fn cancelling_a_paid_stay_refunds_what_the_policy_gives_back() {
+    // Arrival on 2026-12-21, cancelled on 2026-12-07: 14 days before, moderate → half back.
+    let mut history = vec![registered(), placed(1, stay("2026-12-21", "2026-12-23"))];
+    step(&mut history, pay(1, paid("901", "approved", 30_000)), now());
+    let events = step(&mut history, cancel_by_admin(1), now());
+    let [
+        AccommodationEvent::Cancelled(c),
+        AccommodationEvent::RefundDue(due),
+    ] = events.as_slice()
+    else {
+        panic!("{events:?}")
+    };
+    assert!(c.was_confirmed);
+    assert_eq!(due.amount, Money::pesos(15_000));
+    assert_eq!(due.reason, RefundReason::Cancellation);
+}
+
+#[test]
+fn a_strict_policy_close_to_arrival_refunds_nothing_and_a_hold_refunds_everything() {
+    let mut strict = registered();
+    if let AccommodationEvent::Registered(r) = &mut strict {
+        r.pricing.cancellation = crate::payment::CancellationPolicy::Strict;
+    }
+    let mut history = vec![strict, placed(1, stay("2026-12-21", "2026-12-23"))];
+    step(&mut history, pay(1, paid("901", "approved", 30_000)), now());
+    let events = step(&mut history, cancel_by_admin(1), now());
+    assert!(matches!(
+        events.as_slice(),
+        [AccommodationEvent::Cancelled(_)]
+    ));
+
+    // An underpaid hold never became a booking: its money goes back whole.
+    let mut history = held();
+    step(&mut history, pay(1, paid("901", "approved", 5_000)), now());
+    let events = step(&mut history, cancel_by_admin(1), now());
+    assert!(
+        matches!(events.as_slice(), [AccommodationEvent::Cancelled(_), AccommodationEvent::RefundDue(d)] if d.amount == Money::pesos(5_000))
+    );
+}
+
+#[test]
+fn an_underpaid_hold_that_expires_gives_the_money_back() {
+    let mut history = held();
+    step(&mut history, pay(1, paid("901", "approved", 5_000)), now());
+    let events = step(
+        &mut history,
+        AccommodationCommand::ExpireHold(ExpireHold {
+            reservation_id: rid(1),
+        }),
+        now() + Duration::hours(1),
+    );
+    assert!(
+        matches!(events.as_slice(), [AccommodationEvent::HoldExpired(_), AccommodationEvent::RefundDue(d)] if d.reason == RefundReason::HoldExpired && d.amount == Money::pesos(5_000))
+    );
+}
+
+#[test]
+fn a_chargeback_after_confirmation_is_a_reversal_for_the_admin() {
+    let mut history = held();
+    step(&mut history, pay(1, paid("901", "approved", 27_000)), now());
+    let events = step(
+        &mut history,
+        pay(1, paid("901", "charged_back", 27_000)),
+        now(),
+    );
+    assert!(
+        matches!(events.as_slice(), [AccommodationEvent::PaymentReversed(r)] if r.amount == Money::pesos(27_000))
+    );
+    // The reservation stays confirmed until the admin decides; nothing is left to refund.
+    let r = given(&history).0.reservation(rid(1)).cloned().unwrap();
+    assert_eq!(r.status, ReservationStatus::Confirmed);
+    assert_eq!(r.net_paid(), Money::ZERO);
+    let events = step(&mut history, cancel_by_admin(1), now());
+    assert_eq!(events.len(), 1);
+}
+
+#[test]
+fn one_payment_link_per_hold() {
+    let mut history = held();
+    let link = AccommodationCommand::RecordPaymentLink(RecordPaymentLink {
+        reservation_id: rid(1),
+        preference_id: "pref-1".into(),
+        init_point: "https://www.mercadopago.com.ar/checkout/v1/redirect?pref_id=pref-1".into(),
+        amount: Money::pesos(27_000),
+        expires_at: now() + Duration::minutes(30),
+    });
+    assert!(matches!(
+        step(&mut history, link.clone(), now()).as_slice(),
+        [AccommodationEvent::PaymentLinkCreated(_)]
+    ));
+    assert_eq!(step(&mut history, link, now()), vec![]);
+}
+
+#[test]
+fn payment_events_round_trip_through_their_stored_form() {
+    let mut history = held();
+    let later = now() + Duration::hours(2);
+    step(
+        &mut history,
+        AccommodationCommand::RecordPaymentLink(RecordPaymentLink {
+            reservation_id: rid(1),
+            preference_id: "pref-1".into(),
+            init_point: "https://example.test/p".into(),
+            amount: Money::pesos(27_000),
+            expires_at: now(),
+        }),
+        now(),
+    );
+    step(&mut history, pay(1, paid("900", "rejected", 27_000)), now());
+    step(&mut history, pay(1, paid("901", "approved", 1_000)), now());
+    step(
+        &mut history,
+        AccommodationCommand::PlaceHold(hold(2, stay("2026-12-11", "2026-12-13"))),
+        later,
+    );
+    step(&mut history, pay(1, paid("902", "approved", 27_000)), later);
+    step(&mut history, pay(2, paid("903", "approved", 27_000)), later);
+    step(
+        &mut history,
+        pay(2, paid("903", "charged_back", 27_000)),
+        later,
+    );
+    let types: Vec<&str> = history.iter().map(|e| e.event_type()).collect();
+    for t in [
+        "PaymentLinkCreated",
+        "PaymentRecorded",
+        "UnderpaymentReceived",
+        "LatePaymentRejected",
+        "RefundDue",
+        "PaymentReversed",
+    ] {
+        assert!(types.contains(&t), "{t} missing from {types:?}");
+    }
+    for e in &history {
+        let back =
+            AccommodationEvent::from_stored(e.event_type(), e.event_version(), e.to_payload())
+                .unwrap();
+        assert_eq!(&back, e);
+        assert!(EVENT_TYPES.contains(&e.event_type()));
+    }
 }

@@ -12,6 +12,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::breaker::CircuitBreaker;
+use crate::retry::{self, Answer, Attempt, Failure, RetryPolicy};
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -59,12 +60,6 @@ pub struct CloudApi {
     breaker: CircuitBreaker,
 }
 
-enum Attempt {
-    Done(Value),
-    Retry(String, Option<Duration>),
-    Fail(SendError),
-}
-
 impl CloudApi {
     pub fn new(config: Config) -> Result<CloudApi, reqwest::Error> {
         let http = reqwest::Client::builder().timeout(config.timeout).build()?;
@@ -105,88 +100,48 @@ impl CloudApi {
     }
 
     async fn post(&self, body: &Value) -> Result<Value, SendError> {
-        if !self.breaker.allow() {
-            return Err(SendError::CircuitOpen);
-        }
         let url = format!(
             "{}/{}/messages",
             self.config.api_base, self.config.phone_number_id
         );
-        let mut delay = self.config.backoff;
-        let mut last = String::new();
-        for attempt in 1..=self.config.attempts.max(1) {
-            match self.attempt(&url, body).await {
-                Attempt::Done(v) => {
-                    self.breaker.success();
-                    return Ok(v);
-                }
-                Attempt::Fail(err) => {
-                    // A refusal is an answer: the service itself is healthy.
-                    self.breaker.success();
-                    return Err(err);
-                }
-                Attempt::Retry(why, retry_after) => {
-                    metrics::counter!("cabanas_provider_retries_total", "provider" => "whatsapp")
-                        .increment(1);
-                    last = why;
-                    if attempt < self.config.attempts {
-                        let jitter =
-                            Duration::from_millis(rand_jitter(delay.as_millis() as u64 / 4));
-                        tokio::time::sleep(retry_after.unwrap_or(delay) + jitter).await;
-                        delay = (delay * 2).min(Duration::from_secs(30));
-                    }
-                }
-            }
-        }
-        self.breaker.failure();
-        Err(SendError::Transient(last))
-    }
-
-    async fn attempt(&self, url: &str, body: &Value) -> Attempt {
-        let response = match self
-            .http
-            .post(url)
-            .bearer_auth(&self.config.token)
-            .json(body)
-            .send()
-            .await
-        {
-            Ok(r) => r,
-            Err(err) => return Attempt::Retry(format!("request failed: {err}"), None),
+        let policy = RetryPolicy {
+            attempts: self.config.attempts,
+            backoff: self.config.backoff,
         };
-        let status = response.status();
-        let retry_after = response
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok())
-            .map(|s| Duration::from_secs(s.min(60)));
-        let answer: Value = response.json().await.unwrap_or(Value::Null);
-        if status.is_success() {
-            return Attempt::Done(answer);
-        }
-        let code = answer.pointer("/error/code").and_then(Value::as_i64);
-        let message = answer
-            .pointer("/error/message")
-            .and_then(Value::as_str)
-            .unwrap_or("no error message")
-            .to_owned();
-        if status.as_u16() == 429 || status.is_server_error() {
-            Attempt::Retry(format!("HTTP {status}: {message}"), retry_after)
-        } else {
-            Attempt::Fail(SendError::Permanent { code, message })
-        }
+        retry::call("whatsapp", &self.breaker, policy, || async {
+            let request = self
+                .http
+                .post(&url)
+                .bearer_auth(&self.config.token)
+                .json(body);
+            let answer = match Answer::of(request).await {
+                Ok(a) => a,
+                Err(why) => return Attempt::Retry(why, None),
+            };
+            if answer.status.is_success() {
+                return Attempt::Done(answer.body);
+            }
+            let code = answer.body.pointer("/error/code").and_then(Value::as_i64);
+            let message = answer
+                .body
+                .pointer("/error/message")
+                .and_then(Value::as_str)
+                .unwrap_or("no error message")
+                .to_owned();
+            if answer.retryable() {
+                Attempt::Retry(
+                    format!("HTTP {}: {message}", answer.status),
+                    answer.retry_after,
+                )
+            } else {
+                Attempt::Fail(SendError::Permanent { code, message })
+            }
+        })
+        .await
+        .map_err(|failure| match failure {
+            Failure::Refused(err) => err,
+            Failure::Exhausted(why) => SendError::Transient(why),
+            Failure::CircuitOpen => SendError::CircuitOpen,
+        })
     }
-}
-
-fn rand_jitter(max_ms: u64) -> u64 {
-    if max_ms == 0 {
-        return 0;
-    }
-    // Spread retries of many senders; cryptographic quality is not needed.
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    u64::from(nanos) % max_ms
 }

@@ -1,0 +1,308 @@
+//! Payments: every provider payment per reservation with its last status, the refunds decided
+//! and carried out, and the alerts an admin must look at (underpayments, late payments
+//! refunded, chargebacks, refunds to make by hand).
+//!
+//! Also [`Reactions`]: not a read model but the reactor's intake. It turns events into rows of
+//! `reactor_tasks` (create a payment link, refund, tell the guest) in the same transaction as
+//! its checkpoint, so every effect is queued exactly once; workers in `api` carry them out.
+
+use async_trait::async_trait;
+use domain::AccommodationEvent;
+use domain::payment::{PaymentFacts, PaymentStatus, RefundReason, RefundVia};
+
+use crate::sql::{Names, Tx, cents, millis};
+use crate::{Applied, Decoded, Projection, ProjectionError, exec};
+
+pub struct Payments;
+
+fn reason_name(r: RefundReason) -> &'static str {
+    match r {
+        RefundReason::LatePayment => "late_payment",
+        RefundReason::Cancellation => "cancellation",
+        RefundReason::HoldExpired => "hold_expired",
+    }
+}
+
+#[async_trait]
+impl Projection for Payments {
+    fn name(&self) -> &'static str {
+        "payments"
+    }
+
+    fn schema_version(&self) -> i32 {
+        1
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &["rm_payments{s}", "rm_refunds{s}", "rm_alerts{s}"]
+    }
+
+    fn ddl(&self) -> &'static [&'static str] {
+        &[
+            "CREATE TABLE rm_payments{s} (
+                reservation_id TEXT NOT NULL,
+                payment_id     TEXT NOT NULL,
+                status         TEXT NOT NULL,
+                status_detail  TEXT,
+                amount_cents   BIGINT NOT NULL,
+                method         TEXT,
+                updated_at_ms  BIGINT NOT NULL,
+                PRIMARY KEY (reservation_id, payment_id)
+            )",
+            "CREATE TABLE rm_refunds{s} (
+                refund_key     TEXT PRIMARY KEY,
+                reservation_id TEXT NOT NULL,
+                payment_id     TEXT NOT NULL,
+                amount_cents   BIGINT NOT NULL,
+                reason         TEXT NOT NULL,
+                via            TEXT NOT NULL,
+                refund_id      TEXT,
+                due_at_ms      BIGINT NOT NULL,
+                issued_at_ms   BIGINT
+            )",
+            "CREATE INDEX rm_refunds_res_{g} ON rm_refunds{s} (reservation_id)",
+            "CREATE TABLE rm_alerts{s} (
+                position         BIGINT PRIMARY KEY,
+                reservation_id   TEXT NOT NULL,
+                accommodation_id TEXT NOT NULL,
+                kind             TEXT NOT NULL,
+                detail           TEXT NOT NULL,
+                at_ms            BIGINT NOT NULL
+            )",
+        ]
+    }
+
+    async fn apply(
+        &self,
+        tx: &mut Tx,
+        names: Names,
+        events: &[Applied],
+    ) -> Result<(), ProjectionError> {
+        use AccommodationEvent as E;
+        for a in events {
+            let Some(Decoded::Accommodation(acc, event)) = &a.decoded else {
+                continue;
+            };
+            let position = a.event.position.unwrap_or_default();
+            let at = millis(a.event.recorded_at);
+            let Some(rid) = event.reservation_id().map(|r| r.to_string()) else {
+                continue;
+            };
+            let payment: Option<&PaymentFacts> = match event {
+                E::PaymentRecorded(p) => Some(&p.payment),
+                E::UnderpaymentReceived(p) => Some(&p.payment),
+                E::LatePaymentAccepted(p) => Some(&p.payment),
+                E::LatePaymentRejected(p) => Some(&p.payment),
+                E::PaymentReversed(p) => Some(&p.payment),
+                _ => None,
+            };
+            let confirmed = match event {
+                E::Confirmed(c) if c.provider.is_some() => Some(PaymentFacts {
+                    payment_id: c.payment_reference.clone(),
+                    status: PaymentStatus::Approved,
+                    status_detail: None,
+                    amount: c.amount_paid,
+                    method: c.method.clone(),
+                }),
+                _ => None,
+            };
+            if let Some(p) = payment.or(confirmed.as_ref()) {
+                exec!(
+                    &mut *tx,
+                    names.sql(
+                        "INSERT INTO rm_payments{s} (reservation_id, payment_id, status, status_detail, \
+                         amount_cents, method, updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                         ON CONFLICT (reservation_id, payment_id) DO UPDATE SET status = excluded.status, \
+                         status_detail = excluded.status_detail, method = COALESCE(excluded.method, rm_payments{s}.method), \
+                         updated_at_ms = excluded.updated_at_ms"
+                    ),
+                    rid.clone(),
+                    p.payment_id.clone(),
+                    p.status.as_str(),
+                    p.status_detail.clone(),
+                    cents(p.amount),
+                    p.method.clone(),
+                    at
+                )?;
+            }
+            let alert = match event {
+                E::UnderpaymentReceived(u) => Some((
+                    "underpayment",
+                    format!(
+                        "payment {} of {} is below the deposit of {} (received so far: {})",
+                        u.payment.payment_id, u.payment.amount, u.deposit, u.paid_total
+                    ),
+                )),
+                E::LatePaymentRejected(r) => Some((
+                    "late_payment_refunded",
+                    format!(
+                        "payment {} of {} arrived late and is being refunded: {}",
+                        r.payment.payment_id, r.payment.amount, r.reason
+                    ),
+                )),
+                E::PaymentReversed(r) => Some((
+                    "payment_reversed",
+                    format!(
+                        "payment {} was {} at the provider ({} taken back); the reservation is \
+                         still confirmed until you decide",
+                        r.payment.payment_id,
+                        r.payment.status.as_str(),
+                        r.amount
+                    ),
+                )),
+                E::RefundDue(d) if d.via == RefundVia::Manual => Some((
+                    "manual_refund",
+                    format!(
+                        "give back {} by hand for payment {} (it was not made through Mercado Pago)",
+                        d.amount, d.payment_id
+                    ),
+                )),
+                _ => None,
+            };
+            if let Some((kind, detail)) = alert {
+                exec!(
+                    &mut *tx,
+                    names.sql(
+                        "INSERT INTO rm_alerts{s} (position, reservation_id, accommodation_id, kind, detail, at_ms) \
+                         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (position) DO NOTHING"
+                    ),
+                    position,
+                    rid.clone(),
+                    acc.to_string(),
+                    kind,
+                    detail,
+                    at
+                )?;
+            }
+            match event {
+                E::RefundDue(d) => {
+                    exec!(
+                        &mut *tx,
+                        names.sql(
+                            "INSERT INTO rm_refunds{s} (refund_key, reservation_id, payment_id, amount_cents, \
+                             reason, via, due_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                             ON CONFLICT (refund_key) DO NOTHING"
+                        ),
+                        d.refund_key.clone(),
+                        rid.clone(),
+                        d.payment_id.clone(),
+                        cents(d.amount),
+                        reason_name(d.reason),
+                        match d.via {
+                            RefundVia::Provider => "provider",
+                            RefundVia::Manual => "manual",
+                        },
+                        at
+                    )?;
+                }
+                E::RefundIssued(i) => {
+                    exec!(
+                        &mut *tx,
+                        names.sql(
+                            "UPDATE rm_refunds{s} SET refund_id = $2, issued_at_ms = $3 WHERE refund_key = $1"
+                        ),
+                        i.refund_key.clone(),
+                        i.refund_id.clone(),
+                        at
+                    )?;
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What a reactor does about an event.
+pub mod task {
+    /// Create the provider's payment link for a new hold.
+    pub const PAYMENT_LINK: &str = "payment_link";
+    /// Carry out a refund through the provider.
+    pub const REFUND: &str = "refund";
+    /// Tell the guest (on the channel they booked through).
+    pub const NOTIFY: &str = "notify";
+}
+
+/// The reactor's intake (see the module docs). It starts at the head of the log the first time
+/// it runs: a reactor acts on what happens from now on, never on a history it was not there for.
+pub struct Reactions;
+
+#[async_trait]
+impl Projection for Reactions {
+    fn name(&self) -> &'static str {
+        "reactions"
+    }
+
+    fn schema_version(&self) -> i32 {
+        1
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    fn ddl(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    fn starts_at_head(&self) -> bool {
+        true
+    }
+
+    async fn apply(
+        &self,
+        tx: &mut Tx,
+        _names: Names,
+        events: &[Applied],
+    ) -> Result<(), ProjectionError> {
+        use AccommodationEvent as E;
+        for a in events {
+            let Some(Decoded::Accommodation(acc, event)) = &a.decoded else {
+                continue;
+            };
+            let Some(rid) = event.reservation_id() else {
+                continue;
+            };
+            let kinds: &[&str] = match event {
+                E::HoldPlaced(h) if h.quote.deposit > domain::Money::ZERO => &[task::PAYMENT_LINK],
+                E::Confirmed(c) if c.provider.is_some() => &[task::NOTIFY],
+                E::PaymentLinkCreated(_)
+                | E::LatePaymentAccepted(_)
+                | E::LatePaymentRejected(_)
+                | E::UnderpaymentReceived(_)
+                | E::RefundIssued(_) => &[task::NOTIFY],
+                E::PaymentRecorded(p)
+                    if matches!(
+                        p.payment.status,
+                        PaymentStatus::Rejected | PaymentStatus::Cancelled
+                    ) =>
+                {
+                    &[task::NOTIFY]
+                }
+                E::RefundDue(d) if d.via == RefundVia::Provider => &[task::REFUND],
+                _ => &[],
+            };
+            for kind in kinds {
+                let body = serde_json::json!({
+                    "type": a.event.event_type,
+                    "payload": a.event.payload,
+                    "position": a.event.position,
+                });
+                exec!(
+                    &mut *tx,
+                    "INSERT INTO reactor_tasks (id, kind, accommodation_id, reservation_id, event, \
+                     next_attempt_at_ms, created_at_ms) VALUES ($1, $2, $3, $4, $5, 0, $6) \
+                     ON CONFLICT (id) DO NOTHING"
+                        .to_owned(),
+                    format!("{kind}:{}", a.event.event_id),
+                    kind.to_string(),
+                    acc.to_string(),
+                    rid.to_string(),
+                    body.to_string(),
+                    millis(a.event.recorded_at)
+                )?;
+            }
+        }
+        Ok(())
+    }
+}
