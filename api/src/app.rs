@@ -42,6 +42,10 @@ pub struct AppState {
     pub inbox_wake: Arc<tokio::sync::Notify>,
     /// Wakes the reply sender when a reply was queued.
     pub outbox_wake: Arc<tokio::sync::Notify>,
+    /// Mercado Pago, or the local sandbox when no credentials are set.
+    pub payments: Arc<dyn integrations::mercadopago::PaymentProvider>,
+    /// Wakes the payments worker when a notification was stored.
+    pub payments_wake: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -93,12 +97,15 @@ impl Application {
             clock,
             redis: redis.clone(),
             idempotency: Idempotency {
-                db,
+                db: db.clone(),
                 redis: redis.clone(),
                 prefix: settings.redis_prefix.clone(),
             },
             inbox_wake: Arc::new(tokio::sync::Notify::new()),
             outbox_wake: Arc::new(tokio::sync::Notify::new()),
+            payments: crate::payments::provider(settings, &db)
+                .context("building the Mercado Pago client")?,
+            payments_wake: Arc::new(tokio::sync::Notify::new()),
         });
         let mut workers = vec![runner.start()];
         workers.push(tokio::spawn(expiry::run(state.clone())));
@@ -118,6 +125,7 @@ impl Application {
             _ => None,
         };
         workers.push(tokio::spawn(crate::chat::run(state.clone())));
+        workers.push(tokio::spawn(crate::payments::run(state.clone())));
         workers.push(tokio::spawn(crate::outbox::run(
             crate::outbox::Outbox::new(state.db.clone(), cloud_api),
             state.clock.clone(),

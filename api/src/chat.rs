@@ -11,7 +11,7 @@ use std::time::Duration;
 use actix_web::web;
 use chrono::{DateTime, Utc};
 use conversation::dialogue::{
-    self, Action, Input, Offer, Outcome, ReservationSummary, State, Step,
+    self, Action, Input, Offer, Outcome, PendingPayment, ReservationSummary, State, Step,
 };
 use conversation::reply::Reply;
 use domain::accommodation::{
@@ -247,6 +247,25 @@ async fn perform(
                         check_in: r.check_in,
                         check_out: r.check_out,
                         status: r.status,
+                    })
+                    .collect(),
+            ))
+        }
+        Action::PaymentLinks => {
+            let filter = queries::ReservationFilter {
+                guest_ref: Some(guest.stream_id()),
+                status: Some("held".into()),
+                limit: 20,
+                ..queries::ReservationFilter::default()
+            };
+            Ok(Outcome::PaymentLinks(
+                queries::search_reservations(&state.db, &filter)
+                    .await?
+                    .into_iter()
+                    .map(|r| PendingPayment {
+                        code: r.code,
+                        deposit: r.deposit,
+                        link: r.payment_link,
                     })
                     .collect(),
             ))

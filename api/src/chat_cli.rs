@@ -153,3 +153,68 @@ pub async fn run(settings: &Settings, wa_id: &str, url: &str) -> anyhow::Result<
         }
     }
 }
+
+/// `cabanas pay CODE`: a sandbox payment for a reservation, through the running service's admin
+/// API, so the same notification path as a real Mercado Pago payment confirms (or refunds) it.
+/// Prints the reservation's status once the service has applied the payment.
+pub async fn pay(
+    settings: &Settings,
+    url: &str,
+    code: &str,
+    status: &str,
+    amount: Option<&str>,
+    payment: Option<&str>,
+) -> anyhow::Result<()> {
+    let token = Keys::new(settings.secret()?).mint(
+        "sandbox-pay",
+        Role::Admin,
+        chrono::Duration::minutes(5),
+    )?;
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()?;
+    let url = url.trim_end_matches('/');
+    let answer = http
+        .post(format!("{url}/v1/admin/sandbox/payments"))
+        .bearer_auth(&token)
+        .json(&json!({"code": code, "status": status, "amount": amount, "payment_id": payment}))
+        .send()
+        .await
+        .with_context(|| format!("is the service running at {url}?"))?;
+    let ok = answer.status().is_success();
+    let body: Value = answer.json().await.unwrap_or_default();
+    if !ok {
+        anyhow::bail!(
+            "{}",
+            body["detail"]
+                .as_str()
+                .unwrap_or("the service refused the payment")
+        );
+    }
+    println!(
+        "sandbox payment {} ({status}) sent for {code}",
+        body["payment_id"].as_str().unwrap_or("?")
+    );
+    // The service applies it asynchronously, as it would a real notification.
+    let mut last = Value::Null;
+    for _ in 0..20 {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        last = http
+            .get(format!("{url}/v1/reservations/{code}"))
+            .send()
+            .await?
+            .json()
+            .await
+            .unwrap_or_default();
+        if last["amount_paid"] != "0.00" || last["status"] != "held" {
+            break;
+        }
+    }
+    println!(
+        "{code}: {} · paid {} · deposit {}",
+        last["status"].as_str().unwrap_or("?"),
+        last["amount_paid"].as_str().unwrap_or("?"),
+        last["deposit"].as_str().unwrap_or("?")
+    );
+    Ok(())
+}

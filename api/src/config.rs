@@ -30,6 +30,17 @@ pub struct Settings {
     pub whatsapp_token: Option<String>,
     pub whatsapp_phone_number_id: Option<String>,
     pub whatsapp_api_base: String,
+    /// Mercado Pago access token: set means real payment links; unset means sandbox payments.
+    pub mp_access_token: Option<String>,
+    /// Secret of Mercado Pago's webhook signatures: when set, notifications must be signed.
+    pub mp_webhook_secret: Option<String>,
+    pub mp_api_base: String,
+    /// How far a notification's signed timestamp may be from now.
+    pub mp_signature_max_age: Duration,
+    /// How long one call to Mercado Pago may take before it is retried.
+    pub mp_timeout: Duration,
+    /// How the outside world reaches this service (notification URL, return page, links).
+    pub public_url: String,
     pub expiry_interval: Duration,
     /// Requests per minute per client IP and route.
     pub rate_limit_per_minute: u32,
@@ -153,6 +164,15 @@ impl Settings {
         let hold_minutes = number("CABANAS_HOLD_MINUTES", 30, 1..=24 * 60)?;
         let expiry_secs = number("CABANAS_EXPIRY_INTERVAL_SECS", 30, 1..=3600)?;
         let rate = number("CABANAS_RATE_LIMIT_PER_MINUTE", 300, 1..=1_000_000)?;
+        let mp_max_age = number("CABANAS_MP_SIGNATURE_MAX_AGE_SECS", 900, 10..=86_400)?;
+        let mp_timeout = number("CABANAS_MP_TIMEOUT_SECS", 10, 1..=120)?;
+        let public_url = lookup("CABANAS_PUBLIC_URL")
+            .unwrap_or_else(|| "http://127.0.0.1:8080".into())
+            .trim_end_matches('/')
+            .to_owned();
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            bail!("CABANAS_PUBLIC_URL must start with http:// or https://");
+        }
         let trust_forwarded = matches!(
             lookup("CABANAS_TRUST_FORWARDED").as_deref(),
             Some("1" | "true" | "yes")
@@ -170,6 +190,13 @@ impl Settings {
             whatsapp_phone_number_id: lookup("CABANAS_WHATSAPP_PHONE_NUMBER_ID"),
             whatsapp_api_base: lookup("CABANAS_WHATSAPP_API_BASE")
                 .unwrap_or_else(|| "https://graph.facebook.com/v21.0".into()),
+            mp_access_token: lookup("CABANAS_MP_ACCESS_TOKEN"),
+            mp_webhook_secret: lookup("CABANAS_MP_WEBHOOK_SECRET"),
+            mp_api_base: lookup("CABANAS_MP_API_BASE")
+                .unwrap_or_else(|| "https://api.mercadopago.com".into()),
+            mp_signature_max_age: Duration::from_secs(mp_max_age as u64),
+            mp_timeout: Duration::from_secs(mp_timeout as u64),
+            public_url,
             expiry_interval: Duration::from_secs(expiry_secs as u64),
             rate_limit_per_minute: rate as u32,
             trust_forwarded,

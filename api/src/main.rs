@@ -54,6 +54,23 @@ enum Command {
         #[arg(long, default_value = "http://127.0.0.1:8080")]
         url: String,
     },
+    /// Sandbox only: pay a reservation as if through Mercado Pago (the service must be running).
+    Pay {
+        /// The reservation code, e.g. K7M-4QX.
+        code: String,
+        /// approved, rejected, pending, refunded, charged_back, …
+        #[arg(long, default_value = "approved")]
+        status: String,
+        /// Amount in ARS; default the deposit.
+        #[arg(long)]
+        amount: Option<String>,
+        /// Change the status of an earlier sandbox payment instead of making a new one.
+        #[arg(long)]
+        payment: Option<String>,
+        /// Where the service listens.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+    },
     /// Inspect or rebuild read models.
     Projections {
         #[command(subcommand)]
@@ -125,6 +142,24 @@ async fn main() -> anyhow::Result<()> {
         Command::Chat { wa_id, url } => {
             settings.prepare_storage()?;
             api::chat_cli::run(&settings, &wa_id, &url).await?;
+        }
+        Command::Pay {
+            code,
+            status,
+            amount,
+            payment,
+            url,
+        } => {
+            settings.prepare_storage()?;
+            api::chat_cli::pay(
+                &settings,
+                &url,
+                &code,
+                &status,
+                amount.as_deref(),
+                payment.as_deref(),
+            )
+            .await?;
         }
         Command::Projections { action } => {
             settings.prepare_storage()?;

@@ -46,6 +46,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::post().to(crate::whatsapp::receive),
         )
         .route(
+            "/webhooks/mercadopago",
+            web::post().to(crate::payments::receive),
+        )
+        .route(
+            "/pagos/retorno",
+            web::get().to(crate::payments::return_page),
+        )
+        .route(
             "/docs",
             web::get().to(|| async {
                 HttpResponse::PermanentRedirect()
@@ -87,6 +95,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/admin/reservations/{code}/cancel", web::post().to(cancel))
                 .route("/admin/reservations/{code}/extend", web::post().to(extend))
                 .route("/admin/stats", web::get().to(stats))
+                .route("/admin/alerts", web::get().to(crate::payments::alerts))
+                .route(
+                    "/admin/reservations/{code}/payments",
+                    web::get().to(crate::payments::reservation_payments),
+                )
+                .route(
+                    "/admin/sandbox/payments",
+                    web::post().to(crate::payments::sandbox_payment),
+                )
                 .route(
                     "/admin/whatsapp/conversations",
                     web::get().to(crate::whatsapp::conversations),
@@ -544,6 +561,8 @@ async fn reservation_status(
         "total": r.total,
         "deposit": r.deposit,
         "amount_paid": r.amount_paid,
+        "refunded": r.refunded,
+        "payment_link": (r.status == "held").then_some(r.payment_link),
         "expires_at": (r.status == "held").then_some(r.expires_at),
     })))
 }
@@ -1093,10 +1112,12 @@ impl utoipa::Modify for BearerAuth {
     paths(
         list_accommodations, availability, quote, place_hold, reservation_status,
         register, change_details, change_pricing, calendar, block, unblock, list_reservations, confirm, cancel,
-        extend, stats, audit_stream, audit_events, audit_timeline, audit_verify
+        extend, stats, audit_stream, audit_events, audit_timeline, audit_verify,
+        crate::payments::alerts, crate::payments::reservation_payments, crate::payments::sandbox_payment
     ),
     components(schemas(ProblemDetails, StayRequest, GuestInput, RegisterInput, PricingInput,
-        PricingChangeInput, DetailsInput, BlockInput, ConfirmInput, CancelInput, ExtendInput)),
+        PricingChangeInput, DetailsInput, BlockInput, ConfirmInput, CancelInput, ExtendInput,
+        crate::payments::SandboxPayment)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;

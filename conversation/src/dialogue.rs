@@ -111,6 +111,16 @@ pub enum Action {
     ListReservations,
     /// Cancel one of the guest's reservations (the caller checks it is theirs).
     CancelReservation { code: String },
+    /// The payment links of the guest's reservations still waiting for the deposit.
+    PaymentLinks,
+}
+
+/// A held reservation waiting for its deposit, with its link once the provider made one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingPayment {
+    pub code: String,
+    pub deposit: Money,
+    pub link: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -131,6 +141,7 @@ pub enum Outcome {
         code: String,
         why: String,
     },
+    PaymentLinks(Vec<PendingPayment>),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -151,7 +162,8 @@ pub enum Step {
     },
 }
 
-fn day_label(d: NaiveDate) -> String {
+/// `vie 11/12`: how dates are shown to guests.
+pub fn day_label(d: NaiveDate) -> String {
     let name = match d.weekday() {
         Weekday::Mon => "lun",
         Weekday::Tue => "mar",
@@ -342,13 +354,10 @@ pub fn respond(
                     )],
                 ),
                 Some(Intent::MyReservations | Intent::Cancel) => list_reservations(),
-                Some(Intent::Pay) => done(
-                    State::Menu,
-                    vec![text(
-                        "Para pagar la seña usá el link que te mandamos al reservar; si no lo \
-                         encontrás, tocá \"Hablar con alguien\" y te lo reenviamos.",
-                    )],
-                ),
+                Some(Intent::Pay) => Step::Need {
+                    action: Action::PaymentLinks,
+                    pending: State::Menu,
+                },
                 Some(Intent::Human) => handoff(),
             }
         }
@@ -562,7 +571,7 @@ pub fn after(pending: State, outcome: Outcome) -> Turn {
                 State::Menu,
                 vec![text(format!(
                     "¡Listo! Te la reservé con el código {code}. Para confirmarla pagá la seña de \
-                     {deposit} antes de las {}.",
+                     {deposit} antes de las {}. Ya te mando el link de pago.",
                     local.format("%H:%M")
                 ))],
             )
@@ -574,6 +583,27 @@ pub fn after(pending: State, outcome: Outcome) -> Turn {
                 ask_dates(),
             ],
         ),
+        (_, Outcome::PaymentLinks(pending)) => {
+            if pending.is_empty() {
+                return turn(
+                    State::Menu,
+                    vec![menu("No tenés reservas esperando un pago. ")],
+                );
+            }
+            let lines: Vec<String> = pending
+                .iter()
+                .map(|p| match &p.link {
+                    Some(link) => {
+                        format!("• {}: seña de {}, pagala acá: {link}", p.code, p.deposit)
+                    }
+                    None => format!(
+                        "• {}: seña de {}; el link está en camino, te lo mando en un momento.",
+                        p.code, p.deposit
+                    ),
+                })
+                .collect();
+            turn(State::Menu, vec![text(lines.join("\n"))])
+        }
         (_, Outcome::Reservations(list)) => {
             if list.is_empty() {
                 return turn(State::Menu, vec![menu("No tenés reservas activas. ")]);

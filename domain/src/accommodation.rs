@@ -632,8 +632,9 @@ pub struct Reservation {
     pub payments: Vec<PaymentEntry>,
     /// Every (payment, status) already decided on: a repeated notification changes nothing.
     pub seen: BTreeSet<(String, PaymentStatus)>,
-    /// The provider's preference id once a payment link exists.
+    /// The provider's preference id once a payment link exists, and the link itself.
     pub payment_link: Option<String>,
+    pub payment_url: Option<String>,
     pub refunds: BTreeMap<String, RefundState>,
 }
 
@@ -1387,6 +1388,7 @@ impl Aggregate for Accommodation {
                         payments: Vec::new(),
                         seen: BTreeSet::new(),
                         payment_link: None,
+                        payment_url: None,
                         refunds: BTreeMap::new(),
                     },
                 );
@@ -1411,6 +1413,7 @@ impl Aggregate for Accommodation {
             E::PaymentLinkCreated(e) => {
                 if let Some(r) = self.reservations.get_mut(&e.reservation_id) {
                     r.payment_link = Some(e.preference_id.clone());
+                    r.payment_url = Some(e.init_point.clone());
                 }
             }
             E::PaymentRecorded(e) => {

@@ -208,7 +208,11 @@ pub struct ReservationView {
     pub total: Money,
     pub deposit: Money,
     pub amount_paid: Money,
+    /// Given back, or decided to be given back.
+    pub refunded: Money,
     pub payment_reference: Option<String>,
+    /// The provider's checkout link, once created.
+    pub payment_link: Option<String>,
     pub expires_at: DateTime<Utc>,
     pub extended: bool,
     pub guest: GuestView,
@@ -235,7 +239,9 @@ struct ReservationRow {
     total_cents: i64,
     deposit_cents: i64,
     paid_cents: i64,
+    refunded_cents: i64,
     payment_reference: Option<String>,
+    payment_link: Option<String>,
     expires_at_ms: i64,
     extended: i64,
     guest_ref: String,
@@ -265,7 +271,9 @@ impl ReservationRow {
             total: money_from_cents(self.total_cents),
             deposit: money_from_cents(self.deposit_cents),
             amount_paid: money_from_cents(self.paid_cents),
+            refunded: money_from_cents(self.refunded_cents),
             payment_reference: self.payment_reference,
+            payment_link: self.payment_link,
             expires_at: from_millis(self.expires_at_ms),
             extended: self.extended != 0,
             guest: GuestView {
@@ -284,7 +292,7 @@ impl ReservationRow {
 
 const RESERVATION_SELECT: &str = "SELECT r.id, r.code, r.accommodation_id, a.name AS accommodation_name, \
      r.status, r.check_in, r.check_out, r.nights, r.guests, r.channel, r.quote, r.total_cents, \
-     r.deposit_cents, r.paid_cents, r.payment_reference, r.expires_at_ms, r.extended, r.guest_ref, \
+     r.deposit_cents, r.paid_cents, r.refunded_cents, r.payment_reference, r.payment_link, r.expires_at_ms, r.extended, r.guest_ref, \
      g.name AS guest_name, g.phone AS guest_phone, r.cancelled_by, r.cancel_reason, r.created_at_ms, \
      r.updated_at_ms, r.last_position \
      FROM rm_reservations r \
@@ -301,6 +309,17 @@ pub async fn reservation_by_code(
         fetch_optional,
         format!("{RESERVATION_SELECT} WHERE r.code = $1"),
         code.to_owned()
+    )?;
+    Ok(row.and_then(ReservationRow::view))
+}
+
+pub async fn reservation_by_id(db: &Db, id: &str) -> Result<Option<ReservationView>, sqlx::Error> {
+    let row: Option<ReservationRow> = db_fetch!(
+        db,
+        ReservationRow,
+        fetch_optional,
+        format!("{RESERVATION_SELECT} WHERE r.id = $1"),
+        id.to_owned()
     )?;
     Ok(row.and_then(ReservationRow::view))
 }

@@ -1,0 +1,623 @@
+//! Mercado Pago end to end on both backends, with wiremock standing in for Mercado Pago and the
+//! SDK's recorded payment shape (in ARS): a hold gets one payment link even when the first call
+//! times out; a signed notification (delivered several times) confirms once; a late approval on
+//! taken nights is refunded with the guest and the admin told; an underpayment stays held; an
+//! admin cancellation refunds what the policy gives back; the sandbox confirms without
+//! credentials through the same path.
+
+#![allow(clippy::unwrap_used)] // Test set-up failures should stop the test loudly.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Backend, TestApp, spawn};
+use domain::accommodation::{AccommodationCommand, Channel, PlaceHold};
+use domain::guest::GuestProfileRecorded;
+use domain::{
+    AccommodationId, DomainEvent, GuestEvent, GuestId, ReservationCode, ReservationId, StayDates,
+};
+use eventstore::{ExpectedVersion, Metadata, NewEvent};
+use hmac::{Hmac, KeyInit, Mac};
+use integrations::mercadopago::webhook;
+use serde_json::{Value, json};
+use wiremock::matchers::{header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const MP_SECRET: &str = "mp-webhook-secret";
+const GUEST: &str = "5491133334444";
+
+async fn spawn_with_mp(backend: Backend, server: &MockServer) -> TestApp {
+    let uri = server.uri();
+    spawn(
+        backend,
+        &[
+            ("CABANAS_MP_ACCESS_TOKEN", "TEST-token"),
+            ("CABANAS_MP_WEBHOOK_SECRET", MP_SECRET),
+            ("CABANAS_MP_API_BASE", uri.as_str()),
+            ("CABANAS_MP_TIMEOUT_SECS", "1"),
+            ("CABANAS_PUBLIC_URL", "https://cabanas.example"),
+        ],
+    )
+    .await
+}
+
+/// Polls `check` until it holds (the workers run asynchronously), or fails the test.
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..200 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for: {what}");
+}
+
+async fn status(app: &TestApp, code: &str) -> Value {
+    app.get(&format!("/v1/reservations/{code}"), None)
+        .await
+        .body
+}
+
+fn sign(app: &TestApp, data_id: &str, request_id: &str) -> String {
+    let ts = app.clock.lock().unwrap().timestamp().to_string();
+    let manifest = webhook::manifest(Some(data_id), Some(request_id), &ts);
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(MP_SECRET.as_bytes()).unwrap();
+    mac.update(manifest.as_bytes());
+    format!("ts={ts},v1={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// Delivers a payment notification the way Mercado Pago does (signed webhook).
+async fn notify(app: &TestApp, payment_id: &str, notification_id: u64) -> common::Reply {
+    let request_id = format!("req-{notification_id}");
+    let body = json!({"id": notification_id, "live_mode": false, "type": "payment",
+        "date_created": "2026-12-07T10:04:58.396-03:00", "user_id": 44444, "api_version": "v1",
+        "action": "payment.updated", "data": {"id": payment_id}});
+    app.send(
+        app.http
+            .post(format!(
+                "{}/webhooks/mercadopago?data.id={payment_id}&type=payment",
+                app.base
+            ))
+            .header("x-signature", sign(app, payment_id, &request_id))
+            .header("x-request-id", request_id)
+            .json(&body),
+    )
+    .await
+}
+
+/// The SDK's recorded payment, as Mercado Pago would return it for this reservation.
+fn payment(id: &str, status: &str, reservation: &str, amount: f64) -> Value {
+    let raw = std::fs::read_to_string(format!(
+        "{}/../integrations/tests/fixtures/mercadopago/response_payment_payment_base.json",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let mut p: Value = serde_json::from_str(&raw).unwrap();
+    p["id"] = json!(id.parse::<u64>().unwrap());
+    p["status"] = json!(status);
+    p["external_reference"] = json!(reservation);
+    p["transaction_amount"] = json!(amount);
+    p
+}
+
+async fn serve_payment(server: &MockServer, body: Value) {
+    let id = body["id"].to_string();
+    Mock::given(method("GET"))
+        .and(path(format!("/v1/payments/{id}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(body))
+        .mount(server)
+        .await;
+}
+
+fn preference_answer(id: &str) -> ResponseTemplate {
+    ResponseTemplate::new(201).set_body_json(json!({
+        "id": id,
+        "init_point": format!("https://www.mercadopago.com.ar/checkout/v1/redirect?pref_id={id}"),
+        "sandbox_init_point": format!("https://sandbox.mercadopago.com.ar/checkout/v1/redirect?pref_id={id}"),
+    }))
+}
+
+async fn accept_preferences(server: &MockServer) {
+    Mock::given(method("POST"))
+        .and(path("/checkout/preferences"))
+        .respond_with(preference_answer("pref-any"))
+        .mount(server)
+        .await;
+}
+
+/// A hold placed by a WhatsApp guest (so the guest is told about payments).
+async fn whatsapp_hold(app: &TestApp, accommodation: &str, from: i64, to: i64) -> (String, String) {
+    let state = &app.state;
+    let now = *app.clock.lock().unwrap();
+    let guest = GuestId::for_phone(GUEST);
+    let profile = GuestEvent::ProfileRecorded(GuestProfileRecorded {
+        guest_id: guest,
+        name: "Ana Pérez".into(),
+        phone: GUEST.into(),
+        recorded_at: now,
+    });
+    state
+        .store
+        .append(
+            &guest.stream_id(),
+            ExpectedVersion::Any,
+            &[NewEvent {
+                event_id: uuid::Uuid::now_v7(),
+                event_type: profile.event_type().into(),
+                schema_version: 1,
+                payload: profile.to_payload(),
+                metadata: Metadata::default(),
+            }],
+        )
+        .await
+        .unwrap();
+    let reservation = ReservationId::new();
+    let code = ReservationCode::from_entropy(rand::random());
+    let stay =
+        StayDates::new(app.day(from).parse().unwrap(), app.day(to).parse().unwrap()).unwrap();
+    let accommodation: AccommodationId = accommodation.parse().unwrap();
+    state
+        .handler
+        .execute(
+            &accommodation.stream_id(),
+            &AccommodationCommand::PlaceHold(PlaceHold {
+                reservation_id: reservation,
+                code: code.clone(),
+                guest_ref: guest.stream_id(),
+                stay,
+                guests: 2,
+                channel: Channel::Whatsapp,
+                hold_duration: chrono::Duration::minutes(30),
+            }),
+            now,
+            &Metadata::default(),
+        )
+        .await
+        .unwrap();
+    (reservation.to_string(), code.to_string())
+}
+
+/// What the guest was sent (sandbox WhatsApp: replies are stored, not sent).
+async fn guest_messages(app: &TestApp) -> Vec<String> {
+    let rows: Vec<(String,)> = projections::db_fetch!(
+        &app.state.db,
+        (String,),
+        fetch_all,
+        "SELECT body FROM wa_outbox WHERE wa_id = $1 ORDER BY created_at_ms, id".to_owned(),
+        GUEST.to_owned()
+    )
+    .unwrap();
+    rows.into_iter()
+        .map(|(b,)| {
+            let v: Value = serde_json::from_str(&b).unwrap();
+            v["text"]["body"].as_str().unwrap_or_default().to_owned()
+        })
+        .collect()
+}
+
+async fn inbox_rows(app: &TestApp) -> i64 {
+    let (n,): (i64,) = projections::db_fetch!(
+        &app.state.db,
+        (i64,),
+        fetch_one,
+        "SELECT COUNT(*) FROM mp_inbox".to_owned()
+    )
+    .unwrap();
+    n
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hold_gets_one_link_and_a_payment_notified_three_times_confirms_once() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let server = MockServer::start().await;
+        // The first preference call times out; the retry (same idempotency key) succeeds.
+        Mock::given(method("POST"))
+            .and(path("/checkout/preferences"))
+            .respond_with(preference_answer("pref-1").set_delay(Duration::from_secs(3)))
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/checkout/preferences"))
+            .and(header("authorization", "Bearer TEST-token"))
+            .respond_with(preference_answer("pref-1"))
+            .mount(&server)
+            .await;
+        let app = spawn_with_mp(backend, &server).await;
+        let (acc, _) = app.register("Cabaña del Lago", 4).await;
+        let held = app.hold(&acc, 20, 22).await;
+        assert_eq!(held.status, 201, "{:?}", held.body);
+        let code = held.body["code"].as_str().unwrap().to_owned();
+        let reservation = held.body["reservation_id"]
+            .as_str()
+            .or(held.body["id"].as_str())
+            .unwrap()
+            .to_owned();
+        let deposit: f64 = held.body["deposit"].as_str().unwrap().parse().unwrap();
+
+        eventually("the payment link", || async {
+            status(&app, &code).await["payment_link"].is_string()
+        })
+        .await;
+        let calls = server.received_requests().await.unwrap();
+        let creations: Vec<_> = calls
+            .iter()
+            .filter(|r| r.url.path() == "/checkout/preferences")
+            .collect();
+        assert_eq!(creations.len(), 2, "{backend:?}: one timeout, one retry");
+        let keys: Vec<_> = creations
+            .iter()
+            .map(|r| r.headers.get("x-idempotency-key").unwrap().clone())
+            .collect();
+        assert_eq!(keys[0], keys[1], "{backend:?}: a retry reuses the key");
+        let sent: Value = serde_json::from_slice(&creations[1].body).unwrap();
+        assert_eq!(sent["external_reference"], reservation);
+        assert_eq!(sent["binary_mode"], true);
+        assert_eq!(sent["expires"], true);
+        assert_eq!(sent["items"][0]["currency_id"], "ARS");
+        assert_eq!(sent["items"][0]["unit_price"].as_f64().unwrap(), deposit);
+        assert_eq!(
+            sent["notification_url"],
+            "https://cabanas.example/webhooks/mercadopago?source_news=webhooks"
+        );
+        assert_eq!(
+            sent["back_urls"]["success"],
+            "https://cabanas.example/pagos/retorno"
+        );
+        let expires =
+            chrono::DateTime::parse_from_rfc3339(sent["expiration_date_to"].as_str().unwrap())
+                .unwrap();
+        let held_until =
+            chrono::DateTime::parse_from_rfc3339(held.body["expires_at"].as_str().unwrap())
+                .unwrap();
+        assert_eq!(expires.timestamp(), held_until.timestamp());
+
+        // A forged notification is refused and leaves nothing behind.
+        let forged = app
+            .send(
+                app.http
+                    .post(format!(
+                        "{}/webhooks/mercadopago?data.id=555&type=payment",
+                        app.base
+                    ))
+                    .header("x-signature", "ts=1704908010,v1=00ff")
+                    .header("x-request-id", "req-x")
+                    .json(&json!({"id": 1, "type": "payment", "data": {"id": "555"}})),
+            )
+            .await;
+        assert_eq!(forged.status, 401, "{backend:?}");
+        assert_eq!(forged.content_type, "application/problem+json");
+        assert_eq!(inbox_rows(&app).await, 0);
+
+        serve_payment(&server, payment("555", "approved", &reservation, deposit)).await;
+        for _ in 0..3 {
+            assert_eq!(notify(&app, "555", 9001).await.status, 200);
+        }
+        // payment.created and payment.updated for the same payment: two notifications.
+        assert_eq!(notify(&app, "555", 9002).await.status, 200);
+        assert_eq!(inbox_rows(&app).await, 2, "{backend:?}");
+
+        eventually("the confirmation", || async {
+            status(&app, &code).await["status"] == "confirmed"
+        })
+        .await;
+        eventually("both notifications handled", || async {
+            let rows: Vec<(String,)> = projections::db_fetch!(
+                &app.state.db,
+                (String,),
+                fetch_all,
+                "SELECT status FROM mp_inbox".to_owned()
+            )
+            .unwrap();
+            rows.iter().all(|(s,)| s == "done")
+        })
+        .await;
+        app.state.runner.catch_up().await.unwrap();
+        let timeline = app
+            .get(
+                &format!("/v1/audit/reservations/{code}/timeline"),
+                Some(&app.auditor),
+            )
+            .await;
+        let types: Vec<&str> = timeline.body["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["event_type"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            types
+                .iter()
+                .filter(|t| **t == "ReservationConfirmed")
+                .count(),
+            1,
+            "{backend:?}: {types:?}"
+        );
+        assert_eq!(
+            types.iter().filter(|t| **t == "PaymentLinkCreated").count(),
+            1
+        );
+        let confirmed = status(&app, &code).await;
+        assert_eq!(
+            confirmed["amount_paid"]
+                .as_str()
+                .unwrap()
+                .parse::<f64>()
+                .unwrap(),
+            deposit
+        );
+        let payments = app
+            .get(
+                &format!("/v1/admin/reservations/{code}/payments"),
+                Some(&app.admin),
+            )
+            .await;
+        assert_eq!(payments.body["payments"][0]["payment_id"], "555");
+        assert_eq!(payments.body["payments"][0]["method"], "master");
+
+        // The return page shows what we know; its query string decides nothing.
+        let page = app
+            .get(
+                &format!("/pagos/retorno?external_reference={reservation}&status=rejected"),
+                None,
+            )
+            .await;
+        assert!(page.content_type.starts_with("text/html"));
+        assert!(
+            page.body.as_str().unwrap().contains("confirmada"),
+            "{:?}",
+            page.body
+        );
+        let unknown = app
+            .get(
+                "/pagos/retorno?external_reference=null&status=approved",
+                None,
+            )
+            .await;
+        assert!(unknown.body.as_str().unwrap().contains("procesando"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_approval_on_taken_nights_is_refunded_and_everyone_told() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let server = MockServer::start().await;
+        accept_preferences(&server).await;
+        let app = spawn_with_mp(backend, &server).await;
+        let (acc, _) = app.register("Cabaña del Lago", 4).await;
+        let (reservation, code) = whatsapp_hold(&app, &acc, 20, 22).await;
+        eventually("the link message", || async {
+            guest_messages(&app)
+                .await
+                .iter()
+                .any(|m| m.contains("mercadopago.com.ar"))
+        })
+        .await;
+        // The hold lapses and someone else takes the nights.
+        app.advance(chrono::Duration::minutes(45));
+        let other = app.hold(&acc, 20, 22).await;
+        assert_eq!(other.status, 201, "{backend:?}: {:?}", other.body);
+
+        Mock::given(method("POST"))
+            .and(path("/v1/payments/777/refunds"))
+            .respond_with(ResponseTemplate::new(201).set_body_json(
+                json!({"id": 4242, "payment_id": 777, "amount": 32400, "status": "approved"}),
+            ))
+            .expect(1)
+            .mount(&server)
+            .await;
+        serve_payment(&server, payment("777", "approved", &reservation, 32_400.0)).await;
+        assert_eq!(notify(&app, "777", 7001).await.status, 200);
+
+        eventually("the refund", || async {
+            let p = app
+                .get(
+                    &format!("/v1/admin/reservations/{code}/payments"),
+                    Some(&app.admin),
+                )
+                .await;
+            p.body["refunds"][0]["issued"] == true
+        })
+        .await;
+        let refunds = server
+            .received_requests()
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.url.path() == "/v1/payments/777/refunds")
+            .collect::<Vec<_>>();
+        assert_eq!(refunds.len(), 1, "{backend:?}");
+        assert!(refunds[0].headers.get("x-idempotency-key").is_some());
+        assert_eq!(status(&app, &code).await["status"], "expired");
+
+        eventually("the guest told of the refund", || async {
+            let messages = guest_messages(&app).await;
+            messages.iter().any(|m| m.contains("ya había vencido"))
+                && messages.iter().any(|m| m.contains("Te devolvimos"))
+        })
+        .await;
+        app.state.runner.catch_up().await.unwrap();
+        let alerts = app.get("/v1/admin/alerts", Some(&app.admin)).await;
+        assert_eq!(
+            alerts.body["alerts"][0]["kind"], "late_payment_refunded",
+            "{backend:?}: {:?}",
+            alerts.body
+        );
+        assert_eq!(alerts.body["alerts"][0]["code"], code);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_underpayment_stays_held_and_the_admin_is_alerted() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let server = MockServer::start().await;
+        accept_preferences(&server).await;
+        let app = spawn_with_mp(backend, &server).await;
+        let (acc, _) = app.register("Cabaña del Bosque", 4).await;
+        let (reservation, code) = whatsapp_hold(&app, &acc, 20, 22).await;
+        serve_payment(&server, payment("888", "approved", &reservation, 1000.0)).await;
+        assert_eq!(notify(&app, "888", 8001).await.status, 200);
+        eventually("the underpayment recorded", || async {
+            let paid = status(&app, &code).await["amount_paid"].clone();
+            paid.as_str().and_then(|p| p.parse::<f64>().ok()) == Some(1000.0)
+        })
+        .await;
+        assert_eq!(status(&app, &code).await["status"], "held");
+        eventually("the alert and the guest told", || async {
+            let alerts = app.get("/v1/admin/alerts", Some(&app.admin)).await;
+            alerts.body["alerts"][0]["kind"] == "underpayment"
+                && guest_messages(&app)
+                    .await
+                    .iter()
+                    .any(|m| m.contains("Te falta pagar"))
+        })
+        .await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_cancellation_refunds_what_the_policy_gives_back() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let server = MockServer::start().await;
+        accept_preferences(&server).await;
+        let app = spawn_with_mp(backend, &server).await;
+        let (acc, _) = app.register("Cabaña del Río", 4).await;
+        // Ten days before arrival under the default (moderate) policy: half back.
+        let held = app.hold(&acc, 10, 12).await;
+        let code = held.body["code"].as_str().unwrap().to_owned();
+        let reservation = held.body["reservation_id"]
+            .as_str()
+            .or(held.body["id"].as_str())
+            .unwrap()
+            .to_owned();
+        let deposit: f64 = held.body["deposit"].as_str().unwrap().parse().unwrap();
+        serve_payment(&server, payment("999", "approved", &reservation, deposit)).await;
+        assert_eq!(notify(&app, "999", 9901).await.status, 200);
+        eventually("the confirmation", || async {
+            status(&app, &code).await["status"] == "confirmed"
+        })
+        .await;
+
+        Mock::given(method("POST"))
+            .and(path("/v1/payments/999/refunds"))
+            .respond_with(
+                ResponseTemplate::new(201)
+                    .set_body_json(json!({"id": 5151, "payment_id": 999, "status": "approved"})),
+            )
+            .expect(1)
+            .mount(&server)
+            .await;
+        let cancelled = app
+            .post(
+                &format!("/v1/admin/reservations/{code}/cancel"),
+                Some(&app.admin),
+                json!({"reason": "pedido del huésped"}),
+            )
+            .await;
+        assert_eq!(cancelled.status, 200, "{backend:?}: {:?}", cancelled.body);
+        eventually("the partial refund", || async {
+            let p = app
+                .get(
+                    &format!("/v1/admin/reservations/{code}/payments"),
+                    Some(&app.admin),
+                )
+                .await;
+            p.body["refunds"][0]["issued"] == true
+        })
+        .await;
+        let refund = server
+            .received_requests()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|r| r.url.path() == "/v1/payments/999/refunds")
+            .unwrap();
+        let body: Value = serde_json::from_slice(&refund.body).unwrap();
+        assert_eq!(
+            body["amount"].as_f64().unwrap(),
+            deposit / 2.0,
+            "{backend:?}"
+        );
+        let after = status(&app, &code).await;
+        assert_eq!(after["status"], "cancelled");
+        assert_eq!(
+            after["refunded"].as_str().unwrap().parse::<f64>().unwrap(),
+            deposit / 2.0
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sandbox_confirms_a_booking_without_credentials() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let app = spawn(backend, &[]).await;
+        let (acc, _) = app.register("Cabaña del Lago", 4).await;
+        let held = app.hold(&acc, 20, 22).await;
+        let code = held.body["code"].as_str().unwrap().to_owned();
+        eventually("the sandbox link", || async {
+            status(&app, &code).await["payment_link"]
+                .as_str()
+                .is_some_and(|l| l.contains("/pagos/retorno"))
+        })
+        .await;
+        // Old-style IPN shapes are acknowledged too.
+        let ipn = app
+            .send(app.http.post(format!(
+                "{}/webhooks/mercadopago?topic=merchant_order&id=1",
+                app.base
+            )))
+            .await;
+        assert_eq!(ipn.status, 200);
+        let junk = app
+            .send(
+                app.http
+                    .post(format!("{}/webhooks/mercadopago", app.base))
+                    .body("{}"),
+            )
+            .await;
+        assert_eq!(junk.status, 400);
+        assert_eq!(junk.content_type, "application/problem+json");
+
+        let rejected = app
+            .post(
+                "/v1/admin/sandbox/payments",
+                Some(&app.admin),
+                json!({"code": code, "status": "rejected"}),
+            )
+            .await;
+        assert_eq!(rejected.status, 202, "{:?}", rejected.body);
+        let paid = app
+            .post(
+                "/v1/admin/sandbox/payments",
+                Some(&app.admin),
+                json!({"code": code}),
+            )
+            .await;
+        assert_eq!(paid.status, 202, "{:?}", paid.body);
+        eventually("the sandbox confirmation", || async {
+            status(&app, &code).await["status"] == "confirmed"
+        })
+        .await;
+        let bad = app
+            .post(
+                "/v1/admin/sandbox/payments",
+                Some(&app.admin),
+                json!({"code": code, "status": "paid-ish"}),
+            )
+            .await;
+        assert_eq!(bad.status, 422);
+        let missing = app
+            .post(
+                "/v1/admin/sandbox/payments",
+                Some(&app.admin),
+                json!({"code": "NOP-E00"}),
+            )
+            .await;
+        assert_eq!(missing.status, 404);
+    }
+}
