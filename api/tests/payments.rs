@@ -621,3 +621,61 @@ async fn the_sandbox_confirms_a_booking_without_credentials() {
         assert_eq!(missing.status, 404);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_is_made_when_mercado_pago_recovers_and_the_hold_extended_once() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let server = MockServer::start().await;
+        // Down for one whole call (every retry inside it).
+        Mock::given(method("POST"))
+            .and(path("/checkout/preferences"))
+            .respond_with(ResponseTemplate::new(503))
+            .up_to_n_times(4)
+            .mount(&server)
+            .await;
+        let app = spawn_with_mp(backend, &server).await;
+        let (acc, _) = app.register("Cabaña del Lago", 4).await;
+        let held = app.hold(&acc, 20, 22).await;
+        let code = held.body["code"].as_str().unwrap().to_owned();
+        eventually("the failed call retried later", || async {
+            let rows: Vec<(i32,)> = projections::db_fetch!(
+                &app.state.db,
+                (i32,),
+                fetch_all,
+                "SELECT attempts FROM reactor_tasks WHERE kind = 'payment_link'".to_owned()
+            )
+            .unwrap();
+            rows.first().is_some_and(|(n,)| *n == 1)
+        })
+        .await;
+        assert!(status(&app, &code).await["payment_link"].is_null());
+        assert_eq!(status(&app, &code).await["status"], "held");
+
+        // Mercado Pago is back twenty minutes into a thirty-minute hold.
+        Mock::given(method("POST"))
+            .and(path("/checkout/preferences"))
+            .respond_with(preference_answer("pref-late"))
+            .mount(&server)
+            .await;
+        app.advance(chrono::Duration::minutes(20));
+        let now = *app.clock.lock().unwrap();
+        eventually("the link after the outage", || async {
+            status(&app, &code).await["payment_link"].is_string()
+        })
+        .await;
+        let after = status(&app, &code).await;
+        let expires = chrono::DateTime::parse_from_rfc3339(after["expires_at"].as_str().unwrap())
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        assert!(
+            expires >= now + chrono::Duration::minutes(29),
+            "{backend:?}: the hold was given a full period back ({expires} vs {now})"
+        );
+        let calls = server.received_requests().await.unwrap();
+        let last: Value = serde_json::from_slice(&calls.last().unwrap().body).unwrap();
+        let link_expiry =
+            chrono::DateTime::parse_from_rfc3339(last["expiration_date_to"].as_str().unwrap())
+                .unwrap();
+        assert_eq!(link_expiry.timestamp(), expires.timestamp());
+    }
+}
