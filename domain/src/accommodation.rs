@@ -59,6 +59,32 @@ pub enum BlockSource {
     },
 }
 
+/// What an imported calendar event says the nights are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExternalKind {
+    /// A guest booked on the channel ("Reserved", a guest name, …).
+    Reservation,
+    /// Closed by the owner or the channel ("Airbnb (Not available)", "CLOSED - Not available").
+    NotAvailable,
+}
+
+/// One event of an imported calendar, reduced to what matters: its UID and its nights.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExternalStay {
+    pub uid: String,
+    pub stay: StayDates,
+    pub kind: ExternalKind,
+}
+
+/// What occupies nights an imported event wants.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+pub enum OccupantRef {
+    Reservation(ReservationId),
+    Block(BlockId),
+}
+
 // ---------------------------------------------------------------------------------------------
 // Commands
 // ---------------------------------------------------------------------------------------------
@@ -141,6 +167,16 @@ pub struct UnblockDates {
     pub block_id: BlockId,
 }
 
+/// A fetched calendar (Airbnb, Booking.com, …) as a full snapshot of what it holds: new UIDs are
+/// blocked, moved ones move their block, vanished ones are unblocked (only when `complete`: a
+/// feed that lost its closing line may be cut short, so it adds and moves but never removes).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SyncCalendar {
+    pub calendar: String,
+    pub events: Vec<ExternalStay>,
+    pub complete: bool,
+}
+
 /// A payment link was created at the provider for a held reservation.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RecordPaymentLink {
@@ -181,6 +217,7 @@ pub enum AccommodationCommand {
     RecordPaymentLink(RecordPaymentLink),
     ApplyPayment(ApplyPayment),
     RecordRefund(RecordRefund),
+    SyncCalendar(SyncCalendar),
 }
 
 impl AccommodationCommand {
@@ -200,6 +237,7 @@ impl AccommodationCommand {
             Self::RecordPaymentLink(_) => "RecordPaymentLink",
             Self::ApplyPayment(_) => "ApplyPayment",
             Self::RecordRefund(_) => "RecordRefund",
+            Self::SyncCalendar(_) => "SyncCalendar",
         }
     }
 }
@@ -394,7 +432,46 @@ pub struct DatesBlocked {
     pub source: BlockSource,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// For imported blocks: what the channel said the nights are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_kind: Option<ExternalKind>,
     pub blocked_at: DateTime<Utc>,
+}
+
+/// An imported block whose dates changed in its calendar (Airbnb's rolling "not available"
+/// window moves every day): the same block, new nights.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BlockMoved {
+    pub block_id: BlockId,
+    pub source: BlockSource,
+    pub previous: StayDates,
+    #[serde(flatten)]
+    pub stay: StayDates,
+    pub moved_at: DateTime<Utc>,
+}
+
+/// An imported reservation wants nights something here already occupies: a double booking
+/// across channels. Nothing is merged; the admin must resolve it with the guest and the channel.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExternalConflictDetected {
+    pub calendar: String,
+    pub uid: String,
+    pub kind: ExternalKind,
+    #[serde(flatten)]
+    pub stay: StayDates,
+    pub occupant: OccupantRef,
+    /// The reservation code when the other side is one of our reservations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub occupant_code: Option<ReservationCode>,
+    pub detected_at: DateTime<Utc>,
+}
+
+/// The conflict is gone: the import moved or vanished, or our side freed the nights.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExternalConflictResolved {
+    pub calendar: String,
+    pub uid: String,
+    pub resolved_at: DateTime<Utc>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -426,6 +503,9 @@ pub enum AccommodationEvent {
     RefundDue(RefundDue),
     RefundIssued(RefundIssued),
     PaymentReversed(PaymentReversed),
+    BlockMoved(BlockMoved),
+    ExternalConflictDetected(ExternalConflictDetected),
+    ExternalConflictResolved(ExternalConflictResolved),
 }
 
 impl AccommodationEvent {
@@ -449,7 +529,10 @@ impl AccommodationEvent {
             | Self::PricingChanged(_)
             | Self::DetailsChanged(_)
             | Self::DatesBlocked(_)
-            | Self::DatesUnblocked(_) => return None,
+            | Self::DatesUnblocked(_)
+            | Self::BlockMoved(_)
+            | Self::ExternalConflictDetected(_)
+            | Self::ExternalConflictResolved(_) => return None,
         })
     }
 }
@@ -474,6 +557,9 @@ pub const EVENT_TYPES: &[&str] = &[
     "RefundDue",
     "RefundIssued",
     "PaymentReversed",
+    "BlockMoved",
+    "ExternalConflictDetected",
+    "ExternalConflictResolved",
 ];
 
 fn decode<T: serde::de::DeserializeOwned>(
@@ -509,6 +595,9 @@ impl DomainEvent for AccommodationEvent {
             Self::RefundDue(_) => "RefundDue",
             Self::RefundIssued(_) => "RefundIssued",
             Self::PaymentReversed(_) => "PaymentReversed",
+            Self::BlockMoved(_) => "BlockMoved",
+            Self::ExternalConflictDetected(_) => "ExternalConflictDetected",
+            Self::ExternalConflictResolved(_) => "ExternalConflictResolved",
         }
     }
 
@@ -536,6 +625,9 @@ impl DomainEvent for AccommodationEvent {
             Self::RefundDue(e) => serde_json::to_value(e),
             Self::RefundIssued(e) => serde_json::to_value(e),
             Self::PaymentReversed(e) => serde_json::to_value(e),
+            Self::BlockMoved(e) => serde_json::to_value(e),
+            Self::ExternalConflictDetected(e) => serde_json::to_value(e),
+            Self::ExternalConflictResolved(e) => serde_json::to_value(e),
         };
         // These types contain only strings, integers, dates and maps with string keys, which
         // serde_json always serializes; Null would only appear if that ever changed.
@@ -579,6 +671,13 @@ impl DomainEvent for AccommodationEvent {
             "RefundDue" => Self::RefundDue(decode(t, version, payload)?),
             "RefundIssued" => Self::RefundIssued(decode(t, version, payload)?),
             "PaymentReversed" => Self::PaymentReversed(decode(t, version, payload)?),
+            "BlockMoved" => Self::BlockMoved(decode(t, version, payload)?),
+            "ExternalConflictDetected" => {
+                Self::ExternalConflictDetected(decode(t, version, payload)?)
+            }
+            "ExternalConflictResolved" => {
+                Self::ExternalConflictResolved(decode(t, version, payload)?)
+            }
             other => {
                 return Err(EventDecodeError::UnknownType {
                     event_type: other.to_owned(),
@@ -748,6 +847,8 @@ pub struct Accommodation {
     info: Option<AccommodationInfo>,
     reservations: BTreeMap<ReservationId, Reservation>,
     blocks: BTreeMap<BlockId, Block>,
+    /// Open conflicts by (calendar, UID), with the nights the import wanted.
+    conflicts: BTreeMap<(String, String), StayDates>,
 }
 
 impl Accommodation {
@@ -765,6 +866,11 @@ impl Accommodation {
 
     pub fn blocks(&self) -> impl Iterator<Item = &Block> {
         self.blocks.values()
+    }
+
+    /// Open conflicts: (calendar, UID) and the nights the import wanted.
+    pub fn conflicts(&self) -> impl Iterator<Item = (&(String, String), &StayDates)> {
+        self.conflicts.iter()
     }
 
     /// Every range that is taken: holds (even past due until expired), confirmed stays, blocks.
@@ -1134,10 +1240,244 @@ impl Accommodation {
             stay: cmd.stay,
             source: cmd.source.clone(),
             note: cmd.note.clone(),
+            external_kind: None,
             blocked_at: now,
         }));
         Ok(events)
     }
+
+    /// Reconciles one imported calendar with the blocks it produced before (see
+    /// [`SyncCalendar`]). Decided event by event on a working copy of the state, so each
+    /// decision sees the ones before it.
+    fn decide_sync(
+        &self,
+        cmd: &SyncCalendar,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<AccommodationEvent>, BookingError> {
+        use AccommodationEvent as E;
+        let info = self.registered()?;
+        let calendar = cmd.calendar.trim();
+        if calendar.is_empty()
+            || calendar.len() > 40
+            || !calendar
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        {
+            return Err(BookingError::InvalidAccommodation(
+                "a calendar name is 1 to 40 lower-case letters, digits, - or _".into(),
+            ));
+        }
+        let today = local_today(now, info.utc_offset_minutes);
+        let accommodation = info.id;
+        let mut work = self.clone();
+        let mut out = Vec::new();
+        let mut emit = |work: &mut Accommodation, e: AccommodationEvent| {
+            work.evolve(&e);
+            out.push(e);
+        };
+        let mine = |work: &Accommodation, uid: &str| -> Vec<Block> {
+            let mut v: Vec<Block> = work
+                .blocks
+                .values()
+                .filter(|b| matches!(&b.source, BlockSource::External { calendar: c, uid: u } if c == calendar && u == uid))
+                .cloned()
+                .collect();
+            v.sort_by_key(|b| b.stay.check_in());
+            v
+        };
+        // Past stays are history: neither added nor removed.
+        let mut wanted: Vec<&ExternalStay> = Vec::new();
+        for e in &cmd.events {
+            if e.stay.check_out() > today && !wanted.iter().any(|w| w.uid == e.uid) {
+                wanted.push(e);
+            }
+        }
+        wanted.sort_by_key(|e| e.stay.check_in());
+
+        if cmd.complete {
+            let gone: Vec<Block> = work
+                .blocks
+                .values()
+                .filter(|b| match &b.source {
+                    BlockSource::External { calendar: c, uid } => {
+                        c == calendar
+                            && b.stay.check_out() > today
+                            && !cmd.events.iter().any(|e| &e.uid == uid)
+                    }
+                    BlockSource::Admin => false,
+                })
+                .cloned()
+                .collect();
+            for b in gone {
+                emit(
+                    &mut work,
+                    E::DatesUnblocked(DatesUnblocked {
+                        block_id: b.id,
+                        stay: b.stay,
+                        source: b.source.clone(),
+                        unblocked_at: now,
+                    }),
+                );
+            }
+            let stale: Vec<String> = work
+                .conflicts
+                .keys()
+                .filter(|(c, uid)| c == calendar && !wanted.iter().any(|e| &e.uid == uid))
+                .map(|(_, uid)| uid.clone())
+                .collect();
+            for uid in stale {
+                emit(
+                    &mut work,
+                    E::ExternalConflictResolved(ExternalConflictResolved {
+                        calendar: calendar.to_owned(),
+                        uid,
+                        resolved_at: now,
+                    }),
+                );
+            }
+        }
+
+        for e in wanted {
+            let existing = mine(&work, &e.uid);
+            let others: Vec<(StayDates, Occupant)> = work
+                .active_stays()
+                .filter(|(stay, occupant)| {
+                    stay.overlaps(&e.stay)
+                        && !matches!(occupant, Occupant::Block(id) if existing.iter().any(|b| b.id == *id))
+                })
+                .collect();
+            let key = (calendar.to_owned(), e.uid.clone());
+            let desired: Vec<StayDates> = if others.is_empty() {
+                vec![e.stay]
+            } else if e.kind == ExternalKind::Reservation {
+                Vec::new()
+            } else {
+                // Closed nights that are partly ours already (often the channel echoing our own
+                // export back): block only what is still free.
+                free_segments(&e.stay, others.iter().map(|(s, _)| *s))
+            };
+            let conflict = e.kind == ExternalKind::Reservation && !others.is_empty();
+            match (conflict, work.conflicts.get(&key)) {
+                (true, Some(stay)) if *stay == e.stay => {}
+                (true, _) => {
+                    let (_, occupant) = others[0];
+                    let (occupant, code) = match occupant {
+                        Occupant::Reservation(id) => (
+                            OccupantRef::Reservation(id),
+                            work.reservations.get(&id).map(|r| r.code.clone()),
+                        ),
+                        Occupant::Block(id) => (OccupantRef::Block(id), None),
+                    };
+                    emit(
+                        &mut work,
+                        E::ExternalConflictDetected(ExternalConflictDetected {
+                            calendar: calendar.to_owned(),
+                            uid: e.uid.clone(),
+                            kind: e.kind,
+                            stay: e.stay,
+                            occupant,
+                            occupant_code: code,
+                            detected_at: now,
+                        }),
+                    );
+                }
+                (false, Some(_)) => emit(
+                    &mut work,
+                    E::ExternalConflictResolved(ExternalConflictResolved {
+                        calendar: calendar.to_owned(),
+                        uid: e.uid.clone(),
+                        resolved_at: now,
+                    }),
+                ),
+                (false, None) => {}
+            }
+            let source = BlockSource::External {
+                calendar: calendar.to_owned(),
+                uid: e.uid.clone(),
+            };
+            if existing.len() == 1 && desired.len() == 1 {
+                // One block that follows its event wherever it moves.
+                let b = &existing[0];
+                if b.stay != desired[0] {
+                    emit(
+                        &mut work,
+                        E::BlockMoved(BlockMoved {
+                            block_id: b.id,
+                            source,
+                            previous: b.stay,
+                            stay: desired[0],
+                            moved_at: now,
+                        }),
+                    );
+                }
+                continue;
+            }
+            for b in existing.iter().filter(|b| !desired.contains(&b.stay)) {
+                emit(
+                    &mut work,
+                    E::DatesUnblocked(DatesUnblocked {
+                        block_id: b.id,
+                        stay: b.stay,
+                        source: b.source.clone(),
+                        unblocked_at: now,
+                    }),
+                );
+            }
+            for stay in desired
+                .iter()
+                .filter(|d| !existing.iter().any(|b| b.stay == **d))
+            {
+                emit(
+                    &mut work,
+                    E::DatesBlocked(DatesBlocked {
+                        block_id: external_block_id(accommodation, calendar, &e.uid, stay),
+                        stay: *stay,
+                        source: source.clone(),
+                        note: None,
+                        external_kind: Some(e.kind),
+                        blocked_at: now,
+                    }),
+                );
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The parts of `stay` no range in `taken` covers.
+fn free_segments(stay: &StayDates, taken: impl Iterator<Item = StayDates>) -> Vec<StayDates> {
+    let mut taken: Vec<StayDates> = taken.collect();
+    taken.sort_by_key(|t| t.check_in());
+    let mut out = Vec::new();
+    let mut from = stay.check_in();
+    for t in taken {
+        if t.check_in() > from
+            && let Ok(free) = StayDates::new(from, t.check_in().min(stay.check_out()))
+        {
+            out.push(free);
+        }
+        from = from.max(t.check_out());
+    }
+    if let Ok(free) = StayDates::new(from, stay.check_out()) {
+        out.push(free);
+    }
+    out
+}
+
+/// A stable block id for an imported event's nights, unique across accommodations (the
+/// availability read model keys stays by it).
+fn external_block_id(
+    accommodation: AccommodationId,
+    calendar: &str,
+    uid: &str,
+    stay: &StayDates,
+) -> BlockId {
+    use sha2::{Digest, Sha256};
+    let digest =
+        Sha256::digest(format!("{accommodation}|{calendar}|{uid}|{}", stay.check_in()).as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    BlockId::from_uuid(uuid::Builder::from_random_bytes(bytes).into_uuid())
 }
 
 /// A hold's time ran out: it frees its nights, and whatever was paid towards it (less than the
@@ -1324,6 +1664,7 @@ impl Aggregate for Accommodation {
             C::RecordPaymentLink(cmd) => self.decide_link(cmd, now),
             C::ApplyPayment(cmd) => self.decide_payment(cmd, now),
             C::RecordRefund(cmd) => self.decide_refund(cmd, now),
+            C::SyncCalendar(cmd) => self.decide_sync(cmd, now),
             C::UnblockDates(cmd) => {
                 self.registered()?;
                 let block = self
@@ -1503,6 +1844,18 @@ impl Aggregate for Accommodation {
             }
             E::DatesUnblocked(e) => {
                 self.blocks.remove(&e.block_id);
+            }
+            E::BlockMoved(e) => {
+                if let Some(b) = self.blocks.get_mut(&e.block_id) {
+                    b.stay = e.stay;
+                }
+            }
+            E::ExternalConflictDetected(e) => {
+                self.conflicts
+                    .insert((e.calendar.clone(), e.uid.clone()), e.stay);
+            }
+            E::ExternalConflictResolved(e) => {
+                self.conflicts.remove(&(e.calendar.clone(), e.uid.clone()));
             }
         }
     }

@@ -107,6 +107,26 @@ impl Projection for Availability {
                     })
                 }
                 AccommodationEvent::DatesUnblocked(u) => fold.remove(u.block_id.to_string()),
+                AccommodationEvent::BlockMoved(m) => {
+                    let (source, uid) = match &m.source {
+                        BlockSource::Admin => ("admin".to_owned(), None),
+                        BlockSource::External { calendar, uid } => {
+                            (calendar.clone(), Some(uid.clone()))
+                        }
+                    };
+                    fold.remove(m.block_id.to_string());
+                    fold.add(StayRow {
+                        occupant_id: m.block_id.to_string(),
+                        accommodation_id: id.to_string(),
+                        status: "blocked",
+                        check_in: m.stay.check_in(),
+                        check_out: m.stay.check_out(),
+                        expires_at_ms: None,
+                        code: None,
+                        source,
+                        external_uid: uid,
+                    })
+                }
                 // A late payment honoured: the stay occupies its nights again, confirmed.
                 AccommodationEvent::LatePaymentAccepted(l) => fold.add(StayRow {
                     occupant_id: l.reservation_id.to_string(),

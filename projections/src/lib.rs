@@ -8,11 +8,13 @@
 //! - [`sql`]: one SQL dialect for both backends, and the table-suffix scheme rebuilds use.
 //! - [`runner`]: catch-up, live tail, the lease, checkpoints, lag, rebuild.
 //! - [`accommodations`], [`availability`], [`reservations`], [`stats`]: the read models.
+//! - [`channels`]: when each exported calendar changed, and open conflicts with imported ones.
 //! - [`payments`]: payments, refunds and alerts; and the reactor's intake of side effects.
 //! - [`queries`]: what the API reads.
 
 pub mod accommodations;
 pub mod availability;
+pub mod channels;
 pub mod payments;
 pub mod queries;
 pub mod reservations;
@@ -82,6 +84,7 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(availability::Availability),
         Arc::new(reservations::Reservations),
         Arc::new(stats::Stats),
+        Arc::new(channels::Channels),
         Arc::new(payments::Payments),
         Arc::new(payments::Reactions),
     ]

@@ -298,6 +298,16 @@ impl Projection for Stats {
                 AccommodationEvent::DatesBlocked(b) => {
                     d.nights(&acc, b.stay.check_in(), b.stay.check_out(), true, 1);
                 }
+                AccommodationEvent::BlockMoved(m) => {
+                    d.nights(
+                        &acc,
+                        m.previous.check_in(),
+                        m.previous.check_out(),
+                        true,
+                        -1,
+                    );
+                    d.nights(&acc, m.stay.check_in(), m.stay.check_out(), true, 1);
+                }
                 AccommodationEvent::DatesUnblocked(u) => {
                     d.nights(&acc, u.stay.check_in(), u.stay.check_out(), true, -1);
                 }

@@ -1105,3 +1105,253 @@ fn payment_events_round_trip_through_their_stored_form() {
         assert!(EVENT_TYPES.contains(&e.event_type()));
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Imported calendars
+// ---------------------------------------------------------------------------------------------
+
+fn ext(uid: &str, s: StayDates, kind: ExternalKind) -> ExternalStay {
+    ExternalStay {
+        uid: uid.into(),
+        stay: s,
+        kind,
+    }
+}
+
+fn sync(events: Vec<ExternalStay>, complete: bool) -> AccommodationCommand {
+    AccommodationCommand::SyncCalendar(SyncCalendar {
+        calendar: "airbnb".into(),
+        events,
+        complete,
+    })
+}
+
+#[test]
+fn an_imported_calendar_blocks_once_and_a_repeat_changes_nothing() {
+    let mut history = vec![registered()];
+    let feed = vec![
+        ext(
+            "a@airbnb.com",
+            stay("2026-12-20", "2026-12-24"),
+            ExternalKind::Reservation,
+        ),
+        ext(
+            "b@airbnb.com",
+            stay("2027-01-10", "2027-01-12"),
+            ExternalKind::NotAvailable,
+        ),
+        // Long past: history, not acted on.
+        ext(
+            "old@airbnb.com",
+            stay("2026-01-10", "2026-01-12"),
+            ExternalKind::Reservation,
+        ),
+    ];
+    let events = step(&mut history, sync(feed.clone(), true), now());
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert!(
+        events
+            .iter()
+            .all(|e| matches!(e, AccommodationEvent::DatesBlocked(b)
+        if matches!(&b.source, BlockSource::External { calendar, .. } if calendar == "airbnb")))
+    );
+    assert_eq!(step(&mut history, sync(feed, true), now()), vec![]);
+}
+
+#[test]
+fn a_moved_event_moves_its_block_and_a_vanished_one_is_unblocked_only_from_a_whole_feed() {
+    let mut history = vec![registered()];
+    let first = step(
+        &mut history,
+        sync(
+            vec![
+                ext(
+                    "a",
+                    stay("2026-12-20", "2026-12-24"),
+                    ExternalKind::NotAvailable,
+                ),
+                ext(
+                    "b",
+                    stay("2027-01-10", "2027-01-12"),
+                    ExternalKind::Reservation,
+                ),
+            ],
+            true,
+        ),
+        now(),
+    );
+    let AccommodationEvent::DatesBlocked(a) = &first[0] else {
+        panic!("{first:?}")
+    };
+    // The rolling window moved a day: the same block moves; "b" is missing but the feed was cut.
+    let events = step(
+        &mut history,
+        sync(
+            vec![ext(
+                "a",
+                stay("2026-12-21", "2026-12-25"),
+                ExternalKind::NotAvailable,
+            )],
+            false,
+        ),
+        now(),
+    );
+    let [AccommodationEvent::BlockMoved(m)] = events.as_slice() else {
+        panic!("{events:?}")
+    };
+    assert_eq!(m.block_id, a.block_id);
+    assert_eq!(m.previous, stay("2026-12-20", "2026-12-24"));
+    // The same snapshot, complete this time: "b" is gone for real.
+    let events = step(
+        &mut history,
+        sync(
+            vec![ext(
+                "a",
+                stay("2026-12-21", "2026-12-25"),
+                ExternalKind::NotAvailable,
+            )],
+            true,
+        ),
+        now(),
+    );
+    assert!(
+        matches!(events.as_slice(), [AccommodationEvent::DatesUnblocked(u)] if u.stay == stay("2027-01-10", "2027-01-12"))
+    );
+    assert_eq!(given(&history).0.blocks().count(), 1);
+}
+
+#[test]
+fn an_imported_reservation_over_a_confirmed_stay_is_a_conflict_not_a_second_booking() {
+    let mut history = held();
+    step(&mut history, pay(1, paid("901", "approved", 27_000)), now());
+    let feed = vec![ext(
+        "x@airbnb.com",
+        stay("2026-12-12", "2026-12-14"),
+        ExternalKind::Reservation,
+    )];
+    let events = step(&mut history, sync(feed.clone(), true), now());
+    let [AccommodationEvent::ExternalConflictDetected(c)] = events.as_slice() else {
+        panic!("{events:?}")
+    };
+    assert_eq!(c.occupant, OccupantRef::Reservation(rid(1)));
+    assert!(c.occupant_code.is_some());
+    assert_eq!(given(&history).0.active_stays().count(), 1);
+    // Reported once, not on every fetch.
+    assert_eq!(step(&mut history, sync(feed.clone(), true), now()), vec![]);
+    // The owner cancels our side: the next fetch blocks the nights and closes the conflict.
+    step(&mut history, cancel_by_admin(1), now());
+    let events = step(&mut history, sync(feed, true), now());
+    assert!(matches!(
+        events.as_slice(),
+        [
+            AccommodationEvent::ExternalConflictResolved(_),
+            AccommodationEvent::DatesBlocked(_)
+        ]
+    ));
+    assert_eq!(given(&history).0.conflicts().count(), 0);
+}
+
+#[test]
+fn closed_nights_partly_ours_block_only_what_is_free() {
+    let mut history = held(); // 11 → 13 December held
+    let events = step(
+        &mut history,
+        sync(
+            vec![ext(
+                "n@airbnb.com",
+                stay("2026-12-09", "2026-12-16"),
+                ExternalKind::NotAvailable,
+            )],
+            true,
+        ),
+        now(),
+    );
+    let stays: Vec<StayDates> = events
+        .iter()
+        .map(|e| match e {
+            AccommodationEvent::DatesBlocked(b) => b.stay,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        stays,
+        vec![
+            stay("2026-12-09", "2026-12-11"),
+            stay("2026-12-13", "2026-12-16")
+        ]
+    );
+    assert_eq!(
+        step(
+            &mut history,
+            sync(
+                vec![ext(
+                    "n@airbnb.com",
+                    stay("2026-12-09", "2026-12-16"),
+                    ExternalKind::NotAvailable
+                )],
+                true
+            ),
+            now()
+        ),
+        vec![]
+    );
+}
+
+#[test]
+fn calendar_names_are_checked_and_sync_events_round_trip() {
+    let bad = AccommodationCommand::SyncCalendar(SyncCalendar {
+        calendar: "Air BnB!".into(),
+        events: vec![],
+        complete: true,
+    });
+    assert!(given(&[registered()]).when(bad, now()).is_err());
+    let mut history = held();
+    step(&mut history, pay(1, paid("901", "approved", 27_000)), now());
+    step(
+        &mut history,
+        sync(
+            vec![
+                ext(
+                    "x",
+                    stay("2026-12-12", "2026-12-14"),
+                    ExternalKind::Reservation,
+                ),
+                ext(
+                    "y",
+                    stay("2027-02-01", "2027-02-03"),
+                    ExternalKind::NotAvailable,
+                ),
+            ],
+            true,
+        ),
+        now(),
+    );
+    step(
+        &mut history,
+        sync(
+            vec![ext(
+                "y",
+                stay("2027-02-02", "2027-02-04"),
+                ExternalKind::NotAvailable,
+            )],
+            true,
+        ),
+        now(),
+    );
+    for e in &history {
+        let back =
+            AccommodationEvent::from_stored(e.event_type(), e.event_version(), e.to_payload())
+                .unwrap();
+        assert_eq!(&back, e);
+        assert!(EVENT_TYPES.contains(&e.event_type()));
+    }
+    let types: Vec<&str> = history.iter().map(|e| e.event_type()).collect();
+    for t in [
+        "ExternalConflictDetected",
+        "ExternalConflictResolved",
+        "BlockMoved",
+        "DatesBlocked",
+    ] {
+        assert!(types.contains(&t), "{t} missing from {types:?}");
+    }
+}
