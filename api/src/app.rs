@@ -46,6 +46,8 @@ pub struct AppState {
     pub payments: Arc<dyn integrations::mercadopago::PaymentProvider>,
     /// Wakes the payments worker when a notification was stored.
     pub payments_wake: Arc<tokio::sync::Notify>,
+    /// Fetches imported calendars (one circuit breaker per host).
+    pub ical: integrations::ical::Fetcher,
 }
 
 impl AppState {
@@ -106,6 +108,8 @@ impl Application {
             payments: crate::payments::provider(settings, &db)
                 .context("building the Mercado Pago client")?,
             payments_wake: Arc::new(tokio::sync::Notify::new()),
+            ical: integrations::ical::Fetcher::new(settings.ical_timeout)
+                .context("building the calendar fetcher")?,
         });
         let mut workers = vec![runner.start()];
         workers.push(tokio::spawn(expiry::run(state.clone())));
@@ -126,6 +130,7 @@ impl Application {
         };
         workers.push(tokio::spawn(crate::chat::run(state.clone())));
         workers.push(tokio::spawn(crate::payments::run(state.clone())));
+        workers.push(tokio::spawn(crate::ical::run(state.clone())));
         workers.push(tokio::spawn(crate::outbox::run(
             crate::outbox::Outbox::new(state.db.clone(), cloud_api),
             state.clock.clone(),

@@ -41,6 +41,13 @@ pub struct Settings {
     pub mp_timeout: Duration,
     /// How the outside world reaches this service (notification URL, return page, links).
     pub public_url: String,
+    /// How often each imported calendar is fetched (jittered by up to a tenth).
+    pub ical_interval: Duration,
+    /// A feed not synced for longer than this makes /readyz report `degraded`.
+    pub ical_max_age: Duration,
+    /// A feed that had at least this many events and suddenly has none is not applied.
+    pub ical_empty_guard: i32,
+    pub ical_timeout: Duration,
     pub expiry_interval: Duration,
     /// Requests per minute per client IP and route.
     pub rate_limit_per_minute: u32,
@@ -166,6 +173,10 @@ impl Settings {
         let rate = number("CABANAS_RATE_LIMIT_PER_MINUTE", 300, 1..=1_000_000)?;
         let mp_max_age = number("CABANAS_MP_SIGNATURE_MAX_AGE_SECS", 900, 10..=86_400)?;
         let mp_timeout = number("CABANAS_MP_TIMEOUT_SECS", 10, 1..=120)?;
+        let ical_interval = number("CABANAS_ICAL_INTERVAL_SECS", 300, 10..=86_400)?;
+        let ical_max_age = number("CABANAS_ICAL_MAX_AGE_SECS", 1200, 60..=7 * 86_400)?;
+        let ical_empty_guard = number("CABANAS_ICAL_EMPTY_GUARD", 3, 1..=10_000)?;
+        let ical_timeout = number("CABANAS_ICAL_TIMEOUT_SECS", 20, 1..=120)?;
         let public_url = lookup("CABANAS_PUBLIC_URL")
             .unwrap_or_else(|| "http://127.0.0.1:8080".into())
             .trim_end_matches('/')
@@ -197,6 +208,10 @@ impl Settings {
             mp_signature_max_age: Duration::from_secs(mp_max_age as u64),
             mp_timeout: Duration::from_secs(mp_timeout as u64),
             public_url,
+            ical_interval: Duration::from_secs(ical_interval as u64),
+            ical_max_age: Duration::from_secs(ical_max_age as u64),
+            ical_empty_guard: ical_empty_guard as i32,
+            ical_timeout: Duration::from_secs(ical_timeout as u64),
             expiry_interval: Duration::from_secs(expiry_secs as u64),
             rate_limit_per_minute: rate as u32,
             trust_forwarded,

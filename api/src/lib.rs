@@ -7,6 +7,7 @@ pub mod chat_cli;
 pub mod config;
 pub mod expiry;
 pub mod guard;
+pub mod ical;
 pub mod outbox;
 pub mod payments;
 pub mod problem;

@@ -71,10 +71,31 @@ enum Command {
         #[arg(long, default_value = "http://127.0.0.1:8080")]
         url: String,
     },
+    /// Calendar sync tools.
+    Ical {
+        #[command(subcommand)]
+        action: IcalAction,
+    },
     /// Inspect or rebuild read models.
     Projections {
         #[command(subcommand)]
         action: ProjectionsAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum IcalAction {
+    /// Apply an iCal file or URL to an accommodation (or, with --dry-run, print what it would change).
+    Import {
+        /// A .ics file or an http(s) URL.
+        target: String,
+        #[arg(long)]
+        accommodation: String,
+        /// The calendar's name in blocks and the export (airbnb, booking, …).
+        #[arg(long, default_value = "import")]
+        source: String,
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -160,6 +181,18 @@ async fn main() -> anyhow::Result<()> {
                 payment.as_deref(),
             )
             .await?;
+        }
+        Command::Ical {
+            action:
+                IcalAction::Import {
+                    target,
+                    accommodation,
+                    source,
+                    dry_run,
+                },
+        } => {
+            settings.prepare_storage()?;
+            api::ical::import_cli(&settings, &target, &accommodation, &source, dry_run).await?;
         }
         Command::Projections { action } => {
             settings.prepare_storage()?;

@@ -912,7 +912,9 @@ pub async fn alerts(
                    "at": projections::sql::from_millis(at)})
         })
         .collect();
-    Ok(HttpResponse::Ok().json(json!({"alerts": alerts, "failed_effects": failed})))
+    let conflicts = crate::ical::open_conflicts(&state.db).await?;
+    Ok(HttpResponse::Ok()
+        .json(json!({"alerts": alerts, "failed_effects": failed, "calendar_conflicts": conflicts})))
 }
 
 /// payment id, status, status detail, amount in cents, method, updated at.

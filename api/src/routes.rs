@@ -53,6 +53,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/pagos/retorno",
             web::get().to(crate::payments::return_page),
         )
+        .route("/ical/{file}", web::get().to(crate::ical::export))
         .route(
             "/docs",
             web::get().to(|| async {
@@ -96,6 +97,31 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/admin/reservations/{code}/extend", web::post().to(extend))
                 .route("/admin/stats", web::get().to(stats))
                 .route("/admin/alerts", web::get().to(crate::payments::alerts))
+                .route("/admin/conflicts", web::get().to(crate::ical::conflicts))
+                .route(
+                    "/admin/accommodations/{id}/feeds",
+                    web::post().to(crate::ical::add_feed),
+                )
+                .route(
+                    "/admin/accommodations/{id}/feeds",
+                    web::get().to(crate::ical::list_feeds),
+                )
+                .route(
+                    "/admin/accommodations/{id}/feeds/{feed}/sync",
+                    web::post().to(crate::ical::sync_now),
+                )
+                .route(
+                    "/admin/accommodations/{id}/feeds/{feed}",
+                    web::delete().to(crate::ical::remove_feed),
+                )
+                .route(
+                    "/admin/accommodations/{id}/ical",
+                    web::get().to(crate::ical::export_url),
+                )
+                .route(
+                    "/admin/accommodations/{id}/ical/rotate",
+                    web::post().to(crate::ical::rotate),
+                )
                 .route(
                     "/admin/reservations/{code}/payments",
                     web::get().to(crate::payments::reservation_payments),
@@ -266,8 +292,27 @@ async fn readyz(state: State) -> HttpResponse {
         None
     };
     let ready = database.is_ok() && redis != Some(false);
+    let max_age = state.settings.ical_max_age.as_secs_f64();
+    let stale: Vec<Value> = if database.is_ok() {
+        crate::ical::feed_ages(&state)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(_, _, age)| *age > max_age)
+            .map(|(id, source, age)| json!({"feed": id, "source": source, "age_seconds": age}))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let status = match (ready, stale.is_empty()) {
+        (false, _) => "unavailable",
+        // Serving, but some channel's calendar is older than it should be.
+        (true, false) => "degraded",
+        (true, true) => "ready",
+    };
     let body = json!({
-        "status": if ready { "ready" } else { "unavailable" },
+        "status": status,
+        "stale_calendar_feeds": stale,
         "database": backend,
         "database_ok": database.is_ok(),
         "redis": redis.map(|ok| if ok { "ok" } else { "unreachable" }).unwrap_or("not configured"),
@@ -1113,11 +1158,13 @@ impl utoipa::Modify for BearerAuth {
         list_accommodations, availability, quote, place_hold, reservation_status,
         register, change_details, change_pricing, calendar, block, unblock, list_reservations, confirm, cancel,
         extend, stats, audit_stream, audit_events, audit_timeline, audit_verify,
-        crate::payments::alerts, crate::payments::reservation_payments, crate::payments::sandbox_payment
+        crate::payments::alerts, crate::payments::reservation_payments, crate::payments::sandbox_payment,
+        crate::ical::add_feed, crate::ical::list_feeds, crate::ical::sync_now, crate::ical::remove_feed,
+        crate::ical::export_url, crate::ical::rotate, crate::ical::conflicts
     ),
     components(schemas(ProblemDetails, StayRequest, GuestInput, RegisterInput, PricingInput,
         PricingChangeInput, DetailsInput, BlockInput, ConfirmInput, CancelInput, ExtendInput,
-        crate::payments::SandboxPayment)),
+        crate::payments::SandboxPayment, crate::ical::FeedInput)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;

@@ -289,3 +289,148 @@ pub fn export(name: &str, stays: &[ExportStay], stamp: &str) -> String {
     line("END:VCALENDAR".into());
     out
 }
+
+// ---------------------------------------------------------------------------------------------
+// Fetching
+// ---------------------------------------------------------------------------------------------
+
+/// What a conditional GET brought back.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Fetched {
+    /// 304: nothing changed since the validators we sent.
+    NotModified,
+    Body {
+        bytes: Vec<u8>,
+        etag: Option<String>,
+        last_modified: Option<String>,
+    },
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum FetchError {
+    #[error("HTTP {0}")]
+    Status(u16),
+    #[error("unreachable: {0}")]
+    Unreachable(String),
+    #[error("circuit open for this host; not fetching for now")]
+    CircuitOpen,
+    #[error("larger than {0} bytes")]
+    TooLarge(usize),
+}
+
+/// Fetches feeds: conditional GET, a timeout, retries with backoff, one circuit breaker per
+/// host (one broken channel does not slow down the others).
+pub struct Fetcher {
+    http: reqwest::Client,
+    breakers: std::sync::Mutex<
+        std::collections::HashMap<String, std::sync::Arc<crate::breaker::CircuitBreaker>>,
+    >,
+    pub policy: crate::retry::RetryPolicy,
+    pub max_bytes: usize,
+}
+
+impl Fetcher {
+    pub fn new(timeout: std::time::Duration) -> Result<Fetcher, reqwest::Error> {
+        Ok(Fetcher {
+            http: reqwest::Client::builder()
+                .timeout(timeout)
+                .user_agent("cabanas-ical/1")
+                .build()?,
+            breakers: Default::default(),
+            policy: crate::retry::RetryPolicy {
+                attempts: 3,
+                backoff: std::time::Duration::from_millis(500),
+            },
+            max_bytes: 5 * 1024 * 1024,
+        })
+    }
+
+    fn breaker(&self, url: &str) -> std::sync::Arc<crate::breaker::CircuitBreaker> {
+        let host = url
+            .split("://")
+            .nth(1)
+            .and_then(|rest| rest.split(['/', '?']).next())
+            .unwrap_or(url)
+            .to_owned();
+        let mut map = match self.breakers.lock() {
+            Ok(m) => m,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        map.entry(host)
+            .or_insert_with(|| {
+                std::sync::Arc::new(crate::breaker::CircuitBreaker::new(
+                    "ical",
+                    5,
+                    std::time::Duration::from_secs(300),
+                ))
+            })
+            .clone()
+    }
+
+    pub async fn fetch(
+        &self,
+        url: &str,
+        etag: Option<&str>,
+        last_modified: Option<&str>,
+    ) -> Result<Fetched, FetchError> {
+        use crate::retry::{Attempt, Failure};
+        let breaker = self.breaker(url);
+        crate::retry::call("ical", &breaker, self.policy, || async {
+            let mut request = self.http.get(url);
+            if let Some(e) = etag {
+                request = request.header(reqwest::header::IF_NONE_MATCH, e);
+            }
+            if let Some(m) = last_modified {
+                request = request.header(reqwest::header::IF_MODIFIED_SINCE, m);
+            }
+            let response = match request.send().await {
+                Ok(r) => r,
+                Err(e) => return Attempt::Retry(format!("request failed: {e}"), None),
+            };
+            let status = response.status();
+            if status.as_u16() == 304 {
+                return Attempt::Done(Fetched::NotModified);
+            }
+            if status.as_u16() == 429 || status.is_server_error() {
+                return Attempt::Retry(format!("HTTP {status}"), None);
+            }
+            if !status.is_success() {
+                return Attempt::Fail(FetchError::Status(status.as_u16()));
+            }
+            let header = |name: reqwest::header::HeaderName| {
+                response
+                    .headers()
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned)
+            };
+            let etag = header(reqwest::header::ETAG);
+            let last_modified = header(reqwest::header::LAST_MODIFIED);
+            match response.bytes().await {
+                Ok(b) if b.len() > self.max_bytes => {
+                    Attempt::Fail(FetchError::TooLarge(self.max_bytes))
+                }
+                Ok(b) => Attempt::Done(Fetched::Body {
+                    bytes: b.to_vec(),
+                    etag,
+                    last_modified,
+                }),
+                Err(e) => Attempt::Retry(format!("body cut off: {e}"), None),
+            }
+        })
+        .await
+        .map_err(|f| match f {
+            Failure::Refused(e) => e,
+            Failure::Exhausted(why) => match why.strip_prefix("HTTP ") {
+                Some(code) => FetchError::Status(
+                    code.split_whitespace()
+                        .next()
+                        .and_then(|c| c.parse().ok())
+                        .unwrap_or(503),
+                ),
+                None => FetchError::Unreachable(why),
+            },
+            Failure::CircuitOpen => FetchError::CircuitOpen,
+        })
+    }
+}

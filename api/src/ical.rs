@@ -1,0 +1,866 @@
+//! iCal channel sync with Airbnb, Booking.com and any other calendar:
+//!
+//! - Export: `GET /ical/{accommodation}.ics?token=…[&channel=airbnb]`, from the availability read
+//!   model; `ETag`/`Last-Modified` come from the `channels` read model, so a poll that finds
+//!   nothing new costs one row read and answers 304. Stays that came from `channel` are left
+//!   out (no echo loops).
+//! - Import: feeds configured per accommodation, polled every `CABANAS_ICAL_INTERVAL_SECS`
+//!   (jittered) by whichever instance claims them; a fetch is applied only when it is a whole,
+//!   plausible calendar (`SyncCalendar` on the accommodation stream); otherwise the feed is marked
+//!   unhealthy with the reason and the last good state stays.
+//! - Admin: feeds (add, list with health, sync now, remove), the export URL and its rotation,
+//!   open conflicts.
+
+use std::time::Duration;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, Utc};
+use domain::accommodation::{
+    AccommodationCommand, ExternalKind, ExternalStay, SyncCalendar, local_today,
+};
+use domain::{
+    Accommodation, AccommodationEvent, AccommodationId, Aggregate, DomainEvent, StayDates,
+};
+use eventstore::{Db, Metadata};
+use integrations::ical::{self, ExportStay, Feed, Fetched};
+use projections::sql::from_millis;
+use projections::{db_exec, db_fetch};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::app::AppState;
+use crate::auth::Admin;
+use crate::problem::Problem;
+
+type State = web::Data<AppState>;
+
+// ---------------------------------------------------------------------------------------------
+// Export
+// ---------------------------------------------------------------------------------------------
+
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+/// The accommodation's export token, created on first use.
+async fn token(db: &Db, accommodation: &str, now_ms: i64) -> Result<String, sqlx::Error> {
+    db_exec!(
+        db,
+        "INSERT INTO ical_tokens (accommodation_id, token, rotated_at_ms) VALUES ($1, $2, $3) \
+         ON CONFLICT (accommodation_id) DO NOTHING"
+            .to_owned(),
+        accommodation.to_owned(),
+        fresh_token(),
+        now_ms
+    )?;
+    let (t,): (String,) = db_fetch!(
+        db,
+        (String,),
+        fetch_one,
+        "SELECT token FROM ical_tokens WHERE accommodation_id = $1".to_owned(),
+        accommodation.to_owned()
+    )?;
+    Ok(t)
+}
+
+fn fresh_token() -> String {
+    format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    )
+}
+
+#[derive(Deserialize)]
+pub struct ExportQuery {
+    token: Option<String>,
+    /// The channel fetching (`airbnb`, `booking`, …): its own blocks are not sent back to it.
+    channel: Option<String>,
+}
+
+/// `GET /ical/{accommodation}.ics`
+pub async fn export(
+    state: State,
+    req: HttpRequest,
+    file: web::Path<String>,
+    q: web::Query<ExportQuery>,
+) -> Result<HttpResponse, Problem> {
+    let Some(id) = file
+        .strip_suffix(".ics")
+        .and_then(|id| id.parse::<AccommodationId>().ok())
+    else {
+        return Err(Problem::not_found("no such calendar"));
+    };
+    let id = id.to_string();
+    let known: Option<(String, i64, i64)> = db_fetch!(
+        &state.db,
+        (String, i64, i64),
+        fetch_optional,
+        "SELECT a.name, a.utc_offset_minutes, a.registered_at_ms FROM rm_accommodations a WHERE a.id = $1"
+            .to_owned(),
+        id.clone()
+    )?;
+    let Some((name, offset, registered)) = known else {
+        return Err(Problem::not_found("no such calendar"));
+    };
+    let expected = token(&state.db, &id, state.now().timestamp_millis()).await?;
+    if !q.token.as_deref().is_some_and(|t| same(t, &expected)) {
+        return Err(Problem::forbidden("the calendar token is missing or wrong"));
+    }
+    let version: Option<(i64, i64)> = db_fetch!(
+        &state.db,
+        (i64, i64),
+        fetch_optional,
+        "SELECT position, changed_at_ms FROM rm_calendar_versions WHERE accommodation_id = $1"
+            .to_owned(),
+        id.clone()
+    )?;
+    let (position, changed) = version.unwrap_or((0, registered));
+    let today = local_today(state.now(), offset as i32);
+    let channel = q.channel.clone().unwrap_or_default();
+    // The day is part of it: stays that ended a week ago drop out without any event.
+    let etag = format!("\"{position}-{today}-{channel}\"");
+    let changed: DateTime<Utc> = from_millis(changed);
+    let last_modified = changed.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    let header = |n: &str| req.headers().get(n).and_then(|v| v.to_str().ok());
+    let fresh = match (header("if-none-match"), header("if-modified-since")) {
+        (Some(tags), _) => tags.split(',').any(|t| t.trim() == etag || t.trim() == "*"),
+        (None, Some(since)) => DateTime::parse_from_rfc2822(since)
+            .map(|s| s.timestamp() >= changed.timestamp())
+            .unwrap_or(false),
+        _ => false,
+    };
+    if fresh {
+        return Ok(HttpResponse::NotModified()
+            .insert_header(("ETag", etag))
+            .insert_header(("Last-Modified", last_modified))
+            .finish());
+    }
+    let rows: Vec<(
+        String,
+        String,
+        chrono::NaiveDate,
+        chrono::NaiveDate,
+        Option<String>,
+        String,
+    )> = db_fetch!(
+        &state.db,
+        (
+            String,
+            String,
+            chrono::NaiveDate,
+            chrono::NaiveDate,
+            Option<String>,
+            String
+        ),
+        fetch_all,
+        "SELECT occupant_id, status, check_in, check_out, code, source FROM rm_stays \
+             WHERE accommodation_id = $1 AND check_out >= $2 AND source <> $3 \
+             ORDER BY check_in, occupant_id"
+            .to_owned(),
+        id.clone(),
+        today - chrono::Duration::days(7),
+        channel.clone()
+    )?;
+    let stays: Vec<ExportStay> = rows
+        .into_iter()
+        .map(
+            |(occupant, status, check_in, check_out, code, source)| ExportStay {
+                uid: format!("{occupant}@cabanas"),
+                check_in,
+                check_out,
+                summary: match status.as_str() {
+                    "blocked" => "No disponible".to_owned(),
+                    "held" => "Reservado (pendiente de pago)".to_owned(),
+                    _ => "Reservado".to_owned(),
+                },
+                code,
+                source,
+            },
+        )
+        .collect();
+    let body = ical::export(&name, &stays, &changed.format("%Y%m%dT%H%M%SZ").to_string());
+    Ok(HttpResponse::Ok()
+        .content_type("text/calendar; charset=utf-8")
+        .insert_header(("ETag", etag))
+        .insert_header(("Last-Modified", last_modified))
+        .insert_header(("Cache-Control", "no-cache"))
+        .body(body))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Import
+// ---------------------------------------------------------------------------------------------
+
+/// The stays a parsed feed asks for, as the domain takes them.
+pub fn to_command(source: &str, feed: &Feed) -> AccommodationCommand {
+    AccommodationCommand::SyncCalendar(SyncCalendar {
+        calendar: source.to_owned(),
+        events: feed
+            .events
+            .iter()
+            .filter_map(|e| {
+                Some(ExternalStay {
+                    uid: e.uid.clone(),
+                    stay: StayDates::new(e.check_in, e.check_out).ok()?,
+                    kind: if e.not_available {
+                        ExternalKind::NotAvailable
+                    } else {
+                        ExternalKind::Reservation
+                    },
+                })
+            })
+            .collect(),
+        complete: feed.complete,
+    })
+}
+
+/// One line per change a sync makes (for the dry run and the admin's "sync now").
+pub fn describe(e: &AccommodationEvent) -> String {
+    use AccommodationEvent as E;
+    match e {
+        E::DatesBlocked(b) => format!("block {} → {}", b.stay.check_in(), b.stay.check_out()),
+        E::DatesUnblocked(u) => format!("unblock {} → {}", u.stay.check_in(), u.stay.check_out()),
+        E::BlockMoved(m) => format!(
+            "move {} → {} to {} → {}",
+            m.previous.check_in(),
+            m.previous.check_out(),
+            m.stay.check_in(),
+            m.stay.check_out()
+        ),
+        E::ExternalConflictDetected(c) => format!(
+            "CONFLICT {} → {} ({}) overlaps {}",
+            c.stay.check_in(),
+            c.stay.check_out(),
+            c.uid,
+            c.occupant_code
+                .as_ref()
+                .map(|c| format!("reservation {c}"))
+                .unwrap_or_else(|| "a block".into())
+        ),
+        E::ExternalConflictResolved(r) => format!("conflict resolved ({})", r.uid),
+        E::HoldExpired(x) => format!("expire lapsed hold {}", x.reservation_id),
+        other => other.event_type().to_owned(),
+    }
+}
+
+/// What a sync would change, without changing it.
+pub async fn dry_run(
+    state: &AppState,
+    accommodation: AccommodationId,
+    command: &AccommodationCommand,
+) -> Result<Vec<AccommodationEvent>, Problem> {
+    let (_, acc): (i64, Accommodation) = state
+        .handler
+        .load(&accommodation.stream_id())
+        .await
+        .map_err(Problem::from)?;
+    Ok(acc.decide(command, state.now())?)
+}
+
+struct FeedRow {
+    id: String,
+    accommodation: String,
+    source: String,
+    url: String,
+    etag: Option<String>,
+    last_modified: Option<String>,
+    last_event_count: Option<i32>,
+}
+
+/// The outcome of one fetch, as recorded on the feed.
+pub struct SyncOutcome {
+    pub healthy: bool,
+    pub detail: String,
+    pub changes: Vec<String>,
+}
+
+/// Fetches one feed and applies it when it is sound. `force` applies even a feed that suddenly
+/// became empty (the admin confirming the calendar really was cleared).
+async fn sync_feed(state: &AppState, feed: &FeedRow, force: bool) -> Result<SyncOutcome, Problem> {
+    let now = state.now().timestamp_millis();
+    let fetched = state
+        .ical
+        .fetch(
+            &feed.url,
+            feed.etag.as_deref(),
+            feed.last_modified.as_deref(),
+        )
+        .await;
+    let unhealthy = |detail: String| SyncOutcome {
+        healthy: false,
+        detail,
+        changes: Vec::new(),
+    };
+    let outcome = match fetched {
+        Err(e) => unhealthy(format!("fetch failed: {e}")),
+        Ok(Fetched::NotModified) => SyncOutcome {
+            healthy: true,
+            detail: "not modified".into(),
+            changes: Vec::new(),
+        },
+        Ok(Fetched::Body {
+            bytes,
+            etag,
+            last_modified,
+        }) => {
+            let accommodation: AccommodationId = feed
+                .accommodation
+                .parse()
+                .map_err(|_| Problem::validation("unreadable accommodation id"))?;
+            let offset = offset_of(&state.db, &feed.accommodation).await?;
+            match ical::parse(&bytes, offset) {
+                Err(e) => unhealthy(format!("not applied: {e}")),
+                Ok(parsed)
+                    if parsed.events.is_empty()
+                        && !force
+                        && feed.last_event_count.unwrap_or(0)
+                            >= state.settings.ical_empty_guard =>
+                {
+                    unhealthy(format!(
+                        "not applied: the feed suddenly lists no events (it had {})",
+                        feed.last_event_count.unwrap_or(0)
+                    ))
+                }
+                Ok(parsed) => {
+                    let command = to_command(&feed.source, &parsed);
+                    let metadata = Metadata {
+                        actor: Some("ical".into()),
+                        source: Some("ical".into()),
+                        provider_message_id: Some(format!("ical:{}:{now}", feed.id)),
+                        ..Metadata::default()
+                    };
+                    let (done, _) =
+                        crate::routes::command(state, accommodation, command, metadata).await?;
+                    for e in &done.events {
+                        if let AccommodationEvent::ExternalConflictDetected(_) = e {
+                            tracing::warn!(source = %feed.source, "an imported booking overlaps one of ours");
+                            metrics::counter!("cabanas_ical_conflicts_total").increment(1);
+                        }
+                    }
+                    db_exec!(
+                        &state.db,
+                        "UPDATE ical_feeds SET etag = $2, last_modified = $3, last_event_count = $4 WHERE id = $1"
+                            .to_owned(),
+                        feed.id.clone(),
+                        etag,
+                        last_modified,
+                        parsed.events.len() as i32
+                    )?;
+                    SyncOutcome {
+                        healthy: true,
+                        detail: format!(
+                            "{} events{}",
+                            parsed.events.len(),
+                            if parsed.complete {
+                                ""
+                            } else {
+                                " (no closing line: nothing removed)"
+                            }
+                        ),
+                        changes: done.events.iter().map(describe).collect(),
+                    }
+                }
+            }
+        }
+    };
+    let interval = state.settings.ical_interval.as_millis() as i64;
+    let jitter = rand::random::<u64>() % (interval as u64 / 10 + 1);
+    db_exec!(
+        &state.db,
+        "UPDATE ical_feeds SET last_attempt_at_ms = $2, \
+         last_success_at_ms = CASE WHEN $3 = 1 THEN $2 ELSE last_success_at_ms END, \
+         last_error = CASE WHEN $3 = 1 THEN NULL ELSE $4 END, healthy = $3, \
+         next_fetch_at_ms = $5, claimed_until_ms = NULL WHERE id = $1"
+            .to_owned(),
+        feed.id.clone(),
+        now,
+        i32::from(outcome.healthy),
+        outcome.detail.clone(),
+        now + interval + jitter as i64
+    )?;
+    if !outcome.healthy {
+        tracing::warn!(source = %feed.source, reason = %outcome.detail, "calendar feed not applied");
+    }
+    Ok(outcome)
+}
+
+async fn offset_of(db: &Db, accommodation: &str) -> Result<i32, Problem> {
+    let row: Option<(i64,)> = db_fetch!(
+        db,
+        (i64,),
+        fetch_optional,
+        "SELECT utc_offset_minutes FROM rm_accommodations WHERE id = $1".to_owned(),
+        accommodation.to_owned()
+    )?;
+    Ok(row
+        .map(|r| r.0 as i32)
+        .unwrap_or(domain::accommodation::ARGENTINA_UTC_OFFSET_MINUTES))
+}
+
+type FeedTuple = (
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<i32>,
+);
+
+const FEED_COLUMNS: &str =
+    "id, accommodation_id, source, url, etag, last_modified, last_event_count";
+
+fn feed_row(t: FeedTuple) -> FeedRow {
+    FeedRow {
+        id: t.0,
+        accommodation: t.1,
+        source: t.2,
+        url: t.3,
+        etag: t.4,
+        last_modified: t.5,
+        last_event_count: t.6,
+    }
+}
+
+/// Fetches every feed that is due and not claimed by another instance; returns how many.
+pub async fn poll_due(state: &AppState) -> Result<usize, Problem> {
+    let now = state.now().timestamp_millis();
+    let due: Vec<(String,)> = db_fetch!(
+        &state.db,
+        (String,),
+        fetch_all,
+        "SELECT id FROM ical_feeds WHERE next_fetch_at_ms <= $1 \
+         AND (claimed_until_ms IS NULL OR claimed_until_ms < $1) ORDER BY next_fetch_at_ms LIMIT 10"
+            .to_owned(),
+        now
+    )?;
+    let mut n = 0;
+    for (id,) in due {
+        let claimed = db_exec!(
+            &state.db,
+            "UPDATE ical_feeds SET claimed_until_ms = $2 WHERE id = $1 \
+             AND (claimed_until_ms IS NULL OR claimed_until_ms < $3)"
+                .to_owned(),
+            id.clone(),
+            now + 120_000,
+            now
+        )?;
+        if claimed == 0 {
+            continue;
+        }
+        let row: Option<FeedTuple> = db_fetch!(
+            &state.db,
+            FeedTuple,
+            fetch_optional,
+            format!("SELECT {FEED_COLUMNS} FROM ical_feeds WHERE id = $1"),
+            id
+        )?;
+        if let Some(row) = row {
+            sync_feed(state, &feed_row(row), false).await?;
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// Seconds since each feed's last good sync (since it was added, if never), also exported as
+/// the `ical_last_sync_age_seconds` gauge.
+pub async fn feed_ages(state: &AppState) -> Result<Vec<(String, String, f64)>, Problem> {
+    let now = state.now().timestamp_millis();
+    let rows: Vec<(String, String, i64, Option<i64>)> = db_fetch!(
+        &state.db,
+        (String, String, i64, Option<i64>),
+        fetch_all,
+        "SELECT id, source, created_at_ms, last_success_at_ms FROM ical_feeds".to_owned()
+    )?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, source, created, success)| {
+            let age = (now - success.unwrap_or(created)).max(0) as f64 / 1000.0;
+            metrics::gauge!("ical_last_sync_age_seconds", "feed" => id.clone()).set(age);
+            (id, source, age)
+        })
+        .collect())
+}
+
+/// Polls feeds for the life of the service.
+pub async fn run(state: web::Data<AppState>) {
+    loop {
+        if let Err(err) = poll_due(&state).await {
+            tracing::warn!(error = %err.detail, "calendar poll failed; will retry");
+        }
+        if let Err(err) = feed_ages(&state).await {
+            tracing::warn!(error = %err.detail, "calendar feed ages unavailable");
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Admin
+// ---------------------------------------------------------------------------------------------
+
+fn accommodation(raw: &str) -> Result<AccommodationId, Problem> {
+    raw.parse()
+        .map_err(|_| Problem::not_found(format!("no accommodation {raw}")))
+}
+
+async fn registered(state: &AppState, id: AccommodationId) -> Result<(), Problem> {
+    let known: Option<(String,)> = db_fetch!(
+        &state.db,
+        (String,),
+        fetch_optional,
+        "SELECT id FROM rm_accommodations WHERE id = $1".to_owned(),
+        id.to_string()
+    )?;
+    known
+        .map(|_| ())
+        .ok_or_else(|| Problem::not_found(format!("no accommodation {id}")))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct FeedInput {
+    /// The channel's name as it will appear in blocks and the export: `airbnb`, `booking`, …
+    source: String,
+    /// The channel's export URL (http or https).
+    url: String,
+}
+
+/// `POST /v1/admin/accommodations/{id}/feeds`
+#[utoipa::path(post, path = "/v1/admin/accommodations/{id}/feeds", tag = "admin",
+    request_body = FeedInput, security(("bearer" = [])),
+    responses((status = 201, body = Object), (status = 409, body = crate::problem::ProblemDetails),
+              (status = 422, body = crate::problem::ProblemDetails)))]
+pub async fn add_feed(
+    state: State,
+    _admin: Admin,
+    id: web::Path<String>,
+    body: web::Json<FeedInput>,
+) -> Result<HttpResponse, Problem> {
+    let id = accommodation(&id)?;
+    registered(&state, id).await?;
+    let source = body.source.trim().to_lowercase();
+    if source.is_empty()
+        || source.len() > 40
+        || !source
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        || matches!(source.as_str(), "direct" | "whatsapp" | "admin")
+    {
+        return Err(Problem::validation(
+            "source must be 1 to 40 lower-case letters, digits, - or _, and not direct, whatsapp or admin",
+        ));
+    }
+    let url = body.url.trim();
+    if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() > 2000 {
+        return Err(Problem::validation("url must be an http(s) URL"));
+    }
+    let feed = uuid::Uuid::now_v7().to_string();
+    let now = state.now().timestamp_millis();
+    let n = db_exec!(
+        &state.db,
+        "INSERT INTO ical_feeds (id, accommodation_id, source, url, created_at_ms, next_fetch_at_ms) \
+         VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (accommodation_id, source) DO NOTHING"
+            .to_owned(),
+        feed.clone(),
+        id.to_string(),
+        source.clone(),
+        url.to_owned(),
+        now
+    )?;
+    if n == 0 {
+        return Err(Problem::conflict(format!(
+            "this accommodation already imports a {source} calendar; remove it first"
+        )));
+    }
+    Ok(HttpResponse::Created().json(json!({"id": feed, "source": source, "url": url})))
+}
+
+/// `GET /v1/admin/accommodations/{id}/feeds`: each feed with its health.
+#[utoipa::path(get, path = "/v1/admin/accommodations/{id}/feeds", tag = "admin",
+    security(("bearer" = [])), responses((status = 200, body = Object)))]
+pub async fn list_feeds(
+    state: State,
+    _admin: Admin,
+    id: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    let id = accommodation(&id)?;
+    let ages: std::collections::HashMap<String, f64> = feed_ages(&state)
+        .await?
+        .into_iter()
+        .map(|(id, _, age)| (id, age))
+        .collect();
+    type Row = (
+        String,
+        String,
+        String,
+        i32,
+        Option<String>,
+        Option<i64>,
+        Option<i64>,
+        Option<i32>,
+    );
+    let rows: Vec<Row> = db_fetch!(
+        &state.db,
+        Row,
+        fetch_all,
+        "SELECT id, source, url, healthy, last_error, last_attempt_at_ms, last_success_at_ms, \
+         last_event_count FROM ical_feeds WHERE accommodation_id = $1 ORDER BY source"
+            .to_owned(),
+        id.to_string()
+    )?;
+    let max_age = state.settings.ical_max_age.as_secs_f64();
+    let feeds: Vec<Value> = rows
+        .into_iter()
+        .map(|(fid, source, url, healthy, error, attempt, success, count)| {
+            let age = ages.get(&fid).copied().unwrap_or_default();
+            json!({
+                "id": fid, "source": source, "url": url, "healthy": healthy == 1,
+                "stale": age > max_age, "age_seconds": age, "error": error,
+                "last_attempt": attempt.map(from_millis), "last_success": success.map(from_millis),
+                "events": count,
+            })
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({"feeds": feeds})))
+}
+
+#[derive(Deserialize)]
+pub struct SyncQuery {
+    #[serde(default)]
+    force: bool,
+}
+
+/// `POST /v1/admin/accommodations/{id}/feeds/{feed}/sync`: fetch now and say what changed.
+#[utoipa::path(post, path = "/v1/admin/accommodations/{id}/feeds/{feed}/sync", tag = "admin",
+    params(("force" = Option<bool>, Query, description = "Apply even a feed that suddenly lists nothing")),
+    security(("bearer" = [])), responses((status = 200, body = Object), (status = 404, body = crate::problem::ProblemDetails)))]
+pub async fn sync_now(
+    state: State,
+    _admin: Admin,
+    path: web::Path<(String, String)>,
+    q: web::Query<SyncQuery>,
+) -> Result<HttpResponse, Problem> {
+    let (id, feed) = path.into_inner();
+    let id = accommodation(&id)?;
+    let row: Option<FeedTuple> = db_fetch!(
+        &state.db,
+        FeedTuple,
+        fetch_optional,
+        format!("SELECT {FEED_COLUMNS} FROM ical_feeds WHERE id = $1 AND accommodation_id = $2"),
+        feed.clone(),
+        id.to_string()
+    )?;
+    let row = row.ok_or_else(|| Problem::not_found(format!("no feed {feed}")))?;
+    let outcome = sync_feed(&state, &feed_row(row), q.force).await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "healthy": outcome.healthy,
+        "detail": outcome.detail,
+        "changes": outcome.changes,
+    })))
+}
+
+/// `DELETE /v1/admin/accommodations/{id}/feeds/{feed}`: stops importing and frees its nights.
+#[utoipa::path(delete, path = "/v1/admin/accommodations/{id}/feeds/{feed}", tag = "admin",
+    security(("bearer" = [])), responses((status = 204), (status = 404, body = crate::problem::ProblemDetails)))]
+pub async fn remove_feed(
+    state: State,
+    _admin: Admin,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, Problem> {
+    let (id, feed) = path.into_inner();
+    let id = accommodation(&id)?;
+    let row: Option<(String,)> = db_fetch!(
+        &state.db,
+        (String,),
+        fetch_optional,
+        "SELECT source FROM ical_feeds WHERE id = $1 AND accommodation_id = $2".to_owned(),
+        feed.clone(),
+        id.to_string()
+    )?;
+    let (source,) = row.ok_or_else(|| Problem::not_found(format!("no feed {feed}")))?;
+    // An empty, whole snapshot: every block this calendar made is lifted.
+    let command = to_command(
+        &source,
+        &Feed {
+            events: Vec::new(),
+            complete: true,
+            skipped: 0,
+        },
+    );
+    let metadata = crate::routes::meta("admin", None);
+    crate::routes::command(&state, id, command, metadata).await?;
+    db_exec!(
+        &state.db,
+        "DELETE FROM ical_feeds WHERE id = $1".to_owned(),
+        feed
+    )?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `GET /v1/admin/accommodations/{id}/ical`: the export URL to give each channel.
+#[utoipa::path(get, path = "/v1/admin/accommodations/{id}/ical", tag = "admin",
+    security(("bearer" = [])), responses((status = 200, body = Object)))]
+pub async fn export_url(
+    state: State,
+    _admin: Admin,
+    id: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    let id = accommodation(&id)?;
+    registered(&state, id).await?;
+    let t = token(&state.db, &id.to_string(), state.now().timestamp_millis()).await?;
+    Ok(HttpResponse::Ok().json(urls(&state, id, &t)))
+}
+
+fn urls(state: &AppState, id: AccommodationId, token: &str) -> Value {
+    let base = format!("{}/ical/{id}.ics?token={token}", state.settings.public_url);
+    json!({
+        "url": base,
+        "for_airbnb": format!("{base}&channel=airbnb"),
+        "for_booking": format!("{base}&channel=booking"),
+    })
+}
+
+/// `POST /v1/admin/accommodations/{id}/ical/rotate`: a new token; the old URL stops working.
+#[utoipa::path(post, path = "/v1/admin/accommodations/{id}/ical/rotate", tag = "admin",
+    security(("bearer" = [])), responses((status = 200, body = Object)))]
+pub async fn rotate(
+    state: State,
+    _admin: Admin,
+    id: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    let id = accommodation(&id)?;
+    registered(&state, id).await?;
+    let t = fresh_token();
+    db_exec!(
+        &state.db,
+        "INSERT INTO ical_tokens (accommodation_id, token, rotated_at_ms) VALUES ($1, $2, $3) \
+         ON CONFLICT (accommodation_id) DO UPDATE SET token = excluded.token, rotated_at_ms = excluded.rotated_at_ms"
+            .to_owned(),
+        id.to_string(),
+        t.clone(),
+        state.now().timestamp_millis()
+    )?;
+    Ok(HttpResponse::Ok().json(urls(&state, id, &t)))
+}
+
+/// `GET /v1/admin/conflicts`: imported bookings that overlap ours, until resolved.
+#[utoipa::path(get, path = "/v1/admin/conflicts", tag = "admin",
+    security(("bearer" = [])), responses((status = 200, body = Object)))]
+pub async fn conflicts(state: State, _admin: Admin) -> Result<HttpResponse, Problem> {
+    Ok(HttpResponse::Ok().json(json!({"conflicts": open_conflicts(&state.db).await?})))
+}
+
+pub async fn open_conflicts(db: &Db) -> Result<Vec<Value>, Problem> {
+    type Row = (
+        String,
+        String,
+        String,
+        String,
+        chrono::NaiveDate,
+        chrono::NaiveDate,
+        String,
+        String,
+        Option<String>,
+        i64,
+    );
+    let rows: Vec<Row> = db_fetch!(
+        db,
+        Row,
+        fetch_all,
+        "SELECT accommodation_id, calendar, uid, kind, check_in, check_out, occupant_kind, \
+         occupant_id, occupant_code, detected_at_ms FROM rm_conflicts ORDER BY detected_at_ms"
+            .to_owned()
+    )?;
+    Ok(rows
+        .into_iter()
+        .map(|(acc, calendar, uid, kind, ci, co, ok, oid, code, at)| {
+            json!({
+                "accommodation_id": acc, "calendar": calendar, "uid": uid, "kind": kind,
+                "check_in": ci, "check_out": co,
+                "occupant": {"kind": ok, "id": oid, "code": code},
+                "detected_at": from_millis(at),
+            })
+        })
+        .collect())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Command line
+// ---------------------------------------------------------------------------------------------
+
+/// `cabanas ical import FILE_OR_URL --accommodation ID [--source NAME] [--dry-run]`: reads a
+/// calendar and prints what it changes (or would change), through the same checks and decision
+/// as the poller.
+pub async fn import_cli(
+    settings: &crate::config::Settings,
+    target: &str,
+    accommodation: &str,
+    source: &str,
+    dry: bool,
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let id: AccommodationId = accommodation
+        .parse()
+        .context("--accommodation must be an accommodation id")?;
+    let bytes = if target.starts_with("http://") || target.starts_with("https://") {
+        let fetcher = integrations::ical::Fetcher::new(settings.ical_timeout)?;
+        match fetcher.fetch(target, None, None).await? {
+            Fetched::Body { bytes, .. } => bytes,
+            Fetched::NotModified => {
+                anyhow::bail!("the server answered 304 to an unconditional GET")
+            }
+        }
+    } else {
+        std::fs::read(target).with_context(|| format!("reading {target}"))?
+    };
+    let store = eventstore::connect(&settings.database_url).await?;
+    let handler = eventstore::CommandHandler::<Accommodation>::new(store);
+    let (_, acc) = handler.load(&id.stream_id()).await?;
+    let offset = acc
+        .info()
+        .map(|i| i.utc_offset_minutes)
+        .context("no such accommodation")?;
+    let feed = ical::parse(&bytes, offset).context("the calendar cannot be applied")?;
+    println!(
+        "{} events{}{}",
+        feed.events.len(),
+        if feed.complete {
+            ""
+        } else {
+            " (no END:VCALENDAR: nothing will be removed)"
+        },
+        if feed.skipped > 0 {
+            format!(", {} without UID or start skipped", feed.skipped)
+        } else {
+            String::new()
+        }
+    );
+    let command = to_command(source, &feed);
+    let now = Utc::now();
+    let events = if dry {
+        acc.decide(&command, now)?
+    } else {
+        let metadata = Metadata {
+            actor: Some("admin".into()),
+            source: Some("ical".into()),
+            ..Metadata::default()
+        };
+        handler
+            .execute(&id.stream_id(), &command, now, &metadata)
+            .await?
+            .events
+    };
+    if events.is_empty() {
+        println!("no changes");
+    }
+    for e in &events {
+        println!("{}{}", if dry { "would " } else { "" }, describe(e));
+    }
+    Ok(())
+}
