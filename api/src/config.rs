@@ -30,6 +30,8 @@ pub struct Settings {
     pub whatsapp_token: Option<String>,
     pub whatsapp_phone_number_id: Option<String>,
     pub whatsapp_api_base: String,
+    /// The owner's WhatsApp number: alerts (calendar conflicts, payment problems) go there too.
+    pub owner_whatsapp: Option<String>,
     /// Mercado Pago access token: set means real payment links; unset means sandbox payments.
     pub mp_access_token: Option<String>,
     /// Secret of Mercado Pago's webhook signatures: when set, notifications must be signed.
@@ -201,6 +203,8 @@ impl Settings {
             whatsapp_phone_number_id: lookup("CABANAS_WHATSAPP_PHONE_NUMBER_ID"),
             whatsapp_api_base: lookup("CABANAS_WHATSAPP_API_BASE")
                 .unwrap_or_else(|| "https://graph.facebook.com/v21.0".into()),
+            owner_whatsapp: lookup("CABANAS_OWNER_WHATSAPP")
+                .map(|n| n.chars().filter(char::is_ascii_digit).collect()),
             mp_access_token: lookup("CABANAS_MP_ACCESS_TOKEN"),
             mp_webhook_secret: lookup("CABANAS_MP_WEBHOOK_SECRET"),
             mp_api_base: lookup("CABANAS_MP_API_BASE")

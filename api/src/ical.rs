@@ -337,9 +337,24 @@ async fn sync_feed(state: &AppState, feed: &FeedRow, force: bool) -> Result<Sync
                     let (done, _) =
                         crate::routes::command(state, accommodation, command, metadata).await?;
                     for e in &done.events {
-                        if let AccommodationEvent::ExternalConflictDetected(_) = e {
+                        if let AccommodationEvent::ExternalConflictDetected(c) = e {
                             tracing::warn!(source = %feed.source, "an imported booking overlaps one of ours");
                             metrics::counter!("cabanas_ical_conflicts_total").increment(1);
+                            crate::outbox::alert_owner(
+                                state,
+                                &format!("conflict:{}:{}:{}:{}", feed.accommodation, c.calendar, c.uid, c.stay.check_in()),
+                                format!(
+                                    "⚠️ Posible doble reserva: {} trae una reserva del {} al {} que se superpone con {}. Revisalo en el panel.",
+                                    c.calendar,
+                                    conversation::dialogue::day_label(c.stay.check_in()),
+                                    conversation::dialogue::day_label(c.stay.check_out()),
+                                    c.occupant_code
+                                        .as_ref()
+                                        .map(|code| format!("la reserva {code}"))
+                                        .unwrap_or_else(|| "otro bloqueo".into())
+                                ),
+                            )
+                            .await?;
                         }
                     }
                     db_exec!(

@@ -44,6 +44,33 @@ pub async fn enqueue(
     Ok(n == 1)
 }
 
+/// Tells the owner (when `CABANAS_OWNER_WHATSAPP` is set) something that needs them; `id` makes
+/// a repeated alert a no-op.
+pub async fn alert_owner(
+    state: &crate::app::AppState,
+    id: &str,
+    text: String,
+) -> Result<(), sqlx::Error> {
+    let Some(owner) = state
+        .settings
+        .owner_whatsapp
+        .as_deref()
+        .filter(|n| !n.is_empty())
+    else {
+        return Ok(());
+    };
+    enqueue(
+        &state.db,
+        &format!("owner:{id}"),
+        owner,
+        &Reply::Text(text),
+        state.now().timestamp_millis(),
+    )
+    .await?;
+    state.outbox_wake.notify_one();
+    Ok(())
+}
+
 fn backoff_ms(attempts: i32) -> i64 {
     (1000_i64 << attempts.clamp(0, 8)).min(5 * 60 * 1000)
 }

@@ -256,6 +256,23 @@ async fn apply(state: &AppState, notification: &str, p: &Payment) -> Result<Stri
         if let Some(kind) = alert_kind(e) {
             tracing::warn!(kind, "payment needs the admin's attention");
             metrics::counter!("cabanas_payment_alerts_total", "kind" => kind).increment(1);
+            let what = match kind {
+                "underpayment" => "un pago menor a la seña",
+                "late_payment_refunded" => {
+                    "un pago tardío que se devuelve (las noches ya estaban ocupadas)"
+                }
+                _ => "un contracargo o devolución hecha desde Mercado Pago",
+            };
+            let code = queries::reservation_by_id(&state.db, &reservation.to_string())
+                .await?
+                .map(|r| r.code)
+                .unwrap_or_else(|| reservation.to_string());
+            crate::outbox::alert_owner(
+                state,
+                &format!("payment:{}:{}", p.id, p.status),
+                format!("⚠️ Reserva {code}: {what}. Revisalo en /v1/admin/alerts."),
+            )
+            .await?;
         }
     }
     Ok(names.join(", "))

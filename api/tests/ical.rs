@@ -89,7 +89,14 @@ async fn sync(app: &TestApp, acc: &str, feed: &str) -> Value {
 async fn an_imported_calendar_is_applied_safely() {
     for backend in [Backend::Sqlite, Backend::Postgres] {
         let server = MockServer::start().await;
-        let app = spawn(backend, &[("CABANAS_ICAL_EMPTY_GUARD", "1")]).await;
+        let app = spawn(
+            backend,
+            &[
+                ("CABANAS_ICAL_EMPTY_GUARD", "1"),
+                ("CABANAS_OWNER_WHATSAPP", "+54 9 11 4444-0000"),
+            ],
+        )
+        .await;
         let (acc, _) = app.register("Cabaña del Lago", 4).await;
         app.state.runner.catch_up().await.unwrap();
         let added = app
@@ -223,6 +230,15 @@ async fn an_imported_calendar_is_applied_safely() {
         assert_eq!(open.len(), 1, "{backend:?}");
         assert_eq!(open[0]["uid"], "c@airbnb.com");
         assert_eq!(open[0]["occupant"]["code"], code);
+        let told: Vec<(String,)> = projections::db_fetch!(
+            &app.state.db,
+            (String,),
+            fetch_all,
+            "SELECT body FROM wa_outbox WHERE wa_id = '5491144440000'".to_owned()
+        )
+        .unwrap();
+        assert_eq!(told.len(), 1, "{backend:?}: the owner is told once");
+        assert!(told[0].0.contains(&code));
 
         // A feed left unsynced too long degrades readiness.
         app.advance(chrono::Duration::minutes(30));
