@@ -46,6 +46,8 @@ pub struct AppState {
     pub payments: Arc<dyn integrations::mercadopago::PaymentProvider>,
     /// Wakes the payments worker when a notification was stored.
     pub payments_wake: Arc<tokio::sync::Notify>,
+    /// The Cloud API client; `None` in sandbox mode.
+    pub whatsapp: Option<Arc<integrations::whatsapp::client::CloudApi>>,
     /// Fetches imported calendars (one circuit breaker per host).
     pub ical: integrations::ical::Fetcher,
 }
@@ -90,6 +92,20 @@ impl Application {
             .await
             .context("creating the read-model tables")?;
         let db = store.db();
+        let cloud_api = match (&settings.whatsapp_token, &settings.whatsapp_phone_number_id) {
+            (Some(token), Some(sender)) => Some(Arc::new(
+                integrations::whatsapp::client::CloudApi::new(
+                    integrations::whatsapp::client::Config::new(
+                        &settings.whatsapp_api_base,
+                        token,
+                        sender,
+                    ),
+                )
+                .context("building the WhatsApp client")?,
+            )),
+            // Sandbox: replies are stored, not sent.
+            _ => None,
+        };
         let state = web::Data::new(AppState {
             handler: CommandHandler::new(store.clone()),
             db: db.clone(),
@@ -108,31 +124,18 @@ impl Application {
             payments: crate::payments::provider(settings, &db)
                 .context("building the Mercado Pago client")?,
             payments_wake: Arc::new(tokio::sync::Notify::new()),
+            whatsapp: cloud_api.clone(),
             ical: integrations::ical::Fetcher::new(settings.ical_timeout)
                 .context("building the calendar fetcher")?,
         });
         let mut workers = vec![runner.start()];
         workers.push(tokio::spawn(expiry::run(state.clone())));
         workers.push(tokio::spawn(telemetry::report_lag(runner.clone())));
-        let cloud_api = match (&settings.whatsapp_token, &settings.whatsapp_phone_number_id) {
-            (Some(token), Some(sender)) => Some(
-                integrations::whatsapp::client::CloudApi::new(
-                    integrations::whatsapp::client::Config::new(
-                        &settings.whatsapp_api_base,
-                        token,
-                        sender,
-                    ),
-                )
-                .context("building the WhatsApp client")?,
-            ),
-            // Sandbox: replies are stored, not sent.
-            _ => None,
-        };
         workers.push(tokio::spawn(crate::chat::run(state.clone())));
         workers.push(tokio::spawn(crate::payments::run(state.clone())));
         workers.push(tokio::spawn(crate::ical::run(state.clone())));
         workers.push(tokio::spawn(crate::outbox::run(
-            crate::outbox::Outbox::new(state.db.clone(), cloud_api),
+            crate::outbox::Outbox::shared(state.db.clone(), cloud_api),
             state.clock.clone(),
             state.outbox_wake.clone(),
         )));

@@ -76,9 +76,17 @@ pub async fn process_pending(state: &AppState) -> Result<usize, Problem> {
         db_exec!(
             &state.db,
             "UPDATE wa_inbox SET processed_at_ms = $2 WHERE wamid = $1".to_owned(),
-            wamid,
+            wamid.clone(),
             state.now().timestamp_millis()
         )?;
+        // Blue ticks: best effort, off the conversation's path (a lost receipt loses nothing).
+        if let Some(api) = state.whatsapp.clone() {
+            tokio::spawn(async move {
+                if let Err(err) = api.mark_read(&wamid).await {
+                    tracing::debug!(error = %err, "read receipt not sent");
+                }
+            });
+        }
     }
     Ok(n)
 }

@@ -22,6 +22,17 @@ struct Choice {
 fn print_reply(message: &Value, choices: &mut Vec<Choice>) {
     match message["type"].as_str() {
         Some("text") => println!("🤖 {}", message["text"]["body"].as_str().unwrap_or("")),
+        Some("interactive") if message["interactive"]["type"] == "cta_url" => {
+            let i = &message["interactive"];
+            println!(
+                "🤖 {}\n   [{}] {}",
+                i["body"]["text"].as_str().unwrap_or(""),
+                i["action"]["parameters"]["display_text"]
+                    .as_str()
+                    .unwrap_or(""),
+                i["action"]["parameters"]["url"].as_str().unwrap_or("")
+            );
+        }
         Some("interactive") => {
             let i = &message["interactive"];
             println!("🤖 {}", i["body"]["text"].as_str().unwrap_or(""));

@@ -19,7 +19,7 @@ const BATCH: i64 = 20;
 
 pub struct Outbox {
     db: Db,
-    api: Option<CloudApi>,
+    api: Option<std::sync::Arc<CloudApi>>,
 }
 
 /// Queues `reply` for the guest `wa_id`; a second call with the same `id` does nothing.
@@ -77,6 +77,11 @@ fn backoff_ms(attempts: i32) -> i64 {
 
 impl Outbox {
     pub fn new(db: Db, api: Option<CloudApi>) -> Outbox {
+        Outbox::shared(db, api.map(std::sync::Arc::new))
+    }
+
+    /// With a client shared with the rest of the service (one circuit breaker for WhatsApp).
+    pub fn shared(db: Db, api: Option<std::sync::Arc<CloudApi>>) -> Outbox {
         Outbox { db, api }
     }
 

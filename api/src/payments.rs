@@ -530,7 +530,7 @@ async fn notify(
     let decoded = AccommodationEvent::from_stored(event_type, 1, event["payload"].clone())
         .map_err(|e| TaskError::Refused(e.to_string()))?;
     let name = acc.info().map(|i| i.name.clone()).unwrap_or_default();
-    let Some(text) = message(&decoded, r, &name) else {
+    let Some(reply) = message(&decoded, r, &name) else {
         return Ok("nothing to tell".into());
     };
     let Some(phone) = guest_phone(state, &r.guest_ref).await? else {
@@ -540,7 +540,7 @@ async fn notify(
         &state.db,
         &format!("task:{}", claimed.id),
         &phone,
-        &Reply::Text(text),
+        &reply,
         state.now().timestamp_millis(),
     )
     .await?;
@@ -548,7 +548,12 @@ async fn notify(
 }
 
 /// What the guest reads, in Spanish (Argentina); `None` when the event needs no message now.
-fn message(e: &AccommodationEvent, r: &Reservation, accommodation: &str) -> Option<String> {
+/// A payment link comes as a button that opens it (plain text if it cannot be one).
+fn message(e: &AccommodationEvent, r: &Reservation, accommodation: &str) -> Option<Reply> {
+    let pay_button = |body: String, link: &str| {
+        Reply::link(body.clone(), "Pagar la seña", link)
+            .unwrap_or_else(|_| Reply::Text(format!("{body}\n{link}")))
+    };
     use AccommodationEvent as E;
     let code = &r.code;
     let stay = format!(
@@ -557,14 +562,18 @@ fn message(e: &AccommodationEvent, r: &Reservation, accommodation: &str) -> Opti
         day_label(r.stay.check_in()),
         day_label(r.stay.check_out())
     );
-    Some(match e {
-        E::PaymentLinkCreated(l) if r.status == ReservationStatus::Held => format!(
-            "Para confirmar la reserva {code} pagá la seña de {} con Mercado Pago:\n{}\nEl link \
-             vence a las {} (hora de Argentina).",
-            l.amount,
-            l.init_point,
-            local_time(l.expires_at)
-        ),
+    let text = match e {
+        E::PaymentLinkCreated(l) if r.status == ReservationStatus::Held => {
+            return Some(pay_button(
+                format!(
+                    "Para confirmar la reserva {code} pagá la seña de {} con Mercado Pago. El \
+                     link vence a las {} (hora de Argentina).",
+                    l.amount,
+                    local_time(l.expires_at)
+                ),
+                &l.init_point,
+            ));
+        }
         E::Confirmed(c) => format!(
             "¡Listo! Recibimos tu pago de {} y la reserva {code} está confirmada: {stay}. ¡Te \
              esperamos!",
@@ -589,17 +598,15 @@ fn message(e: &AccommodationEvent, r: &Reservation, accommodation: &str) -> Opti
             u.deposit - u.paid_total
         ),
         E::PaymentRecorded(p) if r.status == ReservationStatus::Held => {
-            let retry = match &r.payment_url {
-                Some(link) => format!(" Podés intentar de nuevo con este link: {link}"),
-                None => String::new(),
+            let why = match p.payment.status {
+                PaymentStatus::Cancelled => "se canceló",
+                _ => "fue rechazado",
             };
-            format!(
-                "Tu pago para la reserva {code} no se aprobó ({}).{retry}",
-                match p.payment.status {
-                    PaymentStatus::Cancelled => "se canceló",
-                    _ => "fue rechazado",
-                }
-            )
+            let body = format!("Tu pago para la reserva {code} no se aprobó ({why}).");
+            return Some(match &r.payment_url {
+                Some(link) => pay_button(format!("{body} Podés intentar de nuevo."), link),
+                None => Reply::Text(body),
+            });
         }
         E::RefundIssued(i) => format!(
             "Te devolvimos {} de la reserva {code}. Puede tardar unos días en verse en tu medio \
@@ -607,7 +614,8 @@ fn message(e: &AccommodationEvent, r: &Reservation, accommodation: &str) -> Opti
             i.amount
         ),
         _ => return None,
-    })
+    };
+    Some(Reply::Text(text))
 }
 
 fn local_time(t: DateTime<Utc>) -> String {

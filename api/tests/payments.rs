@@ -195,7 +195,19 @@ async fn guest_messages(app: &TestApp) -> Vec<String> {
     rows.into_iter()
         .map(|(b,)| {
             let v: Value = serde_json::from_str(&b).unwrap();
-            v["text"]["body"].as_str().unwrap_or_default().to_owned()
+            match v["type"].as_str() {
+                // The payment link comes as a button that opens it.
+                Some("interactive") => format!(
+                    "{} {}",
+                    v["interactive"]["body"]["text"]
+                        .as_str()
+                        .unwrap_or_default(),
+                    v["interactive"]["action"]["parameters"]["url"]
+                        .as_str()
+                        .unwrap_or_default()
+                ),
+                _ => v["text"]["body"].as_str().unwrap_or_default().to_owned(),
+            }
         })
         .collect()
 }

@@ -53,12 +53,26 @@ async fn deliver(app: &TestApp, body: Vec<u8>) {
     assert_eq!(r.status, 200, "{:?}", r.body);
 }
 
-/// Waits for the fake API to have received `n` messages; returns the last one.
+/// What the fake API received, split into the conversation's own replies and the rest (read
+/// receipts, and the payment link the payments reactor sends after a hold).
+async fn received(server: &MockServer) -> (Vec<Value>, Vec<Value>) {
+    let all: Vec<Value> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    all.into_iter()
+        .partition(|m: &Value| m["status"] != "read" && m["interactive"]["type"] != "cta_url")
+}
+
+/// Waits for the fake API to have received `n` conversation replies; returns the last one.
 async fn sent(server: &MockServer, n: usize) -> Value {
     for _ in 0..200 {
-        let got = server.received_requests().await.unwrap();
+        let (got, _) = received(server).await;
         if got.len() >= n {
-            return serde_json::from_slice(&got[n - 1].body).unwrap();
+            return got[n - 1].clone();
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -245,10 +259,25 @@ async fn a_guest_books_over_whatsapp() {
         // Meta redelivers the first message: acknowledged, nothing new sent.
         deliver(&app, hello).await;
         tokio::time::sleep(Duration::from_millis(700)).await;
-        assert_eq!(
-            server.received_requests().await.unwrap().len(),
-            7,
-            "{backend:?}"
+        let (replies, other) = received(&server).await;
+        assert_eq!(replies.len(), 7, "{backend:?}");
+        // Every message was marked read. The hold's payment button may or may not have gone
+        // out before the guest cancelled it, never twice.
+        let receipts: Vec<&Value> = other.iter().filter(|m| m["status"] == "read").collect();
+        for n in 1..=7 {
+            let wamid = format!("wamid.{n}");
+            assert!(
+                receipts.iter().any(|m| m["message_id"] == wamid.as_str()),
+                "{backend:?}: no receipt for {wamid}: {other:?}"
+            );
+        }
+        assert!(
+            other
+                .iter()
+                .filter(|m| m["interactive"]["type"] == "cta_url")
+                .count()
+                <= 1,
+            "{backend:?}: {other:?}"
         );
     }
 }

@@ -33,6 +33,11 @@ pub mod ids {
     /// `res-cancel:{code}`
     pub const CANCEL_PREFIX: &str = "res-cancel:";
     pub const BACK_TO_MENU: &str = "menu:main";
+    pub const HELP_PRICES: &str = "help:prices";
+    pub const HELP_LOCATION: &str = "help:location";
+    pub const HELP_PAY: &str = "help:pay";
+    pub const HELP_CANCEL: &str = "help:cancel";
+    pub const HELP_HUMAN: &str = "help:human";
 }
 
 /// One of the guest's reservations, as the chat shows it.
@@ -332,27 +337,16 @@ pub fn respond(
                 return from_dates(u.dates, u.guests, state);
             }
             match u.intents.first() {
-                Some(Intent::Greeting | Intent::Help) | None => done(
+                Some(Intent::Help) => done(State::Menu, vec![help_topics()]),
+                Some(Intent::Greeting) | None => done(
                     State::Menu,
                     vec![menu("¡Hola! Soy el asistente de reservas. ")],
                 ),
                 Some(Intent::Availability | Intent::Book) => {
                     done(State::AskedDates { guests: u.guests }, vec![ask_dates()])
                 }
-                Some(Intent::Prices) => done(
-                    state,
-                    vec![text(
-                        "Los precios dependen de las fechas: decime cuándo y cuántos son y te paso \
-                         el total con limpieza incluida.",
-                    )],
-                ),
-                Some(Intent::Location) => done(
-                    state,
-                    vec![text(
-                        "El check-in es desde las 14 y el check-out hasta las 10. Cuando reserves te \
-                         mandamos la ubicación exacta.",
-                    )],
-                ),
+                Some(Intent::Prices) => done(state, vec![text(PRICES)]),
+                Some(Intent::Location) => done(state, vec![text(LOCATION)]),
                 Some(Intent::MyReservations | Intent::Cancel) => list_reservations(),
                 Some(Intent::Pay) => Step::Need {
                     action: Action::PaymentLinks,
@@ -362,6 +356,41 @@ pub fn respond(
             }
         }
     }
+}
+
+const PRICES: &str = "Los precios dependen de las fechas: decime cuándo y cuántos son y te paso \
+                      el total con limpieza incluida.";
+const LOCATION: &str = "El check-in es desde las 14 y el check-out hasta las 10. Cuando reserves \
+                        te mandamos la ubicación exacta.";
+
+/// The help topics, as a list: each row leads where the same question typed would.
+fn help_topics() -> Reply {
+    or_text(
+        ListBuilder::new("¿Con qué te ayudo?", "Ver temas")
+            .row(
+                ids::HELP_PRICES,
+                "Precios",
+                Some("Qué incluye y cómo se calcula".into()),
+            )
+            .row(
+                ids::HELP_LOCATION,
+                "Ubicación y horarios",
+                Some("Check-in, check-out y cómo llegar".into()),
+            )
+            .row(
+                ids::HELP_PAY,
+                "Pagar la seña",
+                Some("El link de pago de tu reserva".into()),
+            )
+            .row(
+                ids::HELP_CANCEL,
+                "Cancelar una reserva",
+                Some("Tus reservas y sus opciones".into()),
+            )
+            .row(ids::HELP_HUMAN, "Hablar con alguien", None)
+            .build(),
+        "Preguntame por precios, ubicación, pagos o cancelaciones, o escribí \"hablar con alguien\".",
+    )
 }
 
 fn list_reservations() -> Step {
@@ -386,7 +415,14 @@ fn choose(state: &State, id: &str, today: NaiveDate) -> Step {
         ids::MENU_AVAILABILITY | ids::HOLD_CHANGE_DATES => {
             done(State::AskedDates { guests: None }, vec![ask_dates()])
         }
-        ids::MENU_MINE => list_reservations(),
+        ids::MENU_MINE | ids::HELP_CANCEL => list_reservations(),
+        ids::HELP_PRICES => done(State::Menu, vec![text(PRICES)]),
+        ids::HELP_LOCATION => done(State::Menu, vec![text(LOCATION)]),
+        ids::HELP_PAY => Step::Need {
+            action: Action::PaymentLinks,
+            pending: State::Menu,
+        },
+        ids::HELP_HUMAN => handoff(),
         ids::BACK_TO_MENU => done(State::Menu, vec![menu("")]),
         ids::MENU_HUMAN => handoff(),
         ids::DATES_THIS_WEEKEND | ids::DATES_NEXT_WEEKEND => {
@@ -584,6 +620,26 @@ pub fn after(pending: State, outcome: Outcome) -> Turn {
             ],
         ),
         (_, Outcome::PaymentLinks(pending)) => {
+            if let [
+                PendingPayment {
+                    code,
+                    deposit,
+                    link: Some(link),
+                },
+            ] = pending.as_slice()
+            {
+                return turn(
+                    State::Menu,
+                    vec![or_text(
+                        Reply::link(
+                            format!("Reserva {code}: la seña es de {deposit}."),
+                            "Pagar la seña",
+                            link.clone(),
+                        ),
+                        &format!("Reserva {code}: pagá la seña de {deposit} acá: {link}"),
+                    )],
+                );
+            }
             if pending.is_empty() {
                 return turn(
                     State::Menu,

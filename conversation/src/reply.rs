@@ -21,6 +21,9 @@ pub mod limits {
     pub const SECTION_TITLE: usize = 24;
     pub const LIST_BUTTON: usize = 20;
     pub const LIST_BODY: usize = 4096;
+    /// A call-to-action URL button's text.
+    pub const CTA_TEXT: usize = 20;
+    pub const CTA_URL: usize = 2000;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -93,9 +96,28 @@ pub enum Reply {
         button: String,
         sections: Vec<Section>,
     },
+    /// A message with one button that opens a URL (WhatsApp's `cta_url`), e.g. the payment link.
+    Link {
+        body: String,
+        button: String,
+        url: String,
+    },
 }
 
 impl Reply {
+    /// A `cta_url` message, checked against WhatsApp's limits.
+    pub fn link(
+        body: impl Into<String>,
+        button: impl Into<String>,
+        url: impl Into<String>,
+    ) -> Result<Reply, LimitError> {
+        let (body, button, url) = (body.into(), button.into(), url.into());
+        check("link body", &body, limits::BUTTON_BODY)?;
+        check("link button", &button, limits::CTA_TEXT)?;
+        check("link url", &url, limits::CTA_URL)?;
+        Ok(Reply::Link { body, button, url })
+    }
+
     pub fn text(body: impl Into<String>) -> Result<Reply, LimitError> {
         let body = body.into();
         check("text body", &body, limits::TEXT_BODY)?;
@@ -105,7 +127,7 @@ impl Reply {
     /// The ids a guest can send back by tapping (to route each to its handler).
     pub fn choice_ids(&self) -> Vec<&str> {
         match self {
-            Reply::Text(_) => Vec::new(),
+            Reply::Text(_) | Reply::Link { .. } => Vec::new(),
             Reply::Buttons { buttons, .. } => buttons.iter().map(|b| b.id.as_str()).collect(),
             Reply::List { sections, .. } => sections
                 .iter()
@@ -125,6 +147,14 @@ impl Reply {
             Reply::Text(body) => {
                 message["type"] = json!("text");
                 message["text"] = json!({"preview_url": false, "body": body});
+            }
+            Reply::Link { body, button, url } => {
+                message["type"] = json!("interactive");
+                message["interactive"] = json!({
+                    "type": "cta_url",
+                    "body": {"text": body},
+                    "action": {"name": "cta_url", "parameters": {"display_text": button, "url": url}},
+                });
             }
             Reply::Buttons {
                 body,

@@ -354,3 +354,65 @@ fn a_guest_lists_and_cancels_their_reservation() {
     );
     assert_eq!(none.state, State::Menu);
 }
+
+#[test]
+fn help_topics_are_a_list_and_each_topic_goes_to_its_handler() {
+    let help = turn(respond(&State::Menu, None, &text("ayuda"), now()));
+    assert!(matches!(help.replies[0], Reply::List { .. }));
+    assert_eq!(
+        help.replies[0].choice_ids(),
+        [
+            ids::HELP_PRICES,
+            ids::HELP_LOCATION,
+            ids::HELP_PAY,
+            ids::HELP_CANCEL,
+            ids::HELP_HUMAN
+        ]
+    );
+    let tap = |id: &str| respond(&State::Menu, Some(now()), &Input::Choice(id.into()), now());
+    let prices = turn(tap(ids::HELP_PRICES));
+    assert!(matches!(&prices.replies[0], Reply::Text(t) if t.contains("limpieza")));
+    let location = turn(tap(ids::HELP_LOCATION));
+    assert!(matches!(&location.replies[0], Reply::Text(t) if t.contains("check-in")));
+    assert!(matches!(
+        tap(ids::HELP_PAY),
+        Step::Need {
+            action: Action::PaymentLinks,
+            ..
+        }
+    ));
+    assert!(matches!(
+        tap(ids::HELP_CANCEL),
+        Step::Need {
+            action: Action::ListReservations,
+            ..
+        }
+    ));
+    assert!(turn(tap(ids::HELP_HUMAN)).handoff);
+}
+
+#[test]
+fn asking_to_pay_gives_the_payment_button() {
+    let step = respond(&State::Menu, None, &text("quiero pagar la seña"), now());
+    let Step::Need { action, pending } = step else {
+        panic!("{step:?}")
+    };
+    assert_eq!(action, Action::PaymentLinks);
+    let one = after(
+        pending.clone(),
+        Outcome::PaymentLinks(vec![conversation::dialogue::PendingPayment {
+            code: "K7M2QXP".into(),
+            deposit: Money::pesos(29_400),
+            link: Some("https://www.mercadopago.com.ar/checkout/v1/redirect?pref_id=1".into()),
+        }]),
+    );
+    let message = one.replies[0].to_cloud_api("541122334455");
+    assert_eq!(message["interactive"]["type"], "cta_url");
+    assert_eq!(
+        message["interactive"]["action"]["parameters"]["display_text"],
+        "Pagar la seña"
+    );
+    let none = after(pending, Outcome::PaymentLinks(vec![]));
+    assert_eq!(none.state, State::Menu);
+    assert!(Reply::link("x", "un texto de botón demasiado largo", "https://x").is_err());
+}
