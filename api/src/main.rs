@@ -71,6 +71,15 @@ enum Command {
         #[arg(long, default_value = "http://127.0.0.1:8080")]
         url: String,
     },
+    /// Write the event log as JSONL (one stored event per line, in order) to stdout.
+    ExportLog {
+        /// Start after this global position.
+        #[arg(long, default_value_t = 0)]
+        from: i64,
+    },
+    /// Load a JSONL event log into the configured database (which must be empty), verify its
+    /// hash chain and build every read model from it.
+    ImportLog { file: PathBuf },
     /// Calendar sync tools.
     Ical {
         #[command(subcommand)]
@@ -111,8 +120,10 @@ enum ProjectionsAction {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let mut settings = Settings::load(cli.config.as_deref())?;
+    // Logs go to stderr: stdout carries command output (export-log writes the event log there).
     tracing_subscriber::fmt()
         .json()
+        .with_writer(std::io::stderr)
         .with_env_filter(
             EnvFilter::try_new(&settings.log_filter).unwrap_or_else(|_| EnvFilter::new("info")),
         )
@@ -181,6 +192,38 @@ async fn main() -> anyhow::Result<()> {
                 payment.as_deref(),
             )
             .await?;
+        }
+        Command::ExportLog { from } => {
+            settings.prepare_storage()?;
+            let store = eventstore::connect(&settings.database_url).await?;
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            let n = eventstore::history::export(&store, from, &mut out).await?;
+            std::io::Write::flush(&mut out)?;
+            eprintln!("{n} events exported");
+        }
+        Command::ImportLog { file } => {
+            settings.prepare_storage()?;
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let history = eventstore::history::read(&text)?;
+            let store = eventstore::connect(&settings.database_url).await?;
+            if store.head_position().await? > 0 {
+                anyhow::bail!(
+                    "the database at CABANAS_DATABASE_URL already holds events: import into an empty one"
+                );
+            }
+            eventstore::history::load(&store, &history).await?;
+            let report = store.verify_chain().await?;
+            let runner = projections::Runner::new(store, projections::all());
+            runner.ensure_schema().await?;
+            runner.catch_up().await?;
+            println!("{} events imported", history.len());
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            println!("{}", serde_json::to_string_pretty(&runner.status().await?)?);
+            if !report.is_intact() {
+                std::process::exit(1);
+            }
         }
         Command::Ical {
             action:

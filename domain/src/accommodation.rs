@@ -562,6 +562,65 @@ pub const EVENT_TYPES: &[&str] = &[
     "ExternalConflictResolved",
 ];
 
+/// `HoldPlaced` v2 carries the full price breakdown (`quote`). v1 is the seed system's shape:
+/// only `total` and `deposit`. Holds this system wrote as v1 already had the breakdown.
+pub const HOLD_PLACED_VERSION: u32 = 2;
+
+/// Turns a stored `HoldPlaced` v1 into the v2 shape. A v1 written by the seed system has no
+/// breakdown: the quote is rebuilt from what it had (the whole total as lodging, no per-night
+/// prices, the deposit percentage implied by the two amounts), so old holds keep their figures.
+pub fn upcast_hold_placed_v1(mut payload: Value) -> Value {
+    if payload.get("quote").is_some() {
+        return payload;
+    }
+    let amount = |k: &str| -> rust_decimal::Decimal {
+        match payload.get(k) {
+            Some(Value::String(s)) => s.parse().unwrap_or_default(),
+            Some(Value::Number(n)) => n.to_string().parse().unwrap_or_default(),
+            _ => rust_decimal::Decimal::ZERO,
+        }
+    };
+    let total = amount("total");
+    let deposit = amount("deposit");
+    let percent = if total.is_zero() {
+        rust_decimal::Decimal::ZERO
+    } else {
+        (deposit * rust_decimal::Decimal::ONE_HUNDRED / total).round_dp(2)
+    };
+    let nights = match (
+        payload
+            .get("check_in")
+            .and_then(Value::as_str)
+            .and_then(|d| d.parse::<NaiveDate>().ok()),
+        payload
+            .get("check_out")
+            .and_then(Value::as_str)
+            .and_then(|d| d.parse::<NaiveDate>().ok()),
+    ) {
+        (Some(a), Some(b)) => (b - a).num_days().max(0),
+        _ => 0,
+    };
+    if let Value::Object(map) = &mut payload {
+        map.remove("total");
+        map.remove("deposit");
+        map.insert(
+            "quote".into(),
+            serde_json::json!({
+                "nights": nights,
+                "per_night": [],
+                "weekend_nights": 0,
+                "seasonal_adjustment": "0",
+                "lodging": total.to_string(),
+                "cleaning_fee": "0",
+                "total": total.to_string(),
+                "deposit_percent": percent.to_string(),
+                "deposit": deposit.to_string(),
+            }),
+        );
+    }
+    payload
+}
+
 fn decode<T: serde::de::DeserializeOwned>(
     event_type: &str,
     version: u32,
@@ -602,7 +661,10 @@ impl DomainEvent for AccommodationEvent {
     }
 
     fn event_version(&self) -> u32 {
-        1
+        match self {
+            Self::HoldPlaced(_) => HOLD_PLACED_VERSION,
+            _ => 1,
+        }
     }
 
     fn to_payload(&self) -> Value {
@@ -639,6 +701,20 @@ impl DomainEvent for AccommodationEvent {
         version: u32,
         payload: Value,
     ) -> Result<Self, EventDecodeError> {
+        if event_type == "HoldPlaced" {
+            return match version {
+                1 => Ok(Self::HoldPlaced(decode(
+                    event_type,
+                    version,
+                    upcast_hold_placed_v1(payload),
+                )?)),
+                HOLD_PLACED_VERSION => Ok(Self::HoldPlaced(decode(event_type, version, payload)?)),
+                _ => Err(EventDecodeError::UnknownVersion {
+                    event_type: event_type.to_owned(),
+                    version,
+                }),
+            };
+        }
         if version != 1 {
             if EVENT_TYPES.contains(&event_type) {
                 return Err(EventDecodeError::UnknownVersion {

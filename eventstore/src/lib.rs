@@ -10,6 +10,7 @@
 
 pub mod chain;
 pub mod handler;
+pub mod history;
 pub mod postgres;
 pub mod sqlite;
 pub mod testing;

@@ -1355,3 +1355,41 @@ fn calendar_names_are_checked_and_sync_events_round_trip() {
         assert!(types.contains(&t), "{t} missing from {types:?}");
     }
 }
+
+#[test]
+fn a_seed_system_hold_v1_is_upcast_to_the_current_shape() {
+    let v1 = serde_json::json!({
+        "reservation_id": "0193a5e0-0000-7000-8000-000000000001",
+        "code": "K7M2QXP",
+        "guest_ref": "guest-1",
+        "check_in": "2026-12-11",
+        "check_out": "2026-12-13",
+        "guests": 2,
+        "channel": "direct",
+        "total": "90000",
+        "deposit": "27000",
+        "placed_at": "2026-12-07T13:00:00Z",
+        "expires_at": "2026-12-07T13:30:00Z"
+    });
+    let AccommodationEvent::HoldPlaced(h) =
+        AccommodationEvent::from_stored("HoldPlaced", 1, v1).unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(h.quote.nights, 2);
+    assert_eq!(h.quote.total, Money::pesos(90_000));
+    assert_eq!(h.quote.deposit, Money::pesos(27_000));
+    assert_eq!(h.quote.deposit_percent, rust_decimal::Decimal::from(30));
+    assert!(h.quote.per_night.is_empty());
+    // A v1 this system wrote (already with the breakdown) reads unchanged, and is written as v2.
+    let current = placed(1, stay("2026-12-11", "2026-12-13"));
+    assert_eq!(current.event_version(), HOLD_PLACED_VERSION);
+    assert_eq!(
+        AccommodationEvent::from_stored("HoldPlaced", 1, current.to_payload()).unwrap(),
+        current
+    );
+    assert_eq!(
+        AccommodationEvent::from_stored("HoldPlaced", 2, current.to_payload()).unwrap(),
+        current
+    );
+}
