@@ -148,7 +148,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     "/audit/reservations/{code}/timeline",
                     web::get().to(audit_timeline),
                 )
-                .route("/audit/verify", web::get().to(audit_verify)),
+                .route("/audit/verify", web::get().to(audit_verify))
+                .route(
+                    "/audit/accommodations/{id}/availability",
+                    web::get().to(crate::audit::availability_as_of),
+                )
+                .route(
+                    "/audit/reservations/{code}",
+                    web::get().to(crate::audit::reservation_story),
+                ),
         );
 }
 
@@ -1160,7 +1168,8 @@ impl utoipa::Modify for BearerAuth {
         extend, stats, audit_stream, audit_events, audit_timeline, audit_verify,
         crate::payments::alerts, crate::payments::reservation_payments, crate::payments::sandbox_payment,
         crate::ical::add_feed, crate::ical::list_feeds, crate::ical::sync_now, crate::ical::remove_feed,
-        crate::ical::export_url, crate::ical::rotate, crate::ical::conflicts
+        crate::ical::export_url, crate::ical::rotate, crate::ical::conflicts,
+        crate::audit::availability_as_of, crate::audit::reservation_story
     ),
     components(schemas(ProblemDetails, StayRequest, GuestInput, RegisterInput, PricingInput,
         PricingChangeInput, DetailsInput, BlockInput, ConfirmInput, CancelInput, ExtendInput,
