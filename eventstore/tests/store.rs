@@ -306,6 +306,37 @@ async fn verify_chain_notices_a_deleted_event() {
 }
 
 #[tokio::test]
+async fn verify_chain_notices_reordered_events() {
+    for t in common::both().await {
+        let s = &*t.store;
+        for i in 0..4 {
+            s.append(
+                &format!("s{i}"),
+                ExpectedVersion::NoStream,
+                &[event("X", i)],
+            )
+            .await
+            .unwrap();
+        }
+        read_all_eventually(s, 4).await;
+        // Swap the order of events 2 and 3, hashes and all.
+        t.exec("UPDATE events SET position = -2 WHERE position = 2")
+            .await;
+        t.exec("UPDATE events SET position = 2 WHERE position = 3")
+            .await;
+        t.exec("UPDATE events SET position = 3 WHERE position = -2")
+            .await;
+        let report = s.verify_chain().await.unwrap();
+        assert_eq!(
+            report.first_break.map(|b| b.position),
+            Some(2),
+            "{}",
+            t.name
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_writer_can_wait_for_the_global_positions_of_its_events() {
     for t in common::both().await {
         let s = &*t.store;
