@@ -8,6 +8,7 @@ pub mod chat_cli;
 pub mod config;
 pub mod expiry;
 pub mod guard;
+pub mod guests;
 pub mod ical;
 pub mod outbox;
 pub mod payments;

@@ -29,8 +29,7 @@ use domain::accommodation::{
 };
 use domain::payment::{PaymentFacts, PaymentStatus};
 use domain::{
-    Accommodation, AccommodationEvent, AccommodationId, DomainEvent, GuestEvent, Money,
-    ReservationId,
+    Accommodation, AccommodationEvent, AccommodationId, DomainEvent, Money, ReservationId,
 };
 use eventstore::{Db, Metadata};
 use integrations::mercadopago::client::PreferenceRequest;
@@ -496,19 +495,11 @@ async fn refund(
     Ok(format!("refunded {}", due.amount))
 }
 
-/// The guest's phone, from their profile on the guest stream.
 async fn guest_phone(state: &AppState, guest_ref: &str) -> Result<Option<String>, TaskError> {
-    let events = state
-        .store
-        .read_stream(guest_ref, 0)
+    Ok(crate::guests::profile(state, guest_ref)
         .await
-        .map_err(|e| TaskError::Transient(e.to_string()))?;
-    Ok(events.iter().rev().find_map(|e| {
-        match GuestEvent::from_stored(&e.event_type, e.schema_version as u32, e.payload.clone()) {
-            Ok(GuestEvent::ProfileRecorded(p)) => Some(p.phone),
-            _ => None,
-        }
-    }))
+        .map_err(|e| TaskError::Transient(e.detail.clone()))?
+        .map(|p| p.phone))
 }
 
 /// Tells a WhatsApp guest what a payment event means for them.

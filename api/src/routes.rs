@@ -12,7 +12,7 @@ use domain::accommodation::{
     ChangePricing, Channel, ConfirmReservation, ExtendHold, PlaceHold, RegisterAccommodation,
     UnblockDates, validate_stay,
 };
-use domain::guest::{GuestProfileRecorded, valid_phone};
+use domain::guest::{GuestProfileSealed, valid_phone};
 use domain::payment::CancellationPolicy;
 use domain::pricing::SeasonalRate;
 use domain::{
@@ -149,6 +149,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     web::get().to(audit_timeline),
                 )
                 .route("/audit/verify", web::get().to(audit_verify))
+                .route(
+                    "/admin/guests/{guest}/personal-data",
+                    web::delete().to(crate::guests::erase),
+                )
                 .route(
                     "/audit/accommodations/{id}/availability",
                     web::get().to(crate::audit::availability_as_of),
@@ -487,10 +491,23 @@ pub(crate) async fn record_guest(state: &AppState, guest: &GuestInput) -> Result
         id.stream_id()
     )?;
     if known.as_ref() != Some(&(name.to_owned(), guest.phone.clone())) {
-        let event = GuestEvent::ProfileRecorded(GuestProfileRecorded {
+        // Personal data goes into the log sealed with the guest's own key (see eventstore::pii).
+        let key = eventstore::pii::key_or_create(
+            &state.db,
+            &id.stream_id(),
+            state.now().timestamp_millis(),
+        )
+        .await?;
+        let sealed = eventstore::pii::seal_profile(
+            &key,
+            &eventstore::pii::Profile {
+                name: name.to_owned(),
+                phone: guest.phone.clone(),
+            },
+        );
+        let event = GuestEvent::ProfileSealed(GuestProfileSealed {
             guest_id: id,
-            name: name.to_owned(),
-            phone: guest.phone.clone(),
+            sealed,
             recorded_at: state.now(),
         });
         state
@@ -1169,7 +1186,7 @@ impl utoipa::Modify for BearerAuth {
         crate::payments::alerts, crate::payments::reservation_payments, crate::payments::sandbox_payment,
         crate::ical::add_feed, crate::ical::list_feeds, crate::ical::sync_now, crate::ical::remove_feed,
         crate::ical::export_url, crate::ical::rotate, crate::ical::conflicts,
-        crate::audit::availability_as_of, crate::audit::reservation_story
+        crate::audit::availability_as_of, crate::audit::reservation_story, crate::guests::erase
     ),
     components(schemas(ProblemDetails, StayRequest, GuestInput, RegisterInput, PricingInput,
         PricingChangeInput, DetailsInput, BlockInput, ConfirmInput, CancelInput, ExtendInput,

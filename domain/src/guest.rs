@@ -32,6 +32,11 @@ impl GuestId {
     pub fn as_uuid(&self) -> Uuid {
         self.0
     }
+
+    /// The id behind a stream id `guest-{uuid}`.
+    pub fn from_stream_id(stream: &str) -> Option<GuestId> {
+        stream.strip_prefix("guest-")?.parse().ok().map(GuestId)
+    }
 }
 
 /// Digits only, at least 6 and at most 15 (E.164), so `+54 9 11 5555-1234` is accepted.
@@ -51,6 +56,24 @@ pub struct GuestProfileRecorded {
     pub recorded_at: DateTime<Utc>,
 }
 
+/// The guest's name and phone, sealed with the guest's own key (kept outside the log): the
+/// event can be replayed forever, and destroying the key erases what it says. The seal is opened
+/// by the infrastructure (`eventstore::pii`), never here.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuestProfileSealed {
+    pub guest_id: GuestId,
+    /// Hex of nonce and ciphertext of `{"name": …, "phone": …}`.
+    pub sealed: String,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// The guest asked to be forgotten: their key was destroyed, their profile reads as erased.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuestPersonalDataErased {
+    pub guest_id: GuestId,
+    pub erased_at: DateTime<Utc>,
+}
+
 /// Where the guest's WhatsApp conversation stands after one of their messages. The state is
 /// the conversation's own (opaque here); keeping it in the log lets any instance carry on the
 /// conversation and an auditor replay it.
@@ -64,7 +87,10 @@ pub struct DialogueAdvanced {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum GuestEvent {
+    /// Written in clear by earlier versions; new profiles are [`GuestEvent::ProfileSealed`].
     ProfileRecorded(GuestProfileRecorded),
+    ProfileSealed(GuestProfileSealed),
+    PersonalDataErased(GuestPersonalDataErased),
     DialogueAdvanced(DialogueAdvanced),
 }
 
@@ -72,6 +98,8 @@ impl DomainEvent for GuestEvent {
     fn event_type(&self) -> &'static str {
         match self {
             GuestEvent::ProfileRecorded(_) => "GuestProfileRecorded",
+            GuestEvent::ProfileSealed(_) => "GuestProfileSealed",
+            GuestEvent::PersonalDataErased(_) => "GuestPersonalDataErased",
             GuestEvent::DialogueAdvanced(_) => "DialogueAdvanced",
         }
     }
@@ -84,6 +112,8 @@ impl DomainEvent for GuestEvent {
         match self {
             // Strings, a UUID and a timestamp always serialize.
             GuestEvent::ProfileRecorded(e) => serde_json::to_value(e).unwrap_or(Value::Null),
+            GuestEvent::ProfileSealed(e) => serde_json::to_value(e).unwrap_or(Value::Null),
+            GuestEvent::PersonalDataErased(e) => serde_json::to_value(e).unwrap_or(Value::Null),
             GuestEvent::DialogueAdvanced(e) => serde_json::to_value(e).unwrap_or(Value::Null),
         }
     }
@@ -105,12 +135,22 @@ impl DomainEvent for GuestEvent {
             ("DialogueAdvanced", 1) => serde_json::from_value(payload)
                 .map(GuestEvent::DialogueAdvanced)
                 .map_err(malformed),
-            ("GuestProfileRecorded" | "DialogueAdvanced", _) => {
-                Err(EventDecodeError::UnknownVersion {
-                    event_type: event_type.to_owned(),
-                    version,
-                })
-            }
+            ("GuestProfileSealed", 1) => serde_json::from_value(payload)
+                .map(GuestEvent::ProfileSealed)
+                .map_err(malformed),
+            ("GuestPersonalDataErased", 1) => serde_json::from_value(payload)
+                .map(GuestEvent::PersonalDataErased)
+                .map_err(malformed),
+            (
+                "GuestProfileRecorded"
+                | "DialogueAdvanced"
+                | "GuestProfileSealed"
+                | "GuestPersonalDataErased",
+                _,
+            ) => Err(EventDecodeError::UnknownVersion {
+                event_type: event_type.to_owned(),
+                version,
+            }),
             _ => Err(EventDecodeError::UnknownType {
                 event_type: event_type.to_owned(),
                 version,

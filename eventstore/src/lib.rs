@@ -11,6 +11,7 @@
 pub mod chain;
 pub mod handler;
 pub mod history;
+pub mod pii;
 pub mod postgres;
 pub mod sqlite;
 pub mod testing;

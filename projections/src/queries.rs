@@ -341,6 +341,23 @@ pub struct ReservationFilter {
     pub offset: i64,
 }
 
+/// Lower case without accents: `Pérez` is found by `perez`, as guests and owners type it.
+pub fn fold(text: &str) -> String {
+    text.to_lowercase()
+        .chars()
+        .map(|c| match c {
+            'á' | 'à' | 'ä' | 'â' => 'a',
+            'é' | 'è' | 'ë' | 'ê' => 'e',
+            'í' | 'ì' | 'ï' | 'î' => 'i',
+            'ó' | 'ò' | 'ö' | 'ô' => 'o',
+            'ú' | 'ù' | 'ü' | 'û' => 'u',
+            'ñ' => 'n',
+            'ç' => 'c',
+            other => other,
+        })
+        .collect()
+}
+
 pub async fn search_reservations(
     db: &Db,
     f: &ReservationFilter,
@@ -349,7 +366,7 @@ pub async fn search_reservations(
     // cached plan) serves every combination.
     let q =
         f.q.as_ref()
-            .map(|q| format!("%{}%", q.trim().to_lowercase().replace(['%', '_'], "")));
+            .map(|q| format!("%{}%", fold(q.trim()).replace(['%', '_'], "")));
     let code = f.q.as_ref().map(|q| q.trim().to_uppercase());
     let sql = format!(
         "{RESERVATION_SELECT} WHERE ($1 IS NULL OR r.status = $1) \

@@ -12,7 +12,11 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 
 use crate::sql::{Names, Param, Tx, cents, insert_rows, millis};
-use crate::{Applied, Decoded, Projection, ProjectionError, exec};
+use crate::{Applied, Decoded, Projection, ProjectionError, exec, tx_fetch};
+use eventstore::pii::{self, Profile};
+
+/// How an erased guest's name reads.
+pub const ERASED: &str = "(datos borrados)";
 
 pub struct Reservations;
 
@@ -23,7 +27,7 @@ impl Projection for Reservations {
     }
 
     fn schema_version(&self) -> i32 {
-        2
+        3
     }
 
     fn tables(&self) -> &'static [&'static str] {
@@ -99,9 +103,37 @@ impl Projection for Reservations {
             let at = millis(e.recorded_at);
             let event = match a.decoded.clone() {
                 Some(Decoded::Accommodation(id, event)) => (id, event),
-                Some(Decoded::Guest(GuestEvent::ProfileRecorded(g))) => {
-                    // Lower-cased once here so the search is a plain LIKE on both backends.
-                    let search = format!("{} {}", g.name, g.phone).to_lowercase();
+                Some(Decoded::Guest(guest)) => {
+                    let (guest_ref, profile) = match guest {
+                        GuestEvent::ProfileRecorded(g) => (
+                            g.guest_id.stream_id(),
+                            Some(Profile {
+                                name: g.name,
+                                phone: g.phone,
+                            }),
+                        ),
+                        GuestEvent::ProfileSealed(g) => {
+                            let guest_ref = g.guest_id.stream_id();
+                            let key: Option<(String,)> = tx_fetch!(
+                                &mut *tx,
+                                (String,),
+                                fetch_optional,
+                                "SELECT key_hex FROM guest_keys WHERE guest_id = $1".to_owned(),
+                                guest_ref.clone()
+                            )?;
+                            // No key: the guest was erased; the profile cannot be read.
+                            let profile = key.and_then(|(k,)| pii::open_profile_hex(&k, &g.sealed));
+                            (guest_ref, profile)
+                        }
+                        GuestEvent::PersonalDataErased(e) => (e.guest_id.stream_id(), None),
+                        GuestEvent::DialogueAdvanced(_) => continue,
+                    };
+                    let (name, phone) = match profile {
+                        Some(p) => (p.name, p.phone),
+                        None => (ERASED.to_owned(), String::new()),
+                    };
+                    // Folded once here so the search is a plain LIKE on both backends.
+                    let search = crate::queries::fold(&format!("{name} {phone}"));
                     exec!(
                         &mut *tx,
                         names.sql(
@@ -110,15 +142,15 @@ impl Projection for Reservations {
                              name = excluded.name, phone = excluded.phone, search = excluded.search, \
                              updated_at_ms = excluded.updated_at_ms"
                         ),
-                        g.guest_id.stream_id(),
-                        g.name.clone(),
-                        g.phone.clone(),
+                        guest_ref,
+                        name,
+                        phone,
                         search,
                         at
                     )?;
                     continue;
                 }
-                Some(Decoded::Guest(GuestEvent::DialogueAdvanced(_))) | None => continue,
+                None => continue,
             };
             let (accommodation, event) = event;
             let Some(reservation) = event.reservation_id() else {

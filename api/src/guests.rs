@@ -1,0 +1,105 @@
+//! A guest's personal data: read from the log (opening sealed profiles with the guest's key),
+//! and erased on request (the key destroyed, the conversation tables cleared).
+
+use actix_web::{HttpResponse, web};
+use domain::guest::GuestPersonalDataErased;
+use domain::{DomainEvent, GuestEvent, GuestId};
+use eventstore::pii::{self, Profile};
+use eventstore::{ExpectedVersion, NewEvent};
+use projections::db_exec;
+use serde_json::json;
+
+use crate::app::AppState;
+use crate::auth::Admin;
+use crate::problem::Problem;
+
+/// The guest's latest profile, `None` when there is none or it was erased.
+pub async fn profile(state: &AppState, guest_ref: &str) -> Result<Option<Profile>, Problem> {
+    let events = state.store.read_stream(guest_ref, 0).await?;
+    for e in events.iter().rev() {
+        match GuestEvent::from_stored(&e.event_type, e.schema_version as u32, e.payload.clone()) {
+            Ok(GuestEvent::ProfileRecorded(p)) => {
+                return Ok(Some(Profile {
+                    name: p.name,
+                    phone: p.phone,
+                }));
+            }
+            Ok(GuestEvent::ProfileSealed(p)) => {
+                let key = pii::key(&state.db, guest_ref).await?;
+                return Ok(key.and_then(|k| pii::open_profile(&k, &p.sealed)));
+            }
+            Ok(GuestEvent::PersonalDataErased(_)) => return Ok(None),
+            _ => {}
+        }
+    }
+    Ok(None)
+}
+
+/// `DELETE /v1/admin/guests/{guest}/personal-data`: forgets a guest. Their key is destroyed (the
+/// sealed profiles in the log become unreadable for good), `GuestPersonalDataErased` is recorded,
+/// their WhatsApp messages and replies are deleted. The log and its hash chain stay intact.
+#[utoipa::path(delete, path = "/v1/admin/guests/{guest}/personal-data", tag = "admin",
+    params(("guest" = String, Path, description = "The guest reference, `guest-…`")),
+    security(("bearer" = [])),
+    responses((status = 200, body = Object), (status = 404, body = crate::problem::ProblemDetails)))]
+pub async fn erase(
+    state: web::Data<AppState>,
+    admin: Admin,
+    guest: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    let id = GuestId::from_stream_id(&guest)
+        .ok_or_else(|| Problem::not_found(format!("no guest {guest}")))?;
+    let guest_ref = id.stream_id();
+    let events = state.store.read_stream(&guest_ref, 0).await?;
+    if events.is_empty() {
+        return Err(Problem::not_found(format!("no guest {guest_ref}")));
+    }
+    // The phone is needed to find their conversation: read it before the key goes.
+    let phone: Option<String> = profile(&state, &guest_ref)
+        .await?
+        .map(|p| p.phone.chars().filter(char::is_ascii_digit).collect());
+    let mut messages = 0;
+    if let Some(phone) = phone.filter(|p| !p.is_empty()) {
+        messages += db_exec!(
+            &state.db,
+            "DELETE FROM wa_inbox WHERE wa_id = $1".to_owned(),
+            phone.clone()
+        )?;
+        messages += db_exec!(
+            &state.db,
+            "DELETE FROM wa_outbox WHERE wa_id = $1".to_owned(),
+            phone
+        )?;
+    }
+    let destroyed = pii::erase(&state.db, &guest_ref).await?;
+    let event = GuestEvent::PersonalDataErased(GuestPersonalDataErased {
+        guest_id: id,
+        erased_at: state.now(),
+    });
+    state
+        .store
+        .append(
+            &guest_ref,
+            ExpectedVersion::Any,
+            &[NewEvent {
+                event_id: uuid::Uuid::now_v7(),
+                event_type: event.event_type().to_owned(),
+                schema_version: event.event_version() as i32,
+                payload: event.to_payload(),
+                metadata: crate::routes::meta(&admin.0.sub, None),
+            }],
+        )
+        .await?;
+    // Profiles written in clear by earlier versions cannot be shredded: say so.
+    let clear = events
+        .iter()
+        .filter(|e| e.event_type == "GuestProfileRecorded")
+        .count();
+    tracing::info!("a guest's personal data was erased");
+    Ok(HttpResponse::Ok().json(json!({
+        "guest": guest_ref,
+        "key_destroyed": destroyed,
+        "messages_deleted": messages,
+        "clear_profiles_left_in_log": clear,
+    })))
+}

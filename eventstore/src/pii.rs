@@ -1,0 +1,134 @@
+//! Personal data in the log, sealed per guest (crypto-shredding): a guest's profile is
+//! encrypted (ChaCha20-Poly1305) with a key of their own, kept in `guest_keys`, outside the
+//! events. Erasing the guest deletes the key: the events stay, the hash chain still verifies,
+//! and what they said about the person can no longer be read by anyone.
+
+use chacha20poly1305::aead::{Aead, KeyInit};
+use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
+use serde::{Deserialize, Serialize};
+
+use crate::Db;
+
+/// What a sealed profile holds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Profile {
+    pub name: String,
+    pub phone: String,
+}
+
+fn cipher(key: &[u8; 32]) -> ChaCha20Poly1305 {
+    ChaCha20Poly1305::new(&Key::from(*key))
+}
+
+/// Hex of a fresh 12-byte nonce followed by the ciphertext.
+pub fn seal(key: &[u8; 32], plaintext: &[u8]) -> String {
+    let nonce: [u8; 12] = rand::random();
+    // Encryption with a valid key and nonce does not fail; an empty seal would only fail to open.
+    let ciphertext = cipher(key)
+        .encrypt(&Nonce::from(nonce), plaintext)
+        .unwrap_or_default();
+    let mut out = nonce.to_vec();
+    out.extend(ciphertext);
+    hex::encode(out)
+}
+
+pub fn open(key: &[u8; 32], sealed: &str) -> Option<Vec<u8>> {
+    let bytes = hex::decode(sealed).ok()?;
+    if bytes.len() < 12 {
+        return None;
+    }
+    let (nonce, ciphertext) = bytes.split_at(12);
+    let nonce: [u8; 12] = nonce.try_into().ok()?;
+    cipher(key).decrypt(&Nonce::from(nonce), ciphertext).ok()
+}
+
+fn parse_key(hex_key: &str) -> Option<[u8; 32]> {
+    hex::decode(hex_key).ok()?.try_into().ok()
+}
+
+/// The guest's key; `None` when there is none (never created, or erased).
+pub async fn key(db: &Db, guest_id: &str) -> Result<Option<[u8; 32]>, sqlx::Error> {
+    let sql = "SELECT key_hex FROM guest_keys WHERE guest_id = $1";
+    let row: Option<(String,)> = match db {
+        Db::Postgres(p) => sqlx::query_as(sql).bind(guest_id).fetch_optional(p).await?,
+        Db::Sqlite(p) => sqlx::query_as(sql).bind(guest_id).fetch_optional(p).await?,
+    };
+    Ok(row.and_then(|(k,)| parse_key(&k)))
+}
+
+/// The guest's key, created on first use.
+pub async fn key_or_create(db: &Db, guest_id: &str, now_ms: i64) -> Result<[u8; 32], sqlx::Error> {
+    let fresh: [u8; 32] = rand::random();
+    let sql = "INSERT INTO guest_keys (guest_id, key_hex, created_at_ms) VALUES ($1, $2, $3) \
+               ON CONFLICT (guest_id) DO NOTHING";
+    match db {
+        Db::Postgres(p) => {
+            sqlx::query(sql)
+                .bind(guest_id)
+                .bind(hex::encode(fresh))
+                .bind(now_ms)
+                .execute(p)
+                .await?;
+        }
+        Db::Sqlite(p) => {
+            sqlx::query(sql)
+                .bind(guest_id)
+                .bind(hex::encode(fresh))
+                .bind(now_ms)
+                .execute(p)
+                .await?;
+        }
+    }
+    Ok(key(db, guest_id).await?.unwrap_or(fresh))
+}
+
+pub fn seal_profile(key: &[u8; 32], profile: &Profile) -> String {
+    seal(key, &serde_json::to_vec(profile).unwrap_or_default())
+}
+
+pub fn open_profile(key: &[u8; 32], sealed: &str) -> Option<Profile> {
+    serde_json::from_slice(&open(key, sealed)?).ok()
+}
+
+/// Opens a sealed profile with a key as stored (hex).
+pub fn open_profile_hex(key_hex: &str, sealed: &str) -> Option<Profile> {
+    open_profile(&parse_key(key_hex)?, sealed)
+}
+
+/// Destroys the guest's key; true when there was one.
+pub async fn erase(db: &Db, guest_id: &str) -> Result<bool, sqlx::Error> {
+    let sql = "DELETE FROM guest_keys WHERE guest_id = $1";
+    let n = match db {
+        Db::Postgres(p) => sqlx::query(sql)
+            .bind(guest_id)
+            .execute(p)
+            .await?
+            .rows_affected(),
+        Db::Sqlite(p) => sqlx::query(sql)
+            .bind(guest_id)
+            .execute(p)
+            .await?
+            .rows_affected(),
+    };
+    Ok(n > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sealed_profile_opens_with_its_key_only() {
+        let key: [u8; 32] = rand::random();
+        let other: [u8; 32] = rand::random();
+        let p = Profile {
+            name: "Ana Pérez".into(),
+            phone: "5491155551234".into(),
+        };
+        let sealed = seal_profile(&key, &p);
+        assert!(!sealed.contains("5491155551234"));
+        assert_eq!(open_profile(&key, &sealed), Some(p));
+        assert_eq!(open_profile(&other, &sealed), None);
+        assert_eq!(open_profile(&key, "zz"), None);
+    }
+}
