@@ -361,7 +361,33 @@ async fn main() -> anyhow::Result<()> {
     std::fs::create_dir_all(&dir)?;
     // `bench read` runs only the read side, `bench write` only the write side.
     let only = std::env::args().nth(1).unwrap_or_default();
-    let (write, read) = (only != "read", only != "write");
+    if only == "replay" {
+        // `bench replay [EVENTS]`: the auditors' full replay and as_of figures (default 1,000,000).
+        let total: usize = std::env::args()
+            .nth(2)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1_000_000);
+        let sqlite = eventstore::connect(&format!("sqlite://{}/replay.db", dir.display())).await?;
+        read::replay("SQLite", sqlite, total).await?;
+        let mut conn = sqlx::PgConnection::connect(&admin)
+            .await
+            .context("PostgreSQL must be running (see scripts/test)")?;
+        let base = admin
+            .rsplit_once('/')
+            .map(|(b, _)| b.to_owned())
+            .unwrap_or(admin.clone());
+        let db = fresh_db(&mut conn, &base, "replay").await?;
+        read::replay("PostgreSQL", eventstore::connect(&db.1).await?, total).await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE {} WITH (FORCE)",
+            db.0
+        )))
+        .execute(&mut conn)
+        .await?;
+        let _ = std::fs::remove_dir_all(&dir);
+        return Ok(());
+    }
+    let (write, read) = (only != "read", only != "write" && only != "replay");
     if write {
         let sqlite = eventstore::connect(&format!("sqlite://{}/bench.db", dir.display())).await?;
         bench_store("SQLite (WAL, synchronous=NORMAL)", sqlite, None).await?;

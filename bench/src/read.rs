@@ -319,3 +319,64 @@ pub async fn whatsapp_latency(label: &str, database_url: &str) -> anyhow::Result
     );
     Ok(())
 }
+
+/// Full replay: a generated history of `total` events through every projection from zero (the
+/// auditors' replay rate), then `as_of` time travel (one accommodation's stream folded up to a
+/// global position) latency.
+pub async fn replay(label: &str, store: Arc<dyn EventStore>, total: usize) -> anyhow::Result<()> {
+    let cabins = total.div_ceil(EVENTS_PER_ACCOMMODATION);
+    let total = cabins * EVENTS_PER_ACCOMMODATION;
+    let load = Instant::now();
+    let mut ids = Vec::with_capacity(cabins);
+    for n in 0..cabins {
+        let id = AccommodationId::new();
+        store
+            .append(&id.stream_id(), ExpectedVersion::NoStream, &history(id, n)?)
+            .await?;
+        ids.push(id);
+    }
+    while store.head_position().await? < total as i64 {
+        tokio::time::sleep(StdDuration::from_millis(50)).await;
+    }
+    println!(
+        "\n## {label}: full replay of a generated history ({total} events, loaded in {:.0} s)",
+        load.elapsed().as_secs_f64()
+    );
+    let runner = projections::Runner::new(store.clone(), projections::all());
+    runner.ensure_schema().await?;
+    let t = Instant::now();
+    runner.catch_up().await?;
+    println!(
+        "{:<48} {:>9.0} events/s",
+        "every projection from position 0",
+        total as f64 / t.elapsed().as_secs_f64()
+    );
+    let mut latencies = Vec::new();
+    for i in 0..200usize {
+        let id = ids[(i * 7919) % ids.len()];
+        let as_of = ((i * 104_729) % total) as i64 + 1;
+        let t = Instant::now();
+        let events = store.read_stream(&id.stream_id(), 0).await?;
+        let mut state = Accommodation::default();
+        for e in events
+            .iter()
+            .take_while(|e| e.position.is_some_and(|p| p <= as_of))
+        {
+            let decoded = domain::AccommodationEvent::from_stored(
+                &e.event_type,
+                e.schema_version as u32,
+                e.payload.clone(),
+            )?;
+            state.evolve(&decoded);
+        }
+        std::hint::black_box(state.active_stays().count());
+        latencies.push(t.elapsed());
+    }
+    let p50 = percentile(&mut latencies, 0.5);
+    let p95 = percentile(&mut latencies, 0.95);
+    println!(
+        "{:<48} p50 {p50:.1} ms, p95 {p95:.1} ms",
+        "as_of: one accommodation's state at a position"
+    );
+    Ok(())
+}
