@@ -169,7 +169,7 @@ pub async fn process_notifications(state: &AppState) -> Result<usize, Problem> {
         let Some((payment_id,)) = row else { continue };
         let now = state.now().timestamp_millis();
         match state.payments.payment(&payment_id).await {
-            Ok(payment) => match apply(state, &c.id, &payment).await {
+            Ok(payment) => match apply(state, &c, &payment).await {
                 Ok(outcome) => queue.done(&c.id, &outcome, now).await?,
                 Err(p) if p.status >= 500 || p.status == 409 => {
                     queue.retry(&c, &p.detail, now).await?
@@ -200,14 +200,15 @@ async fn accommodation_of(
         }
         if attempt == 0 {
             let head = state.store.head_position().await?;
-            state.runner.wait_for(head, Duration::from_secs(2)).await?;
+            state.runner.wait_for(head, Duration::from_secs(10)).await?;
         }
     }
     Ok(None)
 }
 
 /// Applies a fetched payment to its reservation; returns what happened, for the inbox row.
-async fn apply(state: &AppState, notification: &str, p: &Payment) -> Result<String, Problem> {
+async fn apply(state: &AppState, claimed: &Claimed, p: &Payment) -> Result<String, Problem> {
+    let notification = claimed.id.as_str();
     let Some(reservation) = p
         .external_reference
         .as_deref()
@@ -227,6 +228,16 @@ async fn apply(state: &AppState, notification: &str, p: &Payment) -> Result<Stri
         return Ok(format!("unexpected currency {currency}"));
     }
     let Some(accommodation) = accommodation_of(state, reservation).await? else {
+        // Perhaps a hold so new the read models lag behind it: try again a few times before
+        // concluding the reference is not ours.
+        if claimed.attempts < 5 {
+            return Err(Problem::new(
+                actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+                "not-yet-visible",
+                "Reservation not visible yet",
+                "the reservation is not in the read model yet",
+            ));
+        }
         return Ok("unknown reservation".into());
     };
     let command = AccommodationCommand::ApplyPayment(ApplyPayment {
