@@ -38,14 +38,6 @@ type State = web::Data<AppState>;
 // Export
 // ---------------------------------------------------------------------------------------------
 
-fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
-}
-
 /// The accommodation's export token, created on first use.
 async fn token(db: &Db, accommodation: &str, now_ms: i64) -> Result<String, sqlx::Error> {
     db_exec!(
@@ -108,7 +100,11 @@ pub async fn export(
         return Err(Problem::not_found("no such calendar"));
     };
     let expected = token(&state.db, &id, state.now().timestamp_millis()).await?;
-    if !q.token.as_deref().is_some_and(|t| same(t, &expected)) {
+    if !q
+        .token
+        .as_deref()
+        .is_some_and(|t| crate::whatsapp::same(t, &expected))
+    {
         return Err(Problem::forbidden("the calendar token is missing or wrong"));
     }
     let version: Option<(i64, i64)> = db_fetch!(
@@ -520,11 +516,6 @@ pub async fn run(state: web::Data<AppState>) {
 // Admin
 // ---------------------------------------------------------------------------------------------
 
-fn accommodation(raw: &str) -> Result<AccommodationId, Problem> {
-    raw.parse()
-        .map_err(|_| Problem::not_found(format!("no accommodation {raw}")))
-}
-
 async fn registered(state: &AppState, id: AccommodationId) -> Result<(), Problem> {
     let known: Option<(String,)> = db_fetch!(
         &state.db,
@@ -557,14 +548,10 @@ pub async fn add_feed(
     id: web::Path<String>,
     body: web::Json<FeedInput>,
 ) -> Result<HttpResponse, Problem> {
-    let id = accommodation(&id)?;
+    let id = crate::routes::accommodation_id(&id)?;
     registered(&state, id).await?;
     let source = body.source.trim().to_lowercase();
-    if source.is_empty()
-        || source.len() > 40
-        || !source
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+    if !domain::accommodation::valid_calendar_name(&source)
         || matches!(source.as_str(), "direct" | "whatsapp" | "admin")
     {
         return Err(Problem::validation(
@@ -604,7 +591,7 @@ pub async fn list_feeds(
     _admin: Admin,
     id: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
-    let id = accommodation(&id)?;
+    let id = crate::routes::accommodation_id(&id)?;
     let ages: std::collections::HashMap<String, f64> = feed_ages(&state)
         .await?
         .into_iter()
@@ -662,7 +649,7 @@ pub async fn sync_now(
     q: web::Query<SyncQuery>,
 ) -> Result<HttpResponse, Problem> {
     let (id, feed) = path.into_inner();
-    let id = accommodation(&id)?;
+    let id = crate::routes::accommodation_id(&id)?;
     let row: Option<FeedTuple> = db_fetch!(
         &state.db,
         FeedTuple,
@@ -689,7 +676,7 @@ pub async fn remove_feed(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, Problem> {
     let (id, feed) = path.into_inner();
-    let id = accommodation(&id)?;
+    let id = crate::routes::accommodation_id(&id)?;
     let row: Option<(String,)> = db_fetch!(
         &state.db,
         (String,),
@@ -726,7 +713,7 @@ pub async fn export_url(
     _admin: Admin,
     id: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
-    let id = accommodation(&id)?;
+    let id = crate::routes::accommodation_id(&id)?;
     registered(&state, id).await?;
     let t = token(&state.db, &id.to_string(), state.now().timestamp_millis()).await?;
     Ok(HttpResponse::Ok().json(urls(&state, id, &t)))
@@ -749,7 +736,7 @@ pub async fn rotate(
     _admin: Admin,
     id: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
-    let id = accommodation(&id)?;
+    let id = crate::routes::accommodation_id(&id)?;
     registered(&state, id).await?;
     let t = fresh_token();
     db_exec!(

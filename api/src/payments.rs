@@ -412,7 +412,7 @@ async fn payment_link(
     if r.status != ReservationStatus::Held {
         return Ok("no longer held".into());
     }
-    if r.payment_link.is_some() {
+    if r.payment_url.is_some() {
         return Ok("link already created".into());
     }
     let now = state.now();

@@ -194,7 +194,7 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
     serde_json::from_slice(body).map_err(|e| Problem::validation(format!("invalid body: {e}")))
 }
 
-fn accommodation_id(raw: &str) -> Result<AccommodationId, Problem> {
+pub(crate) fn accommodation_id(raw: &str) -> Result<AccommodationId, Problem> {
     raw.parse()
         .map_err(|_| Problem::not_found(format!("no accommodation {raw:?}")))
 }

@@ -24,7 +24,8 @@ pub struct Handshake {
     challenge: Option<String>,
 }
 
-fn same(a: &str, b: &str) -> bool {
+/// Constant-time comparison of a secret the caller sent with the configured one.
+pub(crate) fn same(a: &str, b: &str) -> bool {
     // Constant time over the length of the configured token.
     a.len() == b.len()
         && a.bytes()

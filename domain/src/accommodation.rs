@@ -807,8 +807,7 @@ pub struct Reservation {
     pub payments: Vec<PaymentEntry>,
     /// Every (payment, status) already decided on: a repeated notification changes nothing.
     pub seen: BTreeSet<(String, PaymentStatus)>,
-    /// The provider's preference id once a payment link exists, and the link itself.
-    pub payment_link: Option<String>,
+    /// The provider's payment link, once one exists (one per hold).
     pub payment_url: Option<String>,
     pub refunds: BTreeMap<String, RefundState>,
 }
@@ -1094,7 +1093,7 @@ impl Accommodation {
     ) -> Result<Vec<AccommodationEvent>, BookingError> {
         self.registered()?;
         let r = self.reservation_mut_checked(cmd.reservation_id)?;
-        if r.payment_link.is_some() {
+        if r.payment_url.is_some() {
             // Created before a crash or by another instance: one link per hold.
             return Ok(Vec::new());
         }
@@ -1333,12 +1332,7 @@ impl Accommodation {
         use AccommodationEvent as E;
         let info = self.registered()?;
         let calendar = cmd.calendar.trim();
-        if calendar.is_empty()
-            || calendar.len() > 40
-            || !calendar
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
-        {
+        if !valid_calendar_name(calendar) {
             return Err(BookingError::InvalidAccommodation(
                 "a calendar name is 1 to 40 lower-case letters, digits, - or _".into(),
             ));
@@ -1571,6 +1565,15 @@ fn lapse(r: &Reservation, now: DateTime<Utc>) -> Vec<AccommodationEvent> {
 /// The rules a stay request must meet before any night is looked at: not in the past, within
 /// the minimum and maximum nights, and a guest count the accommodation takes. Quotes use it too,
 /// so a quote never promises what a hold would refuse.
+/// What an imported calendar may be called (it names blocks and the export's `X-SOURCE`).
+pub fn valid_calendar_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 40
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
 pub fn validate_stay(
     capacity: u32,
     min_nights: u32,
@@ -1804,7 +1807,6 @@ impl Aggregate for Accommodation {
                         amount_paid: Money::ZERO,
                         payments: Vec::new(),
                         seen: BTreeSet::new(),
-                        payment_link: None,
                         payment_url: None,
                         refunds: BTreeMap::new(),
                     },
@@ -1829,7 +1831,6 @@ impl Aggregate for Accommodation {
             }
             E::PaymentLinkCreated(e) => {
                 if let Some(r) = self.reservations.get_mut(&e.reservation_id) {
-                    r.payment_link = Some(e.preference_id.clone());
                     r.payment_url = Some(e.init_point.clone());
                 }
             }
