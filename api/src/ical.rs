@@ -501,13 +501,18 @@ pub async fn feed_ages(state: &AppState) -> Result<Vec<(String, String, f64)>, P
 
 /// Polls feeds for the life of the service.
 pub async fn run(state: web::Data<AppState>) {
+    let mut ticks = 0u64;
     loop {
         if let Err(err) = poll_due(&state).await {
             tracing::warn!(error = %err.detail, "calendar poll failed; will retry");
         }
-        if let Err(err) = feed_ages(&state).await {
+        // The age gauges move slowly: refreshing them every 15 s is plenty.
+        if ticks.is_multiple_of(15)
+            && let Err(err) = feed_ages(&state).await
+        {
             tracing::warn!(error = %err.detail, "calendar feed ages unavailable");
         }
+        ticks += 1;
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
