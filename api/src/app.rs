@@ -50,6 +50,8 @@ pub struct AppState {
     pub whatsapp: Option<Arc<integrations::whatsapp::client::CloudApi>>,
     /// Fetches imported calendars (one circuit breaker per host).
     pub ical: integrations::ical::Fetcher,
+    /// Voice notes: the Whisper model (when configured) and the transcription jobs.
+    pub voice: crate::voice::Voice,
 }
 
 impl AppState {
@@ -127,6 +129,7 @@ impl Application {
             whatsapp: cloud_api.clone(),
             ical: integrations::ical::Fetcher::new(settings.ical_timeout)
                 .context("building the calendar fetcher")?,
+            voice: crate::voice::Voice::new(settings),
         });
         let mut workers = vec![runner.start()];
         workers.push(tokio::spawn(expiry::run(state.clone())));

@@ -6,6 +6,7 @@
 //! Re-processing a message after a crash has no second effect: the dialogue event's id, the
 //! reservation id and the reply ids are all derived from the message id.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use actix_web::web;
@@ -13,7 +14,7 @@ use chrono::{DateTime, Utc};
 use conversation::dialogue::{
     self, Action, Input, Offer, Outcome, PendingPayment, ReservationSummary, State, Step,
 };
-use conversation::reply::Reply;
+use conversation::reply::{ButtonsBuilder, Reply};
 use domain::accommodation::{
     AccommodationCommand, CancelReservation, CancelledBy, Channel, PlaceHold, validate_stay,
 };
@@ -31,6 +32,7 @@ use uuid::Uuid;
 use crate::app::AppState;
 use crate::problem::Problem;
 use crate::routes::{GuestInput, command, fresh_code, meta, record_guest};
+use crate::voice::{self, Heard, Refusal, Resolution};
 
 /// A stable id for something caused by message `wamid` (its `what`).
 fn derived(wamid: &str, what: &str) -> Uuid {
@@ -57,8 +59,10 @@ pub async fn run(state: web::Data<AppState>) {
     }
 }
 
-/// Handles every unprocessed message, oldest first; returns how many.
-pub async fn process_pending(state: &AppState) -> Result<usize, Problem> {
+/// Handles every unprocessed message, oldest first; returns how many were answered. A voice
+/// note still being transcribed waits in the inbox, and so does everything its guest sent
+/// after it, so a guest's messages are answered in the order they were sent.
+pub async fn process_pending(state: &web::Data<AppState>) -> Result<usize, Problem> {
     let rows: Vec<(String, String)> = db_fetch!(
         &state.db,
         (String, String),
@@ -67,10 +71,26 @@ pub async fn process_pending(state: &AppState) -> Result<usize, Problem> {
          ORDER BY received_at_ms, wamid LIMIT 50"
             .to_owned()
     )?;
-    let n = rows.len();
+    let mut listening: HashSet<String> = HashSet::new();
+    let mut handled = 0;
     for (wamid, raw) in rows {
         match serde_json::from_str::<InboundMessage>(&raw) {
-            Ok(message) => handle(state, &message).await?,
+            Ok(message) => {
+                if listening.contains(&message.wa_id) {
+                    continue;
+                }
+                let heard = match &message.kind {
+                    MessageKind::Audio { .. } => match voice::resolve(state, &message).await? {
+                        Resolution::Ready(heard) => Some(heard),
+                        Resolution::Pending => {
+                            listening.insert(message.wa_id.clone());
+                            continue;
+                        }
+                    },
+                    _ => None,
+                };
+                handle(state, &message, heard).await?;
+            }
             Err(err) => tracing::error!(error = %err, "unreadable inbox row; skipped"),
         }
         db_exec!(
@@ -79,6 +99,7 @@ pub async fn process_pending(state: &AppState) -> Result<usize, Problem> {
             wamid.clone(),
             state.now().timestamp_millis()
         )?;
+        handled += 1;
         // Blue ticks: best effort, off the conversation's path (a lost receipt loses nothing).
         if let Some(api) = state.whatsapp.clone() {
             tokio::spawn(async move {
@@ -88,7 +109,7 @@ pub async fn process_pending(state: &AppState) -> Result<usize, Problem> {
             });
         }
     }
-    Ok(n)
+    Ok(handled)
 }
 
 /// The guest's conversation state and when it last moved.
@@ -108,25 +129,65 @@ async fn load(
     Ok((State::Menu, None))
 }
 
-async fn handle(state: &AppState, m: &InboundMessage) -> Result<(), Problem> {
+async fn handle(state: &AppState, m: &InboundMessage, heard: Option<Heard>) -> Result<(), Problem> {
     let guest = GuestId::for_phone(&m.wa_id);
     let at = DateTime::from_timestamp(m.timestamp, 0).unwrap_or_else(|| state.now());
     let input = match &m.kind {
         MessageKind::Text { body } => Input::Text(body.clone()),
-        MessageKind::ButtonReply { id, .. } | MessageKind::ListReply { id, .. } => {
-            Input::Choice(id.clone())
-        }
-        MessageKind::QuickReply { payload, .. } => Input::Choice(payload.clone()),
-        MessageKind::Audio { .. } => {
+        MessageKind::ButtonReply { id, .. } if id == VOICE_NO => {
             return reply(
                 state,
                 m,
                 &[Reply::Text(
-                    "Todavía no puedo escuchar audios: ¿me lo escribís? 🙏".into(),
+                    "Dale, escribime qué necesitás y te respondo enseguida 🙂".into(),
                 )],
             )
             .await;
         }
+        MessageKind::ButtonReply { id, .. } if id.starts_with(VOICE_YES) => {
+            let note = &id[VOICE_YES.len()..];
+            match voice::recorded(state, &guest, note).await? {
+                Some(Heard::Words { text, .. }) => Input::Text(text),
+                _ => {
+                    return reply(
+                        state,
+                        m,
+                        &[Reply::Text(
+                            "Ese audio ya no lo tengo 🙈 ¿Me lo escribís?".into(),
+                        )],
+                    )
+                    .await;
+                }
+            }
+        }
+        MessageKind::ButtonReply { id, .. } | MessageKind::ListReply { id, .. } => {
+            Input::Choice(id.clone())
+        }
+        MessageKind::QuickReply { payload, .. } => Input::Choice(payload.clone()),
+        MessageKind::Audio { .. } => match heard {
+            Some(Heard::Words { text, confidence }) if !text.trim().is_empty() => {
+                if confidence < state.settings.voice_min_confidence {
+                    return reply(state, m, &[confirm_voice(&m.wamid, &text)]).await;
+                }
+                Input::Text(text)
+            }
+            Some(Heard::Words { .. }) => {
+                return reply(
+                    state,
+                    m,
+                    &[Reply::Text(
+                        "No te escuché bien 🙉 ¿Me lo escribís o me mandás otro audio?".into(),
+                    )],
+                )
+                .await;
+            }
+            Some(Heard::Refused(why)) => {
+                return reply(state, m, &[Reply::Text(why.reply())]).await;
+            }
+            None => {
+                return reply(state, m, &[Reply::Text(Refusal::Unavailable.reply())]).await;
+            }
+        },
         MessageKind::Unsupported { .. } => {
             return reply(
                 state,
@@ -175,6 +236,24 @@ async fn handle(state: &AppState, m: &InboundMessage) -> Result<(), Problem> {
         )
         .await?;
     reply(state, m, &turn.replies).await
+}
+
+/// Button ids of the "is this what you said?" question after an unsure transcription.
+const VOICE_YES: &str = "voice:yes:";
+const VOICE_NO: &str = "voice:no";
+
+/// Asks the guest to confirm an unsure transcript, or to type instead.
+fn confirm_voice(wamid: &str, text: &str) -> Reply {
+    let shown: String = text.chars().take(600).collect();
+    ButtonsBuilder::new(format!("Escuché esto en tu audio:\n«{shown}»\n¿Es así?"))
+        .button(format!("{VOICE_YES}{wamid}"), "Sí, es eso")
+        .button(VOICE_NO, "No, te escribo")
+        .build()
+        .unwrap_or_else(|_| {
+            Reply::Text(format!(
+                "Escuché esto en tu audio: «{shown}». Si no es así, ¿me lo escribís?"
+            ))
+        })
 }
 
 async fn reply(state: &AppState, m: &InboundMessage, replies: &[Reply]) -> Result<(), Problem> {

@@ -51,6 +51,17 @@ pub struct Settings {
     pub ical_empty_guard: i32,
     pub ical_timeout: Duration,
     pub expiry_interval: Duration,
+    /// The Whisper model for voice notes; `None` (or a missing file) means voice notes are
+    /// answered with "please type".
+    pub whisper_model: Option<std::path::PathBuf>,
+    /// Threads per transcription, transcriptions at once, and notes allowed to wait.
+    pub whisper_threads: usize,
+    pub voice_concurrency: usize,
+    pub voice_queue: usize,
+    /// Longer voice notes are refused with a friendly reply.
+    pub voice_max_secs: u32,
+    /// Transcripts less sure than this (mean token probability) are confirmed with the guest.
+    pub voice_min_confidence: f32,
     /// Requests per minute per client IP and route.
     pub rate_limit_per_minute: u32,
     /// Use X-Forwarded-For / Forwarded for the client IP (only behind a proxy you run).
@@ -73,6 +84,8 @@ impl std::fmt::Debug for Settings {
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/cabanas.db";
+/// Where a Whisper model is looked for when `CABANAS_WHISPER_MODEL` is not set.
+pub const DEFAULT_WHISPER_MODEL: &str = "./models/ggml-base.bin";
 /// Where the embedded default keeps its generated JWT secret.
 pub const SECRET_FILE: &str = "./data/jwt-secret";
 
@@ -186,6 +199,24 @@ impl Settings {
         if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
             bail!("CABANAS_PUBLIC_URL must start with http:// or https://");
         }
+        let whisper_threads = number("CABANAS_WHISPER_THREADS", 2, 1..=64)?;
+        let voice_concurrency = number("CABANAS_VOICE_CONCURRENCY", 1, 1..=16)?;
+        let voice_queue = number("CABANAS_VOICE_QUEUE", 32, 0..=10_000)?;
+        let voice_max_secs = number("CABANAS_VOICE_MAX_SECS", 120, 1..=900)?;
+        let voice_min_confidence = match lookup("CABANAS_VOICE_MIN_CONFIDENCE") {
+            None => 0.7,
+            Some(v) => v
+                .parse::<f32>()
+                .ok()
+                .filter(|c| (0.0..=1.0).contains(c))
+                .with_context(|| {
+                    format!("CABANAS_VOICE_MIN_CONFIDENCE must be between 0 and 1, got {v:?}")
+                })?,
+        };
+        let whisper_model = match lookup("CABANAS_WHISPER_MODEL") {
+            Some(path) => Some(std::path::PathBuf::from(path)),
+            None => Some(std::path::PathBuf::from(DEFAULT_WHISPER_MODEL)).filter(|p| p.is_file()),
+        };
         let trust_forwarded = matches!(
             lookup("CABANAS_TRUST_FORWARDED").as_deref(),
             Some("1" | "true" | "yes")
@@ -217,6 +248,12 @@ impl Settings {
             ical_empty_guard: ical_empty_guard as i32,
             ical_timeout: Duration::from_secs(ical_timeout as u64),
             expiry_interval: Duration::from_secs(expiry_secs as u64),
+            whisper_model,
+            whisper_threads: whisper_threads as usize,
+            voice_concurrency: voice_concurrency as usize,
+            voice_queue: voice_queue as usize,
+            voice_max_secs: voice_max_secs as u32,
+            voice_min_confidence,
             rate_limit_per_minute: rate as u32,
             trust_forwarded,
             log_filter: lookup("CABANAS_LOG").unwrap_or_else(|| "info".into()),
@@ -293,6 +330,8 @@ mod tests {
             ("CABANAS_REDIS_URL", "localhost:6379"),
             ("CABANAS_JWT_SECRET", "short"),
             ("CABANAS_RATE_LIMIT_PER_MINUTE", "0"),
+            ("CABANAS_VOICE_MIN_CONFIDENCE", "90%"),
+            ("CABANAS_WHISPER_THREADS", "0"),
         ] {
             let err = Settings::from_lookup(|k| (k == key).then(|| value.into())).unwrap_err();
             assert!(err.to_string().contains(key), "{err}");

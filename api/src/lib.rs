@@ -16,4 +16,5 @@ pub mod problem;
 pub mod queue;
 pub mod routes;
 pub mod telemetry;
+pub mod voice;
 pub mod whatsapp;

@@ -329,6 +329,7 @@ async fn readyz(state: State) -> HttpResponse {
         "database_ok": database.is_ok(),
         "redis": redis.map(|ok| if ok { "ok" } else { "unreachable" }).unwrap_or("not configured"),
         "projections": lag,
+        "voice": state.voice.status(),
     });
     if ready {
         HttpResponse::Ok().json(body)

@@ -7,6 +7,7 @@
 //! over 100,000 events and availability queries over HTTP, concurrently and at 500 requests/s.
 
 mod read;
+mod voice;
 
 use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
@@ -361,6 +362,14 @@ async fn main() -> anyhow::Result<()> {
     std::fs::create_dir_all(&dir)?;
     // `bench read` runs only the read side, `bench write` only the write side.
     let only = std::env::args().nth(1).unwrap_or_default();
+    if only == "voice" {
+        // `bench voice [THREADS]`: transcription time, real-time factor, burst latency.
+        let threads = std::env::args()
+            .nth(2)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(2);
+        return voice::run(threads).await;
+    }
     if only == "replay" {
         // `bench replay [EVENTS]`: the auditors' full replay and as_of figures (default 1,000,000).
         let total: usize = std::env::args()

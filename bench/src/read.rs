@@ -19,7 +19,7 @@ const CATCH_UP_ACCOMMODATIONS: usize = 500;
 /// Events per accommodation: a registration and 99 hold + confirmation pairs.
 const EVENTS_PER_ACCOMMODATION: usize = 199;
 
-fn percentile(latencies: &mut [StdDuration], p: f64) -> f64 {
+pub(crate) fn percentile(latencies: &mut [StdDuration], p: f64) -> f64 {
     latencies.sort();
     let i = ((latencies.len() as f64 - 1.0) * p).round() as usize;
     latencies.get(i).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
@@ -125,7 +125,7 @@ pub async fn catch_up(label: &str, store: Arc<dyn EventStore>) -> anyhow::Result
 
 /// Starts the service on `database_url` with `cabins` seeded accommodations (a season of
 /// bookings each) and its read models caught up; returns its base URL and state.
-async fn start_app(
+pub(crate) async fn start_app(
     database_url: &str,
     cabins: usize,
     extra: &[(&'static str, String)],

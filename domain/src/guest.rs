@@ -85,6 +85,26 @@ pub struct DialogueAdvanced {
     pub at: DateTime<Utc>,
 }
 
+/// A voice note the guest sent, as Whisper heard it. The words are personal data, so they are
+/// sealed with the guest's key like the profile; the audio itself is never kept.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VoiceNoteTranscribed {
+    /// The WhatsApp message that carried the note.
+    pub wamid: String,
+    /// Hex of nonce and ciphertext of the transcript's text.
+    pub sealed_text: String,
+    /// How long the guest spoke.
+    pub duration_ms: u64,
+    /// Which model heard it (`ggml-base`).
+    pub model: String,
+    /// How long the transcription took.
+    pub transcribe_ms: u64,
+    /// Mean token probability (0–1); under the configured threshold the guest was asked to
+    /// confirm what was understood.
+    pub confidence: f32,
+    pub at: DateTime<Utc>,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum GuestEvent {
     /// Written in clear by earlier versions; new profiles are [`GuestEvent::ProfileSealed`].
@@ -92,6 +112,7 @@ pub enum GuestEvent {
     ProfileSealed(GuestProfileSealed),
     PersonalDataErased(GuestPersonalDataErased),
     DialogueAdvanced(DialogueAdvanced),
+    VoiceNoteTranscribed(VoiceNoteTranscribed),
 }
 
 impl DomainEvent for GuestEvent {
@@ -101,6 +122,7 @@ impl DomainEvent for GuestEvent {
             GuestEvent::ProfileSealed(_) => "GuestProfileSealed",
             GuestEvent::PersonalDataErased(_) => "GuestPersonalDataErased",
             GuestEvent::DialogueAdvanced(_) => "DialogueAdvanced",
+            GuestEvent::VoiceNoteTranscribed(_) => "VoiceNoteTranscribed",
         }
     }
 
@@ -115,6 +137,7 @@ impl DomainEvent for GuestEvent {
             GuestEvent::ProfileSealed(e) => serde_json::to_value(e).unwrap_or(Value::Null),
             GuestEvent::PersonalDataErased(e) => serde_json::to_value(e).unwrap_or(Value::Null),
             GuestEvent::DialogueAdvanced(e) => serde_json::to_value(e).unwrap_or(Value::Null),
+            GuestEvent::VoiceNoteTranscribed(e) => serde_json::to_value(e).unwrap_or(Value::Null),
         }
     }
 
@@ -141,11 +164,15 @@ impl DomainEvent for GuestEvent {
             ("GuestPersonalDataErased", 1) => serde_json::from_value(payload)
                 .map(GuestEvent::PersonalDataErased)
                 .map_err(malformed),
+            ("VoiceNoteTranscribed", 1) => serde_json::from_value(payload)
+                .map(GuestEvent::VoiceNoteTranscribed)
+                .map_err(malformed),
             (
                 "GuestProfileRecorded"
                 | "DialogueAdvanced"
                 | "GuestProfileSealed"
-                | "GuestPersonalDataErased",
+                | "GuestPersonalDataErased"
+                | "VoiceNoteTranscribed",
                 _,
             ) => Err(EventDecodeError::UnknownVersion {
                 event_type: event_type.to_owned(),

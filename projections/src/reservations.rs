@@ -126,7 +126,9 @@ impl Projection for Reservations {
                             (guest_ref, profile)
                         }
                         GuestEvent::PersonalDataErased(e) => (e.guest_id.stream_id(), None),
-                        GuestEvent::DialogueAdvanced(_) => continue,
+                        GuestEvent::DialogueAdvanced(_) | GuestEvent::VoiceNoteTranscribed(_) => {
+                            continue;
+                        }
                     };
                     let (name, phone) = match profile {
                         Some(p) => (p.name, p.phone),

@@ -1,4 +1,5 @@
 //! WhatsApp Cloud API.
 
 pub mod client;
+pub mod media;
 pub mod webhook;
