@@ -275,3 +275,49 @@ pub async fn reservation_story(
         "story": story,
     })))
 }
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct CheckpointCheck {
+    /// A checkpoint as `cabanas checkpoint sign` prints it.
+    #[schema(value_type = Object)]
+    checkpoint: eventstore::checkpoint::Checkpoint,
+    /// The owner's published public key (hex): the checkpoint must be signed by it.
+    public_key: Option<String>,
+}
+
+/// `POST /v1/audit/checkpoints/verify`: does this log still have the hash the owner signed?
+/// Also walks the chain, which proves the stored hashes match the events.
+#[utoipa::path(post, path = "/v1/audit/checkpoints/verify", tag = "audit",
+    request_body = CheckpointCheck, security(("bearer" = [])),
+    responses((status = 200, description = "The checkpoint holds and the chain is intact", body = Object),
+              (status = 409, description = "It does not: which part failed", body = Object),
+              (status = 400, body = crate::problem::ProblemDetails)))]
+pub async fn verify_checkpoint(
+    state: web::Data<AppState>,
+    _auditor: Auditor,
+    body: web::Json<CheckpointCheck>,
+) -> Result<HttpResponse, Problem> {
+    let chain = state.store.verify_chain().await?;
+    let check =
+        eventstore::checkpoint::verify(&*state.store, &body.checkpoint, body.public_key.as_deref())
+            .await?;
+    let holds = chain.is_intact() && check.holds();
+    let answer = json!({"holds": holds, "checkpoint": check, "chain": chain});
+    if holds {
+        return Ok(HttpResponse::Ok().json(answer));
+    }
+    let why = if !check.signature_valid {
+        "the signature is not valid (or not by the pinned key)"
+    } else if !check.hash_matches {
+        "the log does not have the signed hash at that position: history was rewritten or cut"
+    } else {
+        "the hash chain is broken"
+    };
+    Err(Problem::new(
+        actix_web::http::StatusCode::CONFLICT,
+        "checkpoint-mismatch",
+        "The checkpoint does not hold",
+        why,
+    )
+    .with(answer))
+}

@@ -227,6 +227,8 @@ async fn handle(state: &AppState, m: &InboundMessage, heard: Option<Heard>) -> R
                 schema_version: event.event_version() as i32,
                 payload: event.to_payload(),
                 metadata: eventstore::Metadata {
+                    // One correlation per guest conversation.
+                    correlation_id: Some(guest.as_uuid()),
                     provider_message_id: Some(m.wamid.clone()),
                     source: Some("whatsapp".into()),
                     actor: Some("guest".into()),

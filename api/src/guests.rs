@@ -86,7 +86,7 @@ pub async fn erase(
                 event_type: event.event_type().to_owned(),
                 schema_version: event.event_version() as i32,
                 payload: event.to_payload(),
-                metadata: crate::routes::meta(&admin.0.sub, None),
+                metadata: crate::routes::meta(&admin.0.sub, Some(id.as_uuid())),
             }],
         )
         .await?;

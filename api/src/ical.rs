@@ -324,11 +324,13 @@ async fn sync_feed(state: &AppState, feed: &FeedRow, force: bool) -> Result<Sync
                 }
                 Ok(parsed) => {
                     let command = to_command(&feed.source, &parsed);
+                    // One correlation per fetch: every change one download caused.
                     let metadata = Metadata {
+                        correlation_id: Some(uuid::Uuid::now_v7()),
+                        causation_id: Some(format!("ical-feed:{}", feed.id)),
                         actor: Some("ical".into()),
                         source: Some("ical".into()),
                         provider_message_id: Some(format!("ical:{}:{now}", feed.id)),
-                        ..Metadata::default()
                     };
                     let (done, _) =
                         crate::routes::command(state, accommodation, command, metadata).await?;
@@ -700,7 +702,8 @@ pub async fn remove_feed(
             skipped: 0,
         },
     );
-    let metadata = crate::routes::meta("admin", None);
+    let mut metadata = crate::routes::meta("admin", Some(uuid::Uuid::now_v7()));
+    metadata.causation_id = Some(format!("ical-feed:{feed}"));
     crate::routes::command(&state, id, command, metadata).await?;
     db_exec!(
         &state.db,
@@ -854,6 +857,8 @@ pub async fn import_cli(
         acc.decide(&command, now)?
     } else {
         let metadata = Metadata {
+            correlation_id: Some(uuid::Uuid::now_v7()),
+            causation_id: Some("ical-import:cli".into()),
             actor: Some("admin".into()),
             source: Some("ical".into()),
             ..Metadata::default()

@@ -32,8 +32,21 @@ enum Command {
     },
     /// Apply database migrations and exit.
     Migrate,
-    /// Walk the event log's hash chain and report the first altered event.
-    Verify,
+    /// Walk the event log's hash chain and report the first altered event; with --checkpoint,
+    /// also check a published signed checkpoint against the log.
+    Verify {
+        /// A checkpoint JSON written by `cabanas checkpoint sign`.
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+        /// The owner's published public key (hex); the checkpoint must be signed by it.
+        #[arg(long)]
+        public_key: Option<String>,
+    },
+    /// Signed checkpoints of the log's head (Ed25519), for auditors to hold the owner to.
+    Checkpoint {
+        #[command(subcommand)]
+        action: CheckpointAction,
+    },
     /// Print a bearer token for the admin or auditor API, signed with the configured secret.
     Token {
         #[arg(long, value_enum)]
@@ -109,6 +122,21 @@ enum IcalAction {
 }
 
 #[derive(Subcommand)]
+enum CheckpointAction {
+    /// Create a signing key (keep it secret, outside the database) and print its public key.
+    Keygen {
+        /// Where to write the secret key; refused if the file exists.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Verify the chain, then print a checkpoint of its head signed with the key.
+    Sign {
+        #[arg(long)]
+        key: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
 enum ProjectionsAction {
     /// Checkpoint and lag of every projection.
     Status,
@@ -150,13 +178,54 @@ async fn main() -> anyhow::Result<()> {
                 .await?;
             println!("migrations applied ({})", settings.backend_name());
         }
-        Command::Verify => {
+        Command::Verify {
+            checkpoint,
+            public_key,
+        } => {
             settings.prepare_storage()?;
             let store = eventstore::connect(&settings.database_url).await?;
             let report = store.verify_chain().await?;
             println!("{}", serde_json::to_string_pretty(&report)?);
-            if !report.is_intact() {
+            let mut intact = report.is_intact();
+            if let Some(path) = checkpoint {
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                let published: eventstore::checkpoint::Checkpoint = serde_json::from_str(&text)
+                    .with_context(|| format!("{} is not a checkpoint", path.display()))?;
+                let check =
+                    eventstore::checkpoint::verify(&*store, &published, public_key.as_deref())
+                        .await?;
+                println!("{}", serde_json::to_string_pretty(&check)?);
+                intact &= check.holds();
+            }
+            if !intact {
                 std::process::exit(1);
+            }
+        }
+        Command::Checkpoint { action } => {
+            match action {
+                CheckpointAction::Keygen { out } => {
+                    anyhow::ensure!(
+                        !out.exists(),
+                        "{} exists; not overwriting a key",
+                        out.display()
+                    );
+                    let secret: [u8; 32] = rand::random();
+                    write_secret(&out, &hex::encode(secret))?;
+                    println!("{}", eventstore::checkpoint::public_key(&secret));
+                }
+                CheckpointAction::Sign { key } => {
+                    settings.prepare_storage()?;
+                    let text = std::fs::read_to_string(&key)
+                        .with_context(|| format!("reading {}", key.display()))?;
+                    let secret = eventstore::checkpoint::parse_secret(&text)?;
+                    let store = eventstore::connect(&settings.database_url).await?;
+                    let signed =
+                    eventstore::checkpoint::sign_head(&*store, &secret, chrono::Utc::now())
+                        .await?
+                        .context("nothing to sign: the log is empty or its chain is broken (run cabanas verify)")?;
+                    println!("{}", serde_json::to_string_pretty(&signed)?);
+                }
             }
         }
         Command::Token {
@@ -253,5 +322,21 @@ async fn main() -> anyhow::Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+/// Writes a secret readable by its owner only.
+fn write_secret(path: &std::path::Path, secret: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    writeln!(file, "{secret}")?;
     Ok(())
 }

@@ -150,6 +150,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 )
                 .route("/audit/verify", web::get().to(audit_verify))
                 .route(
+                    "/audit/checkpoints/verify",
+                    web::post().to(crate::audit::verify_checkpoint),
+                )
+                .route(
                     "/admin/guests/{guest}/personal-data",
                     web::delete().to(crate::guests::erase),
                 )
@@ -521,7 +525,8 @@ pub(crate) async fn record_guest(state: &AppState, guest: &GuestInput) -> Result
                     event_type: event.event_type().to_owned(),
                     schema_version: event.event_version() as i32,
                     payload: event.to_payload(),
-                    metadata: meta("guest", None),
+                    // Correlated with the guest's conversation, like their dialogue events.
+                    metadata: meta("guest", Some(id.as_uuid())),
                 }],
             )
             .await?;
@@ -744,7 +749,8 @@ async fn register(
                 check_in_time: time(input.check_in_time.as_deref(), (14, 0), "check_in_time")?,
                 check_out_time: time(input.check_out_time.as_deref(), (10, 0), "check_out_time")?,
             });
-            let (_, position) = command(&state, id, cmd, meta(&admin.0.sub, None)).await?;
+            let (_, position) =
+                command(&state, id, cmd, meta(&admin.0.sub, Some(id.as_uuid()))).await?;
             reply(StatusCode::CREATED, json!({"id": id, "position": position}))
         })
         .await
@@ -779,7 +785,7 @@ async fn change_details(
         check_in_time: optional_time(input.check_in_time.as_deref(), "check_in_time")?,
         check_out_time: optional_time(input.check_out_time.as_deref(), "check_out_time")?,
     });
-    let (_, position) = command(&state, id, cmd, meta(&admin.0.sub, None)).await?;
+    let (_, position) = command(&state, id, cmd, meta(&admin.0.sub, Some(id.as_uuid()))).await?;
     Ok(HttpResponse::Ok().json(json!({"id": id, "position": position})))
 }
 
@@ -804,7 +810,7 @@ async fn change_pricing(
         pricing: input.pricing.to_pricing()?,
         min_nights: input.min_nights,
     });
-    let (_, position) = command(&state, id, cmd, meta(&admin.0.sub, None)).await?;
+    let (_, position) = command(&state, id, cmd, meta(&admin.0.sub, Some(id.as_uuid()))).await?;
     Ok(HttpResponse::Ok().json(json!({"id": id, "position": position})))
 }
 
@@ -863,7 +869,8 @@ async fn block(
                 source: BlockSource::Admin,
                 note: input.note.clone(),
             });
-            let (_, position) = command(&state, id, cmd, meta(&admin.0.sub, None)).await?;
+            let metadata = meta(&admin.0.sub, Some(block_id.as_uuid()));
+            let (_, position) = command(&state, id, cmd, metadata).await?;
             reply(
                 StatusCode::CREATED,
                 json!({"block_id": block_id, "position": position}),
@@ -885,7 +892,8 @@ async fn unblock(
         .parse()
         .map_err(|_| Problem::not_found(format!("no block {block:?}")))?;
     let cmd = AccommodationCommand::UnblockDates(UnblockDates { block_id });
-    let (_, position) = command(&state, id, cmd, meta(&admin.0.sub, None)).await?;
+    let metadata = meta(&admin.0.sub, Some(block_id.as_uuid()));
+    let (_, position) = command(&state, id, cmd, metadata).await?;
     Ok(HttpResponse::Ok().json(json!({"block_id": block_id, "position": position})))
 }
 
@@ -1151,12 +1159,24 @@ async fn audit_timeline(
               (status = 409, description = "The first altered event", body = Object)))]
 async fn audit_verify(state: State, _auditor: Auditor) -> Result<HttpResponse, Problem> {
     let report = state.store.verify_chain().await?;
-    let status = if report.is_intact() {
-        StatusCode::OK
-    } else {
-        StatusCode::CONFLICT
+    if report.is_intact() {
+        return Ok(HttpResponse::Ok().json(report));
+    }
+    // A problem body (the middleware insists on one for every error) carrying the report.
+    let detail = match &report.first_break {
+        Some(b) => format!(
+            "the event at position {} does not match its hash",
+            b.position
+        ),
+        None => "the chain is broken".to_owned(),
     };
-    Ok(HttpResponse::build(status).json(report))
+    Err(Problem::new(
+        StatusCode::CONFLICT,
+        "chain-broken",
+        "The hash chain is broken",
+        detail,
+    )
+    .with(json!({"report": report})))
 }
 
 struct BearerAuth;
@@ -1187,11 +1207,12 @@ impl utoipa::Modify for BearerAuth {
         crate::payments::alerts, crate::payments::reservation_payments, crate::payments::sandbox_payment,
         crate::ical::add_feed, crate::ical::list_feeds, crate::ical::sync_now, crate::ical::remove_feed,
         crate::ical::export_url, crate::ical::rotate, crate::ical::conflicts,
-        crate::audit::availability_as_of, crate::audit::reservation_story, crate::guests::erase
+        crate::audit::availability_as_of, crate::audit::reservation_story, crate::guests::erase,
+        crate::audit::verify_checkpoint
     ),
     components(schemas(ProblemDetails, StayRequest, GuestInput, RegisterInput, PricingInput,
         PricingChangeInput, DetailsInput, BlockInput, ConfirmInput, CancelInput, ExtendInput,
-        crate::payments::SandboxPayment, crate::ical::FeedInput)),
+        crate::payments::SandboxPayment, crate::ical::FeedInput, crate::audit::CheckpointCheck)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;

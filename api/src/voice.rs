@@ -341,6 +341,7 @@ async fn record(
                 schema_version: event.event_version() as i32,
                 payload: event.to_payload(),
                 metadata: eventstore::Metadata {
+                    correlation_id: Some(guest.as_uuid()),
                     provider_message_id: Some(m.wamid.clone()),
                     source: Some("whatsapp".into()),
                     actor: Some("guest".into()),

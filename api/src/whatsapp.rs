@@ -222,7 +222,7 @@ pub async fn release(
                 event_type: event.event_type().to_owned(),
                 schema_version: event.event_version() as i32,
                 payload: event.to_payload(),
-                metadata: crate::routes::meta(&admin.0.sub, None),
+                metadata: crate::routes::meta(&admin.0.sub, Some(guest.as_uuid())),
             }],
         )
         .await?;

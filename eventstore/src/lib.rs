@@ -9,6 +9,7 @@
 //! - [`connect`]: opens the store named by a database URL and applies migrations.
 
 pub mod chain;
+pub mod checkpoint;
 pub mod handler;
 pub mod history;
 pub mod pii;

@@ -361,3 +361,92 @@ async fn a_writer_can_wait_for_the_global_positions_of_its_events() {
         assert_eq!(unknown, vec![None]);
     }
 }
+
+#[tokio::test]
+async fn a_signed_checkpoint_holds_the_owner_to_a_published_head() {
+    use eventstore::checkpoint::{self, public_key};
+    let owner = [11u8; 32];
+    let now = chrono::Utc::now();
+    for t in common::both().await {
+        let s = &*t.store;
+        for i in 0..5 {
+            s.append(
+                &format!("s{i}"),
+                ExpectedVersion::NoStream,
+                &[event("X", i)],
+            )
+            .await
+            .unwrap();
+        }
+        read_all_eventually(s, 5).await;
+        let published = checkpoint::sign_head(s, &owner, now)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(published.position, 5, "{}", t.name);
+        let pinned = public_key(&owner);
+        let report = checkpoint::verify(s, &published, Some(&pinned))
+            .await
+            .unwrap();
+        assert!(report.holds(), "{}: {report:?}", t.name);
+
+        // The log grows: the old checkpoint still holds.
+        s.append("later", ExpectedVersion::NoStream, &[event("X", 9)])
+            .await
+            .unwrap();
+        read_all_eventually(s, 6).await;
+        assert!(
+            checkpoint::verify(s, &published, Some(&pinned))
+                .await
+                .unwrap()
+                .holds()
+        );
+
+        // The same history written again with one event different: its own chain is intact,
+        // but it does not have the published hash at position 5.
+        let rewritten = match t.name {
+            "sqlite" => common::sqlite().await,
+            _ => common::postgres().await,
+        };
+        let r = &*rewritten.store;
+        for i in 0..5 {
+            let n = if i == 2 { 99 } else { i };
+            r.append(
+                &format!("s{i}"),
+                ExpectedVersion::NoStream,
+                &[event("X", n)],
+            )
+            .await
+            .unwrap();
+        }
+        read_all_eventually(r, 5).await;
+        assert!(r.verify_chain().await.unwrap().is_intact());
+        let report = checkpoint::verify(r, &published, Some(&pinned))
+            .await
+            .unwrap();
+        assert!(
+            report.signature_valid && !report.hash_matches,
+            "{}: {report:?}",
+            t.name
+        );
+        // And a checkpoint the rewriter signs for it is not under the owner's key.
+        let forged = checkpoint::sign_head(r, &[12u8; 32], now)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            !checkpoint::verify(r, &forged, Some(&pinned))
+                .await
+                .unwrap()
+                .holds()
+        );
+
+        // History cut short: nothing at the published position any more.
+        t.exec("DELETE FROM events WHERE position >= 4").await;
+        let report = checkpoint::verify(s, &published, Some(&pinned))
+            .await
+            .unwrap();
+        assert_eq!(report.stored_hash, None, "{}", t.name);
+        assert!(!report.holds());
+    }
+}
