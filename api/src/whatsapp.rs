@@ -81,7 +81,8 @@ pub async fn receive(
     }
     let updates = webhook::parse(&body).map_err(|e| Problem::bad_request(e.to_string()))?;
     let now = state.now().timestamp_millis();
-    let mut tx = Tx::begin(&state.db).await?;
+    // Durable: once Meta has its 200 it never sends this delivery again.
+    let mut tx = Tx::begin_durable(&state.db).await?;
     let mut new = 0;
     for update in &updates {
         match update {
