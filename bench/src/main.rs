@@ -371,13 +371,23 @@ async fn main() -> anyhow::Result<()> {
         return voice::run(threads).await;
     }
     if only == "replay" {
-        // `bench replay [EVENTS]`: the auditors' full replay and as_of figures (default 1,000,000).
+        // `bench replay [EVENTS] [sqlite|postgres]`: the auditors' full replay and as_of figures
+        // (default 1,000,000 events, both backends).
         let total: usize = std::env::args()
             .nth(2)
             .and_then(|n| n.parse().ok())
             .unwrap_or(1_000_000);
-        let sqlite = eventstore::connect(&format!("sqlite://{}/replay.db", dir.display())).await?;
-        read::replay("SQLite", sqlite, total).await?;
+        // An optional third argument picks one backend: `sqlite` or `postgres`.
+        let only_backend = std::env::args().nth(3).unwrap_or_default();
+        if only_backend != "postgres" {
+            let sqlite =
+                eventstore::connect(&format!("sqlite://{}/replay.db", dir.display())).await?;
+            read::replay("SQLite", sqlite, total).await?;
+        }
+        if only_backend == "sqlite" {
+            let _ = std::fs::remove_dir_all(&dir);
+            return Ok(());
+        }
         let mut conn = sqlx::PgConnection::connect(&admin)
             .await
             .context("PostgreSQL must be running (see scripts/test)")?;

@@ -34,8 +34,9 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true)
-            // Checkpoints run in the background (below), never inside a writer's commit.
-            .pragma("wal_autocheckpoint", "0")
+            // Checkpoints run in the background (below), not inside a writer's commit; this is
+            // only the backstop should that task ever fall behind (400 MB of WAL).
+            .pragma("wal_autocheckpoint", "100000")
             // After a checkpoint has emptied it, the WAL file is cut back to this size.
             .pragma("journal_size_limit", "67108864");
         let pool = SqlitePoolOptions::new()
