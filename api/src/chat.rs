@@ -35,7 +35,7 @@ use crate::routes::{GuestInput, command, fresh_code, meta, record_guest};
 use crate::voice::{self, Heard, Refusal, Resolution};
 
 /// A stable id for something caused by message `wamid` (its `what`).
-fn derived(wamid: &str, what: &str) -> Uuid {
+pub(crate) fn derived(wamid: &str, what: &str) -> Uuid {
     let digest = Sha256::digest(format!("{what}:{wamid}").as_bytes());
     let mut bytes = [0u8; 16];
     bytes.copy_from_slice(&digest[..16]);

@@ -19,7 +19,6 @@ use eventstore::{ExpectedVersion, NewEvent, pii};
 use integrations::voice::{self, Pool, TranscribeError, Transcriber, decode};
 use integrations::whatsapp::media::{MediaClient, MediaError};
 use integrations::whatsapp::webhook::InboundMessage;
-use sha2::{Digest, Sha256};
 
 use actix_web::web;
 
@@ -300,13 +299,6 @@ async fn listen(state: &AppState, m: &InboundMessage) -> Result<Heard, Retry> {
     })
 }
 
-fn event_id(wamid: &str) -> uuid::Uuid {
-    let digest = Sha256::digest(format!("voice:{wamid}").as_bytes());
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest[..16]);
-    uuid::Builder::from_random_bytes(bytes).into_uuid()
-}
-
 async fn record(
     state: &AppState,
     m: &InboundMessage,
@@ -336,7 +328,7 @@ async fn record(
             &guest.stream_id(),
             ExpectedVersion::Any,
             &[NewEvent {
-                event_id: event_id(&m.wamid),
+                event_id: crate::chat::derived(&m.wamid, "voice"),
                 event_type: event.event_type().to_owned(),
                 schema_version: event.event_version() as i32,
                 payload: event.to_payload(),
