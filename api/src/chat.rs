@@ -130,7 +130,7 @@ async fn load(
 }
 
 async fn handle(state: &AppState, m: &InboundMessage, heard: Option<Heard>) -> Result<(), Problem> {
-    let guest = GuestId::for_phone(&m.wa_id);
+    let guest = eventstore::pii::guest_for_phone(&state.db, &m.wa_id).await?;
     let at = DateTime::from_timestamp(m.timestamp, 0).unwrap_or_else(|| state.now());
     let input = match &m.kind {
         MessageKind::Text { body } => Input::Text(body.clone()),

@@ -487,7 +487,7 @@ pub(crate) async fn record_guest(state: &AppState, guest: &GuestInput) -> Result
             "guest.phone must be a phone number (6 to 15 digits, + - ( ) and spaces allowed)",
         ));
     }
-    let id = GuestId::for_phone(&guest.phone);
+    let id = eventstore::pii::guest_for_phone(&state.db, &guest.phone).await?;
     let known: Option<(String, String)> = projections::db_fetch!(
         &state.db,
         (String, String),

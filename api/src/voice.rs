@@ -188,7 +188,9 @@ pub async fn resolve(
         });
     }
     // Transcribed before a restart: the event has the words.
-    if let Some(heard) = recorded(state, &GuestId::for_phone(&m.wa_id), &m.wamid).await? {
+    if let Some(guest) = pii::find_guest(&state.db, &m.wa_id).await?
+        && let Some(heard) = recorded(state, &guest, &m.wamid).await?
+    {
         return Ok(Resolution::Ready(heard));
     }
     let attempts = {
@@ -306,7 +308,7 @@ async fn record(
     duration_ms: u64,
     model: &str,
 ) -> Result<(), Problem> {
-    let guest = GuestId::for_phone(&m.wa_id);
+    let guest = pii::guest_for_phone(&state.db, &m.wa_id).await?;
     let key = pii::key_or_create(
         &state.db,
         &guest.stream_id(),

@@ -207,7 +207,9 @@ pub async fn release(
     wa_id: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
     use domain::DomainEvent;
-    let guest = domain::GuestId::for_phone(&wa_id);
+    let guest = eventstore::pii::find_guest(&state.db, &wa_id)
+        .await?
+        .ok_or_else(|| Problem::not_found("no conversation with that number"))?;
     let event = domain::GuestEvent::DialogueAdvanced(domain::guest::DialogueAdvanced {
         wamid: format!("release:{}", uuid::Uuid::new_v4()),
         state: serde_json::to_value(conversation::dialogue::State::Menu).unwrap_or_default(),

@@ -14,9 +14,7 @@ use std::time::Duration;
 use common::{Backend, TestApp, spawn};
 use domain::accommodation::{AccommodationCommand, Channel, PlaceHold};
 use domain::guest::GuestProfileRecorded;
-use domain::{
-    AccommodationId, DomainEvent, GuestEvent, GuestId, ReservationCode, ReservationId, StayDates,
-};
+use domain::{AccommodationId, DomainEvent, GuestEvent, ReservationCode, ReservationId, StayDates};
 use eventstore::{ExpectedVersion, Metadata, NewEvent};
 use hmac::{Hmac, KeyInit, Mac};
 use integrations::mercadopago::webhook;
@@ -134,7 +132,9 @@ async fn accept_preferences(server: &MockServer) {
 async fn whatsapp_hold(app: &TestApp, accommodation: &str, from: i64, to: i64) -> (String, String) {
     let state = &app.state;
     let now = *app.clock.lock().unwrap();
-    let guest = GuestId::for_phone(GUEST);
+    let guest = eventstore::pii::guest_for_phone(&state.db, GUEST)
+        .await
+        .unwrap();
     let profile = GuestEvent::ProfileRecorded(GuestProfileRecorded {
         guest_id: guest,
         name: "Ana Pérez".into(),

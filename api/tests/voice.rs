@@ -266,7 +266,11 @@ async fn app_with(
 
 /// The guest's stream holds the transcript sealed, never in clear, and not the audio.
 async fn transcript_events(app: &TestApp) -> Vec<Value> {
-    let guest = domain::GuestId::for_phone(GUEST).stream_id();
+    let guest = eventstore::pii::find_guest(&app.state.db, GUEST)
+        .await
+        .unwrap()
+        .expect("the note's sender is a known guest")
+        .stream_id();
     let r = app
         .get(&format!("/v1/audit/streams/{guest}"), Some(&app.auditor))
         .await;

@@ -2,10 +2,16 @@
 //! encrypted (ChaCha20-Poly1305) with a key of their own, kept in `guest_keys`, outside the
 //! events. Erasing the guest deletes the key: the events stay, the hash chain still verifies,
 //! and what they said about the person can no longer be read by anyone.
+//!
+//! Guest ids are random, not derived from the phone number (a number's hash would be found again
+//! by trying every number): `guest_directory` links a number to its guest, and erasure deletes
+//! that link with the key.
 
 use chacha20poly1305::aead::{Aead, KeyInit};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
+use domain::GuestId;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::Db;
 
@@ -95,8 +101,56 @@ pub fn open_profile_hex(key_hex: &str, sealed: &str) -> Option<Profile> {
     open_profile(&parse_key(key_hex)?, sealed)
 }
 
-/// Destroys the guest's key; true when there was one.
+/// The same number written with or without spaces, dashes or a leading `+` is the same guest.
+fn phone_digest(phone: &str) -> String {
+    let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
+    hex::encode(Sha256::digest(format!("cabanas-guest:{digits}")))
+}
+
+/// The guest known by this phone number, if any (an erased guest is not known any more).
+pub async fn find_guest(db: &Db, phone: &str) -> Result<Option<GuestId>, sqlx::Error> {
+    let sql = "SELECT guest_id FROM guest_directory WHERE phone_digest = $1";
+    let digest = phone_digest(phone);
+    let row: Option<(String,)> = match db {
+        Db::Postgres(p) => sqlx::query_as(sql).bind(digest).fetch_optional(p).await?,
+        Db::Sqlite(p) => sqlx::query_as(sql).bind(digest).fetch_optional(p).await?,
+    };
+    Ok(row.and_then(|(id,)| GuestId::from_stream_id(&id)))
+}
+
+/// The guest behind this phone number; a number seen for the first time gets a new random id.
+/// Instances racing on a new number agree: the first insert wins and both read it back.
+pub async fn guest_for_phone(db: &Db, phone: &str) -> Result<GuestId, sqlx::Error> {
+    if let Some(id) = find_guest(db, phone).await? {
+        return Ok(id);
+    }
+    let fresh = GuestId::random();
+    let sql = "INSERT INTO guest_directory (phone_digest, guest_id) VALUES ($1, $2) \
+               ON CONFLICT (phone_digest) DO NOTHING";
+    let (digest, id) = (phone_digest(phone), fresh.stream_id());
+    match db {
+        Db::Postgres(p) => {
+            sqlx::query(sql).bind(digest).bind(id).execute(p).await?;
+        }
+        Db::Sqlite(p) => {
+            sqlx::query(sql).bind(digest).bind(id).execute(p).await?;
+        }
+    }
+    Ok(find_guest(db, phone).await?.unwrap_or(fresh))
+}
+
+/// Forgets a guest: destroys their key and the link from their phone number to their id.
+/// True when there was a key to destroy.
 pub async fn erase(db: &Db, guest_id: &str) -> Result<bool, sqlx::Error> {
+    let unlink = "DELETE FROM guest_directory WHERE guest_id = $1";
+    match db {
+        Db::Postgres(p) => {
+            sqlx::query(unlink).bind(guest_id).execute(p).await?;
+        }
+        Db::Sqlite(p) => {
+            sqlx::query(unlink).bind(guest_id).execute(p).await?;
+        }
+    }
     let sql = "DELETE FROM guest_keys WHERE guest_id = $1";
     let n = match db {
         Db::Postgres(p) => sqlx::query(sql)

@@ -450,3 +450,40 @@ async fn a_signed_checkpoint_holds_the_owner_to_a_published_head() {
         assert!(!report.holds());
     }
 }
+
+#[tokio::test]
+async fn a_phone_number_finds_its_guest_until_the_guest_is_erased() {
+    use eventstore::pii;
+    for t in common::both().await {
+        let db = t.store.db();
+        assert_eq!(
+            pii::find_guest(&db, "+54 9 11 5555-1234").await.unwrap(),
+            None
+        );
+        let ana = pii::guest_for_phone(&db, "+54 9 11 5555-1234")
+            .await
+            .unwrap();
+        // However the number is written, and from however many tasks at once: one guest.
+        let (a, b, c) = tokio::join!(
+            pii::guest_for_phone(&db, "5491155551234"),
+            pii::guest_for_phone(&db, "549 11 5555 1234"),
+            pii::find_guest(&db, "5491155551234"),
+        );
+        assert_eq!((a.unwrap(), b.unwrap(), c.unwrap()), (ana, ana, Some(ana)));
+        let other = pii::guest_for_phone(&db, "5491155551235").await.unwrap();
+        assert_ne!(other, ana);
+        // Random, not a function of the number: another database gives the number another id.
+        let elsewhere = pii::guest_for_phone(&common::sqlite().await.store.db(), "5491155551234")
+            .await
+            .unwrap();
+        assert_ne!(elsewhere, ana);
+
+        pii::key_or_create(&db, &ana.stream_id(), 0).await.unwrap();
+        assert!(pii::erase(&db, &ana.stream_id()).await.unwrap());
+        assert_eq!(pii::find_guest(&db, "5491155551234").await.unwrap(), None);
+        assert_eq!(
+            pii::find_guest(&db, "5491155551235").await.unwrap(),
+            Some(other)
+        );
+    }
+}

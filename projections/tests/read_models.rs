@@ -99,7 +99,7 @@ async fn read_models_follow_the_log_and_rebuild_identically() {
         let norte = world.register("Cabaña Norte", 4).await;
         let sur = world.register("Cabaña Sur", 2).await;
 
-        let ana = GuestId::for_phone("+54 9 11 5555-1234");
+        let ana = GuestId::from_seed("+54 9 11 5555-1234");
         let profile = GuestEvent::ProfileRecorded(GuestProfileRecorded {
             guest_id: ana,
             name: "Ana Pérez".into(),
@@ -141,7 +141,7 @@ async fn read_models_follow_the_log_and_rebuild_identically() {
                 now + Duration::minutes(31),
             )
             .await;
-        let other = GuestId::for_phone("1144443333");
+        let other = GuestId::from_seed("1144443333");
         let (r3, _) = world.hold(sur, &other, day, 2).await;
         world
             .run(
@@ -426,7 +426,7 @@ async fn two_runners_never_apply_an_event_twice() {
             now: Utc::now(),
         };
         let acc = world.register("Cabaña Doble", 4).await;
-        let guest = GuestId::for_phone("1155550000");
+        let guest = GuestId::from_seed("1155550000");
         let start = (world.now + Duration::days(5)).date_naive();
         for n in 0..40 {
             world.hold(acc, &guest, start + Duration::days(n), 1).await;

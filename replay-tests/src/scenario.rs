@@ -152,7 +152,7 @@ pub fn season() -> Vec<Line> {
     ];
     let season_start = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap_or_default();
     for g in 0..12u64 {
-        let guest = GuestId::for_phone(&format!("54911555{:05}", g));
+        let guest = GuestId::from_seed(&format!("54911555{:05}", g));
         let e = GuestEvent::ProfileRecorded(GuestProfileRecorded {
             guest_id: guest,
             name: format!("Huésped {g}"),
@@ -173,7 +173,7 @@ pub fn season() -> Vec<Line> {
         let nights = 2 + i % 3;
         let s = stay(season_start + chrono::Days::new((i / 3) * 4), nights);
         let rid = ReservationId::from_uuid(uuid("reservation", i));
-        let guest = GuestId::for_phone(&format!("54911555{:05}", i % 12));
+        let guest = GuestId::from_seed(&format!("54911555{:05}", i % 12));
         let held = r.run(
             cabin,
             AccommodationCommand::PlaceHold(PlaceHold {
@@ -300,7 +300,7 @@ pub fn season() -> Vec<Line> {
             AccommodationCommand::PlaceHold(PlaceHold {
                 reservation_id: rid,
                 code: ReservationCode::from_entropy(n),
-                guest_ref: GuestId::for_phone("5491155500001").stream_id(),
+                guest_ref: GuestId::from_seed("5491155500001").stream_id(),
                 stay: late_stay,
                 guests: 2,
                 channel: Channel::Whatsapp,
@@ -340,7 +340,7 @@ pub fn season() -> Vec<Line> {
         AccommodationCommand::PlaceHold(PlaceHold {
             reservation_id: far,
             code: ReservationCode::from_entropy(2001),
-            guest_ref: GuestId::for_phone("5491155500002").stream_id(),
+            guest_ref: GuestId::from_seed("5491155500002").stream_id(),
             stay: stay(NaiveDate::from_ymd_opt(2027, 4, 20).unwrap_or_default(), 2),
             guests: 3,
             channel: Channel::Direct,
@@ -475,7 +475,7 @@ pub fn legacy_v1() -> Vec<Line> {
             json!({
                 "reservation_id": rid,
                 "code": ReservationCode::from_entropy(n * 31),
-                "guest_ref": GuestId::for_phone(&format!("5491144400{n:03}")).stream_id(),
+                "guest_ref": GuestId::from_seed(&format!("5491144400{n:03}")).stream_id(),
                 "check_in": format!("2026-01-{day:02}"),
                 "check_out": format!("2026-01-{:02}", day + 3),
                 "guests": 2,
