@@ -1,9 +1,10 @@
 //! PostgreSQL backend with a gap-free, commit-safe global order (docs/adr/0001).
 //!
-//! Writers only insert (position NULL) and never wait for each other except on the same stream.
+//! Writers only insert into `events` and never wait for each other except on the same stream.
 //! A sequencer stamps dense positions and the hash chain, in `(tx_id, seq)` order, onto events
-//! of transactions older than the oldest one still in flight. Only one stamping transaction runs
-//! at a time (a transaction-scoped advisory lock), whichever instance or task runs it.
+//! of transactions older than the oldest one still in flight, as rows of `event_positions` (an
+//! event row is written once and never updated). Only one stamping transaction runs at a time (a
+//! transaction-scoped advisory lock), whichever instance or task runs it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,7 +45,10 @@ impl Drop for PgStore {
     }
 }
 
-const COLUMNS: &str = "position, stream_id, stream_version, event_id, event_type, schema_version, payload, metadata, recorded_at, hash";
+/// An event with its stamp: `e` is `events`, `p` is `event_positions`.
+const COLUMNS: &str = "p.position, e.stream_id, e.stream_version, e.event_id, e.event_type, e.schema_version, e.payload, e.metadata, e.recorded_at, p.hash";
+/// The same columns for an event not stamped yet.
+const UNSTAMPED: &str = "NULL::bigint AS position, e.stream_id, e.stream_version, e.event_id, e.event_type, e.schema_version, e.payload, e.metadata, e.recorded_at, NULL::text AS hash";
 
 impl PgStore {
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
@@ -119,32 +123,45 @@ async fn run_sequencer(
 async fn sequence_once(pool: &PgPool) -> Result<usize, StoreError> {
     let mut tx = pool.begin().await?;
     // Losing these stamps in a crash is harmless: they are recomputed identically from the same
-    // (tx_id, seq) order, so the stamping commit need not wait for the disk.
-    sqlx::query("SET LOCAL synchronous_commit = off")
-        .execute(&mut *tx)
-        .await?;
-    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
-        .bind(SEQUENCER_LOCK)
-        .fetch_one(&mut *tx)
-        .await?;
+    // (tx_id, seq) order, so the stamping commit need not wait for the disk. (One statement for
+    // both: a pass runs every few milliseconds under load, and each round trip counts.)
+    let (_, locked): (String, bool) = sqlx::query_as(
+        "SELECT set_config('synchronous_commit', 'off', true), pg_try_advisory_xact_lock($1)",
+    )
+    .bind(SEQUENCER_LOCK)
+    .fetch_one(&mut *tx)
+    .await?;
     if !locked {
         return Ok(0);
     }
+    // Stamping goes in (tx_id, seq) order, and a transaction below the snapshot's xmin can no
+    // longer add events: so every event before the newest stamped one in that order is stamped,
+    // none after it is, and the search is a range scan from it.
+    let head: Option<(i64, String, String, i64)> = sqlx::query_as(
+        "SELECT p.position, p.hash, e.tx_id::text, e.seq FROM event_positions p JOIN events e ON e.seq = p.seq \
+         ORDER BY p.position DESC LIMIT 1",
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let (mut position, prev, after) = match head {
+        Some((position, hash, tx_id, seq)) => (position, Some(hash), (tx_id, seq)),
+        None => (0, None, ("0".to_owned(), 0)),
+    };
     let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS}, seq FROM events \
-         WHERE position IS NULL AND tx_id < pg_snapshot_xmin(pg_current_snapshot()) \
-         ORDER BY tx_id, seq LIMIT {BATCH}"
+        "SELECT {UNSTAMPED}, e.seq FROM events e \
+         WHERE (e.tx_id, e.seq) > ($1::text::xid8, $2) \
+         AND e.tx_id < pg_snapshot_xmin(pg_current_snapshot()) \
+         ORDER BY e.tx_id, e.seq LIMIT {BATCH}"
     ));
-    let rows = sqlx::query(sql).fetch_all(&mut *tx).await?;
+    let rows = sqlx::query(sql)
+        .bind(&after.0)
+        .bind(after.1)
+        .fetch_all(&mut *tx)
+        .await?;
     if rows.is_empty() {
         tx.rollback().await?;
         return Ok(0);
     }
-    let head: Option<(i64, Option<String>)> =
-        sqlx::query_as("SELECT position, hash FROM events WHERE position IS NOT NULL ORDER BY position DESC LIMIT 1")
-            .fetch_optional(&mut *tx)
-            .await?;
-    let (mut position, prev) = head.unwrap_or((0, None));
     let mut prev_hash = prev.unwrap_or_else(|| GENESIS.to_owned());
     let mut seqs = Vec::with_capacity(rows.len());
     let mut positions = Vec::with_capacity(rows.len());
@@ -158,20 +175,19 @@ async fn sequence_once(pool: &PgPool) -> Result<usize, StoreError> {
         hashes.push(hash.clone());
         prev_hash = hash;
     }
+    // The notification is delivered at commit to every instance listening: their projections
+    // wake at once.
     sqlx::query(
-        "UPDATE events SET position = u.p, hash = u.h \
-         FROM UNNEST($1::bigint[], $2::bigint[], $3::text[]) AS u(s, p, h) WHERE events.seq = u.s",
+        "WITH stamped AS (INSERT INTO event_positions (seq, position, hash) \
+         SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::text[])) \
+         SELECT pg_notify($4, '')",
     )
     .bind(&seqs)
     .bind(&positions)
     .bind(&hashes)
+    .bind(crate::EVENTS_CHANNEL)
     .execute(&mut *tx)
     .await?;
-    // Delivered at commit to every instance listening: their projections wake at once.
-    sqlx::query("SELECT pg_notify($1, '')")
-        .bind(crate::EVENTS_CHANNEL)
-        .execute(&mut *tx)
-        .await?;
     tx.commit().await?;
     Ok(rows.len())
 }
@@ -290,6 +306,9 @@ async fn insert_at(
     if events.is_empty() {
         return Err(StoreError::EmptyAppend);
     }
+    if let [event] = events {
+        return insert_one_at(pool, stream_id, version, event).await;
+    }
     let c = Columns::new(version, events);
     let inserted = sqlx::query(
         "INSERT INTO events (stream_id, stream_version, event_id, event_type, schema_version, payload, metadata, recorded_at) \
@@ -314,6 +333,41 @@ async fn insert_at(
     Ok(Some(AppendOutcome {
         stream_version: version + events.len() as i64,
         event_ids: c.ids,
+        positions: Vec::new(),
+        already_stored: false,
+    }))
+}
+
+/// `insert_at` for the most common append, one event: plain parameters instead of arrays, less
+/// work for the driver and the server alike.
+async fn insert_one_at(
+    pool: &PgPool,
+    stream_id: &str,
+    version: i64,
+    event: &NewEvent,
+) -> Result<Option<AppendOutcome>, StoreError> {
+    let inserted = sqlx::query(
+        "INSERT INTO events (stream_id, stream_version, event_id, event_type, schema_version, payload, metadata, recorded_at) \
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8 \
+         WHERE (SELECT COALESCE(MAX(stream_version), 0) FROM events WHERE stream_id = $1) = $2 - 1",
+    )
+    .bind(stream_id)
+    .bind(version + 1)
+    .bind(event.event_id)
+    .bind(&event.event_type)
+    .bind(event.schema_version)
+    .bind(&event.payload)
+    .bind(sqlx::types::Json(&event.metadata))
+    // Microseconds: what the column keeps, so the hash input round-trips exactly.
+    .bind(Utc::now().trunc_subsecs(6))
+    .execute(pool)
+    .await?;
+    if inserted.rows_affected() == 0 {
+        return Ok(None);
+    }
+    Ok(Some(AppendOutcome {
+        stream_version: version + 1,
+        event_ids: vec![event.event_id],
         positions: Vec::new(),
         already_stored: false,
     }))
@@ -414,7 +468,8 @@ impl EventStore for PgStore {
         after_version: i64,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
         let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM events WHERE stream_id = $1 AND stream_version > $2 ORDER BY stream_version"
+            "SELECT {COLUMNS} FROM events e LEFT JOIN event_positions p ON p.seq = e.seq \
+             WHERE e.stream_id = $1 AND e.stream_version > $2 ORDER BY e.stream_version"
         ));
         let rows = sqlx::query(sql)
             .bind(stream_id)
@@ -431,7 +486,8 @@ impl EventStore for PgStore {
     ) -> Result<Vec<RecordedEvent>, StoreError> {
         // Only stamped events are visible here, and stamps are dense: a reader cannot skip one.
         let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM events WHERE position > $1 ORDER BY position LIMIT $2"
+            "SELECT {COLUMNS} FROM event_positions p JOIN events e ON e.seq = p.seq \
+             WHERE p.position > $1 ORDER BY p.position LIMIT $2"
         ));
         let rows = sqlx::query(sql)
             .bind(after_position)
@@ -443,7 +499,7 @@ impl EventStore for PgStore {
 
     async fn head_position(&self) -> Result<i64, StoreError> {
         Ok(
-            sqlx::query_scalar("SELECT COALESCE(MAX(position), 0)::bigint FROM events")
+            sqlx::query_scalar("SELECT COALESCE(MAX(position), 0)::bigint FROM event_positions")
                 .fetch_one(&self.pool)
                 .await?,
         )
@@ -451,7 +507,10 @@ impl EventStore for PgStore {
 
     async fn positions_of(&self, event_ids: &[Uuid]) -> Result<Vec<Option<i64>>, StoreError> {
         let rows: Vec<(Uuid, Option<i64>)> =
-            sqlx::query_as("SELECT event_id, position FROM events WHERE event_id = ANY($1)")
+            sqlx::query_as(
+                "SELECT e.event_id, p.position FROM events e LEFT JOIN event_positions p ON p.seq = e.seq \
+                 WHERE e.event_id = ANY($1)",
+            )
                 .bind(event_ids)
                 .fetch_all(&self.pool)
                 .await?;

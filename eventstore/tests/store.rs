@@ -271,8 +271,12 @@ async fn verify_chain_accepts_an_intact_log_and_finds_the_first_altered_event() 
         assert!(report.is_intact(), "{}: {report:?}", t.name);
         assert_eq!(report.verified_events, 5);
 
-        t.exec("UPDATE events SET payload = '{\"n\": 42}' WHERE position = 3")
-            .await;
+        t.exec_each(
+            &["UPDATE events SET payload = '{\"n\": 42}' \
+               WHERE seq = (SELECT seq FROM event_positions WHERE position = 3)"],
+            &["UPDATE events SET payload = '{\"n\": 42}' WHERE position = 3"],
+        )
+        .await;
         let report = s.verify_chain().await.unwrap();
         let broken = report.first_break.expect("tampering must be caught");
         assert_eq!(broken.position, 3, "{}", t.name);
@@ -294,7 +298,14 @@ async fn verify_chain_notices_a_deleted_event() {
             .unwrap();
         }
         read_all_eventually(s, 4).await;
-        t.exec("DELETE FROM events WHERE position = 2").await;
+        t.exec_each(
+            &[
+                "DELETE FROM events WHERE seq = (SELECT seq FROM event_positions WHERE position = 2)",
+                "DELETE FROM event_positions WHERE position = 2",
+            ],
+            &["DELETE FROM events WHERE position = 2"],
+        )
+        .await;
         let report = s.verify_chain().await.unwrap();
         assert_eq!(
             report.first_break.map(|b| b.position),
@@ -320,12 +331,19 @@ async fn verify_chain_notices_reordered_events() {
         }
         read_all_eventually(s, 4).await;
         // Swap the order of events 2 and 3, hashes and all.
-        t.exec("UPDATE events SET position = -2 WHERE position = 2")
-            .await;
-        t.exec("UPDATE events SET position = 2 WHERE position = 3")
-            .await;
-        t.exec("UPDATE events SET position = 3 WHERE position = -2")
-            .await;
+        t.exec_each(
+            &[
+                "UPDATE event_positions SET position = -2 WHERE position = 2",
+                "UPDATE event_positions SET position = 2 WHERE position = 3",
+                "UPDATE event_positions SET position = 3 WHERE position = -2",
+            ],
+            &[
+                "UPDATE events SET position = -2 WHERE position = 2",
+                "UPDATE events SET position = 2 WHERE position = 3",
+                "UPDATE events SET position = 3 WHERE position = -2",
+            ],
+        )
+        .await;
         let report = s.verify_chain().await.unwrap();
         assert_eq!(
             report.first_break.map(|b| b.position),
@@ -442,7 +460,14 @@ async fn a_signed_checkpoint_holds_the_owner_to_a_published_head() {
         );
 
         // History cut short: nothing at the published position any more.
-        t.exec("DELETE FROM events WHERE position >= 4").await;
+        t.exec_each(
+            &[
+                "DELETE FROM events WHERE seq IN (SELECT seq FROM event_positions WHERE position >= 4)",
+                "DELETE FROM event_positions WHERE position >= 4",
+            ],
+            &["DELETE FROM events WHERE position >= 4"],
+        )
+        .await;
         let report = checkpoint::verify(s, &published, Some(&pinned))
             .await
             .unwrap();

@@ -170,28 +170,46 @@ impl Runner {
     /// One batch for several projections at once: the log is read and decoded once, then each
     /// projection applies it in its own transaction (one failing does not hold back the others).
     pub async fn step_many(&self, ps: &[&dyn Projection]) -> Result<usize, ProjectionError> {
+        if ps.is_empty() {
+            return Ok(0);
+        }
+        let from = self.lowest_checkpoint(ps).await?;
+        let events = self.read_batch(from).await?;
+        Ok(self.apply_batch(ps, &events).await?.0)
+    }
+
+    async fn lowest_checkpoint(&self, ps: &[&dyn Projection]) -> Result<i64, ProjectionError> {
         let mut from = i64::MAX;
         for p in ps {
             from = from.min(self.checkpoint(p.name()).await?);
         }
-        if ps.is_empty() {
-            return Ok(0);
-        }
-        let events = crate::prepare(self.store.read_all(from, BATCH).await?)?;
+        Ok(from)
+    }
+
+    async fn read_batch(&self, from: i64) -> Result<Vec<Applied>, ProjectionError> {
+        crate::prepare(self.store.read_all(from, BATCH).await?)
+    }
+
+    /// Applies a batch to each projection; how many were applied, and whether every projection
+    /// took it.
+    async fn apply_batch(
+        &self,
+        ps: &[&dyn Projection],
+        events: &[Applied],
+    ) -> Result<(usize, bool), ProjectionError> {
         if events.is_empty() {
-            return Ok(0);
+            return Ok((0, true));
         }
         // On PostgreSQL the projections write through separate connections at the same time
         // (the server does the work, in parallel); SQLite has one writer, so they take turns.
         let results: Vec<Result<usize, ProjectionError>> = match self.db {
             Db::Postgres(_) => {
-                futures_util::future::join_all(ps.iter().map(|p| self.apply_live(*p, &events)))
-                    .await
+                futures_util::future::join_all(ps.iter().map(|p| self.apply_live(*p, events))).await
             }
             Db::Sqlite(_) => {
                 let mut out = Vec::with_capacity(ps.len());
                 for p in ps {
-                    out.push(self.apply_live(*p, &events).await);
+                    out.push(self.apply_live(*p, events).await);
                 }
                 out
             }
@@ -210,7 +228,7 @@ impl Runner {
         self.progress.send_modify(|n| *n += 1);
         match failure {
             Some(err) if applied == 0 => Err(err),
-            _ => Ok(applied),
+            other => Ok((applied, other.is_none())),
         }
     }
 
@@ -228,7 +246,26 @@ impl Runner {
     /// Applies everything visible now to every projection (tests, rebuilds, start-up).
     pub async fn catch_up(&self) -> Result<(), ProjectionError> {
         let all: Vec<&dyn Projection> = self.projections.iter().map(|p| p.as_ref()).collect();
-        while self.step_many(&all).await? > 0 {}
+        if let Db::Sqlite(_) = self.db {
+            // Reading ahead would only take turns with applying for the same two cores here.
+            while self.step_many(&all).await? > 0 {}
+            return self.add_pending_guards().await;
+        }
+        // On PostgreSQL the next batch is read and decoded while this one is applied: reading is
+        // a good part of a replay's time, and the server and this process can do both at once.
+        let mut events = self.read_batch(self.lowest_checkpoint(&all).await?).await?;
+        while let Some(last) = events.last().and_then(|a| a.event.position) {
+            let (applied, next) =
+                tokio::join!(self.apply_batch(&all, &events), self.read_batch(last));
+            let (_, everyone) = applied?;
+            if !everyone {
+                // A projection is behind the others now: go on one batch at a time from the
+                // lowest checkpoint, as the live tail does.
+                while self.step_many(&all).await? > 0 {}
+                break;
+            }
+            events = next?;
+        }
         self.add_pending_guards().await
     }
 

@@ -27,6 +27,18 @@ impl TestStore {
         }
         .expect("raw SQL");
     }
+
+    /// Runs raw SQL written for this backend's schema: PostgreSQL keeps positions and hashes in
+    /// `event_positions`, SQLite in `events`.
+    pub async fn exec_each(&self, postgres: &[&'static str], sqlite: &[&'static str]) {
+        let statements = match self.raw {
+            Raw::Pg(_) => postgres,
+            Raw::Sqlite(_) => sqlite,
+        };
+        for sql in statements {
+            self.exec(sql).await;
+        }
+    }
 }
 
 pub async fn sqlite() -> TestStore {
