@@ -322,6 +322,11 @@ async fn sync_feed(state: &AppState, feed: &FeedRow, force: bool) -> Result<Sync
                         feed.last_event_count.unwrap_or(0)
                     ))
                 }
+                Ok(_) if removed(state, &feed.id).await? => SyncOutcome {
+                    healthy: true,
+                    detail: "removed: not applied".into(),
+                    changes: Vec::new(),
+                },
                 Ok(parsed) => {
                     let command = to_command(&feed.source, &parsed);
                     // One correlation per fetch: every change one download caused.
@@ -334,6 +339,11 @@ async fn sync_feed(state: &AppState, feed: &FeedRow, force: bool) -> Result<Sync
                     };
                     let (done, _) =
                         crate::routes::command(state, accommodation, command, metadata).await?;
+                    if removed(state, &feed.id).await? {
+                        // Removed while this download was applied: the removal's own lifting may
+                        // have run before it, so lift again; nothing of a removed calendar stays.
+                        lift(state, accommodation, &feed.source, &feed.id).await?;
+                    }
                     for e in &done.events {
                         if let AccommodationEvent::ExternalConflictDetected(c) = e {
                             tracing::warn!(source = %feed.source, "an imported booking overlaps one of ours");
@@ -447,7 +457,7 @@ pub async fn poll_due(state: &AppState) -> Result<usize, Problem> {
         &state.db,
         (String,),
         fetch_all,
-        "SELECT id FROM ical_feeds WHERE next_fetch_at_ms <= $1 \
+        "SELECT id FROM ical_feeds WHERE next_fetch_at_ms <= $1 AND removed_at_ms IS NULL \
          AND (claimed_until_ms IS NULL OR claimed_until_ms < $1) ORDER BY next_fetch_at_ms LIMIT 10"
             .to_owned(),
         now
@@ -489,7 +499,9 @@ pub async fn feed_ages(state: &AppState) -> Result<Vec<(String, String, f64)>, P
         &state.db,
         (String, String, i64, Option<i64>),
         fetch_all,
-        "SELECT id, source, created_at_ms, last_success_at_ms FROM ical_feeds".to_owned()
+        "SELECT id, source, created_at_ms, last_success_at_ms FROM ical_feeds \
+         WHERE removed_at_ms IS NULL"
+            .to_owned()
     )?;
     Ok(rows
         .into_iter()
@@ -619,7 +631,8 @@ pub async fn list_feeds(
         Row,
         fetch_all,
         "SELECT id, source, url, healthy, last_error, last_attempt_at_ms, last_success_at_ms, \
-         last_event_count FROM ical_feeds WHERE accommodation_id = $1 ORDER BY source"
+         last_event_count FROM ical_feeds WHERE accommodation_id = $1 AND removed_at_ms IS NULL \
+         ORDER BY source"
             .to_owned(),
         id.to_string()
     )?;
@@ -661,7 +674,10 @@ pub async fn sync_now(
         &state.db,
         FeedTuple,
         fetch_optional,
-        format!("SELECT {FEED_COLUMNS} FROM ical_feeds WHERE id = $1 AND accommodation_id = $2"),
+        format!(
+            "SELECT {FEED_COLUMNS} FROM ical_feeds \
+             WHERE id = $1 AND accommodation_id = $2 AND removed_at_ms IS NULL"
+        ),
         feed.clone(),
         id.to_string()
     )?;
@@ -693,9 +709,45 @@ pub async fn remove_feed(
         id.to_string()
     )?;
     let (source,) = row.ok_or_else(|| Problem::not_found(format!("no feed {feed}")))?;
-    // An empty, whole snapshot: every block this calendar made is lifted.
+    // Marked first, so that a sync already downloading this calendar notices and lifts what it
+    // applies (see `sync_feed`); the row goes only once its blocks are lifted, so a removal that
+    // fails half-way can be asked for again.
+    db_exec!(
+        &state.db,
+        "UPDATE ical_feeds SET removed_at_ms = $2 WHERE id = $1".to_owned(),
+        feed.clone(),
+        state.now().timestamp_millis()
+    )?;
+    lift(&state, id, &source, &feed).await?;
+    db_exec!(
+        &state.db,
+        "DELETE FROM ical_feeds WHERE id = $1".to_owned(),
+        feed
+    )?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// True when the feed is being removed, or is gone.
+async fn removed(state: &AppState, feed: &str) -> Result<bool, Problem> {
+    let live: Option<(String,)> = db_fetch!(
+        &state.db,
+        (String,),
+        fetch_optional,
+        "SELECT id FROM ical_feeds WHERE id = $1 AND removed_at_ms IS NULL".to_owned(),
+        feed.to_owned()
+    )?;
+    Ok(live.is_none())
+}
+
+/// Lifts every block a calendar made: an empty, whole snapshot of it.
+async fn lift(
+    state: &AppState,
+    accommodation: AccommodationId,
+    source: &str,
+    feed: &str,
+) -> Result<(), Problem> {
     let command = to_command(
-        &source,
+        source,
         &Feed {
             events: Vec::new(),
             complete: true,
@@ -704,13 +756,8 @@ pub async fn remove_feed(
     );
     let mut metadata = crate::routes::meta("admin", Some(uuid::Uuid::now_v7()));
     metadata.causation_id = Some(format!("ical-feed:{feed}"));
-    crate::routes::command(&state, id, command, metadata).await?;
-    db_exec!(
-        &state.db,
-        "DELETE FROM ical_feeds WHERE id = $1".to_owned(),
-        feed
-    )?;
-    Ok(HttpResponse::NoContent().finish())
+    crate::routes::command(state, accommodation, command, metadata).await?;
+    Ok(())
 }
 
 /// `GET /v1/admin/accommodations/{id}/ical`: the export URL to give each channel.

@@ -402,3 +402,71 @@ async fn the_export_is_valid_cheap_to_poll_and_never_echoes() {
         assert_eq!(old.status, 403);
     }
 }
+
+/// A calendar removed while one of its downloads is under way leaves nothing behind: the
+/// download's blocks are not applied, or are lifted again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_calendar_removed_during_its_download_leaves_no_block() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let server = MockServer::start().await;
+        let app = spawn(backend, &[]).await;
+        let (acc, _) = app.register("Cabaña del Lago", 4).await;
+        app.state.runner.catch_up().await.unwrap();
+        let added = app
+            .post(
+                &format!("/v1/admin/accommodations/{acc}/feeds"),
+                Some(&app.admin),
+                json!({"source": "airbnb", "url": format!("{}/calendar/ical/123.ics", server.uri())}),
+            )
+            .await;
+        assert_eq!(added.status, 201, "{:?}", added.body);
+        let feed = added.body["id"].as_str().unwrap().to_owned();
+        let uid = "1418fb94e984-8c79f32c389eb94bda0c2dba727de2dc@airbnb.com";
+        let slow = ics(airbnb(&app, &[(uid, 10, 14, "Reserved")]))
+            .set_delay(std::time::Duration::from_millis(600));
+        serve(&server, slow).await;
+
+        let syncing = {
+            let (http, base, admin) = (app.http.clone(), app.base.clone(), app.admin.clone());
+            let url = format!("{base}/v1/admin/accommodations/{acc}/feeds/{feed}/sync");
+            tokio::spawn(async move {
+                http.post(url)
+                    .bearer_auth(admin)
+                    .json(&json!({}))
+                    .send()
+                    .await
+            })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let removed = app
+            .send(
+                app.http
+                    .delete(format!(
+                        "{}/v1/admin/accommodations/{acc}/feeds/{feed}",
+                        app.base
+                    ))
+                    .bearer_auth(&app.admin),
+            )
+            .await;
+        assert_eq!(removed.status, 204, "{backend:?}");
+        let synced = syncing.await.unwrap().unwrap();
+        assert_eq!(synced.status(), 200, "{backend:?}");
+
+        let mut left = blocked(&app).await;
+        for _ in 0..100 {
+            if left.is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            left = blocked(&app).await;
+        }
+        assert_eq!(left, vec![], "{backend:?}");
+        let listed = app
+            .get(
+                &format!("/v1/admin/accommodations/{acc}/feeds"),
+                Some(&app.admin),
+            )
+            .await;
+        assert_eq!(listed.body["feeds"], json!([]), "{backend:?}");
+    }
+}
