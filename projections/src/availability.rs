@@ -23,7 +23,8 @@ impl Projection for Availability {
     }
 
     fn schema_version(&self) -> i32 {
-        1
+        // 2: the exclusion guard keys on the id as a uuid.
+        2
     }
 
     fn tables(&self) -> &'static [&'static str] {
@@ -48,8 +49,10 @@ impl Projection for Availability {
     }
 
     fn pg_ddl(&self) -> &'static [&'static str] {
+        // On the id as a uuid, not as text: building this index after a replay's bulk fill is
+        // a good part of the replay, and GiST handles a 16-byte key about three times as fast.
         &["ALTER TABLE rm_stays{s} ADD EXCLUDE USING gist \
-           (accommodation_id WITH =, daterange(check_in, check_out) WITH &&)"]
+           ((accommodation_id::uuid) WITH =, daterange(check_in, check_out) WITH &&)"]
     }
 
     async fn apply(

@@ -392,7 +392,7 @@ async fn postgres_refuses_overlapping_active_stays_in_the_read_model() {
         async move {
             sqlx::query(
                 "INSERT INTO rm_stays (occupant_id, accommodation_id, status, check_in, check_out, source) \
-                 VALUES ($1, 'a', 'held', $2::date, $3::date, 'direct')",
+                 VALUES ($1, '0190a0a0-0000-7000-8000-000000000001', 'held', $2::date, $3::date, 'direct')",
             )
             .bind(id)
             .bind(from)
