@@ -5,8 +5,11 @@
 //! admin. Without credentials (sandbox) replies are stored, not sent.
 //!
 //! Claims expire: a sender that dies mid-send leaves its rows to be claimed again after a
-//! minute. WhatsApp has no idempotency key, so a crash exactly between Meta accepting a message
-//! and the row being marked sent can repeat that one message; everything else is exactly once.
+//! minute. WhatsApp takes no idempotency key, so each message carries its reply id as
+//! `biz_opaque_callback_data`, which Meta echoes in the status updates of that message. A row
+//! found still "sending" after its claim expired is in doubt: if a status update with its id
+//! has arrived, Meta took it and it is marked sent; only if none has (in a minute) is it sent
+//! again.
 
 use conversation::reply::{Reply, send_number};
 use eventstore::Db;
@@ -16,6 +19,8 @@ use projections::{db_exec, db_fetch};
 /// How long a claimed row is left alone before another sender may take it.
 const CLAIM_MS: i64 = 60_000;
 const BATCH: i64 = 20;
+/// The Cloud API's limit on `biz_opaque_callback_data`.
+const TRACKER_MAX: usize = 512;
 
 pub struct Outbox {
     db: Db,
@@ -30,7 +35,14 @@ pub async fn enqueue(
     reply: &Reply,
     now_ms: i64,
 ) -> Result<bool, sqlx::Error> {
-    let body = reply.to_cloud_api(&send_number(wa_id)).to_string();
+    let mut message = reply.to_cloud_api(&send_number(wa_id));
+    // Echoed back in the message's status updates: how an interrupted send is recognised.
+    if id.len() <= TRACKER_MAX
+        && let Some(fields) = message.as_object_mut()
+    {
+        fields.insert("biz_opaque_callback_data".into(), id.into());
+    }
+    let body = message.to_string();
     let n = db_exec!(
         db,
         "INSERT INTO wa_outbox (id, wa_id, body, next_attempt_at_ms, created_at_ms) \
@@ -87,11 +99,11 @@ impl Outbox {
 
     /// Sends what is due now, in order; returns how many replies reached a final state.
     pub async fn drain_once(&self, now_ms: i64) -> Result<usize, sqlx::Error> {
-        let due: Vec<(String, String, i32)> = db_fetch!(
+        let due: Vec<(String, String, i32, String)> = db_fetch!(
             &self.db,
-            (String, String, i32),
+            (String, String, i32, String),
             fetch_all,
-            "SELECT id, body, attempts FROM wa_outbox \
+            "SELECT id, body, attempts, status FROM wa_outbox \
              WHERE (status = 'pending' AND next_attempt_at_ms <= $1) \
                 OR (status = 'sending' AND claimed_until_ms < $1) \
              ORDER BY created_at_ms, id LIMIT $2"
@@ -100,7 +112,7 @@ impl Outbox {
             BATCH
         )?;
         let mut claimed = Vec::new();
-        for (id, body, attempts) in due {
+        for (id, body, attempts, status) in due {
             let got = db_exec!(
                 &self.db,
                 "UPDATE wa_outbox SET status = 'sending', claimed_until_ms = $2 WHERE id = $1 \
@@ -110,9 +122,19 @@ impl Outbox {
                 now_ms + CLAIM_MS,
                 now_ms
             )?;
-            if got == 1 {
-                claimed.push((id, body, attempts));
+            if got == 0 {
+                continue;
             }
+            if status == "sending"
+                && let Some(wamid) = self.tracked(&id).await?
+            {
+                // A sender stopped after Meta took this reply: it went out, do not repeat it.
+                self.finish(&id, "sent", Some(wamid), None, None, now_ms)
+                    .await?;
+                metrics::counter!("cabanas_replies_total", "outcome" => "recovered").increment(1);
+                continue;
+            }
+            claimed.push((id, body, attempts));
         }
         let mut done = 0;
         let mut rest = claimed.into_iter();
@@ -175,6 +197,18 @@ impl Outbox {
             now_ms
         )?;
         Ok(())
+    }
+
+    /// Meta's id for a reply it reported on, found by the tracker the reply was sent with.
+    async fn tracked(&self, id: &str) -> Result<Option<String>, sqlx::Error> {
+        let row: Option<(String,)> = db_fetch!(
+            &self.db,
+            (String,),
+            fetch_optional,
+            "SELECT wamid FROM wa_statuses WHERE tracker = $1 LIMIT 1".to_owned(),
+            id.to_owned()
+        )?;
+        Ok(row.map(|(wamid,)| wamid))
     }
 
     async fn release(

@@ -110,14 +110,15 @@ pub async fn receive(
                 }
                 new += exec!(
                     &mut tx,
-                    "INSERT INTO wa_statuses (wamid, status, timestamp, errors, received_at_ms) \
-                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (wamid, status) DO NOTHING"
+                    "INSERT INTO wa_statuses (wamid, status, timestamp, errors, received_at_ms, tracker) \
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (wamid, status) DO NOTHING"
                         .to_owned(),
                     s.wamid.clone(),
                     s.status.clone(),
                     s.timestamp,
                     serde_json::to_string(&s.errors).unwrap_or_default(),
-                    now
+                    now,
+                    s.tracker.clone()
                 )?;
             }
         }

@@ -180,3 +180,72 @@ async fn permanent_refusals_are_recorded_and_sandbox_stores_without_sending() {
         );
     }
 }
+
+/// A sender that stopped between Meta taking a reply and recording it (a crash) leaves the row
+/// "sending". Once its claim expires the reply is in doubt: the status update Meta sent back
+/// with the reply's id settles it as sent, with no second message; with no such update it is
+/// sent again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_send_is_settled_by_its_status_update_not_repeated() {
+    for (backend, db) in dbs().await {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({"messages": [{"id": "wamid.new"}]})),
+            )
+            .mount(&server)
+            .await;
+        let outbox = Outbox::new(db.clone(), Some(client(&server)));
+        let now = 1_800_000_000_000_i64;
+        for id in ["taken", "lost"] {
+            let reply = Reply::text(format!("respuesta {id}")).unwrap();
+            enqueue(&db, id, "5491122334455", &reply, now)
+                .await
+                .unwrap();
+        }
+        // Both were claimed by a sender that died; only "taken" reached Meta, which reported it.
+        projections::db_exec!(
+            &db,
+            "UPDATE wa_outbox SET status = 'sending', claimed_until_ms = $1".to_owned(),
+            now - 1
+        )
+        .unwrap();
+        projections::db_exec!(
+            &db,
+            "INSERT INTO wa_statuses (wamid, status, timestamp, errors, received_at_ms, tracker) \
+             VALUES ('wamid.taken', 'sent', 1, '[]', 1, 'taken')"
+                .to_owned()
+        )
+        .unwrap();
+
+        outbox.drain_once(now).await.unwrap();
+        let rows: Vec<(String, String, Option<String>)> = db_fetch!(
+            &db,
+            (String, String, Option<String>),
+            fetch_all,
+            "SELECT id, status, wamid FROM wa_outbox ORDER BY id".to_owned()
+        )
+        .unwrap();
+        assert_eq!(
+            rows,
+            vec![
+                ("lost".into(), "sent".into(), Some("wamid.new".into())),
+                ("taken".into(), "sent".into(), Some("wamid.taken".into())),
+            ],
+            "{backend}"
+        );
+        let requests = server.received_requests().await.unwrap();
+        assert_eq!(
+            requests.len(),
+            1,
+            "{backend}: only the lost reply is sent again"
+        );
+        let body: serde_json::Value = serde_json::from_slice(&requests[0].body).unwrap();
+        assert_eq!(body["text"]["body"], "respuesta lost");
+        assert_eq!(
+            body["biz_opaque_callback_data"], "lost",
+            "sent with its tracker"
+        );
+    }
+}

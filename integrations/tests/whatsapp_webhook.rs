@@ -146,6 +146,11 @@ fn every_status_parses_with_its_errors() {
         if key == "failed" {
             assert_eq!(s.errors[0].code, 130_472);
         }
+        assert_eq!(
+            s.tracker.as_deref(),
+            (key == "with_tracker").then_some("some data"),
+            "{key}"
+        );
     }
     let updates = parse(&fixture("status-failed.example.json")).unwrap();
     let [Inbound::Status(s)] = updates.as_slice() else {

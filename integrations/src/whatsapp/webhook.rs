@@ -95,6 +95,9 @@ pub struct StatusUpdate {
     pub recipient_id: Option<String>,
     pub timestamp: i64,
     pub errors: Vec<ApiError>,
+    /// What we sent along with the message (`biz_opaque_callback_data`): our reply id, so a reply
+    /// whose send was interrupted can be matched with what Meta says it did.
+    pub tracker: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -176,6 +179,8 @@ struct RawStatus {
     timestamp: Option<String>,
     #[serde(default)]
     errors: Vec<ApiError>,
+    #[serde(default)]
+    biz_opaque_callback_data: Option<String>,
 }
 
 fn text(v: &Value, path: &[&str]) -> Option<String> {
@@ -286,6 +291,7 @@ pub fn parse(body: &[u8]) -> Result<Vec<Inbound>, ParseError> {
                 recipient_id: s.recipient_id,
                 timestamp: seconds(s.timestamp.as_deref()),
                 errors: s.errors,
+                tracker: s.biz_opaque_callback_data,
             }));
         }
     }
