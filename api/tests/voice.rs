@@ -374,11 +374,34 @@ async fn an_unsure_transcript_is_confirmed_before_acting_on_it() {
         ),
     )
     .await;
-    let answered = reply(&server, 3).await;
+    let mut answered = reply(&server, 3).await;
     assert_ne!(
         answered["interactive"]["action"]["buttons"][0]["reply"]["id"],
         "voice:yes:wamid.unsure"
     );
+    // Exactly the answer those words get when typed: another guest types what was heard.
+    let asked = question["interactive"]["body"]["text"].as_str().unwrap();
+    let heard = asked
+        .split('«')
+        .nth(1)
+        .and_then(|rest| rest.split('»').next())
+        .expect("the question quotes what was heard");
+    deliver(
+        &app,
+        delivery_from(
+            "5491155550000",
+            "wamid.typed",
+            json!({"type": "text", "text": {"body": heard}}),
+        ),
+    )
+    .await;
+    let mut typed = reply(&server, 4).await;
+    for answer in [&mut answered, &mut typed] {
+        let fields = answer.as_object_mut().unwrap();
+        fields.remove("to");
+        fields.remove("biz_opaque_callback_data");
+    }
+    assert_eq!(answered, typed, "heard: {heard}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
