@@ -73,6 +73,32 @@ async fn blocked(app: &TestApp) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The blocked nights once they stop changing: under load PostgreSQL may stamp the last change a
+/// moment after the answer that made it (waits up to 2 s for there to be none left).
+async fn blocked_once_settled(app: &TestApp) -> Vec<(String, String)> {
+    let mut left = blocked(app).await;
+    for _ in 0..100 {
+        if left.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        left = blocked(app).await;
+    }
+    left
+}
+
+async fn remove_feed(app: &TestApp, acc: &str, feed: &str) -> common::Reply {
+    app.send(
+        app.http
+            .delete(format!(
+                "{}/v1/admin/accommodations/{acc}/feeds/{feed}",
+                app.base
+            ))
+            .bearer_auth(&app.admin),
+    )
+    .await
+}
+
 async fn sync(app: &TestApp, acc: &str, feed: &str) -> Value {
     let r = app
         .post(
@@ -246,27 +272,9 @@ async fn an_imported_calendar_is_applied_safely() {
         assert_eq!(ready.body["status"], "degraded", "{:?}", ready.body);
 
         // Removing the feed frees its nights.
-        let removed = app
-            .send(
-                app.http
-                    .delete(format!(
-                        "{}/v1/admin/accommodations/{acc}/feeds/{feed}",
-                        app.base
-                    ))
-                    .bearer_auth(&app.admin),
-            )
-            .await;
+        let removed = remove_feed(&app, &acc, &feed).await;
         assert_eq!(removed.status, 204);
-        // Under load PostgreSQL may stamp the unblocking a moment after the answer: wait for it.
-        let mut left = blocked(&app).await;
-        for _ in 0..100 {
-            if left.is_empty() {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-            left = blocked(&app).await;
-        }
-        assert_eq!(left, vec![]);
+        assert_eq!(blocked_once_settled(&app).await, vec![]);
     }
 }
 
@@ -438,29 +446,12 @@ async fn a_calendar_removed_during_its_download_leaves_no_block() {
             })
         };
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        let removed = app
-            .send(
-                app.http
-                    .delete(format!(
-                        "{}/v1/admin/accommodations/{acc}/feeds/{feed}",
-                        app.base
-                    ))
-                    .bearer_auth(&app.admin),
-            )
-            .await;
+        let removed = remove_feed(&app, &acc, &feed).await;
         assert_eq!(removed.status, 204, "{backend:?}");
         let synced = syncing.await.unwrap().unwrap();
         assert_eq!(synced.status(), 200, "{backend:?}");
 
-        let mut left = blocked(&app).await;
-        for _ in 0..100 {
-            if left.is_empty() {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-            left = blocked(&app).await;
-        }
-        assert_eq!(left, vec![], "{backend:?}");
+        assert_eq!(blocked_once_settled(&app).await, vec![], "{backend:?}");
         let listed = app
             .get(
                 &format!("/v1/admin/accommodations/{acc}/feeds"),
