@@ -160,16 +160,18 @@ impl Voice {
         }
     }
 
-    fn take_or_start(&self, wamid: &str) -> Option<Option<Heard>> {
+    /// What this instance knows of the note: heard (handed over once), still in the works, or
+    /// nothing yet (`None`: look for a recorded transcript, then start a job).
+    fn known(&self, wamid: &str) -> Option<Resolution> {
         let Ok(mut jobs) = self.jobs.lock() else {
-            return Some(None);
+            return Some(Resolution::Pending);
         };
         match jobs.get(wamid) {
-            Some(Job::Running) => Some(None),
-            Some(Job::RetryAt(at, _)) if *at > Instant::now() => Some(None),
+            Some(Job::Running) => Some(Resolution::Pending),
+            Some(Job::RetryAt(at, _)) if *at > Instant::now() => Some(Resolution::Pending),
             Some(Job::Finished(_)) => match jobs.remove(wamid) {
-                Some(Job::Finished(heard)) => Some(Some(heard)),
-                _ => Some(None),
+                Some(Job::Finished(heard)) => Some(Resolution::Ready(heard)),
+                _ => Some(Resolution::Pending),
             },
             _ => None,
         }
@@ -181,11 +183,8 @@ pub async fn resolve(
     state: &web::Data<AppState>,
     m: &InboundMessage,
 ) -> Result<Resolution, Problem> {
-    if let Some(known) = state.voice.take_or_start(&m.wamid) {
-        return Ok(match known {
-            Some(heard) => Resolution::Ready(heard),
-            None => Resolution::Pending,
-        });
+    if let Some(known) = state.voice.known(&m.wamid) {
+        return Ok(known);
     }
     // Transcribed before a restart: the event has the words.
     if let Some(guest) = pii::find_guest(&state.db, &m.wa_id).await?

@@ -104,8 +104,22 @@ impl Answer {
 
     /// 429 and 5xx are worth retrying; other failures are refusals.
     pub fn retryable(&self) -> bool {
-        self.status.as_u16() == 429 || self.status.is_server_error()
+        retryable_status(self.status)
     }
+
+    /// The message of a Graph API error body (`{"error": {"message": …}}`), for logs and admins.
+    pub fn error_message(&self) -> String {
+        self.body
+            .pointer("/error/message")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("no error message")
+            .to_owned()
+    }
+}
+
+/// Worth another try: rate limited, or the server's own failure.
+pub fn retryable_status(status: reqwest::StatusCode) -> bool {
+    status.as_u16() == 429 || status.is_server_error()
 }
 
 fn jitter_ms(max_ms: u64) -> u64 {

@@ -122,12 +122,7 @@ impl CloudApi {
                 return Attempt::Done(answer.body);
             }
             let code = answer.body.pointer("/error/code").and_then(Value::as_i64);
-            let message = answer
-                .body
-                .pointer("/error/message")
-                .and_then(Value::as_str)
-                .unwrap_or("no error message")
-                .to_owned();
+            let message = answer.error_message();
             if answer.retryable() {
                 Attempt::Retry(
                     format!("HTTP {}: {message}", answer.status),

@@ -124,15 +124,10 @@ impl MediaClient {
             } else if answer.retryable() {
                 Attempt::Retry(format!("HTTP {}", answer.status), answer.retry_after)
             } else {
-                let message = answer
-                    .body
-                    .pointer("/error/message")
-                    .and_then(Value::as_str)
-                    .unwrap_or("no error message")
-                    .to_owned();
                 Attempt::Fail(MediaError::Gone(format!(
-                    "HTTP {}: {message}",
-                    answer.status
+                    "HTTP {}: {}",
+                    answer.status,
+                    answer.error_message()
                 )))
             }
         })
@@ -174,7 +169,7 @@ impl MediaClient {
             if matches!(status.as_u16(), 401 | 403 | 404 | 410) {
                 return Attempt::Done(None);
             }
-            if status.as_u16() == 429 || status.is_server_error() {
+            if retry::retryable_status(status) {
                 return Attempt::Retry(format!("HTTP {status}"), Some(Duration::from_secs(1)));
             }
             if !status.is_success() {
