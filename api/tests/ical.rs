@@ -73,18 +73,32 @@ async fn blocked(app: &TestApp) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The blocked nights once they stop changing: under load PostgreSQL may stamp the last change a
-/// moment after the answer that made it (waits up to 2 s for there to be none left).
-async fn blocked_once_settled(app: &TestApp) -> Vec<(String, String)> {
-    let mut left = blocked(app).await;
-    for _ in 0..100 {
-        if left.is_empty() {
+/// The blocked nights once every event of the cabin is in the read model. Waiting for the
+/// nights to look right would pass before a late change lands; this waits for the log instead:
+/// on PostgreSQL an event gets its position a moment after its commit.
+async fn blocked_once_settled(app: &TestApp, acc: &str) -> Vec<(String, String)> {
+    let stream = format!("accommodation-{acc}");
+    for _ in 0..200 {
+        let events = app.state.store.read_stream(&stream, 0).await.unwrap();
+        if events.iter().all(|e| e.position.is_some()) {
             break;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        left = blocked(app).await;
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
-    left
+    blocked(app).await
+}
+
+/// Adds the fake server's Airbnb calendar to the cabin; the feed's id.
+async fn add_airbnb_feed(app: &TestApp, acc: &str, server: &MockServer) -> String {
+    let added = app
+        .post(
+            &format!("/v1/admin/accommodations/{acc}/feeds"),
+            Some(&app.admin),
+            json!({"source": "airbnb", "url": format!("{}/calendar/ical/123.ics", server.uri())}),
+        )
+        .await;
+    assert_eq!(added.status, 201, "{:?}", added.body);
+    added.body["id"].as_str().unwrap().to_owned()
 }
 
 async fn remove_feed(app: &TestApp, acc: &str, feed: &str) -> common::Reply {
@@ -125,15 +139,7 @@ async fn an_imported_calendar_is_applied_safely() {
         .await;
         let (acc, _) = app.register("Cabaña del Lago", 4).await;
         app.state.runner.catch_up().await.unwrap();
-        let added = app
-            .post(
-                &format!("/v1/admin/accommodations/{acc}/feeds"),
-                Some(&app.admin),
-                json!({"source": "airbnb", "url": format!("{}/calendar/ical/123.ics", server.uri())}),
-            )
-            .await;
-        assert_eq!(added.status, 201, "{:?}", added.body);
-        let feed = added.body["id"].as_str().unwrap().to_owned();
+        let feed = add_airbnb_feed(&app, &acc, &server).await;
         let twice = app
             .post(
                 &format!("/v1/admin/accommodations/{acc}/feeds"),
@@ -274,7 +280,7 @@ async fn an_imported_calendar_is_applied_safely() {
         // Removing the feed frees its nights.
         let removed = remove_feed(&app, &acc, &feed).await;
         assert_eq!(removed.status, 204);
-        assert_eq!(blocked_once_settled(&app).await, vec![]);
+        assert_eq!(blocked_once_settled(&app, &acc).await, vec![]);
     }
 }
 
@@ -420,15 +426,7 @@ async fn a_calendar_removed_during_its_download_leaves_no_block() {
         let app = spawn(backend, &[]).await;
         let (acc, _) = app.register("Cabaña del Lago", 4).await;
         app.state.runner.catch_up().await.unwrap();
-        let added = app
-            .post(
-                &format!("/v1/admin/accommodations/{acc}/feeds"),
-                Some(&app.admin),
-                json!({"source": "airbnb", "url": format!("{}/calendar/ical/123.ics", server.uri())}),
-            )
-            .await;
-        assert_eq!(added.status, 201, "{:?}", added.body);
-        let feed = added.body["id"].as_str().unwrap().to_owned();
+        let feed = add_airbnb_feed(&app, &acc, &server).await;
         let uid = "1418fb94e984-8c79f32c389eb94bda0c2dba727de2dc@airbnb.com";
         let slow = ics(airbnb(&app, &[(uid, 10, 14, "Reserved")]))
             .set_delay(std::time::Duration::from_millis(600));
@@ -451,7 +449,11 @@ async fn a_calendar_removed_during_its_download_leaves_no_block() {
         let synced = syncing.await.unwrap().unwrap();
         assert_eq!(synced.status(), 200, "{backend:?}");
 
-        assert_eq!(blocked_once_settled(&app).await, vec![], "{backend:?}");
+        assert_eq!(
+            blocked_once_settled(&app, &acc).await,
+            vec![],
+            "{backend:?}"
+        );
         let listed = app
             .get(
                 &format!("/v1/admin/accommodations/{acc}/feeds"),
