@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The server-side cost of one event insert against the raw baseline, without our client in the
-# way: pgbench runs, alternately, the bench's raw INSERT-and-commit and the single-event append
-# that a warm booking command sends (same SQL, on the real schema from migrations/postgres, a
-# booking-sized payload). Used to tell how much of the write ratio the schema costs and how much
-# the client does. Usage: bench/pg-insert-probe.sh [SECONDS_PER_RUN] (default 8).
+# way: pgbench runs, alternately, the bench's raw INSERT-and-commit and a single-event append
+# like the one a warm booking command sends (`insert_one_at`): the same columns, the same
+# MAX(stream_version) lookup on the stream's index, a booking-sized payload, on the real schema
+# from migrations/postgres. (pgbench keeps no state between statements, so the lookup gives the
+# next version instead of checking one we pass in.) Used to tell how much of the write ratio the
+# schema costs and how much the client does. Usage: bench/pg-insert-probe.sh [SECONDS_PER_RUN] (default 8).
 # Connects with PGHOST and PGUSER (default 127.0.0.1 and postgres).
 set -euo pipefail
 
@@ -38,8 +40,14 @@ EOF
 for clients in 1 8; do
   for round in 1 2 3; do
     for what in raw event; do
-      tps=$(pgbench -n -M prepared -c "$clients" -j "$clients" -T "$secs" -f "$work/$what.sql" "$db" 2>&1 |
-        sed -n 's/^tps = \([0-9.]*\).*/\1/p')
+      out=$(pgbench -n -M prepared -c "$clients" -j "$clients" -T "$secs" -f "$work/$what.sql" "$db" 2>&1) || true
+      tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$out")
+      # An aborted run still prints a rate for what it did before failing: refuse it, loudly.
+      if [ -z "$tps" ] || grep -q 'aborted' <<<"$out"; then
+        echo "pgbench failed on $what.sql:" >&2
+        echo "$out" >&2
+        exit 1
+      fi
       printf '%-6s %d client(s), round %d: %8.0f/s\n' "$what" "$clients" "$round" "$tps"
     done
   done
