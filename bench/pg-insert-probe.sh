@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The server-side cost of one event insert against the raw baseline, without our client in the
 # way: pgbench runs, alternately, the bench's raw INSERT-and-commit and a single-event append
-# like the one a warm booking command sends (`insert_one_at`): the same columns, the same
-# MAX(stream_version) lookup on the stream's index, a booking-sized payload, on the real schema
-# from migrations/postgres. (pgbench keeps no state between statements, so the lookup gives the
-# next version instead of checking one we pass in.) Used to tell how much of the write ratio the
-# schema costs and how much the client does. Usage: bench/pg-insert-probe.sh [SECONDS_PER_RUN] (default 8).
+# like the one a warm booking command sends (`insert_one_at` unchecked: a plain INSERT … VALUES
+# of the same columns, a booking-sized payload, time-ordered ids), on the real schema from
+# migrations/postgres. pgbench keeps no state between statements, so each append starts a new
+# stream at version 1 instead of following one; the unique (stream_id, stream_version) index is
+# written all the same. Used to tell how much of the write ratio the schema costs and how much
+# the client does. Usage: bench/pg-insert-probe.sh [SECONDS_PER_RUN] (default 8).
 # Connects with PGHOST and PGUSER (default 127.0.0.1 and postgres).
 set -euo pipefail
 
@@ -29,12 +30,10 @@ cat > "$work/raw.sql" <<'EOF'
 INSERT INTO raw_bench (payload) VALUES ('{"n": 1, "note": "a payload of typical size for a booking event"}');
 EOF
 cat > "$work/event.sql" <<EOF
-\set s random(1, 200)
 INSERT INTO events (stream_id, stream_version, event_id, event_type, schema_version, payload, metadata, recorded_at)
-SELECT 'accommodation-' || :client_id || '-' || :s,
-       (SELECT COALESCE(MAX(stream_version), 0) FROM events WHERE stream_id = 'accommodation-' || :client_id || '-' || :s) + 1,
-       encode(overlay(uuid_send(gen_random_uuid()) PLACING substring(int8send((extract(epoch FROM clock_timestamp()) * 1000)::bigint) FROM 3) FROM 1 FOR 6), 'hex')::uuid,
-       'HoldPlaced', 1, '$payload', '{"actor": "bench"}', now();
+VALUES ('accommodation-' || gen_random_uuid(), 1,
+        encode(overlay(uuid_send(gen_random_uuid()) PLACING substring(int8send((extract(epoch FROM clock_timestamp()) * 1000)::bigint) FROM 3) FROM 1 FOR 6), 'hex')::uuid,
+        'HoldPlaced', 1, '$payload', '{"actor": "bench"}', now());
 EOF
 
 for clients in 1 8; do

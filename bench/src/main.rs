@@ -331,17 +331,15 @@ async fn bench_store(
 
 /// The same machine's raw single-row INSERT-and-commit rate on a bare table, measured on demand
 /// so that each of our figures is compared with a baseline taken just before it (this machine's
-/// rates drift by 20 % from one minute to the next).
+/// rates drift by 20 % from one minute to the next). It goes through a pool configured exactly
+/// as the store's, so the ratio compares the statements and our code, not two client set-ups.
 struct RawBaseline {
     pool: sqlx::PgPool,
 }
 
 impl RawBaseline {
     async fn new(url: &str) -> anyhow::Result<RawBaseline> {
-        let pool = sqlx::postgres::PgPoolOptions::new()
-            .max_connections(16)
-            .connect(url)
-            .await?;
+        let pool = eventstore::postgres::pool_options().connect(url).await?;
         sqlx::query(
             "CREATE TABLE IF NOT EXISTS raw_bench (id BIGSERIAL PRIMARY KEY, payload JSONB NOT NULL)",
         )

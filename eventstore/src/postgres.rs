@@ -6,6 +6,7 @@
 //! event row is written once and never updated). Only one stamping transaction runs at a time (a
 //! transaction-scoped advisory lock), whichever instance or task runs it.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,9 +25,35 @@ use crate::{
 /// Key of the advisory lock that lets one stamping transaction run at a time.
 const SEQUENCER_LOCK: i64 = 0x6361_6261_6e61_7301;
 const BATCH: i64 = 2000;
+/// A pooled connection idle longer than this is pinged before it is handed out (the server may
+/// have restarted, or a firewall dropped the idle socket); a busy one is not.
+const IDLE_PING: Duration = Duration::from_secs(30);
+/// Streams whose stored version this process remembers; beyond this the map starts over.
+const HEADS_LIMIT: usize = 10_000;
+
+/// The pool every PostgreSQL user in the process shares (the store, the read models, the
+/// queues). sqlx's default pings each connection on every acquire: a second round trip on every
+/// statement, as costly as many of the statements themselves. Only a connection that sat idle
+/// long enough to have been cut is checked; a dead one that slips through fails its statement,
+/// and the pool replaces it.
+pub fn pool_options() -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(16)
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for > IDLE_PING {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
+}
 
 pub struct PgStore {
     pool: PgPool,
+    /// The newest version this process has seen stored, per stream (see `append`).
+    heads: std::sync::Mutex<HashMap<String, i64>>,
     /// Wakes this process's sequencer right after a local commit.
     wake: Arc<tokio::sync::Notify>,
     changes: tokio::sync::watch::Receiver<u64>,
@@ -53,10 +80,7 @@ const UNSTAMPED: &str = "NULL::bigint AS position, e.stream_id, e.stream_version
 impl PgStore {
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let options: PgConnectOptions = url.parse()?;
-        let pool = PgPoolOptions::new()
-            .max_connections(16)
-            .connect_with(options)
-            .await?;
+        let pool = pool_options().connect_with(options).await?;
         sqlx::migrate!("../migrations/postgres").run(&pool).await?;
         let wake = Arc::new(tokio::sync::Notify::new());
         let (changed, changes) = tokio::sync::watch::channel(0);
@@ -69,6 +93,7 @@ impl PgStore {
         ));
         Ok(PgStore {
             pool,
+            heads: Default::default(),
             wake,
             changes,
             stop,
@@ -78,6 +103,29 @@ impl PgStore {
 
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// Whether `version` is known not to be above the stream's head: it is 0, or this process has
+    /// seen the stream stored at that version or later. Versions only grow, so it still holds.
+    fn at_or_below_head(&self, stream_id: &str, version: i64) -> bool {
+        version == 0
+            || self
+                .heads
+                .lock()
+                .map(|heads| heads.get(stream_id).is_some_and(|&head| head >= version))
+                .unwrap_or(false)
+    }
+
+    fn saw_version(&self, stream_id: &str, version: i64) {
+        // A poisoned lock only means a panic elsewhere; forgetting is always safe here.
+        let Ok(mut heads) = self.heads.lock() else {
+            return;
+        };
+        if heads.len() >= HEADS_LIMIT && !heads.contains_key(stream_id) {
+            heads.clear();
+        }
+        let head = heads.entry(stream_id.to_owned()).or_default();
+        *head = (*head).max(version);
     }
 
     /// Stamps what can be stamped now; returns how many events got a position.
@@ -247,6 +295,34 @@ async fn stream_version(conn: &mut PgConnection, stream_id: &str) -> Result<i64,
     .await
 }
 
+/// The start of every append statement: one place names the columns.
+macro_rules! insert_events {
+    () => {
+        "INSERT INTO events (stream_id, stream_version, event_id, event_type, schema_version, payload, metadata, recorded_at) "
+    };
+}
+
+/// The stream's head is checked in the statement itself: it must be exactly `$2 - 1`.
+const INSERT_ONE_CHECKED: &str = concat!(
+    insert_events!(),
+    "SELECT $1, $2, $3, $4, $5, $6, $7, $8 \
+     WHERE (SELECT COALESCE(MAX(stream_version), 0) FROM events WHERE stream_id = $1) = $2 - 1"
+);
+/// For a version known not to be above the head: only a stale one can fail, and
+/// UNIQUE (stream_id, stream_version) refuses it without a lookup of its own.
+const INSERT_ONE: &str = concat!(insert_events!(), "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)");
+const INSERT_MANY: &str = concat!(
+    insert_events!(),
+    "SELECT $1, v, id, t, sv, p, m, $8 FROM UNNEST($2::bigint[], $3::uuid[], $4::text[], $5::int[], $6::jsonb[], $7::jsonb[]) \
+     AS u(v, id, t, sv, p, m)"
+);
+const INSERT_MANY_CHECKED: &str = concat!(
+    insert_events!(),
+    "SELECT $1, v, id, t, sv, p, m, $8 FROM UNNEST($2::bigint[], $3::uuid[], $4::text[], $5::int[], $6::jsonb[], $7::jsonb[]) \
+     AS u(v, id, t, sv, p, m) \
+     WHERE (SELECT COALESCE(MAX(stream_version), 0) FROM events WHERE stream_id = $1) = $9"
+);
+
 async fn append_in(
     conn: &mut PgConnection,
     stream_id: &str,
@@ -272,21 +348,17 @@ async fn append_in(
     let c = Columns::new(current, events);
     // One statement for the whole batch: a concurrent writer of the same stream trips
     // UNIQUE (stream_id, stream_version), which becomes a Conflict.
-    sqlx::query(
-        "INSERT INTO events (stream_id, stream_version, event_id, event_type, schema_version, payload, metadata, recorded_at) \
-         SELECT $1, v, id, t, sv, p, m, $8 FROM UNNEST($2::bigint[], $3::uuid[], $4::text[], $5::int[], $6::jsonb[], $7::jsonb[]) \
-         AS u(v, id, t, sv, p, m)",
-    )
-    .bind(stream_id)
-    .bind(&c.versions)
-    .bind(&c.ids)
-    .bind(&c.types)
-    .bind(&c.schema_versions)
-    .bind(&c.payloads)
-    .bind(&c.metadata)
-    .bind(c.recorded_at)
-    .execute(&mut *conn)
-    .await?;
+    sqlx::query(INSERT_MANY)
+        .bind(stream_id)
+        .bind(&c.versions)
+        .bind(&c.ids)
+        .bind(&c.types)
+        .bind(&c.schema_versions)
+        .bind(&c.payloads)
+        .bind(&c.metadata)
+        .bind(c.recorded_at)
+        .execute(&mut *conn)
+        .await?;
     Ok(AppendOutcome {
         stream_version: current + events.len() as i64,
         event_ids: c.ids,
@@ -295,27 +367,29 @@ async fn append_in(
     })
 }
 
-/// Inserts `events` after `version` only if the stream is exactly at `version`; `None` when it
-/// is not. A concurrent writer of the same stream trips the unique index instead.
+/// Inserts `events` after `version` in one autocommit statement. `checked`: the statement also
+/// refuses a `version` above the stream's head (a gap), and returns `None` for it; without it,
+/// the caller vouches that `version` is not above the head. Either way a stale `version` (another
+/// writer got there first) trips UNIQUE (stream_id, stream_version).
 async fn insert_at(
     pool: &PgPool,
     stream_id: &str,
     version: i64,
     events: &[NewEvent],
+    checked: bool,
 ) -> Result<Option<AppendOutcome>, StoreError> {
     if events.is_empty() {
         return Err(StoreError::EmptyAppend);
     }
     if let [event] = events {
-        return insert_one_at(pool, stream_id, version, event).await;
+        return insert_one_at(pool, stream_id, version, event, checked).await;
     }
     let c = Columns::new(version, events);
-    let inserted = sqlx::query(
-        "INSERT INTO events (stream_id, stream_version, event_id, event_type, schema_version, payload, metadata, recorded_at) \
-         SELECT $1, v, id, t, sv, p, m, $8 FROM UNNEST($2::bigint[], $3::uuid[], $4::text[], $5::int[], $6::jsonb[], $7::jsonb[]) \
-         AS u(v, id, t, sv, p, m) \
-         WHERE (SELECT COALESCE(MAX(stream_version), 0) FROM events WHERE stream_id = $1) = $9",
-    )
+    let query = sqlx::query(if checked {
+        INSERT_MANY_CHECKED
+    } else {
+        INSERT_MANY
+    })
     .bind(stream_id)
     .bind(&c.versions)
     .bind(&c.ids)
@@ -323,11 +397,9 @@ async fn insert_at(
     .bind(&c.schema_versions)
     .bind(&c.payloads)
     .bind(&c.metadata)
-    .bind(c.recorded_at)
-    .bind(version)
-    .execute(pool)
-    .await?;
-    if inserted.rows_affected() == 0 {
+    .bind(c.recorded_at);
+    let query = if checked { query.bind(version) } else { query };
+    if query.execute(pool).await?.rows_affected() == 0 {
         return Ok(None);
     }
     Ok(Some(AppendOutcome {
@@ -345,12 +417,13 @@ async fn insert_one_at(
     stream_id: &str,
     version: i64,
     event: &NewEvent,
+    checked: bool,
 ) -> Result<Option<AppendOutcome>, StoreError> {
-    let inserted = sqlx::query(
-        "INSERT INTO events (stream_id, stream_version, event_id, event_type, schema_version, payload, metadata, recorded_at) \
-         SELECT $1, $2, $3, $4, $5, $6, $7, $8 \
-         WHERE (SELECT COALESCE(MAX(stream_version), 0) FROM events WHERE stream_id = $1) = $2 - 1",
-    )
+    let inserted = sqlx::query(if checked {
+        INSERT_ONE_CHECKED
+    } else {
+        INSERT_ONE
+    })
     .bind(stream_id)
     .bind(version + 1)
     .bind(event.event_id)
@@ -419,18 +492,25 @@ impl EventStore for PgStore {
             ExpectedVersion::Any => None,
         };
         if let Some(version) = known {
-            // One autocommit statement: the version check and the insert together, a single
-            // round trip, as cheap as a bare INSERT-and-commit.
-            return match insert_at(&self.pool, stream_id, version, events).await {
+            // One autocommit statement, a single round trip. The head check inside it is skipped
+            // when this process has already seen the stream at `version` or later (a command
+            // handler appends at the version it just read or wrote): then only a stale version
+            // can fail, and the unique index refuses that by itself.
+            let checked = !self.at_or_below_head(stream_id, version);
+            return match insert_at(&self.pool, stream_id, version, events, checked).await {
                 Ok(Some(outcome)) => {
+                    self.saw_version(stream_id, outcome.stream_version);
                     self.wake.notify_one();
                     Ok(outcome)
                 }
                 Ok(None) => {
+                    let actual =
+                        stream_version(&mut *self.pool.acquire().await?, stream_id).await?;
+                    self.saw_version(stream_id, actual);
                     let err = StoreError::Conflict {
                         stream_id: stream_id.to_owned(),
                         expected,
-                        actual: stream_version(&mut *self.pool.acquire().await?, stream_id).await?,
+                        actual,
                     };
                     crate::handler::after_failed_append(self, stream_id, expected, events, err)
                         .await
@@ -476,7 +556,11 @@ impl EventStore for PgStore {
             .bind(after_version)
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows.iter().map(decode).collect::<Result<_, _>>()?)
+        let events: Vec<RecordedEvent> = rows.iter().map(decode).collect::<Result<_, _>>()?;
+        if let Some(last) = events.last() {
+            self.saw_version(stream_id, last.stream_version);
+        }
+        Ok(events)
     }
 
     async fn read_all(

@@ -125,6 +125,66 @@ async fn a_stale_expected_version_is_a_typed_conflict() {
     }
 }
 
+/// PostgreSQL skips the head check in the statement for a version it has seen stored (the
+/// unique index refuses a stale one by itself): a writer that read the stream and then fell
+/// behind another instance must still get a Conflict, never a second event at one version.
+#[tokio::test]
+async fn a_writer_behind_another_instance_is_refused_at_a_version_it_has_seen() {
+    for (t, other) in common::both_with_twin().await {
+        let s = &*t.store;
+        s.append(
+            "a",
+            ExpectedVersion::NoStream,
+            &[event("X", 1), event("X", 2)],
+        )
+        .await
+        .unwrap();
+        assert_eq!(s.read_stream("a", 0).await.unwrap().len(), 2);
+        other
+            .append("a", ExpectedVersion::Exact(2), &[event("Y", 3)])
+            .await
+            .unwrap();
+
+        for batch in [vec![event("X", 3)], vec![event("X", 3), event("X", 4)]] {
+            let err = s
+                .append("a", ExpectedVersion::Exact(2), &batch)
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(err, StoreError::Conflict { actual: 3, .. }),
+                "{}: {err:?}",
+                t.name
+            );
+        }
+        // Above the head is still a conflict, from the writer that has seen the most.
+        let err = s
+            .append("a", ExpectedVersion::Exact(4), &[event("X", 5)])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::Conflict { actual: 3, .. }),
+            "{}: {err:?}",
+            t.name
+        );
+        let stored = other.read_stream("a", 0).await.unwrap();
+        assert_eq!(
+            stored
+                .iter()
+                .map(|e| (e.stream_version, e.event_type.as_str()))
+                .collect::<Vec<_>>(),
+            vec![(1, "X"), (2, "X"), (3, "Y")],
+            "{}",
+            t.name
+        );
+        // Caught up, the same writer appends at the version it now knows.
+        let out = s
+            .append("a", ExpectedVersion::Exact(3), &[event("X", 4)])
+            .await
+            .unwrap();
+        assert_eq!(out.stream_version, 4, "{}", t.name);
+    }
+}
+
 #[tokio::test]
 async fn re_appending_the_same_event_is_a_no_op_and_other_content_is_refused() {
     for t in common::both().await {

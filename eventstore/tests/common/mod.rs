@@ -66,6 +66,43 @@ pub async fn postgres() -> TestStore {
     }
 }
 
+/// Both backends, each with a second store on the same database: another instance of the
+/// service, with its own memory of what it has seen.
+pub async fn both_with_twin() -> Vec<(TestStore, Arc<dyn EventStore>)> {
+    let sqlite_url = eventstore::testing::temp_sqlite_url();
+    let pg_url = eventstore::testing::fresh_postgres_url()
+        .await
+        .expect("PostgreSQL must be running (scripts/test starts it)");
+    let mut out = Vec::new();
+    let store = SqliteStore::connect(&sqlite_url)
+        .await
+        .expect("sqlite store");
+    let twin = SqliteStore::connect(&sqlite_url)
+        .await
+        .expect("sqlite twin");
+    let raw = Raw::Sqlite(store.pool().clone());
+    out.push((
+        TestStore {
+            store: Arc::new(store),
+            raw,
+            name: "sqlite",
+        },
+        Arc::new(twin) as Arc<dyn EventStore>,
+    ));
+    let store = PgStore::connect(&pg_url).await.expect("pg store");
+    let twin = PgStore::connect(&pg_url).await.expect("pg twin");
+    let raw = Raw::Pg(store.pool().clone());
+    out.push((
+        TestStore {
+            store: Arc::new(store),
+            raw,
+            name: "postgres",
+        },
+        Arc::new(twin) as Arc<dyn EventStore>,
+    ));
+    out
+}
+
 /// Both backends, for tests that must hold on each.
 pub async fn both() -> Vec<TestStore> {
     vec![sqlite().await, postgres().await]
