@@ -83,6 +83,12 @@ pub async fn alert_owner(
     Ok(())
 }
 
+/// A reply Meta reported on: its message id, and the error code and title if it failed.
+struct Tracked {
+    wamid: String,
+    failure: Option<(Option<i64>, String)>,
+}
+
 fn backoff_ms(attempts: i32) -> i64 {
     (1000_i64 << attempts.clamp(0, 8)).min(5 * 60 * 1000)
 }
@@ -126,12 +132,25 @@ impl Outbox {
                 continue;
             }
             if status == "sending"
-                && let Some(wamid) = self.tracked(&id).await?
+                && let Some(known) = self.tracked(&id).await?
             {
-                // A sender stopped after Meta took this reply: it went out, do not repeat it.
-                self.finish(&id, "sent", Some(wamid), None, None, now_ms)
-                    .await?;
-                metrics::counter!("cabanas_replies_total", "outcome" => "recovered").increment(1);
+                // A sender stopped after Meta took this reply: do not repeat it. What Meta said
+                // it did with it is the outcome, a failed delivery included.
+                match known.failure {
+                    None => {
+                        self.finish(&id, "sent", Some(known.wamid), None, None, now_ms)
+                            .await?;
+                        metrics::counter!("cabanas_replies_total", "outcome" => "recovered")
+                            .increment(1);
+                    }
+                    Some((code, title)) => {
+                        tracing::warn!(code = ?code, "WhatsApp reports an interrupted reply failed");
+                        self.finish(&id, "failed", Some(known.wamid), code, Some(title), now_ms)
+                            .await?;
+                        metrics::counter!("cabanas_replies_total", "outcome" => "failed")
+                            .increment(1);
+                    }
+                }
                 continue;
             }
             claimed.push((id, body, attempts));
@@ -200,15 +219,40 @@ impl Outbox {
     }
 
     /// Meta's id for a reply it reported on, found by the tracker the reply was sent with.
-    async fn tracked(&self, id: &str) -> Result<Option<String>, sqlx::Error> {
-        let row: Option<(String,)> = db_fetch!(
+    /// What Meta's status updates say about the reply sent with tracker `id`, if any came.
+    async fn tracked(&self, id: &str) -> Result<Option<Tracked>, sqlx::Error> {
+        let rows: Vec<(String, String, String)> = db_fetch!(
             &self.db,
-            (String,),
-            fetch_optional,
-            "SELECT wamid FROM wa_statuses WHERE tracker = $1 LIMIT 1".to_owned(),
+            (String, String, String),
+            fetch_all,
+            "SELECT wamid, status, errors FROM wa_statuses WHERE tracker = $1".to_owned(),
             id.to_owned()
         )?;
-        Ok(row.map(|(wamid,)| wamid))
+        let Some((wamid, _, _)) = rows.first() else {
+            return Ok(None);
+        };
+        // A message Meta could not deliver never turns delivered later.
+        let failure =
+            rows.iter()
+                .find(|(_, status, _)| status == "failed")
+                .map(|(_, _, errors)| {
+                    let first = serde_json::from_str::<Vec<serde_json::Value>>(errors)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .next()
+                        .unwrap_or_default();
+                    (
+                        first["code"].as_i64(),
+                        first["title"]
+                            .as_str()
+                            .unwrap_or("delivery failed")
+                            .to_owned(),
+                    )
+                });
+        Ok(Some(Tracked {
+            wamid: wamid.clone(),
+            failure,
+        }))
     }
 
     async fn release(

@@ -189,21 +189,26 @@ pub async fn process_notifications(state: &AppState) -> Result<usize, Problem> {
 }
 
 /// The accommodation a reservation belongs to, from the read model; waits (briefly) for the
-/// projections when a payment arrives for a hold placed a moment ago.
+/// projections when a payment arrives for a hold placed a moment ago. On PostgreSQL such a hold
+/// may not even be in the global log yet (positions are stamped a few milliseconds after the
+/// commit), so waiting for today's head is not enough: it looks again after a short pause that
+/// lets the stamping pass, instead of putting the payment off to its next retry.
 async fn accommodation_of(
     state: &AppState,
     reservation: ReservationId,
 ) -> Result<Option<AccommodationId>, Problem> {
-    for attempt in 0..2 {
-        if let Some(r) = queries::reservation_by_id(&state.db, &reservation.to_string()).await? {
+    let id = reservation.to_string();
+    for pause_ms in [0, 20, 100] {
+        if let Some(r) = queries::reservation_by_id(&state.db, &id).await? {
             return Ok(r.accommodation_id.parse().ok());
         }
-        if attempt == 0 {
-            let head = state.store.head_position().await?;
-            state.runner.wait_for(head, Duration::from_secs(10)).await?;
-        }
+        tokio::time::sleep(Duration::from_millis(pause_ms)).await;
+        let head = state.store.head_position().await?;
+        state.runner.wait_for(head, Duration::from_secs(10)).await?;
     }
-    Ok(None)
+    Ok(queries::reservation_by_id(&state.db, &id)
+        .await?
+        .and_then(|r| r.accommodation_id.parse().ok()))
 }
 
 /// Applies a fetched payment to its reservation; returns what happened, for the inbox row.

@@ -183,8 +183,8 @@ async fn permanent_refusals_are_recorded_and_sandbox_stores_without_sending() {
 
 /// A sender that stopped between Meta taking a reply and recording it (a crash) leaves the row
 /// "sending". Once its claim expires the reply is in doubt: the status update Meta sent back
-/// with the reply's id settles it as sent, with no second message; with no such update it is
-/// sent again.
+/// with the reply's id settles it, as sent or as failed, with no second message; with no such
+/// update it is sent again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_interrupted_send_is_settled_by_its_status_update_not_repeated() {
     for (backend, db) in dbs().await {
@@ -198,7 +198,7 @@ async fn an_interrupted_send_is_settled_by_its_status_update_not_repeated() {
             .await;
         let outbox = Outbox::new(db.clone(), Some(client(&server)));
         let now = 1_800_000_000_000_i64;
-        for id in ["taken", "lost"] {
+        for id in ["taken", "lost", "undeliverable"] {
             let reply = Reply::text(format!("respuesta {id}")).unwrap();
             enqueue(&db, id, "5491122334455", &reply, now)
                 .await
@@ -214,7 +214,9 @@ async fn an_interrupted_send_is_settled_by_its_status_update_not_repeated() {
         projections::db_exec!(
             &db,
             "INSERT INTO wa_statuses (wamid, status, timestamp, errors, received_at_ms, tracker) \
-             VALUES ('wamid.taken', 'sent', 1, '[]', 1, 'taken')"
+             VALUES ('wamid.taken', 'sent', 1, '[]', 1, 'taken'), \
+                    ('wamid.undeliverable', 'sent', 1, '[]', 1, 'undeliverable'), \
+                    ('wamid.undeliverable', 'failed', 2, '[{\"code\":131026,\"title\":\"Message undeliverable\"}]', 2, 'undeliverable')"
                 .to_owned()
         )
         .unwrap();
@@ -232,9 +234,23 @@ async fn an_interrupted_send_is_settled_by_its_status_update_not_repeated() {
             vec![
                 ("lost".into(), "sent".into(), Some("wamid.new".into())),
                 ("taken".into(), "sent".into(), Some("wamid.taken".into())),
+                (
+                    "undeliverable".into(),
+                    "failed".into(),
+                    Some("wamid.undeliverable".into())
+                ),
             ],
             "{backend}"
         );
+        let (code, error): (Option<i64>, Option<String>) = db_fetch!(
+            &db,
+            (Option<i64>, Option<String>),
+            fetch_one,
+            "SELECT error_code, last_error FROM wa_outbox WHERE id = 'undeliverable'".to_owned()
+        )
+        .unwrap();
+        assert_eq!(code, Some(131026), "{backend}");
+        assert_eq!(error.as_deref(), Some("Message undeliverable"), "{backend}");
         let requests = server.received_requests().await.unwrap();
         assert_eq!(
             requests.len(),
