@@ -267,6 +267,24 @@ struct Columns<'a> {
 }
 
 impl<'a> Columns<'a> {
+    /// `sql` (`INSERT_MANY` or `INSERT_MANY_CHECKED`) with $1…$8 bound to these events (sqlx
+    /// encodes a value as it is bound, so the query borrows nothing).
+    fn query(
+        &self,
+        stream_id: &str,
+        sql: &'static str,
+    ) -> sqlx::query::Query<'static, Postgres, sqlx::postgres::PgArguments> {
+        sqlx::query(sql)
+            .bind(stream_id)
+            .bind(&self.versions)
+            .bind(&self.ids)
+            .bind(&self.types)
+            .bind(&self.schema_versions)
+            .bind(&self.payloads)
+            .bind(&self.metadata)
+            .bind(self.recorded_at)
+    }
+
     fn new(after_version: i64, events: &'a [NewEvent]) -> Self {
         Columns {
             // Microseconds: what the column keeps, so the hash input round-trips exactly.
@@ -348,17 +366,7 @@ async fn append_in(
     let c = Columns::new(current, events);
     // One statement for the whole batch: a concurrent writer of the same stream trips
     // UNIQUE (stream_id, stream_version), which becomes a Conflict.
-    sqlx::query(INSERT_MANY)
-        .bind(stream_id)
-        .bind(&c.versions)
-        .bind(&c.ids)
-        .bind(&c.types)
-        .bind(&c.schema_versions)
-        .bind(&c.payloads)
-        .bind(&c.metadata)
-        .bind(c.recorded_at)
-        .execute(&mut *conn)
-        .await?;
+    c.query(stream_id, INSERT_MANY).execute(&mut *conn).await?;
     Ok(AppendOutcome {
         stream_version: current + events.len() as i64,
         event_ids: c.ids,
@@ -385,19 +393,14 @@ async fn insert_at(
         return insert_one_at(pool, stream_id, version, event, checked).await;
     }
     let c = Columns::new(version, events);
-    let query = sqlx::query(if checked {
-        INSERT_MANY_CHECKED
-    } else {
-        INSERT_MANY
-    })
-    .bind(stream_id)
-    .bind(&c.versions)
-    .bind(&c.ids)
-    .bind(&c.types)
-    .bind(&c.schema_versions)
-    .bind(&c.payloads)
-    .bind(&c.metadata)
-    .bind(c.recorded_at);
+    let query = c.query(
+        stream_id,
+        if checked {
+            INSERT_MANY_CHECKED
+        } else {
+            INSERT_MANY
+        },
+    );
     let query = if checked { query.bind(version) } else { query };
     if query.execute(pool).await?.rows_affected() == 0 {
         return Ok(None);

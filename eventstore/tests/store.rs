@@ -35,6 +35,20 @@ async fn read_all_eventually(store: &dyn EventStore, n: usize) -> Vec<eventstore
     store.read_all(0, 100_000).await.unwrap()
 }
 
+/// `result` is a typed `Conflict` that names the stream's actual version.
+fn assert_conflict(
+    result: Result<eventstore::AppendOutcome, StoreError>,
+    actual_version: i64,
+    backend: &str,
+) {
+    match result {
+        Err(StoreError::Conflict { actual, .. }) if actual == actual_version => {}
+        other => {
+            panic!("{backend}: expected a conflict at version {actual_version}, got {other:?}")
+        }
+    }
+}
+
 fn assert_dense(events: &[eventstore::RecordedEvent], backend: &str) {
     for (i, e) in events.iter().enumerate() {
         assert_eq!(
@@ -99,23 +113,17 @@ async fn a_stale_expected_version_is_a_typed_conflict() {
         s.append("a", ExpectedVersion::NoStream, &[event("X", 1)])
             .await
             .unwrap();
-        let err = s
-            .append("a", ExpectedVersion::NoStream, &[event("X", 2)])
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(err, StoreError::Conflict { actual: 1, .. }),
-            "{}: {err:?}",
-            t.name
+        assert_conflict(
+            s.append("a", ExpectedVersion::NoStream, &[event("X", 2)])
+                .await,
+            1,
+            t.name,
         );
-        let err = s
-            .append("a", ExpectedVersion::Exact(5), &[event("X", 2)])
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(err, StoreError::Conflict { actual: 1, .. }),
-            "{}: {err:?}",
-            t.name
+        assert_conflict(
+            s.append("a", ExpectedVersion::Exact(5), &[event("X", 2)])
+                .await,
+            1,
+            t.name,
         );
         let out = s
             .append("a", ExpectedVersion::Any, &[event("X", 2)])
@@ -146,25 +154,18 @@ async fn a_writer_behind_another_instance_is_refused_at_a_version_it_has_seen() 
             .unwrap();
 
         for batch in [vec![event("X", 3)], vec![event("X", 3), event("X", 4)]] {
-            let err = s
-                .append("a", ExpectedVersion::Exact(2), &batch)
-                .await
-                .unwrap_err();
-            assert!(
-                matches!(err, StoreError::Conflict { actual: 3, .. }),
-                "{}: {err:?}",
-                t.name
+            assert_conflict(
+                s.append("a", ExpectedVersion::Exact(2), &batch).await,
+                3,
+                t.name,
             );
         }
         // Above the head is still a conflict, from the writer that has seen the most.
-        let err = s
-            .append("a", ExpectedVersion::Exact(4), &[event("X", 5)])
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(err, StoreError::Conflict { actual: 3, .. }),
-            "{}: {err:?}",
-            t.name
+        assert_conflict(
+            s.append("a", ExpectedVersion::Exact(4), &[event("X", 5)])
+                .await,
+            3,
+            t.name,
         );
         let stored = other.read_stream("a", 0).await.unwrap();
         assert_eq!(
