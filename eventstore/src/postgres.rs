@@ -329,16 +329,20 @@ const INSERT_ONE_CHECKED: &str = concat!(
 /// For a version known not to be above the head: only a stale one can fail, and
 /// UNIQUE (stream_id, stream_version) refuses it without a lookup of its own.
 const INSERT_ONE: &str = concat!(insert_events!(), "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)");
-const INSERT_MANY: &str = concat!(
-    insert_events!(),
-    "SELECT $1, v, id, t, sv, p, m, $8 FROM UNNEST($2::bigint[], $3::uuid[], $4::text[], $5::int[], $6::jsonb[], $7::jsonb[]) \
-     AS u(v, id, t, sv, p, m)"
-);
+/// A batch, as column arrays (see `Columns`).
+macro_rules! insert_many {
+    () => {
+        concat!(
+            insert_events!(),
+            "SELECT $1, v, id, t, sv, p, m, $8 FROM UNNEST($2::bigint[], $3::uuid[], $4::text[], $5::int[], $6::jsonb[], $7::jsonb[]) \
+             AS u(v, id, t, sv, p, m)"
+        )
+    };
+}
+const INSERT_MANY: &str = insert_many!();
 const INSERT_MANY_CHECKED: &str = concat!(
-    insert_events!(),
-    "SELECT $1, v, id, t, sv, p, m, $8 FROM UNNEST($2::bigint[], $3::uuid[], $4::text[], $5::int[], $6::jsonb[], $7::jsonb[]) \
-     AS u(v, id, t, sv, p, m) \
-     WHERE (SELECT COALESCE(MAX(stream_version), 0) FROM events WHERE stream_id = $1) = $9"
+    insert_many!(),
+    " WHERE (SELECT COALESCE(MAX(stream_version), 0) FROM events WHERE stream_id = $1) = $9"
 );
 
 async fn append_in(

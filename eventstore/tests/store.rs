@@ -183,6 +183,18 @@ async fn a_writer_behind_another_instance_is_refused_at_a_version_it_has_seen() 
             .await
             .unwrap();
         assert_eq!(out.stream_version, 4, "{}", t.name);
+        // A batch above the head, from the instance that has seen only version 3.
+        assert_conflict(
+            other
+                .append(
+                    "a",
+                    ExpectedVersion::Exact(6),
+                    &[event("Y", 7), event("Y", 8)],
+                )
+                .await,
+            4,
+            t.name,
+        );
     }
 }
 
