@@ -121,11 +121,15 @@ impl PgStore {
         let Ok(mut heads) = self.heads.lock() else {
             return;
         };
-        if heads.len() >= HEADS_LIMIT && !heads.contains_key(stream_id) {
+        // Every append lands here: a stream already known costs no allocation.
+        if let Some(head) = heads.get_mut(stream_id) {
+            *head = (*head).max(version);
+            return;
+        }
+        if heads.len() >= HEADS_LIMIT {
             heads.clear();
         }
-        let head = heads.entry(stream_id.to_owned()).or_default();
-        *head = (*head).max(version);
+        heads.insert(stream_id.to_owned(), version);
     }
 
     /// Stamps what can be stamped now; returns how many events got a position.
