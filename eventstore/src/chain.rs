@@ -10,35 +10,54 @@ use crate::RecordedEvent;
 /// The previous hash of the first event.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// JSON with object keys sorted at every level and no insignificant whitespace.
-pub fn canonical_json(value: &Value, out: &mut String) {
+/// JSON with object keys sorted at every level and no insignificant whitespace. The sequencer
+/// runs this over every event, so it writes straight into `out`: no string per key or value.
+pub fn canonical_json(value: &Value, out: &mut Vec<u8>) {
     match value {
         Value::Object(map) => {
-            let mut keys: Vec<_> = map.keys().collect();
-            keys.sort();
-            out.push('{');
-            for (i, k) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
+            out.push(b'{');
+            // serde_json's map is already ordered by key (unless a dependency turns on its
+            // `preserve_order` feature): then only the check is paid, not a sort.
+            if map.keys().is_sorted() {
+                for (i, (key, item)) in map.iter().enumerate() {
+                    member(i, key, item, out);
                 }
-                out.push_str(&Value::String(k.clone()).to_string());
-                out.push(':');
-                canonical_json(&map[k], out);
+            } else {
+                let mut members: Vec<_> = map.iter().collect();
+                members.sort_unstable_by(|a, b| a.0.cmp(b.0));
+                for (i, (key, item)) in members.into_iter().enumerate() {
+                    member(i, key, item, out);
+                }
             }
-            out.push('}');
+            out.push(b'}');
         }
         Value::Array(items) => {
-            out.push('[');
+            out.push(b'[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
                 canonical_json(item, out);
             }
-            out.push(']');
+            out.push(b']');
         }
-        other => out.push_str(&other.to_string()),
+        // A string, number, boolean or null: serde_json's compact form, as `to_string` gives.
+        scalar => write_json(scalar, out),
     }
+}
+
+fn member(i: usize, key: &str, item: &Value, out: &mut Vec<u8>) {
+    if i > 0 {
+        out.push(b',');
+    }
+    write_json(key, out);
+    out.push(b':');
+    canonical_json(item, out);
+}
+
+fn write_json<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) {
+    // Writing into a Vec cannot fail, and strings, numbers, booleans and null always serialize.
+    let _ = serde_json::to_writer(&mut *out, value);
 }
 
 /// The fields an event's hash covers.
@@ -69,12 +88,12 @@ pub fn event_hash(prev_hash: &str, e: &HashInput<'_>) -> String {
     field(e.event_id.as_bytes());
     field(e.event_type.as_bytes());
     field(&e.schema_version.to_be_bytes());
-    let mut json = String::new();
+    let mut json = Vec::with_capacity(1024);
     canonical_json(e.payload, &mut json);
-    field(json.as_bytes());
+    field(&json);
     json.clear();
     canonical_json(e.metadata, &mut json);
-    field(json.as_bytes());
+    field(&json);
     field(&e.recorded_at_micros.to_be_bytes());
     hex::encode(hasher.finalize())
 }
@@ -176,16 +195,85 @@ impl Verifier {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)] // Test assertions.
     use super::*;
+    use proptest::prelude::*;
     use serde_json::json;
 
     #[test]
     fn canonical_json_sorts_keys_at_every_level() {
-        let mut out = String::new();
+        let mut out = Vec::new();
         canonical_json(
             &json!({"b": 1, "a": {"z": [1, {"y": "x", "c": null}], "m": true}}),
             &mut out,
         );
-        assert_eq!(out, r#"{"a":{"m":true,"z":[1,{"c":null,"y":"x"}]},"b":1}"#);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#"{"a":{"m":true,"z":[1,{"c":null,"y":"x"}]},"b":1}"#
+        );
+    }
+
+    /// The form this crate hashed until it wrote into a buffer: stored hashes were computed
+    /// over it, so the faster writer must give the very same bytes for any value.
+    fn canonical_as_first_written(value: &Value, out: &mut String) {
+        match value {
+            Value::Object(map) => {
+                let mut keys: Vec<_> = map.keys().collect();
+                keys.sort();
+                out.push('{');
+                for (i, k) in keys.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&Value::String(k.clone()).to_string());
+                    out.push(':');
+                    canonical_as_first_written(&map[k], out);
+                }
+                out.push('}');
+            }
+            Value::Array(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    canonical_as_first_written(item, out);
+                }
+                out.push(']');
+            }
+            other => out.push_str(&other.to_string()),
+        }
+    }
+
+    fn any_json() -> impl Strategy<Value = Value> {
+        let scalar = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_filter("JSON has no NaN or infinity", |f| f.is_finite())
+                .prop_map(Value::from),
+            // Quotes, backslashes, control characters and non-ASCII: everything that is escaped.
+            r#"[a-z"\\\x00-\x1fñé€😀 ]{0,12}"#.prop_map(Value::String),
+        ];
+        scalar.prop_recursive(4, 64, 8, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::vec((r#"[a-zA-Z_ñ"\\]{0,8}"#, inner), 0..6)
+                    .prop_map(|members| Value::Object(members.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn canonical_json_is_byte_for_byte_what_was_hashed_before(value in any_json()) {
+            let mut fast = Vec::new();
+            canonical_json(&value, &mut fast);
+            let mut first = String::new();
+            canonical_as_first_written(&value, &mut first);
+            prop_assert_eq!(String::from_utf8(fast).unwrap(), first);
+        }
     }
 }

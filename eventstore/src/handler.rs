@@ -267,7 +267,7 @@ pub(crate) async fn already_stored(
             continue;
         };
         let canon = |v: &serde_json::Value| {
-            let mut out = String::new();
+            let mut out = Vec::new();
             canonical_json(v, &mut out);
             out
         };

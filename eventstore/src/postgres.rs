@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{PgConnection, PgPool, Postgres, Row, Transaction};
 use uuid::Uuid;
@@ -21,6 +21,7 @@ use crate::{
     AppendOutcome, Backend, Db, EventStore, ExpectedVersion, NewEvent, RecordedEvent, StoreError,
     StoreTx,
 };
+use combine::{Combiner, Turn, recorded_now};
 
 /// Key of the advisory lock that lets one stamping transaction run at a time.
 const SEQUENCER_LOCK: i64 = 0x6361_6261_6e61_7301;
@@ -54,6 +55,8 @@ pub struct PgStore {
     pool: PgPool,
     /// The newest version this process has seen stored, per stream (see `append`).
     heads: std::sync::Mutex<HashMap<String, i64>>,
+    /// Lets concurrent appends share one insert and one commit (see `combine`).
+    combiner: Arc<Combiner>,
     /// Wakes this process's sequencer right after a local commit.
     wake: Arc<tokio::sync::Notify>,
     changes: tokio::sync::watch::Receiver<u64>,
@@ -92,6 +95,7 @@ impl PgStore {
             stop.clone(),
         ));
         Ok(PgStore {
+            combiner: Combiner::new(pool.clone()),
             pool,
             heads: Default::default(),
             wake,
@@ -130,6 +134,35 @@ impl PgStore {
             heads.clear();
         }
         heads.insert(stream_id.to_owned(), version);
+    }
+
+    /// `insert_at`, sharing an insert with concurrent appends when it may (see `combine`): only
+    /// unchecked ones, whose sole check is the unique index, can go in a batch.
+    async fn insert(
+        &self,
+        stream_id: &str,
+        version: i64,
+        events: &[NewEvent],
+        checked: bool,
+    ) -> Result<Option<AppendOutcome>, StoreError> {
+        if checked || events.is_empty() {
+            return insert_at(&self.pool, stream_id, version, events, checked).await;
+        }
+        match self.combiner.enter(stream_id, version, events) {
+            Turn::Lead(_permit) => insert_at(&self.pool, stream_id, version, events, false).await,
+            Turn::Wait(batch) => {
+                if batch.await.unwrap_or(false) {
+                    return Ok(Some(AppendOutcome {
+                        stream_version: version + events.len() as i64,
+                        event_ids: events.iter().map(|e| e.event_id).collect(),
+                        positions: Vec::new(),
+                        already_stored: false,
+                    }));
+                }
+                // The batch stored nothing: this append goes alone and gets its own outcome.
+                insert_at(&self.pool, stream_id, version, events, false).await
+            }
+        }
     }
 
     /// Stamps what can be stamped now; returns how many events got a position.
@@ -291,8 +324,7 @@ impl<'a> Columns<'a> {
 
     fn new(after_version: i64, events: &'a [NewEvent]) -> Self {
         Columns {
-            // Microseconds: what the column keeps, so the hash input round-trips exactly.
-            recorded_at: Utc::now().trunc_subsecs(6),
+            recorded_at: recorded_now(),
             versions: (1..=events.len() as i64)
                 .map(|i| after_version + i)
                 .collect(),
@@ -333,6 +365,9 @@ const INSERT_ONE_CHECKED: &str = concat!(
 /// For a version known not to be above the head: only a stale one can fail, and
 /// UNIQUE (stream_id, stream_version) refuses it without a lookup of its own.
 const INSERT_ONE: &str = concat!(insert_events!(), "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)");
+
+// After the statement macros, which it uses too.
+mod combine;
 /// A batch, as column arrays (see `Columns`).
 macro_rules! insert_many {
     () => {
@@ -442,8 +477,7 @@ async fn insert_one_at(
     .bind(event.schema_version)
     .bind(&event.payload)
     .bind(sqlx::types::Json(&event.metadata))
-    // Microseconds: what the column keeps, so the hash input round-trips exactly.
-    .bind(Utc::now().trunc_subsecs(6))
+    .bind(recorded_now())
     .execute(pool)
     .await?;
     if inserted.rows_affected() == 0 {
@@ -508,7 +542,7 @@ impl EventStore for PgStore {
             // handler appends at the version it just read or wrote): then only a stale version
             // can fail, and the unique index refuses that by itself.
             let checked = !self.at_or_below_head(stream_id, version);
-            return match insert_at(&self.pool, stream_id, version, events, checked).await {
+            return match self.insert(stream_id, version, events, checked).await {
                 Ok(Some(outcome)) => {
                     self.saw_version(stream_id, outcome.stream_version);
                     self.wake.notify_one();

@@ -198,6 +198,67 @@ async fn a_writer_behind_another_instance_is_refused_at_a_version_it_has_seen() 
     }
 }
 
+/// Many writers at once, a few of them stale. On PostgreSQL concurrent appends may share one
+/// insert (group commit), and a stale one fails its whole batch: every caller must still get its
+/// own outcome, and nothing be lost or written twice.
+#[tokio::test]
+async fn concurrent_appends_each_get_their_own_outcome_with_stale_ones_among_them() {
+    for t in common::both().await {
+        let store = t.store.clone();
+        store
+            .append("contested", ExpectedVersion::NoStream, &[event("First", 0)])
+            .await
+            .unwrap();
+        let mut fresh = 0;
+        for round in 0..5 {
+            let mut tasks = Vec::new();
+            for i in 0..16 {
+                let store = store.clone();
+                tasks.push(tokio::spawn(async move {
+                    let stale = i % 4 == 0;
+                    let outcome = if stale {
+                        store
+                            .append("contested", ExpectedVersion::Exact(0), &[event("Late", i)])
+                            .await
+                    } else {
+                        let stream = format!("fresh-{round}-{i}");
+                        let events = [event("Fresh", i), event("Fresh", i + 100)];
+                        store
+                            .append(&stream, ExpectedVersion::NoStream, &events)
+                            .await
+                    };
+                    (stale, outcome)
+                }));
+            }
+            for task in tasks {
+                match task.await.unwrap() {
+                    (true, outcome) => assert_conflict(outcome, 1, t.name),
+                    (false, outcome) => {
+                        let outcome = outcome.unwrap_or_else(|e| panic!("{}: {e:?}", t.name));
+                        assert_eq!(outcome.stream_version, 2, "{}", t.name);
+                        assert!(!outcome.already_stored, "{}", t.name);
+                        fresh += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(fresh, 60);
+        let all = read_all_eventually(&*store, 1 + 2 * fresh).await;
+        assert_eq!(
+            all.len(),
+            1 + 2 * fresh,
+            "{}: nothing lost or doubled",
+            t.name
+        );
+        assert_dense(&all, t.name);
+        assert_eq!(store.read_stream("contested", 0).await.unwrap().len(), 1);
+        for e in all.iter().filter(|e| e.stream_id.starts_with("fresh-")) {
+            let n = e.payload["n"].as_i64().unwrap();
+            assert_eq!(e.stream_version, if n >= 100 { 2 } else { 1 }, "{}", t.name);
+        }
+    }
+}
+
 #[tokio::test]
 async fn re_appending_the_same_event_is_a_no_op_and_other_content_is_refused() {
     for t in common::both().await {
