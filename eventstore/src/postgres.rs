@@ -3,8 +3,8 @@
 //! Writers only insert into `events` and never wait for each other except on the same stream.
 //! A sequencer stamps dense positions and the hash chain, in `(tx_id, seq)` order, onto events
 //! of transactions older than the oldest one still in flight, as rows of `event_positions` (an
-//! event row is written once and never updated). Only one stamping transaction runs at a time (a
-//! transaction-scoped advisory lock), whichever instance or task runs it.
+//! event row is written once and never updated). Any instance may stamp; the stamps' unique keys
+//! refuse a stamper that went on from a stale head.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -13,7 +13,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
-use sqlx::{PgConnection, PgPool, Postgres, Row, Transaction};
+use sqlx::{Connection, PgConnection, PgPool, Postgres, Row, Transaction};
 use uuid::Uuid;
 
 use crate::chain::{GENESIS, hash_recorded};
@@ -23,8 +23,6 @@ use crate::{
 };
 use combine::{Combiner, Turn, recorded_now};
 
-/// Key of the advisory lock that lets one stamping transaction run at a time.
-const SEQUENCER_LOCK: i64 = 0x6361_6261_6e61_7301;
 const BATCH: i64 = 2000;
 /// A pooled connection idle longer than this is pinged before it is handed out (the server may
 /// have restarted, or a firewall dropped the idle socket); a busy one is not.
@@ -44,7 +42,7 @@ pub fn pool_options() -> PgPoolOptions {
         .before_acquire(|conn, meta| {
             Box::pin(async move {
                 if meta.idle_for > IDLE_PING {
-                    sqlx::Connection::ping(conn).await?;
+                    conn.ping().await?;
                 }
                 Ok(true)
             })
@@ -66,9 +64,9 @@ pub struct PgStore {
 }
 
 impl Drop for PgStore {
-    /// Stops the sequencer between passes, never mid-transaction: the pool outlives the store
-    /// (`db()` hands it out), and a task aborted between BEGIN and COMMIT would return a
-    /// connection still inside that transaction, silently swallowing the next user's writes.
+    /// Stops the sequencer between passes (its task is not aborted): a pass cut between its
+    /// two statements would only be done again, but one cut mid-statement leaves the server
+    /// working for nobody.
     fn drop(&mut self) {
         self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
         self.wake.notify_one();
@@ -83,17 +81,12 @@ const UNSTAMPED: &str = "NULL::bigint AS position, e.stream_id, e.stream_version
 impl PgStore {
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let options: PgConnectOptions = url.parse()?;
-        let pool = pool_options().connect_with(options).await?;
+        let pool = pool_options().connect_with(options.clone()).await?;
         sqlx::migrate!("../migrations/postgres").run(&pool).await?;
         let wake = Arc::new(tokio::sync::Notify::new());
         let (changed, changes) = tokio::sync::watch::channel(0);
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let sequencer = tokio::spawn(run_sequencer(
-            pool.clone(),
-            wake.clone(),
-            changed,
-            stop.clone(),
-        ));
+        let sequencer = tokio::spawn(run_sequencer(options, wake.clone(), changed, stop.clone()));
         Ok(PgStore {
             combiner: Combiner::new(pool.clone()),
             pool,
@@ -164,26 +157,26 @@ impl PgStore {
             }
         }
     }
-
-    /// Stamps what can be stamped now; returns how many events got a position.
-    pub async fn sequence_once(&self) -> Result<usize, StoreError> {
-        sequence_once(&self.pool).await
-    }
 }
 
 /// Stamps in a loop: woken at once by this process's appends, and polling every 5 ms for other
 /// instances' writes and for late commits that were held back by an older transaction.
 async fn run_sequencer(
-    pool: PgPool,
+    options: PgConnectOptions,
     wake: Arc<tokio::sync::Notify>,
     changed: tokio::sync::watch::Sender<u64>,
     stop: Arc<std::sync::atomic::AtomicBool>,
 ) {
+    let mut sequencer = Sequencer {
+        options,
+        conn: None,
+        head: None,
+    };
     loop {
         if stop.load(std::sync::atomic::Ordering::SeqCst) {
             return;
         }
-        let stamped = sequence_once(&pool).await;
+        let stamped = sequencer.pass().await;
         if let Ok(n) = stamped
             && n > 0
         {
@@ -193,88 +186,150 @@ async fn run_sequencer(
             Ok(n) if n as i64 == BATCH => continue,
             Ok(_) => {
                 // At most one pass per 2 ms under load: stamps go out in batches instead of one
-                // transaction per append competing with the writers for the same two cores.
+                // statement per append competing with the writers for the same two cores.
                 tokio::time::sleep(Duration::from_millis(2)).await;
                 let _ = tokio::time::timeout(Duration::from_millis(3), wake.notified()).await;
             }
             Err(err) => {
                 tracing::warn!(error = %err, "sequencer pass failed; retrying");
+                sequencer.conn = None;
+                sequencer.head = None;
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
         }
     }
 }
 
-async fn sequence_once(pool: &PgPool) -> Result<usize, StoreError> {
-    let mut tx = pool.begin().await?;
-    // Losing these stamps in a crash is harmless: they are recomputed identically from the same
-    // (tx_id, seq) order, so the stamping commit need not wait for the disk. (One statement for
-    // both: a pass runs every few milliseconds under load, and each round trip counts.)
-    let (_, locked): (String, bool) = sqlx::query_as(
-        "SELECT set_config('synchronous_commit', 'off', true), pg_try_advisory_xact_lock($1)",
-    )
-    .bind(SEQUENCER_LOCK)
-    .fetch_one(&mut *tx)
-    .await?;
-    if !locked {
-        return Ok(0);
+/// The newest stamp: where the chain goes on from, and where the search for unstamped events
+/// starts in `(tx_id, seq)` order.
+struct Head {
+    position: i64,
+    hash: String,
+    tx_id: String,
+    seq: i64,
+}
+
+/// One process's stamper. A pass is two statements on a connection of its own, outside the
+/// pool (no acquire, no ping on release): one finds what to stamp, one inserts the stamps. It
+/// runs every few milliseconds under load, so each round trip it saves is CPU the writers get.
+struct Sequencer {
+    options: PgConnectOptions,
+    conn: Option<PgConnection>,
+    /// The newest stamp as this process last read or wrote it; `None`: read it first.
+    head: Option<Head>,
+}
+
+impl Sequencer {
+    /// Stamps what can be stamped now; returns how many events got a position.
+    async fn pass(&mut self) -> Result<usize, StoreError> {
+        let conn = match &mut self.conn {
+            Some(conn) => conn,
+            None => {
+                let mut conn = PgConnection::connect_with(&self.options).await?;
+                // Losing stamps in a crash is harmless: they are recomputed identically from
+                // the same (tx_id, seq) order, so a stamping commit need not wait for the disk.
+                // This connection does nothing else.
+                sqlx::query("SET synchronous_commit = off")
+                    .execute(&mut conn)
+                    .await?;
+                self.conn.insert(conn)
+            }
+        };
+        let head = match self.head.take() {
+            Some(head) => head,
+            None => read_head(conn).await?,
+        };
+        // Stamping goes in (tx_id, seq) order, and a transaction below the snapshot's xmin can
+        // no longer add events: so every event before the newest stamped one in that order is
+        // stamped, none after it is, and the search is a range scan from it.
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {UNSTAMPED}, e.seq, e.tx_id::text AS tx_id FROM events e \
+             WHERE (e.tx_id, e.seq) > ($1::text::xid8, $2) \
+             AND e.tx_id < pg_snapshot_xmin(pg_current_snapshot()) \
+             ORDER BY e.tx_id, e.seq LIMIT {BATCH}"
+        ));
+        let rows = sqlx::query(sql)
+            .bind(&head.tx_id)
+            .bind(head.seq)
+            .fetch_all(&mut *conn)
+            .await?;
+        let Some(last) = rows.last() else {
+            self.head = Some(head);
+            return Ok(0);
+        };
+        let next_head = (
+            last.try_get::<String, _>("tx_id")?,
+            last.try_get::<i64, _>("seq")?,
+        );
+        let mut position = head.position;
+        let mut prev_hash = head.hash;
+        let mut seqs = Vec::with_capacity(rows.len());
+        let mut positions = Vec::with_capacity(rows.len());
+        let mut hashes = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let event = decode(row)?;
+            position += 1;
+            let hash = hash_recorded(&prev_hash, &event, position);
+            seqs.push(row.try_get::<i64, _>("seq")?);
+            positions.push(position);
+            hashes.push(hash.clone());
+            prev_hash = hash;
+        }
+        // No lock is taken: every instance's sequencer may stamp, and the stamps' keys decide.
+        // This one statement inserts positions head+1… for events found after the head, so if
+        // another stamper got there first (the head was stale), `position` or `seq` is already
+        // taken and the whole statement fails: nothing half-stamped, and the head is read again.
+        // The notification reaches every instance listening at commit: their projections wake.
+        let inserted = sqlx::query(
+            "WITH stamped AS (INSERT INTO event_positions (seq, position, hash) \
+             SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::text[])) \
+             SELECT pg_notify($4, '')",
+        )
+        .bind(&seqs)
+        .bind(&positions)
+        .bind(&hashes)
+        .bind(crate::EVENTS_CHANNEL)
+        .execute(&mut *conn)
+        .await;
+        match inserted {
+            Ok(_) => {
+                self.head = Some(Head {
+                    position,
+                    hash: prev_hash,
+                    tx_id: next_head.0,
+                    seq: next_head.1,
+                });
+                Ok(rows.len())
+            }
+            // Another instance stamped first: start again from its head, next pass.
+            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => Ok(0),
+            Err(err) => Err(err.into()),
+        }
     }
-    // Stamping goes in (tx_id, seq) order, and a transaction below the snapshot's xmin can no
-    // longer add events: so every event before the newest stamped one in that order is stamped,
-    // none after it is, and the search is a range scan from it.
+}
+
+/// The newest stamp in the database (the chain's start when there is none).
+async fn read_head(conn: &mut PgConnection) -> Result<Head, sqlx::Error> {
     let head: Option<(i64, String, String, i64)> = sqlx::query_as(
         "SELECT p.position, p.hash, e.tx_id::text, e.seq FROM event_positions p JOIN events e ON e.seq = p.seq \
          ORDER BY p.position DESC LIMIT 1",
     )
-    .fetch_optional(&mut *tx)
+    .fetch_optional(conn)
     .await?;
-    let (mut position, prev, after) = match head {
-        Some((position, hash, tx_id, seq)) => (position, Some(hash), (tx_id, seq)),
-        None => (0, None, ("0".to_owned(), 0)),
-    };
-    let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT {UNSTAMPED}, e.seq FROM events e \
-         WHERE (e.tx_id, e.seq) > ($1::text::xid8, $2) \
-         AND e.tx_id < pg_snapshot_xmin(pg_current_snapshot()) \
-         ORDER BY e.tx_id, e.seq LIMIT {BATCH}"
-    ));
-    let rows = sqlx::query(sql)
-        .bind(&after.0)
-        .bind(after.1)
-        .fetch_all(&mut *tx)
-        .await?;
-    if rows.is_empty() {
-        tx.rollback().await?;
-        return Ok(0);
-    }
-    let mut prev_hash = prev.unwrap_or_else(|| GENESIS.to_owned());
-    let mut seqs = Vec::with_capacity(rows.len());
-    let mut positions = Vec::with_capacity(rows.len());
-    let mut hashes = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let event = decode(row)?;
-        position += 1;
-        let hash = hash_recorded(&prev_hash, &event, position);
-        seqs.push(row.try_get::<i64, _>("seq")?);
-        positions.push(position);
-        hashes.push(hash.clone());
-        prev_hash = hash;
-    }
-    // The notification is delivered at commit to every instance listening: their projections
-    // wake at once.
-    sqlx::query(
-        "WITH stamped AS (INSERT INTO event_positions (seq, position, hash) \
-         SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::text[])) \
-         SELECT pg_notify($4, '')",
-    )
-    .bind(&seqs)
-    .bind(&positions)
-    .bind(&hashes)
-    .bind(crate::EVENTS_CHANNEL)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(rows.len())
+    Ok(match head {
+        Some((position, hash, tx_id, seq)) => Head {
+            position,
+            hash,
+            tx_id,
+            seq,
+        },
+        None => Head {
+            position: 0,
+            hash: GENESIS.to_owned(),
+            tx_id: "0".to_owned(),
+            seq: 0,
+        },
+    })
 }
 
 fn decode(row: &PgRow) -> Result<RecordedEvent, sqlx::Error> {
