@@ -921,6 +921,11 @@ pub enum Occupant {
 pub struct Accommodation {
     info: Option<AccommodationInfo>,
     reservations: BTreeMap<ReservationId, Reservation>,
+    /// Every reservation by check-in date (a reservation's nights never change), so that a new
+    /// stay is checked against those starting at most `longest_nights` before it, not against
+    /// the cabin's whole history: a command costs the same in its tenth year as in its first.
+    by_check_in: BTreeMap<NaiveDate, Vec<ReservationId>>,
+    longest_nights: u32,
     blocks: BTreeMap<BlockId, Block>,
     /// Open conflicts by (calendar, UID), with the nights the import wanted.
     conflicts: BTreeMap<(String, String), StayDates>,
@@ -962,6 +967,33 @@ impl Accommodation {
         reservations.chain(blocks)
     }
 
+    /// The active stays that share a night with `stay`, in the order of `active_stays`.
+    fn active_stays_overlapping(&self, stay: &StayDates) -> Vec<(StayDates, Occupant)> {
+        let earliest = stay
+            .check_in()
+            .checked_sub_days(chrono::Days::new(u64::from(self.longest_nights)))
+            .unwrap_or(NaiveDate::MIN);
+        let mut ids: Vec<ReservationId> = self
+            .by_check_in
+            .range(earliest..stay.check_out())
+            .flat_map(|(_, ids)| ids.iter().copied())
+            .collect();
+        // The same order as the full scan (by id): which clash is reported, and the order of
+        // lapsed holds' events, do not depend on how the candidates were found.
+        ids.sort_unstable();
+        let reservations = ids
+            .into_iter()
+            .filter_map(|id| self.reservations.get(&id))
+            .filter(|r| r.is_active() && r.stay.overlaps(stay))
+            .map(|r| (r.stay, Occupant::Reservation(r.id)));
+        let blocks = self
+            .blocks
+            .values()
+            .filter(|b| b.stay.overlaps(stay))
+            .map(|b| (b.stay, Occupant::Block(b.id)));
+        reservations.chain(blocks).collect()
+    }
+
     /// Held reservations whose expiry has passed: the scheduler's to-do list.
     pub fn due_holds(&self, now: DateTime<Utc>) -> impl Iterator<Item = ReservationId> + '_ {
         self.reservations
@@ -989,10 +1021,7 @@ impl Accommodation {
         now: DateTime<Utc>,
     ) -> Result<Vec<AccommodationEvent>, BookingError> {
         let mut expired = Vec::new();
-        for (taken, occupant) in self.active_stays() {
-            if !taken.overlaps(stay) {
-                continue;
-            }
+        for (taken, occupant) in self.active_stays_overlapping(stay) {
             let lapsed = match occupant {
                 Occupant::Reservation(id) => self
                     .reservations
@@ -1790,6 +1819,11 @@ impl Aggregate for Accommodation {
                 }
             }
             E::HoldPlaced(e) => {
+                let ids = self.by_check_in.entry(e.stay.check_in()).or_default();
+                if !ids.contains(&e.reservation_id) {
+                    ids.push(e.reservation_id);
+                }
+                self.longest_nights = self.longest_nights.max(e.stay.nights());
                 self.reservations.insert(
                     e.reservation_id,
                     Reservation {

@@ -241,6 +241,38 @@ fn overlapping_an_active_hold_is_refused() {
     );
 }
 
+/// Overlaps are looked for only among reservations starting at most the longest stay before the
+/// new one: a thirty-night hold that began twenty-nine nights earlier must still be found, among
+/// many short stays before and after it.
+#[test]
+fn a_long_hold_that_began_well_before_still_blocks_its_last_night() {
+    let mut history = vec![registered(), placed(1, stay("2026-12-08", "2027-01-07"))];
+    for i in 0..40u64 {
+        let check_in = d("2027-01-10") + chrono::Days::new(2 * i);
+        let s = StayDates::new(check_in, check_in + chrono::Days::new(2)).unwrap();
+        history.push(placed(100 + u128::from(i), s));
+    }
+    let g = given(&history);
+    let r = g.when(
+        AccommodationCommand::PlaceHold(hold(2, stay("2027-01-06", "2027-01-08"))),
+        now(),
+    );
+    assert_eq!(
+        r,
+        Err(BookingError::DatesUnavailable {
+            check_in: d("2026-12-08"),
+            check_out: d("2027-01-07")
+        })
+    );
+    assert!(
+        g.when(
+            AccommodationCommand::PlaceHold(hold(3, stay("2027-01-07", "2027-01-09"))),
+            now()
+        )
+        .is_ok()
+    );
+}
+
 #[test]
 fn the_check_out_day_can_be_the_next_check_in() {
     let g = given(&[registered(), placed(1, stay("2026-12-11", "2026-12-13"))]);
