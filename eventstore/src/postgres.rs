@@ -152,7 +152,8 @@ impl PgStore {
                         already_stored: false,
                     }));
                 }
-                // The batch stored nothing: this append goes alone and gets its own outcome.
+                // The batch failed, or its outcome is unknown: this append goes alone and gets
+                // its own outcome (an idempotent success if the batch did land after all).
                 insert_at(&self.pool, stream_id, version, events, false).await
             }
         }
