@@ -145,12 +145,7 @@ impl PgStore {
             Turn::Lead(_permit) => insert_at(&self.pool, stream_id, version, events, false).await,
             Turn::Wait(batch) => {
                 if batch.await.unwrap_or(false) {
-                    return Ok(Some(AppendOutcome {
-                        stream_version: version + events.len() as i64,
-                        event_ids: events.iter().map(|e| e.event_id).collect(),
-                        positions: Vec::new(),
-                        already_stored: false,
-                    }));
+                    return Ok(Some(written(version, events)));
                 }
                 // The batch failed, or its outcome is unknown: this append goes alone and gets
                 // its own outcome (an idempotent success if the batch did land after all).
@@ -405,6 +400,17 @@ async fn stream_version(conn: &mut PgConnection, stream_id: &str) -> Result<i64,
     .await
 }
 
+/// What an append of `events` after `after_version` did, once its insert succeeded (positions
+/// come later, from the sequencer).
+fn written(after_version: i64, events: &[NewEvent]) -> AppendOutcome {
+    AppendOutcome {
+        stream_version: after_version + events.len() as i64,
+        event_ids: events.iter().map(|e| e.event_id).collect(),
+        positions: Vec::new(),
+        already_stored: false,
+    }
+}
+
 /// The start of every append statement: one place names the columns.
 macro_rules! insert_events {
     () => {
@@ -466,12 +472,7 @@ async fn append_in(
     // One statement for the whole batch: a concurrent writer of the same stream trips
     // UNIQUE (stream_id, stream_version), which becomes a Conflict.
     c.query(stream_id, INSERT_MANY).execute(&mut *conn).await?;
-    Ok(AppendOutcome {
-        stream_version: current + events.len() as i64,
-        event_ids: c.ids,
-        positions: Vec::new(),
-        already_stored: false,
-    })
+    Ok(written(current, events))
 }
 
 /// Inserts `events` after `version` in one autocommit statement. `checked`: the statement also
@@ -504,12 +505,7 @@ async fn insert_at(
     if query.execute(pool).await?.rows_affected() == 0 {
         return Ok(None);
     }
-    Ok(Some(AppendOutcome {
-        stream_version: version + events.len() as i64,
-        event_ids: c.ids,
-        positions: Vec::new(),
-        already_stored: false,
-    }))
+    Ok(Some(written(version, events)))
 }
 
 /// `insert_at` for the most common append, one event: plain parameters instead of arrays, less
@@ -539,12 +535,7 @@ async fn insert_one_at(
     if inserted.rows_affected() == 0 {
         return Ok(None);
     }
-    Ok(Some(AppendOutcome {
-        stream_version: version + 1,
-        event_ids: vec![event.event_id],
-        positions: Vec::new(),
-        already_stored: false,
-    }))
+    Ok(Some(written(version, std::slice::from_ref(event))))
 }
 
 pub struct PgTx {
