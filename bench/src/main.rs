@@ -5,7 +5,9 @@
 //! 2,000-event stream, and on PostgreSQL the raw INSERT-and-commit baseline measured in the same
 //! run, with our rates as ratios of it. Then the read side (see [`read`]): projection catch-up
 //! over 100,000 events and availability queries over HTTP, concurrently and at 500 requests/s.
+//! `bench cost` breaks a PostgreSQL write's CPU down by kind of write (see [`cost`]).
 
+mod cost;
 mod read;
 mod voice;
 
@@ -366,17 +368,42 @@ impl RawBaseline {
     }
 }
 
-/// A new database next to the bench one: (name, URL).
-async fn fresh_db(
-    conn: &mut sqlx::PgConnection,
-    base: &str,
-    what: &str,
-) -> anyhow::Result<(String, String)> {
-    let name = format!("cabanas_bench_{what}_{}", std::process::id());
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut *conn)
+/// The PostgreSQL server the bench runs on, for databases of its own made and dropped per run.
+struct Server {
+    admin: sqlx::PgConnection,
+    /// The admin URL without its database name.
+    base: String,
+}
+
+impl Server {
+    async fn connect(admin_url: &str) -> anyhow::Result<Server> {
+        let admin = sqlx::PgConnection::connect(admin_url)
+            .await
+            .context("PostgreSQL must be running (see scripts/test)")?;
+        let base = admin_url
+            .rsplit_once('/')
+            .map_or(admin_url, |(b, _)| b)
+            .to_owned();
+        Ok(Server { admin, base })
+    }
+
+    /// A new database: (name, URL).
+    async fn create(&mut self, what: &str) -> anyhow::Result<(String, String)> {
+        let name = format!("cabanas_bench_{what}_{}", std::process::id());
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut self.admin)
+            .await?;
+        Ok((name.clone(), format!("{}/{name}", self.base)))
+    }
+
+    async fn drop(&mut self, name: &str) -> anyhow::Result<()> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE {name} WITH (FORCE)"
+        )))
+        .execute(&mut self.admin)
         .await?;
-    Ok((name.clone(), format!("{base}/{name}")))
+        Ok(())
+    }
 }
 
 #[tokio::main]
@@ -414,22 +441,19 @@ async fn main() -> anyhow::Result<()> {
             let _ = std::fs::remove_dir_all(&dir);
             return Ok(());
         }
-        let mut conn = sqlx::PgConnection::connect(&admin)
-            .await
-            .context("PostgreSQL must be running (see scripts/test)")?;
-        let base = admin
-            .rsplit_once('/')
-            .map(|(b, _)| b.to_owned())
-            .unwrap_or(admin.clone());
-        let db = fresh_db(&mut conn, &base, "replay").await?;
+        let mut server = Server::connect(&admin).await?;
+        let db = server.create("replay").await?;
         read::replay("PostgreSQL", eventstore::connect(&db.1).await?, total).await?;
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE {} WITH (FORCE)",
-            db.0
-        )))
-        .execute(&mut conn)
-        .await?;
+        server.drop(&db.0).await?;
         let _ = std::fs::remove_dir_all(&dir);
+        return Ok(());
+    }
+    if only == "cost" {
+        // `bench cost`: CPU per write on PostgreSQL, by kind of write (see `cost`).
+        let mut server = Server::connect(&admin).await?;
+        let db = server.create("cost").await?;
+        cost::run_cost(&db.1).await?;
+        server.drop(&db.0).await?;
         return Ok(());
     }
     let (write, read) = (only != "read", only != "write" && only != "replay");
@@ -450,43 +474,25 @@ async fn main() -> anyhow::Result<()> {
             .await?;
     }
 
-    let db = format!("cabanas_bench_{}", std::process::id());
-    let mut conn = sqlx::PgConnection::connect(&admin)
-        .await
-        .context("PostgreSQL must be running (see scripts/test)")?;
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
-        .execute(&mut conn)
-        .await?;
-    let base = admin
-        .rsplit_once('/')
-        .map(|(b, _)| b.to_owned())
-        .unwrap_or(admin.clone());
-    let url = format!("{base}/{db}");
+    let mut server = Server::connect(&admin).await?;
     if write {
-        let raw = RawBaseline::new(&url).await?;
-        let pg = eventstore::connect(&url).await?;
+        let db = server.create("write").await?;
+        let raw = RawBaseline::new(&db.1).await?;
+        let pg = eventstore::connect(&db.1).await?;
         bench_store("PostgreSQL", pg, Some(&raw)).await?;
+        server.drop(&db.0).await?;
     }
     if read {
-        let catchup = fresh_db(&mut conn, &base, "catchup").await?;
+        let catchup = server.create("catchup").await?;
         read::catch_up("PostgreSQL", eventstore::connect(&catchup.1).await?).await?;
-        let http = fresh_db(&mut conn, &base, "http").await?;
+        let http = server.create("http").await?;
         read::availability("PostgreSQL + Redis", &http.1, true).await?;
-        let chat = fresh_db(&mut conn, &base, "chat").await?;
+        let chat = server.create("chat").await?;
         read::whatsapp_latency("PostgreSQL", &chat.1).await?;
         for extra in [catchup.0, http.0, chat.0] {
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE {extra} WITH (FORCE)"
-            )))
-            .execute(&mut conn)
-            .await?;
+            server.drop(&extra).await?;
         }
     }
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE {db} WITH (FORCE)"
-    )))
-    .execute(&mut conn)
-    .await?;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }

@@ -27,6 +27,8 @@ const BATCH: i64 = 2000;
 /// A pooled connection idle longer than this is pinged before it is handed out (the server may
 /// have restarted, or a firewall dropped the idle socket); a busy one is not.
 const IDLE_PING: Duration = Duration::from_secs(30);
+/// The sequencer connection's `application_name`.
+pub const SEQUENCER_NAME: &str = "cabanas-sequencer";
 /// Streams whose stored version this process remembers; beyond this the map starts over.
 const HEADS_LIMIT: usize = 10_000;
 
@@ -86,7 +88,14 @@ impl PgStore {
         let wake = Arc::new(tokio::sync::Notify::new());
         let (changed, changes) = tokio::sync::watch::channel(0);
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let sequencer = tokio::spawn(run_sequencer(options, wake.clone(), changed, stop.clone()));
+        // Named, so that pg_stat_activity (and an operator, or the bench) can tell it apart.
+        let sequencer_options = options.clone().application_name(SEQUENCER_NAME);
+        let sequencer = tokio::spawn(run_sequencer(
+            sequencer_options,
+            wake.clone(),
+            changed,
+            stop.clone(),
+        ));
         Ok(PgStore {
             combiner: Combiner::new(pool.clone()),
             pool,
