@@ -520,6 +520,9 @@ pub async fn run(state: web::Data<AppState>) {
         if let Err(err) = poll_due(&state).await {
             tracing::warn!(error = %err.detail, "calendar poll failed; will retry");
         }
+        if let Err(err) = finish_removals(&state).await {
+            tracing::warn!(error = %err.detail, "finishing a calendar removal failed; will retry");
+        }
         // The age gauges move slowly: refreshing them every 15 s is plenty.
         if ticks.is_multiple_of(15)
             && let Err(err) = feed_ages(&state).await
@@ -595,9 +598,23 @@ pub async fn add_feed(
         now
     )?;
     if n == 0 {
-        return Err(Problem::conflict(format!(
-            "this accommodation already imports a {source} calendar; remove it first"
-        )));
+        let removing: Option<(String,)> = db_fetch!(
+            &state.db,
+            (String,),
+            fetch_optional,
+            "SELECT id FROM ical_feeds WHERE accommodation_id = $1 AND source = $2 \
+             AND removed_at_ms IS NOT NULL"
+                .to_owned(),
+            id.to_string(),
+            source.clone()
+        )?;
+        return Err(Problem::conflict(if removing.is_some() {
+            format!(
+                "this accommodation's {source} calendar is still being removed; try again in a minute"
+            )
+        } else {
+            format!("this accommodation already imports a {source} calendar; remove it first")
+        }));
     }
     Ok(HttpResponse::Created().json(json!({"id": feed, "source": source, "url": url})))
 }
@@ -711,20 +728,73 @@ pub async fn remove_feed(
     let (source,) = row.ok_or_else(|| Problem::not_found(format!("no feed {feed}")))?;
     // Marked first, so that a sync already downloading this calendar notices and lifts what it
     // applies (see `sync_feed`); the row goes only once its blocks are lifted, so a removal that
-    // fails half-way can be asked for again.
+    // fails half-way is finished by the poller (see `finish_removals`), or can be asked again.
     db_exec!(
         &state.db,
         "UPDATE ical_feeds SET removed_at_ms = $2 WHERE id = $1".to_owned(),
         feed.clone(),
         state.now().timestamp_millis()
     )?;
-    lift(&state, id, &source, &feed).await?;
+    finish_removal(&state, id, &source, &feed).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Lifts what a removed calendar left and forgets the feed.
+async fn finish_removal(
+    state: &AppState,
+    accommodation: AccommodationId,
+    source: &str,
+    feed: &str,
+) -> Result<(), Problem> {
+    lift(state, accommodation, source, feed).await?;
     db_exec!(
         &state.db,
         "DELETE FROM ical_feeds WHERE id = $1".to_owned(),
-        feed
+        feed.to_owned()
     )?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(())
+}
+
+/// A removal still pending this long after it was asked for failed half-way (its request ended
+/// without lifting everything); a younger one may still be under way in its request.
+const REMOVAL_GRACE_MS: i64 = 60_000;
+
+/// Finishes removals that failed half-way, so that no block outlives its calendar even when the
+/// admin's request did not get to the end (the database or the store failed under it). Each is
+/// claimed first, as a poll is, so one instance does it. Returns how many were finished.
+pub async fn finish_removals(state: &AppState) -> Result<usize, Problem> {
+    let now = state.now().timestamp_millis();
+    let pending: Vec<(String, String, String)> = db_fetch!(
+        &state.db,
+        (String, String, String),
+        fetch_all,
+        "SELECT id, accommodation_id, source FROM ical_feeds WHERE removed_at_ms <= $1 \
+         AND (claimed_until_ms IS NULL OR claimed_until_ms < $2) LIMIT 10"
+            .to_owned(),
+        now - REMOVAL_GRACE_MS,
+        now
+    )?;
+    let mut finished = 0;
+    for (feed, accommodation, source) in pending {
+        let claimed = db_exec!(
+            &state.db,
+            "UPDATE ical_feeds SET claimed_until_ms = $2 WHERE id = $1 \
+             AND (claimed_until_ms IS NULL OR claimed_until_ms < $3)"
+                .to_owned(),
+            feed.clone(),
+            now + 120_000,
+            now
+        )?;
+        if claimed == 0 {
+            continue;
+        }
+        let accommodation: AccommodationId = accommodation
+            .parse()
+            .map_err(|_| Problem::validation("unreadable accommodation id"))?;
+        finish_removal(state, accommodation, &source, &feed).await?;
+        finished += 1;
+    }
+    Ok(finished)
 }
 
 /// True when the feed is being removed, or is gone.

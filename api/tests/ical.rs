@@ -463,3 +463,90 @@ async fn a_calendar_removed_during_its_download_leaves_no_block() {
         assert_eq!(listed.body["feeds"], json!([]), "{backend:?}");
     }
 }
+
+/// A removal whose request failed half-way (the feed marked, its blocks still there) is
+/// finished by the poller once it is clearly not under way any more: the nights are freed and
+/// the same channel's calendar can be added again. Until then, adding one says why it cannot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removal_that_failed_half_way_is_finished_by_the_poller() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let server = MockServer::start().await;
+        let app = spawn(backend, &[]).await;
+        let (acc, _) = app.register("Cabaña del Lago", 4).await;
+        app.state.runner.catch_up().await.unwrap();
+        let feed = add_airbnb_feed(&app, &acc, &server).await;
+        let uid = "1418fb94e984-8c79f32c389eb94bda0c2dba727de2dc@airbnb.com";
+        serve(&server, ics(airbnb(&app, &[(uid, 10, 14, "Reserved")]))).await;
+        sync(&app, &acc, &feed).await;
+        let nights = vec![(app.day(10), app.day(14))];
+        assert_eq!(
+            blocked_once_settled(&app, &acc).await,
+            nights,
+            "{backend:?}"
+        );
+
+        // What a request that failed after marking the feed leaves behind.
+        let marked_at = app.state.now().timestamp_millis();
+        projections::db_exec!(
+            &app.state.db,
+            "UPDATE ical_feeds SET removed_at_ms = $2 WHERE id = $1".to_owned(),
+            feed.clone(),
+            marked_at
+        )
+        .unwrap();
+        let again = app
+            .post(
+                &format!("/v1/admin/accommodations/{acc}/feeds"),
+                Some(&app.admin),
+                json!({"source": "airbnb", "url": format!("{}/calendar/ical/123.ics", server.uri())}),
+            )
+            .await;
+        assert_eq!(again.status, 409, "{backend:?}");
+        assert!(
+            again.body["detail"]
+                .as_str()
+                .unwrap()
+                .contains("still being removed"),
+            "{:?}",
+            again.body
+        );
+        // Too recent to be called failed: its request may still be lifting.
+        assert_eq!(
+            api::ical::finish_removals(&app.state).await.unwrap(),
+            0,
+            "{backend:?}"
+        );
+        assert_eq!(
+            blocked_once_settled(&app, &acc).await,
+            nights,
+            "{backend:?}"
+        );
+
+        app.advance(chrono::Duration::minutes(2));
+        // The service's own poller may get there first; either way it ends the same.
+        let mut gone = false;
+        for _ in 0..100 {
+            api::ical::finish_removals(&app.state).await.unwrap();
+            let left: Vec<(String,)> = projections::db_fetch!(
+                &app.state.db,
+                (String,),
+                fetch_all,
+                "SELECT id FROM ical_feeds WHERE id = $1".to_owned(),
+                feed.clone()
+            )
+            .unwrap();
+            if left.is_empty() {
+                gone = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert!(gone, "{backend:?}: the feed is forgotten");
+        assert_eq!(
+            blocked_once_settled(&app, &acc).await,
+            vec![],
+            "{backend:?}"
+        );
+        add_airbnb_feed(&app, &acc, &server).await;
+    }
+}
