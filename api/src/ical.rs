@@ -450,6 +450,20 @@ fn feed_row(t: FeedTuple) -> FeedRow {
     }
 }
 
+/// Claims a feed for two minutes (a download or a removal), unless another instance holds it.
+async fn claim(state: &AppState, feed: &str, now: i64) -> Result<bool, Problem> {
+    let claimed = db_exec!(
+        &state.db,
+        "UPDATE ical_feeds SET claimed_until_ms = $2 WHERE id = $1 \
+         AND (claimed_until_ms IS NULL OR claimed_until_ms < $3)"
+            .to_owned(),
+        feed.to_owned(),
+        now + 120_000,
+        now
+    )?;
+    Ok(claimed > 0)
+}
+
 /// Fetches every feed that is due and not claimed by another instance; returns how many.
 pub async fn poll_due(state: &AppState) -> Result<usize, Problem> {
     let now = state.now().timestamp_millis();
@@ -464,16 +478,7 @@ pub async fn poll_due(state: &AppState) -> Result<usize, Problem> {
     )?;
     let mut n = 0;
     for (id,) in due {
-        let claimed = db_exec!(
-            &state.db,
-            "UPDATE ical_feeds SET claimed_until_ms = $2 WHERE id = $1 \
-             AND (claimed_until_ms IS NULL OR claimed_until_ms < $3)"
-                .to_owned(),
-            id.clone(),
-            now + 120_000,
-            now
-        )?;
-        if claimed == 0 {
+        if !claim(state, &id, now).await? {
             continue;
         }
         let row: Option<FeedTuple> = db_fetch!(
@@ -776,16 +781,7 @@ pub async fn finish_removals(state: &AppState) -> Result<usize, Problem> {
     )?;
     let mut finished = 0;
     for (feed, accommodation, source) in pending {
-        let claimed = db_exec!(
-            &state.db,
-            "UPDATE ical_feeds SET claimed_until_ms = $2 WHERE id = $1 \
-             AND (claimed_until_ms IS NULL OR claimed_until_ms < $3)"
-                .to_owned(),
-            feed.clone(),
-            now + 120_000,
-            now
-        )?;
-        if claimed == 0 {
+        if !claim(state, &feed, now).await? {
             continue;
         }
         let accommodation: AccommodationId = accommodation

@@ -123,20 +123,7 @@ pub async fn run_cost(url: &str) -> anyhow::Result<()> {
     let raw = RawBaseline::new(url).await?;
     let store = eventstore::connect(url).await?;
     let handler = Arc::new(CommandHandler::<Accommodation>::new(store.clone()));
-    let ids: Vec<AccommodationId> = (0..ACCOMMODATIONS)
-        .map(|_| AccommodationId::new())
-        .collect();
-    for id in &ids {
-        handler
-            .execute(
-                &id.stream_id(),
-                &register(*id),
-                Utc::now(),
-                &Metadata::default(),
-            )
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-    }
+    let ids = register_cabins(&handler).await?;
     // A real hold's payload, for the writes that are not commands.
     let first = handler
         .execute(

@@ -121,6 +121,27 @@ fn register(id: AccommodationId) -> AccommodationCommand {
     })
 }
 
+/// `ACCOMMODATIONS` new cabins, registered through `handler`.
+async fn register_cabins(
+    handler: &CommandHandler<Accommodation>,
+) -> anyhow::Result<Vec<AccommodationId>> {
+    let ids: Vec<AccommodationId> = (0..ACCOMMODATIONS)
+        .map(|_| AccommodationId::new())
+        .collect();
+    for id in &ids {
+        handler
+            .execute(
+                &id.stream_id(),
+                &register(*id),
+                Utc::now(),
+                &Metadata::default(),
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    Ok(ids)
+}
+
 fn hold_on(day: u64, n: u64) -> AccommodationCommand {
     let start: NaiveDate = (Utc::now() + Duration::days(2)).date_naive();
     let stay = StayDates::new(start + Days::new(day), start + Days::new(day + 1))
@@ -165,20 +186,7 @@ async fn bench_store(
     }
 
     let handler = Arc::new(CommandHandler::<Accommodation>::new(store.clone()));
-    let ids: Vec<AccommodationId> = (0..ACCOMMODATIONS)
-        .map(|_| AccommodationId::new())
-        .collect();
-    for id in &ids {
-        handler
-            .execute(
-                &id.stream_id(),
-                &register(*id),
-                Utc::now(),
-                &Metadata::default(),
-            )
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-    }
+    let ids = register_cabins(&handler).await?;
     let ids = Arc::new(ids);
     for writers in [1usize, 8] {
         // Against PostgreSQL: five rounds, each right after its own raw baseline, and the
