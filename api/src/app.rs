@@ -26,6 +26,39 @@ pub fn system_clock() -> Clock {
     Arc::new(Utc::now)
 }
 
+/// How long a stopping service waits for its side-effect workers to finish what they are doing.
+const DRAIN: Duration = Duration::from_secs(10);
+
+/// Tells a side-effect worker that the service is stopping: it finishes the pass it is in (a
+/// reply half sent would otherwise go out again after the restart) and returns.
+#[derive(Clone)]
+pub struct Stop(tokio::sync::watch::Receiver<bool>);
+
+impl Stop {
+    /// A stop signal and its sender (`send(true)` stops every clone).
+    pub fn channel() -> (tokio::sync::watch::Sender<bool>, Stop) {
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        (tx, Stop(rx))
+    }
+
+    pub fn requested(&self) -> bool {
+        // A dropped sender means nobody can ask any more: the service is going away.
+        *self.0.borrow() || self.0.has_changed().is_err()
+    }
+
+    /// Waits up to `pause`, or until `wake`; false when the service is stopping.
+    pub async fn idle(&mut self, pause: Duration, wake: &tokio::sync::Notify) -> bool {
+        if self.requested() {
+            return false;
+        }
+        let stopping = tokio::select! {
+            _ = tokio::time::timeout(pause, wake.notified()) => false,
+            _ = self.0.changed() => true,
+        };
+        !stopping && !self.requested()
+    }
+}
+
 /// Largest JSON body any route accepts.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
@@ -65,6 +98,10 @@ pub struct Application {
     server: Server,
     state: web::Data<AppState>,
     workers: Vec<tokio::task::JoinHandle<()>>,
+    /// Workers with side effects outside (replies, payments, conversations): asked to stop and
+    /// given `DRAIN` to finish, instead of being cut off.
+    draining: Vec<tokio::task::JoinHandle<()>>,
+    stop: tokio::sync::watch::Sender<bool>,
 }
 
 impl Application {
@@ -134,14 +171,18 @@ impl Application {
         let mut workers = vec![runner.start()];
         workers.push(tokio::spawn(expiry::run(state.clone())));
         workers.push(tokio::spawn(telemetry::report_lag(runner.clone())));
-        workers.push(tokio::spawn(crate::chat::run(state.clone())));
-        workers.push(tokio::spawn(crate::payments::run(state.clone())));
         workers.push(tokio::spawn(crate::ical::run(state.clone())));
-        workers.push(tokio::spawn(crate::outbox::run(
-            crate::outbox::Outbox::shared(state.db.clone(), cloud_api),
-            state.clock.clone(),
-            state.outbox_wake.clone(),
-        )));
+        let (stop, stopping) = Stop::channel();
+        let draining = vec![
+            tokio::spawn(crate::chat::run(state.clone(), stopping.clone())),
+            tokio::spawn(crate::payments::run(state.clone(), stopping.clone())),
+            tokio::spawn(crate::outbox::run(
+                crate::outbox::Outbox::shared(state.db.clone(), cloud_api),
+                state.clock.clone(),
+                state.outbox_wake.clone(),
+                stopping,
+            )),
+        ];
         if let Some(url) = &settings.redis_url {
             workers.push(tokio::spawn(telemetry::redis_wakeups(
                 url.clone(),
@@ -188,6 +229,8 @@ impl Application {
             server,
             state,
             workers,
+            draining,
+            stop,
         })
     }
 
@@ -199,14 +242,28 @@ impl Application {
         self.state.clone()
     }
 
-    /// Serves until SIGTERM or Ctrl-C (actix handles both and drains in-flight requests).
+    /// Serves until SIGTERM or Ctrl-C (actix handles both and drains in-flight requests), then
+    /// lets the side-effect workers finish their passes (up to `DRAIN`) and stops the rest,
+    /// whose work is transactional or repeated harmlessly.
     pub async fn run(self) -> std::io::Result<()> {
         let Application {
-            server, workers, ..
+            server,
+            workers,
+            draining,
+            stop,
+            ..
         } = self;
         let result = server.await;
+        let _ = stop.send(true);
         for w in workers {
             w.abort();
+        }
+        let deadline = tokio::time::Instant::now() + DRAIN;
+        for mut w in draining {
+            if tokio::time::timeout_at(deadline, &mut w).await.is_err() {
+                tracing::warn!("a worker did not finish within the drain time; stopped");
+                w.abort();
+            }
         }
         result
     }

@@ -42,19 +42,31 @@ pub(crate) fn derived(wamid: &str, what: &str) -> Uuid {
     uuid::Builder::from_random_bytes(bytes).into_uuid()
 }
 
-pub async fn run(state: web::Data<AppState>) {
+/// Answers stored messages until the service stops; a pass under way is finished first.
+pub async fn run(state: web::Data<AppState>, mut stop: crate::app::Stop) {
     loop {
-        match process_pending(&state).await {
+        if stop.requested() {
+            return;
+        }
+        let idle = match process_pending(&state).await {
             Ok(0) => {
-                let _ =
-                    tokio::time::timeout(Duration::from_millis(500), state.inbox_wake.notified())
-                        .await;
+                stop.idle(Duration::from_millis(500), &state.inbox_wake)
+                    .await
             }
-            Ok(_) => state.outbox_wake.notify_one(),
+            Ok(_) => {
+                state.outbox_wake.notify_one();
+                true
+            }
             Err(err) => {
                 tracing::warn!(error = %err, "conversation pass failed; will retry");
-                tokio::time::sleep(Duration::from_secs(1)).await;
+                // Nothing wakes this pause: `idle` on a notifier nobody calls is a plain sleep
+                // that a stop cuts short.
+                stop.idle(Duration::from_secs(1), &tokio::sync::Notify::new())
+                    .await
             }
+        };
+        if !idle {
+            return;
         }
     }
 }

@@ -276,17 +276,24 @@ impl Outbox {
     }
 }
 
-/// Drains the outbox for the life of the service: at once when woken (a reply was queued),
-/// otherwise every half second (retries coming due).
+/// Drains the outbox until the service stops: at once when woken (a reply was queued),
+/// otherwise every half second (retries coming due). A pass under way when the stop comes is
+/// finished first, so a reply already handed to Meta is recorded as sent.
 pub async fn run(
     outbox: Outbox,
     clock: crate::app::Clock,
     wake: std::sync::Arc<tokio::sync::Notify>,
+    mut stop: crate::app::Stop,
 ) {
     loop {
         if let Err(err) = outbox.drain_once(clock().timestamp_millis()).await {
             tracing::warn!(error = %err, "reply outbox pass failed; will retry");
         }
-        let _ = tokio::time::timeout(std::time::Duration::from_millis(500), wake.notified()).await;
+        if !stop
+            .idle(std::time::Duration::from_millis(500), &wake)
+            .await
+        {
+            return;
+        }
     }
 }

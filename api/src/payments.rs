@@ -133,8 +133,11 @@ async fn queue_notification(
 
 /// Notifications and reactor tasks for the life of the service: at once when woken, otherwise
 /// every half second (retries coming due, tasks the projection runner queued).
-pub async fn run(state: web::Data<AppState>) {
+pub async fn run(state: web::Data<AppState>, mut stop: crate::app::Stop) {
     loop {
+        if stop.requested() {
+            return;
+        }
         let mut busy = false;
         match process_notifications(&state).await {
             Ok(n) => busy |= n > 0,
@@ -148,8 +151,12 @@ pub async fn run(state: web::Data<AppState>) {
             state.outbox_wake.notify_one();
             continue;
         }
-        let _ =
-            tokio::time::timeout(Duration::from_millis(500), state.payments_wake.notified()).await;
+        if !stop
+            .idle(Duration::from_millis(500), &state.payments_wake)
+            .await
+        {
+            return;
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! The reply outbox on both backends against a fake WhatsApp API: a sender that meets a run of
 //! 500s delivers every reply exactly once after recovery, in order, with the circuit breaker's
-//! trips in the metrics; permanent refusals are recorded; sandbox mode stores instead of sending.
+//! trips in the metrics; permanent refusals are recorded; sandbox mode stores instead of sending;
+//! a stop during a send lets it finish and be recorded.
 
 #![allow(clippy::unwrap_used)] // Test set-up failures should stop the test loudly.
 
@@ -263,5 +264,53 @@ async fn an_interrupted_send_is_settled_by_its_status_update_not_repeated() {
             body["biz_opaque_callback_data"], "lost",
             "sent with its tracker"
         );
+    }
+}
+
+/// A service that stops while a reply is on its way to Meta finishes that send and records it,
+/// instead of being cut off and sending the reply a second time after the restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_during_a_send_lets_it_finish_and_be_recorded() {
+    for (backend, db) in dbs().await {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({"messages": [{"id": "wamid.slow"}]}))
+                    .set_delay(Duration::from_millis(800)),
+            )
+            .mount(&server)
+            .await;
+        let now = chrono::Utc::now();
+        let reply = Reply::text("respuesta lenta").unwrap();
+        enqueue(&db, "slow", "5491122334455", &reply, now.timestamp_millis())
+            .await
+            .unwrap();
+        let (stop, stopping) = api::app::Stop::channel();
+        let worker = tokio::spawn(api::outbox::run(
+            Outbox::new(db.clone(), Some(client(&server))),
+            std::sync::Arc::new(move || now),
+            std::sync::Arc::new(tokio::sync::Notify::new()),
+            stopping,
+        ));
+        // The stop comes while the request is at Meta, waiting for its answer.
+        for _ in 0..200 {
+            if !server.received_requests().await.unwrap().is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(server.received_requests().await.unwrap().len(), 1);
+        stop.send(true).unwrap();
+        tokio::time::timeout(Duration::from_secs(5), worker)
+            .await
+            .expect("the sender stops by itself once its pass is done")
+            .unwrap();
+        assert_eq!(
+            statuses(&db).await,
+            vec![("slow".to_owned(), "sent".to_owned())],
+            "{backend}"
+        );
+        assert_eq!(server.received_requests().await.unwrap().len(), 1);
     }
 }
