@@ -48,11 +48,22 @@ impl Stop {
 
     /// Waits up to `pause`, or until `wake`; false when the service is stopping.
     pub async fn idle(&mut self, pause: Duration, wake: &tokio::sync::Notify) -> bool {
+        self.wait(tokio::time::timeout(pause, wake.notified()))
+            .await
+    }
+
+    /// Sleeps for `pause`, cut short by a stop; false when the service is stopping.
+    pub async fn sleep(&mut self, pause: Duration) -> bool {
+        self.wait(tokio::time::sleep(pause)).await
+    }
+
+    /// Waits for `until`, cut short by a stop; false when the service is stopping.
+    async fn wait(&mut self, until: impl std::future::Future) -> bool {
         if self.requested() {
             return false;
         }
         let stopping = tokio::select! {
-            _ = tokio::time::timeout(pause, wake.notified()) => false,
+            _ = until => false,
             _ = self.0.changed() => true,
         };
         !stopping && !self.requested()

@@ -59,10 +59,7 @@ pub async fn run(state: web::Data<AppState>, mut stop: crate::app::Stop) {
             }
             Err(err) => {
                 tracing::warn!(error = %err, "conversation pass failed; will retry");
-                // Nothing wakes this pause: `idle` on a notifier nobody calls is a plain sleep
-                // that a stop cuts short.
-                stop.idle(Duration::from_secs(1), &tokio::sync::Notify::new())
-                    .await
+                stop.sleep(Duration::from_secs(1)).await
             }
         };
         if !idle {
