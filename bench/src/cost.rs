@@ -168,13 +168,7 @@ pub async fn run_cost(url: &str) -> anyhow::Result<()> {
             figures[0].push(
                 measure(&raw.pool, writers, move |_, i| {
                     let p = p.clone();
-                    async move {
-                        sqlx::query("INSERT INTO raw_bench (payload) VALUES ($1)")
-                            .bind(serde_json::json!({"n": i, "note": "a payload of typical size for a booking event"}))
-                            .execute(&p)
-                            .await
-                            .is_ok()
-                    }
+                    async move { RawBaseline::insert(&p, i).await }
                 })
                 .await,
             );

@@ -359,17 +359,20 @@ impl RawBaseline {
         Ok(RawBaseline { pool })
     }
 
+    /// The baseline's statement: one row, committed on its own.
+    async fn insert(pool: &sqlx::PgPool, i: usize) -> bool {
+        sqlx::query("INSERT INTO raw_bench (payload) VALUES ($1)")
+            .bind(serde_json::json!({"n": i, "note": "a payload of typical size for a booking event"}))
+            .execute(pool)
+            .await
+            .is_ok()
+    }
+
     async fn measure(&self, writers: usize) -> Stats {
         let p = self.pool.clone();
         let (st, _) = run(writers, APPENDS / writers, move |_, i| {
             let p = p.clone();
-            async move {
-                sqlx::query("INSERT INTO raw_bench (payload) VALUES ($1)")
-                    .bind(serde_json::json!({"n": i, "note": "a payload of typical size for a booking event"}))
-                    .execute(&p)
-                    .await
-                    .is_ok()
-            }
+            async move { RawBaseline::insert(&p, i).await }
         })
         .await;
         st
