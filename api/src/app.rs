@@ -266,15 +266,16 @@ impl Application {
         } = self;
         let result = server.await;
         let _ = stop.send(true);
-        for w in workers {
-            w.abort();
-        }
         let deadline = tokio::time::Instant::now() + DRAIN;
         for mut w in draining {
             if tokio::time::timeout_at(deadline, &mut w).await.is_err() {
                 tracing::warn!("a worker did not finish within the drain time; stopped");
                 w.abort();
             }
+        }
+        // Only now: a pass being finished may wait on the read models these keep current.
+        for w in workers {
+            w.abort();
         }
         result
     }
