@@ -201,3 +201,20 @@ fn what_is_not_a_whatsapp_notification_is_refused_by_name() {
         vec![]
     );
 }
+
+/// Meta always sends a message's id and sender; one without either (missing or empty) is
+/// skipped, and the rest of the delivery still counts.
+#[test]
+fn a_message_without_an_id_or_a_sender_is_skipped() {
+    let mut delivery: Value = serde_json::from_slice(&fixture("text.example.json")).unwrap();
+    let good = delivery["entry"][0]["changes"][0]["value"]["messages"][0].clone();
+    let mut no_id = good.clone();
+    no_id["id"] = "".into();
+    let mut no_sender = good.clone();
+    no_sender.as_object_mut().unwrap().remove("from");
+    delivery["entry"][0]["changes"][0]["value"]["messages"] =
+        Value::Array(vec![no_id, good, no_sender]);
+    let m = only_message(&serde_json::to_vec(&delivery).unwrap());
+    assert_eq!(m.wa_id, "16505551234");
+    assert!(m.wamid.starts_with("wamid."));
+}

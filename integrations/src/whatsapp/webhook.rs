@@ -251,8 +251,9 @@ fn kind_of(m: &Value) -> MessageKind {
     }
 }
 
-/// Everything a delivery carries, in order. Messages without an id or sender (which Meta does
-/// not send) are skipped; unknown kinds come back as [`MessageKind::Unsupported`].
+/// Everything a delivery carries, in order. Messages without an id or a sender, or with an
+/// empty one (Meta sends neither), are skipped; unknown kinds come back as
+/// [`MessageKind::Unsupported`].
 pub fn parse(body: &[u8]) -> Result<Vec<Inbound>, ParseError> {
     let envelope: Envelope =
         serde_json::from_slice(body).map_err(|e| ParseError::NotJson(e.to_string()))?;
@@ -264,7 +265,10 @@ pub fn parse(body: &[u8]) -> Result<Vec<Inbound>, ParseError> {
         let Some(value) = change.value else { continue };
         let phone_number_id = value.metadata.and_then(|m| m.phone_number_id);
         for m in &value.messages {
-            let (Some(wamid), Some(from)) = (text(m, &["id"]), text(m, &["from"])) else {
+            // An empty id would make every such message one duplicate of the other; an empty
+            // sender cannot be answered.
+            let present = |path| text(m, &[path]).filter(|s| !s.is_empty());
+            let (Some(wamid), Some(from)) = (present("id"), present("from")) else {
                 continue;
             };
             let contact = value
