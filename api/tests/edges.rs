@@ -266,22 +266,3 @@ async fn docs_openapi_metrics_and_health_are_served() {
     assert_eq!(ready.body["database"], "sqlite");
     assert!(ready.body["projections"].is_array());
 }
-
-#[tokio::test]
-async fn the_embedded_default_needs_no_configuration() {
-    // `cabanas serve` with nothing set: SQLite under a data directory, secret generated there.
-    let dir = std::env::temp_dir().join(format!("cabanas-default-{}", uuid::Uuid::new_v4()));
-    let url = format!("sqlite://{}/data/cabanas.db", dir.display());
-    let settings = api::config::Settings::from_lookup(|k| match k {
-        "CABANAS_BIND" => Some("127.0.0.1:0".into()),
-        "CABANAS_DATABASE_URL" => Some(url.clone()),
-        "CABANAS_JWT_SECRET" => Some(SECRET.into()),
-        _ => None,
-    })
-    .unwrap();
-    let app = api::app::Application::build(&settings).await.unwrap();
-    let base = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run());
-    let health = reqwest::get(format!("{base}/healthz")).await.unwrap();
-    assert_eq!(health.status(), 200);
-}
