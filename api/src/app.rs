@@ -84,6 +84,9 @@ pub struct AppState {
     pub idempotency: Idempotency,
     /// Wakes the conversation worker when the webhook stored a message.
     pub inbox_wake: Arc<tokio::sync::Notify>,
+    /// Whether this instance's conversation worker holds the lease and answers guests (only
+    /// one instance does at a time; see `chat::run`).
+    pub conversation_active: std::sync::atomic::AtomicBool,
     /// Wakes the reply sender when a reply was queued.
     pub outbox_wake: Arc<tokio::sync::Notify>,
     /// Mercado Pago, or the local sandbox when no credentials are set.
@@ -170,6 +173,7 @@ impl Application {
                 prefix: settings.redis_prefix.clone(),
             },
             inbox_wake: Arc::new(tokio::sync::Notify::new()),
+            conversation_active: std::sync::atomic::AtomicBool::new(false),
             outbox_wake: Arc::new(tokio::sync::Notify::new()),
             payments: crate::payments::provider(settings, &db)
                 .context("building the Mercado Pago client")?,

@@ -27,6 +27,7 @@ use integrations::whatsapp::webhook::{InboundMessage, MessageKind};
 use projections::queries;
 use projections::{db_exec, db_fetch};
 use sha2::{Digest, Sha256};
+use std::sync::atomic::Ordering;
 use uuid::Uuid;
 
 use crate::app::AppState;
@@ -43,23 +44,43 @@ pub(crate) fn derived(wamid: &str, what: &str) -> Uuid {
 }
 
 /// Answers stored messages until the service stops; a pass under way is finished first.
+///
+/// One instance at a time answers (a lease, see `projections::lease`): two would both
+/// transcribe every voice note and race each other through the same turns. The race itself is
+/// harmless (events and replies have ids derived from the message, so a second pass adds
+/// nothing) but it is all work done twice. Another instance's webhook stores the message; this
+/// worker finds it on its next poll, within half a second.
 pub async fn run(state: web::Data<AppState>, mut stop: crate::app::Stop) {
+    let mut lease = projections::lease::Lease::new("cabanas-worker");
     loop {
         if stop.requested() {
             return;
         }
-        let idle = match process_pending(&state).await {
-            Ok(0) => {
-                stop.idle(Duration::from_millis(500), &state.inbox_wake)
-                    .await
-            }
-            Ok(_) => {
-                state.outbox_wake.notify_one();
-                true
-            }
+        let active = match lease.acquire(&state.db, &["conversation"]).await {
+            Ok(held) => !held.is_empty(),
             Err(err) => {
-                tracing::warn!(error = %err, "conversation pass failed; will retry");
-                stop.sleep(Duration::from_secs(1)).await
+                tracing::warn!(error = %err, "conversation lease unavailable");
+                false
+            }
+        };
+        state.conversation_active.store(active, Ordering::Relaxed);
+        let idle = if !active {
+            // Standing by: the lease is tried for again (it is checked every 2 s).
+            stop.sleep(Duration::from_millis(500)).await
+        } else {
+            match process_pending(&state).await {
+                Ok(0) => {
+                    stop.idle(Duration::from_millis(500), &state.inbox_wake)
+                        .await
+                }
+                Ok(_) => {
+                    state.outbox_wake.notify_one();
+                    true
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "conversation pass failed; will retry");
+                    stop.sleep(Duration::from_secs(1)).await
+                }
             }
         };
         if !idle {

@@ -334,6 +334,12 @@ async fn readyz(state: State) -> HttpResponse {
         "redis": redis.map(|ok| if ok { "ok" } else { "unreachable" }).unwrap_or("not configured"),
         "projections": lag,
         "voice": state.voice.status(),
+        // One instance answers WhatsApp guests at a time; the others stand by.
+        "conversation_worker": if state.conversation_active.load(std::sync::atomic::Ordering::Relaxed) {
+            "active"
+        } else {
+            "standby"
+        },
     });
     if ready {
         HttpResponse::Ok().json(body)

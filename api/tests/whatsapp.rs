@@ -9,6 +9,7 @@ mod common;
 use common::{Backend, TestApp, spawn};
 use hmac::{Hmac, KeyInit, Mac};
 use projections::db_fetch;
+use sqlx::Connection;
 
 const SECRET: &str = "test_app_secret_123";
 
@@ -149,4 +150,130 @@ async fn deliveries_are_verified_recorded_once_and_acknowledged() {
         let r = deliver(&app, &junk, Some(sign(&junk))).await;
         assert_eq!(r.status, 400);
     }
+}
+
+/// The backend holding the conversation worker's lease, if any.
+async fn lease_holder(conn: &mut sqlx::PgConnection) -> Option<i32> {
+    sqlx::query_scalar(
+        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 \
+         AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+         AND ((classid::bigint << 32) | objid::bigint) = $1",
+    )
+    .bind(projections::lease::key("cabanas-worker", "conversation"))
+    .fetch_optional(conn)
+    .await
+    .unwrap()
+}
+
+/// Two instances on one PostgreSQL database, as a scaled-out deployment runs: one answers
+/// guests, the other stands by (it would transcribe every voice note a second time), and a
+/// message delivered to the one standing by is answered once, by the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_instance_answers_guests_and_the_others_stand_by() {
+    use wiremock::matchers::{body_partial_json, method};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let meta = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(body_partial_json(serde_json::json!({"status": "read"})))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(serde_json::json!({"success": true})),
+        )
+        .mount(&meta)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"messages": [{"id": "wamid.reply"}]})),
+        )
+        .mount(&meta)
+        .await;
+    let uri = meta.uri();
+    let vars = [
+        ("CABANAS_WHATSAPP_TOKEN", "test-token"),
+        ("CABANAS_WHATSAPP_PHONE_NUMBER_ID", "106540352242922"),
+        ("CABANAS_WHATSAPP_API_BASE", uri.as_str()),
+    ];
+    let first = spawn(Backend::Postgres, &vars).await;
+    let second = common::spawn_on(Backend::Postgres, &first.database_url, &vars).await;
+    let instances = [&first, &second];
+    let mut roles = Vec::new();
+    for _ in 0..100 {
+        roles.clear();
+        for app in instances {
+            let ready = app.get("/readyz", None).await;
+            roles.push(
+                ready.body["conversation_worker"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            );
+        }
+        if roles.contains(&"active".to_owned()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    roles.sort();
+    assert_eq!(roles, ["active", "standby"]);
+    let standby = instances
+        .into_iter()
+        .find(|app| {
+            !app.state
+                .conversation_active
+                .load(std::sync::atomic::Ordering::Relaxed)
+        })
+        .unwrap();
+
+    let text = fixture("text.example.json");
+    assert_eq!(deliver(standby, &text, None).await.status, 200);
+    let receipts = || async {
+        meta.received_requests()
+            .await
+            .unwrap()
+            .iter()
+            .filter(|r| String::from_utf8_lossy(&r.body).contains(r#""status":"read""#))
+            .count()
+    };
+    for _ in 0..100 {
+        if receipts().await > 0 && count(standby, "wa_outbox WHERE status = 'sent'").await > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // A moment more, for a second answer that should not come.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(receipts().await, 1);
+    let replies = meta.received_requests().await.unwrap().len() - 1;
+    assert_eq!(replies, 1, "one reply, sent once");
+    assert_eq!(count(standby, "wa_outbox").await, 1);
+
+    // The active instance loses its lease connection (as when it dies): an instance takes the
+    // lease over on a connection of its own, and again exactly one answers.
+    let mut admin = sqlx::PgConnection::connect(&first.database_url)
+        .await
+        .unwrap();
+    let lost = lease_holder(&mut admin).await.unwrap();
+    sqlx::query("SELECT pg_terminate_backend($1)")
+        .bind(lost)
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let mut taken = None;
+    for _ in 0..100 {
+        taken = lease_holder(&mut admin).await.filter(|pid| *pid != lost);
+        let active = instances
+            .iter()
+            .filter(|app| {
+                app.state
+                    .conversation_active
+                    .load(std::sync::atomic::Ordering::Relaxed)
+            })
+            .count();
+        if taken.is_some() && active == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(taken.is_some(), "nobody took the lease over");
 }

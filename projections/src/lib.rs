@@ -15,6 +15,7 @@
 pub mod accommodations;
 pub mod availability;
 pub mod channels;
+pub mod lease;
 pub mod payments;
 pub mod queries;
 pub mod reservations;

@@ -13,9 +13,9 @@ use std::time::Duration;
 use chrono::Utc;
 use eventstore::{Backend, Db, EventStore};
 use serde::Serialize;
-use sqlx::Connection;
 use tokio::sync::{Notify, watch};
 
+use crate::lease::Lease;
 use crate::sql::{LIVE, NEXT, Names, Tx, ddl};
 use crate::{Applied, Projection, ProjectionError, db_fetch, exec, for_update, tx_fetch};
 
@@ -45,16 +45,6 @@ pub struct Runner {
     progress: watch::Sender<u64>,
     /// Live projections created for a bulk fill whose PostgreSQL guards are still to be added.
     pending_guards: std::sync::Mutex<Vec<&'static str>>,
-}
-
-fn lease_key(name: &str) -> i64 {
-    // A stable 63-bit key per projection name (FNV-1a), distinct from the sequencer's lock.
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in format!("cabanas-projection:{name}").bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    (h >> 1) as i64
 }
 
 impl Runner {
@@ -485,13 +475,13 @@ impl Runner {
         if let Err(err) = self.ensure_schema().await {
             tracing::error!(error = %err, "read-model schema not ready; retrying");
         }
-        let mut lease = Lease::default();
+        let mut lease = Lease::new("cabanas-projection");
+        let names: Vec<&'static str> = self.projections.iter().map(|p| p.name()).collect();
         loop {
-            let held = match lease.acquire(&self.db, &self.projections).await {
+            let held = match lease.acquire(&self.db, &names).await {
                 Ok(held) => held,
                 Err(err) => {
                     tracing::warn!(error = %err, "projection lease unavailable");
-                    lease = Lease::default();
                     tokio::time::sleep(Duration::from_secs(1)).await;
                     continue;
                 }
@@ -637,60 +627,5 @@ impl Drop for AbortOnDrop {
         if let Some(handle) = &self.0 {
             handle.abort();
         }
-    }
-}
-
-/// Which projections this process may run. On PostgreSQL: session advisory locks on one
-/// dedicated connection, so they are released the moment this process dies.
-#[derive(Default)]
-struct Lease {
-    conn: Option<sqlx::PgConnection>,
-    held: Vec<&'static str>,
-    checked: Option<tokio::time::Instant>,
-}
-
-impl Lease {
-    async fn acquire(
-        &mut self,
-        db: &Db,
-        projections: &[Arc<dyn Projection>],
-    ) -> Result<Vec<&'static str>, sqlx::Error> {
-        let pool = match db {
-            Db::Sqlite(_) => return Ok(projections.iter().map(|p| p.name()).collect()),
-            Db::Postgres(pool) => pool,
-        };
-        if self.conn.is_none() {
-            self.conn = Some(pool.acquire().await?.detach());
-            self.held.clear();
-        }
-        let Some(conn) = self.conn.as_mut() else {
-            return Ok(Vec::new());
-        };
-        let due = self
-            .checked
-            .is_none_or(|at| at.elapsed() > Duration::from_secs(2));
-        if !due {
-            return Ok(self.held.clone());
-        }
-        self.checked = Some(tokio::time::Instant::now());
-        // A dead connection has lost its locks: start over.
-        if conn.ping().await.is_err() {
-            self.conn = None;
-            self.held.clear();
-            return Ok(Vec::new());
-        }
-        for p in projections {
-            if !self.held.contains(&p.name()) {
-                let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-                    .bind(lease_key(p.name()))
-                    .fetch_one(&mut *conn)
-                    .await?;
-                if got {
-                    tracing::info!(projection = p.name(), "projection lease acquired");
-                    self.held.push(p.name());
-                }
-            }
-        }
-        Ok(self.held.clone())
     }
 }

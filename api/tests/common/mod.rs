@@ -26,6 +26,7 @@ pub struct TestApp {
     pub clock: Arc<Mutex<DateTime<Utc>>>,
     pub state: actix_web::web::Data<AppState>,
     pub backend: Backend,
+    pub database_url: String,
 }
 
 pub async fn spawn(backend: Backend, extra: &[(&str, &str)]) -> TestApp {
@@ -35,6 +36,13 @@ pub async fn spawn(backend: Backend, extra: &[(&str, &str)]) -> TestApp {
             .await
             .expect("PostgreSQL must be running (scripts/test starts it)"),
     };
+    spawn_on(backend, &url, extra).await
+}
+
+/// Another instance on the database at `url` (e.g. a running app's `database_url`), as a
+/// scaled-out deployment runs several.
+pub async fn spawn_on(backend: Backend, url: &str, extra: &[(&str, &str)]) -> TestApp {
+    let url = url.to_owned();
     let redis =
         std::env::var("CABANAS_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
     let mut vars: Vec<(String, String)> = vec![
@@ -85,6 +93,7 @@ pub async fn spawn(backend: Backend, extra: &[(&str, &str)]) -> TestApp {
         clock,
         state,
         backend,
+        database_url: url,
     }
 }
 
