@@ -1,4 +1,5 @@
-//! The hold-expiry scheduler: every interval, `ExpireHold` for each hold past its expiry.
+//! The hold-expiry scheduler: every interval, `ExpireHold` for each hold past its expiry, and a
+//! reminder to each WhatsApp guest whose unpaid hold is about to lapse (`payments::remind_unpaid`).
 //!
 //! Safe with several instances: the command is decided on the accommodation stream's current
 //! version, so when two instances race, one expires the hold and the other is told it is no
@@ -22,6 +23,13 @@ pub async fn run(state: web::Data<AppState>) {
             Ok(0) => {}
             Ok(n) => tracing::info!(expired = n, "holds expired"),
             Err(err) => tracing::warn!(error = %err, "hold expiry pass failed; will retry"),
+        }
+        match crate::payments::remind_unpaid(&state, state.now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(reminded = n, "guests reminded of holds about to lapse"),
+            Err(err) => {
+                tracing::warn!(error = %err.detail, "hold reminder pass failed; will retry")
+            }
         }
         ticks += 1;
         if ticks.is_multiple_of(120)

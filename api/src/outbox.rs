@@ -56,6 +56,18 @@ pub async fn enqueue(
     Ok(n == 1)
 }
 
+/// Whether a reply with this id was queued already (sent or not).
+pub async fn queued(db: &Db, id: &str) -> Result<bool, sqlx::Error> {
+    let (n,): (i64,) = db_fetch!(
+        db,
+        (i64,),
+        fetch_one,
+        "SELECT COUNT(*) FROM wa_outbox WHERE id = $1".to_owned(),
+        id.to_owned()
+    )?;
+    Ok(n > 0)
+}
+
 /// Tells the owner (when `CABANAS_OWNER_WHATSAPP` is set) something that needs them; `id` makes
 /// a repeated alert a no-op.
 pub async fn alert_owner(

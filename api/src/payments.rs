@@ -564,10 +564,6 @@ async fn notify(
 /// What the guest reads, in Spanish (Argentina); `None` when the event needs no message now.
 /// A payment link comes as a button that opens it (plain text if it cannot be one).
 fn message(e: &AccommodationEvent, r: &Reservation, accommodation: &str) -> Option<Reply> {
-    let pay_button = |body: String, link: &str| {
-        Reply::link(body.clone(), "Pagar la seña", link)
-            .unwrap_or_else(|_| Reply::Text(format!("{body}\n{link}")))
-    };
     use AccommodationEvent as E;
     let code = &r.code;
     let stay = format!(
@@ -627,9 +623,105 @@ fn message(e: &AccommodationEvent, r: &Reservation, accommodation: &str) -> Opti
              de pago.",
             i.amount
         ),
+        E::HoldExpired(_) => format!(
+            "Tu reserva {code} ({stay}) venció porque no nos llegó la seña a tiempo, y esas \
+             noches quedaron libres. Si todavía querés venir, escribime las fechas y vemos qué hay."
+        ),
+        E::Cancelled(_) => format!(
+            "Tu reserva {code} ({stay}) fue cancelada. Si corresponde una devolución, te avisamos \
+             por acá cuando la hagamos."
+        ),
         _ => return None,
     };
     Some(Reply::Text(text))
+}
+
+/// A message with a button that opens the payment link (plain text if it cannot be one).
+fn pay_button(body: String, link: &str) -> Reply {
+    Reply::link(body.clone(), "Pagar la seña", link)
+        .unwrap_or_else(|_| Reply::Text(format!("{body}\n{link}")))
+}
+
+/// How long before a hold lapses its unpaid WhatsApp guest is reminded: in the last third of the
+/// hold (10 minutes of the default 30), and never earlier than half an hour before.
+fn reminder_lead(held_for: chrono::Duration) -> chrono::Duration {
+    (held_for / 3).min(chrono::Duration::minutes(30))
+}
+
+/// Reminds each WhatsApp guest whose hold is near its end with nothing paid and no payment in
+/// the works, once per expiry (an extended hold is reminded again); returns how many reminders
+/// were queued. Run by the hold scheduler on every instance: the reply id names the hold and its
+/// expiry, and the outbox keeps one row per id.
+pub async fn remind_unpaid(state: &AppState, now: DateTime<Utc>) -> Result<usize, Problem> {
+    type Row = (
+        String,
+        String,
+        String,
+        Option<String>,
+        chrono::NaiveDate,
+        chrono::NaiveDate,
+        i64,
+        i64,
+        i64,
+        String,
+    );
+    let now_ms = now.timestamp_millis();
+    let rows: Vec<Row> = db_fetch!(
+        &state.db,
+        Row,
+        fetch_all,
+        "SELECT r.id, r.code, r.guest_ref, a.name, r.check_in, r.check_out, r.created_at_ms, \
+         r.expires_at_ms, r.deposit_cents, r.payment_link FROM rm_reservations r \
+         LEFT JOIN rm_accommodations a ON a.id = r.accommodation_id \
+         WHERE r.status = 'held' AND r.channel = 'whatsapp' AND r.paid_cents = 0 \
+         AND r.payment_link IS NOT NULL AND r.expires_at_ms > $1 \
+         AND NOT EXISTS (SELECT 1 FROM rm_payments p WHERE p.reservation_id = r.id \
+           AND p.status IN ('pending', 'in_process', 'authorized')) \
+         ORDER BY r.expires_at_ms LIMIT 500"
+            .to_owned(),
+        now_ms
+    )?;
+    let mut queued = 0;
+    for (id, code, guest_ref, name, check_in, check_out, created_ms, expires_ms, deposit, link) in
+        rows
+    {
+        let lead = reminder_lead(chrono::Duration::milliseconds(expires_ms - created_ms));
+        if now_ms < expires_ms - lead.num_milliseconds() {
+            continue;
+        }
+        let reply_id = format!("reminder:{id}:{expires_ms}");
+        if crate::outbox::queued(&state.db, &reply_id).await? {
+            continue;
+        }
+        let Some(phone) = crate::guests::profile(state, &guest_ref)
+            .await?
+            .map(|p| p.phone)
+        else {
+            continue;
+        };
+        let expires_at = DateTime::from_timestamp_millis(expires_ms).unwrap_or(now);
+        let body = format!(
+            "⏰ Tu reserva {code} ({} del {} al {}) vence a las {} (hora de Argentina). Si \
+             todavía querés confirmarla, pagá la seña de {}.",
+            name.unwrap_or_default(),
+            day_label(check_in),
+            day_label(check_out),
+            local_time(expires_at),
+            projections::sql::money_from_cents(deposit),
+        );
+        if crate::outbox::enqueue(
+            &state.db,
+            &reply_id,
+            &phone,
+            &pay_button(body, &link),
+            now_ms,
+        )
+        .await?
+        {
+            queued += 1;
+        }
+    }
+    Ok(queued)
 }
 
 fn local_time(t: DateTime<Utc>) -> String {

@@ -691,3 +691,95 @@ async fn a_link_is_made_when_mercado_pago_recovers_and_the_hold_extended_once() 
         assert_eq!(link_expiry.timestamp(), expires.timestamp());
     }
 }
+
+/// Messages the guest got that contain `text`.
+async fn told(app: &TestApp, text: &str) -> usize {
+    guest_messages(app)
+        .await
+        .iter()
+        .filter(|m| m.contains(text))
+        .count()
+}
+
+/// A WhatsApp guest who has not paid is reminded once, with the link again, as the hold nears
+/// its end, and told when it lapses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unpaid_whatsapp_hold_is_reminded_once_and_its_lapse_told() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let server = MockServer::start().await;
+        accept_preferences(&server).await;
+        let app = spawn_with_mp(backend, &server).await;
+        let (acc, _) = app.register("Cabaña del Río", 4).await;
+        let (_, code) = whatsapp_hold(&app, &acc, 10, 12).await;
+        eventually("the payment link", || async {
+            told(&app, "Para confirmar la reserva").await == 1
+        })
+        .await;
+        // Half of its 30 minutes gone: too early (the scheduler runs every second here).
+        app.advance(chrono::Duration::minutes(15));
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert_eq!(
+            told(&app, "todavía querés confirmarla").await,
+            0,
+            "{backend:?}"
+        );
+
+        // In its last ten minutes.
+        app.advance(chrono::Duration::minutes(6));
+        eventually("the reminder", || async {
+            told(&app, "todavía querés confirmarla").await == 1
+        })
+        .await;
+        let reminder = guest_messages(&app)
+            .await
+            .into_iter()
+            .find(|m| m.contains("todavía querés confirmarla"))
+            .unwrap();
+        assert!(reminder.contains(&code), "{reminder}");
+        assert!(reminder.contains("pref_id=pref-any"), "{reminder}");
+        // Later passes, still in those minutes, remind no more.
+        app.advance(chrono::Duration::minutes(2));
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert_eq!(
+            told(&app, "todavía querés confirmarla").await,
+            1,
+            "{backend:?}: reminded once"
+        );
+
+        app.advance(chrono::Duration::minutes(8));
+        eventually("the lapse told", || async {
+            told(&app, "venció porque no nos llegó la seña").await == 1
+        })
+        .await;
+        assert_eq!(status(&app, &code).await["status"], "expired");
+    }
+}
+
+/// The owner cancels a WhatsApp guest's hold: the guest hears it from us.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whatsapp_guest_is_told_when_the_owner_cancels() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let server = MockServer::start().await;
+        accept_preferences(&server).await;
+        let app = spawn_with_mp(backend, &server).await;
+        let (acc, _) = app.register("Cabaña del Río", 4).await;
+        let (_, code) = whatsapp_hold(&app, &acc, 10, 12).await;
+        eventually("the hold in the read model", || async {
+            status(&app, &code).await["status"] == "held"
+        })
+        .await;
+        let cancelled = app
+            .post(
+                &format!("/v1/admin/reservations/{code}/cancel"),
+                Some(&app.admin),
+                json!({"reason": "mantenimiento"}),
+            )
+            .await;
+        assert_eq!(cancelled.status, 200, "{:?}", cancelled.body);
+        eventually("the guest told", || async {
+            told(&app, &format!("Tu reserva {code}")).await == 1
+                && told(&app, "fue cancelada").await == 1
+        })
+        .await;
+    }
+}

@@ -8,6 +8,7 @@
 
 use async_trait::async_trait;
 use domain::AccommodationEvent;
+use domain::accommodation::CancelledBy;
 use domain::payment::{PaymentFacts, PaymentStatus, RefundReason, RefundVia};
 
 use crate::sql::{Names, Tx, cents, millis};
@@ -280,6 +281,10 @@ impl Projection for Reactions {
                     &[task::NOTIFY]
                 }
                 E::RefundDue(d) if d.via == RefundVia::Provider => &[task::REFUND],
+                // The guest waits for a payment link or a stay that is no longer theirs. (A guest
+                // who cancelled from WhatsApp was answered there already.)
+                E::HoldExpired(_) => &[task::NOTIFY],
+                E::Cancelled(c) if c.by != CancelledBy::Guest => &[task::NOTIFY],
                 _ => &[],
             };
             for kind in kinds {
