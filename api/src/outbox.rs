@@ -288,8 +288,9 @@ impl Outbox {
     }
 }
 
-/// Drains the outbox until the service stops: at once when woken (a reply was queued),
-/// otherwise every half second (retries coming due). A pass under way when the stop comes is
+/// Drains the outbox until the service stops, on one instance at a time: at once when woken (a
+/// reply was queued), otherwise every half second (retries coming due, replies other instances
+/// queued). A pass under way when the stop comes is
 /// finished first, so a reply already handed to Meta is recorded as sent.
 pub async fn run(
     outbox: Outbox,
@@ -297,8 +298,18 @@ pub async fn run(
     wake: std::sync::Arc<tokio::sync::Notify>,
     mut stop: crate::app::Stop,
 ) {
+    // With several instances one sends at a time (the lease, as `chat::run` holds one): two
+    // senders could each claim one of a guest's replies and deliver them out of order.
+    let mut lease = projections::lease::Lease::new("cabanas-worker");
     loop {
-        if let Err(err) = outbox.drain_once(clock().timestamp_millis()).await {
+        let active = match lease.acquire(&outbox.db, &["outbox"]).await {
+            Ok(held) => !held.is_empty(),
+            Err(err) => {
+                tracing::warn!(error = %err, "reply outbox lease unavailable");
+                false
+            }
+        };
+        if active && let Err(err) = outbox.drain_once(clock().timestamp_millis()).await {
             tracing::warn!(error = %err, "reply outbox pass failed; will retry");
         }
         if !stop

@@ -152,14 +152,14 @@ async fn deliveries_are_verified_recorded_once_and_acknowledged() {
     }
 }
 
-/// The backend holding the conversation worker's lease, if any.
-async fn lease_holder(conn: &mut sqlx::PgConnection) -> Option<i32> {
+/// The backend holding a worker's lease (`conversation`, `outbox`), if any.
+async fn lease_holder(conn: &mut sqlx::PgConnection, worker: &str) -> Option<i32> {
     sqlx::query_scalar(
         "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 \
          AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
          AND ((classid::bigint << 32) | objid::bigint) = $1",
     )
-    .bind(projections::lease::key("cabanas-worker", "conversation"))
+    .bind(projections::lease::key("cabanas-worker", worker))
     .fetch_optional(conn)
     .await
     .unwrap()
@@ -253,7 +253,7 @@ async fn one_instance_answers_guests_and_the_others_stand_by() {
     let mut admin = sqlx::PgConnection::connect(&first.database_url)
         .await
         .unwrap();
-    let lost = lease_holder(&mut admin).await.unwrap();
+    let lost = lease_holder(&mut admin, "conversation").await.unwrap();
     sqlx::query("SELECT pg_terminate_backend($1)")
         .bind(lost)
         .execute(&mut admin)
@@ -261,7 +261,9 @@ async fn one_instance_answers_guests_and_the_others_stand_by() {
         .unwrap();
     let mut taken = None;
     for _ in 0..100 {
-        taken = lease_holder(&mut admin).await.filter(|pid| *pid != lost);
+        taken = lease_holder(&mut admin, "conversation")
+            .await
+            .filter(|pid| *pid != lost);
         let active = instances
             .iter()
             .filter(|app| {
@@ -276,4 +278,6 @@ async fn one_instance_answers_guests_and_the_others_stand_by() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert!(taken.is_some(), "nobody took the lease over");
+    // The reply sender is one instance's too, so a guest's replies leave in order.
+    assert!(lease_holder(&mut admin, "outbox").await.is_some());
 }
