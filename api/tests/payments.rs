@@ -212,6 +212,31 @@ async fn guest_messages(app: &TestApp) -> Vec<String> {
         .collect()
 }
 
+/// A service with Mercado Pago faked (payment links accepted), a cabin, and a WhatsApp guest's
+/// hold on it from `from` to `to` days ahead: (the fake, the app, the cabin, the reservation id,
+/// its code).
+async fn whatsapp_guest_holding(
+    backend: Backend,
+    from: i64,
+    to: i64,
+) -> (MockServer, TestApp, String, String, String) {
+    let server = MockServer::start().await;
+    accept_preferences(&server).await;
+    let app = spawn_with_mp(backend, &server).await;
+    let (acc, _) = app.register("Cabaña del Lago", 4).await;
+    let (reservation, code) = whatsapp_hold(&app, &acc, from, to).await;
+    (server, app, acc, reservation, code)
+}
+
+async fn cancel_as_owner(app: &TestApp, code: &str, reason: &str) -> common::Reply {
+    app.post(
+        &format!("/v1/admin/reservations/{code}/cancel"),
+        Some(&app.admin),
+        json!({ "reason": reason }),
+    )
+    .await
+}
+
 async fn inbox_rows(app: &TestApp) -> i64 {
     let (n,): (i64,) = projections::db_fetch!(
         &app.state.db,
@@ -398,11 +423,7 @@ async fn a_hold_gets_one_link_and_a_payment_notified_three_times_confirms_once()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_late_approval_on_taken_nights_is_refunded_and_everyone_told() {
     for backend in [Backend::Sqlite, Backend::Postgres] {
-        let server = MockServer::start().await;
-        accept_preferences(&server).await;
-        let app = spawn_with_mp(backend, &server).await;
-        let (acc, _) = app.register("Cabaña del Lago", 4).await;
-        let (reservation, code) = whatsapp_hold(&app, &acc, 20, 22).await;
+        let (server, app, acc, reservation, code) = whatsapp_guest_holding(backend, 20, 22).await;
         eventually("the link message", || async {
             guest_messages(&app)
                 .await
@@ -524,13 +545,7 @@ async fn an_admin_cancellation_refunds_what_the_policy_gives_back() {
             .expect(1)
             .mount(&server)
             .await;
-        let cancelled = app
-            .post(
-                &format!("/v1/admin/reservations/{code}/cancel"),
-                Some(&app.admin),
-                json!({"reason": "pedido del huésped"}),
-            )
-            .await;
+        let cancelled = cancel_as_owner(&app, &code, "pedido del huésped").await;
         assert_eq!(cancelled.status, 200, "{backend:?}: {:?}", cancelled.body);
         eventually("the partial refund", || async {
             let p = app
@@ -701,50 +716,42 @@ async fn told(app: &TestApp, text: &str) -> usize {
         .count()
 }
 
+/// What only the reminder says.
+const REMINDER: &str = "todavía querés confirmarla";
+
+/// Moves the clock, then waits for the scheduler (every second here) to have run at that time.
+async fn after_a_pass(app: &TestApp, minutes: i64) {
+    app.advance(chrono::Duration::minutes(minutes));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+}
+
 /// A WhatsApp guest who has not paid is reminded once, with the link again, as the hold nears
 /// its end, and told when it lapses.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unpaid_whatsapp_hold_is_reminded_once_and_its_lapse_told() {
     for backend in [Backend::Sqlite, Backend::Postgres] {
-        let server = MockServer::start().await;
-        accept_preferences(&server).await;
-        let app = spawn_with_mp(backend, &server).await;
-        let (acc, _) = app.register("Cabaña del Río", 4).await;
-        let (_, code) = whatsapp_hold(&app, &acc, 10, 12).await;
+        let (_server, app, _, _, code) = whatsapp_guest_holding(backend, 10, 12).await;
         eventually("the payment link", || async {
             told(&app, "Para confirmar la reserva").await == 1
         })
         .await;
-        // Half of its 30 minutes gone: too early (the scheduler runs every second here).
-        app.advance(chrono::Duration::minutes(15));
-        tokio::time::sleep(Duration::from_millis(1500)).await;
-        assert_eq!(
-            told(&app, "todavía querés confirmarla").await,
-            0,
-            "{backend:?}"
-        );
+        // Half of its 30 minutes gone: too early.
+        after_a_pass(&app, 15).await;
+        assert_eq!(told(&app, REMINDER).await, 0, "{backend:?}");
 
         // In its last ten minutes.
         app.advance(chrono::Duration::minutes(6));
-        eventually("the reminder", || async {
-            told(&app, "todavía querés confirmarla").await == 1
-        })
-        .await;
+        eventually("the reminder", || async { told(&app, REMINDER).await == 1 }).await;
         let reminder = guest_messages(&app)
             .await
             .into_iter()
-            .find(|m| m.contains("todavía querés confirmarla"))
+            .find(|m| m.contains(REMINDER))
             .unwrap();
         assert!(reminder.contains(&code), "{reminder}");
         assert!(reminder.contains("pref_id=pref-any"), "{reminder}");
         // Later passes, still in those minutes, remind no more.
-        app.advance(chrono::Duration::minutes(2));
-        tokio::time::sleep(Duration::from_millis(1500)).await;
-        assert_eq!(
-            told(&app, "todavía querés confirmarla").await,
-            1,
-            "{backend:?}: reminded once"
-        );
+        after_a_pass(&app, 2).await;
+        assert_eq!(told(&app, REMINDER).await, 1, "{backend:?}: reminded once");
 
         app.advance(chrono::Duration::minutes(8));
         eventually("the lapse told", || async {
@@ -759,22 +766,12 @@ async fn an_unpaid_whatsapp_hold_is_reminded_once_and_its_lapse_told() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_whatsapp_guest_is_told_when_the_owner_cancels() {
     for backend in [Backend::Sqlite, Backend::Postgres] {
-        let server = MockServer::start().await;
-        accept_preferences(&server).await;
-        let app = spawn_with_mp(backend, &server).await;
-        let (acc, _) = app.register("Cabaña del Río", 4).await;
-        let (_, code) = whatsapp_hold(&app, &acc, 10, 12).await;
+        let (_server, app, _, _, code) = whatsapp_guest_holding(backend, 10, 12).await;
         eventually("the hold in the read model", || async {
             status(&app, &code).await["status"] == "held"
         })
         .await;
-        let cancelled = app
-            .post(
-                &format!("/v1/admin/reservations/{code}/cancel"),
-                Some(&app.admin),
-                json!({"reason": "mantenimiento"}),
-            )
-            .await;
+        let cancelled = cancel_as_owner(&app, &code, "mantenimiento").await;
         assert_eq!(cancelled.status, 200, "{:?}", cancelled.body);
         eventually("the guest told", || async {
             told(&app, &format!("Tu reserva {code}")).await == 1
