@@ -191,6 +191,14 @@ impl<'de> Deserialize<'de> for Amount {
     }
 }
 
+/// A body that may be left out altogether: then every field takes its default.
+fn parse_or_default<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T, Problem> {
+    if body.is_empty() {
+        return Ok(T::default());
+    }
+    parse(body)
+}
+
 fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
     if body.is_empty() {
         return Err(Problem::validation("a JSON body is required"));
@@ -1030,11 +1038,7 @@ async fn cancel(
     state
         .idempotency
         .run(&req, &body, || async {
-            let input: CancelInput = if body.is_empty() {
-                CancelInput::default()
-            } else {
-                parse(&body)?
-            };
+            let input: CancelInput = parse_or_default(&body)?;
             on_reservation(&state, &admin, &code, |reservation_id| {
                 Ok(AccommodationCommand::Cancel(CancelReservation {
                     reservation_id,
@@ -1060,11 +1064,7 @@ async fn extend(
     state
         .idempotency
         .run(&req, &body, || async {
-            let input: ExtendInput = if body.is_empty() {
-                ExtendInput::default()
-            } else {
-                parse(&body)?
-            };
+            let input: ExtendInput = parse_or_default(&body)?;
             let minutes = input.minutes.unwrap_or(state.settings.hold_minutes);
             if !(1..=24 * 60).contains(&minutes) {
                 return Err(Problem::validation("minutes must be 1..1440"));

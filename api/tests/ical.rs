@@ -101,6 +101,23 @@ async fn add_airbnb_feed(app: &TestApp, acc: &str, server: &MockServer) -> Strin
     added.body["id"].as_str().unwrap().to_owned()
 }
 
+/// The id of a reservation in Airbnb's export (from a real one).
+const AIRBNB_UID: &str = "1418fb94e984-8c79f32c389eb94bda0c2dba727de2dc@airbnb.com";
+
+/// A service (with `vars`) with a cabin whose Airbnb calendar `server` serves: (the app, the
+/// cabin, the feed).
+async fn cabin_with_airbnb_feed(
+    backend: Backend,
+    vars: &[(&str, &str)],
+    server: &MockServer,
+) -> (TestApp, String, String) {
+    let app = spawn(backend, vars).await;
+    let (acc, _) = app.register("Cabaña del Lago", 4).await;
+    app.state.runner.catch_up().await.unwrap();
+    let feed = add_airbnb_feed(&app, &acc, server).await;
+    (app, acc, feed)
+}
+
 async fn remove_feed(app: &TestApp, acc: &str, feed: &str) -> common::Reply {
     app.send(
         app.http
@@ -129,17 +146,11 @@ async fn sync(app: &TestApp, acc: &str, feed: &str) -> Value {
 async fn an_imported_calendar_is_applied_safely() {
     for backend in [Backend::Sqlite, Backend::Postgres] {
         let server = MockServer::start().await;
-        let app = spawn(
-            backend,
-            &[
-                ("CABANAS_ICAL_EMPTY_GUARD", "1"),
-                ("CABANAS_OWNER_WHATSAPP", "+54 9 11 4444-0000"),
-            ],
-        )
-        .await;
-        let (acc, _) = app.register("Cabaña del Lago", 4).await;
-        app.state.runner.catch_up().await.unwrap();
-        let feed = add_airbnb_feed(&app, &acc, &server).await;
+        let vars = [
+            ("CABANAS_ICAL_EMPTY_GUARD", "1"),
+            ("CABANAS_OWNER_WHATSAPP", "+54 9 11 4444-0000"),
+        ];
+        let (app, acc, feed) = cabin_with_airbnb_feed(backend, &vars, &server).await;
         let twice = app
             .post(
                 &format!("/v1/admin/accommodations/{acc}/feeds"),
@@ -149,7 +160,7 @@ async fn an_imported_calendar_is_applied_safely() {
             .await;
         assert_eq!(twice.status, 409);
 
-        let a = "1418fb94e984-8c79f32c389eb94bda0c2dba727de2dc@airbnb.com";
+        let a = AIRBNB_UID;
         let b = "6fec1092d3fa-4813751b0374f1458ade612fb440c43b@airbnb.com";
         let first = airbnb(
             &app,
@@ -423,11 +434,8 @@ async fn the_export_is_valid_cheap_to_poll_and_never_echoes() {
 async fn a_calendar_removed_during_its_download_leaves_no_block() {
     for backend in [Backend::Sqlite, Backend::Postgres] {
         let server = MockServer::start().await;
-        let app = spawn(backend, &[]).await;
-        let (acc, _) = app.register("Cabaña del Lago", 4).await;
-        app.state.runner.catch_up().await.unwrap();
-        let feed = add_airbnb_feed(&app, &acc, &server).await;
-        let uid = "1418fb94e984-8c79f32c389eb94bda0c2dba727de2dc@airbnb.com";
+        let (app, acc, feed) = cabin_with_airbnb_feed(backend, &[], &server).await;
+        let uid = AIRBNB_UID;
         let slow = ics(airbnb(&app, &[(uid, 10, 14, "Reserved")]))
             .set_delay(std::time::Duration::from_millis(600));
         serve(&server, slow).await;
@@ -471,11 +479,8 @@ async fn a_calendar_removed_during_its_download_leaves_no_block() {
 async fn a_removal_that_failed_half_way_is_finished_by_the_poller() {
     for backend in [Backend::Sqlite, Backend::Postgres] {
         let server = MockServer::start().await;
-        let app = spawn(backend, &[]).await;
-        let (acc, _) = app.register("Cabaña del Lago", 4).await;
-        app.state.runner.catch_up().await.unwrap();
-        let feed = add_airbnb_feed(&app, &acc, &server).await;
-        let uid = "1418fb94e984-8c79f32c389eb94bda0c2dba727de2dc@airbnb.com";
+        let (app, acc, feed) = cabin_with_airbnb_feed(backend, &[], &server).await;
+        let uid = AIRBNB_UID;
         serve(&server, ics(airbnb(&app, &[(uid, 10, 14, "Reserved")]))).await;
         sync(&app, &acc, &feed).await;
         let nights = vec![(app.day(10), app.day(14))];
