@@ -172,6 +172,47 @@ async fn walk(app: TestApp) {
     let again = app.hold(&id, 30, 32).await;
     assert_eq!(again.status, 201, "{:?}", again.body);
 
+    // The owner gives a guest more time, once, and cancels a hold; both need no body.
+    let slow = app.hold(&id, 40, 42).await;
+    assert_eq!(slow.status, 201, "{:?}", slow.body);
+    let slow_code = slow.body["code"].as_str().unwrap().to_owned();
+    let placed_at = slow.body["position"].as_i64().unwrap();
+    app.get(
+        &format!("/v1/reservations/{slow_code}?min_position={placed_at}"),
+        None,
+    )
+    .await;
+    let bare = |action: &str| {
+        app.send(
+            app.http
+                .post(format!(
+                    "{}/v1/admin/reservations/{slow_code}/{action}",
+                    app.base
+                ))
+                .bearer_auth(&app.admin),
+        )
+    };
+    let extended = bare("extend").await;
+    assert_eq!(extended.status, 200, "{:?}", extended.body);
+    assert_eq!(extended.body["event"], "HoldExtended");
+    let twice = bare("extend").await;
+    assert_eq!(
+        twice.status, 409,
+        "a hold is extended once: {:?}",
+        twice.body
+    );
+    let nonsense = app
+        .post(
+            &format!("/v1/admin/reservations/{slow_code}/extend"),
+            Some(&app.admin),
+            json!({"minutes": 0}),
+        )
+        .await;
+    assert_eq!(nonsense.status, 422, "{:?}", nonsense.body);
+    let cancelled = bare("cancel").await;
+    assert_eq!(cancelled.status, 200, "{:?}", cancelled.body);
+    assert_eq!(cancelled.body["event"], "ReservationCancelled");
+
     let events = app.get("/v1/audit/events?from=0", Some(&app.auditor)).await;
     let positions: Vec<i64> = events.body["events"]
         .as_array()
