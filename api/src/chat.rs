@@ -240,6 +240,23 @@ async fn handle(state: &AppState, m: &InboundMessage, heard: Option<Heard>) -> R
     if turn.handoff {
         tracing::info!("a WhatsApp conversation was handed to a person");
         metrics::counter!("cabanas_conversation_handoffs_total").increment(1);
+        // The guest was told a person will write: the person has to hear of it.
+        let who = m
+            .profile_name
+            .as_deref()
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or("Un huésped");
+        let wa_id = &m.wa_id;
+        crate::outbox::alert_owner(
+            state,
+            &format!("handoff:{}", m.wamid),
+            format!(
+                "🙋 {who} (+{wa_id}) pidió hablar con una persona. Escribile con POST \
+                 /v1/admin/whatsapp/conversations/{wa_id}/messages (o a https://wa.me/{wa_id}). \
+                 El asistente no le contesta hasta que liberes la conversación (…/release)."
+            ),
+        )
+        .await?;
     }
     let event = GuestEvent::DialogueAdvanced(DialogueAdvanced {
         wamid: m.wamid.clone(),

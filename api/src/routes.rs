@@ -139,6 +139,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     web::get().to(crate::whatsapp::replies),
                 )
                 .route(
+                    "/admin/whatsapp/conversations/{wa_id}/messages",
+                    web::post().to(crate::whatsapp::write),
+                )
+                .route(
                     "/admin/whatsapp/conversations/{wa_id}/release",
                     web::post().to(crate::whatsapp::release),
                 )
@@ -199,7 +203,7 @@ fn parse_or_default<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T, Pro
     parse(body)
 }
 
-fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
+pub(crate) fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
     if body.is_empty() {
         return Err(Problem::validation("a JSON body is required"));
     }

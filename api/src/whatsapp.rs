@@ -6,6 +6,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use conversation::reply::Reply;
 use integrations::whatsapp::webhook::{self, Inbound, MessageKind};
 use projections::{Tx, exec};
 use serde::Deserialize;
@@ -198,6 +199,57 @@ pub async fn replies(
         })
         .collect();
     Ok(HttpResponse::Ok().json(json!({"items": items})))
+}
+
+#[derive(Deserialize)]
+pub struct WriteInput {
+    text: String,
+}
+
+/// `POST /v1/admin/whatsapp/conversations/{wa_id}/messages`: a person writes to a guest (after
+/// a handoff, say) from the business number; the reply sender delivers it like the bot's
+/// replies, and it is listed with them. Only a guest who wrote to us can be written to, and
+/// WhatsApp takes free text only within 24 hours of their last message (later it is recorded as
+/// failed with Meta's code 131047). An `Idempotency-Key` makes a retried request send once.
+pub async fn write(
+    state: web::Data<AppState>,
+    _admin: crate::auth::Admin,
+    wa_id: web::Path<String>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, Problem> {
+    state
+        .idempotency
+        .run(&req, &body, || async {
+            let input: WriteInput = crate::routes::parse(&body)?;
+            let text = input.text.trim();
+            if text.is_empty() {
+                return Err(Problem::validation("text must not be empty"));
+            }
+            let reply = Reply::text(text).map_err(|e| Problem::validation(e.to_string()))?;
+            let (wrote,): (i64,) = projections::db_fetch!(
+                &state.db,
+                (i64,),
+                fetch_one,
+                "SELECT COUNT(*) FROM wa_inbox WHERE wa_id = $1".to_owned(),
+                wa_id.to_string()
+            )?;
+            if wrote == 0 {
+                return Err(Problem::not_found("no conversation with that number"));
+            }
+            let id = format!("admin:{}", uuid::Uuid::now_v7());
+            crate::outbox::enqueue(
+                &state.db,
+                &id,
+                &wa_id,
+                &reply,
+                state.now().timestamp_millis(),
+            )
+            .await?;
+            state.outbox_wake.notify_one();
+            Ok((StatusCode::ACCEPTED, json!({"id": id, "status": "pending"})))
+        })
+        .await
 }
 
 /// `POST /v1/admin/whatsapp/conversations/{wa_id}/release`: a person is done; the bot answers

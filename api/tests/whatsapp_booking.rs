@@ -17,6 +17,8 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const SECRET: &str = "whatsapp-app-secret";
 const GUEST: &str = "5491122334455";
+/// The owner's own WhatsApp, where handoffs are announced.
+const OWNER: &str = "5491144440000";
 
 fn sign(body: &[u8]) -> String {
     let mut mac = Hmac::<sha2::Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
@@ -301,11 +303,19 @@ async fn wait_for(app: &TestApp, n: usize) -> Vec<Value> {
 }
 
 /// Sandbox (no Cloud API credentials): replies are stored and readable by the admin; a guest
-/// who asked for a person gets no bot answers until the admin releases the conversation.
+/// who asked for a person gets no bot answers until the admin releases the conversation, the
+/// owner is told on their own WhatsApp, and a person can write to the guest meanwhile.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sandbox_conversations_are_listed_and_a_handoff_is_released() {
     for backend in [Backend::Sqlite, Backend::Postgres] {
-        let app = spawn(backend, &[("CABANAS_WHATSAPP_APP_SECRET", SECRET)]).await;
+        let app = spawn(
+            backend,
+            &[
+                ("CABANAS_WHATSAPP_APP_SECRET", SECRET),
+                ("CABANAS_OWNER_WHATSAPP", OWNER),
+            ],
+        )
+        .await;
         deliver(
             &app,
             delivery(
@@ -346,6 +356,49 @@ async fn sandbox_conversations_are_listed_and_a_handoff_is_released() {
             1,
             "{backend:?}: silent while handed off"
         );
+        let alerts = app
+            .get(
+                &format!("/v1/admin/whatsapp/conversations/{OWNER}/replies"),
+                Some(&app.admin),
+            )
+            .await;
+        let alert = alerts.body["items"][0]["message"]["text"]["body"].to_string();
+        assert!(alert.contains("pidió hablar con una persona"), "{alert}");
+        assert!(
+            alert.contains(GUEST),
+            "the owner can find the guest: {alert}"
+        );
+
+        // A minute later a person writes to the guest from the business number.
+        app.advance(chrono::Duration::minutes(1));
+        let path = format!("/v1/admin/whatsapp/conversations/{GUEST}/messages");
+        let written = app
+            .post(
+                &path,
+                Some(&app.admin),
+                json!({"text": "Hola Ana, soy Marta 🙂"}),
+            )
+            .await;
+        assert_eq!(written.status, 202, "{:?}", written.body);
+        let listed = wait_for(&app, 2).await;
+        assert_eq!(
+            listed[1]["message"]["text"]["body"], "Hola Ana, soy Marta 🙂",
+            "{backend:?}"
+        );
+        let blank = app
+            .post(&path, Some(&app.admin), json!({"text": "  "}))
+            .await;
+        assert_eq!(blank.status, 422);
+        let stranger = app
+            .post(
+                "/v1/admin/whatsapp/conversations/5491100001111/messages",
+                Some(&app.admin),
+                json!({"text": "hola"}),
+            )
+            .await;
+        assert_eq!(stranger.status, 404);
+        let anonymous = app.post(&path, None, json!({"text": "hola"})).await;
+        assert_eq!(anonymous.status, 401);
 
         let released = app
             .post(
@@ -364,8 +417,8 @@ async fn sandbox_conversations_are_listed_and_a_handoff_is_released() {
         )
         .await;
         assert_eq!(
-            wait_for(&app, 2).await.len(),
-            2,
+            wait_for(&app, 3).await.len(),
+            3,
             "{backend:?}: answering again"
         );
     }
