@@ -12,7 +12,8 @@ use std::time::Duration;
 use actix_web::web;
 use chrono::{DateTime, Utc};
 use conversation::dialogue::{
-    self, Action, Input, Offer, Outcome, PendingPayment, ReservationSummary, State, Step,
+    self, Action, HouseTimes, Input, Offer, Outcome, PendingPayment, ReservationSummary, State,
+    Step,
 };
 use conversation::reply::{ButtonsBuilder, Reply};
 use domain::accommodation::{
@@ -387,6 +388,17 @@ async fn perform(
                     .collect(),
             ))
         }
+        Action::HouseTimes => Ok(Outcome::HouseTimes(
+            queries::accommodations(&state.db)
+                .await?
+                .into_iter()
+                .map(|a| HouseTimes {
+                    name: a.name,
+                    check_in: a.check_in_time,
+                    check_out: a.check_out_time,
+                })
+                .collect(),
+        )),
         Action::PaymentLinks => {
             let filter = queries::ReservationFilter {
                 guest_ref: Some(guest.stream_id()),

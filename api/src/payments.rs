@@ -24,8 +24,8 @@ use chrono::{DateTime, Utc};
 use conversation::dialogue::day_label;
 use conversation::reply::Reply;
 use domain::accommodation::{
-    AccommodationCommand, ApplyPayment, Channel, ExtendHold, RecordPaymentLink, RecordRefund,
-    RefundDue, Reservation, ReservationStatus,
+    AccommodationCommand, AccommodationInfo, ApplyPayment, Channel, ExtendHold, RecordPaymentLink,
+    RecordRefund, RefundDue, Reservation, ReservationStatus,
 };
 use domain::payment::{PaymentFacts, PaymentStatus};
 use domain::{
@@ -543,8 +543,10 @@ async fn notify(
     let event_type = event["type"].as_str().unwrap_or_default();
     let decoded = AccommodationEvent::from_stored(event_type, 1, event["payload"].clone())
         .map_err(|e| TaskError::Refused(e.to_string()))?;
-    let name = acc.info().map(|i| i.name.clone()).unwrap_or_default();
-    let Some(reply) = message(&decoded, r, &name) else {
+    let Some(info) = acc.info() else {
+        return Ok("accommodation not registered".into());
+    };
+    let Some(reply) = message(&decoded, r, info) else {
         return Ok("nothing to tell".into());
     };
     let Some(phone) = guest_phone(state, &r.guest_ref).await? else {
@@ -563,12 +565,12 @@ async fn notify(
 
 /// What the guest reads, in Spanish (Argentina); `None` when the event needs no message now.
 /// A payment link comes as a button that opens it (plain text if it cannot be one).
-fn message(e: &AccommodationEvent, r: &Reservation, accommodation: &str) -> Option<Reply> {
+fn message(e: &AccommodationEvent, r: &Reservation, house: &AccommodationInfo) -> Option<Reply> {
     use AccommodationEvent as E;
     let code = &r.code;
     let stay = format!(
         "{} del {} al {}",
-        accommodation,
+        house.name,
         day_label(r.stay.check_in()),
         day_label(r.stay.check_out())
     );
@@ -586,13 +588,15 @@ fn message(e: &AccommodationEvent, r: &Reservation, accommodation: &str) -> Opti
         }
         E::Confirmed(c) => format!(
             "¡Listo! Recibimos tu pago de {} y la reserva {code} está confirmada: {stay}. ¡Te \
-             esperamos!",
-            c.amount_paid
+             esperamos!\n{}",
+            c.amount_paid,
+            arrival(house)
         ),
         E::LatePaymentAccepted(l) => format!(
             "¡Listo! Tu pago de {} llegó después del vencimiento, pero las noches seguían libres: \
-             la reserva {code} está confirmada ({stay}).",
-            l.payment.amount
+             la reserva {code} está confirmada ({stay}).\n{}",
+            l.payment.amount,
+            arrival(house)
         ),
         E::LatePaymentRejected(l) => format!(
             "Recibimos tu pago de {} para la reserva {code}, pero la reserva ya había vencido y \
@@ -634,6 +638,20 @@ fn message(e: &AccommodationEvent, r: &Reservation, accommodation: &str) -> Opti
         _ => return None,
     };
     Some(Reply::Text(text))
+}
+
+/// What a confirmed guest needs to arrive: the house times and, when the owner wrote them, the
+/// directions (which are told to nobody before a stay is confirmed).
+fn arrival(house: &AccommodationInfo) -> String {
+    let times = format!(
+        "Entrada desde las {}, salida hasta las {}.",
+        house.check_in_time.format("%H:%M"),
+        house.check_out_time.format("%H:%M")
+    );
+    match &house.directions {
+        Some(directions) => format!("{times}\n📍 Cómo llegar: {directions}"),
+        None => times,
+    }
 }
 
 /// A message with a button that opens the payment link (plain text if it cannot be one).

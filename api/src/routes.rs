@@ -728,6 +728,9 @@ pub struct RegisterInput {
     check_in_time: Option<String>,
     /// `HH:MM`, default 10:00.
     check_out_time: Option<String>,
+    /// How to get there (address, map link, keys), up to 1000 characters: sent to WhatsApp
+    /// guests with their confirmation, never shown publicly.
+    directions: Option<String>,
 }
 
 fn time(raw: Option<&str>, default: (u32, u32), field: &str) -> Result<NaiveTime, Problem> {
@@ -766,6 +769,7 @@ async fn register(
                 min_nights: input.min_nights.unwrap_or(1),
                 check_in_time: time(input.check_in_time.as_deref(), (14, 0), "check_in_time")?,
                 check_out_time: time(input.check_out_time.as_deref(), (10, 0), "check_out_time")?,
+                directions: input.directions,
             });
             let (_, position) =
                 command(&state, id, cmd, meta(&admin.0.sub, Some(id.as_uuid()))).await?;
@@ -782,6 +786,8 @@ pub struct DetailsInput {
     check_in_time: Option<String>,
     /// `HH:MM`
     check_out_time: Option<String>,
+    /// As at registration; `""` removes them.
+    directions: Option<String>,
 }
 
 #[utoipa::path(patch, path = "/v1/admin/accommodations/{id}", tag = "admin",
@@ -802,6 +808,7 @@ async fn change_details(
         capacity: input.capacity,
         check_in_time: optional_time(input.check_in_time.as_deref(), "check_in_time")?,
         check_out_time: optional_time(input.check_out_time.as_deref(), "check_out_time")?,
+        directions: input.directions,
     });
     let (_, position) = command(&state, id, cmd, meta(&admin.0.sub, Some(id.as_uuid()))).await?;
     Ok(HttpResponse::Ok().json(json!({"id": id, "position": position})))

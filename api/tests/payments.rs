@@ -780,3 +780,59 @@ async fn a_whatsapp_guest_is_told_when_the_owner_cancels() {
         .await;
     }
 }
+
+/// The confirmation tells a WhatsApp guest the cabin's own house times and how to get there;
+/// the directions are shown nowhere public.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_confirmed_guest_is_told_the_house_times_and_the_way_there() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let (server, app, acc, reservation, code) = whatsapp_guest_holding(backend, 10, 12).await;
+        let way = "Ruta 40 km 2012, tranquera verde; la llave está en la caja junto a la puerta.";
+        let changed = app
+            .send(
+                app.http
+                    .patch(format!("{}/v1/admin/accommodations/{acc}", app.base))
+                    .bearer_auth(&app.admin)
+                    .json(&json!({"check_in_time": "15:30", "directions": way})),
+            )
+            .await;
+        assert_eq!(changed.status, 200, "{:?}", changed.body);
+        let position = changed.body["position"].as_i64().unwrap();
+        let public = app
+            .get(&format!("/v1/accommodations?min_position={position}"), None)
+            .await;
+        assert!(
+            !public.body.to_string().contains("tranquera"),
+            "{backend:?}: {:?}",
+            public.body
+        );
+        eventually("the hold in the read model", || async {
+            status(&app, &code).await["status"] == "held"
+        })
+        .await;
+        let deposit: f64 = status(&app, &code).await["deposit"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        serve_payment(&server, payment("4321", "approved", &reservation, deposit)).await;
+        assert_eq!(notify(&app, "4321", 4301).await.status, 200);
+        eventually("the confirmation", || async {
+            told(&app, "está confirmada").await == 1
+        })
+        .await;
+        let confirmation = guest_messages(&app)
+            .await
+            .into_iter()
+            .find(|m| m.contains("está confirmada"))
+            .unwrap();
+        assert!(
+            confirmation.contains("Entrada desde las 15:30, salida hasta las 10:00."),
+            "{confirmation}"
+        );
+        assert!(
+            confirmation.contains(&format!("📍 Cómo llegar: {way}")),
+            "{confirmation}"
+        );
+    }
+}

@@ -118,6 +118,7 @@ fn register(id: AccommodationId) -> AccommodationCommand {
         min_nights: 1,
         check_in_time: NaiveTime::MIN,
         check_out_time: NaiveTime::MIN,
+        directions: None,
     })
 }
 

@@ -54,6 +54,7 @@ fn history(id: AccommodationId, seed: usize) -> anyhow::Result<Vec<NewEvent>> {
             min_nights: 1,
             check_in_time: NaiveTime::MIN,
             check_out_time: NaiveTime::MIN,
+            directions: None,
         }),
     )?;
     for day in 0..((EVENTS_PER_ACCOMMODATION - 1) / 2) as u64 {

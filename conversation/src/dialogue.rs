@@ -118,6 +118,16 @@ pub enum Action {
     CancelReservation { code: String },
     /// The payment links of the guest's reservations still waiting for the deposit.
     PaymentLinks,
+    /// Each cabin's check-in and check-out times.
+    HouseTimes,
+}
+
+/// A cabin's house times, `HH:MM`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HouseTimes {
+    pub name: String,
+    pub check_in: String,
+    pub check_out: String,
 }
 
 /// A held reservation waiting for its deposit, with its link once the provider made one.
@@ -147,6 +157,7 @@ pub enum Outcome {
         why: String,
     },
     PaymentLinks(Vec<PendingPayment>),
+    HouseTimes(Vec<HouseTimes>),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -346,7 +357,10 @@ pub fn respond(
                     done(State::AskedDates { guests: u.guests }, vec![ask_dates()])
                 }
                 Some(Intent::Prices) => done(state, vec![text(PRICES)]),
-                Some(Intent::Location) => done(state, vec![text(LOCATION)]),
+                Some(Intent::Location) => Step::Need {
+                    action: Action::HouseTimes,
+                    pending: state,
+                },
                 Some(Intent::MyReservations | Intent::Cancel) => list_reservations(),
                 Some(Intent::Pay) => Step::Need {
                     action: Action::PaymentLinks,
@@ -360,8 +374,39 @@ pub fn respond(
 
 const PRICES: &str = "Los precios dependen de las fechas: decime cuándo y cuántos son y te paso \
                       el total con limpieza incluida.";
-const LOCATION: &str = "El check-in es desde las 14 y el check-out hasta las 10. Cuando reserves \
-                        te mandamos la ubicación exacta.";
+/// The answer to "where is it, when can we arrive": each cabin's own times (the same sentence
+/// when they all share them), and where the way there comes from. The directions themselves go
+/// only to a guest whose stay is confirmed.
+fn house_times(houses: &[HouseTimes]) -> String {
+    const WAY: &str = "Cómo llegar te lo mandamos con la confirmación de tu reserva.";
+    match houses {
+        [] => {
+            format!("Los horarios de entrada y salida te los paso cuando elijas una cabaña. {WAY}")
+        }
+        [first, rest @ ..]
+            if rest
+                .iter()
+                .all(|h| h.check_in == first.check_in && h.check_out == first.check_out) =>
+        {
+            format!(
+                "La entrada es desde las {} y la salida hasta las {}. {WAY}",
+                first.check_in, first.check_out
+            )
+        }
+        _ => {
+            let lines: Vec<String> = houses
+                .iter()
+                .map(|h| {
+                    format!(
+                        "• {}: entrada desde las {}, salida hasta las {}",
+                        h.name, h.check_in, h.check_out
+                    )
+                })
+                .collect();
+            format!("Horarios de entrada y salida:\n{}\n{WAY}", lines.join("\n"))
+        }
+    }
+}
 
 /// The help topics, as a list: each row leads where the same question typed would.
 fn help_topics() -> Reply {
@@ -417,7 +462,10 @@ fn choose(state: &State, id: &str, today: NaiveDate) -> Step {
         }
         ids::MENU_MINE | ids::HELP_CANCEL => list_reservations(),
         ids::HELP_PRICES => done(State::Menu, vec![text(PRICES)]),
-        ids::HELP_LOCATION => done(State::Menu, vec![text(LOCATION)]),
+        ids::HELP_LOCATION => Step::Need {
+            action: Action::HouseTimes,
+            pending: State::Menu,
+        },
         ids::HELP_PAY => Step::Need {
             action: Action::PaymentLinks,
             pending: State::Menu,
@@ -704,5 +752,6 @@ pub fn after(pending: State, outcome: Outcome) -> Turn {
             vec![text(format!("No pude cancelar {code}: {why}."))],
         ),
         (state, Outcome::Offers(_)) => turn(state, Vec::new()),
+        (state, Outcome::HouseTimes(houses)) => turn(state, vec![text(house_times(&houses))]),
     }
 }

@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use conversation::dialogue::{
-    Action, Input, Offer, Outcome, ReservationSummary, State, Step, after, ids, respond,
+    Action, HouseTimes, Input, Offer, Outcome, ReservationSummary, State, Step, after, ids, respond,
 };
 use conversation::reply::Reply;
 use domain::Money;
@@ -372,8 +372,13 @@ fn help_topics_are_a_list_and_each_topic_goes_to_its_handler() {
     let tap = |id: &str| respond(&State::Menu, Some(now()), &Input::Choice(id.into()), now());
     let prices = turn(tap(ids::HELP_PRICES));
     assert!(matches!(&prices.replies[0], Reply::Text(t) if t.contains("limpieza")));
-    let location = turn(tap(ids::HELP_LOCATION));
-    assert!(matches!(&location.replies[0], Reply::Text(t) if t.contains("check-in")));
+    assert!(matches!(
+        tap(ids::HELP_LOCATION),
+        Step::Need {
+            action: Action::HouseTimes,
+            ..
+        }
+    ));
     assert!(matches!(
         tap(ids::HELP_PAY),
         Step::Need {
@@ -415,4 +420,55 @@ fn asking_to_pay_gives_the_payment_button() {
     let none = after(pending, Outcome::PaymentLinks(vec![]));
     assert_eq!(none.state, State::Menu);
     assert!(Reply::link("x", "un texto de botón demasiado largo", "https://x").is_err());
+}
+
+/// "Where is it, when can we arrive": each cabin's own times, told once when they are all the
+/// same; the way there is promised with the confirmation, never given out here.
+#[test]
+fn house_times_are_the_cabins_own() {
+    let asked = respond(
+        &State::Menu,
+        Some(now()),
+        &text("a que hora es el check in y donde queda?"),
+        now(),
+    );
+    let Step::Need {
+        action: Action::HouseTimes,
+        pending,
+    } = asked
+    else {
+        panic!("expected the house times to be looked up, got {asked:?}");
+    };
+    let house = |name: &str, check_in: &str, check_out: &str| HouseTimes {
+        name: name.into(),
+        check_in: check_in.into(),
+        check_out: check_out.into(),
+    };
+    let answer = |houses| match &after(pending.clone(), Outcome::HouseTimes(houses)).replies[..] {
+        [Reply::Text(t)] => t.clone(),
+        other => panic!("one text expected, got {other:?}"),
+    };
+    let same = answer(vec![
+        house("Cabaña del Lago", "15:00", "11:00"),
+        house("Cabaña del Bosque", "15:00", "11:00"),
+    ]);
+    assert!(
+        same.contains("desde las 15:00 y la salida hasta las 11:00"),
+        "{same}"
+    );
+    assert!(same.contains("con la confirmación"), "{same}");
+    let each = answer(vec![
+        house("Cabaña del Lago", "15:00", "11:00"),
+        house("Cabaña del Bosque", "13:00", "10:00"),
+    ]);
+    assert!(
+        each.contains("Cabaña del Lago: entrada desde las 15:00, salida hasta las 11:00"),
+        "{each}"
+    );
+    assert!(
+        each.contains("Cabaña del Bosque: entrada desde las 13:00, salida hasta las 10:00"),
+        "{each}"
+    );
+    let none = answer(Vec::new());
+    assert!(none.contains("cuando elijas una cabaña"), "{none}");
 }

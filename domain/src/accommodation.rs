@@ -98,6 +98,9 @@ pub struct RegisterAccommodation {
     pub min_nights: u32,
     pub check_in_time: NaiveTime,
     pub check_out_time: NaiveTime,
+    /// How to get there (address, a map link, the key box): told to guests whose stay is
+    /// confirmed, never shown publicly.
+    pub directions: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -114,6 +117,8 @@ pub struct ChangeDetails {
     pub capacity: Option<u32>,
     pub check_in_time: Option<NaiveTime>,
     pub check_out_time: Option<NaiveTime>,
+    /// `Some("")` removes them.
+    pub directions: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -259,13 +264,33 @@ pub struct AccommodationRegistered {
     #[serde(default = "default_offset")]
     pub utc_offset_minutes: i32,
     pub registered_at: DateTime<Utc>,
+    /// Added later: older events have none, and an event without them is written as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub directions: Option<String>,
 }
 
 fn default_offset() -> i32 {
     ARGENTINA_UTC_OFFSET_MINUTES
 }
 
-/// The accommodation's new name, capacity and house times (all of them, after the change).
+/// Longest directions kept: an address, a map link and a few lines about the keys.
+pub const MAX_DIRECTIONS: usize = 1000;
+
+/// Directions as given, trimmed; blank means none.
+fn directions(given: Option<&str>) -> Result<Option<String>, BookingError> {
+    let Some(text) = given.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    if text.chars().count() > MAX_DIRECTIONS {
+        return Err(BookingError::InvalidAccommodation(format!(
+            "directions must have at most {MAX_DIRECTIONS} characters"
+        )));
+    }
+    Ok(Some(text.to_owned()))
+}
+
+/// The accommodation's new name, capacity, house times and directions (all of them, after the
+/// change).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AccommodationDetailsChanged {
     pub name: String,
@@ -273,6 +298,9 @@ pub struct AccommodationDetailsChanged {
     pub check_in_time: NaiveTime,
     pub check_out_time: NaiveTime,
     pub changed_at: DateTime<Utc>,
+    /// As in `AccommodationRegistered`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub directions: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -778,6 +806,7 @@ pub struct AccommodationInfo {
     pub check_in_time: NaiveTime,
     pub check_out_time: NaiveTime,
     pub utc_offset_minutes: i32,
+    pub directions: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -1678,6 +1707,7 @@ impl Aggregate for Accommodation {
                     )));
                 }
                 cmd.pricing.validate()?;
+                let directions = directions(cmd.directions.as_deref())?;
                 Ok(vec![E::Registered(AccommodationRegistered {
                     accommodation_id: cmd.accommodation_id,
                     name: name.to_owned(),
@@ -1688,6 +1718,7 @@ impl Aggregate for Accommodation {
                     check_out_time: cmd.check_out_time,
                     utc_offset_minutes: ARGENTINA_UTC_OFFSET_MINUTES,
                     registered_at: now,
+                    directions,
                 })])
             }
             C::ChangePricing(cmd) => {
@@ -1719,6 +1750,10 @@ impl Aggregate for Accommodation {
                         "capacity must be between 1 and {MAX_CAPACITY}"
                     )));
                 }
+                let directions = match cmd.directions.as_deref() {
+                    Some(given) => directions(Some(given))?,
+                    None => info.directions.clone(),
+                };
                 // Guests already holding nights keep them: a smaller capacity applies to new
                 // requests only.
                 Ok(vec![E::DetailsChanged(AccommodationDetailsChanged {
@@ -1727,6 +1762,7 @@ impl Aggregate for Accommodation {
                     check_in_time: cmd.check_in_time.unwrap_or(info.check_in_time),
                     check_out_time: cmd.check_out_time.unwrap_or(info.check_out_time),
                     changed_at: now,
+                    directions,
                 })])
             }
             C::PlaceHold(cmd) => self.decide_place_hold(cmd, now),
@@ -1802,6 +1838,7 @@ impl Aggregate for Accommodation {
                     check_in_time: e.check_in_time,
                     check_out_time: e.check_out_time,
                     utc_offset_minutes: e.utc_offset_minutes,
+                    directions: e.directions.clone(),
                 });
             }
             E::PricingChanged(e) => {
@@ -1816,6 +1853,7 @@ impl Aggregate for Accommodation {
                     info.capacity = e.capacity;
                     info.check_in_time = e.check_in_time;
                     info.check_out_time = e.check_out_time;
+                    info.directions = e.directions.clone();
                 }
             }
             E::HoldPlaced(e) => {

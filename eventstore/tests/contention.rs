@@ -41,6 +41,7 @@ async fn concurrent_holds_on_one_accommodation_never_overlap() {
                     min_nights: 1,
                     check_in_time: NaiveTime::from_hms_opt(14, 0, 0).unwrap(),
                     check_out_time: NaiveTime::from_hms_opt(10, 0, 0).unwrap(),
+                    directions: None,
                 }),
                 now,
                 &Metadata::default(),

@@ -53,6 +53,7 @@ impl World {
                 min_nights: 1,
                 check_in_time: NaiveTime::from_hms_opt(14, 0, 0).unwrap(),
                 check_out_time: NaiveTime::from_hms_opt(10, 0, 0).unwrap(),
+                directions: None,
             }),
             self.now,
         )

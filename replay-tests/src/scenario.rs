@@ -120,6 +120,7 @@ fn register(r: &mut Recorder, n: u64, name: &str, policy: CancellationPolicy) ->
             min_nights: 2,
             check_in_time: NaiveTime::from_hms_opt(14, 0, 0).unwrap_or_default(),
             check_out_time: NaiveTime::from_hms_opt(10, 0, 0).unwrap_or_default(),
+            directions: None,
         }),
         "admin",
     );

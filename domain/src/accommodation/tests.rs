@@ -33,6 +33,7 @@ fn registered() -> AccommodationEvent {
         check_out_time: NaiveTime::from_hms_opt(10, 0, 0).unwrap(),
         utc_offset_minutes: ARGENTINA_UTC_OFFSET_MINUTES,
         registered_at: at("2026-12-01T12:00:00Z"),
+        directions: None,
     })
 }
 
@@ -90,6 +91,7 @@ fn registering_twice_is_refused() {
         min_nights: 1,
         check_in_time: NaiveTime::MIN,
         check_out_time: NaiveTime::MIN,
+        directions: None,
     });
     assert_eq!(
         given(&[registered()]).when(cmd.clone(), now()),
@@ -109,6 +111,7 @@ fn registering_with_zero_capacity_or_bad_pricing_is_refused() {
         min_nights: 1,
         check_in_time: NaiveTime::MIN,
         check_out_time: NaiveTime::MIN,
+        directions: None,
     };
     let r = given(&[]).when(AccommodationCommand::Register(cmd.clone()), now());
     assert!(matches!(r, Err(BookingError::InvalidAccommodation(_))));
@@ -821,6 +824,56 @@ fn details_change_keeps_what_is_not_named_and_checks_what_is() {
         ),
         Err(BookingError::NotRegistered)
     );
+}
+
+/// The directions a guest gets with a confirmation: set, kept, replaced, removed, and bounded;
+/// an event without them is stored exactly as before they existed.
+#[test]
+fn directions_are_set_kept_removed_and_absent_from_old_events() {
+    let change = |directions: Option<&str>| {
+        AccommodationCommand::ChangeDetails(ChangeDetails {
+            directions: directions.map(str::to_owned),
+            ..ChangeDetails::default()
+        })
+    };
+    let directions_after = |g: &Given, cmd| {
+        let events = g.when(cmd, now()).unwrap();
+        let mut state = g.0.clone();
+        state.evolve(&events[0]);
+        state.info().unwrap().directions.clone()
+    };
+    let g = given(&[registered()]);
+    let route = "  Ruta 40 km 2012, tranquera verde. La llave está en la caja de la puerta. ";
+    let set = directions_after(&g, change(Some(route)));
+    assert_eq!(set.as_deref(), Some(route.trim()));
+
+    let mut with = g.0.clone();
+    for e in g.when(change(Some(route)), now()).unwrap() {
+        with.evolve(&e);
+    }
+    let g = Given(with);
+    assert_eq!(
+        directions_after(
+            &g,
+            AccommodationCommand::ChangeDetails(ChangeDetails::default())
+        ),
+        set,
+        "a change that does not name them keeps them"
+    );
+    assert_eq!(directions_after(&g, change(Some("  "))), None);
+    assert!(matches!(
+        g.when(change(Some(&"x".repeat(MAX_DIRECTIONS + 1))), now()),
+        Err(BookingError::InvalidAccommodation(_))
+    ));
+
+    let old = registered().to_payload();
+    assert!(old.get("directions").is_none(), "{old}");
+    let AccommodationEvent::Registered(read) =
+        AccommodationEvent::from_stored("AccommodationRegistered", 1, old).unwrap()
+    else {
+        panic!("an AccommodationRegistered");
+    };
+    assert_eq!(read.directions, None);
 }
 
 // ---------------------------------------------------------------------------------------------
