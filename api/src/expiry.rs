@@ -1,5 +1,6 @@
 //! The hold-expiry scheduler: every interval, `ExpireHold` for each hold past its expiry, and a
-//! reminder to each WhatsApp guest whose unpaid hold is about to lapse (`payments::remind_unpaid`).
+//! reminder to each WhatsApp guest whose unpaid hold is about to lapse (`payments::remind_unpaid`),
+//! and the way there to those arriving tomorrow (`arrivals`).
 //!
 //! Safe with several instances: the command is decided on the accommodation stream's current
 //! version, so when two instances race, one expires the hold and the other is told it is no
@@ -29,6 +30,13 @@ pub async fn run(state: web::Data<AppState>) {
             Ok(n) => tracing::info!(reminded = n, "guests reminded of holds about to lapse"),
             Err(err) => {
                 tracing::warn!(error = %err.detail, "hold reminder pass failed; will retry")
+            }
+        }
+        match crate::arrivals::tell_tomorrows_guests(&state, state.now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(told = n, "guests arriving tomorrow told the way"),
+            Err(err) => {
+                tracing::warn!(error = %err.detail, "arrival messages pass failed; will retry")
             }
         }
         ticks += 1;

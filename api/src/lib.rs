@@ -1,6 +1,7 @@
 //! The `cabanas` service: configuration, the HTTP application and its workers.
 
 pub mod app;
+pub mod arrivals;
 pub mod audit;
 pub mod auth;
 pub mod chat;

@@ -642,7 +642,7 @@ fn message(e: &AccommodationEvent, r: &Reservation, house: &AccommodationInfo) -
 
 /// What a confirmed guest needs to arrive: the house times and, when the owner wrote them, the
 /// directions (which are told to nobody before a stay is confirmed).
-fn arrival(house: &AccommodationInfo) -> String {
+pub(crate) fn arrival(house: &AccommodationInfo) -> String {
     let times = format!(
         "Entrada desde las {}, salida hasta las {}.",
         house.check_in_time.format("%H:%M"),

@@ -721,7 +721,11 @@ const REMINDER: &str = "todavía querés confirmarla";
 
 /// Moves the clock, then waits for the scheduler (every second here) to have run at that time.
 async fn after_a_pass(app: &TestApp, minutes: i64) {
-    app.advance(chrono::Duration::minutes(minutes));
+    after_a_pass_at(app, chrono::Duration::minutes(minutes)).await;
+}
+
+async fn after_a_pass_at(app: &TestApp, by: chrono::Duration) {
+    app.advance(by);
     tokio::time::sleep(Duration::from_millis(1500)).await;
 }
 
@@ -834,5 +838,70 @@ async fn a_confirmed_guest_is_told_the_house_times_and_the_way_there() {
             confirmation.contains(&format!("📍 Cómo llegar: {way}")),
             "{confirmation}"
         );
+    }
+}
+
+/// The day before arrival, from 10:00 in the owner's calendar, a confirmed WhatsApp guest is
+/// told the house times and the way there, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guest_arriving_tomorrow_is_told_the_way_once() {
+    const TOMORROW: &str = "Mañana te esperamos";
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let (server, app, acc, reservation, code) = whatsapp_guest_holding(backend, 3, 5).await;
+        let changed = app
+            .send(
+                app.http
+                    .patch(format!("{}/v1/admin/accommodations/{acc}", app.base))
+                    .bearer_auth(&app.admin)
+                    .json(&json!({"directions": "Camino al lago 5"})),
+            )
+            .await;
+        assert_eq!(changed.status, 200, "{:?}", changed.body);
+        eventually("the hold in the read model", || async {
+            status(&app, &code).await["status"] == "held"
+        })
+        .await;
+        let deposit: f64 = status(&app, &code).await["deposit"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        serve_payment(&server, payment("5511", "approved", &reservation, deposit)).await;
+        assert_eq!(notify(&app, "5511", 5501).await.status, 200);
+        eventually("the confirmation", || async {
+            status(&app, &code).await["status"] == "confirmed"
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert_eq!(told(&app, TOMORROW).await, 0, "{backend:?}: days ahead");
+
+        // The day before, 09:00 in Argentina (12:00 UTC): still too early in the day.
+        let check_in: chrono::NaiveDate = app.day(3).parse().unwrap();
+        let nine = (check_in - chrono::Duration::days(1))
+            .and_hms_opt(12, 0, 0)
+            .unwrap()
+            .and_utc();
+        let now = *app.clock.lock().unwrap();
+        after_a_pass_at(&app, nine - now).await;
+        assert_eq!(told(&app, TOMORROW).await, 0, "{backend:?}: before 10:00");
+
+        app.advance(chrono::Duration::minutes(90));
+        eventually("the day-before message", || async {
+            told(&app, TOMORROW).await == 1
+        })
+        .await;
+        let message = guest_messages(&app)
+            .await
+            .into_iter()
+            .find(|m| m.contains(TOMORROW))
+            .unwrap();
+        assert!(message.contains(&code), "{message}");
+        assert!(message.contains("Entrada desde las 14:00"), "{message}");
+        assert!(
+            message.contains("📍 Cómo llegar: Camino al lago 5"),
+            "{message}"
+        );
+        after_a_pass(&app, 60).await;
+        assert_eq!(told(&app, TOMORROW).await, 1, "{backend:?}: once");
     }
 }
