@@ -228,6 +228,43 @@ async fn whatsapp_guest_holding(
     (server, app, acc, reservation, code)
 }
 
+/// Pays the hold's whole deposit the way Mercado Pago reports it (payment `payment_id`, told
+/// by notification `notification_id`), once the hold is in the read model.
+async fn pay_deposit(
+    app: &TestApp,
+    server: &MockServer,
+    (reservation, code): (&str, &str),
+    payment_id: &str,
+    notification_id: u64,
+) {
+    eventually("the hold in the read model", || async {
+        status(app, code).await["status"] == "held"
+    })
+    .await;
+    let deposit: f64 = status(app, code).await["deposit"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    serve_payment(
+        server,
+        payment(payment_id, "approved", reservation, deposit),
+    )
+    .await;
+    assert_eq!(notify(app, payment_id, notification_id).await.status, 200);
+}
+
+/// `PATCH /v1/admin/accommodations/{acc}` with `changes`.
+async fn change_cabin(app: &TestApp, acc: &str, changes: Value) -> common::Reply {
+    app.send(
+        app.http
+            .patch(format!("{}/v1/admin/accommodations/{acc}", app.base))
+            .bearer_auth(&app.admin)
+            .json(&changes),
+    )
+    .await
+}
+
 async fn cancel_as_owner(app: &TestApp, code: &str, reason: &str) -> common::Reply {
     app.post(
         &format!("/v1/admin/reservations/{code}/cancel"),
@@ -792,14 +829,12 @@ async fn a_confirmed_guest_is_told_the_house_times_and_the_way_there() {
     for backend in [Backend::Sqlite, Backend::Postgres] {
         let (server, app, acc, reservation, code) = whatsapp_guest_holding(backend, 10, 12).await;
         let way = "Ruta 40 km 2012, tranquera verde; la llave está en la caja junto a la puerta.";
-        let changed = app
-            .send(
-                app.http
-                    .patch(format!("{}/v1/admin/accommodations/{acc}", app.base))
-                    .bearer_auth(&app.admin)
-                    .json(&json!({"check_in_time": "15:30", "directions": way})),
-            )
-            .await;
+        let changed = change_cabin(
+            &app,
+            &acc,
+            json!({"check_in_time": "15:30", "directions": way}),
+        )
+        .await;
         assert_eq!(changed.status, 200, "{:?}", changed.body);
         let position = changed.body["position"].as_i64().unwrap();
         let public = app
@@ -810,17 +845,7 @@ async fn a_confirmed_guest_is_told_the_house_times_and_the_way_there() {
             "{backend:?}: {:?}",
             public.body
         );
-        eventually("the hold in the read model", || async {
-            status(&app, &code).await["status"] == "held"
-        })
-        .await;
-        let deposit: f64 = status(&app, &code).await["deposit"]
-            .as_str()
-            .unwrap()
-            .parse()
-            .unwrap();
-        serve_payment(&server, payment("4321", "approved", &reservation, deposit)).await;
-        assert_eq!(notify(&app, "4321", 4301).await.status, 200);
+        pay_deposit(&app, &server, (&reservation, &code), "4321", 4301).await;
         eventually("the confirmation", || async {
             told(&app, "está confirmada").await == 1
         })
@@ -848,26 +873,9 @@ async fn a_guest_arriving_tomorrow_is_told_the_way_once() {
     const TOMORROW: &str = "Mañana te esperamos";
     for backend in [Backend::Sqlite, Backend::Postgres] {
         let (server, app, acc, reservation, code) = whatsapp_guest_holding(backend, 3, 5).await;
-        let changed = app
-            .send(
-                app.http
-                    .patch(format!("{}/v1/admin/accommodations/{acc}", app.base))
-                    .bearer_auth(&app.admin)
-                    .json(&json!({"directions": "Camino al lago 5"})),
-            )
-            .await;
+        let changed = change_cabin(&app, &acc, json!({"directions": "Camino al lago 5"})).await;
         assert_eq!(changed.status, 200, "{:?}", changed.body);
-        eventually("the hold in the read model", || async {
-            status(&app, &code).await["status"] == "held"
-        })
-        .await;
-        let deposit: f64 = status(&app, &code).await["deposit"]
-            .as_str()
-            .unwrap()
-            .parse()
-            .unwrap();
-        serve_payment(&server, payment("5511", "approved", &reservation, deposit)).await;
-        assert_eq!(notify(&app, "5511", 5501).await.status, 200);
+        pay_deposit(&app, &server, (&reservation, &code), "5511", 5501).await;
         eventually("the confirmation", || async {
             status(&app, &code).await["status"] == "confirmed"
         })
