@@ -7,6 +7,7 @@
 //! reservation id and the reply ids are all derived from the message id.
 
 use std::collections::HashSet;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use actix_web::web;
@@ -28,7 +29,6 @@ use integrations::whatsapp::webhook::{InboundMessage, MessageKind};
 use projections::queries;
 use projections::{db_exec, db_fetch};
 use sha2::{Digest, Sha256};
-use std::sync::atomic::Ordering;
 use uuid::Uuid;
 
 use crate::app::AppState;
