@@ -22,7 +22,8 @@ use domain::accommodation::{
 };
 use domain::guest::DialogueAdvanced;
 use domain::{
-    AccommodationEvent, AccommodationId, DomainEvent, GuestEvent, GuestId, ReservationId, StayDates,
+    AccommodationEvent, AccommodationId, Aggregate, DomainEvent, GuestEvent, GuestId, Money,
+    ReservationId, StayDates,
 };
 use eventstore::{ExpectedVersion, NewEvent};
 use integrations::whatsapp::webhook::{InboundMessage, MessageKind};
@@ -321,6 +322,40 @@ async fn reply(state: &AppState, m: &InboundMessage, replies: &[Reply]) -> Resul
     Ok(())
 }
 
+/// The reservation `code`, when it is this guest's: only the guest who made a reservation may
+/// cancel it from their phone. Otherwise the answer to give them.
+async fn guests_own(
+    state: &AppState,
+    guest: &GuestId,
+    code: &str,
+) -> Result<Result<(AccommodationId, ReservationId), Outcome>, Problem> {
+    let refused = |why: &str| {
+        Ok(Err(Outcome::NotCancellable {
+            code: code.to_owned(),
+            why: why.into(),
+        }))
+    };
+    let found = queries::reservation_by_code(&state.db, code).await?;
+    let Some(r) = found.filter(|r| r.guest.reference == guest.stream_id()) else {
+        return refused("no es una reserva tuya");
+    };
+    match (
+        r.accommodation_id.parse::<AccommodationId>(),
+        r.id.parse::<ReservationId>(),
+    ) {
+        (Ok(id), Ok(reservation_id)) => Ok(Ok((id, reservation_id))),
+        _ => refused("no la encuentro"),
+    }
+}
+
+fn guest_cancels(reservation_id: ReservationId) -> AccommodationCommand {
+    AccommodationCommand::Cancel(CancelReservation {
+        reservation_id,
+        by: CancelledBy::Guest,
+        reason: "pedido por WhatsApp".into(),
+    })
+}
+
 async fn perform(
     state: &AppState,
     m: &InboundMessage,
@@ -418,29 +453,45 @@ async fn perform(
                     .collect(),
             ))
         }
+        Action::PreviewCancellation { code } => {
+            let (id, reservation_id) = match guests_own(state, guest, &code).await? {
+                Ok(ids) => ids,
+                Err(refused) => return Ok(refused),
+            };
+            // The cancellation decided but not made: its refunds are what the policy gives back.
+            let (_, cabin) = state
+                .handler
+                .load(&id.stream_id())
+                .await
+                .map_err(Problem::from)?;
+            let paid = cabin
+                .reservation(reservation_id)
+                .map(|r| r.net_paid())
+                .unwrap_or(Money::ZERO);
+            match cabin.decide(&guest_cancels(reservation_id), now) {
+                Ok(events) => Ok(Outcome::CancellationTerms {
+                    code,
+                    paid,
+                    refund: events
+                        .iter()
+                        .map(|e| match e {
+                            AccommodationEvent::RefundDue(d) => d.amount,
+                            _ => Money::ZERO,
+                        })
+                        .fold(Money::ZERO, |total, amount| total + amount),
+                }),
+                Err(_) => Ok(Outcome::NotCancellable {
+                    code,
+                    why: "ya estaba cancelada o vencida".into(),
+                }),
+            }
+        }
         Action::CancelReservation { code } => {
-            let found = queries::reservation_by_code(&state.db, &code).await?;
-            // Only the guest who made it may cancel it from their phone.
-            let Some(r) = found.filter(|r| r.guest.reference == guest.stream_id()) else {
-                return Ok(Outcome::NotCancellable {
-                    code,
-                    why: "no es una reserva tuya".into(),
-                });
+            let (id, reservation_id) = match guests_own(state, guest, &code).await? {
+                Ok(ids) => ids,
+                Err(refused) => return Ok(refused),
             };
-            let (Ok(id), Ok(reservation_id)) = (
-                r.accommodation_id.parse::<AccommodationId>(),
-                r.id.parse::<ReservationId>(),
-            ) else {
-                return Ok(Outcome::NotCancellable {
-                    code,
-                    why: "no la encuentro".into(),
-                });
-            };
-            let cmd = AccommodationCommand::Cancel(CancelReservation {
-                reservation_id,
-                by: CancelledBy::Guest,
-                reason: "pedido por WhatsApp".into(),
-            });
+            let cmd = guest_cancels(reservation_id);
             let mut metadata = meta("guest", Some(reservation_id.as_uuid()));
             metadata.source = Some("whatsapp".into());
             metadata.provider_message_id = Some(m.wamid.clone());

@@ -913,3 +913,91 @@ async fn a_guest_arriving_tomorrow_is_told_the_way_once() {
         assert_eq!(told(&app, TOMORROW).await, 1, "{backend:?}: once");
     }
 }
+
+/// The guest taps a button in WhatsApp (an unsigned delivery: these tests set no app secret).
+async fn guest_taps(app: &TestApp, wamid: &str, id: &str) {
+    let delivery = json!({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "5491100000000", "phone_number_id": "123"},
+            "contacts": [{"profile": {"name": "Ana Pérez"}, "wa_id": GUEST}],
+            "messages": [{"from": GUEST, "id": wamid,
+                "timestamp": app.clock.lock().unwrap().timestamp().to_string(),
+                "type": "interactive", "interactive": {"type": "button_reply",
+                    "button_reply": {"id": id, "title": "…"}}}]
+        }}]}]
+    });
+    let r = app
+        .send(
+            app.http
+                .post(format!("{}/webhooks/whatsapp", app.base))
+                .json(&delivery),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+}
+
+/// A guest cancelling a paid stay from WhatsApp is told first what the cabin's policy gives
+/// back, and nothing changes until they accept; then the refund is that amount.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guest_cancelling_a_paid_stay_is_told_the_refund_first() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        // Ten days before arrival under the default (moderate) policy: half back.
+        let (server, app, _, reservation, code) = whatsapp_guest_holding(backend, 10, 12).await;
+        pay_deposit(&app, &server, (&reservation, &code), "6161", 6101).await;
+        eventually("the confirmation", || async {
+            status(&app, &code).await["status"] == "confirmed"
+        })
+        .await;
+        Mock::given(method("POST"))
+            .and(path("/v1/payments/6161/refunds"))
+            .respond_with(
+                ResponseTemplate::new(201)
+                    .set_body_json(json!({"id": 6262, "payment_id": 6161, "status": "approved"})),
+            )
+            .mount(&server)
+            .await;
+
+        guest_taps(&app, "wamid.c1", &format!("res-cancel:{code}")).await;
+        eventually("the terms", || async {
+            told(&app, "te devolvemos").await == 1
+        })
+        .await;
+        let terms = guest_messages(&app)
+            .await
+            .into_iter()
+            .find(|m| m.contains("te devolvemos"))
+            .unwrap();
+        assert!(terms.contains("política de cancelación"), "{terms}");
+        assert_eq!(
+            status(&app, &code).await["status"],
+            "confirmed",
+            "{backend:?}"
+        );
+
+        guest_taps(&app, "wamid.c2", &format!("res-cancel-yes:{code}")).await;
+        eventually("the cancellation", || async {
+            status(&app, &code).await["status"] == "cancelled"
+        })
+        .await;
+        let deposit: f64 = status(&app, &code).await["deposit"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        eventually("the refund decided", || async {
+            let p = app
+                .get(
+                    &format!("/v1/admin/reservations/{code}/payments"),
+                    Some(&app.admin),
+                )
+                .await;
+            p.body["refunds"][0]["amount"]
+                .as_str()
+                .and_then(|a| a.parse::<f64>().ok())
+                == Some(deposit / 2.0)
+        })
+        .await;
+    }
+}

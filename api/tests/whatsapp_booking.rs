@@ -236,7 +236,23 @@ async fn a_guest_books_over_whatsapp() {
             ),
         )
         .await;
-        let cancelled = sent(&server, 7).await;
+        // Nothing paid yet: nothing to lose, and the guest is asked once more.
+        let terms = sent(&server, 7).await;
+        assert_eq!(
+            terms["interactive"]["action"]["buttons"][0]["reply"]["id"],
+            format!("res-cancel-yes:{code}"),
+            "{backend:?}: {terms}"
+        );
+        deliver(
+            &app,
+            delivery(
+                "wamid.8",
+                json!({"type": "interactive", "interactive": {"type": "button_reply",
+                       "button_reply": {"id": format!("res-cancel-yes:{code}"), "title": "Sí, cancelarla"}}}),
+            ),
+        )
+        .await;
+        let cancelled = sent(&server, 8).await;
         assert!(
             cancelled["text"]["body"]
                 .as_str()
@@ -262,11 +278,11 @@ async fn a_guest_books_over_whatsapp() {
         deliver(&app, hello).await;
         tokio::time::sleep(Duration::from_millis(700)).await;
         let (replies, other) = received(&server).await;
-        assert_eq!(replies.len(), 7, "{backend:?}");
+        assert_eq!(replies.len(), 8, "{backend:?}");
         // Every message was marked read. The hold's payment button may or may not have gone
         // out before the guest cancelled it, never twice.
         let receipts: Vec<&Value> = other.iter().filter(|m| m["status"] == "read").collect();
-        for n in 1..=7 {
+        for n in 1..=8 {
             let wamid = format!("wamid.{n}");
             assert!(
                 receipts.iter().any(|m| m["message_id"] == wamid.as_str()),

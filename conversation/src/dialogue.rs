@@ -30,8 +30,10 @@ pub mod ids {
     pub const ACCOMMODATION_PREFIX: &str = "acc:";
     /// `res:{code}`: one of the guest's reservations.
     pub const RESERVATION_PREFIX: &str = "res:";
-    /// `res-cancel:{code}`
+    /// `res-cancel:{code}`: the guest asks to cancel (they are told the terms first).
     pub const CANCEL_PREFIX: &str = "res-cancel:";
+    /// `res-cancel-yes:{code}`: the guest accepted the terms.
+    pub const CONFIRM_CANCEL_PREFIX: &str = "res-cancel-yes:";
     pub const BACK_TO_MENU: &str = "menu:main";
     pub const HELP_PRICES: &str = "help:prices";
     pub const HELP_LOCATION: &str = "help:location";
@@ -87,6 +89,8 @@ pub enum State {
     ChoosingReservation,
     /// The guest is looking at one reservation.
     ManagingReservation { code: String },
+    /// The guest was told what cancelling would give back, and is deciding.
+    ConfirmingCancel { code: String },
     /// A person took over: no automatic replies until the admin releases the conversation.
     HandedOff,
 }
@@ -114,6 +118,8 @@ pub enum Action {
     },
     /// The guest's own held and confirmed reservations.
     ListReservations,
+    /// What cancelling one of the guest's reservations now would give back (nothing changes).
+    PreviewCancellation { code: String },
     /// Cancel one of the guest's reservations (the caller checks it is theirs).
     CancelReservation { code: String },
     /// The payment links of the guest's reservations still waiting for the deposit.
@@ -158,6 +164,12 @@ pub enum Outcome {
     },
     PaymentLinks(Vec<PendingPayment>),
     HouseTimes(Vec<HouseTimes>),
+    /// Cancelling `code` now gives back `refund` of the `paid` so far (the cabin's policy).
+    CancellationTerms {
+        code: String,
+        paid: Money,
+        refund: Money,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -361,7 +373,20 @@ pub fn respond(
                     action: Action::HouseTimes,
                     pending: state,
                 },
-                Some(Intent::MyReservations | Intent::Cancel) => list_reservations(),
+                // Looking at one reservation, "cancelar" means that one; told its terms,
+                // "cancelar" (or "sí, cancelala") accepts them.
+                Some(Intent::Cancel) => match state {
+                    State::ManagingReservation { code } => Step::Need {
+                        action: Action::PreviewCancellation { code },
+                        pending: State::Menu,
+                    },
+                    State::ConfirmingCancel { code } => Step::Need {
+                        action: Action::CancelReservation { code },
+                        pending: State::Menu,
+                    },
+                    _ => list_reservations(),
+                },
+                Some(Intent::MyReservations) => list_reservations(),
                 Some(Intent::Pay) => Step::Need {
                     action: Action::PaymentLinks,
                     pending: State::Menu,
@@ -515,10 +540,18 @@ fn choose(state: &State, id: &str, today: NaiveDate) -> Step {
             },
             _ => done(State::Menu, vec![menu("Esa opción ya no está vigente. ")]),
         },
+        // Checked before CANCEL_PREFIX, which it starts like.
+        other if other.starts_with(ids::CONFIRM_CANCEL_PREFIX) => {
+            let code = other.trim_start_matches(ids::CONFIRM_CANCEL_PREFIX).to_owned();
+            Step::Need {
+                action: Action::CancelReservation { code },
+                pending: State::Menu,
+            }
+        }
         other if other.starts_with(ids::CANCEL_PREFIX) => {
             let code = other.trim_start_matches(ids::CANCEL_PREFIX).to_owned();
             Step::Need {
-                action: Action::CancelReservation { code },
+                action: Action::PreviewCancellation { code },
                 pending: State::Menu,
             }
         }
@@ -753,5 +786,37 @@ pub fn after(pending: State, outcome: Outcome) -> Turn {
         ),
         (state, Outcome::Offers(_)) => turn(state, Vec::new()),
         (state, Outcome::HouseTimes(houses)) => turn(state, vec![text(house_times(&houses))]),
+        (_, Outcome::CancellationTerms { code, paid, refund }) => {
+            let terms = if paid == Money::ZERO {
+                format!("¿Cancelo la reserva {code}? Las noches quedan libres para otros.")
+            } else if refund == paid {
+                format!(
+                    "Si cancelás la reserva {code} te devolvemos todo lo que pagaste ({paid}). ¿La cancelo?"
+                )
+            } else if refund == Money::ZERO {
+                format!(
+                    "Según la política de cancelación de la cabaña, a esta altura no hay \
+                     devolución: perderías lo que pagaste ({paid}). ¿Cancelo igual la reserva {code}?"
+                )
+            } else {
+                format!(
+                    "Según la política de cancelación de la cabaña te devolvemos {refund} de los \
+                     {paid} que pagaste. ¿Cancelo la reserva {code}?"
+                )
+            };
+            turn(
+                State::ConfirmingCancel { code: code.clone() },
+                vec![or_text(
+                    ButtonsBuilder::new(terms.clone())
+                        .button(
+                            format!("{}{code}", ids::CONFIRM_CANCEL_PREFIX),
+                            "Sí, cancelarla",
+                        )
+                        .button(ids::BACK_TO_MENU, "No, dejarla")
+                        .build(),
+                    &format!("{terms} Respondé \"cancelar\" para confirmarlo."),
+                )],
+            )
+        }
     }
 }

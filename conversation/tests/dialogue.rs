@@ -178,6 +178,13 @@ fn every_id_reaches_its_handler() {
     assert!(matches!(
         choice(&State::Menu, "res-cancel:K7M2QXP"),
         Step::Need {
+            action: Action::PreviewCancellation { .. },
+            ..
+        }
+    ));
+    assert!(matches!(
+        choice(&State::Menu, "res-cancel-yes:K7M2QXP"),
+        Step::Need {
             action: Action::CancelReservation { .. },
             ..
         }
@@ -327,10 +334,62 @@ fn a_guest_lists_and_cancels_their_reservation() {
         managing.replies[0].choice_ids(),
         ["res-cancel:K7M2QXP", ids::BACK_TO_MENU]
     );
+    // Asking to cancel shows what the cabin's policy gives back, before anything changes.
     let Step::Need { action, pending } = respond(
         &managing.state,
         Some(now()),
         &Input::Choice("res-cancel:K7M2QXP".into()),
+        now(),
+    ) else {
+        panic!()
+    };
+    assert_eq!(
+        action,
+        Action::PreviewCancellation {
+            code: "K7M2QXP".into()
+        }
+    );
+    let terms = after(
+        pending,
+        Outcome::CancellationTerms {
+            code: "K7M2QXP".into(),
+            paid: Money::pesos(30_000),
+            refund: Money::pesos(15_000),
+        },
+    );
+    assert_eq!(
+        terms.state,
+        State::ConfirmingCancel {
+            code: "K7M2QXP".into()
+        }
+    );
+    assert_eq!(
+        terms.replies[0].choice_ids(),
+        ["res-cancel-yes:K7M2QXP", ids::BACK_TO_MENU]
+    );
+    let Reply::Buttons { body, .. } = &terms.replies[0] else {
+        panic!("{:?}", terms.replies[0]);
+    };
+    assert!(
+        body.contains("te devolvemos $ 15.000 de los $ 30.000"),
+        "{body}"
+    );
+    // Said instead of tapped ("cancelar", by voice too), it is accepted the same.
+    let said = respond(&terms.state, Some(now()), &text("sí, cancelala"), now());
+    assert!(
+        matches!(
+            &said,
+            Step::Need {
+                action: Action::CancelReservation { code },
+                ..
+            } if code == "K7M2QXP"
+        ),
+        "{said:?}"
+    );
+    let Step::Need { action, pending } = respond(
+        &terms.state,
+        Some(now()),
+        &Input::Choice("res-cancel-yes:K7M2QXP".into()),
         now(),
     ) else {
         panic!()
