@@ -359,9 +359,28 @@ pub fn respond(
             if u.dates.is_some() {
                 return from_dates(u.dates, u.guests, state);
             }
-            match u.intents.first() {
+            // Said instead of tapped (typed, or in a voice note), an answer to the question
+            // just asked works like its button.
+            let first = u.intents.first();
+            match (&state, first) {
+                (State::ConfirmingHold { .. }, Some(Intent::Yes | Intent::Book)) => {
+                    return choose(&state, ids::HOLD_CONFIRM, today);
+                }
+                (State::ConfirmingHold { .. }, Some(Intent::Cancel)) => {
+                    return choose(&state, ids::HOLD_CANCEL, today);
+                }
+                (State::ConfirmingCancel { code }, Some(Intent::Yes | Intent::Cancel)) => {
+                    return Step::Need {
+                        action: Action::CancelReservation { code: code.clone() },
+                        pending: State::Menu,
+                    };
+                }
+                _ => {}
+            }
+            match first {
                 Some(Intent::Help) => done(State::Menu, vec![help_topics()]),
-                Some(Intent::Greeting) | None => done(
+                // A "yes" to no question is a hello.
+                Some(Intent::Greeting | Intent::Yes) | None => done(
                     State::Menu,
                     vec![menu("¡Hola! Soy el asistente de reservas. ")],
                 ),
@@ -373,15 +392,10 @@ pub fn respond(
                     action: Action::HouseTimes,
                     pending: state,
                 },
-                // Looking at one reservation, "cancelar" means that one; told its terms,
-                // "cancelar" (or "sí, cancelala") accepts them.
+                // Looking at one reservation, "cancelar" means that one.
                 Some(Intent::Cancel) => match state {
                     State::ManagingReservation { code } => Step::Need {
                         action: Action::PreviewCancellation { code },
-                        pending: State::Menu,
-                    },
-                    State::ConfirmingCancel { code } => Step::Need {
-                        action: Action::CancelReservation { code },
                         pending: State::Menu,
                     },
                     _ => list_reservations(),

@@ -22,6 +22,8 @@ pub enum Intent {
     Location,
     Help,
     Human,
+    /// A short "yes" ("sí", "dale", "ok", "confirmo"): only meaningful after a question.
+    Yes,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -714,6 +716,26 @@ fn intents(t: &[String]) -> Vec<Intent> {
         || has(t, "holis")
     {
         push(Intent::Greeting);
+    }
+    // Last, and only in a short answer: "si" is also "if" ("si hay lugar para cuatro…").
+    const YES: &[&str] = &[
+        "si",
+        "dale",
+        "ok",
+        "okey",
+        "oka",
+        "confirmo",
+        "confirmar",
+        "confirmado",
+        "perfecto",
+        "listo",
+        "bueno",
+        "claro",
+        "obvio",
+        "genial",
+    ];
+    if t.len() <= 4 && t.iter().any(|w| YES.contains(&w.as_str())) {
+        push(Intent::Yes);
     }
     out
 }

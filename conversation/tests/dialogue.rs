@@ -531,3 +531,55 @@ fn house_times_are_the_cabins_own() {
     let none = answer(Vec::new());
     assert!(none.contains("cuando elijas una cabaña"), "{none}");
 }
+
+/// An answer said instead of tapped (typed, or in a voice note) works like its button; a
+/// "sí" that only starts a longer question is not taken for one.
+#[test]
+fn a_spoken_yes_or_no_answers_the_question_just_asked() {
+    let confirming = State::ConfirmingHold {
+        check_in: d("2026-11-06"),
+        check_out: d("2026-11-08"),
+        guests: 2,
+        offer: offers()[0].clone(),
+    };
+    let say = |state: &State, words: &str| respond(state, Some(now()), &text(words), now());
+    for yes in ["sí", "Sí, dale", "ok", "reservala", "confirmo"] {
+        assert!(
+            matches!(
+                say(&confirming, yes),
+                Step::Need {
+                    action: Action::PlaceHold { .. },
+                    ..
+                }
+            ),
+            "{yes}"
+        );
+    }
+    let no = turn(say(&confirming, "no, cancelá"));
+    assert_eq!(no.state, State::Menu);
+    assert!(matches!(&no.replies[0], Reply::Buttons { body, .. } if body.contains("no reservé")));
+
+    let deciding = State::ConfirmingCancel {
+        code: "K7M2QXP".into(),
+    };
+    assert!(matches!(
+        say(&deciding, "si"),
+        Step::Need {
+            action: Action::CancelReservation { .. },
+            ..
+        }
+    ));
+    // A yes to no question is a hello; "si hay…" is a question, not a yes.
+    assert_eq!(turn(say(&State::Menu, "dale")).state, State::Menu);
+    assert!(matches!(
+        say(&confirming, "si hay lugar para cuatro personas"),
+        Step::Done(_)
+    ));
+    assert!(matches!(
+        say(&State::Menu, "si tienen lugar el finde para 2"),
+        Step::Need {
+            action: Action::SearchAvailability { .. },
+            ..
+        }
+    ));
+}
