@@ -785,11 +785,18 @@ pub async fn return_page(
                 "expired" => "venció",
                 _ => "está en proceso",
             };
+            // Only a guest who booked by WhatsApp can be written to there (WhatsApp lets a
+            // business start no conversation with free text).
+            let news = if r.channel == "whatsapp" {
+                "Te avisamos por WhatsApp de cualquier novedad."
+            } else {
+                "Podés volver a ver cómo está tu reserva con su código en cualquier momento."
+            };
             (
                 format!("Reserva {}", escape(&r.code)),
                 format!(
                     "<p>Tu reserva <strong>{}</strong> {status}.</p><p>{} · del {} al {}</p>\
-                     <p>Pagado: {}</p><p>Te avisamos por WhatsApp de cualquier novedad.</p>",
+                     <p>Pagado: {}</p><p>{news}</p>",
                     escape(&r.code),
                     escape(r.accommodation_name.as_deref().unwrap_or_default()),
                     day_label(r.check_in),
@@ -800,7 +807,7 @@ pub async fn return_page(
         }
         None => (
             "Pago en proceso".to_owned(),
-            "<p>Estamos procesando tu pago. Apenas se acredite te avisamos por WhatsApp.</p>"
+            "<p>Estamos procesando tu pago. Apenas se acredite, tu reserva queda confirmada.</p>"
                 .to_owned(),
         ),
     };

@@ -447,6 +447,12 @@ async fn a_hold_gets_one_link_and_a_payment_notified_three_times_confirms_once()
             "{:?}",
             page.body
         );
+        // Booked on the web: nothing is promised over a WhatsApp we cannot start.
+        assert!(
+            !page.body.as_str().unwrap().contains("WhatsApp"),
+            "{:?}",
+            page.body
+        );
         let unknown = app
             .get(
                 "/pagos/retorno?external_reference=null&status=approved",
