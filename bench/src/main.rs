@@ -318,6 +318,14 @@ async fn bench_store(
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
         }
+        // SQLite writes the preload's pages back from its WAL some time later: without this the
+        // long stream's figure carries that deferred work (measured: 4,553/s right after the
+        // preload, 6,355/s on the same stream a moment later, against 6,136/s for 10 events).
+        if let eventstore::Db::Sqlite(pool) = store.db() {
+            sqlx::query("PRAGMA wal_checkpoint(RESTART)")
+                .execute(&pool)
+                .await?;
+        }
         let h = handler.clone();
         let (mut st, _) = run(1, 300, move |_, i| {
             let h = h.clone();
