@@ -76,6 +76,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     web::patch().to(change_details),
                 )
                 .route(
+                    "/admin/accommodations/{id}",
+                    web::get().to(accommodation_details),
+                )
+                .route(
                     "/admin/accommodations/{id}/pricing",
                     web::put().to(change_pricing),
                 )
@@ -845,6 +849,38 @@ pub struct RangeQuery {
     to: NaiveDate,
 }
 
+#[utoipa::path(get, path = "/v1/admin/accommodations/{id}", tag = "admin",
+    params(("id" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, description = "The cabin as the owner set it up, directions included", body = Object),
+              (status = 404, body = ProblemDetails)))]
+async fn accommodation_details(
+    state: State,
+    _admin: Admin,
+    id: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    let id = accommodation_id(&id)?;
+    // From the stream itself: what guests are told is exactly what this shows, read models
+    // aside (the directions are in none of them: they are not for the public list).
+    let (_, cabin) = state
+        .handler
+        .load(&id.stream_id())
+        .await
+        .map_err(Problem::from)?;
+    let info = cabin
+        .info()
+        .ok_or_else(|| Problem::not_found(format!("no accommodation {id}")))?;
+    Ok(HttpResponse::Ok().json(json!({
+        "id": id,
+        "name": info.name,
+        "capacity": info.capacity,
+        "min_nights": info.min_nights,
+        "check_in_time": info.check_in_time.format("%H:%M").to_string(),
+        "check_out_time": info.check_out_time.format("%H:%M").to_string(),
+        "pricing": info.pricing,
+        "directions": info.directions,
+    })))
+}
+
 #[utoipa::path(get, path = "/v1/admin/accommodations/{id}/calendar", tag = "admin",
     params(("id" = String, Path), RangeQuery, Consistency), security(("bearer" = [])),
     responses((status = 200, description = "Each night: free, held, confirmed or blocked", body = Object)))]
@@ -1219,7 +1255,7 @@ impl utoipa::Modify for BearerAuth {
     info(title = "cabanas", description = "Event-sourced booking engine for cabin rentals. Errors are application/problem+json; every POST accepts Idempotency-Key; command responses carry `position`, which queries accept as `min_position` to read their own writes."),
     paths(
         list_accommodations, availability, quote, place_hold, reservation_status,
-        register, change_details, change_pricing, calendar, block, unblock, list_reservations, confirm, cancel,
+        register, accommodation_details, change_details, change_pricing, calendar, block, unblock, list_reservations, confirm, cancel,
         extend, stats, audit_stream, audit_events, audit_timeline, audit_verify,
         crate::payments::alerts, crate::payments::reservation_payments, crate::payments::sandbox_payment,
         crate::ical::add_feed, crate::ical::list_feeds, crate::ical::sync_now, crate::ical::remove_feed,

@@ -843,6 +843,15 @@ async fn a_confirmed_guest_is_told_the_house_times_and_the_way_there() {
         .await;
         assert_eq!(changed.status, 200, "{:?}", changed.body);
         let position = changed.body["position"].as_i64().unwrap();
+        // The owner sees them as guests will get them; nobody else does.
+        let details = format!("/v1/admin/accommodations/{acc}");
+        let shown = app.get(&details, Some(&app.admin)).await;
+        assert_eq!(shown.status, 200, "{:?}", shown.body);
+        assert_eq!(shown.body["directions"], way);
+        assert_eq!(shown.body["check_in_time"], "15:30");
+        assert_eq!(app.get(&details, None).await.status, 401);
+        let nowhere = format!("/v1/admin/accommodations/{}", uuid::Uuid::now_v7());
+        assert_eq!(app.get(&nowhere, Some(&app.admin)).await.status, 404);
         let public = app
             .get(&format!("/v1/accommodations?min_position={position}"), None)
             .await;
