@@ -165,7 +165,22 @@ async fn handle(state: &AppState, m: &InboundMessage, heard: Option<Heard>) -> R
     let guest = eventstore::pii::guest_for_phone(&state.db, &m.wa_id).await?;
     let at = DateTime::from_timestamp(m.timestamp, 0).unwrap_or_else(|| state.now());
     let input = match &m.kind {
-        MessageKind::Text { body } => Input::Text(body.clone()),
+        // A typed "sí" right after the bot asked whether it heard a voice note right answers
+        // that question (as its button would), not the dialogue's last one.
+        MessageKind::Text { body } => match pending_transcript(state, &m.wa_id).await? {
+            Some(note)
+                if conversation::nlu::understand(body, at.date_naive())
+                    .intents
+                    .first()
+                    == Some(&conversation::nlu::Intent::Yes) =>
+            {
+                match voice::recorded(state, &guest, &note).await? {
+                    Some(Heard::Words { text, .. }) => Input::Text(text),
+                    _ => return reply(state, m, &[Reply::Text(NOTE_GONE.into())]).await,
+                }
+            }
+            _ => Input::Text(body.clone()),
+        },
         MessageKind::ButtonReply { id, .. } if id == VOICE_NO => {
             return reply(
                 state,
@@ -180,16 +195,7 @@ async fn handle(state: &AppState, m: &InboundMessage, heard: Option<Heard>) -> R
             let note = &id[VOICE_YES.len()..];
             match voice::recorded(state, &guest, note).await? {
                 Some(Heard::Words { text, .. }) => Input::Text(text),
-                _ => {
-                    return reply(
-                        state,
-                        m,
-                        &[Reply::Text(
-                            "Ese audio ya no lo tengo 🙈 ¿Me lo escribís?".into(),
-                        )],
-                    )
-                    .await;
-                }
+                _ => return reply(state, m, &[Reply::Text(NOTE_GONE.into())]).await,
             }
         }
         MessageKind::ButtonReply { id, .. } | MessageKind::ListReply { id, .. } => {
@@ -287,6 +293,38 @@ async fn handle(state: &AppState, m: &InboundMessage, heard: Option<Heard>) -> R
         )
         .await?;
     reply(state, m, &turn.replies).await
+}
+
+/// Said when the note a guest confirms is no longer on record (erased, say).
+const NOTE_GONE: &str = "Ese audio ya no lo tengo 🙈 ¿Me lo escribís?";
+
+/// The voice note whose transcript the bot asked this guest to confirm, when that question is
+/// the last thing it sent them.
+async fn pending_transcript(state: &AppState, wa_id: &str) -> Result<Option<String>, Problem> {
+    // The owner's alerts are not questions (an owner trying the bot from their own phone).
+    let last: Option<(String,)> = db_fetch!(
+        &state.db,
+        (String,),
+        fetch_optional,
+        "SELECT body FROM wa_outbox WHERE wa_id = $1 AND id NOT LIKE 'owner:%' \
+         ORDER BY created_at_ms DESC, id DESC LIMIT 1"
+            .to_owned(),
+        wa_id.to_owned()
+    )?;
+    let Some((body,)) = last else {
+        return Ok(None);
+    };
+    let sent: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    Ok(sent["interactive"]["action"]["buttons"]
+        .as_array()
+        .and_then(|buttons| {
+            buttons.iter().find_map(|b| {
+                b["reply"]["id"]
+                    .as_str()?
+                    .strip_prefix(VOICE_YES)
+                    .map(str::to_owned)
+            })
+        }))
 }
 
 /// Button ids of the "is this what you said?" question after an unsure transcription.

@@ -402,6 +402,55 @@ async fn an_unsure_transcript_is_confirmed_before_acting_on_it() {
         fields.remove("biz_opaque_callback_data");
     }
     assert_eq!(answered, typed, "heard: {heard}");
+
+    // A third guest, asked to confirm a hold, sends an unsure note and then types "Sí" instead
+    // of tapping: that answers the question about the note, as its button would. The words go
+    // through (a greeting here); the hold on offer is not taken.
+    let (cabin, _) = app.register("Cabaña del Lago", 4).await;
+    app.state.runner.catch_up().await.unwrap();
+    let third = "5491177770000";
+    let say = |wamid: &str, message: Value| delivery_from(third, wamid, message);
+    deliver(
+        &app,
+        say(
+            "wamid.dates",
+            json!({"type": "text", "text": {"body": "del 12 al 14 de diciembre para 2"}}),
+        ),
+    )
+    .await;
+    reply(&server, 5).await;
+    deliver(
+        &app,
+        say(
+            "wamid.pick",
+            json!({"type": "interactive", "interactive": {"type": "list_reply",
+                   "list_reply": {"id": format!("acc:{cabin}"), "title": "Cabaña del Lago"}}}),
+        ),
+    )
+    .await;
+    let offer = reply(&server, 6).await;
+    assert_eq!(
+        offer["interactive"]["action"]["buttons"][0]["reply"]["id"], "hold:confirm",
+        "{offer}"
+    );
+    let audio = json!({"type": "audio", "audio": {"mime_type": "audio/ogg; codecs=opus",
+                       "sha256": "ignored", "id": "2002", "voice": true}});
+    deliver(&app, say("wamid.unsure3", audio)).await;
+    let asked_again = reply(&server, 7).await;
+    assert_eq!(
+        asked_again["interactive"]["action"]["buttons"][0]["reply"]["id"],
+        "voice:yes:wamid.unsure3"
+    );
+    deliver(
+        &app,
+        say("wamid.si", json!({"type": "text", "text": {"body": "Sí"}})),
+    )
+    .await;
+    let mut said = reply(&server, 8).await;
+    let fields = said.as_object_mut().unwrap();
+    fields.remove("to");
+    fields.remove("biz_opaque_callback_data");
+    assert_eq!(said, typed, "heard: {heard}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
