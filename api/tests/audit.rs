@@ -216,9 +216,11 @@ async fn an_erased_guest_cannot_be_read_back_and_the_history_still_replays() {
         );
         // Sealed from the start: the raw log never held the name or the number in clear.
         let raw = raw_payloads(&app).await;
+        // The number in any of its forms; a shorter run of its digits would turn up now and
+        // then in the ciphertext, ids and timestamps by chance (it did: "5555").
         assert!(
-            !raw.contains("Pérez") && !raw.contains("5555-1234") && !raw.contains("5555"),
-            "{backend:?}"
+            !raw.contains("Pérez") && !raw.contains("5555-1234") && !raw.contains("55551234"),
+            "{backend:?}: {raw}"
         );
 
         let guest = eventstore::pii::find_guest(&app.state.db, "+54 9 11 5555-1234")
