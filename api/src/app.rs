@@ -9,7 +9,7 @@ use actix_web::dev::Server;
 use actix_web::{App, HttpServer, middleware, web};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use domain::Accommodation;
+use domain::{Accommodation, AccommodationId};
 use eventstore::{CommandHandler, EventStore};
 use projections::Runner;
 use redis::aio::ConnectionManager;
@@ -17,6 +17,7 @@ use redis::aio::ConnectionManager;
 use crate::auth::Keys;
 use crate::config::Settings;
 use crate::guard::{Idempotency, RateLimiter, TrustForwarded};
+use crate::problem::Problem;
 use crate::{expiry, problem, routes, telemetry};
 
 /// Where "now" comes from: the system clock in service, a hand-moved one in tests.
@@ -104,6 +105,17 @@ pub struct AppState {
 impl AppState {
     pub fn now(&self) -> DateTime<Utc> {
         (self.clock)()
+    }
+
+    /// The accommodation's current state, read fresh from its stream (not the command
+    /// handler's cache, nor a read model).
+    pub async fn accommodation(&self, id: AccommodationId) -> Result<Accommodation, Problem> {
+        let (_, accommodation) = self
+            .handler
+            .load(&id.stream_id())
+            .await
+            .map_err(Problem::from)?;
+        Ok(accommodation)
     }
 }
 

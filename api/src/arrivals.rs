@@ -45,16 +45,9 @@ pub async fn tell_tomorrows_guests(state: &AppState, now: DateTime<Utc>) -> Resu
         let Ok(accommodation) = accommodation.parse::<AccommodationId>() else {
             continue;
         };
-        let (_, cabin) = state
-            .handler
-            .load(&accommodation.stream_id())
-            .await
-            .map_err(Problem::from)?;
+        let cabin = state.accommodation(accommodation).await?;
         let Some(house) = cabin.info() else { continue };
-        let Some(phone) = crate::guests::profile(state, &guest_ref)
-            .await?
-            .map(|p| p.phone)
-        else {
+        let Some(phone) = crate::guests::phone(state, &guest_ref).await? else {
             continue;
         };
         let text = format!(

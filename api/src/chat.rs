@@ -497,11 +497,7 @@ async fn perform(
                 Err(refused) => return Ok(refused),
             };
             // The cancellation decided but not made: its refunds are what the policy gives back.
-            let (_, cabin) = state
-                .handler
-                .load(&id.stream_id())
-                .await
-                .map_err(Problem::from)?;
+            let cabin = state.accommodation(id).await?;
             let paid = cabin
                 .reservation(reservation_id)
                 .map(|r| r.net_paid())
@@ -599,11 +595,7 @@ async fn perform(
                 Err(p) if p.kind == "/problems/dates-unavailable" => Ok(Outcome::Unavailable),
                 Err(p) if p.kind == "/problems/conflict" => {
                     // Processed before a crash: the hold exists; answer with it again.
-                    let (_, acc) = state
-                        .handler
-                        .load(&id.stream_id())
-                        .await
-                        .map_err(Problem::from)?;
+                    let acc = state.accommodation(id).await?;
                     Ok(match acc.reservation(reservation_id) {
                         Some(r) => Outcome::Held {
                             code: r.code.to_string(),

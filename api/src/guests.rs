@@ -35,6 +35,11 @@ pub async fn profile(state: &AppState, guest_ref: &str) -> Result<Option<Profile
     Ok(None)
 }
 
+/// The guest's phone number, `None` when there is no profile or it was erased.
+pub async fn phone(state: &AppState, guest_ref: &str) -> Result<Option<String>, Problem> {
+    Ok(profile(state, guest_ref).await?.map(|p| p.phone))
+}
+
 /// `DELETE /v1/admin/guests/{guest}/personal-data`: forgets a guest. Their key is destroyed (the
 /// sealed profiles in the log become unreadable for good), `GuestPersonalDataErased` is recorded,
 /// their WhatsApp messages and replies are deleted. The log and its hash chain stay intact.

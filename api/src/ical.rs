@@ -250,11 +250,7 @@ pub async fn dry_run(
     accommodation: AccommodationId,
     command: &AccommodationCommand,
 ) -> Result<Vec<AccommodationEvent>, Problem> {
-    let (_, acc): (i64, Accommodation) = state
-        .handler
-        .load(&accommodation.stream_id())
-        .await
-        .map_err(Problem::from)?;
+    let acc = state.accommodation(accommodation).await?;
     Ok(acc.decide(command, state.now())?)
 }
 

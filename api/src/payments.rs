@@ -394,12 +394,7 @@ async fn load(
     state: &AppState,
     accommodation: AccommodationId,
 ) -> Result<Accommodation, TaskError> {
-    let (_, acc) = state
-        .handler
-        .load(&accommodation.stream_id())
-        .await
-        .map_err(Problem::from)?;
-    Ok(acc)
+    Ok(state.accommodation(accommodation).await?)
 }
 
 fn task_meta(reservation: ReservationId) -> Metadata {
@@ -519,10 +514,9 @@ async fn refund(
 }
 
 async fn guest_phone(state: &AppState, guest_ref: &str) -> Result<Option<String>, TaskError> {
-    Ok(crate::guests::profile(state, guest_ref)
+    crate::guests::phone(state, guest_ref)
         .await
-        .map_err(|e| TaskError::Transient(e.detail.clone()))?
-        .map(|p| p.phone))
+        .map_err(|e| TaskError::Transient(e.detail.clone()))
 }
 
 /// Tells a WhatsApp guest what a payment event means for them.
@@ -711,10 +705,7 @@ pub async fn remind_unpaid(state: &AppState, now: DateTime<Utc>) -> Result<usize
         if crate::outbox::queued(&state.db, &reply_id).await? {
             continue;
         }
-        let Some(phone) = crate::guests::profile(state, &guest_ref)
-            .await?
-            .map(|p| p.phone)
-        else {
+        let Some(phone) = crate::guests::phone(state, &guest_ref).await? else {
             continue;
         };
         let expires_at = DateTime::from_timestamp_millis(expires_ms).unwrap_or(now);

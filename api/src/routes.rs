@@ -861,11 +861,7 @@ async fn accommodation_details(
     let id = accommodation_id(&id)?;
     // From the stream itself: what guests are told is exactly what this shows, read models
     // aside (the directions are in none of them: they are not for the public list).
-    let (_, cabin) = state
-        .handler
-        .load(&id.stream_id())
-        .await
-        .map_err(Problem::from)?;
+    let cabin = state.accommodation(id).await?;
     let info = cabin
         .info()
         .ok_or_else(|| Problem::not_found(format!("no accommodation {id}")))?;
