@@ -164,23 +164,30 @@ async fn load(
 async fn handle(state: &AppState, m: &InboundMessage, heard: Option<Heard>) -> Result<(), Problem> {
     let guest = eventstore::pii::guest_for_phone(&state.db, &m.wa_id).await?;
     let at = DateTime::from_timestamp(m.timestamp, 0).unwrap_or_else(|| state.now());
+    // The voice note the guest confirms was heard right: by its button, or by a typed "sí" right
+    // after the question (which answers that question, not the dialogue's last one). Only a
+    // "sí" costs a look at the last reply sent.
+    let confirmed_note = match &m.kind {
+        MessageKind::ButtonReply { id, .. } => id.strip_prefix(VOICE_YES).map(str::to_owned),
+        MessageKind::Text { body }
+            if conversation::nlu::understand(body, at.date_naive())
+                .intents
+                .first()
+                == Some(&conversation::nlu::Intent::Yes) =>
+        {
+            pending_transcript(state, &m.wa_id).await?
+        }
+        _ => None,
+    };
     let input = match &m.kind {
-        // A typed "sí" right after the bot asked whether it heard a voice note right answers
-        // that question (as its button would), not the dialogue's last one.
-        MessageKind::Text { body } => match pending_transcript(state, &m.wa_id).await? {
-            Some(note)
-                if conversation::nlu::understand(body, at.date_naive())
-                    .intents
-                    .first()
-                    == Some(&conversation::nlu::Intent::Yes) =>
-            {
-                match voice::recorded(state, &guest, &note).await? {
-                    Some(Heard::Words { text, .. }) => Input::Text(text),
-                    _ => return reply(state, m, &[Reply::Text(NOTE_GONE.into())]).await,
-                }
+        _ if confirmed_note.is_some() => {
+            let note = confirmed_note.unwrap_or_default();
+            match voice::recorded(state, &guest, &note).await? {
+                Some(Heard::Words { text, .. }) => Input::Text(text),
+                _ => return reply(state, m, &[Reply::Text(NOTE_GONE.into())]).await,
             }
-            _ => Input::Text(body.clone()),
-        },
+        }
+        MessageKind::Text { body } => Input::Text(body.clone()),
         MessageKind::ButtonReply { id, .. } if id == VOICE_NO => {
             return reply(
                 state,
@@ -190,13 +197,6 @@ async fn handle(state: &AppState, m: &InboundMessage, heard: Option<Heard>) -> R
                 )],
             )
             .await;
-        }
-        MessageKind::ButtonReply { id, .. } if id.starts_with(VOICE_YES) => {
-            let note = &id[VOICE_YES.len()..];
-            match voice::recorded(state, &guest, note).await? {
-                Some(Heard::Words { text, .. }) => Input::Text(text),
-                _ => return reply(state, m, &[Reply::Text(NOTE_GONE.into())]).await,
-            }
         }
         MessageKind::ButtonReply { id, .. } | MessageKind::ListReply { id, .. } => {
             Input::Choice(id.clone())
