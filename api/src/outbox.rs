@@ -290,8 +290,8 @@ impl Outbox {
 
 /// Drains the outbox until the service stops, on one instance at a time: at once when woken (a
 /// reply was queued), otherwise every half second (retries coming due, replies other instances
-/// queued). A pass under way when the stop comes is
-/// finished first, so a reply already handed to Meta is recorded as sent.
+/// queued). A pass under way when the stop comes is finished first, so a reply already handed
+/// to Meta is recorded as sent.
 pub async fn run(
     outbox: Outbox,
     clock: crate::app::Clock,

@@ -41,13 +41,13 @@ impl Lease {
             Db::Sqlite(_) => return Ok(names.to_vec()),
             Db::Postgres(pool) => pool,
         };
-        if self.conn.is_none() {
-            self.held.clear();
-            self.checked = None;
-            self.conn = Some(pool.acquire().await?.detach());
-        }
-        let Some(conn) = self.conn.as_mut() else {
-            return Ok(Vec::new());
+        let conn = match &mut self.conn {
+            Some(conn) => conn,
+            None => {
+                self.held.clear();
+                self.checked = None;
+                self.conn.insert(pool.acquire().await?.detach())
+            }
         };
         if self.checked.is_some_and(|at| at.elapsed() < CHECK_EVERY) {
             return Ok(self.held.clone());
