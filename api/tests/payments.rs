@@ -860,6 +860,18 @@ async fn a_confirmed_guest_is_told_the_house_times_and_the_way_there() {
             "{backend:?}: {:?}",
             public.body
         );
+        // Asked "where, when" in the chat: the cabin's own times, not the way there yet.
+        guest_taps(&app, "wamid.where", "help:location").await;
+        eventually("the house times", || async {
+            told(
+                &app,
+                "La entrada es desde las 15:30 y la salida hasta las 10:00",
+            )
+            .await
+                == 1
+        })
+        .await;
+        assert_eq!(told(&app, "tranquera").await, 0, "{backend:?}");
         pay_deposit(&app, &server, (&reservation, &code), "4321", 4301).await;
         eventually("the confirmation", || async {
             told(&app, "está confirmada").await == 1
@@ -1014,5 +1026,12 @@ async fn a_guest_cancelling_a_paid_stay_is_told_the_refund_first() {
                 == Some(deposit / 2.0)
         })
         .await;
+        // Told of the refund once it is made, and not told a second time of the cancellation
+        // they asked for themselves (the bot answered them already).
+        eventually("the refund told", || async {
+            told(&app, "Te devolvimos").await == 1
+        })
+        .await;
+        assert_eq!(told(&app, "fue cancelada").await, 0, "{backend:?}");
     }
 }
