@@ -204,7 +204,8 @@ impl Application {
             tokio::spawn(crate::chat::run(state.clone(), stopping.clone())),
             tokio::spawn(crate::payments::run(state.clone(), stopping.clone())),
             tokio::spawn(crate::outbox::run(
-                crate::outbox::Outbox::shared(state.db.clone(), cloud_api),
+                crate::outbox::Outbox::shared(state.db.clone(), cloud_api)
+                    .with_notice(settings.whatsapp_notice.clone()),
                 state.clock.clone(),
                 state.outbox_wake.clone(),
                 stopping,

@@ -32,6 +32,9 @@ pub struct Settings {
     pub whatsapp_api_base: String,
     /// The owner's WhatsApp number: alerts (calendar conflicts, payment problems) go there too.
     pub owner_whatsapp: Option<String>,
+    /// The approved template that carries a message refused outside the 24-hour window, and its
+    /// language; unset: such a message stays failed (131047).
+    pub whatsapp_notice: Option<integrations::whatsapp::template::NoticeTemplate>,
     /// Mercado Pago access token: set means real payment links; unset means sandbox payments.
     pub mp_access_token: Option<String>,
     /// Secret of Mercado Pago's webhook signatures: when set, notifications must be signed.
@@ -236,6 +239,13 @@ impl Settings {
                 .unwrap_or_else(|| "https://graph.facebook.com/v21.0".into()),
             owner_whatsapp: lookup("CABANAS_OWNER_WHATSAPP")
                 .map(|n| n.chars().filter(char::is_ascii_digit).collect()),
+            whatsapp_notice: lookup("CABANAS_WHATSAPP_NOTICE_TEMPLATE").map(|name| {
+                integrations::whatsapp::template::NoticeTemplate {
+                    name: name.trim().to_owned(),
+                    language: lookup("CABANAS_WHATSAPP_NOTICE_LANGUAGE")
+                        .unwrap_or_else(|| "es_AR".into()),
+                }
+            }),
             mp_access_token: lookup("CABANAS_MP_ACCESS_TOKEN"),
             mp_webhook_secret: lookup("CABANAS_MP_WEBHOOK_SECRET"),
             mp_api_base: lookup("CABANAS_MP_API_BASE")
@@ -320,6 +330,27 @@ mod tests {
         assert_eq!(s.hold_minutes, 30);
         assert_eq!(s.expiry_interval, Duration::from_secs(30));
         assert!(s.redis_url.is_none());
+        assert!(s.whatsapp_notice.is_none());
+    }
+
+    #[test]
+    fn the_notice_template_is_named_with_its_language() {
+        let s = Settings::from_lookup(|k| {
+            (k == "CABANAS_WHATSAPP_NOTICE_TEMPLATE").then(|| " aviso_reserva ".into())
+        })
+        .unwrap();
+        let notice = s.whatsapp_notice.unwrap();
+        assert_eq!(
+            (notice.name.as_str(), notice.language.as_str()),
+            ("aviso_reserva", "es_AR")
+        );
+        let s = Settings::from_lookup(|k| match k {
+            "CABANAS_WHATSAPP_NOTICE_TEMPLATE" => Some("aviso".into()),
+            "CABANAS_WHATSAPP_NOTICE_LANGUAGE" => Some("es".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(s.whatsapp_notice.unwrap().language, "es");
     }
 
     #[test]

@@ -10,10 +10,15 @@
 //! found still "sending" after its claim expired is in doubt: if a status update with its id
 //! has arrived, Meta took it and it is marked sent; only if none has (in a minute) is it sent
 //! again.
+//!
+//! A reply WhatsApp refuses because the guest's 24-hour window has closed (at once, or later in
+//! its status update) is sent again as the operator's notice template, when one is configured,
+//! under the id `{reply id}:notice`: the refused one stays listed as failed.
 
 use conversation::reply::{Reply, send_number};
 use eventstore::Db;
 use integrations::whatsapp::client::{CloudApi, SendError};
+use integrations::whatsapp::template::{NoticeTemplate, OUTSIDE_WINDOW};
 use projections::{db_exec, db_fetch};
 
 /// How long a claimed row is left alone before another sender may take it.
@@ -25,6 +30,7 @@ const TRACKER_MAX: usize = 512;
 pub struct Outbox {
     db: Db,
     api: Option<std::sync::Arc<CloudApi>>,
+    notice: Option<NoticeTemplate>,
 }
 
 /// Queues `reply` for the guest `wa_id`; a second call with the same `id` does nothing.
@@ -35,7 +41,19 @@ pub async fn enqueue(
     reply: &Reply,
     now_ms: i64,
 ) -> Result<bool, sqlx::Error> {
-    let mut message = reply.to_cloud_api(&send_number(wa_id));
+    let message = reply.to_cloud_api(&send_number(wa_id));
+    insert(db, id, wa_id, message, (now_ms, now_ms)).await
+}
+
+/// Queues a rendered Cloud API message under `id` (a no-op if that id is queued already), due
+/// at `due_ms` and placed in its guest's order at `created_ms`.
+async fn insert(
+    db: &Db,
+    id: &str,
+    wa_id: &str,
+    mut message: serde_json::Value,
+    (created_ms, due_ms): (i64, i64),
+) -> Result<bool, sqlx::Error> {
     // Echoed back in the message's status updates: how an interrupted send is recognised.
     if id.len() <= TRACKER_MAX
         && let Some(fields) = message.as_object_mut()
@@ -46,14 +64,77 @@ pub async fn enqueue(
     let n = db_exec!(
         db,
         "INSERT INTO wa_outbox (id, wa_id, body, next_attempt_at_ms, created_at_ms) \
-         VALUES ($1, $2, $3, $4, $4) ON CONFLICT (id) DO NOTHING"
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING"
             .to_owned(),
         id.to_owned(),
         wa_id.to_owned(),
         body,
-        now_ms
+        due_ms,
+        created_ms
     )?;
     Ok(n == 1)
+}
+
+/// Queues the reply `id` again as the notice template when Meta refused it (with `code`) for
+/// being outside the guest's 24-hour window. Any other refusal, no template configured, or
+/// nothing in the reply to carry (a notice is a template already: it is never resent), and
+/// the refusal stands.
+async fn resend_as_notice(
+    db: &Db,
+    id: &str,
+    code: Option<i64>,
+    notice: Option<&NoticeTemplate>,
+    now_ms: i64,
+) -> Result<(), sqlx::Error> {
+    let Some(notice) = notice.filter(|_| code == Some(OUTSIDE_WINDOW)) else {
+        return Ok(());
+    };
+    let row: Option<(String, String, i64)> = db_fetch!(
+        db,
+        (String, String, i64),
+        fetch_optional,
+        "SELECT wa_id, body, created_at_ms FROM wa_outbox WHERE id = $1".to_owned(),
+        id.to_owned()
+    )?;
+    let Some((wa_id, body, created_ms)) = row else {
+        return Ok(());
+    };
+    let refused: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    let Some(message) = notice.carry(&refused) else {
+        return Ok(());
+    };
+    // In the refused reply's place among the guest's replies (its id sorts right after it), so
+    // several refused replies go again in the order they were written.
+    let notice_id = format!("{id}:notice");
+    if insert(db, &notice_id, &wa_id, message, (created_ms, now_ms)).await? {
+        metrics::counter!("cabanas_replies_total", "outcome" => "notice").increment(1);
+    }
+    Ok(())
+}
+
+/// Records what a status update says Meta did with the reply `id` once it had taken it: it
+/// could not deliver it (code and title of the first error). A reply refused for being outside
+/// the 24-hour window goes again as the notice template.
+pub async fn undelivered(
+    db: &Db,
+    id: &str,
+    code: Option<i64>,
+    title: &str,
+    notice: Option<&NoticeTemplate>,
+    now_ms: i64,
+) -> Result<(), sqlx::Error> {
+    db_exec!(
+        db,
+        // Still 'sending' when the update outran the sender's own record of the send: the
+        // sender then leaves the row as it is (see `finish`).
+        "UPDATE wa_outbox SET status = 'failed', error_code = $2, last_error = $3, \
+         claimed_until_ms = NULL WHERE id = $1 AND status IN ('sent', 'sending')"
+            .to_owned(),
+        id.to_owned(),
+        code,
+        title.to_owned()
+    )?;
+    resend_as_notice(db, id, code, notice, now_ms).await
 }
 
 /// Whether a reply with this id was queued already (sent or not).
@@ -112,7 +193,16 @@ impl Outbox {
 
     /// With a client shared with the rest of the service (one circuit breaker for WhatsApp).
     pub fn shared(db: Db, api: Option<std::sync::Arc<CloudApi>>) -> Outbox {
-        Outbox { db, api }
+        Outbox {
+            db,
+            api,
+            notice: None,
+        }
+    }
+
+    /// Replies refused outside the 24-hour window go again as this template.
+    pub fn with_notice(self, notice: Option<NoticeTemplate>) -> Outbox {
+        Outbox { notice, ..self }
     }
 
     /// Sends what is due now, in order; returns how many replies reached a final state.
@@ -161,6 +251,7 @@ impl Outbox {
                             .await?;
                         metrics::counter!("cabanas_replies_total", "outcome" => "failed")
                             .increment(1);
+                        resend_as_notice(&self.db, &id, code, self.notice.as_ref(), now_ms).await?;
                     }
                 }
                 continue;
@@ -189,6 +280,7 @@ impl Outbox {
                     self.finish(&id, "failed", None, code, Some(message), now_ms)
                         .await?;
                     metrics::counter!("cabanas_replies_total", "outcome" => "failed").increment(1);
+                    resend_as_notice(&self.db, &id, code, self.notice.as_ref(), now_ms).await?;
                     done += 1;
                 }
                 Err(err) => {
@@ -206,6 +298,8 @@ impl Outbox {
         Ok(done)
     }
 
+    /// Records a claimed reply's outcome; a row a status update has marked failed meanwhile
+    /// stays failed.
     async fn finish(
         &self,
         id: &str,
@@ -218,7 +312,7 @@ impl Outbox {
         db_exec!(
             &self.db,
             "UPDATE wa_outbox SET status = $2, wamid = $3, error_code = $4, last_error = $5, \
-             sent_at_ms = $6, claimed_until_ms = NULL WHERE id = $1"
+             sent_at_ms = $6, claimed_until_ms = NULL WHERE id = $1 AND status = 'sending'"
                 .to_owned(),
             id.to_owned(),
             status.to_owned(),

@@ -128,6 +128,27 @@ pub async fn receive(
     if new > 0 {
         state.inbox_wake.notify_one();
     }
+    // A reply Meta took but could not deliver is marked failed (and, when it was refused for the
+    // closed 24-hour window, goes again as the notice template). Done after the commit and on
+    // every redelivery: it is idempotent, and a failure here gets Meta to redeliver.
+    for update in &updates {
+        if let Inbound::Status(s) = update
+            && s.status == "failed"
+            && let Some(reply) = &s.tracker
+        {
+            let first = s.errors.first();
+            crate::outbox::undelivered(
+                &state.db,
+                reply,
+                first.map(|e| e.code),
+                first.map_or("delivery failed", |e| e.title.as_str()),
+                state.settings.whatsapp_notice.as_ref(),
+                now,
+            )
+            .await?;
+            state.outbox_wake.notify_one();
+        }
+    }
     metrics::counter!("cabanas_webhook_updates_total", "channel" => "whatsapp")
         .increment(updates.len() as u64);
     if new < updates.len() as u64 {
@@ -208,9 +229,9 @@ pub struct WriteInput {
 
 /// `POST /v1/admin/whatsapp/conversations/{wa_id}/messages`: a person writes to a guest (after
 /// a handoff, say) from the business number; the reply sender delivers it like the bot's
-/// replies, and it is listed with them. Only a guest who wrote to us can be written to, and
-/// WhatsApp takes free text only within 24 hours of their last message (later it is recorded as
-/// failed with Meta's code 131047). An `Idempotency-Key` makes a retried request send once.
+/// replies, and it is listed with them. Only a guest who wrote to us can be written to. Later
+/// than 24 hours after their last message WhatsApp refuses free text, and it goes again as the
+/// notice template (see `outbox`). An `Idempotency-Key` makes a retried request send once.
 pub async fn write(
     state: web::Data<AppState>,
     _admin: crate::auth::Admin,

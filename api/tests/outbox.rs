@@ -11,9 +11,10 @@ use api::outbox::{Outbox, enqueue};
 use conversation::reply::Reply;
 use eventstore::Db;
 use integrations::whatsapp::client::{CloudApi, Config};
+use integrations::whatsapp::template::NoticeTemplate;
 use projections::db_fetch;
 use serde_json::json;
-use wiremock::matchers::method;
+use wiremock::matchers::{body_partial_json, method};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 async fn dbs() -> Vec<(&'static str, Db)> {
@@ -312,5 +313,153 @@ async fn a_stop_during_a_send_lets_it_finish_and_be_recorded() {
             "{backend}"
         );
         assert_eq!(server.received_requests().await.unwrap().len(), 1);
+    }
+}
+
+/// The approved template a refused reply goes again as.
+fn notice() -> NoticeTemplate {
+    NoticeTemplate {
+        name: "aviso_reserva".into(),
+        language: "es_AR".into(),
+    }
+}
+
+/// What Meta answers free text outside the guest's 24-hour window.
+fn outside_window() -> ResponseTemplate {
+    ResponseTemplate::new(400).set_body_json(json!({"error": {
+        "code": 131047, "message": "(#131047) Re-engagement message"
+    }}))
+}
+
+/// A reply refused because the guest's 24-hour window has closed (a day-before message, an
+/// owner's cancellation weeks later) goes again as the operator's notice template, carrying its
+/// text on one line; the refused one stays listed as failed, and a notice is never resent.
+#[tokio::test]
+async fn a_reply_refused_outside_the_window_goes_again_as_the_notice_template() {
+    for (backend, db) in dbs().await {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(body_partial_json(json!({"type": "text"})))
+            .respond_with(outside_window())
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(body_partial_json(json!({"type": "template"})))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({"messages": [{"id": "wamid.notice"}]})),
+            )
+            .mount(&server)
+            .await;
+        let outbox = Outbox::new(db.clone(), Some(client(&server))).with_notice(Some(notice()));
+        let now = 1_800_000_000_000_i64;
+        let text = "¡Mañana te esperamos en Cabaña del Lago!\nEntrada desde las 14:00.";
+        enqueue(
+            &db,
+            "arrival:r1",
+            "5491122334455",
+            &Reply::text(text).unwrap(),
+            now,
+        )
+        .await
+        .unwrap();
+
+        outbox.drain_once(now).await.unwrap();
+        outbox.drain_once(now + 1).await.unwrap();
+        let rows: Vec<(String, String, Option<i64>, Option<String>)> = db_fetch!(
+            &db,
+            (String, String, Option<i64>, Option<String>),
+            fetch_all,
+            "SELECT id, status, error_code, wamid FROM wa_outbox ORDER BY created_at_ms, id"
+                .to_owned()
+        )
+        .unwrap();
+        assert_eq!(
+            rows,
+            vec![
+                ("arrival:r1".into(), "failed".into(), Some(131047), None),
+                (
+                    "arrival:r1:notice".into(),
+                    "sent".into(),
+                    None,
+                    Some("wamid.notice".into())
+                ),
+            ],
+            "{backend}"
+        );
+        let requests = server.received_requests().await.unwrap();
+        assert_eq!(requests.len(), 2, "{backend}: the text, then the template");
+        let sent: serde_json::Value = serde_json::from_slice(&requests[1].body).unwrap();
+        assert_eq!(sent["to"], "541122334455");
+        assert_eq!(sent["template"]["name"], "aviso_reserva");
+        assert_eq!(sent["template"]["language"]["code"], "es_AR");
+        assert_eq!(
+            sent["template"]["components"][0]["parameters"][0]["text"],
+            "¡Mañana te esperamos en Cabaña del Lago! Entrada desde las 14:00."
+        );
+        assert_eq!(sent["biz_opaque_callback_data"], "arrival:r1:notice");
+
+        // Meta's status update can report the refusal later instead, here for a reply whose
+        // sender stopped before recording the send: the same resending follows.
+        enqueue(
+            &db,
+            "cancelled:r2",
+            "5491122334455",
+            &Reply::text("Tu reserva fue cancelada.").unwrap(),
+            now + 2,
+        )
+        .await
+        .unwrap();
+        projections::db_exec!(
+            &db,
+            "UPDATE wa_outbox SET status = 'sending', claimed_until_ms = $1 \
+             WHERE id = 'cancelled:r2'"
+                .to_owned(),
+            now
+        )
+        .unwrap();
+        projections::db_exec!(
+            &db,
+            "INSERT INTO wa_statuses (wamid, status, timestamp, errors, received_at_ms, tracker) \
+             VALUES ('wamid.r2', 'failed', 2, '[{\"code\":131047,\"title\":\"Re-engagement message\"}]', 2, 'cancelled:r2')"
+                .to_owned()
+        )
+        .unwrap();
+        outbox.drain_once(now + 3).await.unwrap();
+        outbox.drain_once(now + 4).await.unwrap();
+        assert_eq!(
+            statuses(&db).await,
+            vec![
+                ("arrival:r1".into(), "failed".into()),
+                ("arrival:r1:notice".into(), "sent".into()),
+                ("cancelled:r2".into(), "failed".into()),
+                ("cancelled:r2:notice".into(), "sent".into()),
+            ],
+            "{backend}"
+        );
+        let requests = server.received_requests().await.unwrap();
+        assert_eq!(requests.len(), 3, "{backend}: no second text for r2");
+        let sent: serde_json::Value = serde_json::from_slice(&requests[2].body).unwrap();
+        assert_eq!(
+            sent["template"]["components"][0]["parameters"][0]["text"],
+            "Tu reserva fue cancelada."
+        );
+
+        // A notice Meta reports undelivered in its turn is recorded as failed, not resent.
+        api::outbox::undelivered(
+            &db,
+            "cancelled:r2:notice",
+            Some(131047),
+            "Re-engagement message",
+            Some(&notice()),
+            now + 5,
+        )
+        .await
+        .unwrap();
+        outbox.drain_once(now + 6).await.unwrap();
+        let last = statuses(&db).await;
+        assert_eq!(last.len(), 4, "{backend}: {last:?}");
+        assert_eq!(last[3], ("cancelled:r2:notice".into(), "failed".into()));
+        assert_eq!(server.received_requests().await.unwrap().len(), 3);
     }
 }

@@ -439,3 +439,125 @@ async fn sandbox_conversations_are_listed_and_a_handoff_is_released() {
         );
     }
 }
+
+/// Meta's status update for one of our messages: `failed` with `code`, naming our reply id.
+fn failed_status(wamid: &str, reply_id: &str, code: i64) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "5491100000000", "phone_number_id": "123"},
+            "statuses": [{"id": wamid, "status": "failed",
+                "timestamp": chrono::Utc::now().timestamp().to_string(),
+                "recipient_id": GUEST, "biz_opaque_callback_data": reply_id,
+                "errors": [{"code": code, "title": "Re-engagement message",
+                    "message": "Re-engagement message",
+                    "error_data": {"details": "Message failed to send because more than 24 hours have passed since the customer last replied to this number."}}]}]
+        }}]}]
+    }))
+    .unwrap()
+}
+
+/// Two days after the guest last wrote, the owner writes to them. Meta takes the text and later
+/// reports it undelivered: the guest's 24-hour window had closed. The text goes again inside
+/// the approved notice template, and the admin sees both; Meta repeating its report changes
+/// nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_outside_the_24_hour_window_goes_as_the_notice_template() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/123/messages"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({"messages": [{"id": "wamid.out"}]})),
+            )
+            .mount(&server)
+            .await;
+        let uri = server.uri();
+        let app = spawn(
+            backend,
+            &[
+                ("CABANAS_WHATSAPP_APP_SECRET", SECRET),
+                ("CABANAS_WHATSAPP_TOKEN", "token"),
+                ("CABANAS_WHATSAPP_PHONE_NUMBER_ID", "123"),
+                ("CABANAS_WHATSAPP_API_BASE", uri.as_str()),
+                ("CABANAS_WHATSAPP_NOTICE_TEMPLATE", "aviso_reserva"),
+            ],
+        )
+        .await;
+        deliver(
+            &app,
+            delivery(
+                "wamid.w1",
+                json!({"type": "text", "text": {"body": "hola"}}),
+            ),
+        )
+        .await;
+        sent(&server, 1).await;
+
+        app.advance(chrono::Duration::days(2));
+        let written = app
+            .post(
+                &format!("/v1/admin/whatsapp/conversations/{GUEST}/messages"),
+                Some(&app.admin),
+                json!({"text": "Hola Ana, ¿llegan mañana?\nLa llave queda en el buzón."}),
+            )
+            .await;
+        assert_eq!(written.status, 202, "{:?}", written.body);
+        let text = sent(&server, 2).await;
+        assert_eq!(text["type"], "text", "{backend:?}: tried as text first");
+        let reply_id = text["biz_opaque_callback_data"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+
+        let report = failed_status("wamid.out", &reply_id, 131047);
+        deliver(&app, report.clone()).await;
+        let notice = sent(&server, 3).await;
+        assert_eq!(notice["type"], "template", "{backend:?}");
+        assert_eq!(notice["to"], "541122334455");
+        assert_eq!(notice["template"]["name"], "aviso_reserva");
+        assert_eq!(notice["template"]["language"]["code"], "es_AR");
+        assert_eq!(
+            notice["template"]["components"][0]["parameters"][0]["text"],
+            "Hola Ana, ¿llegan mañana? La llave queda en el buzón."
+        );
+
+        let mut listed = Vec::new();
+        for _ in 0..100 {
+            listed = replies(&app).await;
+            if listed.last().is_some_and(|r| r["status"] == "sent") && listed.len() == 3 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(30)).await;
+        }
+        let outcome: Vec<(Value, Value, Value)> = listed
+            .iter()
+            .map(|r| {
+                (
+                    r["id"].clone(),
+                    r["status"].clone(),
+                    r["error_code"].clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            outcome[1..],
+            [
+                (json!(reply_id), json!("failed"), json!(131047)),
+                (
+                    json!(format!("{reply_id}:notice")),
+                    json!("sent"),
+                    Value::Null
+                ),
+            ],
+            "{backend:?}"
+        );
+
+        deliver(&app, report).await;
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        assert_eq!(received(&server).await.0.len(), 3, "{backend:?}: sent once");
+        assert_eq!(replies(&app).await.len(), 3);
+    }
+}

@@ -2,4 +2,5 @@
 
 pub mod client;
 pub mod media;
+pub mod template;
 pub mod webhook;
