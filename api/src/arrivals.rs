@@ -4,7 +4,7 @@
 //! id), from 10:00 in the owner's calendar on the day before check-in.
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
-use domain::AccommodationId;
+use domain::{AccommodationId, ReservationId};
 use projections::db_fetch;
 
 use crate::app::AppState;
@@ -42,18 +42,23 @@ pub async fn tell_tomorrows_guests(state: &AppState, now: DateTime<Utc>) -> Resu
         if crate::outbox::queued(&state.db, &reply_id).await? {
             continue;
         }
-        let Ok(accommodation) = accommodation.parse::<AccommodationId>() else {
+        let (Ok(accommodation), Ok(reservation)) = (
+            accommodation.parse::<AccommodationId>(),
+            id.parse::<ReservationId>(),
+        ) else {
             continue;
         };
         let cabin = state.accommodation(accommodation).await?;
-        let Some(house) = cabin.info() else { continue };
+        let (Some(house), Some(r)) = (cabin.info(), cabin.reservation(reservation)) else {
+            continue;
+        };
         let Some(phone) = crate::guests::phone(state, &guest_ref).await? else {
             continue;
         };
         let text = format!(
             "¡Mañana te esperamos en {}! (reserva {code})\n{}\nCualquier cosa, escribime por acá.",
             house.name,
-            crate::payments::arrival(house)
+            crate::payments::arrival(house, r)
         );
         let reply = conversation::reply::Reply::Text(text);
         if crate::outbox::enqueue(&state.db, &reply_id, &phone, &reply, now.timestamp_millis())

@@ -584,13 +584,13 @@ fn message(e: &AccommodationEvent, r: &Reservation, house: &AccommodationInfo) -
             "¡Listo! Recibimos tu pago de {} y la reserva {code} está confirmada: {stay}. ¡Te \
              esperamos!\n{}",
             c.amount_paid,
-            arrival(house)
+            arrival(house, r)
         ),
         E::LatePaymentAccepted(l) => format!(
             "¡Listo! Tu pago de {} llegó después del vencimiento, pero las noches seguían libres: \
              la reserva {code} está confirmada ({stay}).\n{}",
             l.payment.amount,
-            arrival(house)
+            arrival(house, r)
         ),
         E::LatePaymentRejected(l) => format!(
             "Recibimos tu pago de {} para la reserva {code}, pero la reserva ya había vencido y \
@@ -634,18 +634,23 @@ fn message(e: &AccommodationEvent, r: &Reservation, house: &AccommodationInfo) -
     Some(Reply::Text(text))
 }
 
-/// What a confirmed guest needs to arrive: the house times and, when the owner wrote them, the
-/// directions (which are told to nobody before a stay is confirmed).
-pub(crate) fn arrival(house: &AccommodationInfo) -> String {
-    let times = format!(
+/// What a confirmed guest needs to arrive: the house times, the balance left to pay (the rest
+/// of the total after the deposit) and, when the owner wrote them, the directions (which are
+/// told to nobody before a stay is confirmed).
+pub(crate) fn arrival(house: &AccommodationInfo, r: &Reservation) -> String {
+    let mut text = format!(
         "Entrada desde las {}, salida hasta las {}.",
         house.check_in_time.format("%H:%M"),
         house.check_out_time.format("%H:%M")
     );
-    match &house.directions {
-        Some(directions) => format!("{times}\n📍 Cómo llegar: {directions}"),
-        None => times,
+    let due = r.balance_due();
+    if due > Money::ZERO {
+        text.push_str(&format!("\nSaldo a pagar al llegar: {due}."));
     }
+    if let Some(directions) = &house.directions {
+        text.push_str(&format!("\n📍 Cómo llegar: {directions}"));
+    }
+    text
 }
 
 /// A message with a button that opens the payment link (plain text if it cannot be one).
@@ -783,11 +788,16 @@ pub async fn return_page(
             } else {
                 "Podés volver a ver cómo está tu reserva con su código en cualquier momento."
             };
+            let balance = if r.status == "confirmed" && r.balance_due > Money::ZERO {
+                format!(" · Saldo a pagar al llegar: {}", r.balance_due)
+            } else {
+                String::new()
+            };
             (
                 format!("Reserva {}", escape(&r.code)),
                 format!(
                     "<p>Tu reserva <strong>{}</strong> {status}.</p><p>{} · del {} al {}</p>\
-                     <p>Pagado: {}</p><p>{news}</p>",
+                     <p>Pagado: {}{balance}</p><p>{news}</p>",
                     escape(&r.code),
                     escape(r.accommodation_name.as_deref().unwrap_or_default()),
                     day_label(r.check_in),

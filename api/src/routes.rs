@@ -660,6 +660,7 @@ async fn reservation_status(
         "deposit": r.deposit,
         "amount_paid": r.amount_paid,
         "refunded": r.refunded,
+        "balance_due": r.balance_due,
         "payment_link": (r.status == "held").then_some(r.payment_link),
         "expires_at": (r.status == "held").then_some(r.expires_at),
     })))

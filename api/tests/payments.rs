@@ -890,7 +890,39 @@ async fn a_confirmed_guest_is_told_the_house_times_and_the_way_there() {
             confirmation.contains(&format!("📍 Cómo llegar: {way}")),
             "{confirmation}"
         );
+        // What is left to pay after the deposit: told, shown with the reservation and on the
+        // page the guest comes back to from Mercado Pago.
+        let balance = balance_after_deposit(&app, &code).await;
+        assert!(
+            confirmation.contains(&format!("Saldo a pagar al llegar: {balance}.")),
+            "{confirmation}"
+        );
+        let shown: rust_decimal::Decimal = status(&app, &code).await["balance_due"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(domain::Money::new(shown), balance, "{backend:?}");
+        let page = app
+            .get(
+                &format!("/pagos/retorno?external_reference={reservation}"),
+                None,
+            )
+            .await;
+        let page = page.body.as_str().unwrap();
+        assert!(
+            page.contains(&format!("Saldo a pagar al llegar: {balance}")),
+            "{page}"
+        );
     }
+}
+
+/// The stay's total less its deposit, as the reservation's status shows them.
+async fn balance_after_deposit(app: &TestApp, code: &str) -> domain::Money {
+    let shown = status(app, code).await;
+    let amount =
+        |field: &str| -> rust_decimal::Decimal { shown[field].as_str().unwrap().parse().unwrap() };
+    domain::Money::new(amount("total") - amount("deposit"))
 }
 
 /// The day before arrival, from 10:00 in the owner's calendar, a confirmed WhatsApp guest is
@@ -934,6 +966,11 @@ async fn a_guest_arriving_tomorrow_is_told_the_way_once() {
         assert!(message.contains("Entrada desde las 14:00"), "{message}");
         assert!(
             message.contains("📍 Cómo llegar: Camino al lago 5"),
+            "{message}"
+        );
+        let balance = balance_after_deposit(&app, &code).await;
+        assert!(
+            message.contains(&format!("Saldo a pagar al llegar: {balance}.")),
             "{message}"
         );
         after_a_pass(&app, 60).await;

@@ -872,6 +872,15 @@ impl Reservation {
         self.payments.iter().map(|p| p.amount - p.refunded).sum()
     }
 
+    /// What the guest still owes of the stay's total (the balance after the deposit, usually
+    /// paid on arrival); nothing once the reservation is no longer active.
+    pub fn balance_due(&self) -> Money {
+        if !self.is_active() {
+            return Money::ZERO;
+        }
+        (self.quote.total - self.net_paid()).max(Money::ZERO)
+    }
+
     fn payment(&self, payment_id: &str) -> Option<&PaymentEntry> {
         self.payments.iter().find(|p| p.payment_id == payment_id)
     }

@@ -210,6 +210,9 @@ pub struct ReservationView {
     pub amount_paid: Money,
     /// Given back, or decided to be given back.
     pub refunded: Money,
+    /// What the guest still owes of the total (usually paid on arrival): nothing once the
+    /// reservation is cancelled or expired.
+    pub balance_due: Money,
     pub payment_reference: Option<String>,
     /// The provider's checkout link, once created.
     pub payment_link: Option<String>,
@@ -256,7 +259,14 @@ struct ReservationRow {
 
 impl ReservationRow {
     fn view(self) -> Option<ReservationView> {
+        // As `Reservation::balance_due` has it, from the row's sums.
+        let balance_due = if matches!(self.status.as_str(), "held" | "confirmed") {
+            (self.total_cents - (self.paid_cents - self.refunded_cents)).max(0)
+        } else {
+            0
+        };
         Some(ReservationView {
+            balance_due: money_from_cents(balance_due),
             quote: serde_json::from_str(&self.quote).ok()?,
             id: self.id,
             code: self.code,

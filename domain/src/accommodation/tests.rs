@@ -935,6 +935,21 @@ fn an_approved_deposit_confirms_once_however_often_it_is_told() {
 }
 
 #[test]
+fn the_balance_due_is_the_total_less_what_was_paid_until_the_stay_ends_active() {
+    let mut history = held();
+    let balance = |history: &[AccommodationEvent]| {
+        given(history).0.reservation(rid(1)).unwrap().balance_due()
+    };
+    assert_eq!(balance(&history), Money::pesos(90_000), "nothing paid yet");
+    step(&mut history, pay(1, paid("901", "approved", 27_000)), now());
+    assert_eq!(balance(&history), Money::pesos(63_000), "after the deposit");
+    step(&mut history, pay(1, paid("902", "approved", 70_000)), now());
+    assert_eq!(balance(&history), Money::ZERO, "paid over the total");
+    step(&mut history, cancel_by_admin(1), now());
+    assert_eq!(balance(&history), Money::ZERO, "cancelled: nothing owed");
+}
+
+#[test]
 fn an_underpayment_keeps_the_hold_and_a_top_up_confirms_it() {
     let mut history = held();
     let events = step(&mut history, pay(1, paid("901", "approved", 10_000)), now());
