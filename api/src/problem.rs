@@ -184,6 +184,7 @@ impl From<BookingError> for Problem {
             | E::StayTooLong { .. }
             | E::InvalidGuestCount { .. }
             | E::InvalidAmount
+            | E::InvalidPaymentReference
             | E::InvalidHoldDuration => Problem::validation(detail),
             E::AlreadyRegistered
             | E::DuplicateReservation(_)
@@ -192,6 +193,8 @@ impl From<BookingError> for Problem {
             | E::AlreadyConfirmed
             | E::HoldAlreadyExtended
             | E::NotHeld
+            | E::NotConfirmed
+            | E::PaymentReferenceTaken(_)
             | E::HoldNotDue { .. } => Problem::conflict(detail),
         }
     }

@@ -9,8 +9,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{NaiveDate, NaiveTime, Weekday};
 use domain::accommodation::{
     AccommodationCommand, BlockDates, BlockSource, CancelReservation, CancelledBy, ChangeDetails,
-    ChangePricing, Channel, ConfirmReservation, ExtendHold, PlaceHold, RegisterAccommodation,
-    UnblockDates, validate_stay,
+    ChangePricing, Channel, ConfirmReservation, ExtendHold, PlaceHold, RecordManualPayment,
+    RegisterAccommodation, UnblockDates, validate_stay,
 };
 use domain::guest::{GuestProfileSealed, valid_phone};
 use domain::payment::CancellationPolicy;
@@ -129,6 +129,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(
                     "/admin/reservations/{code}/payments",
                     web::get().to(crate::payments::reservation_payments),
+                )
+                .route(
+                    "/admin/reservations/{code}/payments",
+                    web::post().to(record_payment),
                 )
                 .route(
                     "/admin/sandbox/payments",
@@ -1003,6 +1007,17 @@ pub struct ConfirmInput {
     payment_reference: Option<String>,
 }
 
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct PaymentInput {
+    #[schema(value_type = String, example = "31500")]
+    amount: Amount,
+    /// The owner's reference (a receipt number, the transfer's id): told again, it is the same
+    /// payment. Without one, send an `Idempotency-Key` to make a retry safe.
+    payment_reference: Option<String>,
+    /// How it was paid: `efectivo`, `transferencia`…
+    method: Option<String>,
+}
+
 #[derive(Deserialize, Default, utoipa::ToSchema)]
 pub struct CancelInput {
     reason: Option<String>,
@@ -1063,6 +1078,41 @@ async fn confirm(
                         .unwrap_or_else(|| "offline".into()),
                     amount_paid: Money::new(input.amount.0),
                 }))
+            })
+            .await
+        })
+        .await
+}
+
+/// `POST /v1/admin/reservations/{code}/payments`: a payment the owner took by hand on a
+/// confirmed stay, usually the balance on arrival; it lowers the reservation's `balance_due`.
+#[utoipa::path(post, path = "/v1/admin/reservations/{code}/payments", tag = "admin",
+    request_body = PaymentInput, security(("bearer" = [])),
+    responses((status = 200, body = Object), (status = 404, body = ProblemDetails),
+        (status = 409, body = ProblemDetails), (status = 422, body = ProblemDetails)))]
+async fn record_payment(
+    state: State,
+    admin: Admin,
+    code: web::Path<String>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, Problem> {
+    state
+        .idempotency
+        .run(&req, &body, || async {
+            let input: PaymentInput = parse(&body)?;
+            on_reservation(&state, &admin, &code, |reservation_id| {
+                Ok(AccommodationCommand::RecordManualPayment(
+                    RecordManualPayment {
+                        reservation_id,
+                        reference: input
+                            .payment_reference
+                            .clone()
+                            .unwrap_or_else(|| format!("manual-{}", uuid::Uuid::now_v7())),
+                        amount: Money::new(input.amount.0),
+                        method: input.method.clone(),
+                    },
+                ))
             })
             .await
         })
@@ -1253,7 +1303,7 @@ impl utoipa::Modify for BearerAuth {
     paths(
         list_accommodations, availability, quote, place_hold, reservation_status,
         register, accommodation_details, change_details, change_pricing, calendar, block, unblock, list_reservations, confirm, cancel,
-        extend, stats, audit_stream, audit_events, audit_timeline, audit_verify,
+        record_payment, extend, stats, audit_stream, audit_events, audit_timeline, audit_verify,
         crate::payments::alerts, crate::payments::reservation_payments, crate::payments::sandbox_payment,
         crate::ical::add_feed, crate::ical::list_feeds, crate::ical::sync_now, crate::ical::remove_feed,
         crate::ical::export_url, crate::ical::rotate, crate::ical::conflicts,
@@ -1261,7 +1311,7 @@ impl utoipa::Modify for BearerAuth {
         crate::audit::verify_checkpoint
     ),
     components(schemas(ProblemDetails, StayRequest, GuestInput, RegisterInput, PricingInput,
-        PricingChangeInput, DetailsInput, BlockInput, ConfirmInput, CancelInput, ExtendInput,
+        PricingChangeInput, DetailsInput, BlockInput, ConfirmInput, PaymentInput, CancelInput, ExtendInput,
         crate::payments::SandboxPayment, crate::ical::FeedInput, crate::audit::CheckpointCheck)),
     modifiers(&BearerAuth)
 )]

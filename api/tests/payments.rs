@@ -1072,3 +1072,98 @@ async fn a_guest_cancelling_a_paid_stay_is_told_the_refund_first() {
         assert_eq!(told(&app, "fue cancelada").await, 0, "{backend:?}");
     }
 }
+
+/// The guest pays the balance in cash on arrival and the owner records it: the reservation owes
+/// nothing more, the payment is listed, the same receipt told again counts once, and mistakes
+/// get a clear answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_balance_paid_on_arrival_is_recorded_by_hand() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let (server, app, _, reservation, code) = whatsapp_guest_holding(backend, 3, 5).await;
+        let path = format!("/v1/admin/reservations/{code}/payments");
+        eventually("the hold in the read model", || async {
+            status(&app, &code).await["status"] == "held"
+        })
+        .await;
+        let balance = balance_after_deposit(&app, &code).await;
+        let cash = json!({"amount": balance.amount().to_string(), "method": "efectivo",
+                          "payment_reference": "recibo 0042"});
+        let early = app.post(&path, Some(&app.admin), cash.clone()).await;
+        assert_eq!(
+            early.status, 409,
+            "{backend:?}: a hold is confirmed by its deposit"
+        );
+        assert!(early.content_type.starts_with("application/problem+json"));
+
+        pay_deposit(&app, &server, (&reservation, &code), "7711", 7701).await;
+        eventually("the confirmation", || async {
+            status(&app, &code).await["status"] == "confirmed"
+        })
+        .await;
+        let recorded = app.post(&path, Some(&app.admin), cash.clone()).await;
+        assert_eq!(recorded.status, 200, "{:?}", recorded.body);
+        assert_eq!(recorded.body["event"], "ManualPaymentRecorded");
+        let position = recorded.body["position"].as_i64().unwrap();
+        let shown = app
+            .get(
+                &format!("/v1/reservations/{code}?min_position={position}"),
+                None,
+            )
+            .await;
+        assert_eq!(
+            shown.body["balance_due"], "0",
+            "{backend:?}: {:?}",
+            shown.body
+        );
+
+        let again = app.post(&path, Some(&app.admin), cash.clone()).await;
+        assert_eq!(again.status, 200, "{:?}", again.body);
+        assert_eq!(
+            again.body["event"],
+            Value::Null,
+            "{backend:?}: counted once"
+        );
+        let listed = app.get(&path, Some(&app.admin)).await;
+        let by_hand: Vec<&Value> = listed.body["payments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["payment_id"] == "recibo 0042")
+            .collect();
+        assert_eq!(by_hand.len(), 1, "{backend:?}: {:?}", listed.body);
+        assert_eq!(by_hand[0]["method"], "efectivo");
+        let amount: rust_decimal::Decimal = by_hand[0]["amount"].as_str().unwrap().parse().unwrap();
+        assert_eq!(domain::Money::new(amount), balance);
+
+        let other_amount = app
+            .post(
+                &path,
+                Some(&app.admin),
+                json!({"amount": "100", "payment_reference": "recibo 0042"}),
+            )
+            .await;
+        assert_eq!(other_amount.status, 409, "{:?}", other_amount.body);
+        for bad in [
+            json!({"amount": "0"}),
+            json!({"amount": "mucho"}),
+            json!({}),
+        ] {
+            let refused = app.post(&path, Some(&app.admin), bad.clone()).await;
+            assert!(
+                [400, 422].contains(&refused.status),
+                "{bad}: {} {:?}",
+                refused.status,
+                refused.body
+            );
+        }
+        assert_eq!(app.post(&path, None, cash.clone()).await.status, 401);
+        let unknown = app
+            .post(
+                "/v1/admin/reservations/ZZZZ-9999/payments",
+                Some(&app.admin),
+                cash,
+            )
+            .await;
+        assert_eq!(unknown.status, 404);
+    }
+}

@@ -147,6 +147,19 @@ pub struct ConfirmReservation {
     pub amount_paid: Money,
 }
 
+/// A payment the owner took by hand on a confirmed stay: the balance paid in cash on arrival,
+/// a bank transfer. The deposit of a hold taken by hand confirms it instead (`Confirm`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecordManualPayment {
+    pub reservation_id: ReservationId,
+    /// The owner's own reference (a receipt number, the transfer's id): the same reference told
+    /// again is the same payment.
+    pub reference: String,
+    pub amount: Money,
+    /// How it was paid (`efectivo`, `transferencia`, …), as the owner says it.
+    pub method: Option<String>,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct CancelReservation {
     pub reservation_id: ReservationId,
@@ -221,6 +234,7 @@ pub enum AccommodationCommand {
     UnblockDates(UnblockDates),
     RecordPaymentLink(RecordPaymentLink),
     ApplyPayment(ApplyPayment),
+    RecordManualPayment(RecordManualPayment),
     RecordRefund(RecordRefund),
     SyncCalendar(SyncCalendar),
 }
@@ -241,6 +255,7 @@ impl AccommodationCommand {
             Self::UnblockDates(_) => "UnblockDates",
             Self::RecordPaymentLink(_) => "RecordPaymentLink",
             Self::ApplyPayment(_) => "ApplyPayment",
+            Self::RecordManualPayment(_) => "RecordManualPayment",
             Self::RecordRefund(_) => "RecordRefund",
             Self::SyncCalendar(_) => "SyncCalendar",
         }
@@ -363,6 +378,18 @@ pub struct PaymentLinkCreated {
 pub struct PaymentRecorded {
     pub reservation_id: ReservationId,
     pub payment: PaymentFacts,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// A payment the owner took by hand on a confirmed stay (usually the balance, on arrival). Kept
+/// apart from the provider's payments because it can only be refunded by hand.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ManualPaymentRecorded {
+    pub reservation_id: ReservationId,
+    pub reference: String,
+    pub amount: Money,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
     pub recorded_at: DateTime<Utc>,
 }
 
@@ -525,6 +552,7 @@ pub enum AccommodationEvent {
     DatesUnblocked(DatesUnblocked),
     PaymentLinkCreated(PaymentLinkCreated),
     PaymentRecorded(PaymentRecorded),
+    ManualPaymentRecorded(ManualPaymentRecorded),
     UnderpaymentReceived(UnderpaymentReceived),
     LatePaymentAccepted(LatePaymentAccepted),
     LatePaymentRejected(LatePaymentRejected),
@@ -547,6 +575,7 @@ impl AccommodationEvent {
             Self::HoldExpired(e) => e.reservation_id,
             Self::PaymentLinkCreated(e) => e.reservation_id,
             Self::PaymentRecorded(e) => e.reservation_id,
+            Self::ManualPaymentRecorded(e) => e.reservation_id,
             Self::UnderpaymentReceived(e) => e.reservation_id,
             Self::LatePaymentAccepted(e) => e.reservation_id,
             Self::LatePaymentRejected(e) => e.reservation_id,
@@ -579,6 +608,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "DatesUnblocked",
     "PaymentLinkCreated",
     "PaymentRecorded",
+    "ManualPaymentRecorded",
     "UnderpaymentReceived",
     "LatePaymentAccepted",
     "LatePaymentRejected",
@@ -676,6 +706,7 @@ impl DomainEvent for AccommodationEvent {
             Self::DatesUnblocked(_) => "DatesUnblocked",
             Self::PaymentLinkCreated(_) => "PaymentLinkCreated",
             Self::PaymentRecorded(_) => "PaymentRecorded",
+            Self::ManualPaymentRecorded(_) => "ManualPaymentRecorded",
             Self::UnderpaymentReceived(_) => "UnderpaymentReceived",
             Self::LatePaymentAccepted(_) => "LatePaymentAccepted",
             Self::LatePaymentRejected(_) => "LatePaymentRejected",
@@ -709,6 +740,7 @@ impl DomainEvent for AccommodationEvent {
             Self::DatesUnblocked(e) => serde_json::to_value(e),
             Self::PaymentLinkCreated(e) => serde_json::to_value(e),
             Self::PaymentRecorded(e) => serde_json::to_value(e),
+            Self::ManualPaymentRecorded(e) => serde_json::to_value(e),
             Self::UnderpaymentReceived(e) => serde_json::to_value(e),
             Self::LatePaymentAccepted(e) => serde_json::to_value(e),
             Self::LatePaymentRejected(e) => serde_json::to_value(e),
@@ -769,6 +801,7 @@ impl DomainEvent for AccommodationEvent {
             "DatesUnblocked" => Self::DatesUnblocked(decode(t, version, payload)?),
             "PaymentLinkCreated" => Self::PaymentLinkCreated(decode(t, version, payload)?),
             "PaymentRecorded" => Self::PaymentRecorded(decode(t, version, payload)?),
+            "ManualPaymentRecorded" => Self::ManualPaymentRecorded(decode(t, version, payload)?),
             "UnderpaymentReceived" => Self::UnderpaymentReceived(decode(t, version, payload)?),
             "LatePaymentAccepted" => Self::LatePaymentAccepted(decode(t, version, payload)?),
             "LatePaymentRejected" => Self::LatePaymentRejected(decode(t, version, payload)?),
@@ -1150,6 +1183,53 @@ impl Accommodation {
                     confirmed_at: now,
                 })])
             }
+        }
+    }
+
+    fn decide_manual_payment(
+        &self,
+        cmd: &RecordManualPayment,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<AccommodationEvent>, BookingError> {
+        self.registered()?;
+        let r = self.reservation_mut_checked(cmd.reservation_id)?;
+        let reference = cmd.reference.trim();
+        if cmd.amount <= Money::ZERO {
+            return Err(BookingError::InvalidAmount);
+        }
+        if reference.is_empty() || reference.chars().count() > 100 {
+            return Err(BookingError::InvalidPaymentReference);
+        }
+        if let Some(known) = r.payment(reference) {
+            // The same payment told twice is already done; another amount under its reference
+            // is a mistake to show, not a second payment to count.
+            return if known.amount == cmd.amount && !known.via_provider {
+                Ok(Vec::new())
+            } else {
+                Err(BookingError::PaymentReferenceTaken(reference.to_owned()))
+            };
+        }
+        match r.status {
+            ReservationStatus::Confirmed => Ok(vec![AccommodationEvent::ManualPaymentRecorded(
+                ManualPaymentRecorded {
+                    reservation_id: r.id,
+                    reference: reference.to_owned(),
+                    amount: cmd.amount,
+                    method: cmd
+                        .method
+                        .as_deref()
+                        .map(str::trim)
+                        .filter(|m| !m.is_empty())
+                        .map(str::to_owned),
+                    recorded_at: now,
+                },
+            )]),
+            // A hold is confirmed by its deposit, taken by hand or not (`Confirm`).
+            ReservationStatus::Held => Err(BookingError::NotConfirmed),
+            ReservationStatus::Cancelled => Err(BookingError::ReservationCancelled),
+            ReservationStatus::Expired => Err(BookingError::HoldExpired {
+                expired_at: r.expires_at,
+            }),
         }
     }
 
@@ -1816,6 +1896,7 @@ impl Aggregate for Accommodation {
             C::BlockDates(cmd) => self.decide_block(cmd, now),
             C::RecordPaymentLink(cmd) => self.decide_link(cmd, now),
             C::ApplyPayment(cmd) => self.decide_payment(cmd, now),
+            C::RecordManualPayment(cmd) => self.decide_manual_payment(cmd, now),
             C::RecordRefund(cmd) => self.decide_refund(cmd, now),
             C::SyncCalendar(cmd) => self.decide_sync(cmd, now),
             C::UnblockDates(cmd) => {
@@ -1922,6 +2003,11 @@ impl Aggregate for Accommodation {
                     if e.payment.status == PaymentStatus::Approved {
                         r.add_payment(&e.payment.payment_id, e.payment.amount, true);
                     }
+                }
+            }
+            E::ManualPaymentRecorded(e) => {
+                if let Some(r) = self.reservations.get_mut(&e.reservation_id) {
+                    r.add_payment(&e.reference, e.amount, false);
                 }
             }
             E::UnderpaymentReceived(e) => {

@@ -50,6 +50,12 @@ pub enum BookingError {
     HoldAlreadyExtended,
     #[error("the reservation is not on hold")]
     NotHeld,
+    #[error("the reservation is not confirmed: a hold is confirmed with its deposit")]
+    NotConfirmed,
+    #[error("the payment reference must have 1 to 100 characters")]
+    InvalidPaymentReference,
+    #[error("payment {0} is already recorded with another amount")]
+    PaymentReferenceTaken(String),
     #[error("the hold is not due to expire until {expires_at}")]
     HoldNotDue { expires_at: DateTime<Utc> },
     #[error("the paid amount must be positive")]

@@ -105,6 +105,13 @@ impl Projection for Payments {
                     amount: c.amount_paid,
                     method: c.method.clone(),
                 }),
+                E::ManualPaymentRecorded(m) => Some(PaymentFacts {
+                    payment_id: m.reference.clone(),
+                    status: PaymentStatus::Approved,
+                    status_detail: Some("recorded by hand".into()),
+                    amount: m.amount,
+                    method: m.method.clone(),
+                }),
                 _ => None,
             };
             if let Some(p) = payment.or(confirmed.as_ref()) {

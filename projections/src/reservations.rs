@@ -339,6 +339,7 @@ impl Effect {
             E::HoldExpired(_) => e.status = Some("expired"),
             E::PaymentLinkCreated(l) => e.payment_link = Some(l.init_point.clone()),
             E::UnderpaymentReceived(u) => e.paid = cents(u.payment.amount),
+            E::ManualPaymentRecorded(m) => e.paid = cents(m.amount),
             E::LatePaymentRejected(r) => e.paid = cents(r.payment.amount),
             E::PaymentRecorded(p) if p.payment.status == PaymentStatus::Approved => {
                 e.paid = cents(p.payment.amount)

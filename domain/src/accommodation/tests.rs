@@ -949,6 +949,103 @@ fn the_balance_due_is_the_total_less_what_was_paid_until_the_stay_ends_active() 
     assert_eq!(balance(&history), Money::ZERO, "cancelled: nothing owed");
 }
 
+fn by_hand(id: u128, reference: &str, pesos: i64) -> AccommodationCommand {
+    AccommodationCommand::RecordManualPayment(RecordManualPayment {
+        reservation_id: rid(id),
+        reference: reference.into(),
+        amount: Money::pesos(pesos),
+        method: Some(" efectivo ".into()),
+    })
+}
+
+#[test]
+fn the_balance_taken_by_hand_settles_a_confirmed_stay_once() {
+    let mut history = held();
+    // A hold is confirmed by its deposit, not by a payment recorded on the side.
+    assert_eq!(
+        given(&history).when(by_hand(1, "recibo 1", 63_000), now()),
+        Err(BookingError::NotConfirmed)
+    );
+    step(&mut history, pay(1, paid("901", "approved", 27_000)), now());
+    let events = step(&mut history, by_hand(1, " recibo 1 ", 63_000), now());
+    let [AccommodationEvent::ManualPaymentRecorded(m)] = events.as_slice() else {
+        panic!("{events:?}")
+    };
+    assert_eq!(
+        (m.reference.as_str(), m.method.as_deref()),
+        ("recibo 1", Some("efectivo"))
+    );
+    let stored =
+        AccommodationEvent::from_stored("ManualPaymentRecorded", 1, events[0].to_payload())
+            .unwrap();
+    assert_eq!(stored, events[0], "read back as written");
+    let r = given(&history).0.reservation(rid(1)).cloned().unwrap();
+    assert_eq!(r.balance_due(), Money::ZERO);
+    assert_eq!(r.net_paid(), Money::pesos(90_000));
+
+    // Told again: the same payment. Another amount under its reference, or the provider's
+    // payment's id, is refused rather than counted.
+    assert_eq!(
+        step(&mut history, by_hand(1, "recibo 1", 63_000), now()),
+        vec![]
+    );
+    let state = given(&history);
+    assert_eq!(
+        state.when(by_hand(1, "recibo 1", 60_000), now()),
+        Err(BookingError::PaymentReferenceTaken("recibo 1".into()))
+    );
+    assert_eq!(
+        state.when(by_hand(1, "901", 27_000), now()),
+        Err(BookingError::PaymentReferenceTaken("901".into()))
+    );
+    assert_eq!(
+        state.when(by_hand(1, "recibo 2", 0), now()),
+        Err(BookingError::InvalidAmount)
+    );
+    assert_eq!(
+        state.when(by_hand(1, "  ", 100), now()),
+        Err(BookingError::InvalidPaymentReference)
+    );
+
+    // Cancelled 14 days before arrival (moderate: half back), the part of it given back is
+    // given back by hand.
+    let mut history = vec![registered(), placed(1, stay("2026-12-21", "2026-12-23"))];
+    let quote = given(&history).0.reservation(rid(1)).unwrap().quote.clone();
+    let deposit = paid("901", "approved", 0);
+    step(
+        &mut history,
+        pay(
+            1,
+            PaymentFacts {
+                amount: quote.deposit,
+                ..deposit
+            },
+        ),
+        now(),
+    );
+    let balance = quote.total - quote.deposit;
+    step(
+        &mut history,
+        AccommodationCommand::RecordManualPayment(RecordManualPayment {
+            reservation_id: rid(1),
+            reference: "recibo 7".into(),
+            amount: balance,
+            method: None,
+        }),
+        now(),
+    );
+    let events = step(&mut history, cancel_by_admin(1), now());
+    let by_hand: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            AccommodationEvent::RefundDue(d) if d.via == RefundVia::Manual => Some(d),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(by_hand.len(), 1, "{events:?}");
+    assert_eq!(by_hand[0].payment_id, "recibo 7");
+}
+
 #[test]
 fn an_underpayment_keeps_the_hold_and_a_top_up_confirms_it() {
     let mut history = held();
@@ -1492,4 +1589,16 @@ fn a_seed_system_hold_v1_is_upcast_to_the_current_shape() {
         AccommodationEvent::from_stored("HoldPlaced", 2, current.to_payload()).unwrap(),
         current
     );
+}
+
+/// The event catalogue is where people read what each event means: every stored name is in it.
+#[test]
+fn the_catalogue_lists_every_event() {
+    let catalogue = include_str!("../../../docs/events.md");
+    for name in EVENT_TYPES {
+        assert!(
+            catalogue.contains(&format!("| `{name}` |")),
+            "docs/events.md does not list {name}"
+        );
+    }
 }
