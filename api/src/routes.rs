@@ -1176,7 +1176,7 @@ async fn extend(
 
 #[utoipa::path(get, path = "/v1/admin/stats", tag = "admin", params(Consistency),
     security(("bearer" = [])),
-    responses((status = 200, description = "Occupancy, revenue, hold conversion", body = Object)))]
+    responses((status = 200, description = "Occupancy per cabin and month; revenue per month and channel (every payment received that month less what was given back, and the confirmations); holds placed, converted, expired and cancelled by the month they were placed", body = Object)))]
 async fn stats(
     state: State,
     _admin: Admin,

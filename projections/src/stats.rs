@@ -1,11 +1,17 @@
 //! Stats for the owner: occupancy per accommodation and month, revenue by month and channel,
 //! and how many holds converted, expired or were cancelled (by the month they were placed).
 //! Months are Argentine local months (UTC−3).
+//!
+//! Revenue is the money the reservations of a channel brought in that month, net: every payment
+//! received (a deposit, a short first payment, the balance through Mercado Pago or by hand, a
+//! late one) less what was decided to be given back or the provider took back. `reservations`
+//! counts the confirmations of the month.
 
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use domain::payment::PaymentStatus;
 use domain::{AccommodationEvent, StayDates};
 
 use crate::availability::channel_name;
@@ -28,6 +34,23 @@ fn nights_by_month(check_in: NaiveDate, check_out: NaiveDate) -> BTreeMap<String
         }
     }
     out
+}
+
+/// Centavos an event brought in (or, negative, gave back) besides a confirmation's own payment.
+fn money_moved(event: &AccommodationEvent) -> Option<i64> {
+    use AccommodationEvent as E;
+    match event {
+        E::UnderpaymentReceived(u) => Some(cents(u.payment.amount)),
+        E::PaymentRecorded(p) if p.payment.status == PaymentStatus::Approved => {
+            Some(cents(p.payment.amount))
+        }
+        E::ManualPaymentRecorded(m) => Some(cents(m.amount)),
+        // Received, and given back by the `RefundDue` that comes with it.
+        E::LatePaymentRejected(r) => Some(cents(r.payment.amount)),
+        E::RefundDue(r) => Some(-cents(r.amount)),
+        E::PaymentReversed(r) => Some(-cents(r.amount)),
+        _ => None,
+    }
 }
 
 /// A batch's effect on the counters, summed in memory and written once per key.
@@ -174,7 +197,8 @@ impl Projection for Stats {
     }
 
     fn schema_version(&self) -> i32 {
-        1
+        // 2: revenue counts every payment and refund, not only the payment that confirmed.
+        2
     }
 
     fn tables(&self) -> &'static [&'static str] {
@@ -311,7 +335,17 @@ impl Projection for Stats {
                 AccommodationEvent::DatesUnblocked(u) => {
                     d.nights(&acc, u.stay.check_in(), u.stay.check_out(), true, -1);
                 }
-                _ => {}
+                other => {
+                    let Some((cents, rid)) = money_moved(&other).zip(other.reservation_id()) else {
+                        continue;
+                    };
+                    if let Some((_, _, _, channel, _)) =
+                        d.reservation(tx, names, rid.to_string()).await?
+                    {
+                        let month = month_of(a.event.recorded_at);
+                        d.revenue.entry((month, channel)).or_default().0 += cents;
+                    }
+                }
             }
         }
         d.flush(tx, names).await

@@ -463,3 +463,92 @@ async fn two_runners_never_apply_an_event_twice() {
         }
     }
 }
+
+/// Revenue is the money a month brought in, net: a short first payment and its top-up, the
+/// balance taken by hand, less what a cancellation gives back; a rebuild lands on the same sums.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revenue_counts_every_payment_less_what_goes_back() {
+    use domain::accommodation::{ApplyPayment, RecordManualPayment};
+    use domain::payment::{PaymentFacts, PaymentStatus};
+    let approved = |id: &str, amount: Money| PaymentFacts {
+        payment_id: id.into(),
+        status: PaymentStatus::Approved,
+        status_detail: None,
+        amount,
+        method: Some("account_money".into()),
+    };
+    for (backend, store) in stores().await {
+        let world = World {
+            handler: CommandHandler::new(store.clone()),
+            now: Utc::now(),
+        };
+        let now = world.now;
+        // Arrival in 10 days: the default (moderate) policy gives half back.
+        let day = (now + Duration::days(10)).date_naive();
+        let cabin = world.register("Cabaña Norte", 4).await;
+        let guest = GuestId::from_seed("1144443333");
+        let (r, code) = world.hold(cabin, &guest, day, 3).await;
+        let runner = Runner::new(store.clone(), projections::all());
+        runner.ensure_schema().await.unwrap();
+        runner.catch_up().await.unwrap();
+        let db = store.db();
+        let held = queries::reservation_by_code(&db, code.as_str())
+            .await
+            .unwrap()
+            .unwrap();
+        let pay = |payment| {
+            AccommodationCommand::ApplyPayment(ApplyPayment {
+                reservation_id: r,
+                payment,
+            })
+        };
+        // A short first payment, then the rest of the deposit, then the balance by hand.
+        world
+            .run(cabin, pay(approved("1", Money::pesos(10_000))), now)
+            .await;
+        let top_up = held.deposit - Money::pesos(10_000);
+        world.run(cabin, pay(approved("2", top_up)), now).await;
+        let balance = AccommodationCommand::RecordManualPayment(RecordManualPayment {
+            reservation_id: r,
+            reference: "recibo 1".into(),
+            amount: held.total - held.deposit,
+            method: Some("efectivo".into()),
+        });
+        world.run(cabin, balance, now).await;
+        runner.catch_up().await.unwrap();
+        let revenue = |stats: queries::StatsView| {
+            stats
+                .revenue
+                .iter()
+                .map(|r| (r.amount, r.reservations))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            revenue(queries::stats(&db).await.unwrap()),
+            [(held.total, 1)],
+            "{backend}: everything paid, one confirmation"
+        );
+
+        world
+            .run(
+                cabin,
+                AccommodationCommand::Cancel(CancelReservation {
+                    reservation_id: r,
+                    by: CancelledBy::Admin,
+                    reason: "the guest asked".into(),
+                }),
+                now,
+            )
+            .await;
+        runner.catch_up().await.unwrap();
+        let kept = revenue(queries::stats(&db).await.unwrap());
+        let half = Money::new(held.total.amount() / rust_decimal::Decimal::TWO);
+        assert_eq!(kept, [(held.total - half, 1)], "{backend}: half went back");
+        assert!(runner.rebuild("stats").await.unwrap() > 0);
+        assert_eq!(
+            revenue(queries::stats(&db).await.unwrap()),
+            kept,
+            "{backend}"
+        );
+    }
+}
