@@ -457,6 +457,7 @@ async fn perform(
                         check_in: r.check_in,
                         check_out: r.check_out,
                         status: r.status,
+                        balance_due: r.balance_due,
                     })
                     .collect(),
             ))

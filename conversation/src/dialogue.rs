@@ -51,6 +51,9 @@ pub struct ReservationSummary {
     pub check_out: NaiveDate,
     /// `held` or `confirmed`.
     pub status: String,
+    /// What is left to pay of the total (on arrival, once confirmed).
+    #[serde(default)]
+    pub balance_due: Money,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -766,10 +769,12 @@ pub fn after(pending: State, outcome: Outcome) -> Turn {
                         .chars()
                         .take(24)
                         .collect();
-                    let status = if r.status == "confirmed" {
-                        "confirmada"
-                    } else {
-                        "esperando la seña"
+                    let status = match r.status.as_str() {
+                        "confirmed" if r.balance_due > Money::ZERO => {
+                            format!("confirmada · saldo {}", r.balance_due)
+                        }
+                        "confirmed" => "confirmada".to_owned(),
+                        _ => "esperando la seña".to_owned(),
                     };
                     l.row(
                         format!("{}{}", ids::RESERVATION_PREFIX, r.code),

@@ -306,6 +306,48 @@ fn an_idle_conversation_restarts_and_a_handoff_stays_silent() {
     assert!(asked.handoff);
 }
 
+/// A confirmed stay in "Mis reservas" says what is left to pay on arrival; a hold says it waits
+/// for its deposit, and a stay paid in full says nothing more.
+#[test]
+fn the_reservations_list_shows_the_balance_left() {
+    let Step::Need { pending, .. } = respond(&State::Menu, None, &text("mis reservas"), now())
+    else {
+        panic!()
+    };
+    let stay = |code: &str, status: &str, balance: i64| ReservationSummary {
+        code: code.into(),
+        accommodation: "Cabaña del Lago".into(),
+        check_in: d("2026-12-11"),
+        check_out: d("2026-12-13"),
+        status: status.into(),
+        balance_due: Money::pesos(balance),
+    };
+    let listed = after(
+        pending,
+        Outcome::Reservations(vec![
+            stay("K7M2QXP", "confirmed", 63_000),
+            stay("P4N8RWT", "held", 90_000),
+            stay("H3J5KLM", "confirmed", 0),
+        ]),
+    );
+    let Reply::List { sections, .. } = &listed.replies[0] else {
+        panic!("{:?}", listed.replies)
+    };
+    let shown: Vec<&str> = sections[0]
+        .rows
+        .iter()
+        .map(|r| r.description.as_deref().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            "vie 11/12 a dom 13/12 · confirmada · saldo $ 63.000",
+            "vie 11/12 a dom 13/12 · esperando la seña",
+            "vie 11/12 a dom 13/12 · confirmada",
+        ]
+    );
+}
+
 #[test]
 fn a_guest_lists_and_cancels_their_reservation() {
     let Step::Need { action, pending } = respond(&State::Menu, None, &text("mis reservas"), now())
@@ -321,6 +363,7 @@ fn a_guest_lists_and_cancels_their_reservation() {
             check_in: d("2026-11-06"),
             check_out: d("2026-11-08"),
             status: "held".into(),
+            balance_due: Money::pesos(90_000),
         }]),
     );
     assert_eq!(listed.replies[0].choice_ids(), ["res:K7M2QXP"]);
