@@ -90,6 +90,8 @@ pub struct AppState {
     pub conversation_active: std::sync::atomic::AtomicBool,
     /// Wakes the reply sender when a reply was queued.
     pub outbox_wake: Arc<tokio::sync::Notify>,
+    /// Whether this instance's reply sender holds its lease (see `outbox::run`).
+    pub reply_sender_active: Arc<std::sync::atomic::AtomicBool>,
     /// Mercado Pago, or the local sandbox when no credentials are set.
     pub payments: Arc<dyn integrations::mercadopago::PaymentProvider>,
     /// Wakes the payments worker when a notification was stored.
@@ -187,6 +189,7 @@ impl Application {
             inbox_wake: Arc::new(tokio::sync::Notify::new()),
             conversation_active: std::sync::atomic::AtomicBool::new(false),
             outbox_wake: Arc::new(tokio::sync::Notify::new()),
+            reply_sender_active: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             payments: crate::payments::provider(settings, &db)
                 .context("building the Mercado Pago client")?,
             payments_wake: Arc::new(tokio::sync::Notify::new()),
@@ -205,7 +208,8 @@ impl Application {
             tokio::spawn(crate::payments::run(state.clone(), stopping.clone())),
             tokio::spawn(crate::outbox::run(
                 crate::outbox::Outbox::shared(state.db.clone(), cloud_api)
-                    .with_notice(settings.whatsapp_notice.clone()),
+                    .with_notice(settings.whatsapp_notice.clone())
+                    .reporting_to(state.reply_sender_active.clone()),
                 state.clock.clone(),
                 state.outbox_wake.clone(),
                 stopping,

@@ -31,6 +31,8 @@ pub struct Outbox {
     db: Db,
     api: Option<std::sync::Arc<CloudApi>>,
     notice: Option<NoticeTemplate>,
+    /// Set while this instance's sender holds the lease (shown by `/readyz`).
+    active: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 /// Queues `reply` for the guest `wa_id`; a second call with the same `id` does nothing.
@@ -197,12 +199,21 @@ impl Outbox {
             db,
             api,
             notice: None,
+            active: None,
         }
     }
 
     /// Replies refused outside the 24-hour window go again as this template.
     pub fn with_notice(self, notice: Option<NoticeTemplate>) -> Outbox {
         Outbox { notice, ..self }
+    }
+
+    /// Keeps `flag` set while this sender holds the lease, unset while it stands by.
+    pub fn reporting_to(self, flag: std::sync::Arc<std::sync::atomic::AtomicBool>) -> Outbox {
+        Outbox {
+            active: Some(flag),
+            ..self
+        }
     }
 
     /// Sends what is due now, in order; returns how many replies reached a final state.
@@ -403,6 +414,9 @@ pub async fn run(
                 false
             }
         };
+        if let Some(flag) = &outbox.active {
+            flag.store(active, std::sync::atomic::Ordering::Relaxed);
+        }
         if active && let Err(err) = outbox.drain_once(clock().timestamp_millis()).await {
             tracing::warn!(error = %err, "reply outbox pass failed; will retry");
         }

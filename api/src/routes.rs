@@ -2,6 +2,7 @@
 //! (auditor or admin token), health, metrics and the OpenAPI document with its UI at `/docs`.
 
 use std::str::FromStr;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
@@ -308,6 +309,11 @@ async fn healthz() -> HttpResponse {
 }
 
 /// Database (and Redis when configured) reachable; projection lag shown.
+/// How `/readyz` names an instance's part in work one instance does at a time.
+fn role(active: bool) -> &'static str {
+    if active { "active" } else { "standby" }
+}
+
 async fn readyz(state: State) -> HttpResponse {
     let backend = state.store.backend();
     let database = state.store.ping().await;
@@ -355,11 +361,9 @@ async fn readyz(state: State) -> HttpResponse {
         "projections": lag,
         "voice": state.voice.status(),
         // One instance answers WhatsApp guests at a time; the others stand by.
-        "conversation_worker": if state.conversation_active.load(std::sync::atomic::Ordering::Relaxed) {
-            "active"
-        } else {
-            "standby"
-        },
+        "conversation_worker": role(state.conversation_active.load(Ordering::Relaxed)),
+        // Likewise one instance sends the replies, so a guest's replies leave in order.
+        "reply_sender": role(state.reply_sender_active.load(Ordering::Relaxed)),
     });
     if ready {
         HttpResponse::Ok().json(body)

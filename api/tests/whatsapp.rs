@@ -197,25 +197,31 @@ async fn one_instance_answers_guests_and_the_others_stand_by() {
     let first = spawn(Backend::Postgres, &vars).await;
     let second = common::spawn_on(Backend::Postgres, &first.database_url, &vars).await;
     let instances = [&first, &second];
+    // Each of the two kinds of work has one active instance and one standing by.
     let mut roles = Vec::new();
     for _ in 0..100 {
         roles.clear();
         for app in instances {
             let ready = app.get("/readyz", None).await;
-            roles.push(
-                ready.body["conversation_worker"]
-                    .as_str()
-                    .unwrap()
-                    .to_owned(),
-            );
+            for work in ["conversation_worker", "reply_sender"] {
+                roles.push((work, ready.body[work].as_str().unwrap().to_owned()));
+            }
         }
-        if roles.contains(&"active".to_owned()) {
+        if roles.iter().filter(|(_, role)| role == "active").count() == 2 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     roles.sort();
-    assert_eq!(roles, ["active", "standby"]);
+    assert_eq!(
+        roles,
+        [
+            ("conversation_worker", "active".to_owned()),
+            ("conversation_worker", "standby".to_owned()),
+            ("reply_sender", "active".to_owned()),
+            ("reply_sender", "standby".to_owned()),
+        ]
+    );
     let standby = instances
         .into_iter()
         .find(|app| {
