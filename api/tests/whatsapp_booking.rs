@@ -401,6 +401,23 @@ async fn sandbox_conversations_are_listed_and_a_handoff_is_released() {
             listed[1]["message"]["text"]["body"], "Hola Ana, soy Marta 🙂",
             "{backend:?}"
         );
+        // A request retried with its Idempotency-Key writes once.
+        for _ in 0..2 {
+            let retried = app
+                .send(
+                    app.http
+                        .post(format!("{}{path}", app.base))
+                        .bearer_auth(&app.admin)
+                        .header("Idempotency-Key", "write-1")
+                        .json(&json!({"text": "¿A qué hora llegan?"})),
+                )
+                .await;
+            assert_eq!(retried.status, 202, "{:?}", retried.body);
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let listed = replies(&app).await;
+        assert_eq!(listed.len(), 3, "{backend:?}: {listed:?}");
+        assert_eq!(listed[2]["message"]["text"]["body"], "¿A qué hora llegan?");
         let blank = app
             .post(&path, Some(&app.admin), json!({"text": "  "}))
             .await;
@@ -433,8 +450,8 @@ async fn sandbox_conversations_are_listed_and_a_handoff_is_released() {
         )
         .await;
         assert_eq!(
-            wait_for(&app, 3).await.len(),
-            3,
+            wait_for(&app, 4).await.len(),
+            4,
             "{backend:?}: answering again"
         );
     }
