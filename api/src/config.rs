@@ -30,7 +30,8 @@ pub struct Settings {
     pub whatsapp_token: Option<String>,
     pub whatsapp_phone_number_id: Option<String>,
     pub whatsapp_api_base: String,
-    /// The owner's WhatsApp number: alerts (calendar conflicts, payment problems) go there too.
+    /// The owner's WhatsApp number: news of bookings and alerts (calendar conflicts, payment
+    /// problems, handoffs) go there.
     pub owner_whatsapp: Option<String>,
     /// The approved template that carries a message refused outside the 24-hour window, and its
     /// language; unset: such a message stays failed (131047).

@@ -24,8 +24,8 @@ use chrono::{DateTime, Utc};
 use conversation::dialogue::day_label;
 use conversation::reply::Reply;
 use domain::accommodation::{
-    AccommodationCommand, AccommodationInfo, ApplyPayment, Channel, ExtendHold, RecordPaymentLink,
-    RecordRefund, RefundDue, Reservation, ReservationStatus,
+    AccommodationCommand, AccommodationInfo, ApplyPayment, CancelledBy, Channel, ExtendHold,
+    RecordPaymentLink, RecordRefund, RefundDue, Reservation, ReservationStatus,
 };
 use domain::payment::{PaymentFacts, PaymentStatus};
 use domain::{
@@ -531,15 +531,20 @@ async fn notify(
     let Some(r) = acc.reservation(reservation) else {
         return Ok("reservation not found".into());
     };
-    if r.channel != Channel::Whatsapp {
-        return Ok("guest not on WhatsApp".into());
-    }
     let event_type = event["type"].as_str().unwrap_or_default();
     let decoded = AccommodationEvent::from_stored(event_type, 1, event["payload"].clone())
         .map_err(|e| TaskError::Refused(e.to_string()))?;
     let Some(info) = acc.info() else {
         return Ok("accommodation not registered".into());
     };
+    tell_owner(state, claimed, &decoded, r, info).await?;
+    if r.channel != Channel::Whatsapp {
+        return Ok("guest not on WhatsApp".into());
+    }
+    if matches!(&decoded, AccommodationEvent::Cancelled(c) if c.by == CancelledBy::Guest) {
+        // The guest cancelled it in the chat and was answered there.
+        return Ok("owner told".into());
+    }
     let Some(reply) = message(&decoded, r, info) else {
         return Ok("nothing to tell".into());
     };
@@ -555,6 +560,66 @@ async fn notify(
     )
     .await?;
     Ok("guest told".into())
+}
+
+/// The owner hears on their WhatsApp of each booking once it is paid (from any channel: the
+/// guest's name and number, the nights, what was paid and what is left to collect) and of each
+/// paid stay a guest cancels themselves. What the owner does by hand needs no telling.
+async fn tell_owner(
+    state: &AppState,
+    claimed: &Claimed,
+    e: &AccommodationEvent,
+    r: &Reservation,
+    house: &AccommodationInfo,
+) -> Result<(), TaskError> {
+    use AccommodationEvent as E;
+    let code = &r.code;
+    let stay = format!(
+        "{} del {} al {}",
+        house.name,
+        day_label(r.stay.check_in()),
+        day_label(r.stay.check_out())
+    );
+    let text = match e {
+        E::Confirmed(_) | E::LatePaymentAccepted(_) => {
+            let guest = queries::reservation_by_id(&state.db, &r.id.to_string())
+                .await
+                .map_err(|e| TaskError::Transient(e.to_string()))?
+                .and_then(|v| v.guest.name.map(|name| (name, v.guest.phone)));
+            let who = match guest {
+                Some((name, Some(phone))) => format!("{name} ({phone})"),
+                Some((name, None)) => name,
+                None => "un huésped".to_owned(),
+            };
+            format!(
+                "🎉 Nueva reserva {code}, confirmada: {stay}, {} personas, de {who} por {}. \
+                 Pagó {}; saldo a cobrar al llegar: {}.",
+                r.guests,
+                channel_label(r.channel),
+                r.net_paid(),
+                r.balance_due()
+            )
+        }
+        E::Cancelled(c) if c.by == CancelledBy::Guest && c.was_confirmed => format!(
+            "El huésped canceló la reserva {code} ({stay}): esas noches quedaron libres. La \
+             devolución que da tu política está en /v1/admin/reservations/{code}/payments."
+        ),
+        _ => return Ok(()),
+    };
+    crate::outbox::alert_owner(state, &format!("task:{}", claimed.id), text)
+        .await
+        .map_err(|e| TaskError::Transient(e.to_string()))
+}
+
+/// How the owner calls each channel a booking came through.
+fn channel_label(channel: Channel) -> &'static str {
+    match channel {
+        Channel::Whatsapp => "WhatsApp",
+        Channel::Direct => "la web",
+        Channel::Admin => "el panel",
+        Channel::Airbnb => "Airbnb",
+        Channel::Booking => "Booking.com",
+    }
 }
 
 /// What the guest reads, in Spanish (Argentina); `None` when the event needs no message now.

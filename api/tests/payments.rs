@@ -24,6 +24,8 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const MP_SECRET: &str = "mp-webhook-secret";
 const GUEST: &str = "5491133334444";
+/// The owner's own WhatsApp, where bookings and problems are announced.
+const OWNER: &str = "5491144440000";
 
 async fn spawn_with_mp(backend: Backend, server: &MockServer) -> TestApp {
     let uri = server.uri();
@@ -35,6 +37,7 @@ async fn spawn_with_mp(backend: Backend, server: &MockServer) -> TestApp {
             ("CABANAS_MP_API_BASE", uri.as_str()),
             ("CABANAS_MP_TIMEOUT_SECS", "1"),
             ("CABANAS_PUBLIC_URL", "https://cabanas.example"),
+            ("CABANAS_OWNER_WHATSAPP", OWNER),
         ],
     )
     .await
@@ -184,12 +187,17 @@ async fn whatsapp_hold(app: &TestApp, accommodation: &str, from: i64, to: i64) -
 
 /// What the guest was sent (sandbox WhatsApp: replies are stored, not sent).
 async fn guest_messages(app: &TestApp) -> Vec<String> {
+    messages_to(app, GUEST).await
+}
+
+/// The text of every message queued for `wa_id`, oldest first.
+async fn messages_to(app: &TestApp, wa_id: &str) -> Vec<String> {
     let rows: Vec<(String,)> = projections::db_fetch!(
         &app.state.db,
         (String,),
         fetch_all,
         "SELECT body FROM wa_outbox WHERE wa_id = $1 ORDER BY created_at_ms, id".to_owned(),
-        GUEST.to_owned()
+        wa_id.to_owned()
     )
     .unwrap();
     rows.into_iter()
@@ -1003,7 +1011,8 @@ async fn guest_taps(app: &TestApp, wamid: &str, id: &str) {
 }
 
 /// A guest cancelling a paid stay from WhatsApp is told first what the cabin's policy gives
-/// back, and nothing changes until they accept; then the refund is that amount.
+/// back, and nothing changes until they accept; then the refund is that amount. The owner hears
+/// of the booking when it is paid, and of the cancellation.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_guest_cancelling_a_paid_stay_is_told_the_refund_first() {
     for backend in [Backend::Sqlite, Backend::Postgres] {
@@ -1014,6 +1023,31 @@ async fn a_guest_cancelling_a_paid_stay_is_told_the_refund_first() {
             status(&app, &code).await["status"] == "confirmed"
         })
         .await;
+        let owner_told = |what: &'static str| {
+            let app = &app;
+            async move {
+                messages_to(app, OWNER)
+                    .await
+                    .into_iter()
+                    .filter(|m| m.contains(what))
+                    .collect::<Vec<_>>()
+            }
+        };
+        eventually("the owner told of the booking", || async {
+            owner_told("Nueva reserva").await.len() == 1
+        })
+        .await;
+        let news = owner_told("Nueva reserva").await.remove(0);
+        let balance = balance_after_deposit(&app, &code).await;
+        for part in [
+            code.as_str(),
+            "Cabaña del Lago",
+            "Ana Pérez",
+            "por WhatsApp",
+            &format!("saldo a cobrar al llegar: {balance}"),
+        ] {
+            assert!(news.contains(part), "{backend:?}: {part} in {news}");
+        }
         Mock::given(method("POST"))
             .and(path("/v1/payments/6161/refunds"))
             .respond_with(
@@ -1070,6 +1104,15 @@ async fn a_guest_cancelling_a_paid_stay_is_told_the_refund_first() {
         })
         .await;
         assert_eq!(told(&app, "fue cancelada").await, 0, "{backend:?}");
+        eventually("the owner told of the cancellation", || async {
+            owner_told("El huésped canceló").await.len() == 1
+        })
+        .await;
+        assert_eq!(
+            owner_told("Nueva reserva").await.len(),
+            1,
+            "{backend:?}: once"
+        );
     }
 }
 
