@@ -2,6 +2,9 @@
 //! the way there, so nobody has to scroll back to the confirmation. Sent by the hold scheduler
 //! (every instance runs it: the reply id names the reservation, and the outbox keeps one row per
 //! id), from 10:00 in the owner's calendar on the day before check-in.
+//!
+//! And each morning the owner's agenda: who arrives today (with the balance to collect) and who
+//! leaves, on the owner's WhatsApp.
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use domain::{AccommodationId, ReservationId};
@@ -68,4 +71,87 @@ pub async fn tell_tomorrows_guests(state: &AppState, now: DateTime<Utc>) -> Resu
         }
     }
     Ok(told)
+}
+
+/// The earliest hour, in the owner's calendar, the day's agenda goes to the owner.
+const AGENDA_HOUR: u32 = 8;
+
+/// Each morning (from 08:00 in the owner's calendar, once a day, only when someone comes or
+/// goes) the owner is told on their WhatsApp who arrives today, with the balance to collect,
+/// and who leaves. Returns whether the agenda was queued now.
+pub async fn tell_owner_the_day(state: &AppState, now: DateTime<Utc>) -> Result<bool, Problem> {
+    if state.settings.owner_whatsapp.is_none() {
+        return Ok(false);
+    }
+    // One owner, one place: the first cabin's calendar is the owner's.
+    let offsets: Vec<(i64,)> = db_fetch!(
+        &state.db,
+        (i64,),
+        fetch_all,
+        "SELECT utc_offset_minutes FROM rm_accommodations ORDER BY name LIMIT 1".to_owned()
+    )?;
+    let Some((offset,)) = offsets.first().copied() else {
+        return Ok(false);
+    };
+    let local = now + Duration::minutes(offset);
+    if local.time() < NaiveTime::from_hms_opt(AGENDA_HOUR, 0, 0).unwrap_or_default() {
+        return Ok(false);
+    }
+    let today = local.date_naive();
+    let id = format!("agenda:{today}");
+    if crate::outbox::queued(&state.db, &format!("owner:{id}")).await? {
+        return Ok(false);
+    }
+    type Row = (
+        String,
+        String,
+        Option<String>,
+        i64,
+        NaiveDate,
+        i64,
+        i64,
+        i64,
+    );
+    let rows: Vec<Row> = db_fetch!(
+        &state.db,
+        Row,
+        fetch_all,
+        "SELECT r.code, COALESCE(a.name, ''), g.name, r.guests, r.check_in, r.total_cents, \
+         r.paid_cents, r.refunded_cents FROM rm_reservations r \
+         LEFT JOIN rm_accommodations a ON a.id = r.accommodation_id \
+         LEFT JOIN rm_guests g ON g.guest_ref = r.guest_ref \
+         WHERE r.status = 'confirmed' AND (r.check_in = $1 OR r.check_out = $1) \
+         ORDER BY a.name, r.check_in LIMIT 200"
+            .to_owned(),
+        today
+    )?;
+    if rows.is_empty() {
+        return Ok(false);
+    }
+    let (arriving, leaving): (Vec<&Row>, Vec<&Row>) = rows.iter().partition(|row| row.4 == today);
+    let who = |name: &Option<String>| name.clone().unwrap_or_else(|| "huésped".to_owned());
+    let mut text = format!("📋 Hoy, {}:", conversation::dialogue::day_label(today));
+    if !arriving.is_empty() {
+        text.push_str("\nLlegan:");
+        for (code, cabin, name, guests, _, total, paid, refunded) in &arriving {
+            let due = (total - (paid - refunded)).max(0);
+            let balance = if due > 0 {
+                format!("saldo a cobrar {}", projections::sql::money_from_cents(due))
+            } else {
+                "pagada".to_owned()
+            };
+            text.push_str(&format!(
+                "\n• {cabin}: {} ({guests} personas), reserva {code}, {balance}",
+                who(name)
+            ));
+        }
+    }
+    if !leaving.is_empty() {
+        text.push_str("\nSe van:");
+        for (code, cabin, name, ..) in &leaving {
+            text.push_str(&format!("\n• {cabin}: {} (reserva {code})", who(name)));
+        }
+    }
+    crate::outbox::alert_owner(state, &id, text).await?;
+    Ok(true)
 }

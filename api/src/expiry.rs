@@ -1,6 +1,6 @@
 //! The hold-expiry scheduler: every interval, `ExpireHold` for each hold past its expiry, and a
 //! reminder to each WhatsApp guest whose unpaid hold is about to lapse (`payments::remind_unpaid`),
-//! and the way there to those arriving tomorrow (`arrivals`).
+//! the way there to those arriving tomorrow, and the owner's agenda of the day (`arrivals`).
 //!
 //! Safe with several instances: the command is decided on the accommodation stream's current
 //! version, so when two instances race, one expires the hold and the other is told it is no
@@ -37,6 +37,13 @@ pub async fn run(state: web::Data<AppState>) {
             Ok(n) => tracing::info!(told = n, "guests arriving tomorrow told the way"),
             Err(err) => {
                 tracing::warn!(error = %err.detail, "arrival messages pass failed; will retry")
+            }
+        }
+        match crate::arrivals::tell_owner_the_day(&state, state.now()).await {
+            Ok(false) => {}
+            Ok(true) => tracing::info!("the owner told the day's arrivals and departures"),
+            Err(err) => {
+                tracing::warn!(error = %err.detail, "owner's agenda pass failed; will retry")
             }
         }
         ticks += 1;

@@ -983,6 +983,32 @@ async fn a_guest_arriving_tomorrow_is_told_the_way_once() {
         );
         after_a_pass(&app, 60).await;
         assert_eq!(told(&app, TOMORROW).await, 1, "{backend:?}: once");
+
+        // The morning of the arrival the owner gets the day's agenda, from 08:00, once.
+        let agenda = || async {
+            messages_to(&app, OWNER)
+                .await
+                .into_iter()
+                .filter(|m| m.contains("📋 Hoy"))
+                .collect::<Vec<_>>()
+        };
+        let seven = check_in.and_hms_opt(10, 0, 0).unwrap().and_utc();
+        let now = *app.clock.lock().unwrap();
+        after_a_pass_at(&app, seven - now).await;
+        assert!(agenda().await.is_empty(), "{backend:?}: before 08:00");
+        app.advance(chrono::Duration::minutes(90));
+        eventually("the owner's agenda", || async { agenda().await.len() == 1 }).await;
+        let day = agenda().await.remove(0);
+        for part in [
+            "Llegan:",
+            "Cabaña del Lago: Ana Pérez",
+            code.as_str(),
+            &format!("saldo a cobrar {balance}"),
+        ] {
+            assert!(day.contains(part), "{backend:?}: {part} in {day}");
+        }
+        after_a_pass(&app, 60).await;
+        assert_eq!(agenda().await.len(), 1, "{backend:?}: once a day");
     }
 }
 
