@@ -574,12 +574,7 @@ async fn tell_owner(
 ) -> Result<(), TaskError> {
     use AccommodationEvent as E;
     let code = &r.code;
-    let stay = format!(
-        "{} del {} al {}",
-        house.name,
-        day_label(r.stay.check_in()),
-        day_label(r.stay.check_out())
-    );
+    let stay = stay_label(r, house);
     let text = match e {
         E::Confirmed(_) | E::LatePaymentAccepted(_) => {
             let guest = queries::reservation_by_id(&state.db, &r.id.to_string())
@@ -622,17 +617,22 @@ fn channel_label(channel: Channel) -> &'static str {
     }
 }
 
+/// "Cabaña del Lago del vie 11/12 al dom 13/12".
+fn stay_label(r: &Reservation, house: &AccommodationInfo) -> String {
+    format!(
+        "{} del {} al {}",
+        house.name,
+        day_label(r.stay.check_in()),
+        day_label(r.stay.check_out())
+    )
+}
+
 /// What the guest reads, in Spanish (Argentina); `None` when the event needs no message now.
 /// A payment link comes as a button that opens it (plain text if it cannot be one).
 fn message(e: &AccommodationEvent, r: &Reservation, house: &AccommodationInfo) -> Option<Reply> {
     use AccommodationEvent as E;
     let code = &r.code;
-    let stay = format!(
-        "{} del {} al {}",
-        house.name,
-        day_label(r.stay.check_in()),
-        day_label(r.stay.check_out())
-    );
+    let stay = stay_label(r, house);
     let text = match e {
         E::PaymentLinkCreated(l) if r.status == ReservationStatus::Held => {
             return Some(pay_button(

@@ -81,29 +81,37 @@ async fn sent(server: &MockServer, n: usize) -> Value {
     panic!("the fake WhatsApp API received fewer than {n} messages");
 }
 
+/// A service that sends through a fake Cloud API (phone number id 123) answering every message
+/// with the id `wamid`, with `extra` settings.
+async fn spawn_with_meta(
+    backend: Backend,
+    wamid: &str,
+    extra: &[(&str, &str)],
+) -> (MockServer, TestApp) {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/123/messages"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"messages": [{"id": wamid}]})),
+        )
+        .mount(&server)
+        .await;
+    let uri = server.uri();
+    let mut settings = vec![
+        ("CABANAS_WHATSAPP_APP_SECRET", SECRET),
+        ("CABANAS_WHATSAPP_TOKEN", "token"),
+        ("CABANAS_WHATSAPP_PHONE_NUMBER_ID", "123"),
+        ("CABANAS_WHATSAPP_API_BASE", uri.as_str()),
+    ];
+    settings.extend_from_slice(extra);
+    let app = spawn(backend, &settings).await;
+    (server, app)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_guest_books_over_whatsapp() {
     for backend in [Backend::Sqlite, Backend::Postgres] {
-        let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .and(path("/123/messages"))
-            .respond_with(
-                ResponseTemplate::new(200)
-                    .set_body_json(json!({"messages": [{"id": "wamid.reply"}]})),
-            )
-            .mount(&server)
-            .await;
-        let uri = server.uri();
-        let app = spawn(
-            backend,
-            &[
-                ("CABANAS_WHATSAPP_APP_SECRET", SECRET),
-                ("CABANAS_WHATSAPP_TOKEN", "token"),
-                ("CABANAS_WHATSAPP_PHONE_NUMBER_ID", "123"),
-                ("CABANAS_WHATSAPP_API_BASE", uri.as_str()),
-            ],
-        )
-        .await;
+        let (server, app) = spawn_with_meta(backend, "wamid.reply", &[]).await;
         let registered = app
             .post(
                 "/v1/admin/accommodations",
@@ -482,25 +490,10 @@ fn failed_status(wamid: &str, reply_id: &str, code: i64) -> Vec<u8> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_outside_the_24_hour_window_goes_as_the_notice_template() {
     for backend in [Backend::Sqlite, Backend::Postgres] {
-        let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .and(path("/123/messages"))
-            .respond_with(
-                ResponseTemplate::new(200)
-                    .set_body_json(json!({"messages": [{"id": "wamid.out"}]})),
-            )
-            .mount(&server)
-            .await;
-        let uri = server.uri();
-        let app = spawn(
+        let (server, app) = spawn_with_meta(
             backend,
-            &[
-                ("CABANAS_WHATSAPP_APP_SECRET", SECRET),
-                ("CABANAS_WHATSAPP_TOKEN", "token"),
-                ("CABANAS_WHATSAPP_PHONE_NUMBER_ID", "123"),
-                ("CABANAS_WHATSAPP_API_BASE", uri.as_str()),
-                ("CABANAS_WHATSAPP_NOTICE_TEMPLATE", "aviso_reserva"),
-            ],
+            "wamid.out",
+            &[("CABANAS_WHATSAPP_NOTICE_TEMPLATE", "aviso_reserva")],
         )
         .await;
         deliver(
