@@ -394,6 +394,20 @@ fn guest_cancels(reservation_id: ReservationId) -> AccommodationCommand {
     })
 }
 
+/// A reservation as the chat shows it to its guest.
+fn summary(r: queries::ReservationView) -> ReservationSummary {
+    ReservationSummary {
+        paid: r.amount_paid - r.refunded,
+        guests: u32::try_from(r.guests).unwrap_or_default(),
+        code: r.code,
+        accommodation: r.accommodation_name.unwrap_or_default(),
+        check_in: r.check_in,
+        check_out: r.check_out,
+        status: r.status,
+        balance_due: r.balance_due,
+    }
+}
+
 async fn perform(
     state: &AppState,
     m: &InboundMessage,
@@ -451,17 +465,16 @@ async fn perform(
                     .filter(|r| {
                         (r.status == "held" || r.status == "confirmed") && r.check_out >= today
                     })
-                    .map(|r| ReservationSummary {
-                        code: r.code,
-                        accommodation: r.accommodation_name.unwrap_or_default(),
-                        check_in: r.check_in,
-                        check_out: r.check_out,
-                        status: r.status,
-                        balance_due: r.balance_due,
-                    })
+                    .map(summary)
                     .collect(),
             ))
         }
+        Action::ShowReservation { code } => Ok(Outcome::Reservation(
+            queries::reservation_by_code(&state.db, &code)
+                .await?
+                .filter(|r| r.guest.reference == guest.stream_id())
+                .map(summary),
+        )),
         Action::HouseTimes => Ok(Outcome::HouseTimes(
             queries::accommodations(&state.db)
                 .await?

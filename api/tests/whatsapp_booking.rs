@@ -235,6 +235,14 @@ async fn a_guest_books_over_whatsapp() {
             manage["interactive"]["action"]["buttons"][0]["reply"]["id"],
             format!("res-cancel:{code}")
         );
+        let shown = manage["interactive"]["body"]["text"].as_str().unwrap();
+        for part in [
+            format!("Reserva {code} · Cabaña del Lago"),
+            "personas".to_owned(),
+            "Esperando la seña".to_owned(),
+        ] {
+            assert!(shown.contains(&part), "{backend:?}: {part} in {shown}");
+        }
         deliver(
             &app,
             delivery(
@@ -305,6 +313,24 @@ async fn a_guest_books_over_whatsapp() {
                 <= 1,
             "{backend:?}: {other:?}"
         );
+
+        // Another number naming this reservation learns nothing about it.
+        let mut stranger: Value = serde_json::from_slice(&delivery(
+            "wamid.9",
+            json!({"type": "interactive", "interactive": {"type": "list_reply",
+                   "list_reply": {"id": format!("res:{code}"), "title": code}}}),
+        ))
+        .unwrap();
+        let value = &mut stranger["entry"][0]["changes"][0]["value"];
+        value["contacts"][0]["wa_id"] = json!("5491100009999");
+        value["messages"][0]["from"] = json!("5491100009999");
+        deliver(&app, serde_json::to_vec(&stranger).unwrap()).await;
+        let answer = sent(&server, 9).await.to_string();
+        assert!(
+            answer.contains("No encontré esa reserva"),
+            "{backend:?}: {answer}"
+        );
+        assert!(!answer.contains("Cabaña del Lago"), "{backend:?}: {answer}");
     }
 }
 

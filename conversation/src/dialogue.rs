@@ -54,6 +54,11 @@ pub struct ReservationSummary {
     /// What is left to pay of the total (on arrival, once confirmed).
     #[serde(default)]
     pub balance_due: Money,
+    #[serde(default)]
+    pub guests: u32,
+    /// What the guest paid so far (less what went back).
+    #[serde(default)]
+    pub paid: Money,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -121,6 +126,8 @@ pub enum Action {
     },
     /// The guest's own held and confirmed reservations.
     ListReservations,
+    /// One of the guest's reservations (the caller checks it is theirs).
+    ShowReservation { code: String },
     /// What cancelling one of the guest's reservations now would give back (nothing changes).
     PreviewCancellation { code: String },
     /// Cancel one of the guest's reservations (the caller checks it is theirs).
@@ -158,6 +165,8 @@ pub enum Outcome {
     /// The nights were taken in the meantime.
     Unavailable,
     Reservations(Vec<ReservationSummary>),
+    /// The reservation asked for, if it is the guest's.
+    Reservation(Option<ReservationSummary>),
     Cancelled {
         code: String,
     },
@@ -574,16 +583,10 @@ fn choose(state: &State, id: &str, today: NaiveDate) -> Step {
         }
         other if other.starts_with(ids::RESERVATION_PREFIX) => {
             let code = other.trim_start_matches(ids::RESERVATION_PREFIX).to_owned();
-            done(
-                State::ManagingReservation { code: code.clone() },
-                vec![or_text(
-                    ButtonsBuilder::new(format!("Reserva {code}. ¿Qué querés hacer?"))
-                        .button(format!("{}{code}", ids::CANCEL_PREFIX), "Cancelar reserva")
-                        .button(ids::BACK_TO_MENU, "Volver al menú")
-                        .build(),
-                    "¿Querés cancelarla? Respondé \"cancelar\".",
-                )],
-            )
+            Step::Need {
+                action: Action::ShowReservation { code: code.clone() },
+                pending: State::ManagingReservation { code },
+            }
         }
         other => match (other.strip_prefix(ids::ACCOMMODATION_PREFIX), state) {
             (
@@ -792,6 +795,45 @@ pub fn after(pending: State, outcome: Outcome) -> Turn {
                 vec![or_text(rows.build(), "Escribime el código de la reserva.")],
             )
         }
+        (State::ManagingReservation { code }, Outcome::Reservation(Some(r))) => {
+            let status = match r.status.as_str() {
+                "confirmed" if r.balance_due > Money::ZERO => format!(
+                    "Confirmada. Pagaste {}; saldo a pagar al llegar: {}.",
+                    r.paid, r.balance_due
+                ),
+                "confirmed" => format!("Confirmada y paga ({}).", r.paid),
+                "held" => "Esperando la seña: escribí \"pagar\" y te mando el link.".to_owned(),
+                "cancelled" => {
+                    let over = format!("La reserva {code} está cancelada. ");
+                    return turn(State::Menu, vec![menu(&over)]);
+                }
+                _ => {
+                    let over = format!("La reserva {code} venció sin la seña. ");
+                    return turn(State::Menu, vec![menu(&over)]);
+                }
+            };
+            let detail = format!(
+                "Reserva {code} · {}\n{} a {} · {} personas\n{status}\n¿Qué querés hacer?",
+                r.accommodation,
+                day_label(r.check_in),
+                day_label(r.check_out),
+                r.guests
+            );
+            turn(
+                State::ManagingReservation { code: code.clone() },
+                vec![or_text(
+                    ButtonsBuilder::new(detail.clone())
+                        .button(format!("{}{code}", ids::CANCEL_PREFIX), "Cancelar reserva")
+                        .button(ids::BACK_TO_MENU, "Volver al menú")
+                        .build(),
+                    &format!("{detail} Para cancelarla respondé \"cancelar\"."),
+                )],
+            )
+        }
+        (_, Outcome::Reservation(_)) => turn(
+            State::Menu,
+            vec![menu("No encontré esa reserva entre las tuyas. ")],
+        ),
         (_, Outcome::Cancelled { code }) => turn(
             State::Menu,
             vec![text(format!(

@@ -172,8 +172,11 @@ fn every_id_reaches_its_handler() {
         State::Menu
     );
     assert!(matches!(
-        turn(choice(&State::ChoosingReservation, "res:K7M2QXP")).state,
-        State::ManagingReservation { .. }
+        choice(&State::ChoosingReservation, "res:K7M2QXP"),
+        Step::Need {
+            action: Action::ShowReservation { .. },
+            pending: State::ManagingReservation { .. },
+        }
     ));
     assert!(matches!(
         choice(&State::Menu, "res-cancel:K7M2QXP"),
@@ -321,6 +324,8 @@ fn the_reservations_list_shows_the_balance_left() {
         check_out: d("2026-12-13"),
         status: status.into(),
         balance_due: Money::pesos(balance),
+        guests: 2,
+        paid: Money::ZERO,
     };
     let listed = after(
         pending,
@@ -364,19 +369,53 @@ fn a_guest_lists_and_cancels_their_reservation() {
             check_out: d("2026-11-08"),
             status: "held".into(),
             balance_due: Money::pesos(90_000),
+            guests: 2,
+            paid: Money::ZERO,
         }]),
     );
     assert_eq!(listed.replies[0].choice_ids(), ["res:K7M2QXP"]);
-    let managing = turn(respond(
+    // Picked from the list, the reservation is looked up and shown with what can be done.
+    let Step::Need { action, pending } = respond(
         &listed.state,
         Some(now()),
         &Input::Choice("res:K7M2QXP".into()),
         now(),
-    ));
+    ) else {
+        panic!()
+    };
+    assert_eq!(
+        action,
+        Action::ShowReservation {
+            code: "K7M2QXP".into()
+        }
+    );
+    let managing = after(
+        pending,
+        Outcome::Reservation(Some(ReservationSummary {
+            code: "K7M2QXP".into(),
+            accommodation: "Cabaña del Lago".into(),
+            check_in: d("2026-11-06"),
+            check_out: d("2026-11-08"),
+            status: "confirmed".into(),
+            balance_due: Money::pesos(63_000),
+            guests: 2,
+            paid: Money::pesos(27_000),
+        })),
+    );
     assert_eq!(
         managing.replies[0].choice_ids(),
         ["res-cancel:K7M2QXP", ids::BACK_TO_MENU]
     );
+    let Reply::Buttons { body, .. } = &managing.replies[0] else {
+        panic!("{:?}", managing.replies[0]);
+    };
+    for part in [
+        "Reserva K7M2QXP · Cabaña del Lago",
+        "vie 06/11 a dom 08/11 · 2 personas",
+        "Pagaste $ 27.000; saldo a pagar al llegar: $ 63.000",
+    ] {
+        assert!(body.contains(part), "{part} in {body}");
+    }
     // Asking to cancel shows what the cabin's policy gives back, before anything changes.
     let Step::Need { action, pending } = respond(
         &managing.state,
@@ -625,4 +664,38 @@ fn a_spoken_yes_or_no_answers_the_question_just_asked() {
             ..
         }
     ));
+}
+
+/// A reservation that is not the guest's, or no longer active, is not offered for cancelling.
+#[test]
+fn a_reservation_not_theirs_or_over_is_only_named() {
+    let managing = State::ManagingReservation {
+        code: "K7M2QXP".into(),
+    };
+    let missing = after(managing.clone(), Outcome::Reservation(None));
+    assert_eq!(missing.state, State::Menu);
+    assert!(
+        !missing.replies[0]
+            .choice_ids()
+            .iter()
+            .any(|id| id.starts_with("res-cancel"))
+    );
+    let cancelled = after(
+        managing,
+        Outcome::Reservation(Some(ReservationSummary {
+            code: "K7M2QXP".into(),
+            accommodation: "Cabaña del Lago".into(),
+            check_in: d("2026-11-06"),
+            check_out: d("2026-11-08"),
+            status: "cancelled".into(),
+            balance_due: Money::ZERO,
+            guests: 2,
+            paid: Money::ZERO,
+        })),
+    );
+    assert_eq!(cancelled.state, State::Menu);
+    let Reply::Buttons { body, .. } = &cancelled.replies[0] else {
+        panic!("{:?}", cancelled.replies[0]);
+    };
+    assert!(body.contains("La reserva K7M2QXP está cancelada"), "{body}");
 }
