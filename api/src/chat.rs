@@ -489,21 +489,36 @@ async fn perform(
         Action::PaymentLinks => {
             let filter = queries::ReservationFilter {
                 guest_ref: Some(guest.stream_id()),
-                status: Some("held".into()),
-                limit: 20,
+                limit: 50,
                 ..queries::ReservationFilter::default()
             };
-            Ok(Outcome::PaymentLinks(
-                queries::search_reservations(&state.db, &filter)
-                    .await?
-                    .into_iter()
-                    .map(|r| PendingPayment {
-                        code: r.code,
-                        deposit: r.deposit,
-                        link: r.payment_link,
-                    })
-                    .collect(),
-            ))
+            let mine = queries::search_reservations(&state.db, &filter).await?;
+            let pending: Vec<PendingPayment> = mine
+                .iter()
+                .filter(|r| r.status == "held")
+                .map(|r| PendingPayment {
+                    code: r.code.clone(),
+                    deposit: r.deposit,
+                    link: r.payment_link.clone(),
+                })
+                .collect();
+            if !pending.is_empty() {
+                return Ok(Outcome::PaymentLinks(pending));
+            }
+            // No deposit waiting: what is left is the balance of the stays still to come.
+            let today = (now - chrono::Duration::hours(3)).date_naive();
+            let balances: Vec<ReservationSummary> = mine
+                .into_iter()
+                .filter(|r| {
+                    r.status == "confirmed" && r.check_in >= today && r.balance_due > Money::ZERO
+                })
+                .map(summary)
+                .collect();
+            if balances.is_empty() {
+                Ok(Outcome::PaymentLinks(Vec::new()))
+            } else {
+                Ok(Outcome::Balances(balances))
+            }
         }
         Action::PreviewCancellation { code } => {
             let (id, reservation_id) = match guests_own(state, guest, &code).await? {

@@ -922,6 +922,13 @@ async fn a_confirmed_guest_is_told_the_house_times_and_the_way_there() {
             page.contains(&format!("Saldo a pagar al llegar: {balance}")),
             "{page}"
         );
+        // Asked in the chat what there is to pay, with the deposit paid: the balance.
+        guest_taps(&app, "wamid.pay", "help:pay").await;
+        let owed = format!("saldo de {balance}, se paga al llegar");
+        eventually("the balance told", || async {
+            told(&app, &owed).await == 1
+        })
+        .await;
     }
 }
 

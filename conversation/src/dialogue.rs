@@ -175,6 +175,8 @@ pub enum Outcome {
         why: String,
     },
     PaymentLinks(Vec<PendingPayment>),
+    /// Asked what to pay with no deposit waiting: the confirmed stays with a balance left.
+    Balances(Vec<ReservationSummary>),
     HouseTimes(Vec<HouseTimes>),
     /// Cancelling `code` now gives back `refund` of the `paid` so far (the cabin's policy).
     CancellationTerms {
@@ -760,6 +762,27 @@ pub fn after(pending: State, outcome: Outcome) -> Turn {
                 })
                 .collect();
             turn(State::Menu, vec![text(lines.join("\n"))])
+        }
+        (_, Outcome::Balances(stays)) => {
+            let lines: Vec<String> = stays
+                .iter()
+                .map(|r| {
+                    format!(
+                        "• {} ({}, {}): saldo de {}, se paga al llegar.",
+                        r.code,
+                        r.accommodation,
+                        day_label(r.check_in),
+                        r.balance_due
+                    )
+                })
+                .collect();
+            turn(
+                State::Menu,
+                vec![text(format!(
+                    "Las señas ya están pagas. Te queda:\n{}",
+                    lines.join("\n")
+                ))],
+            )
         }
         (_, Outcome::Reservations(list)) => {
             if list.is_empty() {

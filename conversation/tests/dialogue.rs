@@ -699,3 +699,30 @@ fn a_reservation_not_theirs_or_over_is_only_named() {
     };
     assert!(body.contains("La reserva K7M2QXP está cancelada"), "{body}");
 }
+
+/// Asked what to pay once every deposit is paid, the guest is told each stay's balance.
+#[test]
+fn with_the_deposits_paid_the_balances_are_what_is_left() {
+    let told = after(
+        State::Menu,
+        Outcome::Balances(vec![ReservationSummary {
+            code: "K7M2QXP".into(),
+            accommodation: "Cabaña del Lago".into(),
+            check_in: d("2026-12-11"),
+            check_out: d("2026-12-13"),
+            status: "confirmed".into(),
+            balance_due: Money::pesos(63_000),
+            guests: 2,
+            paid: Money::pesos(27_000),
+        }]),
+    );
+    let Reply::Text(body) = &told.replies[0] else {
+        panic!("{:?}", told.replies[0]);
+    };
+    assert!(
+        body.contains(
+            "• K7M2QXP (Cabaña del Lago, vie 11/12): saldo de $ 63.000, se paga al llegar."
+        ),
+        "{body}"
+    );
+}
