@@ -1,5 +1,6 @@
 //! A guest's personal data: read from the log (opening sealed profiles with the guest's key),
-//! and erased on request (the key destroyed, the conversation tables cleared).
+//! and erased on request (the key destroyed, the conversation tables cleared, the owner's alerts
+//! that name the guest deleted).
 
 use actix_web::{HttpResponse, web};
 use domain::guest::GuestPersonalDataErased;
@@ -40,9 +41,43 @@ pub async fn phone(state: &AppState, guest_ref: &str) -> Result<Option<String>, 
     Ok(profile(state, guest_ref).await?.map(|p| p.phone))
 }
 
+/// Deletes the messages to the owner that name the guest (a handoff, news of their booking):
+/// they hold the guest's name and number as the owner read them. Returns how many.
+async fn forget_in_owner_alerts(state: &AppState, guest: &Profile) -> Result<u64, Problem> {
+    let Some(owner) = state.settings.owner_whatsapp.as_deref() else {
+        return Ok(0);
+    };
+    let digits: String = guest.phone.chars().filter(char::is_ascii_digit).collect();
+    // Short values would match unrelated alerts by chance.
+    let needles: Vec<&str> = [guest.name.trim(), guest.phone.trim(), digits.as_str()]
+        .into_iter()
+        .filter(|n| n.chars().count() >= 6)
+        .collect();
+    let alerts: Vec<(String, String)> = projections::db_fetch!(
+        &state.db,
+        (String, String),
+        fetch_all,
+        "SELECT id, body FROM wa_outbox WHERE wa_id = $1".to_owned(),
+        owner.to_owned()
+    )?;
+    let mut deleted = 0;
+    for (id, body) in alerts {
+        // The body is the JSON sent to Meta, where a name or a number reads as written.
+        if needles.iter().any(|n| body.contains(n)) {
+            deleted += db_exec!(
+                &state.db,
+                "DELETE FROM wa_outbox WHERE id = $1".to_owned(),
+                id
+            )?;
+        }
+    }
+    Ok(deleted)
+}
+
 /// `DELETE /v1/admin/guests/{guest}/personal-data`: forgets a guest. Their key is destroyed (the
 /// sealed profiles in the log become unreadable for good), `GuestPersonalDataErased` is recorded,
-/// their WhatsApp messages and replies are deleted. The log and its hash chain stay intact.
+/// their WhatsApp messages and replies, and the owner's alerts that name them, are deleted. The
+/// log and its hash chain stay intact.
 #[utoipa::path(delete, path = "/v1/admin/guests/{guest}/personal-data", tag = "admin",
     params(("guest" = String, Path, description = "The guest reference, `guest-…`")),
     security(("bearer" = [])),
@@ -60,10 +95,14 @@ pub async fn erase(
         return Err(Problem::not_found(format!("no guest {guest_ref}")));
     }
     // The phone is needed to find their conversation: read it before the key goes.
-    let phone: Option<String> = profile(&state, &guest_ref)
-        .await?
+    let known = profile(&state, &guest_ref).await?;
+    let phone: Option<String> = known
+        .as_ref()
         .map(|p| p.phone.chars().filter(char::is_ascii_digit).collect());
     let mut messages = 0;
+    if let Some(known) = &known {
+        messages += forget_in_owner_alerts(&state, known).await?;
+    }
     if let Some(phone) = phone.filter(|p| !p.is_empty()) {
         messages += db_exec!(
             &state.db,

@@ -200,8 +200,9 @@ async fn raw_payloads(app: &common::TestApp) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_erased_guest_cannot_be_read_back_and_the_history_still_replays() {
+    const OWNER: &str = "5491144440000";
     for backend in [Backend::Sqlite, Backend::Postgres] {
-        let app = spawn(backend, &[]).await;
+        let app = spawn(backend, &[("CABANAS_OWNER_WHATSAPP", OWNER)]).await;
         let (acc, _) = app.register("Cabaña del Lago", 4).await;
         let held = app.hold(&acc, 10, 12).await;
         let code = held.body["code"].as_str().unwrap().to_owned();
@@ -223,6 +224,41 @@ async fn an_erased_guest_cannot_be_read_back_and_the_history_still_replays() {
             "{backend:?}: {raw}"
         );
 
+        // Paid (in the sandbox): the owner is told who booked, by name and number.
+        let paid = app
+            .post(
+                "/v1/admin/sandbox/payments",
+                Some(&app.admin),
+                json!({"code": code}),
+            )
+            .await;
+        assert_eq!(paid.status, 202, "{:?}", paid.body);
+        let naming = || async {
+            let bodies: Vec<(String,)> = projections::db_fetch!(
+                &app.state.db,
+                (String,),
+                fetch_all,
+                "SELECT body FROM wa_outbox WHERE wa_id = $1".to_owned(),
+                OWNER.to_owned()
+            )
+            .unwrap();
+            bodies
+                .into_iter()
+                .filter(|(b,)| b.contains("Ana Pérez") || b.contains("5555-1234"))
+                .count()
+        };
+        for _ in 0..200 {
+            if naming().await > 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        assert_eq!(
+            naming().await,
+            1,
+            "{backend:?}: the owner's news of the booking"
+        );
+
         let guest = eventstore::pii::find_guest(&app.state.db, "+54 9 11 5555-1234")
             .await
             .unwrap()
@@ -240,6 +276,11 @@ async fn an_erased_guest_cannot_be_read_back_and_the_history_still_replays() {
             .await;
         assert_eq!(erased.status, 200, "{:?}", erased.body);
         assert_eq!(erased.body["key_destroyed"], true);
+        assert_eq!(
+            naming().await,
+            0,
+            "{backend:?}: the owner's alerts forget them too"
+        );
         // On PostgreSQL the erasure's position is stamped a moment after its commit: wait for
         // the read model to have seen it.
         let mut after = app
@@ -300,7 +341,7 @@ async fn an_erased_guest_cannot_be_read_back_and_the_history_still_replays() {
             rebuilt.body["items"][0]["guest"]["name"],
             "(datos borrados)"
         );
-        assert_eq!(rebuilt.body["items"][0]["status"], "held");
+        assert_eq!(rebuilt.body["items"][0]["status"], "confirmed");
         let missing = app
             .send(
                 app.http
