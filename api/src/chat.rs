@@ -13,8 +13,8 @@ use std::time::Duration;
 use actix_web::web;
 use chrono::{DateTime, Utc};
 use conversation::dialogue::{
-    self, Action, HouseTimes, Input, Offer, Outcome, PendingPayment, ReservationSummary, State,
-    Step,
+    self, Action, BalanceDue, HouseTimes, Input, Offer, Outcome, PendingPayment,
+    ReservationSummary, State, Step,
 };
 use conversation::reply::{ButtonsBuilder, Reply};
 use domain::accommodation::{
@@ -505,15 +505,39 @@ async fn perform(
             if !pending.is_empty() {
                 return Ok(Outcome::PaymentLinks(pending));
             }
-            // No deposit waiting: what is left is the balance of the stays still to come.
+            // No deposit waiting: what is left is the balance of the stays still to come, with
+            // its link when there is one for the amount owed, asked for when there is not.
             let today = (now - chrono::Duration::hours(3)).date_naive();
-            let balances: Vec<ReservationSummary> = mine
-                .into_iter()
-                .filter(|r| {
-                    r.status == "confirmed" && r.check_in >= today && r.balance_due > Money::ZERO
-                })
-                .map(summary)
-                .collect();
+            let mut balances = Vec::new();
+            for r in mine.into_iter().filter(|r| {
+                r.status == "confirmed" && r.check_in >= today && r.balance_due > Money::ZERO
+            }) {
+                let (Ok(id), Ok(reservation_id)) = (
+                    r.accommodation_id.parse::<AccommodationId>(),
+                    r.id.parse::<ReservationId>(),
+                ) else {
+                    continue;
+                };
+                let cabin = state.accommodation(id).await?;
+                let Some(stay) = cabin.reservation(reservation_id) else {
+                    continue;
+                };
+                let due = stay.balance_due();
+                let link = stay
+                    .payment_url
+                    .clone()
+                    .filter(|_| stay.payment_link_amount == Some(due));
+                if link.is_none() {
+                    crate::payments::request_balance_link(state, id, reservation_id, due).await?;
+                }
+                balances.push(BalanceDue {
+                    code: r.code,
+                    accommodation: r.accommodation_name.unwrap_or_default(),
+                    check_in: r.check_in,
+                    amount: due,
+                    link,
+                });
+            }
             if balances.is_empty() {
                 Ok(Outcome::PaymentLinks(Vec::new()))
             } else {

@@ -340,6 +340,7 @@ pub async fn process_tasks(state: &AppState) -> Result<usize, Problem> {
             task::PAYMENT_LINK => payment_link(state, accommodation, reservation).await,
             task::REFUND => refund(state, accommodation, reservation, &event).await,
             task::NOTIFY => notify(state, &c, accommodation, reservation, &event).await,
+            task::BALANCE_LINK => balance_link(state, accommodation, reservation).await,
             other => Err(TaskError::Refused(format!("unknown task kind {other}"))),
         };
         let now = state.now().timestamp_millis();
@@ -478,6 +479,84 @@ async fn payment_link(
         }
         Err(p) if p.kind == "/problems/conflict" && p.detail.contains("not on hold") => {
             Ok("no longer held".into())
+        }
+        Err(p) => Err(p.into()),
+    }
+}
+
+/// Asks the reactor for a link to pay a confirmed stay's balance of `due` (a guest asked to
+/// pay it); asking again for the same amount adds nothing.
+pub async fn request_balance_link(
+    state: &AppState,
+    accommodation: AccommodationId,
+    reservation: ReservationId,
+    due: Money,
+) -> Result<(), Problem> {
+    db_exec!(
+        &state.db,
+        "INSERT INTO reactor_tasks (id, kind, accommodation_id, reservation_id, event, \
+         next_attempt_at_ms, created_at_ms) VALUES ($1, $2, $3, $4, '{}', 0, $5) \
+         ON CONFLICT (id) DO NOTHING"
+            .to_owned(),
+        format!("{}:{reservation}:{}", task::BALANCE_LINK, due.amount()),
+        task::BALANCE_LINK.to_owned(),
+        accommodation.to_string(),
+        reservation.to_string(),
+        state.now().timestamp_millis()
+    )?;
+    state.payments_wake.notify_one();
+    Ok(())
+}
+
+/// How long a balance link stays payable.
+const BALANCE_LINK_DAYS: i64 = 7;
+
+/// Creates the Checkout Pro preference for what a confirmed stay still owes, and records it:
+/// the guest gets it as a button (`notify` on `PaymentLinkCreated`).
+async fn balance_link(
+    state: &AppState,
+    accommodation: AccommodationId,
+    reservation: ReservationId,
+) -> Result<String, TaskError> {
+    let acc = load(state, accommodation).await?;
+    let Some(r) = acc
+        .reservation(reservation)
+        .filter(|r| r.status == ReservationStatus::Confirmed)
+    else {
+        return Ok("not confirmed".into());
+    };
+    let due = r.balance_due();
+    if due == Money::ZERO {
+        return Ok("nothing left to pay".into());
+    }
+    let now = state.now();
+    let name = acc.info().map(|i| i.name.clone()).unwrap_or_default();
+    let public = &state.settings.public_url;
+    let expires_at = now + chrono::Duration::days(BALANCE_LINK_DAYS);
+    let request = PreferenceRequest {
+        external_reference: reservation.to_string(),
+        title: format!("Saldo reserva {} · {name}", r.code),
+        amount: due.amount(),
+        expires_at,
+        now,
+        notification_url: format!("{public}/webhooks/mercadopago?source_news=webhooks"),
+        back_url: format!("{public}/pagos/retorno"),
+    };
+    // One key per reservation and amount owed: a retry gets the same preference.
+    let key = format!("pref-balance-{reservation}-{}", due.amount());
+    let Preference { id, init_point } = state.payments.create_preference(&request, &key).await?;
+    let cmd = AccommodationCommand::RecordPaymentLink(RecordPaymentLink {
+        reservation_id: reservation,
+        preference_id: id,
+        init_point,
+        amount: due,
+        expires_at,
+    });
+    match crate::routes::command(state, accommodation, cmd, task_meta(reservation)).await {
+        Ok(_) => Ok("balance link created".into()),
+        // Paid or cancelled while the provider answered: the link goes unused.
+        Err(p) if p.status < 500 && p.kind != "/problems/conflict" => {
+            Ok(format!("not recorded: {}", p.detail))
         }
         Err(p) => Err(p.into()),
     }
@@ -634,6 +713,32 @@ fn message(e: &AccommodationEvent, r: &Reservation, house: &AccommodationInfo) -
     let code = &r.code;
     let stay = stay_label(r, house);
     let text = match e {
+        E::PaymentLinkCreated(l) if r.status == ReservationStatus::Confirmed => {
+            return Some(pay_button(
+                format!(
+                    "Reserva {code} ({stay}): el saldo es de {}. Podés pagarlo con Mercado Pago \
+                     (el link vale {BALANCE_LINK_DAYS} días) o al llegar.",
+                    l.amount
+                ),
+                "Pagar el saldo",
+                &l.init_point,
+            ));
+        }
+        E::PaymentRecorded(p)
+            if p.payment.status == PaymentStatus::Approved
+                && r.status == ReservationStatus::Confirmed =>
+        {
+            let due = r.balance_due();
+            let left = if due > Money::ZERO {
+                format!("Te queda un saldo de {due}.")
+            } else {
+                "La estadía quedó paga. ¡Te esperamos!".to_owned()
+            };
+            format!(
+                "Recibimos tu pago de {} para la reserva {code}. {left}",
+                p.payment.amount
+            )
+        }
         E::PaymentLinkCreated(l) if r.status == ReservationStatus::Held => {
             return Some(pay_button(
                 format!(
@@ -642,6 +747,7 @@ fn message(e: &AccommodationEvent, r: &Reservation, house: &AccommodationInfo) -
                     l.amount,
                     local_time(l.expires_at)
                 ),
+                "Pagar la seña",
                 &l.init_point,
             ));
         }
@@ -677,7 +783,11 @@ fn message(e: &AccommodationEvent, r: &Reservation, house: &AccommodationInfo) -
             };
             let body = format!("Tu pago para la reserva {code} no se aprobó ({why}).");
             return Some(match &r.payment_url {
-                Some(link) => pay_button(format!("{body} Podés intentar de nuevo."), link),
+                Some(link) => pay_button(
+                    format!("{body} Podés intentar de nuevo."),
+                    "Pagar la seña",
+                    link,
+                ),
                 None => Reply::Text(body),
             });
         }
@@ -719,8 +829,8 @@ pub(crate) fn arrival(house: &AccommodationInfo, r: &Reservation) -> String {
 }
 
 /// A message with a button that opens the payment link (plain text if it cannot be one).
-fn pay_button(body: String, link: &str) -> Reply {
-    Reply::link(body.clone(), "Pagar la seña", link)
+fn pay_button(body: String, button: &str, link: &str) -> Reply {
+    Reply::link(body.clone(), button, link)
         .unwrap_or_else(|_| Reply::Text(format!("{body}\n{link}")))
 }
 
@@ -792,7 +902,7 @@ pub async fn remind_unpaid(state: &AppState, now: DateTime<Utc>) -> Result<usize
             &state.db,
             &reply_id,
             &phone,
-            &pay_button(body, &link),
+            &pay_button(body, "Pagar la seña", &link),
             now_ms,
         )
         .await?

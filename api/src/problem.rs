@@ -194,6 +194,7 @@ impl From<BookingError> for Problem {
             | E::HoldAlreadyExtended
             | E::NotHeld
             | E::NotConfirmed
+            | E::NothingToPay
             | E::PaymentReferenceTaken(_)
             | E::HoldNotDue { .. } => Problem::conflict(detail),
         }

@@ -922,13 +922,6 @@ async fn a_confirmed_guest_is_told_the_house_times_and_the_way_there() {
             page.contains(&format!("Saldo a pagar al llegar: {balance}")),
             "{page}"
         );
-        // Asked in the chat what there is to pay, with the deposit paid: the balance.
-        guest_taps(&app, "wamid.pay", "help:pay").await;
-        let owed = format!("saldo de {balance}, se paga al llegar");
-        eventually("the balance told", || async {
-            told(&app, &owed).await == 1
-        })
-        .await;
     }
 }
 
@@ -1241,5 +1234,64 @@ async fn the_balance_paid_on_arrival_is_recorded_by_hand() {
             )
             .await;
         assert_eq!(unknown.status, 404);
+    }
+}
+
+/// With the deposit paid, a guest who asks to pay gets a Mercado Pago link for the balance (made
+/// by the reactor, a button once it is there), and paying it settles the stay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guest_pays_the_balance_online() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let (server, app, _, reservation, code) = whatsapp_guest_holding(backend, 5, 7).await;
+        pay_deposit(&app, &server, (&reservation, &code), "8811", 8801).await;
+        eventually("the confirmation", || async {
+            told(&app, "está confirmada").await == 1
+        })
+        .await;
+        let balance = balance_after_deposit(&app, &code).await;
+
+        guest_taps(&app, "wamid.pay1", "help:pay").await;
+        let owed = format!("saldo de {balance}");
+        eventually("the link asked for", || async {
+            told(&app, "te mando el link en un momento").await == 1
+        })
+        .await;
+        eventually("the balance link", || async {
+            told(&app, &format!("el saldo es de {balance}")).await == 1
+        })
+        .await;
+        let link = guest_messages(&app)
+            .await
+            .into_iter()
+            .find(|m| m.contains("el saldo es de"))
+            .unwrap();
+        assert!(link.contains("pref_id=pref-any"), "{backend:?}: {link}");
+        // Asked again, the same link comes as a button at once, and no second one is made.
+        guest_taps(&app, "wamid.pay2", "help:pay").await;
+        eventually("the button", || async {
+            told(&app, "Podés pagarlo ahora o al llegar").await == 1
+        })
+        .await;
+        assert_eq!(told(&app, &owed).await, 2, "{backend:?}");
+        let balance_links = server
+            .received_requests()
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|r| {
+                r.url.path() == "/checkout/preferences"
+                    && String::from_utf8_lossy(&r.body).contains("Saldo reserva")
+            })
+            .count();
+        assert_eq!(balance_links, 1, "{backend:?}");
+
+        let amount: f64 = balance.amount().to_string().parse().unwrap();
+        serve_payment(&server, payment("8822", "approved", &reservation, amount)).await;
+        assert_eq!(notify(&app, "8822", 8802).await.status, 200);
+        eventually("the balance paid", || async {
+            told(&app, "La estadía quedó paga").await == 1
+        })
+        .await;
+        assert_eq!(status(&app, &code).await["balance_due"], "0", "{backend:?}");
     }
 }

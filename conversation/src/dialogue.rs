@@ -146,6 +146,16 @@ pub struct HouseTimes {
     pub check_out: String,
 }
 
+/// A confirmed stay's balance, with the link to pay it once the provider made one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BalanceDue {
+    pub code: String,
+    pub accommodation: String,
+    pub check_in: NaiveDate,
+    pub amount: Money,
+    pub link: Option<String>,
+}
+
 /// A held reservation waiting for its deposit, with its link once the provider made one.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PendingPayment {
@@ -176,7 +186,7 @@ pub enum Outcome {
     },
     PaymentLinks(Vec<PendingPayment>),
     /// Asked what to pay with no deposit waiting: the confirmed stays with a balance left.
-    Balances(Vec<ReservationSummary>),
+    Balances(Vec<BalanceDue>),
     HouseTimes(Vec<HouseTimes>),
     /// Cancelling `code` now gives back `refund` of the `paid` so far (the cabin's policy).
     CancellationTerms {
@@ -764,22 +774,41 @@ pub fn after(pending: State, outcome: Outcome) -> Turn {
             turn(State::Menu, vec![text(lines.join("\n"))])
         }
         (_, Outcome::Balances(stays)) => {
+            let what = |b: &BalanceDue| {
+                format!(
+                    "{} ({}, {}): saldo de {}",
+                    b.code,
+                    b.accommodation,
+                    day_label(b.check_in),
+                    b.amount
+                )
+            };
+            if let [
+                b @ BalanceDue {
+                    link: Some(link), ..
+                },
+            ] = stays.as_slice()
+            {
+                let body = format!("{}. Podés pagarlo ahora o al llegar.", what(b));
+                return turn(
+                    State::Menu,
+                    vec![or_text(
+                        Reply::link(body.clone(), "Pagar el saldo", link.clone()),
+                        &format!("{body} {link}"),
+                    )],
+                );
+            }
             let lines: Vec<String> = stays
                 .iter()
-                .map(|r| {
-                    format!(
-                        "• {} ({}, {}): saldo de {}, se paga al llegar.",
-                        r.code,
-                        r.accommodation,
-                        day_label(r.check_in),
-                        r.balance_due
-                    )
+                .map(|b| match &b.link {
+                    Some(link) => format!("• {}: pagalo acá {link}", what(b)),
+                    None => format!("• {}: te mando el link en un momento.", what(b)),
                 })
                 .collect();
             turn(
                 State::Menu,
                 vec![text(format!(
-                    "Las señas ya están pagas. Te queda:\n{}",
+                    "Las señas ya están pagas. El saldo lo podés pagar ahora o al llegar:\n{}",
                     lines.join("\n")
                 ))],
             )

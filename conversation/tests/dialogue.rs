@@ -6,7 +6,8 @@
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use conversation::dialogue::{
-    Action, HouseTimes, Input, Offer, Outcome, ReservationSummary, State, Step, after, ids, respond,
+    Action, BalanceDue, HouseTimes, Input, Offer, Outcome, ReservationSummary, State, Step, after,
+    ids, respond,
 };
 use conversation::reply::Reply;
 use domain::Money;
@@ -700,29 +701,45 @@ fn a_reservation_not_theirs_or_over_is_only_named() {
     assert!(body.contains("La reserva K7M2QXP está cancelada"), "{body}");
 }
 
-/// Asked what to pay once every deposit is paid, the guest is told each stay's balance.
+/// Asked what to pay once every deposit is paid, the guest is told each stay's balance: with
+/// the button to pay it when its link is there, or word that it is coming.
 #[test]
 fn with_the_deposits_paid_the_balances_are_what_is_left() {
-    let told = after(
-        State::Menu,
-        Outcome::Balances(vec![ReservationSummary {
-            code: "K7M2QXP".into(),
-            accommodation: "Cabaña del Lago".into(),
-            check_in: d("2026-12-11"),
-            check_out: d("2026-12-13"),
-            status: "confirmed".into(),
-            balance_due: Money::pesos(63_000),
-            guests: 2,
-            paid: Money::pesos(27_000),
-        }]),
-    );
-    let Reply::Text(body) = &told.replies[0] else {
-        panic!("{:?}", told.replies[0]);
+    let due = |code: &str, link: Option<&str>| BalanceDue {
+        code: code.into(),
+        accommodation: "Cabaña del Lago".into(),
+        check_in: d("2026-12-11"),
+        amount: Money::pesos(63_000),
+        link: link.map(str::to_owned),
     };
-    assert!(
-        body.contains(
-            "• K7M2QXP (Cabaña del Lago, vie 11/12): saldo de $ 63.000, se paga al llegar."
-        ),
-        "{body}"
+    let one = after(
+        State::Menu,
+        Outcome::Balances(vec![due(
+            "K7M2QXP",
+            Some("https://mp.example/p?pref_id=b1"),
+        )]),
     );
+    let Reply::Link { body, button, url } = &one.replies[0] else {
+        panic!("{:?}", one.replies[0]);
+    };
+    assert_eq!(
+        body,
+        "K7M2QXP (Cabaña del Lago, vie 11/12): saldo de $ 63.000. Podés pagarlo ahora o al llegar."
+    );
+    assert_eq!(
+        (button.as_str(), url.as_str()),
+        ("Pagar el saldo", "https://mp.example/p?pref_id=b1")
+    );
+    let two = after(
+        State::Menu,
+        Outcome::Balances(vec![
+            due("K7M2QXP", None),
+            due("P4N8RWT", Some("https://mp.example/b2")),
+        ]),
+    );
+    let Reply::Text(body) = &two.replies[0] else {
+        panic!("{:?}", two.replies[0]);
+    };
+    assert!(body.contains("• K7M2QXP (Cabaña del Lago, vie 11/12): saldo de $ 63.000: te mando el link en un momento."), "{body}");
+    assert!(body.contains("• P4N8RWT (Cabaña del Lago, vie 11/12): saldo de $ 63.000: pagalo acá https://mp.example/b2"), "{body}");
 }

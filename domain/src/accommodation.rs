@@ -871,6 +871,8 @@ pub struct Reservation {
     pub seen: BTreeSet<(String, PaymentStatus)>,
     /// The provider's payment link, once one exists (one per hold).
     pub payment_url: Option<String>,
+    /// What that link asks for: the deposit, or (on a confirmed stay) the balance.
+    pub payment_link_amount: Option<Money>,
     pub refunds: BTreeMap<String, RefundState>,
 }
 
@@ -1240,12 +1242,24 @@ impl Accommodation {
     ) -> Result<Vec<AccommodationEvent>, BookingError> {
         self.registered()?;
         let r = self.reservation_mut_checked(cmd.reservation_id)?;
-        if r.payment_url.is_some() {
+        match r.status {
             // Created before a crash or by another instance: one link per hold.
-            return Ok(Vec::new());
-        }
-        if r.status != ReservationStatus::Held {
-            return Err(BookingError::NotHeld);
+            ReservationStatus::Held if r.payment_url.is_some() => return Ok(Vec::new()),
+            ReservationStatus::Held => {}
+            // A confirmed stay's link is for its balance, one per amount owed.
+            ReservationStatus::Confirmed => {
+                let due = r.balance_due();
+                if due == Money::ZERO {
+                    return Err(BookingError::NothingToPay);
+                }
+                if cmd.amount != due {
+                    return Err(BookingError::InvalidAmount);
+                }
+                if r.payment_url.is_some() && r.payment_link_amount == Some(due) {
+                    return Ok(Vec::new());
+                }
+            }
+            _ => return Err(BookingError::NotHeld),
         }
         Ok(vec![AccommodationEvent::PaymentLinkCreated(
             PaymentLinkCreated {
@@ -1970,6 +1984,7 @@ impl Aggregate for Accommodation {
                         payments: Vec::new(),
                         seen: BTreeSet::new(),
                         payment_url: None,
+                        payment_link_amount: None,
                         refunds: BTreeMap::new(),
                     },
                 );
@@ -1994,6 +2009,7 @@ impl Aggregate for Accommodation {
             E::PaymentLinkCreated(e) => {
                 if let Some(r) = self.reservations.get_mut(&e.reservation_id) {
                     r.payment_url = Some(e.init_point.clone());
+                    r.payment_link_amount = Some(e.amount);
                 }
             }
             E::PaymentRecorded(e) => {

@@ -52,6 +52,8 @@ pub enum BookingError {
     NotHeld,
     #[error("the reservation is not confirmed: a hold is confirmed with its deposit")]
     NotConfirmed,
+    #[error("nothing is left to pay on this reservation")]
+    NothingToPay,
     #[error("the payment reference must have 1 to 100 characters")]
     InvalidPaymentReference,
     #[error("payment {0} is already recorded with another amount")]

@@ -229,6 +229,8 @@ pub mod task {
     pub const REFUND: &str = "refund";
     /// Tell the guest (on the channel they booked through).
     pub const NOTIFY: &str = "notify";
+    /// Create the provider's link for a confirmed stay's balance (the guest asked for it).
+    pub const BALANCE_LINK: &str = "balance_link";
 }
 
 /// The reactor's intake (see the module docs). It starts at the head of the log the first time
@@ -279,10 +281,13 @@ impl Projection for Reactions {
                 | E::LatePaymentRejected(_)
                 | E::UnderpaymentReceived(_)
                 | E::RefundIssued(_) => &[task::NOTIFY],
+                // A failed payment, or a confirmed stay's balance received.
                 E::PaymentRecorded(p)
                     if matches!(
                         p.payment.status,
-                        PaymentStatus::Rejected | PaymentStatus::Cancelled
+                        PaymentStatus::Rejected
+                            | PaymentStatus::Cancelled
+                            | PaymentStatus::Approved
                     ) =>
                 {
                     &[task::NOTIFY]

@@ -1254,6 +1254,49 @@ fn one_payment_link_per_hold() {
     assert_eq!(step(&mut history, link, now()), vec![]);
 }
 
+/// A confirmed stay can get a link for its balance: one per amount owed, for exactly that
+/// amount, and none once nothing is owed.
+#[test]
+fn a_confirmed_stay_gets_one_link_for_its_balance() {
+    let mut history = held();
+    let link = |pesos: i64| {
+        AccommodationCommand::RecordPaymentLink(RecordPaymentLink {
+            reservation_id: rid(1),
+            preference_id: format!("pref-{pesos}"),
+            init_point: format!("https://example.test/p/{pesos}"),
+            amount: Money::pesos(pesos),
+            expires_at: now() + Duration::days(7),
+        })
+    };
+    step(&mut history, link(27_000), now());
+    step(&mut history, pay(1, paid("901", "approved", 27_000)), now());
+    assert_eq!(
+        given(&history).when(link(50_000), now()),
+        Err(BookingError::InvalidAmount),
+        "only the balance owed"
+    );
+    assert!(matches!(
+        step(&mut history, link(63_000), now()).as_slice(),
+        [AccommodationEvent::PaymentLinkCreated(l)] if l.amount == Money::pesos(63_000)
+    ));
+    assert_eq!(
+        step(&mut history, link(63_000), now()),
+        vec![],
+        "asked again"
+    );
+    // Part of it paid by hand: a new link for what is left.
+    step(&mut history, by_hand(1, "recibo 1", 13_000), now());
+    assert!(matches!(
+        step(&mut history, link(50_000), now()).as_slice(),
+        [AccommodationEvent::PaymentLinkCreated(_)]
+    ));
+    step(&mut history, pay(1, paid("902", "approved", 50_000)), now());
+    assert_eq!(
+        given(&history).when(link(50_000), now()),
+        Err(BookingError::NothingToPay)
+    );
+}
+
 #[test]
 fn payment_events_round_trip_through_their_stored_form() {
     let mut history = held();
