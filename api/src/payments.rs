@@ -642,8 +642,9 @@ async fn notify(
 }
 
 /// The owner hears on their WhatsApp of each booking once it is paid (from any channel: the
-/// guest's name and number, the nights, what was paid and what is left to collect) and of each
-/// paid stay a guest cancels themselves. What the owner does by hand needs no telling.
+/// guest's name and number, the nights, what was paid and what is left to collect), of a balance
+/// paid online, and of each paid stay a guest cancels themselves. What the owner does by hand
+/// needs no telling.
 async fn tell_owner(
     state: &AppState,
     claimed: &Claimed,
@@ -671,6 +672,17 @@ async fn tell_owner(
                 r.guests,
                 channel_label(r.channel),
                 r.net_paid(),
+                r.balance_due()
+            )
+        }
+        E::PaymentRecorded(p)
+            if p.payment.status == PaymentStatus::Approved
+                && r.status == ReservationStatus::Confirmed =>
+        {
+            format!(
+                "💰 Reserva {code} ({stay}): entró un pago de {} por Mercado Pago; saldo a cobrar \
+                 al llegar: {}.",
+                p.payment.amount,
                 r.balance_due()
             )
         }

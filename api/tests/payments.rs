@@ -1293,5 +1293,12 @@ async fn a_guest_pays_the_balance_online() {
         })
         .await;
         assert_eq!(status(&app, &code).await["balance_due"], "0", "{backend:?}");
+        eventually("the owner told", || async {
+            messages_to(&app, OWNER)
+                .await
+                .iter()
+                .any(|m| m.contains(&format!("entró un pago de {balance}")))
+        })
+        .await;
     }
 }
