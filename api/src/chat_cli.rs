@@ -217,15 +217,21 @@ pub async fn pay(
             .json()
             .await
             .unwrap_or_default();
-        if last["amount_paid"] != "0.00" || last["status"] != "held" {
+        // Money reads "0", "0.00" or "32400": compare the amount, not the text.
+        let paid = last["amount_paid"]
+            .as_str()
+            .and_then(|a| a.parse::<rust_decimal::Decimal>().ok())
+            .is_some_and(|a| !a.is_zero());
+        if paid || last["status"] != "held" {
             break;
         }
     }
     println!(
-        "{code}: {} · paid {} · deposit {}",
+        "{code}: {} · paid {} · deposit {} · balance {}",
         last["status"].as_str().unwrap_or("?"),
         last["amount_paid"].as_str().unwrap_or("?"),
-        last["deposit"].as_str().unwrap_or("?")
+        last["deposit"].as_str().unwrap_or("?"),
+        last["balance_due"].as_str().unwrap_or("?")
     );
     Ok(())
 }
