@@ -463,3 +463,49 @@ async fn a_reply_refused_outside_the_window_goes_again_as_the_notice_template() 
         assert_eq!(server.received_requests().await.unwrap().len(), 3);
     }
 }
+
+/// Meta's `failed` status update can arrive while the sender is still waiting for Meta's answer
+/// to the send: the reply stays failed when the sender then records the send.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_reported_during_the_send_is_not_overwritten() {
+    for (backend, db) in dbs().await {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({"messages": [{"id": "wamid.slow"}]}))
+                    .set_delay(Duration::from_millis(600)),
+            )
+            .mount(&server)
+            .await;
+        let now = 1_800_000_000_000_i64;
+        let reply = Reply::text("respuesta").unwrap();
+        enqueue(&db, "racing", "5491122334455", &reply, now)
+            .await
+            .unwrap();
+        let outbox = Outbox::new(db.clone(), Some(client(&server)));
+        let sending = tokio::spawn(async move { outbox.drain_once(now).await.unwrap() });
+        for _ in 0..200 {
+            if !server.received_requests().await.unwrap().is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        api::outbox::undelivered(
+            &db,
+            "racing",
+            Some(131026),
+            "Message undeliverable",
+            None,
+            now,
+        )
+        .await
+        .unwrap();
+        sending.await.unwrap();
+        assert_eq!(
+            statuses(&db).await,
+            vec![("racing".to_owned(), "failed".to_owned())],
+            "{backend}"
+        );
+    }
+}
