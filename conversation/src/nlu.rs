@@ -676,7 +676,16 @@ fn intents(t: &[String]) -> Vec<Intent> {
     if has_seq(t, &["mis", "reservas"]) || has_seq(t, &["mi", "reserva"]) {
         push(Intent::MyReservations);
     }
-    if starts("pag") || has(t, "link") || has(t, "sena") || starts("transfer") {
+    // "cuánto debo", "el saldo", "cuánto me falta": what is left to pay is asked as payment.
+    if starts("pag")
+        || has(t, "link")
+        || has(t, "sena")
+        || starts("transfer")
+        || has(t, "saldo")
+        || has(t, "debo")
+        || has_seq(t, &["cuanto", "falta"])
+        || has_seq(t, &["cuanto", "me", "falta"])
+    {
         push(Intent::Pay);
     }
     let mine = has_seq(t, &["mis", "reservas"]) || has_seq(t, &["mi", "reserva"]);
