@@ -109,12 +109,12 @@ impl AppState {
         (self.clock)()
     }
 
-    /// The accommodation's current state, read fresh from its stream (not the command
-    /// handler's cache, nor a read model).
+    /// The accommodation's current state from its stream, never a read model: the command
+    /// handler's cached state brought up to the stored head (see `CommandHandler::current`).
     pub async fn accommodation(&self, id: AccommodationId) -> Result<Accommodation, Problem> {
         let (_, accommodation) = self
             .handler
-            .load(&id.stream_id())
+            .current(&id.stream_id())
             .await
             .map_err(Problem::from)?;
         Ok(accommodation)

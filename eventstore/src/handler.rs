@@ -105,6 +105,26 @@ impl<A: Aggregate> CommandHandler<A> {
         Ok((version, state))
     }
 
+    /// The stream's current state for a reader (answering a guest, a scheduled message): the
+    /// cached state brought up to the stored head, which reads only the events since, or the
+    /// stream loaded and then kept. A long stream is not replayed for every read.
+    pub async fn current(&self, stream_id: &str) -> Result<(i64, A), CommandError<A::Error>> {
+        let slot = self.slot(stream_id);
+        let mut guard = slot.lock().await;
+        if let Some((version, state)) = guard.as_mut() {
+            match self.catch_up(stream_id, version, state).await {
+                Ok(()) => return Ok((*version, state.clone())),
+                // Part of the events may have been applied: start from the store.
+                Err(err) => {
+                    *guard = None;
+                    return Err(err);
+                }
+            }
+        }
+        let loaded = self.load(stream_id).await?;
+        Ok(guard.insert(loaded).clone())
+    }
+
     /// Brings `version`/`state` up to the stored head.
     async fn catch_up(
         &self,

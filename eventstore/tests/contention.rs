@@ -111,7 +111,12 @@ async fn concurrent_holds_on_one_accommodation_never_overlap() {
                 assert!(!a.overlaps(b), "{}: {a:?} overlaps {b:?}", t.name);
             }
         }
-        let (_, again) = handler.load(&stream).await.unwrap();
+        let (version, again) = handler.load(&stream).await.unwrap();
         assert_eq!(again, replayed, "{}: replay is deterministic", t.name);
+        // Every instance's reader view is the stored state, however stale its cache was.
+        for h in &handlers {
+            let (seen, state) = h.current(&stream).await.unwrap();
+            assert_eq!((seen, &state), (version, &replayed), "{}", t.name);
+        }
     }
 }
