@@ -464,6 +464,25 @@ async fn two_runners_never_apply_an_event_twice() {
     }
 }
 
+/// Runs the projections over every event of the cabin's stream, the only one in the store.
+/// On PostgreSQL an event's global position is stamped a few milliseconds after its commit: the
+/// head is awaited first.
+async fn caught_up(
+    world: &World,
+    store: &Arc<dyn EventStore>,
+    runner: &Runner,
+    cabin: AccommodationId,
+) {
+    let (events, _) = world.handler.load(&cabin.stream_id()).await.unwrap();
+    for _ in 0..500 {
+        if store.head_position().await.unwrap() >= events {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    runner.catch_up().await.unwrap();
+}
+
 /// Revenue is the money a month brought in, net: a short first payment and its top-up, the
 /// balance taken by hand, less what a cancellation gives back; a rebuild lands on the same sums.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -490,7 +509,7 @@ async fn revenue_counts_every_payment_less_what_goes_back() {
         let (r, code) = world.hold(cabin, &guest, day, 3).await;
         let runner = Runner::new(store.clone(), projections::all());
         runner.ensure_schema().await.unwrap();
-        runner.catch_up().await.unwrap();
+        caught_up(&world, &store, &runner, cabin).await;
         let db = store.db();
         let held = queries::reservation_by_code(&db, code.as_str())
             .await
@@ -515,7 +534,7 @@ async fn revenue_counts_every_payment_less_what_goes_back() {
             method: Some("efectivo".into()),
         });
         world.run(cabin, balance, now).await;
-        runner.catch_up().await.unwrap();
+        caught_up(&world, &store, &runner, cabin).await;
         let revenue = |stats: queries::StatsView| {
             stats
                 .revenue
@@ -540,7 +559,7 @@ async fn revenue_counts_every_payment_less_what_goes_back() {
                 now,
             )
             .await;
-        runner.catch_up().await.unwrap();
+        caught_up(&world, &store, &runner, cabin).await;
         let kept = revenue(queries::stats(&db).await.unwrap());
         let half = Money::new(held.total.amount() / rust_decimal::Decimal::TWO);
         assert_eq!(kept, [(held.total - half, 1)], "{backend}: half went back");
