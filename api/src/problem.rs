@@ -185,6 +185,7 @@ impl From<BookingError> for Problem {
             | E::InvalidGuestCount { .. }
             | E::InvalidAmount
             | E::InvalidPaymentReference
+            | E::LinkNotForWhatIsOwed { .. }
             | E::InvalidHoldDuration => Problem::validation(detail),
             E::AlreadyRegistered
             | E::DuplicateReservation(_)

@@ -1253,7 +1253,12 @@ impl Accommodation {
                     return Err(BookingError::NothingToPay);
                 }
                 if cmd.amount != due {
-                    return Err(BookingError::InvalidAmount);
+                    // A deposit's link made while its hold was being confirmed, or a balance
+                    // that changed while the provider answered.
+                    return Err(BookingError::LinkNotForWhatIsOwed {
+                        asked: cmd.amount,
+                        owed: due,
+                    });
                 }
                 if r.payment_url.is_some() && r.payment_link_amount == Some(due) {
                     return Ok(Vec::new());

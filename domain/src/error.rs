@@ -3,6 +3,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::ids::{BlockId, ReservationId};
+use crate::money::Money;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq, Clone)]
 pub enum BookingError {
@@ -54,6 +55,8 @@ pub enum BookingError {
     NotConfirmed,
     #[error("nothing is left to pay on this reservation")]
     NothingToPay,
+    #[error("the link asks for {asked}, but what is owed is {owed}")]
+    LinkNotForWhatIsOwed { asked: Money, owed: Money },
     #[error("the payment reference must have 1 to 100 characters")]
     InvalidPaymentReference,
     #[error("payment {0} is already recorded with another amount")]

@@ -1272,7 +1272,10 @@ fn a_confirmed_stay_gets_one_link_for_its_balance() {
     step(&mut history, pay(1, paid("901", "approved", 27_000)), now());
     assert_eq!(
         given(&history).when(link(50_000), now()),
-        Err(BookingError::InvalidAmount),
+        Err(BookingError::LinkNotForWhatIsOwed {
+            asked: Money::pesos(50_000),
+            owed: Money::pesos(63_000)
+        }),
         "only the balance owed"
     );
     assert!(matches!(
