@@ -36,6 +36,20 @@ fn client(server: &MockServer) -> CloudApi {
     CloudApi::new(c).unwrap()
 }
 
+/// A fake Cloud API that takes every message, answering only after `delay`.
+async fn slow_meta(delay: Duration) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"messages": [{"id": "wamid.slow"}]}))
+                .set_delay(delay),
+        )
+        .mount(&server)
+        .await;
+    server
+}
+
 async fn statuses(db: &Db) -> Vec<(String, String)> {
     db_fetch!(
         db,
@@ -273,15 +287,7 @@ async fn an_interrupted_send_is_settled_by_its_status_update_not_repeated() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stop_during_a_send_lets_it_finish_and_be_recorded() {
     for (backend, db) in dbs().await {
-        let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .respond_with(
-                ResponseTemplate::new(200)
-                    .set_body_json(json!({"messages": [{"id": "wamid.slow"}]}))
-                    .set_delay(Duration::from_millis(800)),
-            )
-            .mount(&server)
-            .await;
+        let server = slow_meta(Duration::from_millis(800)).await;
         let now = chrono::Utc::now();
         let reply = Reply::text("respuesta lenta").unwrap();
         enqueue(&db, "slow", "5491122334455", &reply, now.timestamp_millis())
@@ -469,15 +475,7 @@ async fn a_reply_refused_outside_the_window_goes_again_as_the_notice_template() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failure_reported_during_the_send_is_not_overwritten() {
     for (backend, db) in dbs().await {
-        let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .respond_with(
-                ResponseTemplate::new(200)
-                    .set_body_json(json!({"messages": [{"id": "wamid.slow"}]}))
-                    .set_delay(Duration::from_millis(600)),
-            )
-            .mount(&server)
-            .await;
+        let server = slow_meta(Duration::from_millis(600)).await;
         let now = 1_800_000_000_000_i64;
         let reply = Reply::text("respuesta").unwrap();
         enqueue(&db, "racing", "5491122334455", &reply, now)
