@@ -192,16 +192,10 @@ async fn guest_messages(app: &TestApp) -> Vec<String> {
 
 /// The text of every message queued for `wa_id`, oldest first.
 async fn messages_to(app: &TestApp, wa_id: &str) -> Vec<String> {
-    let rows: Vec<(String,)> = projections::db_fetch!(
-        &app.state.db,
-        (String,),
-        fetch_all,
-        "SELECT body FROM wa_outbox WHERE wa_id = $1 ORDER BY created_at_ms, id".to_owned(),
-        wa_id.to_owned()
-    )
-    .unwrap();
-    rows.into_iter()
-        .map(|(b,)| {
+    raw_messages_to(app, wa_id)
+        .await
+        .into_iter()
+        .map(|b| {
             let v: Value = serde_json::from_str(&b).unwrap();
             match v["type"].as_str() {
                 // The payment link comes as a button that opens it.
@@ -922,7 +916,36 @@ async fn a_confirmed_guest_is_told_the_house_times_and_the_way_there() {
             page.contains(&format!("Saldo a pagar al llegar: {balance}")),
             "{page}"
         );
+        // And in the chat: the list of their reservations, and the reservation picked from it.
+        guest_taps(&app, "wamid.mine", "menu:mine").await;
+        let listed = format!("confirmada · saldo {balance}");
+        eventually("the list with the balance", || async {
+            raw_messages_to(&app, GUEST)
+                .await
+                .iter()
+                .any(|m| m.contains(&listed))
+        })
+        .await;
+        guest_taps(&app, "wamid.one", &format!("res:{code}")).await;
+        let detail = format!("saldo a pagar al llegar: {balance}");
+        eventually("the reservation shown", || async {
+            told(&app, &detail).await == 1
+        })
+        .await;
     }
+}
+
+/// The message bodies queued for `wa_id`, as sent to Meta (list rows included).
+async fn raw_messages_to(app: &TestApp, wa_id: &str) -> Vec<String> {
+    let rows: Vec<(String,)> = projections::db_fetch!(
+        &app.state.db,
+        (String,),
+        fetch_all,
+        "SELECT body FROM wa_outbox WHERE wa_id = $1 ORDER BY created_at_ms, id".to_owned(),
+        wa_id.to_owned()
+    )
+    .unwrap();
+    rows.into_iter().map(|(b,)| b).collect()
 }
 
 /// The stay's total less its deposit, as the reservation's status shows them.

@@ -310,6 +310,21 @@ fn an_idle_conversation_restarts_and_a_handoff_stays_silent() {
     assert!(asked.handoff);
 }
 
+/// Two nights at Cabaña del Lago for two, from Friday 11 December, with `balance` and `paid`
+/// in pesos.
+fn stay(code: &str, status: &str, balance: i64, paid: i64) -> ReservationSummary {
+    ReservationSummary {
+        code: code.into(),
+        accommodation: "Cabaña del Lago".into(),
+        check_in: d("2026-12-11"),
+        check_out: d("2026-12-13"),
+        status: status.into(),
+        balance_due: Money::pesos(balance),
+        guests: 2,
+        paid: Money::pesos(paid),
+    }
+}
+
 /// A confirmed stay in "Mis reservas" says what is left to pay on arrival; a hold says it waits
 /// for its deposit, and a stay paid in full says nothing more.
 #[test]
@@ -318,22 +333,12 @@ fn the_reservations_list_shows_the_balance_left() {
     else {
         panic!()
     };
-    let stay = |code: &str, status: &str, balance: i64| ReservationSummary {
-        code: code.into(),
-        accommodation: "Cabaña del Lago".into(),
-        check_in: d("2026-12-11"),
-        check_out: d("2026-12-13"),
-        status: status.into(),
-        balance_due: Money::pesos(balance),
-        guests: 2,
-        paid: Money::ZERO,
-    };
     let listed = after(
         pending,
         Outcome::Reservations(vec![
-            stay("K7M2QXP", "confirmed", 63_000),
-            stay("P4N8RWT", "held", 90_000),
-            stay("H3J5KLM", "confirmed", 0),
+            stay("K7M2QXP", "confirmed", 63_000, 0),
+            stay("P4N8RWT", "held", 90_000, 0),
+            stay("H3J5KLM", "confirmed", 0, 0),
         ]),
     );
     let Reply::List { sections, .. } = &listed.replies[0] else {
@@ -363,16 +368,7 @@ fn a_guest_lists_and_cancels_their_reservation() {
     assert_eq!(action, Action::ListReservations);
     let listed = after(
         pending,
-        Outcome::Reservations(vec![ReservationSummary {
-            code: "K7M2QXP".into(),
-            accommodation: "Cabaña del Lago".into(),
-            check_in: d("2026-11-06"),
-            check_out: d("2026-11-08"),
-            status: "held".into(),
-            balance_due: Money::pesos(90_000),
-            guests: 2,
-            paid: Money::ZERO,
-        }]),
+        Outcome::Reservations(vec![stay("K7M2QXP", "held", 90_000, 0)]),
     );
     assert_eq!(listed.replies[0].choice_ids(), ["res:K7M2QXP"]);
     // Picked from the list, the reservation is looked up and shown with what can be done.
@@ -392,16 +388,7 @@ fn a_guest_lists_and_cancels_their_reservation() {
     );
     let managing = after(
         pending,
-        Outcome::Reservation(Some(ReservationSummary {
-            code: "K7M2QXP".into(),
-            accommodation: "Cabaña del Lago".into(),
-            check_in: d("2026-11-06"),
-            check_out: d("2026-11-08"),
-            status: "confirmed".into(),
-            balance_due: Money::pesos(63_000),
-            guests: 2,
-            paid: Money::pesos(27_000),
-        })),
+        Outcome::Reservation(Some(stay("K7M2QXP", "confirmed", 63_000, 27_000))),
     );
     assert_eq!(
         managing.replies[0].choice_ids(),
@@ -412,7 +399,7 @@ fn a_guest_lists_and_cancels_their_reservation() {
     };
     for part in [
         "Reserva K7M2QXP · Cabaña del Lago",
-        "vie 06/11 a dom 08/11 · 2 personas",
+        "vie 11/12 a dom 13/12 · 2 personas",
         "Pagaste $ 27.000; saldo a pagar al llegar: $ 63.000",
     ] {
         assert!(body.contains(part), "{part} in {body}");
@@ -683,16 +670,7 @@ fn a_reservation_not_theirs_or_over_is_only_named() {
     );
     let cancelled = after(
         managing,
-        Outcome::Reservation(Some(ReservationSummary {
-            code: "K7M2QXP".into(),
-            accommodation: "Cabaña del Lago".into(),
-            check_in: d("2026-11-06"),
-            check_out: d("2026-11-08"),
-            status: "cancelled".into(),
-            balance_due: Money::ZERO,
-            guests: 2,
-            paid: Money::ZERO,
-        })),
+        Outcome::Reservation(Some(stay("K7M2QXP", "cancelled", 0, 0))),
     );
     assert_eq!(cancelled.state, State::Menu);
     let Reply::Buttons { body, .. } = &cancelled.replies[0] else {
