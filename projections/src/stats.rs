@@ -36,19 +36,22 @@ fn nights_by_month(check_in: NaiveDate, check_out: NaiveDate) -> BTreeMap<String
     out
 }
 
-/// Centavos an event brought in (or, negative, gave back) besides a confirmation's own payment.
-fn money_moved(event: &AccommodationEvent) -> Option<i64> {
+/// Centavos an event brought in (or, negative, gave back) besides a confirmation's own payment,
+/// and when, by the event's own clock. Not the log's `recorded_at`: a history imported into
+/// another store (a migration, an auditor's replay) is recorded again, and the money must stay
+/// in the month it moved.
+fn money_moved(event: &AccommodationEvent) -> Option<(i64, DateTime<Utc>)> {
     use AccommodationEvent as E;
     match event {
-        E::UnderpaymentReceived(u) => Some(cents(u.payment.amount)),
+        E::UnderpaymentReceived(u) => Some((cents(u.payment.amount), u.received_at)),
         E::PaymentRecorded(p) if p.payment.status == PaymentStatus::Approved => {
-            Some(cents(p.payment.amount))
+            Some((cents(p.payment.amount), p.recorded_at))
         }
-        E::ManualPaymentRecorded(m) => Some(cents(m.amount)),
+        E::ManualPaymentRecorded(m) => Some((cents(m.amount), m.recorded_at)),
         // Received, and given back by the `RefundDue` that comes with it.
-        E::LatePaymentRejected(r) => Some(cents(r.payment.amount)),
-        E::RefundDue(r) => Some(-cents(r.amount)),
-        E::PaymentReversed(r) => Some(-cents(r.amount)),
+        E::LatePaymentRejected(r) => Some((cents(r.payment.amount), r.rejected_at)),
+        E::RefundDue(r) => Some((-cents(r.amount), r.due_at)),
+        E::PaymentReversed(r) => Some((-cents(r.amount), r.reversed_at)),
         _ => None,
     }
 }
@@ -198,7 +201,8 @@ impl Projection for Stats {
 
     fn schema_version(&self) -> i32 {
         // 2: revenue counts every payment and refund, not only the payment that confirmed.
-        2
+        // 3: that money goes in the month of the event's own time, not of its recording.
+        3
     }
 
     fn tables(&self) -> &'static [&'static str] {
@@ -336,14 +340,14 @@ impl Projection for Stats {
                     d.nights(&acc, u.stay.check_in(), u.stay.check_out(), true, -1);
                 }
                 other => {
-                    let Some((cents, rid)) = money_moved(&other).zip(other.reservation_id()) else {
+                    let Some(((cents, at), rid)) = money_moved(&other).zip(other.reservation_id())
+                    else {
                         continue;
                     };
                     if let Some((_, _, _, channel, _)) =
                         d.reservation(tx, names, rid.to_string()).await?
                     {
-                        let month = month_of(a.event.recorded_at);
-                        d.revenue.entry((month, channel)).or_default().0 += cents;
+                        d.revenue.entry((month_of(at), channel)).or_default().0 += cents;
                     }
                 }
             }
