@@ -7,7 +7,7 @@
 mod common;
 
 use common::{Backend, TestApp, spawn};
-use serde_json::json;
+use serde_json::{Value, json};
 
 async fn walk(app: TestApp) {
     let b = app.backend;
@@ -130,6 +130,31 @@ async fn walk(app: TestApp) {
         status.body.get("guest").is_none(),
         "no personal data by code"
     );
+    // The transfer is listed with the reservation's payments, as one recorded by hand: the
+    // owner reconciles that list against their bank account.
+    let mut listed = Value::Null;
+    for _ in 0..100 {
+        listed = app
+            .get(
+                &format!("/v1/admin/reservations/{code}/payments"),
+                Some(&app.admin),
+            )
+            .await
+            .body;
+        if listed["payments"].as_array().is_some_and(|p| !p.is_empty()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let transfer = &listed["payments"][0];
+    assert_eq!(transfer["payment_id"], "transfer 0042", "{b:?}: {listed}");
+    assert_eq!(transfer["status"], "approved");
+    assert_eq!(transfer["status_detail"], "recorded by hand");
+    let amount = |v: &Value| {
+        v.as_str()
+            .and_then(|a| a.parse::<rust_decimal::Decimal>().ok())
+    };
+    assert_eq!(amount(&transfer["amount"]), amount(&hold.body["deposit"]));
 
     let timeline = app
         .get(

@@ -1,6 +1,6 @@
-//! Payments: every provider payment per reservation with its last status, the refunds decided
-//! and carried out, and the alerts an admin must look at (underpayments, late payments
-//! refunded, chargebacks, refunds to make by hand).
+//! Payments: every payment per reservation, through the provider or recorded by hand, with its
+//! last status; the refunds decided and carried out; and the alerts an admin must look at
+//! (underpayments, late payments refunded, chargebacks, refunds to make by hand).
 //!
 //! Also [`Reactions`]: not a read model but the reactor's intake. It turns events into rows of
 //! `reactor_tasks` (create a payment link, refund, tell the guest) in the same transaction as
@@ -31,7 +31,8 @@ impl Projection for Payments {
     }
 
     fn schema_version(&self) -> i32 {
-        1
+        // 2: deposits confirmed by hand are listed with the provider's payments.
+        2
     }
 
     fn tables(&self) -> &'static [&'static str] {
@@ -98,10 +99,12 @@ impl Projection for Payments {
                 _ => None,
             };
             let confirmed = match event {
-                E::Confirmed(c) if c.provider.is_some() => Some(PaymentFacts {
+                // A deposit the owner took by hand (`…/confirm`) is a payment as much as one
+                // through the provider: the owner reconciles this list against their account.
+                E::Confirmed(c) => Some(PaymentFacts {
                     payment_id: c.payment_reference.clone(),
                     status: PaymentStatus::Approved,
-                    status_detail: None,
+                    status_detail: c.provider.is_none().then(|| "recorded by hand".into()),
                     amount: c.amount_paid,
                     method: c.method.clone(),
                 }),
