@@ -168,6 +168,13 @@ impl From<BookingError> for Problem {
                 detail,
             )
             .with(serde_json::json!({"clash": {"check_in": check_in, "check_out": check_out}})),
+            E::PaidAboveTotal { paid, total } => Problem::new(
+                StatusCode::CONFLICT,
+                "paid-above-total",
+                "Paid more than the new total",
+                detail,
+            )
+            .with(serde_json::json!({"paid": paid, "total": total})),
             E::HoldExpired { expired_at } => {
                 Problem::new(StatusCode::CONFLICT, "hold-expired", "Hold expired", detail)
                     .with(serde_json::json!({"expired_at": expired_at}))
@@ -180,6 +187,7 @@ impl From<BookingError> for Problem {
             | E::InvalidPricing(_)
             | E::CheckOutNotAfterCheckIn { .. }
             | E::CheckInInPast { .. }
+            | E::StayOver { .. }
             | E::StayTooShort { .. }
             | E::StayTooLong { .. }
             | E::InvalidGuestCount { .. }
@@ -195,6 +203,7 @@ impl From<BookingError> for Problem {
             | E::HoldAlreadyExtended
             | E::NotHeld
             | E::NotConfirmed
+            | E::HoldNightsFixed
             | E::NothingToPay
             | E::PaymentReferenceTaken(_)
             | E::HoldNotDue { .. } => Problem::conflict(detail),

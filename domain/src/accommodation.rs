@@ -160,6 +160,16 @@ pub struct RecordManualPayment {
     pub method: Option<String>,
 }
 
+/// New nights (and, if given, a new party) for a confirmed reservation: the guest moves their
+/// stay, or stays longer. Priced again at the cabin's current prices; what was paid stays paid.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChangeStay {
+    pub reservation_id: ReservationId,
+    pub stay: StayDates,
+    /// `None`: the party stays as it was.
+    pub guests: Option<u32>,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct CancelReservation {
     pub reservation_id: ReservationId,
@@ -237,6 +247,7 @@ pub enum AccommodationCommand {
     RecordManualPayment(RecordManualPayment),
     RecordRefund(RecordRefund),
     SyncCalendar(SyncCalendar),
+    ChangeStay(ChangeStay),
 }
 
 impl AccommodationCommand {
@@ -258,6 +269,7 @@ impl AccommodationCommand {
             Self::RecordManualPayment(_) => "RecordManualPayment",
             Self::RecordRefund(_) => "RecordRefund",
             Self::SyncCalendar(_) => "SyncCalendar",
+            Self::ChangeStay(_) => "ChangeStay",
         }
     }
 }
@@ -505,6 +517,23 @@ pub struct BlockMoved {
     pub moved_at: DateTime<Utc>,
 }
 
+/// A confirmed reservation moved to other nights, or its party changed: priced again (`quote`)
+/// at the cabin's prices of the day; what was paid stays paid, so the balance follows the new
+/// total. Carries the code and channel so a calendar reads it without the original hold.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StayChanged {
+    pub reservation_id: ReservationId,
+    pub code: ReservationCode,
+    pub channel: Channel,
+    pub previous: StayDates,
+    #[serde(flatten)]
+    pub stay: StayDates,
+    pub previous_guests: u32,
+    pub guests: u32,
+    pub quote: Quote,
+    pub changed_at: DateTime<Utc>,
+}
+
 /// An imported reservation wants nights something here already occupies: a double booking
 /// across channels. Nothing is merged; the admin must resolve it with the guest and the channel.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -562,6 +591,7 @@ pub enum AccommodationEvent {
     BlockMoved(BlockMoved),
     ExternalConflictDetected(ExternalConflictDetected),
     ExternalConflictResolved(ExternalConflictResolved),
+    StayChanged(StayChanged),
 }
 
 impl AccommodationEvent {
@@ -570,6 +600,7 @@ impl AccommodationEvent {
         Some(match self {
             Self::HoldPlaced(e) => e.reservation_id,
             Self::HoldExtended(e) => e.reservation_id,
+            Self::StayChanged(e) => e.reservation_id,
             Self::Confirmed(e) => e.reservation_id,
             Self::Cancelled(e) => e.reservation_id,
             Self::HoldExpired(e) => e.reservation_id,
@@ -618,6 +649,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "BlockMoved",
     "ExternalConflictDetected",
     "ExternalConflictResolved",
+    "StayChanged",
 ];
 
 /// `HoldPlaced` v2 carries the full price breakdown (`quote`). v1 is the seed system's shape:
@@ -716,6 +748,7 @@ impl DomainEvent for AccommodationEvent {
             Self::BlockMoved(_) => "BlockMoved",
             Self::ExternalConflictDetected(_) => "ExternalConflictDetected",
             Self::ExternalConflictResolved(_) => "ExternalConflictResolved",
+            Self::StayChanged(_) => "StayChanged",
         }
     }
 
@@ -750,6 +783,7 @@ impl DomainEvent for AccommodationEvent {
             Self::BlockMoved(e) => serde_json::to_value(e),
             Self::ExternalConflictDetected(e) => serde_json::to_value(e),
             Self::ExternalConflictResolved(e) => serde_json::to_value(e),
+            Self::StayChanged(e) => serde_json::to_value(e),
         };
         // These types contain only strings, integers, dates and maps with string keys, which
         // serde_json always serializes; Null would only appear if that ever changed.
@@ -815,6 +849,7 @@ impl DomainEvent for AccommodationEvent {
             "ExternalConflictResolved" => {
                 Self::ExternalConflictResolved(decode(t, version, payload)?)
             }
+            "StayChanged" => Self::StayChanged(decode(t, version, payload)?),
             other => {
                 return Err(EventDecodeError::UnknownType {
                     event_type: other.to_owned(),
@@ -994,7 +1029,7 @@ pub enum Occupant {
 pub struct Accommodation {
     info: Option<AccommodationInfo>,
     reservations: BTreeMap<ReservationId, Reservation>,
-    /// Every reservation by check-in date (a reservation's nights never change), so that a new
+    /// Every reservation by check-in date (kept current when a stay changes), so that a new
     /// stay is checked against those starting at most `longest_nights` before it, not against
     /// the cabin's whole history: a command costs the same in its tenth year as in its first.
     by_check_in: BTreeMap<NaiveDate, Vec<ReservationId>>,
@@ -1093,8 +1128,22 @@ impl Accommodation {
         stay: &StayDates,
         now: DateTime<Utc>,
     ) -> Result<Vec<AccommodationEvent>, BookingError> {
+        self.claim_for(stay, now, None)
+    }
+
+    /// `claim` for a reservation that already occupies nights of its own (`moving`): its own
+    /// nights do not stand in its way.
+    fn claim_for(
+        &self,
+        stay: &StayDates,
+        now: DateTime<Utc>,
+        moving: Option<ReservationId>,
+    ) -> Result<Vec<AccommodationEvent>, BookingError> {
         let mut expired = Vec::new();
         for (taken, occupant) in self.active_stays_overlapping(stay) {
+            if moving.is_some_and(|id| occupant == Occupant::Reservation(id)) {
+                continue;
+            }
             let lapsed = match occupant {
                 Occupant::Reservation(id) => self
                     .reservations
@@ -1186,6 +1235,85 @@ impl Accommodation {
                 })])
             }
         }
+    }
+
+    fn decide_change_stay(
+        &self,
+        cmd: &ChangeStay,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<AccommodationEvent>, BookingError> {
+        let info = self.registered()?;
+        let r = self.reservation_mut_checked(cmd.reservation_id)?;
+        match r.status {
+            ReservationStatus::Confirmed => {}
+            // A hold's price is what its payment link asks for: it is cancelled and placed again.
+            ReservationStatus::Held => return Err(BookingError::HoldNightsFixed),
+            ReservationStatus::Cancelled => return Err(BookingError::ReservationCancelled),
+            ReservationStatus::Expired => {
+                return Err(BookingError::HoldExpired {
+                    expired_at: r.expires_at,
+                });
+            }
+        }
+        let guests = cmd.guests.unwrap_or(r.guests);
+        if cmd.stay == r.stay && guests == r.guests {
+            // Told twice (a retried request): already so.
+            return Ok(Vec::new());
+        }
+        let today = local_today(now, info.utc_offset_minutes);
+        // A stay under way keeps its check-in, in the past, and may still grow or shrink; any
+        // other change is checked like a new stay.
+        let checked_from = if cmd.stay.check_in() == r.stay.check_in() {
+            now.min(
+                cmd.stay
+                    .check_in()
+                    .and_time(chrono::NaiveTime::MIN)
+                    .and_utc()
+                    + Duration::hours(12),
+            )
+        } else {
+            now
+        };
+        validate_stay(
+            info.capacity,
+            info.min_nights,
+            info.utc_offset_minutes,
+            &cmd.stay,
+            guests,
+            checked_from,
+        )?;
+        if cmd.stay.check_out() <= today {
+            return Err(BookingError::StayOver {
+                check_out: cmd.stay.check_out(),
+                today,
+            });
+        }
+        let quote = if cmd.stay == r.stay {
+            // Only the party changed: prices are per night, so the price stands.
+            r.quote.clone()
+        } else {
+            info.pricing.quote(&cmd.stay)
+        };
+        let paid = r.net_paid();
+        if paid > quote.total {
+            return Err(BookingError::PaidAboveTotal {
+                paid,
+                total: quote.total,
+            });
+        }
+        let mut events = self.claim_for(&cmd.stay, now, Some(r.id))?;
+        events.push(AccommodationEvent::StayChanged(StayChanged {
+            reservation_id: r.id,
+            code: r.code.clone(),
+            channel: r.channel,
+            previous: r.stay,
+            stay: cmd.stay,
+            previous_guests: r.guests,
+            guests,
+            quote,
+            changed_at: now,
+        }));
+        Ok(events)
     }
 
     fn decide_manual_payment(
@@ -1900,6 +2028,7 @@ impl Aggregate for Accommodation {
                 }
             }
             C::Confirm(cmd) => self.decide_confirm(cmd, now),
+            C::ChangeStay(cmd) => self.decide_change_stay(cmd, now),
             C::Cancel(cmd) => self.decide_cancel(cmd, now),
             C::ExpireHold(cmd) => {
                 self.registered()?;
@@ -2121,6 +2250,24 @@ impl Aggregate for Accommodation {
             }
             E::ExternalConflictResolved(e) => {
                 self.conflicts.remove(&(e.calendar.clone(), e.uid.clone()));
+            }
+            E::StayChanged(e) => {
+                if let Some(ids) = self.by_check_in.get_mut(&e.previous.check_in()) {
+                    ids.retain(|id| *id != e.reservation_id);
+                    if ids.is_empty() {
+                        self.by_check_in.remove(&e.previous.check_in());
+                    }
+                }
+                let ids = self.by_check_in.entry(e.stay.check_in()).or_default();
+                if !ids.contains(&e.reservation_id) {
+                    ids.push(e.reservation_id);
+                }
+                self.longest_nights = self.longest_nights.max(e.stay.nights());
+                if let Some(r) = self.reservations.get_mut(&e.reservation_id) {
+                    r.stay = e.stay;
+                    r.guests = e.guests;
+                    r.quote = e.quote.clone();
+                }
             }
         }
     }

@@ -73,4 +73,15 @@ pub enum BookingError {
     DuplicateBlock(BlockId),
     #[error("no refund {0} is due on this reservation")]
     UnknownRefund(String),
+    #[error("a hold's nights do not change: cancel it and place a new hold")]
+    HoldNightsFixed,
+    #[error("the stay would end on {check_out}, which is not after today ({today})")]
+    StayOver {
+        check_out: NaiveDate,
+        today: NaiveDate,
+    },
+    #[error(
+        "{paid} is already paid, more than the new total of {total}: cancel the reservation (its policy refunds) or choose other nights"
+    )]
+    PaidAboveTotal { paid: Money, total: Money },
 }

@@ -130,6 +130,21 @@ impl Projection for Availability {
                         external_uid: uid,
                     })
                 }
+                // The stay leaves its old nights for the new ones, still confirmed.
+                AccommodationEvent::StayChanged(c) => {
+                    fold.remove(c.reservation_id.to_string());
+                    fold.add(StayRow {
+                        occupant_id: c.reservation_id.to_string(),
+                        accommodation_id: id.to_string(),
+                        status: "confirmed",
+                        check_in: c.stay.check_in(),
+                        check_out: c.stay.check_out(),
+                        expires_at_ms: None,
+                        code: Some(c.code.to_string()),
+                        source: channel_name(c.channel).to_owned(),
+                        external_uid: None,
+                    })
+                }
                 // A late payment honoured: the stay occupies its nights again, confirmed.
                 AccommodationEvent::LatePaymentAccepted(l) => fold.add(StayRow {
                     occupant_id: l.reservation_id.to_string(),

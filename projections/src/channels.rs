@@ -81,6 +81,7 @@ impl Projection for Channels {
                     | E::DatesBlocked(_)
                     | E::DatesUnblocked(_)
                     | E::BlockMoved(_)
+                    | E::StayChanged(_)
             );
             if exported {
                 versions.insert(acc.clone(), (position, at));

@@ -314,6 +314,18 @@ struct Effect {
     payment_link: Option<String>,
     expires_at_ms: Option<i64>,
     cancelled: Option<(&'static str, String)>,
+    stay: Option<NewStay>,
+}
+
+/// A confirmed stay's new nights, party and price (`StayChanged`). The deposit column keeps the
+/// deposit that confirmed it; the balance follows the new total.
+struct NewStay {
+    check_in: NaiveDate,
+    check_out: NaiveDate,
+    nights: i64,
+    guests: i64,
+    quote: String,
+    total_cents: i64,
 }
 
 impl Effect {
@@ -337,6 +349,16 @@ impl Effect {
                 e.cancelled = Some((cancelled_by(c.by), c.reason.clone()));
             }
             E::HoldExpired(_) => e.status = Some("expired"),
+            E::StayChanged(c) => {
+                e.stay = Some(NewStay {
+                    check_in: c.stay.check_in(),
+                    check_out: c.stay.check_out(),
+                    nights: i64::from(c.stay.nights()),
+                    guests: i64::from(c.guests),
+                    quote: serde_json::to_string(&c.quote).unwrap_or_default(),
+                    total_cents: cents(c.quote.total),
+                })
+            }
             E::PaymentLinkCreated(l) => e.payment_link = Some(l.init_point.clone()),
             E::UnderpaymentReceived(u) => e.paid = cents(u.payment.amount),
             E::ManualPaymentRecorded(m) => e.paid = cents(m.amount),
@@ -371,6 +393,14 @@ impl Effect {
             row.cancelled_by = Some(by);
             row.cancel_reason = Some(reason);
         }
+        if let Some(stay) = self.stay {
+            row.check_in = stay.check_in;
+            row.check_out = stay.check_out;
+            row.nights = stay.nights;
+            row.guests = stay.guests;
+            row.quote = stay.quote;
+            row.total_cents = stay.total_cents;
+        }
     }
 
     /// Applies the change to a reservation stored by an earlier batch.
@@ -382,6 +412,24 @@ impl Effect {
         at: i64,
         position: i64,
     ) -> Result<(), ProjectionError> {
+        if let Some(stay) = &self.stay {
+            // Rare next to payments and status changes: a statement of its own rather than six
+            // more parameters on every update.
+            exec!(
+                &mut *tx,
+                names.sql(
+                    "UPDATE rm_reservations{s} SET check_in = $2, check_out = $3, nights = $4, \
+                     guests = $5, quote = $6, total_cents = $7 WHERE id = $1"
+                ),
+                rid.to_owned(),
+                stay.check_in,
+                stay.check_out,
+                stay.nights,
+                stay.guests,
+                stay.quote.clone(),
+                stay.total_cents
+            )?;
+        }
         let (by, reason) = match self.cancelled {
             Some((by, reason)) => (Some(by.to_owned()), Some(reason)),
             None => (None, None),

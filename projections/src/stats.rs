@@ -111,6 +111,34 @@ impl Deltas {
         Ok(row)
     }
 
+    /// A reservation's nights are now `ci..co`: a later cancellation must give back these.
+    async fn moved(
+        &mut self,
+        tx: &mut Tx,
+        names: Names,
+        id: String,
+        ci: NaiveDate,
+        co: NaiveDate,
+    ) -> Result<(), ProjectionError> {
+        if let Some(row) = self.known.get_mut(&id) {
+            (row.1, row.2) = (ci, co);
+        }
+        if let Some((_, row)) = self.new.iter_mut().find(|(rid, _)| *rid == id) {
+            (row.1, row.2) = (ci, co);
+            return Ok(());
+        }
+        exec!(
+            &mut *tx,
+            names.sql(
+                "UPDATE rm_stats_res{s} SET check_in = $2, check_out = $3 WHERE reservation_id = $1"
+            ),
+            id,
+            ci,
+            co
+        )?;
+        Ok(())
+    }
+
     async fn flush(self, tx: &mut Tx, names: Names) -> Result<(), ProjectionError> {
         let rows: Vec<Vec<Param>> = self
             .new
@@ -313,6 +341,16 @@ impl Projection for Stats {
                             d.nights(&acc, ci, co, false, -1);
                         }
                         d.hold(&placed, CANCELLED);
+                    }
+                }
+                AccommodationEvent::StayChanged(c) => {
+                    let rid = c.reservation_id.to_string();
+                    if let Some((acc, ci, co, _, _)) = d.reservation(tx, names, rid.clone()).await?
+                    {
+                        d.nights(&acc, ci, co, false, -1);
+                        let (ci, co) = (c.stay.check_in(), c.stay.check_out());
+                        d.nights(&acc, ci, co, false, 1);
+                        d.moved(tx, names, rid, ci, co).await?;
                     }
                 }
                 AccommodationEvent::HoldExpired(x) => {

@@ -578,3 +578,119 @@ async fn revenue_counts_every_payment_less_what_goes_back() {
         );
     }
 }
+
+/// A confirmed stay moved to other nights: the calendar frees the old nights and takes the new
+/// ones, the reservation shows its new dates, party and total, occupancy follows, and a later
+/// cancellation gives back the new nights. Both when the move lands in a batch of its own and
+/// in the same batch as its hold; a rebuild lands on the same rows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_moved_stay_moves_in_every_read_model() {
+    use domain::accommodation::ChangeStay;
+    for (backend, store) in stores().await {
+        let world = World {
+            handler: CommandHandler::new(store.clone()),
+            now: Utc::now(),
+        };
+        let now = world.now;
+        let day = |n: u64| now.date_naive() + chrono::Days::new(n);
+        let cabin = world.register("Cabaña Norte", 4).await;
+        let guest = GuestId::from_seed("1144445555");
+        let confirm = |r| {
+            AccommodationCommand::Confirm(ConfirmReservation {
+                reservation_id: r,
+                payment_reference: format!("transfer {r}"),
+                amount_paid: Money::pesos(20_000),
+            })
+        };
+        let change = |r, from: u64, nights: u64, guests| {
+            AccommodationCommand::ChangeStay(ChangeStay {
+                reservation_id: r,
+                stay: StayDates::new(day(from), day(from + nights)).unwrap(),
+                guests,
+            })
+        };
+        let runner = Runner::new(store.clone(), projections::all());
+        runner.ensure_schema().await.unwrap();
+
+        // The first stay is stored before it moves.
+        let (first, code) = world.hold(cabin, &guest, day(20), 2).await;
+        world.run(cabin, confirm(first), now).await;
+        caught_up(&world, &store, &runner, cabin).await;
+        world.run(cabin, change(first, 40, 3, Some(3)), now).await;
+        // The second is held, confirmed and moved within one batch.
+        let (second, _) = world.hold(cabin, &guest, day(50), 2).await;
+        world.run(cabin, confirm(second), now).await;
+        world.run(cabin, change(second, 21, 2, None), now).await;
+        caught_up(&world, &store, &runner, cabin).await;
+
+        let db = store.db();
+        let moved = queries::reservation_by_code(&db, code.as_str())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (moved.check_in, moved.check_out, moved.nights, moved.guests),
+            (day(40), day(43), 3, 3),
+            "{backend}"
+        );
+        assert_eq!(moved.status, "confirmed");
+        assert_eq!(moved.total, Money::pesos(3 * 40_000 + 8_000), "{backend}");
+        assert_eq!(moved.quote.total, moved.total);
+        assert_eq!(moved.amount_paid, Money::pesos(20_000));
+        assert_eq!(moved.balance_due, moved.total - Money::pesos(20_000));
+
+        let taken = |nights: Vec<queries::NightView>| {
+            nights
+                .into_iter()
+                .filter(|n| n.status != "free")
+                .map(|n| n.date)
+                .collect::<Vec<_>>()
+        };
+        let calendar = queries::calendar(&db, &cabin.to_string(), day(19), day(55), now)
+            .await
+            .unwrap();
+        assert_eq!(
+            taken(calendar),
+            [day(21), day(22), day(40), day(41), day(42)],
+            "{backend}: the old nights free, the new ones taken"
+        );
+
+        let booked = |stats: queries::StatsView| -> i64 {
+            stats.occupancy.iter().map(|o| o.booked_nights).sum()
+        };
+        assert_eq!(booked(queries::stats(&db).await.unwrap()), 5, "{backend}");
+
+        world
+            .run(
+                cabin,
+                AccommodationCommand::Cancel(CancelReservation {
+                    reservation_id: first,
+                    by: CancelledBy::Admin,
+                    reason: "changed plans".into(),
+                }),
+                now,
+            )
+            .await;
+        caught_up(&world, &store, &runner, cabin).await;
+        let stats = queries::stats(&db).await.unwrap();
+        assert_eq!(
+            booked(stats.clone()),
+            2,
+            "{backend}: the moved nights given back"
+        );
+        let calendar = queries::calendar(&db, &cabin.to_string(), day(19), day(55), now)
+            .await
+            .unwrap();
+        assert_eq!(taken(calendar), [day(21), day(22)], "{backend}");
+
+        for name in ["availability", "reservations", "stats"] {
+            runner.rebuild(name).await.unwrap();
+        }
+        assert_eq!(queries::stats(&db).await.unwrap(), stats, "{backend}");
+        let rebuilt = queries::reservation_by_code(&db, code.as_str())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((rebuilt.check_in, rebuilt.total), (day(40), moved.total));
+    }
+}

@@ -674,6 +674,11 @@ enum Op {
     Unblock {
         id: u8,
     },
+    Move {
+        id: u8,
+        start: u8,
+        len: u8,
+    },
     Wait {
         minutes: u8,
     },
@@ -688,6 +693,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0u8..12).prop_map(|id| Op::Extend { id }),
         1 => (0u8..4, 0u8..40, 1u8..6).prop_map(|(id, start, len)| Op::Block { id, start, len }),
         1 => (0u8..4).prop_map(|id| Op::Unblock { id }),
+        2 => (0u8..12, 0u8..40, 1u8..8).prop_map(|(id, start, len)| Op::Move { id, start, len }),
         1 => (0u8..40).prop_map(|minutes| Op::Wait { minutes }),
     ]
 }
@@ -740,6 +746,11 @@ fn to_command(op: &Op) -> Option<AccommodationCommand> {
         Op::Unblock { id } => {
             AccommodationCommand::UnblockDates(UnblockDates { block_id: bid(id) })
         }
+        Op::Move { id, start, len } => AccommodationCommand::ChangeStay(ChangeStay {
+            reservation_id: rid(id),
+            stay: range(start, len),
+            guests: None,
+        }),
         Op::Wait { .. } => return None,
     })
 }
@@ -1647,4 +1658,218 @@ fn the_catalogue_lists_every_event() {
             "docs/events.md does not list {name}"
         );
     }
+}
+
+fn change(id: u128, s: StayDates, guests: Option<u32>) -> AccommodationCommand {
+    AccommodationCommand::ChangeStay(ChangeStay {
+        reservation_id: rid(id),
+        stay: s,
+        guests,
+    })
+}
+
+/// Fri 11 → Sun 13 December, deposit paid.
+fn confirmed() -> Vec<AccommodationEvent> {
+    let mut history = held();
+    step(&mut history, pay(1, paid("901", "approved", 27_000)), now());
+    history
+}
+
+#[test]
+fn a_confirmed_stay_moves_to_free_nights_priced_again_and_keeps_what_was_paid() {
+    let mut history = confirmed();
+    let events = step(
+        &mut history,
+        change(1, stay("2026-12-14", "2026-12-17"), None),
+        now(),
+    );
+    let [AccommodationEvent::StayChanged(e)] = events.as_slice() else {
+        panic!("{events:?}")
+    };
+    assert_eq!(e.previous, stay("2026-12-11", "2026-12-13"));
+    assert_eq!(e.stay, stay("2026-12-14", "2026-12-17"));
+    assert_eq!((e.previous_guests, e.guests), (2, 2));
+    assert_eq!(e.quote.total, Money::pesos(130_000), "3 nights + cleaning");
+    let state = given(&history).0;
+    let r = state.reservation(rid(1)).unwrap();
+    assert_eq!(r.stay, stay("2026-12-14", "2026-12-17"));
+    assert_eq!(r.status, ReservationStatus::Confirmed);
+    assert_eq!(r.net_paid(), Money::pesos(27_000));
+    assert_eq!(r.balance_due(), Money::pesos(103_000));
+    // The old nights are free again, the new ones are taken.
+    let g = given(&history);
+    assert!(
+        g.when(
+            AccommodationCommand::PlaceHold(hold(2, stay("2026-12-11", "2026-12-13"))),
+            now()
+        )
+        .is_ok()
+    );
+    assert!(matches!(
+        g.when(
+            AccommodationCommand::PlaceHold(hold(2, stay("2026-12-16", "2026-12-18"))),
+            now()
+        ),
+        Err(BookingError::DatesUnavailable { .. })
+    ));
+    // Told again (a retried request): nothing new.
+    assert_eq!(
+        g.when(change(1, stay("2026-12-14", "2026-12-17"), None), now()),
+        Ok(vec![])
+    );
+    // Cancelling later frees the new nights, with the policy counted from the new check-in.
+    let cancelled = step(&mut history, cancel_by_admin(1), now());
+    let AccommodationEvent::Cancelled(c) = &cancelled[0] else {
+        panic!("{cancelled:?}")
+    };
+    assert_eq!(c.stay, stay("2026-12-14", "2026-12-17"));
+}
+
+#[test]
+fn a_stay_may_move_over_its_own_nights_but_not_over_anothers() {
+    let mut history = confirmed();
+    step(
+        &mut history,
+        AccommodationCommand::PlaceHold(hold(2, stay("2026-12-15", "2026-12-17"))),
+        now(),
+    );
+    let g = given(&history);
+    let later = g
+        .when(change(1, stay("2026-12-12", "2026-12-15"), None), now())
+        .unwrap();
+    assert_eq!(later[0].event_type(), "StayChanged");
+    assert_eq!(
+        g.when(change(1, stay("2026-12-13", "2026-12-16"), None), now()),
+        Err(BookingError::DatesUnavailable {
+            check_in: d("2026-12-15"),
+            check_out: d("2026-12-17"),
+        })
+    );
+    // The same check-in index serves the next command: the moved stay still blocks its nights.
+    history.extend(later);
+    assert!(matches!(
+        given(&history).when(
+            AccommodationCommand::PlaceHold(hold(3, stay("2026-12-14", "2026-12-15"))),
+            now()
+        ),
+        Err(BookingError::DatesUnavailable { .. }) | Err(BookingError::StayTooShort { .. })
+    ));
+    assert!(matches!(
+        given(&history).when(
+            AccommodationCommand::PlaceHold(hold(3, stay("2026-12-13", "2026-12-15"))),
+            now()
+        ),
+        Err(BookingError::DatesUnavailable { .. })
+    ));
+}
+
+#[test]
+fn a_stay_under_way_can_grow_but_cannot_start_again_or_end_in_the_past() {
+    let history = confirmed();
+    // Saturday the 12th, 10:00 in Buenos Aires: the guests are in the cabin.
+    let during = at("2026-12-12T13:00:00Z");
+    let g = given(&history);
+    let longer = g
+        .when(change(1, stay("2026-12-11", "2026-12-15"), None), during)
+        .unwrap();
+    let AccommodationEvent::StayChanged(e) = &longer[0] else {
+        panic!("{longer:?}")
+    };
+    assert_eq!(e.quote.total, Money::pesos(170_000));
+    assert!(matches!(
+        g.when(change(1, stay("2026-12-10", "2026-12-13"), None), during),
+        Err(BookingError::CheckInInPast { .. })
+    ));
+    // Monday the 14th: the stay ended yesterday; it cannot be stretched to end today.
+    assert_eq!(
+        g.when(
+            change(1, stay("2026-12-11", "2026-12-14"), None),
+            at("2026-12-14T13:00:00Z")
+        ),
+        Err(BookingError::StayOver {
+            check_out: d("2026-12-14"),
+            today: d("2026-12-14"),
+        })
+    );
+}
+
+#[test]
+fn only_a_confirmed_stay_changes_and_the_rules_of_a_stay_still_hold() {
+    let when_held = given(&held()).when(change(1, stay("2026-12-14", "2026-12-16"), None), now());
+    assert_eq!(when_held, Err(BookingError::HoldNightsFixed));
+    let mut cancelled = confirmed();
+    step(&mut cancelled, cancel_by_admin(1), now());
+    assert_eq!(
+        given(&cancelled).when(change(1, stay("2026-12-14", "2026-12-16"), None), now()),
+        Err(BookingError::ReservationCancelled)
+    );
+    let g = given(&confirmed());
+    assert_eq!(
+        g.when(change(9, stay("2026-12-14", "2026-12-16"), None), now()),
+        Err(BookingError::ReservationNotFound(rid(9)))
+    );
+    assert!(matches!(
+        g.when(change(1, stay("2026-12-14", "2026-12-15"), None), now()),
+        Err(BookingError::StayTooShort { .. })
+    ));
+    assert!(matches!(
+        g.when(change(1, stay("2026-12-11", "2026-12-13"), Some(5)), now()),
+        Err(BookingError::InvalidGuestCount { .. })
+    ));
+    // Only the party: the nights and their price stand.
+    let party = g
+        .when(change(1, stay("2026-12-11", "2026-12-13"), Some(4)), now())
+        .unwrap();
+    let [AccommodationEvent::StayChanged(e)] = party.as_slice() else {
+        panic!("{party:?}")
+    };
+    assert_eq!((e.previous_guests, e.guests), (2, 4));
+    assert_eq!(e.quote.total, Money::pesos(90_000));
+}
+
+#[test]
+fn a_change_that_costs_less_than_what_was_paid_is_refused() {
+    let mut history = confirmed();
+    // Paid over the total (97 000 of 90 000), then priced lower: 2 weekday nights at 30 000.
+    step(&mut history, pay(1, paid("902", "approved", 70_000)), now());
+    let cheaper = Pricing::simple(Money::pesos(30_000), Money::pesos(10_000));
+    step(
+        &mut history,
+        AccommodationCommand::ChangePricing(ChangePricing {
+            pricing: cheaper,
+            min_nights: None,
+        }),
+        now(),
+    );
+    assert_eq!(
+        given(&history).when(change(1, stay("2026-12-14", "2026-12-16"), None), now()),
+        Err(BookingError::PaidAboveTotal {
+            paid: Money::pesos(97_000),
+            total: Money::pesos(70_000),
+        })
+    );
+}
+
+#[test]
+fn a_stay_change_round_trips_through_its_stored_form() {
+    let mut history = confirmed();
+    let events = step(
+        &mut history,
+        change(1, stay("2026-12-14", "2026-12-17"), Some(3)),
+        now(),
+    );
+    for e in &events {
+        let back =
+            AccommodationEvent::from_stored(e.event_type(), e.event_version(), e.to_payload())
+                .unwrap();
+        assert_eq!(&back, e);
+    }
+    let mut replayed = Accommodation::default();
+    for e in &history {
+        replayed.evolve(
+            &AccommodationEvent::from_stored(e.event_type(), e.event_version(), e.to_payload())
+                .unwrap(),
+        );
+    }
+    assert_eq!(replayed, given(&history).0);
 }
