@@ -1,7 +1,8 @@
 //! The day before a confirmed WhatsApp guest arrives: a message with the cabin's house times and
 //! the way there, so nobody has to scroll back to the confirmation. Sent by the hold scheduler
-//! (every instance runs it: the reply id names the reservation, and the outbox keeps one row per
-//! id), from 10:00 in the owner's calendar on the day before check-in.
+//! (every instance runs it: the reply id names the reservation and its check-in, and the outbox
+//! keeps one row per id; a stay moved to other nights is told again before its new check-in),
+//! from 10:00 in the owner's calendar on the day before check-in.
 //!
 //! And each morning the owner's agenda: who arrives today (with the balance to collect) and who
 //! leaves, on the owner's WhatsApp.
@@ -41,7 +42,7 @@ pub async fn tell_tomorrows_guests(state: &AppState, now: DateTime<Utc>) -> Resu
         {
             continue;
         }
-        let reply_id = format!("arrival:{id}");
+        let reply_id = format!("arrival:{id}:{check_in}");
         if crate::outbox::queued(&state.db, &reply_id).await? {
             continue;
         }

@@ -812,6 +812,24 @@ fn message(e: &AccommodationEvent, r: &Reservation, house: &AccommodationInfo) -
             "Tu reserva {code} ({stay}) venció porque no nos llegó la seña a tiempo, y esas \
              noches quedaron libres. Si todavía querés venir, escribime las fechas y vemos qué hay."
         ),
+        E::StayChanged(c) => {
+            let party = if c.guests == c.previous_guests {
+                String::new()
+            } else {
+                format!(", para {} personas", c.guests)
+            };
+            format!(
+                "Cambiamos tu reserva {code}: ahora es en {} del {} al {} ({} noches{party}). El \
+                 total queda en {}; pagaste {}.\n{}",
+                house.name,
+                day_label(c.stay.check_in()),
+                day_label(c.stay.check_out()),
+                c.stay.nights(),
+                c.quote.total,
+                r.net_paid(),
+                arrival(house, r)
+            )
+        }
         E::Cancelled(_) => format!(
             "Tu reserva {code} ({stay}) fue cancelada. Si corresponde una devolución, te avisamos \
              por acá cuando la hagamos."

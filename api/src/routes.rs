@@ -10,8 +10,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{NaiveDate, NaiveTime, Weekday};
 use domain::accommodation::{
     AccommodationCommand, BlockDates, BlockSource, CancelReservation, CancelledBy, ChangeDetails,
-    ChangePricing, Channel, ConfirmReservation, ExtendHold, PlaceHold, RecordManualPayment,
-    RegisterAccommodation, UnblockDates, validate_stay,
+    ChangePricing, ChangeStay, Channel, ConfirmReservation, ExtendHold, PlaceHold,
+    RecordManualPayment, RegisterAccommodation, UnblockDates, validate_stay,
 };
 use domain::guest::{GuestProfileSealed, valid_phone};
 use domain::payment::CancellationPolicy;
@@ -134,6 +134,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(
                     "/admin/reservations/{code}/payments",
                     web::post().to(record_payment),
+                )
+                .route(
+                    "/admin/reservations/{code}/stay",
+                    web::post().to(change_stay),
                 )
                 .route(
                     "/admin/sandbox/payments",
@@ -1022,6 +1026,14 @@ pub struct PaymentInput {
     method: Option<String>,
 }
 
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct StayInput {
+    check_in: NaiveDate,
+    check_out: NaiveDate,
+    /// Default: the party as it was.
+    guests: Option<u32>,
+}
+
 #[derive(Deserialize, Default, utoipa::ToSchema)]
 pub struct CancelInput {
     reason: Option<String>,
@@ -1117,6 +1129,37 @@ async fn record_payment(
                         method: input.method.clone(),
                     },
                 ))
+            })
+            .await
+        })
+        .await
+}
+
+/// `POST /v1/admin/reservations/{code}/stay`: a confirmed reservation moves to other nights,
+/// stays longer or shorter, or changes its party. Priced again at today's prices; what was paid
+/// stays paid and `balance_due` follows the new total. The guest is told on WhatsApp.
+#[utoipa::path(post, path = "/v1/admin/reservations/{code}/stay", tag = "admin",
+    request_body = StayInput, security(("bearer" = [])),
+    responses((status = 200, body = Object), (status = 404, body = ProblemDetails),
+        (status = 409, body = ProblemDetails), (status = 422, body = ProblemDetails)))]
+async fn change_stay(
+    state: State,
+    admin: Admin,
+    code: web::Path<String>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, Problem> {
+    state
+        .idempotency
+        .run(&req, &body, || async {
+            let input: StayInput = parse(&body)?;
+            let new_stay = stay(input.check_in, input.check_out)?;
+            on_reservation(&state, &admin, &code, |reservation_id| {
+                Ok(AccommodationCommand::ChangeStay(ChangeStay {
+                    reservation_id,
+                    stay: new_stay,
+                    guests: input.guests,
+                }))
             })
             .await
         })
@@ -1307,7 +1350,7 @@ impl utoipa::Modify for BearerAuth {
     paths(
         list_accommodations, availability, quote, place_hold, reservation_status,
         register, accommodation_details, change_details, change_pricing, calendar, block, unblock, list_reservations, confirm, cancel,
-        record_payment, extend, stats, audit_stream, audit_events, audit_timeline, audit_verify,
+        record_payment, change_stay, extend, stats, audit_stream, audit_events, audit_timeline, audit_verify,
         crate::payments::alerts, crate::payments::reservation_payments, crate::payments::sandbox_payment,
         crate::ical::add_feed, crate::ical::list_feeds, crate::ical::sync_now, crate::ical::remove_feed,
         crate::ical::export_url, crate::ical::rotate, crate::ical::conflicts,
@@ -1315,7 +1358,7 @@ impl utoipa::Modify for BearerAuth {
         crate::audit::verify_checkpoint
     ),
     components(schemas(ProblemDetails, StayRequest, GuestInput, RegisterInput, PricingInput,
-        PricingChangeInput, DetailsInput, BlockInput, ConfirmInput, PaymentInput, CancelInput, ExtendInput,
+        PricingChangeInput, DetailsInput, BlockInput, ConfirmInput, PaymentInput, StayInput, CancelInput, ExtendInput,
         crate::payments::SandboxPayment, crate::ical::FeedInput, crate::audit::CheckpointCheck)),
     modifiers(&BearerAuth)
 )]

@@ -1032,6 +1032,28 @@ async fn a_guest_arriving_tomorrow_is_told_the_way_once() {
         }
         after_a_pass(&app, 60).await;
         assert_eq!(agenda().await.len(), 1, "{backend:?}: once a day");
+
+        // The guest cannot come after all and the owner moves the stay a week on: the day
+        // before the new check-in they are told the way again.
+        let new_check_in = check_in + chrono::Duration::days(7);
+        let moved = app
+            .post(
+                &format!("/v1/admin/reservations/{code}/stay"),
+                Some(&app.admin),
+                json!({"check_in": new_check_in, "check_out": new_check_in + chrono::Duration::days(2)}),
+            )
+            .await;
+        assert_eq!(moved.status, 200, "{:?}", moved.body);
+        let half_past_ten = (new_check_in - chrono::Duration::days(1))
+            .and_hms_opt(13, 30, 0)
+            .unwrap()
+            .and_utc();
+        let now = *app.clock.lock().unwrap();
+        after_a_pass_at(&app, half_past_ten - now).await;
+        eventually("the day-before message for the new nights", || async {
+            told(&app, TOMORROW).await == 2
+        })
+        .await;
     }
 }
 
@@ -1323,5 +1345,130 @@ async fn a_guest_pays_the_balance_online() {
                 .any(|m| m.contains(&format!("entró un pago de {balance}")))
         })
         .await;
+    }
+}
+
+/// The owner moves a paid WhatsApp stay to other nights for a larger party: the reservation
+/// shows the new nights and what is left to pay, the old nights are for sale again, the guest is
+/// told once, and what cannot be done gets a clear answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_owner_moves_a_paid_stay_and_the_guest_is_told() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let (server, app, acc, reservation, code) = whatsapp_guest_holding(backend, 10, 12).await;
+        let path = format!("/v1/admin/reservations/{code}/stay");
+        let later = json!({"check_in": app.day(14), "check_out": app.day(17), "guests": 3});
+        eventually("the hold in the read model", || async {
+            status(&app, &code).await["status"] == "held"
+        })
+        .await;
+        let early = app.post(&path, Some(&app.admin), later.clone()).await;
+        assert_eq!(early.status, 409, "{backend:?}: a hold's nights are fixed");
+        assert!(early.content_type.starts_with("application/problem+json"));
+
+        pay_deposit(&app, &server, (&reservation, &code), "8811", 8801).await;
+        eventually("the confirmation", || async {
+            status(&app, &code).await["status"] == "confirmed"
+        })
+        .await;
+        let before = status(&app, &code).await;
+        let other = app.hold(&acc, 20, 22).await;
+        assert_eq!(other.status, 201, "{:?}", other.body);
+
+        let moved = app.post(&path, Some(&app.admin), later.clone()).await;
+        assert_eq!(moved.status, 200, "{backend:?}: {:?}", moved.body);
+        assert_eq!(moved.body["event"], "StayChanged");
+        let position = moved.body["position"].as_i64().unwrap();
+        let shown = app
+            .get(
+                &format!("/v1/reservations/{code}?min_position={position}"),
+                None,
+            )
+            .await
+            .body;
+        assert_eq!(
+            shown["check_in"],
+            app.day(14).as_str(),
+            "{backend:?}: {shown}"
+        );
+        assert_eq!(shown["check_out"], app.day(17).as_str());
+        assert_eq!(shown["guests"], 3);
+        let amount = |v: &Value| {
+            v.as_str()
+                .unwrap()
+                .parse::<rust_decimal::Decimal>()
+                .unwrap()
+        };
+        assert!(
+            amount(&shown["total"]) > amount(&before["total"]),
+            "{shown}"
+        );
+        assert_eq!(
+            amount(&shown["amount_paid"]),
+            amount(&before["amount_paid"])
+        );
+        assert_eq!(
+            amount(&shown["balance_due"]),
+            amount(&shown["total"]) - amount(&shown["amount_paid"])
+        );
+        let free = app
+            .get(
+                &format!(
+                    "/v1/availability?check_in={}&check_out={}&guests=2&min_position={position}",
+                    app.day(10),
+                    app.day(12)
+                ),
+                None,
+            )
+            .await;
+        assert_eq!(
+            free.body["available"].as_array().map(Vec::len),
+            Some(1),
+            "{backend:?}: the old nights are for sale again: {:?}",
+            free.body
+        );
+
+        let again = app.post(&path, Some(&app.admin), later.clone()).await;
+        assert_eq!(again.status, 200, "{:?}", again.body);
+        assert_eq!(again.body["event"], Value::Null, "{backend:?}: already so");
+        let clash = app
+            .post(
+                &path,
+                Some(&app.admin),
+                json!({"check_in": app.day(19), "check_out": app.day(21)}),
+            )
+            .await;
+        assert_eq!(clash.status, 409, "{:?}", clash.body);
+        assert_eq!(clash.body["type"], "/problems/dates-unavailable");
+        for bad in [
+            json!({"check_in": app.day(17), "check_out": app.day(14)}),
+            json!({"check_in": "el finde", "check_out": app.day(14)}),
+            json!({"check_in": app.day(14), "check_out": app.day(17), "guests": 9}),
+            json!({}),
+        ] {
+            let refused = app.post(&path, Some(&app.admin), bad.clone()).await;
+            assert_eq!(refused.status, 422, "{bad}: {:?}", refused.body);
+            assert!(refused.content_type.starts_with("application/problem+json"));
+        }
+        assert_eq!(app.post(&path, None, later.clone()).await.status, 401);
+        let unknown = app
+            .post(
+                "/v1/admin/reservations/ZZZZ-9999/stay",
+                Some(&app.admin),
+                later,
+            )
+            .await;
+        assert_eq!(unknown.status, 404);
+
+        eventually("the guest told", || async {
+            told(&app, "Cambiamos tu reserva").await == 1
+        })
+        .await;
+        let text = guest_messages(&app)
+            .await
+            .into_iter()
+            .find(|m| m.contains("Cambiamos tu reserva"))
+            .unwrap();
+        assert!(text.contains("3 noches, para 3 personas"), "{text}");
+        assert!(text.contains("Saldo a pagar al llegar"), "{text}");
     }
 }

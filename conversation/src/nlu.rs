@@ -58,7 +58,7 @@ pub fn understand(text: &str, today: NaiveDate) -> Understanding {
     if dates.is_some()
         && !intents
             .iter()
-            .any(|i| matches!(i, Intent::Book | Intent::Cancel))
+            .any(|i| matches!(i, Intent::Book | Intent::Cancel | Intent::Human))
     {
         intents.retain(|i| *i != Intent::Availability);
         intents.insert(0, Intent::Availability);
@@ -662,7 +662,23 @@ fn intents(t: &[String]) -> Vec<Intent> {
             out.push(i);
         }
     };
+    // Moving a booked stay ("cambiar la fecha de mi reserva", "postergar la estadía") is the
+    // owner's to do: the guest is put through to them. Changing dates while still searching
+    // names no reservation and stays a search.
+    let change = [
+        "cambi",
+        "mover",
+        "muev",
+        "posterg",
+        "adelant",
+        "reprogram",
+        "correr",
+    ]
+    .iter()
+    .any(|p| starts(p));
+    let booked = starts("reserva") || starts("estadia");
     if starts("humano")
+        || (change && booked)
         || has_seq(t, &["hablar", "con"])
         || has(t, "dueno")
         || has(t, "encargado")

@@ -210,6 +210,12 @@ fn intents_are_recognised() {
         ("a qué hora es el check in", Intent::Location),
         ("ayuda", Intent::Help),
         ("quiero hablar con una persona", Intent::Human),
+        // Moving a booked stay is the owner's to do, dates or not.
+        ("quiero cambiar la fecha de mi reserva", Intent::Human),
+        ("podemos mover la reserva al 20 de enero?", Intent::Human),
+        ("necesito postergar la estadía una semana", Intent::Human),
+        // Still searching: other dates are a new search.
+        ("mejor cambiemos al 20 de enero", Intent::Availability),
     ];
     for (text, intent) in table {
         let u = understand(text, d(TODAY));

@@ -299,6 +299,8 @@ impl Projection for Reactions {
                 // The guest waits for a payment link or a stay that is no longer theirs. (A guest
                 // who cancelled from WhatsApp was answered there already.)
                 E::HoldExpired(_) => &[task::NOTIFY],
+                // The owner moved the stay: the guest hears the new nights and balance.
+                E::StayChanged(_) => &[task::NOTIFY],
                 // Told to the guest, or (a guest's own cancellation of a paid stay) to the owner.
                 E::Cancelled(c) if c.by != CancelledBy::Guest || c.was_confirmed => &[task::NOTIFY],
                 _ => &[],
