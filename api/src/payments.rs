@@ -1238,11 +1238,22 @@ pub async fn alerts(
     state: web::Data<AppState>,
     _admin: crate::auth::Admin,
 ) -> Result<HttpResponse, Problem> {
-    let rows: Vec<(i64, String, String, String, i64, Option<String>)> = db_fetch!(
+    type AlertRow = (
+        i64,
+        String,
+        String,
+        String,
+        i64,
+        Option<String>,
+        Option<String>,
+        Option<i64>,
+    );
+    let rows: Vec<AlertRow> = db_fetch!(
         &state.db,
-        (i64, String, String, String, i64, Option<String>),
+        AlertRow,
         fetch_all,
-        "SELECT a.position, a.reservation_id, a.kind, a.detail, a.at_ms, r.code FROM rm_alerts a \
+        "SELECT a.position, a.reservation_id, a.kind, a.detail, a.at_ms, r.code, a.refund_key, \
+         a.resolved_at_ms FROM rm_alerts a \
          LEFT JOIN rm_reservations r ON r.id = a.reservation_id ORDER BY a.position DESC LIMIT 200"
             .to_owned()
     )?;
@@ -1256,16 +1267,22 @@ pub async fn alerts(
     )?;
     let alerts: Vec<Value> = rows
         .into_iter()
-        .map(|(position, reservation_id, kind, detail, at, code)| {
-            json!({
-                "position": position,
-                "reservation_id": reservation_id,
-                "code": code,
-                "kind": kind,
-                "detail": detail,
-                "at": projections::sql::from_millis(at),
-            })
-        })
+        .map(
+            |(position, reservation_id, kind, detail, at, code, refund_key, resolved)| {
+                json!({
+                    "position": position,
+                    "reservation_id": reservation_id,
+                    "code": code,
+                    "kind": kind,
+                    "detail": detail,
+                    "at": projections::sql::from_millis(at),
+                    // A refund to make by hand: mark it made with
+                    // POST /v1/admin/reservations/{code}/refunds/{refund_key}.
+                    "refund_key": refund_key,
+                    "resolved_at": resolved.map(projections::sql::from_millis),
+                })
+            },
+        )
         .collect();
     let failed: Vec<Value> = failed
         .into_iter()

@@ -11,7 +11,7 @@ use chrono::{NaiveDate, NaiveTime, Weekday};
 use domain::accommodation::{
     AccommodationCommand, BlockDates, BlockSource, CancelReservation, CancelledBy, ChangeDetails,
     ChangePricing, ChangeStay, Channel, ConfirmReservation, ExtendHold, PlaceHold,
-    RecordManualPayment, RegisterAccommodation, UnblockDates, validate_stay,
+    RecordManualPayment, RecordRefund, RegisterAccommodation, UnblockDates, validate_stay,
 };
 use domain::guest::{GuestProfileSealed, valid_phone};
 use domain::payment::CancellationPolicy;
@@ -134,6 +134,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(
                     "/admin/reservations/{code}/payments",
                     web::post().to(record_payment),
+                )
+                .route(
+                    "/admin/reservations/{code}/refunds/{refund_key}",
+                    web::post().to(refund_made),
                 )
                 .route(
                     "/admin/reservations/{code}/stay",
@@ -1026,6 +1030,12 @@ pub struct PaymentInput {
     method: Option<String>,
 }
 
+#[derive(Deserialize, Default, utoipa::ToSchema)]
+pub struct RefundInput {
+    /// How it went back (the transfer's id, "efectivo"…). Default: `by hand`.
+    reference: Option<String>,
+}
+
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct StayInput {
     check_in: NaiveDate,
@@ -1129,6 +1139,44 @@ async fn record_payment(
                         method: input.method.clone(),
                     },
                 ))
+            })
+            .await
+        })
+        .await
+}
+
+/// `POST /v1/admin/reservations/{code}/refunds/{refund_key}`: the owner gave back a refund
+/// themselves (one to make by hand, or one the provider refused that went back another way).
+/// The refund shows as issued, its alert as resolved, and a WhatsApp guest is told.
+#[utoipa::path(post, path = "/v1/admin/reservations/{code}/refunds/{refund_key}", tag = "admin",
+    request_body = RefundInput, security(("bearer" = [])),
+    responses((status = 200, body = Object), (status = 404, body = ProblemDetails),
+        (status = 422, body = ProblemDetails)))]
+async fn refund_made(
+    state: State,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, Problem> {
+    let (code, refund_key) = path.into_inner();
+    state
+        .idempotency
+        .run(&req, &body, || async {
+            let input: RefundInput = parse_or_default(&body)?;
+            let reference = input.reference.as_deref().map(str::trim);
+            if reference.is_some_and(|r| r.is_empty() || r.chars().count() > 100) {
+                return Err(Problem::validation(
+                    "the reference must have 1 to 100 characters",
+                ));
+            }
+            let refund_id = reference.unwrap_or("by hand").to_owned();
+            on_reservation(&state, &admin, &code, |reservation_id| {
+                Ok(AccommodationCommand::RecordRefund(RecordRefund {
+                    reservation_id,
+                    refund_key: refund_key.clone(),
+                    refund_id,
+                }))
             })
             .await
         })
@@ -1350,7 +1398,7 @@ impl utoipa::Modify for BearerAuth {
     paths(
         list_accommodations, availability, quote, place_hold, reservation_status,
         register, accommodation_details, change_details, change_pricing, calendar, block, unblock, list_reservations, confirm, cancel,
-        record_payment, change_stay, extend, stats, audit_stream, audit_events, audit_timeline, audit_verify,
+        record_payment, refund_made, change_stay, extend, stats, audit_stream, audit_events, audit_timeline, audit_verify,
         crate::payments::alerts, crate::payments::reservation_payments, crate::payments::sandbox_payment,
         crate::ical::add_feed, crate::ical::list_feeds, crate::ical::sync_now, crate::ical::remove_feed,
         crate::ical::export_url, crate::ical::rotate, crate::ical::conflicts,
@@ -1358,7 +1406,7 @@ impl utoipa::Modify for BearerAuth {
         crate::audit::verify_checkpoint
     ),
     components(schemas(ProblemDetails, StayRequest, GuestInput, RegisterInput, PricingInput,
-        PricingChangeInput, DetailsInput, BlockInput, ConfirmInput, PaymentInput, StayInput, CancelInput, ExtendInput,
+        PricingChangeInput, DetailsInput, BlockInput, ConfirmInput, PaymentInput, RefundInput, StayInput, CancelInput, ExtendInput,
         crate::payments::SandboxPayment, crate::ical::FeedInput, crate::audit::CheckpointCheck)),
     modifiers(&BearerAuth)
 )]

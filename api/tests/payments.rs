@@ -1472,3 +1472,113 @@ async fn the_owner_moves_a_paid_stay_and_the_guest_is_told() {
         assert!(text.contains("Saldo a pagar al llegar"), "{text}");
     }
 }
+
+/// The owner cancels a stay whose balance was paid in cash: the part the policy gives back of
+/// that cash is a refund to make by hand, shown as an alert. Once the owner says it is made,
+/// the refund shows as issued, the alert as resolved, and the guest is told once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refund_made_by_hand_is_marked_made_and_the_guest_told() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let (server, app, _, reservation, code) = whatsapp_guest_holding(backend, 10, 12).await;
+        pay_deposit(&app, &server, (&reservation, &code), "6611", 6601).await;
+        eventually("the confirmation", || async {
+            status(&app, &code).await["status"] == "confirmed"
+        })
+        .await;
+        let balance = balance_after_deposit(&app, &code).await;
+        let cash = app
+            .post(
+                &format!("/v1/admin/reservations/{code}/payments"),
+                Some(&app.admin),
+                json!({"amount": balance.amount().to_string(), "method": "efectivo"}),
+            )
+            .await;
+        assert_eq!(cash.status, 200, "{:?}", cash.body);
+        // Ten days ahead under the default (moderate) policy: half of everything back, taken
+        // first from the largest payment, the cash.
+        assert_eq!(
+            cancel_as_owner(&app, &code, "pedido del huésped")
+                .await
+                .status,
+            200
+        );
+        let alert = || async {
+            app.get("/v1/admin/alerts", Some(&app.admin)).await.body["alerts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|a| a["kind"] == "manual_refund" && a["code"] == code.as_str())
+                .cloned()
+        };
+        eventually("the alert to refund by hand", || async {
+            alert().await.is_some()
+        })
+        .await;
+        let open = alert().await.unwrap();
+        assert_eq!(open["resolved_at"], Value::Null, "{backend:?}: {open}");
+        let key = open["refund_key"].as_str().unwrap().to_owned();
+        let path = format!("/v1/admin/reservations/{code}/refunds/{key}");
+
+        let bad = app
+            .post(&path, Some(&app.admin), json!({"reference": " "}))
+            .await;
+        assert_eq!(bad.status, 422, "{:?}", bad.body);
+        assert_eq!(
+            app.post(&path, None, json!({})).await.status,
+            401,
+            "{backend:?}"
+        );
+        let unknown = app
+            .post(
+                &format!("/v1/admin/reservations/{code}/refunds/{reservation}-refund-99"),
+                Some(&app.admin),
+                json!({}),
+            )
+            .await;
+        assert_eq!(unknown.status, 404, "{:?}", unknown.body);
+
+        let made = app
+            .post(
+                &path,
+                Some(&app.admin),
+                json!({"reference": "transferencia 0099"}),
+            )
+            .await;
+        assert_eq!(made.status, 200, "{backend:?}: {:?}", made.body);
+        assert_eq!(made.body["event"], "RefundIssued");
+        let again = app
+            .post(
+                &path,
+                Some(&app.admin),
+                json!({"reference": "transferencia 0099"}),
+            )
+            .await;
+        assert_eq!(again.body["event"], Value::Null, "{backend:?}: once");
+
+        eventually("the refund issued and the alert resolved", || async {
+            let listed = app
+                .get(
+                    &format!("/v1/admin/reservations/{code}/payments"),
+                    Some(&app.admin),
+                )
+                .await
+                .body;
+            let refund = listed["refunds"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["refund_key"] == key.as_str())
+                .cloned()
+                .unwrap_or_default();
+            refund["issued"] == true
+                && refund["refund_id"] == "transferencia 0099"
+                && refund["via"] == "manual"
+                && alert().await.is_some_and(|a| a["resolved_at"].is_string())
+        })
+        .await;
+        eventually("the guest told", || async {
+            told(&app, "Te devolvimos").await == 1
+        })
+        .await;
+    }
+}

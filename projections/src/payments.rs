@@ -32,7 +32,8 @@ impl Projection for Payments {
 
     fn schema_version(&self) -> i32 {
         // 2: deposits confirmed by hand are listed with the provider's payments.
-        2
+        // 3: an alert to refund by hand names its refund, and is resolved once it is made.
+        3
     }
 
     fn tables(&self) -> &'static [&'static str] {
@@ -69,7 +70,9 @@ impl Projection for Payments {
                 accommodation_id TEXT NOT NULL,
                 kind             TEXT NOT NULL,
                 detail           TEXT NOT NULL,
-                at_ms            BIGINT NOT NULL
+                at_ms            BIGINT NOT NULL,
+                refund_key       TEXT,
+                resolved_at_ms   BIGINT
             )",
         ]
     }
@@ -171,18 +174,23 @@ impl Projection for Payments {
                 _ => None,
             };
             if let Some((kind, detail)) = alert {
+                let refund_key = match event {
+                    E::RefundDue(d) => Some(d.refund_key.clone()),
+                    _ => None,
+                };
                 exec!(
                     &mut *tx,
                     names.sql(
-                        "INSERT INTO rm_alerts{s} (position, reservation_id, accommodation_id, kind, detail, at_ms) \
-                         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (position) DO NOTHING"
+                        "INSERT INTO rm_alerts{s} (position, reservation_id, accommodation_id, kind, detail, at_ms, refund_key) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (position) DO NOTHING"
                     ),
                     position,
                     rid.clone(),
                     acc.to_string(),
                     kind,
                     detail,
-                    at
+                    at,
+                    refund_key
                 )?;
             }
             match event {
@@ -214,6 +222,15 @@ impl Projection for Payments {
                         ),
                         i.refund_key.clone(),
                         i.refund_id.clone(),
+                        at
+                    )?;
+                    // The owner gave it back by hand: nothing is left to do about that alert.
+                    exec!(
+                        &mut *tx,
+                        names.sql(
+                            "UPDATE rm_alerts{s} SET resolved_at_ms = $2 WHERE refund_key = $1"
+                        ),
+                        i.refund_key.clone(),
                         at
                     )?;
                 }

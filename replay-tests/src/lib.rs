@@ -24,7 +24,7 @@ pub const TABLES: &[(&str, &[&str])] = &[
     ("rm_timeline", &["recorded_at_ms", "metadata"]),
     ("rm_payments", &["updated_at_ms"]),
     ("rm_refunds", &["due_at_ms", "issued_at_ms"]),
-    ("rm_alerts", &["at_ms"]),
+    ("rm_alerts", &["at_ms", "resolved_at_ms"]),
     ("rm_conflicts", &["detected_at_ms"]),
     ("rm_calendar_versions", &["changed_at_ms"]),
     ("rm_stats_occupancy", &[]),
