@@ -217,7 +217,7 @@ pub async fn pay(
             .json()
             .await
             .unwrap_or_default();
-        // Money reads "0", "0.00" or "32400": compare the amount, not the text.
+        // Compare the amount, not the text: older services wrote "0" or "32400".
         let paid = last["amount_paid"]
             .as_str()
             .and_then(|a| a.parse::<rust_decimal::Decimal>().ok())

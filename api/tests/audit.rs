@@ -89,7 +89,7 @@ async fn the_history_answers_as_of_any_point() {
             "{backend:?}"
         );
         assert_eq!(story.body["story"][3]["event"]["via"], "manual");
-        assert_eq!(story.body["story"][3]["event"]["amount"], "15000");
+        assert_eq!(story.body["story"][3]["event"]["amount"], "15000.00");
         assert_eq!(story.body["story"][1]["actor"], "owner");
         assert_eq!(story.body["state"]["status"], "cancelled");
         let then = app

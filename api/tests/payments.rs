@@ -1225,7 +1225,7 @@ async fn the_balance_paid_on_arrival_is_recorded_by_hand() {
             )
             .await;
         assert_eq!(
-            shown.body["balance_due"], "0",
+            shown.body["balance_due"], "0.00",
             "{backend:?}: {:?}",
             shown.body
         );
@@ -1337,7 +1337,11 @@ async fn a_guest_pays_the_balance_online() {
             told(&app, "La estadía quedó paga").await == 1
         })
         .await;
-        assert_eq!(status(&app, &code).await["balance_due"], "0", "{backend:?}");
+        assert_eq!(
+            status(&app, &code).await["balance_due"],
+            "0.00",
+            "{backend:?}"
+        );
         eventually("the owner told", || async {
             messages_to(&app, OWNER)
                 .await

@@ -9,12 +9,19 @@ use serde::{Deserialize, Serialize};
 
 /// An amount of ARS, kept to two decimal places (centavos).
 ///
-/// Serialized as a string (`"45000.00"`) so that JSON round-trips never pass through a float.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
-)]
+/// Serialized as a string so that JSON round-trips never pass through a float, always with its
+/// two decimals (`"45000.00"`, `"0.00"`, `"45000.50"`): the same amount reads the same wherever
+/// it comes from (a quote just computed, a read model's centavos). Any decimal string or number
+/// is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Default)]
 #[serde(transparent)]
 pub struct Money(Decimal);
+
+impl Serialize for Money {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&format_args!("{:.2}", self.0))
+    }
+}
 
 impl Money {
     pub const ZERO: Money = Money(Decimal::ZERO);
@@ -125,6 +132,24 @@ mod tests {
     fn serializes_as_a_string_never_a_float() {
         let json = serde_json::to_string(&Money::new(Decimal::new(4500050, 2))).unwrap();
         assert_eq!(json, "\"45000.50\"");
+    }
+
+    #[test]
+    fn every_amount_is_written_with_its_two_decimals_however_it_was_computed() {
+        for (money, text) in [
+            (Money::pesos(41_400), "41400.00"),
+            (Money::new(Decimal::new(4140000, 2)), "41400.00"),
+            (Money::new(Decimal::new(450_005, 1)), "45000.50"),
+            (Money::ZERO, "0.00"),
+            (Money::pesos(-1_500), "-1500.00"),
+        ] {
+            assert_eq!(serde_json::to_value(money).unwrap(), text);
+            let back: Money = serde_json::from_value(text.into()).unwrap();
+            assert_eq!(back, money);
+        }
+        // Amounts written before (or by people) without the decimals still read.
+        let old: Money = serde_json::from_str("\"41400\"").unwrap();
+        assert_eq!(old, Money::pesos(41_400));
     }
 
     proptest! {
