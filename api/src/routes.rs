@@ -1081,6 +1081,29 @@ async fn on_reservation(
     )
 }
 
+/// An admin's command on one reservation, made from the request's JSON body (read with `read`:
+/// `parse` when a body is required, `parse_or_default` when it may be left out); idempotent
+/// under `Idempotency-Key` and answered as `on_reservation` answers.
+async fn admin_command<T>(
+    state: &AppState,
+    admin: &Admin,
+    code: &str,
+    (req, body): (&HttpRequest, &[u8]),
+    read: fn(&[u8]) -> Result<T, Problem>,
+    make: impl FnOnce(T, ReservationId) -> Result<AccommodationCommand, Problem>,
+) -> Result<HttpResponse, Problem> {
+    state
+        .idempotency
+        .run(req, body, || async {
+            let input = read(body)?;
+            on_reservation(state, admin, code, |reservation_id| {
+                make(input, reservation_id)
+            })
+            .await
+        })
+        .await
+}
+
 #[utoipa::path(post, path = "/v1/admin/reservations/{code}/confirm", tag = "admin",
     request_body = ConfirmInput, security(("bearer" = [])),
     responses((status = 200, body = Object), (status = 404, body = ProblemDetails), (status = 409, body = ProblemDetails)))]
@@ -1091,23 +1114,21 @@ async fn confirm(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, Problem> {
-    state
-        .idempotency
-        .run(&req, &body, || async {
-            let input: ConfirmInput = parse(&body)?;
-            on_reservation(&state, &admin, &code, |reservation_id| {
-                Ok(AccommodationCommand::Confirm(ConfirmReservation {
-                    reservation_id,
-                    payment_reference: input
-                        .payment_reference
-                        .clone()
-                        .unwrap_or_else(|| "offline".into()),
-                    amount_paid: Money::new(input.amount.0),
-                }))
-            })
-            .await
-        })
-        .await
+    admin_command(
+        &state,
+        &admin,
+        &code,
+        (&req, &body),
+        parse,
+        |input: ConfirmInput, reservation_id| {
+            Ok(AccommodationCommand::Confirm(ConfirmReservation {
+                reservation_id,
+                payment_reference: input.payment_reference.unwrap_or_else(|| "offline".into()),
+                amount_paid: Money::new(input.amount.0),
+            }))
+        },
+    )
+    .await
 }
 
 /// `POST /v1/admin/reservations/{code}/payments`: a payment the owner took by hand on a
@@ -1123,26 +1144,26 @@ async fn record_payment(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, Problem> {
-    state
-        .idempotency
-        .run(&req, &body, || async {
-            let input: PaymentInput = parse(&body)?;
-            on_reservation(&state, &admin, &code, |reservation_id| {
-                Ok(AccommodationCommand::RecordManualPayment(
-                    RecordManualPayment {
-                        reservation_id,
-                        reference: input
-                            .payment_reference
-                            .clone()
-                            .unwrap_or_else(|| format!("manual-{}", uuid::Uuid::now_v7())),
-                        amount: Money::new(input.amount.0),
-                        method: input.method.clone(),
-                    },
-                ))
-            })
-            .await
-        })
-        .await
+    admin_command(
+        &state,
+        &admin,
+        &code,
+        (&req, &body),
+        parse,
+        |input: PaymentInput, reservation_id| {
+            Ok(AccommodationCommand::RecordManualPayment(
+                RecordManualPayment {
+                    reservation_id,
+                    reference: input
+                        .payment_reference
+                        .unwrap_or_else(|| format!("manual-{}", uuid::Uuid::now_v7())),
+                    amount: Money::new(input.amount.0),
+                    method: input.method,
+                },
+            ))
+        },
+    )
+    .await
 }
 
 /// `POST /v1/admin/reservations/{code}/refunds/{refund_key}`: the owner gave back a refund
@@ -1160,27 +1181,27 @@ async fn refund_made(
     body: web::Bytes,
 ) -> Result<HttpResponse, Problem> {
     let (code, refund_key) = path.into_inner();
-    state
-        .idempotency
-        .run(&req, &body, || async {
-            let input: RefundInput = parse_or_default(&body)?;
+    admin_command(
+        &state,
+        &admin,
+        &code,
+        (&req, &body),
+        parse_or_default,
+        |input: RefundInput, reservation_id| {
             let reference = input.reference.as_deref().map(str::trim);
             if reference.is_some_and(|r| r.is_empty() || r.chars().count() > 100) {
                 return Err(Problem::validation(
                     "the reference must have 1 to 100 characters",
                 ));
             }
-            let refund_id = reference.unwrap_or("by hand").to_owned();
-            on_reservation(&state, &admin, &code, |reservation_id| {
-                Ok(AccommodationCommand::RecordRefund(RecordRefund {
-                    reservation_id,
-                    refund_key: refund_key.clone(),
-                    refund_id,
-                }))
-            })
-            .await
-        })
-        .await
+            Ok(AccommodationCommand::RecordRefund(RecordRefund {
+                reservation_id,
+                refund_key,
+                refund_id: reference.unwrap_or("by hand").to_owned(),
+            }))
+        },
+    )
+    .await
 }
 
 /// `POST /v1/admin/reservations/{code}/stay`: a confirmed reservation moves to other nights,
@@ -1197,21 +1218,21 @@ async fn change_stay(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, Problem> {
-    state
-        .idempotency
-        .run(&req, &body, || async {
-            let input: StayInput = parse(&body)?;
-            let new_stay = stay(input.check_in, input.check_out)?;
-            on_reservation(&state, &admin, &code, |reservation_id| {
-                Ok(AccommodationCommand::ChangeStay(ChangeStay {
-                    reservation_id,
-                    stay: new_stay,
-                    guests: input.guests,
-                }))
-            })
-            .await
-        })
-        .await
+    admin_command(
+        &state,
+        &admin,
+        &code,
+        (&req, &body),
+        parse,
+        |input: StayInput, reservation_id| {
+            Ok(AccommodationCommand::ChangeStay(ChangeStay {
+                reservation_id,
+                stay: stay(input.check_in, input.check_out)?,
+                guests: input.guests,
+            }))
+        },
+    )
+    .await
 }
 
 #[utoipa::path(post, path = "/v1/admin/reservations/{code}/cancel", tag = "admin",
@@ -1224,20 +1245,21 @@ async fn cancel(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, Problem> {
-    state
-        .idempotency
-        .run(&req, &body, || async {
-            let input: CancelInput = parse_or_default(&body)?;
-            on_reservation(&state, &admin, &code, |reservation_id| {
-                Ok(AccommodationCommand::Cancel(CancelReservation {
-                    reservation_id,
-                    by: CancelledBy::Admin,
-                    reason: input.reason.clone().unwrap_or_default(),
-                }))
-            })
-            .await
-        })
-        .await
+    admin_command(
+        &state,
+        &admin,
+        &code,
+        (&req, &body),
+        parse_or_default,
+        |input: CancelInput, reservation_id| {
+            Ok(AccommodationCommand::Cancel(CancelReservation {
+                reservation_id,
+                by: CancelledBy::Admin,
+                reason: input.reason.unwrap_or_default(),
+            }))
+        },
+    )
+    .await
 }
 
 #[utoipa::path(post, path = "/v1/admin/reservations/{code}/extend", tag = "admin",
@@ -1250,23 +1272,25 @@ async fn extend(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, Problem> {
-    state
-        .idempotency
-        .run(&req, &body, || async {
-            let input: ExtendInput = parse_or_default(&body)?;
-            let minutes = input.minutes.unwrap_or(state.settings.hold_minutes);
+    let default_minutes = state.settings.hold_minutes;
+    admin_command(
+        &state,
+        &admin,
+        &code,
+        (&req, &body),
+        parse_or_default,
+        |input: ExtendInput, reservation_id| {
+            let minutes = input.minutes.unwrap_or(default_minutes);
             if !(1..=24 * 60).contains(&minutes) {
                 return Err(Problem::validation("minutes must be 1..1440"));
             }
-            on_reservation(&state, &admin, &code, |reservation_id| {
-                Ok(AccommodationCommand::ExtendHold(ExtendHold {
-                    reservation_id,
-                    by: chrono::Duration::minutes(minutes),
-                }))
-            })
-            .await
-        })
-        .await
+            Ok(AccommodationCommand::ExtendHold(ExtendHold {
+                reservation_id,
+                by: chrono::Duration::minutes(minutes),
+            }))
+        },
+    )
+    .await
 }
 
 #[utoipa::path(get, path = "/v1/admin/stats", tag = "admin", params(Consistency),
