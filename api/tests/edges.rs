@@ -243,6 +243,9 @@ async fn docs_openapi_metrics_and_health_are_served() {
         "/v1/admin/accommodations",
         "/v1/admin/reservations",
         "/v1/admin/reservations/{code}/confirm",
+        "/v1/admin/reservations/{code}/payments",
+        "/v1/admin/reservations/{code}/refunds/{refund_key}",
+        "/v1/admin/reservations/{code}/stay",
         "/v1/audit/events",
         "/v1/audit/streams/{stream_id}",
     ] {
