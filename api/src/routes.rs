@@ -17,8 +17,8 @@ use domain::guest::{GuestProfileSealed, valid_phone};
 use domain::payment::CancellationPolicy;
 use domain::pricing::SeasonalRate;
 use domain::{
-    AccommodationEvent, AccommodationId, BlockId, DomainEvent, GuestEvent, GuestId, Money, Pricing,
-    ReservationCode, ReservationId, StayDates,
+    AccommodationEvent, AccommodationId, Aggregate, BlockId, DomainEvent, GuestEvent, GuestId,
+    Money, Pricing, ReservationCode, ReservationId, StayDates,
 };
 use eventstore::{CommandOutcome, ExpectedVersion, Metadata, NewEvent};
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -1204,20 +1204,32 @@ async fn refund_made(
     .await
 }
 
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+pub struct DryRun {
+    /// `true`: answer what the change would do (new quote, total, balance) and record nothing.
+    #[serde(default)]
+    dry_run: bool,
+}
+
 /// `POST /v1/admin/reservations/{code}/stay`: a confirmed reservation moves to other nights,
 /// stays longer or shorter, or changes its party. Priced again at today's prices; what was paid
-/// stays paid and `balance_due` follows the new total. The guest is told on WhatsApp.
+/// stays paid and `balance_due` follows the new total. The guest is told on WhatsApp. With
+/// `?dry_run=true` the owner sees the new price first (the same refusals, nothing recorded).
 #[utoipa::path(post, path = "/v1/admin/reservations/{code}/stay", tag = "admin",
-    request_body = StayInput, security(("bearer" = [])),
+    params(DryRun), request_body = StayInput, security(("bearer" = [])),
     responses((status = 200, body = Object), (status = 404, body = ProblemDetails),
         (status = 409, body = ProblemDetails), (status = 422, body = ProblemDetails)))]
 async fn change_stay(
     state: State,
     admin: Admin,
     code: web::Path<String>,
+    dry: web::Query<DryRun>,
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, Problem> {
+    if dry.dry_run {
+        return preview_stay(&state, &code, &body).await;
+    }
     admin_command(
         &state,
         &admin,
@@ -1233,6 +1245,45 @@ async fn change_stay(
         },
     )
     .await
+}
+
+/// What a stay change would do, decided on the cabin's current state and not recorded.
+async fn preview_stay(state: &AppState, code: &str, body: &[u8]) -> Result<HttpResponse, Problem> {
+    let input: StayInput = parse(body)?;
+    let new_stay = stay(input.check_in, input.check_out)?;
+    let r = reservation_or_404(state, code).await?;
+    let missing = || Problem::not_found(format!("no reservation {code}"));
+    let reservation_id: ReservationId = r.id.parse().map_err(|_| missing())?;
+    let cabin = state
+        .accommodation(accommodation_id(&r.accommodation_id)?)
+        .await?;
+    let cmd = AccommodationCommand::ChangeStay(ChangeStay {
+        reservation_id,
+        stay: new_stay,
+        guests: input.guests,
+    });
+    let events = cabin.decide(&cmd, state.now())?;
+    let current = cabin.reservation(reservation_id).ok_or_else(missing)?;
+    // No event: the stay is already so.
+    let quote = events
+        .iter()
+        .find_map(|e| match e {
+            AccommodationEvent::StayChanged(c) => Some(c.quote.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| current.quote.clone());
+    let paid = current.net_paid();
+    Ok(HttpResponse::Ok().json(json!({
+        "code": r.code,
+        "dry_run": true,
+        "check_in": new_stay.check_in(),
+        "check_out": new_stay.check_out(),
+        "guests": input.guests.unwrap_or(current.guests),
+        "quote": quote,
+        "total": quote.total,
+        "amount_paid": paid,
+        "balance_due": (quote.total - paid).max(Money::ZERO),
+    })))
 }
 
 #[utoipa::path(post, path = "/v1/admin/reservations/{code}/cancel", tag = "admin",

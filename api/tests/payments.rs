@@ -1378,6 +1378,41 @@ async fn the_owner_moves_a_paid_stay_and_the_guest_is_told() {
         let other = app.hold(&acc, 20, 22).await;
         assert_eq!(other.status, 201, "{:?}", other.body);
 
+        // The owner looks at the price first: nothing is recorded.
+        let amount = |v: &Value| {
+            v.as_str()
+                .unwrap()
+                .parse::<rust_decimal::Decimal>()
+                .unwrap()
+        };
+        let preview = app
+            .post(
+                &format!("{path}?dry_run=true"),
+                Some(&app.admin),
+                later.clone(),
+            )
+            .await;
+        assert_eq!(preview.status, 200, "{backend:?}: {:?}", preview.body);
+        assert_eq!(preview.body["dry_run"], true);
+        assert_eq!(
+            amount(&preview.body["balance_due"]),
+            amount(&preview.body["total"]) - amount(&before["amount_paid"])
+        );
+        let taken = app
+            .post(
+                &format!("{path}?dry_run=true"),
+                Some(&app.admin),
+                json!({"check_in": app.day(19), "check_out": app.day(21)}),
+            )
+            .await;
+        assert_eq!(taken.status, 409, "{:?}", taken.body);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(
+            status(&app, &code).await["check_in"],
+            app.day(10).as_str(),
+            "{backend:?}: a dry run changes nothing"
+        );
+
         let moved = app.post(&path, Some(&app.admin), later.clone()).await;
         assert_eq!(moved.status, 200, "{backend:?}: {:?}", moved.body);
         assert_eq!(moved.body["event"], "StayChanged");
@@ -1396,12 +1431,10 @@ async fn the_owner_moves_a_paid_stay_and_the_guest_is_told() {
         );
         assert_eq!(shown["check_out"], app.day(17).as_str());
         assert_eq!(shown["guests"], 3);
-        let amount = |v: &Value| {
-            v.as_str()
-                .unwrap()
-                .parse::<rust_decimal::Decimal>()
-                .unwrap()
-        };
+        assert_eq!(
+            shown["total"], preview.body["total"],
+            "{backend:?}: as previewed"
+        );
         assert!(
             amount(&shown["total"]) > amount(&before["total"]),
             "{shown}"
