@@ -1110,6 +1110,15 @@ impl Accommodation {
             .map(|r| r.id)
     }
 
+    /// Files a reservation under its check-in (see `by_check_in`).
+    fn index(&mut self, id: ReservationId, stay: &StayDates) {
+        let ids = self.by_check_in.entry(stay.check_in()).or_default();
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+        self.longest_nights = self.longest_nights.max(stay.nights());
+    }
+
     fn registered(&self) -> Result<&AccommodationInfo, BookingError> {
         self.info.as_ref().ok_or(BookingError::NotRegistered)
     }
@@ -1263,25 +1272,18 @@ impl Accommodation {
         let today = local_today(now, info.utc_offset_minutes);
         // A stay under way keeps its check-in, in the past, and may still grow or shrink; any
         // other change is checked like a new stay.
-        let checked_from = if cmd.stay.check_in() == r.stay.check_in() {
-            now.min(
-                cmd.stay
-                    .check_in()
-                    .and_time(chrono::NaiveTime::MIN)
-                    .and_utc()
-                    + Duration::hours(12),
-            )
+        if cmd.stay.check_in() == r.stay.check_in() {
+            validate_nights_and_party(info.capacity, info.min_nights, &cmd.stay, guests)?;
         } else {
-            now
-        };
-        validate_stay(
-            info.capacity,
-            info.min_nights,
-            info.utc_offset_minutes,
-            &cmd.stay,
-            guests,
-            checked_from,
-        )?;
+            validate_stay(
+                info.capacity,
+                info.min_nights,
+                info.utc_offset_minutes,
+                &cmd.stay,
+                guests,
+                now,
+            )?;
+        }
         if cmd.stay.check_out() <= today {
             return Err(BookingError::StayOver {
                 check_out: cmd.stay.check_out(),
@@ -1883,6 +1885,16 @@ pub fn validate_stay(
             today,
         });
     }
+    validate_nights_and_party(capacity, min_nights, stay, guests)
+}
+
+/// `validate_stay` without the check-in date: how long, and how many.
+fn validate_nights_and_party(
+    capacity: u32,
+    min_nights: u32,
+    stay: &StayDates,
+    guests: u32,
+) -> Result<(), BookingError> {
     let nights = stay.nights();
     if nights < min_nights {
         return Err(BookingError::StayTooShort {
@@ -2095,11 +2107,7 @@ impl Aggregate for Accommodation {
                 }
             }
             E::HoldPlaced(e) => {
-                let ids = self.by_check_in.entry(e.stay.check_in()).or_default();
-                if !ids.contains(&e.reservation_id) {
-                    ids.push(e.reservation_id);
-                }
-                self.longest_nights = self.longest_nights.max(e.stay.nights());
+                self.index(e.reservation_id, &e.stay);
                 self.reservations.insert(
                     e.reservation_id,
                     Reservation {
@@ -2258,11 +2266,7 @@ impl Aggregate for Accommodation {
                         self.by_check_in.remove(&e.previous.check_in());
                     }
                 }
-                let ids = self.by_check_in.entry(e.stay.check_in()).or_default();
-                if !ids.contains(&e.reservation_id) {
-                    ids.push(e.reservation_id);
-                }
-                self.longest_nights = self.longest_nights.max(e.stay.nights());
+                self.index(e.reservation_id, &e.stay);
                 if let Some(r) = self.reservations.get_mut(&e.reservation_id) {
                     r.stay = e.stay;
                     r.guests = e.guests;
