@@ -1055,17 +1055,26 @@ pub struct ExtendInput {
     minutes: Option<i64>,
 }
 
+/// The reservation a code names, with its id and its cabin's.
+async fn reservation_ids(
+    state: &AppState,
+    code: &str,
+) -> Result<(ReservationView, ReservationId, AccommodationId), Problem> {
+    let r = reservation_or_404(state, code).await?;
+    let reservation_id: ReservationId =
+        r.id.parse()
+            .map_err(|_| Problem::not_found(format!("no reservation {code}")))?;
+    let id = accommodation_id(&r.accommodation_id)?;
+    Ok((r, reservation_id, id))
+}
+
 async fn on_reservation(
     state: &AppState,
     admin: &Admin,
     code: &str,
     make: impl FnOnce(ReservationId) -> Result<AccommodationCommand, Problem>,
 ) -> Result<Reply, Problem> {
-    let r = reservation_or_404(state, code).await?;
-    let reservation_id: ReservationId =
-        r.id.parse()
-            .map_err(|_| Problem::not_found(format!("no reservation {code}")))?;
-    let id = accommodation_id(&r.accommodation_id)?;
+    let (r, reservation_id, id) = reservation_ids(state, code).await?;
     let cmd = make(reservation_id)?;
     let (done, position) = command(
         state,
@@ -1251,38 +1260,30 @@ async fn change_stay(
 async fn preview_stay(state: &AppState, code: &str, body: &[u8]) -> Result<HttpResponse, Problem> {
     let input: StayInput = parse(body)?;
     let new_stay = stay(input.check_in, input.check_out)?;
-    let r = reservation_or_404(state, code).await?;
-    let missing = || Problem::not_found(format!("no reservation {code}"));
-    let reservation_id: ReservationId = r.id.parse().map_err(|_| missing())?;
-    let cabin = state
-        .accommodation(accommodation_id(&r.accommodation_id)?)
-        .await?;
+    let (r, reservation_id, id) = reservation_ids(state, code).await?;
+    let mut cabin = state.accommodation(id).await?;
     let cmd = AccommodationCommand::ChangeStay(ChangeStay {
         reservation_id,
         stay: new_stay,
         guests: input.guests,
     });
-    let events = cabin.decide(&cmd, state.now())?;
-    let current = cabin.reservation(reservation_id).ok_or_else(missing)?;
-    // No event: the stay is already so.
-    let quote = events
-        .iter()
-        .find_map(|e| match e {
-            AccommodationEvent::StayChanged(c) => Some(c.quote.clone()),
-            _ => None,
-        })
-        .unwrap_or_else(|| current.quote.clone());
-    let paid = current.net_paid();
+    // The figures are read off the cabin as the change would leave it, as after a real one.
+    for event in cabin.decide(&cmd, state.now())? {
+        cabin.evolve(&event);
+    }
+    let after = cabin
+        .reservation(reservation_id)
+        .ok_or_else(|| Problem::not_found(format!("no reservation {code}")))?;
     Ok(HttpResponse::Ok().json(json!({
         "code": r.code,
         "dry_run": true,
-        "check_in": new_stay.check_in(),
-        "check_out": new_stay.check_out(),
-        "guests": input.guests.unwrap_or(current.guests),
-        "quote": quote,
-        "total": quote.total,
-        "amount_paid": paid,
-        "balance_due": (quote.total - paid).max(Money::ZERO),
+        "check_in": after.stay.check_in(),
+        "check_out": after.stay.check_out(),
+        "guests": after.guests,
+        "quote": after.quote,
+        "total": after.quote.total,
+        "amount_paid": after.net_paid(),
+        "balance_due": after.balance_due(),
     })))
 }
 
