@@ -4,8 +4,8 @@
 //! must never fire, because the stream already refused any overlap.
 
 use async_trait::async_trait;
-use domain::AccommodationEvent;
-use domain::accommodation::BlockSource;
+use domain::accommodation::{BlockSource, Channel};
+use domain::{AccommodationEvent, AccommodationId, ReservationCode, ReservationId, StayDates};
 
 use std::collections::HashMap;
 
@@ -133,34 +133,49 @@ impl Projection for Availability {
                 // The stay leaves its old nights for the new ones, still confirmed.
                 AccommodationEvent::StayChanged(c) => {
                     fold.remove(c.reservation_id.to_string());
-                    fold.add(StayRow {
-                        occupant_id: c.reservation_id.to_string(),
-                        accommodation_id: id.to_string(),
-                        status: "confirmed",
-                        check_in: c.stay.check_in(),
-                        check_out: c.stay.check_out(),
-                        expires_at_ms: None,
-                        code: Some(c.code.to_string()),
-                        source: channel_name(c.channel).to_owned(),
-                        external_uid: None,
-                    })
+                    fold.add(StayRow::confirmed(
+                        &id,
+                        c.reservation_id,
+                        &c.code,
+                        c.channel,
+                        &c.stay,
+                    ))
                 }
                 // A late payment honoured: the stay occupies its nights again, confirmed.
-                AccommodationEvent::LatePaymentAccepted(l) => fold.add(StayRow {
-                    occupant_id: l.reservation_id.to_string(),
-                    accommodation_id: id.to_string(),
-                    status: "confirmed",
-                    check_in: l.stay.check_in(),
-                    check_out: l.stay.check_out(),
-                    expires_at_ms: None,
-                    code: Some(l.code.to_string()),
-                    source: channel_name(l.channel).to_owned(),
-                    external_uid: None,
-                }),
+                AccommodationEvent::LatePaymentAccepted(l) => fold.add(StayRow::confirmed(
+                    &id,
+                    l.reservation_id,
+                    &l.code,
+                    l.channel,
+                    &l.stay,
+                )),
                 _ => {}
             }
         }
         fold.flush(tx, names).await
+    }
+}
+
+impl StayRow {
+    /// A paid reservation's nights.
+    fn confirmed(
+        accommodation: &AccommodationId,
+        reservation: ReservationId,
+        code: &ReservationCode,
+        channel: Channel,
+        stay: &StayDates,
+    ) -> StayRow {
+        StayRow {
+            occupant_id: reservation.to_string(),
+            accommodation_id: accommodation.to_string(),
+            status: "confirmed",
+            check_in: stay.check_in(),
+            check_out: stay.check_out(),
+            expires_at_ms: None,
+            code: Some(code.to_string()),
+            source: channel_name(channel).to_owned(),
+            external_uid: None,
+        }
     }
 }
 
