@@ -62,7 +62,7 @@ pub async fn tell_tomorrows_guests(state: &AppState, now: DateTime<Utc>) -> Resu
         let text = format!(
             "¡Mañana te esperamos en {}! (reserva {code})\n{}\nCualquier cosa, escribime por acá.",
             house.name,
-            crate::payments::arrival(house, r)
+            crate::payments::arrival(house, r.balance_due())
         );
         let reply = conversation::reply::Reply::Text(text);
         if crate::outbox::enqueue(&state.db, &reply_id, &phone, &reply, now.timestamp_millis())

@@ -767,13 +767,13 @@ fn message(e: &AccommodationEvent, r: &Reservation, house: &AccommodationInfo) -
             "¡Listo! Recibimos tu pago de {} y la reserva {code} está confirmada: {stay}. ¡Te \
              esperamos!\n{}",
             c.amount_paid,
-            arrival(house, r)
+            arrival(house, r.balance_due())
         ),
         E::LatePaymentAccepted(l) => format!(
             "¡Listo! Tu pago de {} llegó después del vencimiento, pero las noches seguían libres: \
              la reserva {code} está confirmada ({stay}).\n{}",
             l.payment.amount,
-            arrival(house, r)
+            arrival(house, r.balance_due())
         ),
         E::LatePaymentRejected(l) => format!(
             "Recibimos tu pago de {} para la reserva {code}, pero la reserva ya había vencido y \
@@ -827,7 +827,9 @@ fn message(e: &AccommodationEvent, r: &Reservation, house: &AccommodationInfo) -
                 c.stay.nights(),
                 c.quote.total,
                 r.net_paid(),
-                arrival(house, r)
+                // The balance of this change's total: `r` is the reservation as it is when the
+                // message goes, which a second move made since may have priced again.
+                arrival(house, r.balance_due_on(c.quote.total))
             )
         }
         E::Cancelled(_) => format!(
@@ -842,13 +844,12 @@ fn message(e: &AccommodationEvent, r: &Reservation, house: &AccommodationInfo) -
 /// What a confirmed guest needs to arrive: the house times, the balance left to pay (the rest
 /// of the total after the deposit) and, when the owner wrote them, the directions (which are
 /// told to nobody before a stay is confirmed).
-pub(crate) fn arrival(house: &AccommodationInfo, r: &Reservation) -> String {
+pub(crate) fn arrival(house: &AccommodationInfo, due: Money) -> String {
     let mut text = format!(
         "Entrada desde las {}, salida hasta las {}.",
         house.check_in_time.format("%H:%M"),
         house.check_out_time.format("%H:%M")
     );
-    let due = r.balance_due();
     if due > Money::ZERO {
         text.push_str(&format!("\nSaldo a pagar al llegar: {due}."));
     }
@@ -1370,4 +1371,90 @@ pub fn provider(
             public_url: settings.public_url.clone(),
         }),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{NaiveDate, NaiveTime};
+    use domain::accommodation::{ChangeStay, ConfirmReservation, PlaceHold, RegisterAccommodation};
+    use domain::pricing::Pricing;
+    use domain::{Aggregate, ReservationCode, StayDates};
+
+    fn nights(from: u32, to: u32) -> StayDates {
+        let day = |d| NaiveDate::from_ymd_opt(2027, 1, d).unwrap();
+        StayDates::new(day(from), day(to)).unwrap()
+    }
+
+    /// Applies `command` to `cabin` and returns its events.
+    fn step(cabin: &mut Accommodation, command: AccommodationCommand) -> Vec<AccommodationEvent> {
+        let now = "2026-12-07T13:00:00Z".parse().unwrap();
+        let events = cabin.decide(&command, now).unwrap();
+        for e in &events {
+            cabin.evolve(e);
+        }
+        events
+    }
+
+    /// Two moves in quick succession: the first move's message is sent after the second has
+    /// been stored, and still tells the balance of the first move's total.
+    #[test]
+    fn a_moved_stays_message_tells_the_balance_of_its_own_total() {
+        let mut cabin = Accommodation::default();
+        let reservation_id = ReservationId::new();
+        step(
+            &mut cabin,
+            AccommodationCommand::Register(RegisterAccommodation {
+                accommodation_id: AccommodationId::new(),
+                name: "Cabaña del Lago".into(),
+                capacity: 4,
+                pricing: Pricing::simple(Money::pesos(40_000), Money::pesos(10_000)),
+                min_nights: 2,
+                check_in_time: NaiveTime::from_hms_opt(14, 0, 0).unwrap(),
+                check_out_time: NaiveTime::from_hms_opt(10, 0, 0).unwrap(),
+                directions: None,
+            }),
+        );
+        step(
+            &mut cabin,
+            AccommodationCommand::PlaceHold(PlaceHold {
+                reservation_id,
+                code: ReservationCode::from_entropy(7),
+                guest_ref: "guest".into(),
+                stay: nights(11, 13),
+                guests: 2,
+                channel: Channel::Whatsapp,
+                hold_duration: chrono::Duration::minutes(30),
+            }),
+        );
+        step(
+            &mut cabin,
+            AccommodationCommand::Confirm(ConfirmReservation {
+                reservation_id,
+                payment_reference: "transfer 1".into(),
+                amount_paid: Money::pesos(27_000),
+            }),
+        );
+        let move_to = |stay| {
+            AccommodationCommand::ChangeStay(ChangeStay {
+                reservation_id,
+                stay,
+                guests: None,
+            })
+        };
+        let first = step(&mut cabin, move_to(nights(14, 17))).remove(0);
+        step(&mut cabin, move_to(nights(20, 25)));
+
+        let r = cabin.reservation(reservation_id).unwrap();
+        let Some(Reply::Text(text)) = message(&first, r, cabin.info().unwrap()) else {
+            panic!("no message for the move");
+        };
+        // 3 nights at 40 000 and the cleaning fee, less the 27 000 paid.
+        assert!(text.contains("(3 noches)"), "{text}");
+        assert!(text.contains("total queda en $ 130.000"), "{text}");
+        assert!(
+            text.contains("Saldo a pagar al llegar: $ 103.000."),
+            "{text}"
+        );
+    }
 }

@@ -945,10 +945,15 @@ impl Reservation {
     /// What the guest still owes of the stay's total (the balance after the deposit, usually
     /// paid on arrival); nothing once the reservation is no longer active.
     pub fn balance_due(&self) -> Money {
+        self.balance_due_on(self.quote.total)
+    }
+
+    /// What the guest would still owe of `total` (a total this stay had before a later change).
+    pub fn balance_due_on(&self, total: Money) -> Money {
         if !self.is_active() {
             return Money::ZERO;
         }
-        (self.quote.total - self.net_paid()).max(Money::ZERO)
+        (total - self.net_paid()).max(Money::ZERO)
     }
 
     fn payment(&self, payment_id: &str) -> Option<&PaymentEntry> {
