@@ -942,6 +942,17 @@ impl Reservation {
         self.payments.iter().map(|p| p.amount - p.refunded).sum()
     }
 
+    /// The refusal for a command on a reservation that is over: cancelled, or a hold that
+    /// expired (whose payment flow decides what to do with money that arrives late).
+    fn over(&self) -> BookingError {
+        match self.status {
+            ReservationStatus::Expired => BookingError::HoldExpired {
+                expired_at: self.expires_at,
+            },
+            _ => BookingError::ReservationCancelled,
+        }
+    }
+
     /// What the guest still owes of the stay's total (the balance after the deposit, usually
     /// paid on arrival); nothing once the reservation is no longer active.
     pub fn balance_due(&self) -> Money {
@@ -1231,10 +1242,7 @@ impl Accommodation {
                 Ok(Vec::new())
             }
             ReservationStatus::Confirmed => Err(BookingError::AlreadyConfirmed),
-            ReservationStatus::Cancelled => Err(BookingError::ReservationCancelled),
-            ReservationStatus::Expired => Err(BookingError::HoldExpired {
-                expired_at: r.expires_at,
-            }),
+            ReservationStatus::Cancelled | ReservationStatus::Expired => Err(r.over()),
             ReservationStatus::Held if now >= r.expires_at => Err(BookingError::HoldExpired {
                 expired_at: r.expires_at,
             }),
@@ -1262,12 +1270,7 @@ impl Accommodation {
             ReservationStatus::Confirmed => {}
             // A hold's price is what its payment link asks for: it is cancelled and placed again.
             ReservationStatus::Held => return Err(BookingError::HoldNightsFixed),
-            ReservationStatus::Cancelled => return Err(BookingError::ReservationCancelled),
-            ReservationStatus::Expired => {
-                return Err(BookingError::HoldExpired {
-                    expired_at: r.expires_at,
-                });
-            }
+            ReservationStatus::Cancelled | ReservationStatus::Expired => return Err(r.over()),
         }
         let guests = cmd.guests.unwrap_or(r.guests);
         if cmd.stay == r.stay && guests == r.guests {
@@ -1363,10 +1366,7 @@ impl Accommodation {
             )]),
             // A hold is confirmed by its deposit, taken by hand or not (`Confirm`).
             ReservationStatus::Held => Err(BookingError::NotConfirmed),
-            ReservationStatus::Cancelled => Err(BookingError::ReservationCancelled),
-            ReservationStatus::Expired => Err(BookingError::HoldExpired {
-                expired_at: r.expires_at,
-            }),
+            ReservationStatus::Cancelled | ReservationStatus::Expired => Err(r.over()),
         }
     }
 
@@ -1571,10 +1571,7 @@ impl Accommodation {
                 events.extend(r.refunds(refund, RefundReason::Cancellation, now));
                 Ok(events)
             }
-            ReservationStatus::Cancelled => Err(BookingError::ReservationCancelled),
-            ReservationStatus::Expired => Err(BookingError::HoldExpired {
-                expired_at: r.expires_at,
-            }),
+            ReservationStatus::Cancelled | ReservationStatus::Expired => Err(r.over()),
         }
     }
 
@@ -2037,10 +2034,7 @@ impl Aggregate for Accommodation {
                         expires_at: r.expires_at + cmd.by,
                         extended_at: now,
                     })]),
-                    ReservationStatus::Expired => Err(BookingError::HoldExpired {
-                        expired_at: r.expires_at,
-                    }),
-                    ReservationStatus::Cancelled => Err(BookingError::ReservationCancelled),
+                    ReservationStatus::Cancelled | ReservationStatus::Expired => Err(r.over()),
                     ReservationStatus::Confirmed => Err(BookingError::AlreadyConfirmed),
                 }
             }

@@ -400,6 +400,62 @@ fn confirming_a_cancelled_hold_is_refused_with_its_own_error() {
     );
 }
 
+/// Every command on a reservation that is over is refused with the reason it is over: an
+/// expired hold says when it expired (the payment flow needs it), a cancelled one says so.
+#[test]
+fn a_reservation_that_is_over_refuses_every_change_with_why() {
+    let expiry = now() + Duration::minutes(30);
+    let mut expired = held();
+    step(
+        &mut expired,
+        AccommodationCommand::ExpireHold(ExpireHold {
+            reservation_id: rid(1),
+        }),
+        expiry,
+    );
+    let mut cancelled = held();
+    step(
+        &mut cancelled,
+        AccommodationCommand::Cancel(CancelReservation {
+            reservation_id: rid(1),
+            by: CancelledBy::Guest,
+            reason: "cambio de planes".into(),
+        }),
+        now(),
+    );
+    let commands = [
+        confirm(1, "mp"),
+        AccommodationCommand::ExtendHold(ExtendHold {
+            reservation_id: rid(1),
+            by: Duration::minutes(30),
+        }),
+        AccommodationCommand::RecordManualPayment(RecordManualPayment {
+            reservation_id: rid(1),
+            reference: "recibo 12".into(),
+            amount: Money::pesos(10_000),
+            method: None,
+        }),
+        change(1, stay("2026-12-14", "2026-12-17"), None),
+        AccommodationCommand::Cancel(CancelReservation {
+            reservation_id: rid(1),
+            by: CancelledBy::Admin,
+            reason: "otra vez".into(),
+        }),
+    ];
+    for cmd in commands {
+        assert_eq!(
+            given(&expired).when(cmd.clone(), expiry),
+            Err(BookingError::HoldExpired { expired_at: expiry }),
+            "{cmd:?} on an expired hold"
+        );
+        assert_eq!(
+            given(&cancelled).when(cmd.clone(), now()),
+            Err(BookingError::ReservationCancelled),
+            "{cmd:?} on a cancelled hold"
+        );
+    }
+}
+
 #[test]
 fn confirming_an_unknown_reservation_is_refused() {
     assert_eq!(
