@@ -411,7 +411,7 @@ pub fn respond(
                 Some(Intent::Availability | Intent::Book) => {
                     done(State::AskedDates { guests: u.guests }, vec![ask_dates()])
                 }
-                Some(Intent::Prices) => done(state, vec![text(PRICES)]),
+                Some(Intent::Prices) => prices(state),
                 Some(Intent::Location) => Step::Need {
                     action: Action::HouseTimes,
                     pending: state,
@@ -433,6 +433,76 @@ pub fn respond(
             }
         }
     }
+}
+
+/// The cabins free for the stay, each with its total and deposit, to pick one from.
+fn offers_list(check_in: NaiveDate, check_out: NaiveDate, guests: u32, offers: &[Offer]) -> Reply {
+    let n = nights(check_in, check_out);
+    let list = offers
+        .iter()
+        .take(crate::reply::limits::LIST_ROWS)
+        .fold(
+            ListBuilder::new(
+                format!(
+                    "Para {} a {} ({n} noches, {guests} personas) tengo:",
+                    day_label(check_in),
+                    day_label(check_out)
+                ),
+                "Ver cabañas",
+            ),
+            |list, o| {
+                let title: String = o.name.chars().take(24).collect();
+                list.row(
+                    format!("{}{}", ids::ACCOMMODATION_PREFIX, o.accommodation_id),
+                    title,
+                    Some(format!("{} en total · seña {}", o.total, o.deposit)),
+                )
+            },
+        )
+        .build();
+    or_text(list, "Tengo lugar: decime qué cabaña preferís.")
+}
+
+/// The chosen cabin's stay and price, and whether to hold it.
+fn confirm_prompt(check_in: NaiveDate, check_out: NaiveDate, guests: u32, offer: &Offer) -> Reply {
+    or_text(
+        ButtonsBuilder::new(format!(
+            "{}: {} a {}, {} noches, {} personas. Total {} (seña {}). ¿Te la reservo?",
+            offer.name,
+            day_label(check_in),
+            day_label(check_out),
+            nights(check_in, check_out),
+            guests,
+            offer.total,
+            offer.deposit
+        ))
+        .button(ids::HOLD_CONFIRM, "Confirmar")
+        .button(ids::HOLD_CHANGE_DATES, "Cambiar fechas")
+        .button(ids::HOLD_CANCEL, "Cancelar")
+        .build(),
+        "¿Te la reservo? Respondé sí o no.",
+    )
+}
+
+/// "How much is it?" with cabins already priced for the guest's dates is answered with those
+/// prices (the question just asked stays open); before any dates, with how to get a price.
+fn prices(state: State) -> Step {
+    let reply = match &state {
+        State::ChoosingAccommodation {
+            check_in,
+            check_out,
+            guests,
+            offers,
+        } => offers_list(*check_in, *check_out, *guests, offers),
+        State::ConfirmingHold {
+            check_in,
+            check_out,
+            guests,
+            offer,
+        } => confirm_prompt(*check_in, *check_out, *guests, offer),
+        _ => text(PRICES),
+    };
+    done(state, vec![reply])
 }
 
 const PRICES: &str = "Los precios dependen de las fechas: decime cuándo y cuántos son y te paso \
@@ -557,10 +627,7 @@ fn choose(state: &State, id: &str, today: NaiveDate) -> Step {
                 "Escribime la entrada y la salida, por ejemplo \"del 12 al 14 de diciembre\".",
             )],
         ),
-        ids::HOLD_CANCEL => done(
-            State::Menu,
-            vec![menu("Listo, no reservé nada. ")],
-        ),
+        ids::HOLD_CANCEL => done(State::Menu, vec![menu("Listo, no reservé nada. ")]),
         ids::HOLD_CONFIRM => match state {
             State::ConfirmingHold {
                 check_in,
@@ -580,7 +647,9 @@ fn choose(state: &State, id: &str, today: NaiveDate) -> Step {
         },
         // Checked before CANCEL_PREFIX, which it starts like.
         other if other.starts_with(ids::CONFIRM_CANCEL_PREFIX) => {
-            let code = other.trim_start_matches(ids::CONFIRM_CANCEL_PREFIX).to_owned();
+            let code = other
+                .trim_start_matches(ids::CONFIRM_CANCEL_PREFIX)
+                .to_owned();
             Step::Need {
                 action: Action::CancelReservation { code },
                 pending: State::Menu,
@@ -617,25 +686,12 @@ fn choose(state: &State, id: &str, today: NaiveDate) -> Step {
                         guests: *guests,
                         offer: offer.clone(),
                     },
-                    vec![or_text(
-                        ButtonsBuilder::new(format!(
-                            "{}: {} a {}, {} noches, {} personas. Total {} (seña {}). ¿Te la reservo?",
-                            offer.name,
-                            day_label(*check_in),
-                            day_label(*check_out),
-                            nights(*check_in, *check_out),
-                            guests,
-                            offer.total,
-                            offer.deposit
-                        ))
-                        .button(ids::HOLD_CONFIRM, "Confirmar")
-                        .button(ids::HOLD_CHANGE_DATES, "Cambiar fechas")
-                        .button(ids::HOLD_CANCEL, "Cancelar")
-                        .build(),
-                        "¿Te la reservo? Respondé sí o no.",
-                    )],
+                    vec![confirm_prompt(*check_in, *check_out, *guests, offer)],
                 ),
-                None => done(state.clone(), vec![text("Esa cabaña ya no está en la lista.")]),
+                None => done(
+                    state.clone(),
+                    vec![text("Esa cabaña ya no está en la lista.")],
+                ),
             },
             _ => done(State::Menu, vec![menu("Esa opción ya no está vigente. ")]),
         },
@@ -674,29 +730,7 @@ pub fn after(pending: State, outcome: Outcome) -> Turn {
                     ],
                 );
             }
-            let n = nights(check_in, check_out);
-            let list = offers
-                .iter()
-                .take(crate::reply::limits::LIST_ROWS)
-                .fold(
-                    ListBuilder::new(
-                        format!(
-                            "Para {} a {} ({n} noches, {guests} personas) tengo:",
-                            day_label(check_in),
-                            day_label(check_out)
-                        ),
-                        "Ver cabañas",
-                    ),
-                    |list, o| {
-                        let title: String = o.name.chars().take(24).collect();
-                        list.row(
-                            format!("{}{}", ids::ACCOMMODATION_PREFIX, o.accommodation_id),
-                            title,
-                            Some(format!("{} en total · seña {}", o.total, o.deposit)),
-                        )
-                    },
-                )
-                .build();
+            let list = offers_list(check_in, check_out, guests, &offers);
             turn(
                 State::ChoosingAccommodation {
                     check_in,
@@ -704,7 +738,7 @@ pub fn after(pending: State, outcome: Outcome) -> Turn {
                     guests,
                     offers,
                 },
-                vec![or_text(list, "Tengo lugar: decime qué cabaña preferís.")],
+                vec![list],
             )
         }
         (

@@ -721,3 +721,68 @@ fn with_the_deposits_paid_the_balances_are_what_is_left() {
     assert!(body.contains("• K7M2QXP (Cabaña del Lago, vie 11/12): saldo de $ 63.000: te mando el link en un momento."), "{body}");
     assert!(body.contains("• P4N8RWT (Cabaña del Lago, vie 11/12): saldo de $ 63.000: pagalo acá https://mp.example/b2"), "{body}");
 }
+
+/// "¿Cuánto sale?" asked while cabins are on the table is answered with their prices, and the
+/// question stays open (the next tap or "sí" still books); asked before any dates, it says what
+/// a price needs.
+#[test]
+fn asking_the_price_with_cabins_offered_repeats_their_prices() {
+    let (check_in, check_out) = (d("2026-11-06"), d("2026-11-08"));
+    let choosing = State::ChoosingAccommodation {
+        check_in,
+        check_out,
+        guests: 4,
+        offers: offers(),
+    };
+    let asked = turn(respond(
+        &choosing,
+        Some(now()),
+        &text("cuánto sale?"),
+        now(),
+    ));
+    assert_eq!(asked.state, choosing);
+    assert_eq!(
+        asked.replies[0].choice_ids(),
+        [
+            format!("{}a1", ids::ACCOMMODATION_PREFIX),
+            format!("{}a2", ids::ACCOMMODATION_PREFIX)
+        ]
+    );
+    let Reply::List { sections, .. } = &asked.replies[0] else {
+        panic!("{:?}", asked.replies)
+    };
+    let rows = format!("{sections:?}");
+    assert!(rows.contains("$ 98.000 en total · seña $ 29.400"), "{rows}");
+
+    let confirming = State::ConfirmingHold {
+        check_in,
+        check_out,
+        guests: 4,
+        offer: offers().remove(0),
+    };
+    let asked = turn(respond(
+        &confirming,
+        Some(now()),
+        &text("y cuánto sale en total?"),
+        now(),
+    ));
+    assert_eq!(asked.state, confirming);
+    let Reply::Buttons { body, .. } = &asked.replies[0] else {
+        panic!("{:?}", asked.replies)
+    };
+    assert!(body.contains("Total $ 98.000 (seña $ 29.400)"), "{body}");
+    // Still the question just asked: "dale" holds it.
+    let Step::Need { action, .. } = respond(&asked.state, Some(now()), &text("dale"), now()) else {
+        panic!("expected the hold")
+    };
+    assert!(matches!(action, Action::PlaceHold { guests: 4, .. }));
+
+    let asked = turn(respond(&State::Menu, None, &text("cuánto sale?"), now()));
+    let Reply::Text(body) = &asked.replies[0] else {
+        panic!("{:?}", asked.replies)
+    };
+    assert!(
+        body.starts_with("Los precios dependen de las fechas"),
+        "{body}"
+    );
+}
