@@ -101,6 +101,9 @@ pub enum State {
     ConfirmingCancel { code: String },
     /// A person took over: no automatic replies until the admin releases the conversation.
     HandedOff,
+    /// The guest says they paid and their payments are being looked up: only ever the pending
+    /// state of that lookup, which ends the turn in `Menu`.
+    CheckingPayment,
 }
 
 /// What the guest sent.
@@ -430,6 +433,15 @@ pub fn respond(
                     pending: State::Menu,
                 },
                 Some(Intent::Human) => handoff(),
+                Some(Intent::Paid) => Step::Need {
+                    action: Action::PaymentLinks,
+                    pending: State::CheckingPayment,
+                },
+                // An open question stays open.
+                Some(Intent::Thanks) => done(
+                    state,
+                    vec![text("¡De nada! Cualquier cosa, escribime por acá.")],
+                ),
             }
         }
     }
@@ -766,6 +778,41 @@ pub fn after(pending: State, outcome: Outcome) -> Turn {
                 ask_dates(),
             ],
         ),
+        (State::CheckingPayment, Outcome::PaymentLinks(pending)) if pending.is_empty() => turn(
+            State::Menu,
+            vec![text(
+                "No tenés pagos pendientes: tus reservas están al día.",
+            )],
+        ),
+        (State::CheckingPayment, Outcome::PaymentLinks(pending)) => {
+            let codes: Vec<String> = pending.iter().map(|p| p.code.clone()).collect();
+            let not_yet = format!(
+                "Todavía no me llegó la seña de {} {}. Si la pagaste con Mercado Pago puede \
+                 tardar unos minutos en acreditarse: te aviso por acá apenas llegue. Si fue por \
+                 transferencia, escribí \"hablar con alguien\" y le aviso a la persona a cargo \
+                 para que la revise.",
+                if codes.len() == 1 {
+                    "la reserva"
+                } else {
+                    "las reservas"
+                },
+                codes.join(", ")
+            );
+            let mut told = after(State::Menu, Outcome::PaymentLinks(pending));
+            told.replies.insert(0, text(not_yet));
+            told
+        }
+        (State::CheckingPayment, outcome @ Outcome::Balances(_)) => {
+            let mut told = after(State::Menu, outcome);
+            told.replies.insert(
+                0,
+                text(
+                    "Tu seña está acreditada. Queda el saldo: si lo pagaste hace un momento puede \
+                     tardar unos minutos en verse; si lo pagás al llegar, no hace falta nada más.",
+                ),
+            );
+            told
+        }
         (_, Outcome::PaymentLinks(pending)) => {
             if let [
                 PendingPayment {

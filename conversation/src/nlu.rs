@@ -24,6 +24,10 @@ pub enum Intent {
     Human,
     /// A short "yes" ("sí", "dale", "ok", "confirmo"): only meaningful after a question.
     Yes,
+    /// The guest says they already paid ("ya pagué", "te transferí", "pagado").
+    Paid,
+    /// "Gracias": nothing to do, but it deserves better than the menu.
+    Thanks,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -692,6 +696,28 @@ fn intents(t: &[String]) -> Vec<Intent> {
     if has_seq(t, &["mis", "reservas"]) || has_seq(t, &["mi", "reserva"]) {
         push(Intent::MyReservations);
     }
+    // Before payment: "ya pagué la seña" also names paying, and means it is done.
+    let done_paying = ["pag", "transfer", "abon", "deposit"];
+    if t.windows(2)
+        .any(|w| w[0] == "ya" && done_paying.iter().any(|p| w[1].starts_with(p)) && w[1] != "pagar")
+        || [
+            "pague",
+            "pagado",
+            "pagamos",
+            "transferi",
+            "transferimos",
+            "abone",
+        ]
+        .iter()
+        .any(|w| has(t, w))
+        || starts("comprobante")
+        || (["hice", "mande", "envie", "realice"]
+            .iter()
+            .any(|w| has(t, w))
+            && (starts("transfer") || starts("pago")))
+    {
+        push(Intent::Paid);
+    }
     // "cuánto debo", "el saldo", "cuánto me falta": what is left to pay is asked as payment.
     if starts("pag")
         || has(t, "link")
@@ -761,6 +787,9 @@ fn intents(t: &[String]) -> Vec<Intent> {
     ];
     if t.len() <= 4 && t.iter().any(|w| YES.contains(&w.as_str())) {
         push(Intent::Yes);
+    }
+    if starts("graci") {
+        push(Intent::Thanks);
     }
     out
 }

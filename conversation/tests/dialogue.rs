@@ -786,3 +786,81 @@ fn asking_the_price_with_cabins_offered_repeats_their_prices() {
         "{body}"
     );
 }
+
+/// "Ya pagué" is not a request for the link: the guest hears the deposit has not arrived yet
+/// (with the link still there, in case), that everything is paid, or that the balance is what
+/// is left.
+#[test]
+fn a_guest_who_says_they_paid_hears_what_arrived() {
+    let step = respond(&State::Menu, None, &text("ya pagué la seña"), now());
+    let Step::Need { action, pending } = step else {
+        panic!("{step:?}")
+    };
+    assert_eq!(action, Action::PaymentLinks);
+
+    let waiting = after(
+        pending.clone(),
+        Outcome::PaymentLinks(vec![conversation::dialogue::PendingPayment {
+            code: "K7M2QXP".into(),
+            deposit: Money::pesos(29_400),
+            link: Some("https://www.mercadopago.com.ar/checkout/v1/redirect?pref_id=1".into()),
+        }]),
+    );
+    assert_eq!(waiting.state, State::Menu);
+    let Reply::Text(first) = &waiting.replies[0] else {
+        panic!("{:?}", waiting.replies)
+    };
+    assert!(
+        first.starts_with("Todavía no me llegó la seña de la reserva K7M2QXP."),
+        "{first}"
+    );
+    let link = waiting.replies[1].to_cloud_api("541122334455");
+    assert_eq!(link["interactive"]["type"], "cta_url");
+
+    let settled = after(pending.clone(), Outcome::PaymentLinks(vec![]));
+    assert_eq!(settled.replies.len(), 1);
+    let Reply::Text(body) = &settled.replies[0] else {
+        panic!("{:?}", settled.replies)
+    };
+    assert!(body.contains("tus reservas están al día"), "{body}");
+
+    let balance = after(
+        pending,
+        Outcome::Balances(vec![BalanceDue {
+            code: "K7M2QXP".into(),
+            accommodation: "Cabaña del Lago".into(),
+            check_in: d("2026-11-20"),
+            amount: Money::pesos(68_600),
+            link: None,
+        }]),
+    );
+    let Reply::Text(first) = &balance.replies[0] else {
+        panic!("{:?}", balance.replies)
+    };
+    assert!(first.starts_with("Tu seña está acreditada."), "{first}");
+    assert!(format!("{:?}", balance.replies[1]).contains("68.600"));
+}
+
+/// A thank-you gets a short answer, and the question it answered stays open.
+#[test]
+fn thanks_get_a_short_answer_and_keep_the_question_open() {
+    let confirming = State::ConfirmingHold {
+        check_in: d("2026-11-06"),
+        check_out: d("2026-11-08"),
+        guests: 4,
+        offer: offers().remove(0),
+    };
+    let thanked = turn(respond(
+        &confirming,
+        Some(now()),
+        &text("muchas gracias!"),
+        now(),
+    ));
+    assert_eq!(thanked.state, confirming);
+    assert_eq!(
+        thanked.replies,
+        [Reply::Text(
+            "¡De nada! Cualquier cosa, escribime por acá.".into()
+        )]
+    );
+}

@@ -216,6 +216,16 @@ fn intents_are_recognised() {
         ("necesito postergar la estadía una semana", Intent::Human),
         // Still searching: other dates are a new search.
         ("mejor cambiemos al 20 de enero", Intent::Availability),
+        // Told it is paid, not asking to pay.
+        ("ya pagué la seña", Intent::Paid),
+        ("Ya pague", Intent::Paid),
+        ("te transferí recién", Intent::Paid),
+        ("ya hice la transferencia", Intent::Paid),
+        ("te mandé el comprobante", Intent::Paid),
+        ("ya está pagado?", Intent::Paid),
+        ("ya quiero pagar", Intent::Pay),
+        ("muchas gracias!", Intent::Thanks),
+        ("gracias, quiero cancelar", Intent::Cancel),
     ];
     for (text, intent) in table {
         let u = understand(text, d(TODAY));
