@@ -331,11 +331,21 @@ fn long_weekend(today: NaiveDate) -> Option<(NaiveDate, NaiveDate)> {
     None
 }
 
+/// Carnival's long weekend (Saturday to Shrove Tuesday, both Monday and Tuesday holidays):
+/// check in the Friday evening, check out on the Tuesday. Once that Friday has passed, the
+/// next year's (a stay cannot start in the past).
+fn carnaval(today: NaiveDate) -> Option<(NaiveDate, NaiveDate)> {
+    holidays::all()
+        .iter()
+        .find(|(d, name)| name.contains("Martes de Carnaval") && *d - Days::new(4) >= today)
+        .map(|(tuesday, _)| (*tuesday - Days::new(4), *tuesday))
+}
+
 /// Holy Week's long weekend: check in on Holy Thursday, out on Easter Sunday.
 fn semana_santa(today: NaiveDate) -> Option<(NaiveDate, NaiveDate)> {
     holidays::all()
         .iter()
-        .find(|(d, name)| name.contains("Viernes Santo") && *d >= today)
+        .find(|(d, name)| name.contains("Viernes Santo") && *d - Days::new(1) >= today)
         .map(|(friday, _)| (*friday - Days::new(1), *friday + Days::new(2)))
 }
 
@@ -447,6 +457,10 @@ fn nights_at(t: &[String], i: usize) -> Option<(u32, usize)> {
 fn dates(t: &[String], today: NaiveDate) -> Option<Dates> {
     if has_seq(t, &["semana", "santa"]) {
         return semana_santa(today).and_then(|(a, b)| stay(a, b));
+    }
+    // Named before "finde largo": "el finde largo de carnaval" is that one, not the next.
+    if t.iter().any(|w| w.starts_with("carnaval")) {
+        return carnaval(today).and_then(|(a, b)| stay(a, b));
     }
     if has_seq(t, &["finde", "largo"]) {
         return long_weekend(today).and_then(|(a, b)| stay(a, b));

@@ -98,6 +98,15 @@ fn stays_are_understood() {
             "2026-12-23",
         ),
         ("semana santa", TODAY, "2027-03-25", "2027-03-28"),
+        // Named, not just the next long weekend.
+        (
+            "hay lugar para 2 el finde largo de carnaval?",
+            TODAY,
+            "2027-02-05",
+            "2027-02-09",
+        ),
+        ("para carnaval", "2026-02-14", "2027-02-05", "2027-02-09"),
+        ("semana santa", "2026-04-03", "2027-03-25", "2027-03-28"),
         ("el fin de semana largo", TODAY, "2026-11-06", "2026-11-09"),
         ("finde largo", "2026-11-10", "2026-11-20", "2026-11-23"),
         ("el 24 de diciembre", TODAY, "2026-12-24", "2026-12-25"),
