@@ -170,6 +170,14 @@ pub struct PendingPayment {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     Offers(Vec<Offer>),
+    /// No cabin takes a party this large: the largest takes `largest`.
+    PartyTooLarge {
+        largest: u32,
+    },
+    /// Every cabin that takes the party asks for more nights: `min_nights` at the least.
+    StayTooShort {
+        min_nights: u32,
+    },
     Held {
         code: String,
         deposit: Money,
@@ -752,6 +760,43 @@ pub fn after(pending: State, outcome: Outcome) -> Turn {
                 },
                 vec![list],
             )
+        }
+        (
+            State::ChoosingAccommodation {
+                check_in,
+                check_out,
+                guests,
+                ..
+            },
+            Outcome::PartyTooLarge { largest },
+        ) => turn(
+            // Same dates: "somos 4" next searches them for a part of the group.
+            State::AskedGuests {
+                check_in,
+                check_out,
+            },
+            vec![text(format!(
+                "Nuestras cabañas son para hasta {largest} personas, así que para {guests} no \
+                 alcanza una sola. Si se dividen, decime para cuántos busco primero (por ejemplo \
+                 \"para {largest}\"), o escribí \"hablar con alguien\" y te ayuda la persona a cargo."
+            ))],
+        ),
+        (State::ChoosingAccommodation { guests, .. }, Outcome::StayTooShort { min_nights }) => {
+            turn(
+                State::AskedDates {
+                    guests: Some(guests),
+                },
+                vec![
+                    text(format!(
+                        "Las cabañas se alquilan por un mínimo de {min_nights} noches. ¿Qué fechas \
+                         te sirven?"
+                    )),
+                    ask_dates(),
+                ],
+            )
+        }
+        (state, Outcome::PartyTooLarge { .. } | Outcome::StayTooShort { .. }) => {
+            turn(state, Vec::new())
         }
         (
             _,

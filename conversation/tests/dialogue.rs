@@ -864,3 +864,50 @@ fn thanks_get_a_short_answer_and_keep_the_question_open() {
         )]
     );
 }
+
+/// A party no cabin takes is told the largest cabin's size and asked how many to look for on
+/// the same dates; a stay shorter than every cabin's minimum is told the minimum.
+#[test]
+fn nothing_found_says_why_when_it_is_not_the_nights() {
+    let (check_in, check_out) = (d("2026-11-06"), d("2026-11-08"));
+    let choosing = |guests| State::ChoosingAccommodation {
+        check_in,
+        check_out,
+        guests,
+        offers: Vec::new(),
+    };
+    let told = after(choosing(8), Outcome::PartyTooLarge { largest: 6 });
+    assert_eq!(
+        told.state,
+        State::AskedGuests {
+            check_in,
+            check_out
+        }
+    );
+    let Reply::Text(body) = &told.replies[0] else {
+        panic!("{:?}", told.replies)
+    };
+    assert!(
+        body.starts_with("Nuestras cabañas son para hasta 6 personas"),
+        "{body}"
+    );
+    let Step::Need { action, .. } = respond(&told.state, Some(now()), &text("somos 4"), now())
+    else {
+        panic!("expected a search")
+    };
+    assert_eq!(
+        action,
+        Action::SearchAvailability {
+            check_in,
+            check_out,
+            guests: 4
+        }
+    );
+
+    let told = after(choosing(2), Outcome::StayTooShort { min_nights: 3 });
+    assert_eq!(told.state, State::AskedDates { guests: Some(2) });
+    let Reply::Text(body) = &told.replies[0] else {
+        panic!("{:?}", told.replies)
+    };
+    assert!(body.contains("mínimo de 3 noches"), "{body}");
+}
