@@ -358,10 +358,9 @@ pub fn respond(
 ) -> Step {
     // Argentine time for "today".
     let today = (now - Duration::hours(3)).date_naive();
+    let ongoing = last_activity.is_some_and(|at| now - at <= Duration::minutes(TIMEOUT_MINUTES));
     let state = match last_activity {
-        Some(at) if now - at > Duration::minutes(TIMEOUT_MINUTES) && *state != State::HandedOff => {
-            State::Menu
-        }
+        Some(_) if !ongoing && *state != State::HandedOff => State::Menu,
         _ => state.clone(),
     };
     if state == State::HandedOff {
@@ -414,7 +413,17 @@ pub fn respond(
             }
             match first {
                 Some(Intent::Help) => done(State::Menu, vec![help_topics()]),
-                // A "yes" to no question is a hello.
+                // Not understood in the middle of a question ("¿puedo llevar al perro?"): the
+                // question stays open, and a person can answer what the bot cannot.
+                None if ongoing && state != State::Menu => done(
+                    state,
+                    vec![text(
+                        "Perdón, eso no lo sé responder. Si querés, escribí \"hablar con \
+                         alguien\" y te contesta la persona a cargo.",
+                    )],
+                ),
+                None if ongoing => done(State::Menu, vec![menu("Perdón, eso no lo entendí. ")]),
+                // A "yes" to no question is a hello, and so is a first message not understood.
                 Some(Intent::Greeting | Intent::Yes) | None => done(
                     State::Menu,
                     vec![menu("¡Hola! Soy el asistente de reservas. ")],

@@ -911,3 +911,60 @@ fn nothing_found_says_why_when_it_is_not_the_nights() {
     };
     assert!(body.contains("mínimo de 3 noches"), "{body}");
 }
+
+/// What the bot does not understand: in the middle of a question the question stays open (a
+/// "sí" after it still books); in an ongoing chat with no question, the menu without a second
+/// hello; as a first message, the hello.
+#[test]
+fn what_is_not_understood_keeps_the_question_open() {
+    let confirming = State::ConfirmingHold {
+        check_in: d("2026-11-06"),
+        check_out: d("2026-11-08"),
+        guests: 4,
+        offer: offers().remove(0),
+    };
+    let asked = turn(respond(
+        &confirming,
+        Some(now()),
+        &text("puedo llevar a mi perro?"),
+        now(),
+    ));
+    assert_eq!(asked.state, confirming);
+    let Reply::Text(body) = &asked.replies[0] else {
+        panic!("{:?}", asked.replies)
+    };
+    assert!(
+        body.starts_with("Perdón, eso no lo sé responder."),
+        "{body}"
+    );
+    assert!(matches!(
+        respond(&asked.state, Some(now()), &text("sí"), now()),
+        Step::Need {
+            action: Action::PlaceHold { .. },
+            ..
+        }
+    ));
+
+    let menu = |last| {
+        turn(respond(
+            &State::Menu,
+            last,
+            &text("puedo llevar a mi perro?"),
+            now(),
+        ))
+    };
+    let body = |t: &conversation::dialogue::Turn| format!("{:?}", t.replies[0]);
+    let ongoing = menu(Some(now() - Duration::minutes(2)));
+    assert!(
+        body(&ongoing).contains("Perdón, eso no lo entendí."),
+        "{}",
+        body(&ongoing)
+    );
+    assert_eq!(
+        ongoing.replies[0].choice_ids(),
+        [ids::MENU_AVAILABILITY, ids::MENU_MINE, ids::MENU_HUMAN]
+    );
+    assert!(body(&menu(None)).contains("¡Hola!"));
+    // A day later it is a new conversation: a hello again.
+    assert!(body(&menu(Some(now() - Duration::days(1)))).contains("¡Hola!"));
+}
