@@ -797,8 +797,8 @@ pub fn after(pending: State, outcome: Outcome) -> Turn {
                 },
                 vec![
                     text(format!(
-                        "Las cabañas se alquilan por un mínimo de {min_nights} noches. ¿Qué fechas \
-                         te sirven?"
+                        "Para {guests} personas la estadía mínima es de {min_nights} noches. ¿Qué \
+                         fechas te sirven?"
                     )),
                     ask_dates(),
                 ],
