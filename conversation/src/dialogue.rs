@@ -11,7 +11,7 @@ use domain::Money;
 use serde::{Deserialize, Serialize};
 
 use crate::nlu::{self, Dates, Intent};
-use crate::reply::{ButtonsBuilder, LimitError, ListBuilder, Reply};
+use crate::reply::{ButtonsBuilder, LimitError, ListBuilder, Reply, clip};
 
 pub const TIMEOUT_MINUTES: i64 = 30;
 
@@ -480,7 +480,7 @@ fn offers_list(check_in: NaiveDate, check_out: NaiveDate, guests: u32, offers: &
                 "Ver cabañas",
             ),
             |list, o| {
-                let title: String = o.name.chars().take(24).collect();
+                let title = clip(&o.name, crate::reply::limits::ROW_TITLE);
                 list.row(
                     format!("{}{}", ids::ACCOMMODATION_PREFIX, o.accommodation_id),
                     title,
@@ -943,7 +943,12 @@ pub fn after(pending: State, outcome: Outcome) -> Turn {
             turn(
                 State::Menu,
                 vec![text(format!(
-                    "Las señas ya están pagas. El saldo lo podés pagar ahora o al llegar:\n{}",
+                    "{} El saldo lo podés pagar ahora o al llegar:\n{}",
+                    if stays.len() == 1 {
+                        "La seña ya está paga."
+                    } else {
+                        "Las señas ya están pagas."
+                    },
                     lines.join("\n")
                 ))],
             )
@@ -955,10 +960,10 @@ pub fn after(pending: State, outcome: Outcome) -> Turn {
             let rows = list.iter().take(crate::reply::limits::LIST_ROWS).fold(
                 ListBuilder::new("Tus reservas:", "Ver reservas"),
                 |l, r| {
-                    let title: String = format!("{} · {}", r.code, r.accommodation)
-                        .chars()
-                        .take(24)
-                        .collect();
+                    let title = clip(
+                        &format!("{} · {}", r.code, r.accommodation),
+                        crate::reply::limits::ROW_TITLE,
+                    );
                     let status = match r.status.as_str() {
                         "confirmed" if r.balance_due > Money::ZERO => {
                             format!("confirmada · saldo {}", r.balance_due)

@@ -104,6 +104,18 @@ pub enum Reply {
     },
 }
 
+/// `s` cut to `max` characters, the cut marked with "…" (a row title that stops mid-word reads
+/// as a typo: "Cabaña del Lag").
+pub fn clip(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_owned();
+    }
+    let mut cut: String = s.chars().take(max.saturating_sub(1)).collect();
+    cut.truncate(cut.trim_end().len());
+    cut.push('…');
+    cut
+}
+
 impl Reply {
     /// A `cta_url` message, checked against WhatsApp's limits.
     pub fn link(

@@ -971,3 +971,39 @@ fn what_is_not_understood_keeps_the_question_open() {
     // A day later it is a new conversation: a hello again.
     assert!(body(&menu(Some(now() - Duration::days(1)))).contains("¡Hola!"));
 }
+
+/// A name longer than a list row's title is cut with "…", not mid-word as if misspelt; one
+/// stay's balance is spoken of in the singular.
+#[test]
+fn long_names_are_cut_visibly_and_one_balance_is_singular() {
+    let listed = after(
+        State::ChoosingAccommodation {
+            check_in: d("2026-11-06"),
+            check_out: d("2026-11-08"),
+            guests: 2,
+            offers: Vec::new(),
+        },
+        Outcome::Offers(offers()),
+    );
+    let Reply::List { sections, .. } = &listed.replies[0] else {
+        panic!("{:?}", listed.replies)
+    };
+    let titles: Vec<&str> = sections[0].rows.iter().map(|r| r.title.as_str()).collect();
+    assert_eq!(titles, ["Cabaña del Lago", "Cabaña del Bosque con v…"]);
+    assert!(titles.iter().all(|t| t.chars().count() <= 24));
+
+    let one = after(
+        State::Menu,
+        Outcome::Balances(vec![BalanceDue {
+            code: "K7M2QXP".into(),
+            accommodation: "Cabaña del Lago".into(),
+            check_in: d("2026-11-20"),
+            amount: Money::pesos(68_600),
+            link: None,
+        }]),
+    );
+    let Reply::Text(body) = &one.replies[0] else {
+        panic!("{:?}", one.replies)
+    };
+    assert!(body.starts_with("La seña ya está paga."), "{body}");
+}
