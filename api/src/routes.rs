@@ -1083,11 +1083,24 @@ async fn on_reservation(
         meta(&admin.0.sub, Some(reservation_id.as_uuid())),
     )
     .await?;
-    let event = done.events.last().map(|e| e.event_type());
-    reply(
-        StatusCode::OK,
-        json!({"code": r.code, "event": event, "position": position}),
-    )
+    let events: Vec<&str> = done.events.iter().map(|e| e.event_type()).collect();
+    let mut answer = json!({
+        "code": r.code,
+        "event": events.last(),
+        "events": events,
+        "position": position,
+    });
+    // Where the reservation stands now, so that the owner sees what the command did (what a
+    // cancellation gives back, what is left to collect) without a second request.
+    if let Some(now) = state.accommodation(id).await?.reservation(reservation_id) {
+        let refunded: Money = now.payments.iter().map(|p| p.refunded).sum();
+        answer["status"] = json!(now.status);
+        answer["total"] = json!(now.quote.total);
+        answer["paid"] = json!(now.net_paid());
+        answer["refunded"] = json!(refunded);
+        answer["balance_due"] = json!(now.balance_due());
+    }
+    reply(StatusCode::OK, answer)
 }
 
 /// An admin's command on one reservation, made from the request's JSON body (read with `read`:

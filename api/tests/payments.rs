@@ -592,6 +592,16 @@ async fn an_admin_cancellation_refunds_what_the_policy_gives_back() {
             .await;
         let cancelled = cancel_as_owner(&app, &code, "pedido del huésped").await;
         assert_eq!(cancelled.status, 200, "{backend:?}: {:?}", cancelled.body);
+        // The answer says what the cancellation did: half back, half kept, nothing to collect.
+        let half = format!("{:.2}", deposit / 2.0);
+        assert_eq!(cancelled.body["status"], "cancelled");
+        assert_eq!(
+            cancelled.body["events"],
+            json!(["ReservationCancelled", "RefundDue"])
+        );
+        assert_eq!(cancelled.body["refunded"], half.as_str());
+        assert_eq!(cancelled.body["paid"], half.as_str());
+        assert_eq!(cancelled.body["balance_due"], "0.00");
         eventually("the partial refund", || async {
             let p = app
                 .get(
