@@ -105,8 +105,11 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The time, to the millisecond: the read models keep milliseconds, so an event's times
+    /// (a hold's `expires_at`) read the same in a command's answer, in the read models and in
+    /// the stream, and "due at the read model" is "due" to the aggregate too.
     pub fn now(&self) -> DateTime<Utc> {
-        (self.clock)()
+        chrono::SubsecRound::trunc_subsecs((self.clock)(), 3)
     }
 
     /// The accommodation's current state from its stream, never a read model: the command

@@ -97,6 +97,13 @@ async fn walk(app: TestApp) {
     assert_eq!(held.status, 200);
     assert_eq!(held.body["items"][0]["code"], code.as_str());
     assert_eq!(held.body["items"][0]["guest"]["name"], "Ana Pérez");
+    // The hold's answer and the read model name the same instant (milliseconds both).
+    let instant =
+        |v: &serde_json::Value| chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap()).unwrap();
+    assert_eq!(
+        instant(&held.body["items"][0]["expires_at"]),
+        instant(&hold.body["expires_at"])
+    );
     let calendar = app
         .get(
             &format!(
