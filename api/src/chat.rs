@@ -18,7 +18,7 @@ use conversation::dialogue::{
 };
 use conversation::reply::{ButtonsBuilder, Reply};
 use domain::accommodation::{
-    AccommodationCommand, CancelReservation, CancelledBy, Channel, PlaceHold, validate_stay,
+    AccommodationCommand, CancelReservation, CancelledBy, Channel, PlaceHold,
 };
 use domain::guest::DialogueAdvanced;
 use domain::{
@@ -440,29 +440,14 @@ async fn perform(
             let Ok(stay) = StayDates::new(check_in, check_out) else {
                 return Ok(Outcome::Offers(Vec::new()));
             };
-            let free =
-                queries::free_accommodations(&state.db, check_in, check_out, guests, now).await?;
-            let offers: Vec<Offer> = free
+            let offers: Vec<Offer> = queries::bookable(&state.db, &stay, guests, now)
+                .await?
                 .into_iter()
-                .filter(|a| {
-                    validate_stay(
-                        a.capacity,
-                        a.min_nights,
-                        a.utc_offset_minutes,
-                        &stay,
-                        guests,
-                        now,
-                    )
-                    .is_ok()
-                })
-                .map(|a| {
-                    let quote = a.pricing.quote(&stay);
-                    Offer {
-                        accommodation_id: a.id,
-                        name: a.name,
-                        total: quote.total,
-                        deposit: quote.deposit,
-                    }
+                .map(|(a, quote)| Offer {
+                    accommodation_id: a.id,
+                    name: a.name,
+                    total: quote.total,
+                    deposit: quote.deposit,
                 })
                 .collect();
             if !offers.is_empty() {

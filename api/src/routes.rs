@@ -427,26 +427,10 @@ async fn availability(
     if q.guests == 0 {
         return Err(Problem::validation("guests must be at least 1"));
     }
-    let now = state.now();
-    let free =
-        queries::free_accommodations(&state.db, q.check_in, q.check_out, q.guests, now).await?;
-    let offers: Vec<Value> = free
+    let offers: Vec<Value> = queries::bookable(&state.db, &stay, q.guests, state.now())
+        .await?
         .into_iter()
-        .filter(|a| {
-            validate_stay(
-                a.capacity,
-                a.min_nights,
-                a.utc_offset_minutes,
-                &stay,
-                q.guests,
-                now,
-            )
-            .is_ok()
-        })
-        .map(|a| {
-            let quote = a.pricing.quote(&stay);
-            json!({"accommodation": a, "quote": quote})
-        })
+        .map(|(a, quote)| json!({"accommodation": a, "quote": quote}))
         .collect();
     Ok(HttpResponse::Ok().json(json!({
         "check_in": q.check_in,

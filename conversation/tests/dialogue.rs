@@ -47,6 +47,14 @@ fn turn(step: Step) -> conversation::dialogue::Turn {
     }
 }
 
+/// A reply's text; the test stops if it is not plain text.
+fn said(reply: &Reply) -> &str {
+    match reply {
+        Reply::Text(body) => body,
+        other => panic!("not a text: {other:?}"),
+    }
+}
+
 fn text(s: &str) -> Input {
     Input::Text(s.into())
 }
@@ -525,6 +533,25 @@ fn help_topics_are_a_list_and_each_topic_goes_to_its_handler() {
     assert!(turn(tap(ids::HELP_HUMAN)).handoff);
 }
 
+/// The lake cabin on offer for next weekend, four people, waiting for a "sí".
+fn confirming_the_lake() -> State {
+    State::ConfirmingHold {
+        check_in: d("2026-11-06"),
+        check_out: d("2026-11-08"),
+        guests: 4,
+        offer: offers().remove(0),
+    }
+}
+
+/// One hold waiting for its deposit, with its payment link.
+fn one_deposit_waiting() -> Outcome {
+    Outcome::PaymentLinks(vec![conversation::dialogue::PendingPayment {
+        code: "K7M2QXP".into(),
+        deposit: Money::pesos(29_400),
+        link: Some("https://www.mercadopago.com.ar/checkout/v1/redirect?pref_id=1".into()),
+    }])
+}
+
 #[test]
 fn asking_to_pay_gives_the_payment_button() {
     let step = respond(&State::Menu, None, &text("quiero pagar la seña"), now());
@@ -532,14 +559,7 @@ fn asking_to_pay_gives_the_payment_button() {
         panic!("{step:?}")
     };
     assert_eq!(action, Action::PaymentLinks);
-    let one = after(
-        pending.clone(),
-        Outcome::PaymentLinks(vec![conversation::dialogue::PendingPayment {
-            code: "K7M2QXP".into(),
-            deposit: Money::pesos(29_400),
-            link: Some("https://www.mercadopago.com.ar/checkout/v1/redirect?pref_id=1".into()),
-        }]),
-    );
+    let one = after(pending.clone(), one_deposit_waiting());
     let message = one.replies[0].to_cloud_api("541122334455");
     assert_eq!(message["interactive"]["type"], "cta_url");
     assert_eq!(
@@ -778,9 +798,7 @@ fn asking_the_price_with_cabins_offered_repeats_their_prices() {
     assert!(matches!(action, Action::PlaceHold { guests: 4, .. }));
 
     let asked = turn(respond(&State::Menu, None, &text("cuánto sale?"), now()));
-    let Reply::Text(body) = &asked.replies[0] else {
-        panic!("{:?}", asked.replies)
-    };
+    let body = said(&asked.replies[0]);
     assert!(
         body.starts_with("Los precios dependen de las fechas"),
         "{body}"
@@ -798,18 +816,9 @@ fn a_guest_who_says_they_paid_hears_what_arrived() {
     };
     assert_eq!(action, Action::PaymentLinks);
 
-    let waiting = after(
-        pending.clone(),
-        Outcome::PaymentLinks(vec![conversation::dialogue::PendingPayment {
-            code: "K7M2QXP".into(),
-            deposit: Money::pesos(29_400),
-            link: Some("https://www.mercadopago.com.ar/checkout/v1/redirect?pref_id=1".into()),
-        }]),
-    );
+    let waiting = after(pending.clone(), one_deposit_waiting());
     assert_eq!(waiting.state, State::Menu);
-    let Reply::Text(first) = &waiting.replies[0] else {
-        panic!("{:?}", waiting.replies)
-    };
+    let first = said(&waiting.replies[0]);
     assert!(
         first.starts_with("Todavía no me llegó la seña de la reserva K7M2QXP."),
         "{first}"
@@ -819,9 +828,7 @@ fn a_guest_who_says_they_paid_hears_what_arrived() {
 
     let settled = after(pending.clone(), Outcome::PaymentLinks(vec![]));
     assert_eq!(settled.replies.len(), 1);
-    let Reply::Text(body) = &settled.replies[0] else {
-        panic!("{:?}", settled.replies)
-    };
+    let body = said(&settled.replies[0]);
     assert!(body.contains("tus reservas están al día"), "{body}");
 
     let balance = after(
@@ -834,9 +841,7 @@ fn a_guest_who_says_they_paid_hears_what_arrived() {
             link: None,
         }]),
     );
-    let Reply::Text(first) = &balance.replies[0] else {
-        panic!("{:?}", balance.replies)
-    };
+    let first = said(&balance.replies[0]);
     assert!(first.starts_with("Tu seña está acreditada."), "{first}");
     assert!(format!("{:?}", balance.replies[1]).contains("68.600"));
 }
@@ -844,12 +849,7 @@ fn a_guest_who_says_they_paid_hears_what_arrived() {
 /// A thank-you gets a short answer, and the question it answered stays open.
 #[test]
 fn thanks_get_a_short_answer_and_keep_the_question_open() {
-    let confirming = State::ConfirmingHold {
-        check_in: d("2026-11-06"),
-        check_out: d("2026-11-08"),
-        guests: 4,
-        offer: offers().remove(0),
-    };
+    let confirming = confirming_the_lake();
     let thanked = turn(respond(
         &confirming,
         Some(now()),
@@ -884,9 +884,7 @@ fn nothing_found_says_why_when_it_is_not_the_nights() {
             check_out
         }
     );
-    let Reply::Text(body) = &told.replies[0] else {
-        panic!("{:?}", told.replies)
-    };
+    let body = said(&told.replies[0]);
     assert!(
         body.starts_with("Nuestras cabañas son para hasta 6 personas"),
         "{body}"
@@ -906,9 +904,7 @@ fn nothing_found_says_why_when_it_is_not_the_nights() {
 
     let told = after(choosing(2), Outcome::StayTooShort { min_nights: 3 });
     assert_eq!(told.state, State::AskedDates { guests: Some(2) });
-    let Reply::Text(body) = &told.replies[0] else {
-        panic!("{:?}", told.replies)
-    };
+    let body = said(&told.replies[0]);
     assert!(
         body.starts_with("Para 2 personas la estadía mínima es de 3 noches."),
         "{body}"
@@ -920,12 +916,7 @@ fn nothing_found_says_why_when_it_is_not_the_nights() {
 /// hello; as a first message, the hello.
 #[test]
 fn what_is_not_understood_keeps_the_question_open() {
-    let confirming = State::ConfirmingHold {
-        check_in: d("2026-11-06"),
-        check_out: d("2026-11-08"),
-        guests: 4,
-        offer: offers().remove(0),
-    };
+    let confirming = confirming_the_lake();
     let asked = turn(respond(
         &confirming,
         Some(now()),
@@ -933,9 +924,7 @@ fn what_is_not_understood_keeps_the_question_open() {
         now(),
     ));
     assert_eq!(asked.state, confirming);
-    let Reply::Text(body) = &asked.replies[0] else {
-        panic!("{:?}", asked.replies)
-    };
+    let body = said(&asked.replies[0]);
     assert!(
         body.starts_with("Perdón, eso no lo sé responder."),
         "{body}"
@@ -1002,8 +991,6 @@ fn long_names_are_cut_visibly_and_one_balance_is_singular() {
             link: None,
         }]),
     );
-    let Reply::Text(body) = &one.replies[0] else {
-        panic!("{:?}", one.replies)
-    };
+    let body = said(&one.replies[0]);
     assert!(body.starts_with("La seña ya está paga."), "{body}");
 }

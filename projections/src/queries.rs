@@ -1,7 +1,8 @@
 //! What the API reads from the live read models.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use domain::{Money, Pricing, Quote};
+use domain::accommodation::validate_stay;
+use domain::{Money, Pricing, Quote, StayDates};
 use eventstore::Db;
 use serde::Serialize;
 use serde_json::Value;
@@ -105,6 +106,35 @@ pub async fn free_accommodations(
     Ok(rows
         .into_iter()
         .filter_map(AccommodationRow::view)
+        .collect())
+}
+
+/// The accommodations a guest can book for `stay` now: free those nights, and whose own rules
+/// (capacity, minimum nights, no past check-in) take it; each with its quote.
+pub async fn bookable(
+    db: &Db,
+    stay: &StayDates,
+    guests: u32,
+    now: DateTime<Utc>,
+) -> Result<Vec<(AccommodationView, Quote)>, sqlx::Error> {
+    let free = free_accommodations(db, stay.check_in(), stay.check_out(), guests, now).await?;
+    Ok(free
+        .into_iter()
+        .filter(|a| {
+            validate_stay(
+                a.capacity,
+                a.min_nights,
+                a.utc_offset_minutes,
+                stay,
+                guests,
+                now,
+            )
+            .is_ok()
+        })
+        .map(|a| {
+            let quote = a.pricing.quote(stay);
+            (a, quote)
+        })
         .collect())
 }
 
