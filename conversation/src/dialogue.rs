@@ -619,8 +619,15 @@ fn handoff() -> Step {
 
 fn choose(state: &State, id: &str, today: NaiveDate) -> Step {
     match id {
-        ids::MENU_AVAILABILITY | ids::HOLD_CHANGE_DATES => {
-            done(State::AskedDates { guests: None }, vec![ask_dates()])
+        ids::MENU_AVAILABILITY => done(State::AskedDates { guests: None }, vec![ask_dates()]),
+        // Other dates for the same party: they are not asked how many they are again.
+        ids::HOLD_CHANGE_DATES => {
+            let guests = match state {
+                State::ConfirmingHold { guests, .. }
+                | State::ChoosingAccommodation { guests, .. } => Some(*guests),
+                _ => None,
+            };
+            done(State::AskedDates { guests }, vec![ask_dates()])
         }
         ids::MENU_MINE | ids::HELP_CANCEL => list_reservations(),
         ids::HELP_PRICES => done(State::Menu, vec![text(PRICES)]),

@@ -241,10 +241,17 @@ fn every_id_reaches_its_handler() {
         turn(choice(&State::Menu, ids::DATES_OTHER)).state,
         State::AskedDates { .. }
     ));
-    assert!(matches!(
-        turn(choice(&confirming, ids::HOLD_CHANGE_DATES)).state,
-        State::AskedDates { .. }
-    ));
+    // Other dates for the same party: "del 20 al 22" next is searched for as many.
+    let other_dates = turn(choice(&confirming, ids::HOLD_CHANGE_DATES)).state;
+    let State::ConfirmingHold { guests, .. } = &confirming else {
+        panic!()
+    };
+    assert_eq!(
+        other_dates,
+        State::AskedDates {
+            guests: Some(*guests)
+        }
+    );
     assert_eq!(
         turn(choice(&confirming, ids::HOLD_CANCEL)).state,
         State::Menu
