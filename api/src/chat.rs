@@ -226,16 +226,7 @@ async fn handle(state: &AppState, m: &InboundMessage, heard: Option<Heard>) -> R
                 return reply(state, m, &[Reply::Text(Refusal::Unavailable.reply())]).await;
             }
         },
-        MessageKind::Unsupported { .. } => {
-            return reply(
-                state,
-                m,
-                &[Reply::Text(
-                    "Por ahora solo entiendo mensajes de texto. Escribime qué necesitás.".into(),
-                )],
-            )
-            .await;
-        }
+        MessageKind::Unsupported { kind } => return not_text(state, m, &guest, kind).await,
     };
     let (dialogue, last) = load(state, &guest).await?;
     let turn = match dialogue::respond(&dialogue, last, &input, at) {
@@ -359,6 +350,72 @@ fn confirm_voice(wamid: &str, text: &str) -> Reply {
                 "Escuché esto en tu audio: «{shown}». Si no es así, ¿me lo escribís?"
             ))
         })
+}
+
+/// A message that is not text, a tap or a voice note. An image or a document from a guest whose
+/// hold waits for its deposit is, in practice, the receipt of a bank transfer: the owner, who
+/// confirms transfers by hand, hears of it. A conversation a person took over is theirs: the
+/// bot says nothing.
+async fn not_text(
+    state: &AppState,
+    m: &InboundMessage,
+    guest: &GuestId,
+    kind: &str,
+) -> Result<(), Problem> {
+    if load(state, guest).await?.0 == State::HandedOff {
+        return Ok(());
+    }
+    let waiting: Vec<String> = if matches!(kind, "image" | "document") {
+        let filter = queries::ReservationFilter {
+            guest_ref: Some(guest.stream_id()),
+            status: Some("held".into()),
+            limit: 10,
+            ..queries::ReservationFilter::default()
+        };
+        queries::search_reservations(&state.db, &filter)
+            .await?
+            .into_iter()
+            .map(|r| r.code)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    if waiting.is_empty() {
+        return reply(
+            state,
+            m,
+            &[Reply::Text(
+                "Por ahora solo entiendo mensajes de texto. Escribime qué necesitás.".into(),
+            )],
+        )
+        .await;
+    }
+    let codes = waiting.join(", ");
+    let who = m
+        .profile_name
+        .as_deref()
+        .filter(|n| !n.trim().is_empty())
+        .unwrap_or("Un huésped");
+    crate::outbox::alert_owner(
+        state,
+        &format!("receipt:{}", m.wamid),
+        format!(
+            "📎 {who} (+{wa_id}) mandó un archivo por WhatsApp, tal vez el comprobante de la \
+             seña de {codes}. Cuando veas la transferencia, confirmala con POST \
+             /v1/admin/reservations/CÓDIGO/confirm.",
+            wa_id = m.wa_id
+        ),
+    )
+    .await?;
+    reply(
+        state,
+        m,
+        &[Reply::Text(format!(
+            "¡Gracias! Si es el comprobante de la transferencia, ya le aviso a la persona a cargo \
+             para que la revise y confirme tu reserva {codes}. Te escribo por acá apenas esté."
+        ))],
+    )
+    .await
 }
 
 async fn reply(state: &AppState, m: &InboundMessage, replies: &[Reply]) -> Result<(), Problem> {

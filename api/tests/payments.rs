@@ -1067,18 +1067,31 @@ async fn a_guest_arriving_tomorrow_is_told_the_way_once() {
     }
 }
 
-/// The guest taps a button in WhatsApp (an unsigned delivery: these tests set no app secret).
+/// The guest taps a button in WhatsApp.
 async fn guest_taps(app: &TestApp, wamid: &str, id: &str) {
+    guest_sends(
+        app,
+        wamid,
+        json!({"type": "interactive", "interactive": {"type": "button_reply",
+            "button_reply": {"id": id, "title": "…"}}}),
+    )
+    .await;
+}
+
+/// The guest sends `message` (its `type` and content) in WhatsApp: an unsigned delivery, as
+/// these tests set no app secret.
+async fn guest_sends(app: &TestApp, wamid: &str, message: Value) {
+    let mut message = message;
+    message["from"] = json!(GUEST);
+    message["id"] = json!(wamid);
+    message["timestamp"] = json!(app.clock.lock().unwrap().timestamp().to_string());
     let delivery = json!({
         "object": "whatsapp_business_account",
         "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
             "messaging_product": "whatsapp",
             "metadata": {"display_phone_number": "5491100000000", "phone_number_id": "123"},
             "contacts": [{"profile": {"name": "Ana Pérez"}, "wa_id": GUEST}],
-            "messages": [{"from": GUEST, "id": wamid,
-                "timestamp": app.clock.lock().unwrap().timestamp().to_string(),
-                "type": "interactive", "interactive": {"type": "button_reply",
-                    "button_reply": {"id": id, "title": "…"}}}]
+            "messages": [message]
         }}]}]
     });
     let r = app
@@ -1627,5 +1640,97 @@ async fn a_refund_made_by_hand_is_marked_made_and_the_guest_told() {
             told(&app, "Te devolvimos").await == 1
         })
         .await;
+    }
+}
+
+/// A guest whose hold waits for its deposit sends a picture: in practice the receipt of a
+/// transfer, which the owner confirms by hand. The guest is told the person in charge will
+/// check it and the owner hears of it, once however often it is delivered. Once nothing waits
+/// for a deposit, a picture gets the "text only" answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transfer_receipt_sent_as_a_picture_reaches_the_owner() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let (_server, app, _, _, code) = whatsapp_guest_holding(backend, 10, 12).await;
+        eventually("the hold in the read model", || async {
+            status(&app, &code).await["status"] == "held"
+        })
+        .await;
+        // Meta's shape of an image message (its media id is only ever fetched by a person).
+        let picture = json!({"type": "image", "image": {"mime_type": "image/jpeg",
+            "sha256": "4654+8g=", "id": "65463453"}});
+        guest_sends(&app, "wamid.receipt-1", picture.clone()).await;
+        guest_sends(&app, "wamid.receipt-1", picture.clone()).await;
+        let owner_told = || async {
+            messages_to(&app, OWNER)
+                .await
+                .iter()
+                .filter(|m| m.contains("comprobante") && m.contains(&code))
+                .count()
+        };
+        eventually("the owner told", || async { owner_told().await == 1 }).await;
+        eventually("the guest told", || async {
+            told(&app, "Si es el comprobante de la transferencia").await == 1
+        })
+        .await;
+
+        cancel_as_owner(&app, &code, "el huésped desistió").await;
+        eventually("the cancellation in the read model", || async {
+            status(&app, &code).await["status"] == "cancelled"
+        })
+        .await;
+        guest_sends(&app, "wamid.receipt-2", picture).await;
+        eventually("the text-only answer", || async {
+            told(&app, "solo entiendo mensajes de texto").await == 1
+        })
+        .await;
+        assert_eq!(owner_told().await, 1, "{backend:?}");
+    }
+}
+
+/// A conversation a person took over is theirs: a picture sent to them gets no answer from the
+/// bot, and the owner is not told of it as a receipt (the person is already talking with them).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_picture_in_a_conversation_handed_to_a_person_gets_no_bot_answer() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let (_server, app, _, _, _) = whatsapp_guest_holding(backend, 10, 12).await;
+        guest_sends(
+            &app,
+            "wamid.person",
+            json!({"type": "text", "text": {"body": "quiero hablar con una persona"}}),
+        )
+        .await;
+        eventually("the handoff", || async {
+            told(&app, "Le aviso a la persona a cargo").await == 1
+        })
+        .await;
+        guest_sends(
+            &app,
+            "wamid.picture",
+            json!({"type": "image", "image": {"mime_type": "image/jpeg", "id": "65463454"}}),
+        )
+        .await;
+        eventually("the picture handled", || async {
+            let (n,): (i64,) = projections::db_fetch!(
+                &app.state.db,
+                (i64,),
+                fetch_one,
+                "SELECT COUNT(*) FROM wa_inbox WHERE wamid = 'wamid.picture' \
+                 AND processed_at_ms IS NOT NULL"
+                    .to_owned()
+            )
+            .unwrap();
+            n == 1
+        })
+        .await;
+        // (The hold's payment link may arrive at any time: only the bot's answers are counted.)
+        assert_eq!(told(&app, "Si es el comprobante").await, 0, "{backend:?}");
+        assert_eq!(told(&app, "solo entiendo").await, 0, "{backend:?}");
+        assert!(
+            !messages_to(&app, OWNER)
+                .await
+                .iter()
+                .any(|m| m.contains("comprobante")),
+            "{backend:?}"
+        );
     }
 }
