@@ -163,6 +163,12 @@ async fn load(
 
 async fn handle(state: &AppState, m: &InboundMessage, heard: Option<Heard>) -> Result<(), Problem> {
     let guest = eventstore::pii::guest_for_phone(&state.db, &m.wa_id).await?;
+    let (dialogue, last) = load(state, &guest).await?;
+    // A conversation a person took over is theirs: the bot answers nothing until it is
+    // released, neither words nor voice notes (not even "say it again") nor pictures.
+    if dialogue == State::HandedOff {
+        return Ok(());
+    }
     let at = DateTime::from_timestamp(m.timestamp, 0).unwrap_or_else(|| state.now());
     // The voice note the guest confirms was heard right: by its button, or by a typed "sí" right
     // after the question (which answers that question, not the dialogue's last one). Only a
@@ -228,7 +234,6 @@ async fn handle(state: &AppState, m: &InboundMessage, heard: Option<Heard>) -> R
         },
         MessageKind::Unsupported { kind } => return not_text(state, m, &guest, kind).await,
     };
-    let (dialogue, last) = load(state, &guest).await?;
     let turn = match dialogue::respond(&dialogue, last, &input, at) {
         Step::Done(turn) => turn,
         Step::Need { action, pending } => {
@@ -354,17 +359,13 @@ fn confirm_voice(wamid: &str, text: &str) -> Reply {
 
 /// A message that is not text, a tap or a voice note. An image or a document from a guest whose
 /// hold waits for its deposit is, in practice, the receipt of a bank transfer: the owner, who
-/// confirms transfers by hand, hears of it. A conversation a person took over is theirs: the
-/// bot says nothing.
+/// confirms transfers by hand, hears of it.
 async fn not_text(
     state: &AppState,
     m: &InboundMessage,
     guest: &GuestId,
     kind: &str,
 ) -> Result<(), Problem> {
-    if load(state, guest).await?.0 == State::HandedOff {
-        return Ok(());
-    }
     let waiting: Vec<String> = if matches!(kind, "image" | "document") {
         let filter = queries::ReservationFilter {
             guest_ref: Some(guest.stream_id()),

@@ -1687,8 +1687,9 @@ async fn a_transfer_receipt_sent_as_a_picture_reaches_the_owner() {
     }
 }
 
-/// A conversation a person took over is theirs: a picture sent to them gets no answer from the
-/// bot, and the owner is not told of it as a receipt (the person is already talking with them).
+/// A conversation a person took over is theirs: a picture or a voice note sent to them gets no
+/// answer from the bot, and the owner is not told of a picture as a receipt (the person is
+/// already talking with them).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_picture_in_a_conversation_handed_to_a_person_gets_no_bot_answer() {
     for backend in [Backend::Sqlite, Backend::Postgres] {
@@ -1709,19 +1710,28 @@ async fn a_picture_in_a_conversation_handed_to_a_person_gets_no_bot_answer() {
             json!({"type": "image", "image": {"mime_type": "image/jpeg", "id": "65463454"}}),
         )
         .await;
-        eventually("the picture handled", || async {
+        // A voice note too: here it cannot be heard, which would be answered "please type".
+        guest_sends(
+            &app,
+            "wamid.voice",
+            json!({"type": "audio", "audio": {"mime_type": "audio/ogg; codecs=opus",
+                "id": "65463455", "voice": true}}),
+        )
+        .await;
+        eventually("the picture and the voice note handled", || async {
             let (n,): (i64,) = projections::db_fetch!(
                 &app.state.db,
                 (i64,),
                 fetch_one,
-                "SELECT COUNT(*) FROM wa_inbox WHERE wamid = 'wamid.picture' \
+                "SELECT COUNT(*) FROM wa_inbox WHERE wamid IN ('wamid.picture', 'wamid.voice') \
                  AND processed_at_ms IS NOT NULL"
                     .to_owned()
             )
             .unwrap();
-            n == 1
+            n == 2
         })
         .await;
+        assert_eq!(told(&app, "audio").await, 0, "{backend:?}");
         // (The hold's payment link may arrive at any time: only the bot's answers are counted.)
         assert_eq!(told(&app, "Si es el comprobante").await, 0, "{backend:?}");
         assert_eq!(told(&app, "solo entiendo").await, 0, "{backend:?}");
