@@ -7,7 +7,7 @@
 //! [`TIMEOUT_MINUTES`] starts again from the menu.
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc, Weekday};
-use domain::Money;
+use domain::{Money, ReservationCode};
 use serde::{Deserialize, Serialize};
 
 use crate::nlu::{self, Dates, Intent};
@@ -334,6 +334,23 @@ fn from_dates(dates: Option<Dates>, guests: Option<u32>, fallback: State) -> Ste
     }
 }
 
+/// A reservation code in what the guest wrote ("la reserva K7M2QXP"). A word counts when it
+/// has the code's shape and a digit, so that a seven-letter word ("RESERVA" in capitals) is not
+/// taken for one; when the code was just asked for, a message that is only the code counts
+/// with or without a digit.
+fn quoted_code(text: &str, asked: bool) -> Option<String> {
+    let words: Vec<&str> = text
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let alone = asked && words.len() == 1;
+    words
+        .into_iter()
+        .filter(|w| alone || w.chars().any(|c| c.is_ascii_digit()))
+        .find_map(|w| ReservationCode::parse(w).ok())
+        .map(|code| code.as_str().to_owned())
+}
+
 fn weekend(today: NaiveDate, next: bool) -> (NaiveDate, NaiveDate) {
     let phrase = if next {
         "el finde que viene"
@@ -372,6 +389,20 @@ pub fn respond(
             let u = nlu::understand(t, today);
             if u.intents.first() == Some(&Intent::Human) {
                 return handoff();
+            }
+            // A reservation quoted by its code: that one, to see or to cancel.
+            if let Some(code) = quoted_code(t, state == State::ChoosingReservation) {
+                return if u.intents.contains(&Intent::Cancel) {
+                    Step::Need {
+                        action: Action::PreviewCancellation { code },
+                        pending: State::Menu,
+                    }
+                } else {
+                    Step::Need {
+                        action: Action::ShowReservation { code: code.clone() },
+                        pending: State::ManagingReservation { code },
+                    }
+                };
             }
             match (&state, u.guests, &u.dates) {
                 // The number of guests we asked for.

@@ -1001,3 +1001,41 @@ fn long_names_are_cut_visibly_and_one_balance_is_singular() {
     let body = said(&one.replies[0]);
     assert!(body.starts_with("La seña ya está paga."), "{body}");
 }
+
+/// A reservation quoted by its code is that one: shown, or (with "cancelar") its cancellation
+/// terms. A seven-letter word in capitals is not a code; a code of letters alone counts when
+/// the code was asked for and is all the message says.
+#[test]
+fn a_reservation_quoted_by_its_code_is_that_one() {
+    let need = |state: &State, said: &str| match respond(state, Some(now()), &text(said), now()) {
+        Step::Need { action, pending } => (action, pending),
+        Step::Done(t) => panic!("{said:?}: {t:?}"),
+    };
+    assert_eq!(
+        need(&State::Menu, "hola, mi reserva es la K7M2QXP"),
+        (
+            Action::ShowReservation {
+                code: "K7M2QXP".into()
+            },
+            State::ManagingReservation {
+                code: "K7M2QXP".into()
+            }
+        )
+    );
+    assert_eq!(
+        need(&State::Menu, "quiero cancelar la reserva k7m2qxp").0,
+        Action::PreviewCancellation {
+            code: "K7M2QXP".into()
+        }
+    );
+    assert_eq!(
+        need(&State::ChoosingReservation, "HAAAAAA").0,
+        Action::ShowReservation {
+            code: "HAAAAAA".into()
+        }
+    );
+    assert_eq!(
+        need(&State::Menu, "QUIERO VER MI RESERVA").0,
+        Action::ListReservations
+    );
+}
