@@ -334,6 +334,24 @@ fn from_dates(dates: Option<Dates>, guests: Option<u32>, fallback: State) -> Ste
     }
 }
 
+/// The one offer whose name the guest wrote: a word of its name (four letters or more) that no
+/// other offer's name has ("bosque" in "la del bosque"). None when the words fit several.
+fn named_offer<'a>(offers: &'a [Offer], text: &str) -> Option<&'a Offer> {
+    let said = nlu::words(text);
+    let names: Vec<Vec<String>> = offers.iter().map(|o| nlu::words(&o.name)).collect();
+    let mut found = offers.iter().zip(&names).filter(|(_, name)| {
+        name.iter().any(|w| {
+            w.chars().count() >= 4
+                && said.contains(w)
+                && names.iter().filter(|other| other.contains(w)).count() == 1
+        })
+    });
+    match (found.next(), found.next()) {
+        (Some((offer, _)), None) => Some(offer),
+        _ => None,
+    }
+}
+
 /// A reservation code in what the guest wrote ("la reserva K7M2QXP"). A word counts when it
 /// has the code's shape and a digit, so that a seven-letter word ("RESERVA" in capitals) is not
 /// taken for one; when the code was just asked for, a message that is only the code counts
@@ -424,6 +442,15 @@ pub fn respond(
             if u.dates.is_some() {
                 return from_dates(u.dates, u.guests, state);
             }
+            // A cabin on the list named instead of tapped ("la del bosque"); other dates
+            // named with it were a new search above.
+            if let State::ChoosingAccommodation { offers, .. } = &state
+                && let Some(offer) = named_offer(offers, t)
+            {
+                let id = format!("{}{}", ids::ACCOMMODATION_PREFIX, offer.accommodation_id);
+                return choose(&state, &id, today);
+            }
+
             // Said instead of tapped (typed, or in a voice note), an answer to the question
             // just asked works like its button.
             let first = u.intents.first();

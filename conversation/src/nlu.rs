@@ -54,6 +54,12 @@ pub struct Understanding {
 /// How far ahead a weekday-and-day (`el sábado 3`) is looked for before asking.
 const NEARBY_MONTHS: u32 = 3;
 
+/// The words of `text` as the rest of this module reads them: lower case, no accents, common
+/// slips corrected. For matching what a guest wrote against a name.
+pub fn words(text: &str) -> Vec<String> {
+    tokens(text)
+}
+
 pub fn understand(text: &str, today: NaiveDate) -> Understanding {
     let t = tokens(text);
     let dates = dates(&t, today);

@@ -1039,3 +1039,36 @@ fn a_reservation_quoted_by_its_code_is_that_one() {
         Action::ListReservations
     );
 }
+
+/// A cabin on the list named instead of tapped is chosen; words every name shares ("cabaña")
+/// choose nothing.
+#[test]
+fn a_cabin_named_instead_of_tapped_is_chosen() {
+    let choosing = State::ChoosingAccommodation {
+        check_in: d("2026-11-06"),
+        check_out: d("2026-11-08"),
+        guests: 4,
+        offers: offers(),
+    };
+    let chosen = turn(respond(
+        &choosing,
+        Some(now()),
+        &text("me gusta la del bosque"),
+        now(),
+    ));
+    let State::ConfirmingHold { offer, .. } = &chosen.state else {
+        panic!("{:?}", chosen.state)
+    };
+    assert_eq!(offer.accommodation_id, "a2");
+    let chosen = turn(respond(&choosing, Some(now()), &text("LA DEL LAGO"), now()));
+    assert!(
+        matches!(&chosen.state, State::ConfirmingHold { offer, .. } if offer.accommodation_id == "a1")
+    );
+    let unsure = turn(respond(
+        &choosing,
+        Some(now()),
+        &text("cualquier cabaña"),
+        now(),
+    ));
+    assert_eq!(unsure.state, choosing);
+}
