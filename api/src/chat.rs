@@ -366,18 +366,8 @@ async fn not_text(
     guest: &GuestId,
     kind: &str,
 ) -> Result<(), Problem> {
-    let waiting: Vec<String> = if matches!(kind, "image" | "document") {
-        let filter = queries::ReservationFilter {
-            guest_ref: Some(guest.stream_id()),
-            status: Some("held".into()),
-            limit: 10,
-            ..queries::ReservationFilter::default()
-        };
-        queries::search_reservations(&state.db, &filter)
-            .await?
-            .into_iter()
-            .map(|r| r.code)
-            .collect()
+    let waiting = if matches!(kind, "image" | "document") {
+        holds_waiting(state, guest).await?
     } else {
         Vec::new()
     };
@@ -392,20 +382,11 @@ async fn not_text(
         .await;
     }
     let codes = waiting.join(", ");
-    let who = m
-        .profile_name
-        .as_deref()
-        .filter(|n| !n.trim().is_empty())
-        .unwrap_or("Un huésped");
-    crate::outbox::alert_owner(
+    tell_owner_of_transfer(
         state,
-        &format!("receipt:{}", m.wamid),
-        format!(
-            "📎 {who} (+{wa_id}) mandó un archivo por WhatsApp, tal vez el comprobante de la \
-             seña de {codes}. Cuando veas la transferencia, confirmala con POST \
-             /v1/admin/reservations/CÓDIGO/confirm.",
-            wa_id = m.wa_id
-        ),
+        m,
+        "mandó un archivo, tal vez el comprobante de la transferencia",
+        &codes,
     )
     .await?;
     reply(
@@ -417,6 +398,47 @@ async fn not_text(
         ))],
     )
     .await
+}
+
+/// The codes of the guest's holds waiting for their deposit.
+async fn holds_waiting(state: &AppState, guest: &GuestId) -> Result<Vec<String>, Problem> {
+    let filter = queries::ReservationFilter {
+        guest_ref: Some(guest.stream_id()),
+        status: Some("held".into()),
+        limit: 10,
+        ..queries::ReservationFilter::default()
+    };
+    Ok(queries::search_reservations(&state.db, &filter)
+        .await?
+        .into_iter()
+        .map(|r| r.code)
+        .collect())
+}
+
+/// The owner hears on their WhatsApp (once per guest message) that a transfer for the deposit
+/// of `codes` may have arrived: they confirm transfers by hand, from their bank.
+async fn tell_owner_of_transfer(
+    state: &AppState,
+    m: &InboundMessage,
+    what: &str,
+    codes: &str,
+) -> Result<(), Problem> {
+    let who = m
+        .profile_name
+        .as_deref()
+        .filter(|n| !n.trim().is_empty())
+        .unwrap_or("Un huésped");
+    crate::outbox::alert_owner(
+        state,
+        &format!("transfer:{}", m.wamid),
+        format!(
+            "📎 {who} (+{wa_id}) {what} de la seña de {codes}. Cuando la veas en tu cuenta, \
+             confirmala con POST /v1/admin/reservations/CÓDIGO/confirm.",
+            wa_id = m.wa_id
+        ),
+    )
+    .await?;
+    Ok(())
 }
 
 async fn reply(state: &AppState, m: &InboundMessage, replies: &[Reply]) -> Result<(), Problem> {
@@ -552,6 +574,21 @@ async fn perform(
                 })
                 .collect(),
         )),
+        Action::TransferToCheck => {
+            let codes = holds_waiting(state, guest).await?;
+            if codes.is_empty() {
+                // Nothing waits for a deposit: the answer is that they are up to date.
+                return Ok(Outcome::PaymentLinks(Vec::new()));
+            }
+            tell_owner_of_transfer(
+                state,
+                m,
+                "dice que hizo la transferencia",
+                &codes.join(", "),
+            )
+            .await?;
+            Ok(Outcome::TransferToCheck { codes })
+        }
         Action::PaymentLinks => {
             let filter = queries::ReservationFilter {
                 guest_ref: Some(guest.stream_id()),

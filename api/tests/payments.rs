@@ -1672,6 +1672,24 @@ async fn a_transfer_receipt_sent_as_a_picture_reaches_the_owner() {
             told(&app, "Si es el comprobante de la transferencia").await == 1
         })
         .await;
+        // Said in words, it reaches the owner the same way.
+        guest_sends(
+            &app,
+            "wamid.transfer-said",
+            json!({"type": "text", "text": {"body": "ya te hice la transferencia!"}}),
+        )
+        .await;
+        eventually("the owner told of the transfer", || async {
+            messages_to(&app, OWNER)
+                .await
+                .iter()
+                .any(|m| m.contains("dice que hizo la transferencia") && m.contains(&code))
+        })
+        .await;
+        eventually("the guest told the owner will check", || async {
+            told(&app, "para que revise la transferencia").await == 1
+        })
+        .await;
 
         cancel_as_owner(&app, &code, "el huésped desistió").await;
         eventually("the cancellation in the read model", || async {

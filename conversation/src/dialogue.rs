@@ -137,6 +137,9 @@ pub enum Action {
     CancelReservation { code: String },
     /// The payment links of the guest's reservations still waiting for the deposit.
     PaymentLinks,
+    /// The guest says they paid a deposit by transfer: the owner, who confirms transfers by
+    /// hand, is told (when a hold of theirs waits for one).
+    TransferToCheck,
     /// Each cabin's check-in and check-out times.
     HouseTimes,
 }
@@ -196,6 +199,10 @@ pub enum Outcome {
         why: String,
     },
     PaymentLinks(Vec<PendingPayment>),
+    /// The owner was told to check the transfer for these holds.
+    TransferToCheck {
+        codes: Vec<String>,
+    },
     /// Asked what to pay with no deposit waiting: the confirmed stays with a balance left.
     Balances(Vec<BalanceDue>),
     HouseTimes(Vec<HouseTimes>),
@@ -508,6 +515,10 @@ pub fn respond(
                     pending: State::Menu,
                 },
                 Some(Intent::Human) => handoff(),
+                Some(Intent::Transferred) => Step::Need {
+                    action: Action::TransferToCheck,
+                    pending: State::CheckingPayment,
+                },
                 Some(Intent::Paid) => Step::Need {
                     action: Action::PaymentLinks,
                     pending: State::CheckingPayment,
@@ -897,6 +908,14 @@ pub fn after(pending: State, outcome: Outcome) -> Turn {
                 ask_dates(),
             ],
         ),
+        (_, Outcome::TransferToCheck { codes }) => turn(
+            State::Menu,
+            vec![text(format!(
+                "¡Gracias! Le aviso a la persona a cargo para que revise la transferencia y \
+                 confirme tu reserva {}. Te escribo por acá apenas esté.",
+                codes.join(", ")
+            ))],
+        ),
         (State::CheckingPayment, Outcome::PaymentLinks(pending)) if pending.is_empty() => turn(
             State::Menu,
             vec![text(
@@ -908,8 +927,8 @@ pub fn after(pending: State, outcome: Outcome) -> Turn {
             let not_yet = format!(
                 "Todavía no me llegó la seña de {} {}. Si la pagaste con Mercado Pago puede \
                  tardar unos minutos en acreditarse: te aviso por acá apenas llegue. Si fue por \
-                 transferencia, escribí \"hablar con alguien\" y le aviso a la persona a cargo \
-                 para que la revise.",
+                 transferencia, mandame el comprobante y le aviso a la persona a cargo para que \
+                 la revise.",
                 if codes.len() == 1 {
                     "la reserva"
                 } else {

@@ -24,7 +24,10 @@ pub enum Intent {
     Human,
     /// A short "yes" ("sí", "dale", "ok", "confirmo"): only meaningful after a question.
     Yes,
-    /// The guest says they already paid ("ya pagué", "te transferí", "pagado").
+    /// The guest says they paid by bank transfer, or sent its receipt ("te transferí", "ya
+    /// hice la transferencia", "te mandé el comprobante"): the owner confirms those by hand.
+    Transferred,
+    /// The guest says they already paid ("ya pagué", "pagado").
     Paid,
     /// "Gracias": nothing to do, but it deserves better than the menu.
     Thanks,
@@ -736,6 +739,9 @@ fn intents(t: &[String]) -> Vec<Intent> {
             .any(|w| has(t, w))
             && (starts("transfer") || starts("pago")))
     {
+        if starts("transfer") || starts("comprobante") {
+            push(Intent::Transferred);
+        }
         push(Intent::Paid);
     }
     // "cuánto debo", "el saldo", "cuánto me falta": what is left to pay is asked as payment.

@@ -1072,3 +1072,33 @@ fn a_cabin_named_instead_of_tapped_is_chosen() {
     ));
     assert_eq!(unsure.state, choosing);
 }
+
+/// "Te transferí" is for the owner to check: the guest hears they were told (when a hold of
+/// theirs waits for a deposit), or that nothing is pending.
+#[test]
+fn a_transfer_told_is_passed_to_the_owner() {
+    let Step::Need { action, pending } = respond(
+        &State::Menu,
+        Some(now()),
+        &text("ya hice la transferencia de la seña"),
+        now(),
+    ) else {
+        panic!("expected the owner told")
+    };
+    assert_eq!(action, Action::TransferToCheck);
+    let told = after(
+        pending.clone(),
+        Outcome::TransferToCheck {
+            codes: vec!["K7M2QXP".into()],
+        },
+    );
+    assert_eq!(told.state, State::Menu);
+    assert!(
+        said(&told.replies[0])
+            .starts_with("¡Gracias! Le aviso a la persona a cargo para que revise la transferencia y confirme tu reserva K7M2QXP."),
+        "{:?}",
+        told.replies
+    );
+    let nothing = after(pending, Outcome::PaymentLinks(vec![]));
+    assert!(said(&nothing.replies[0]).contains("al día"));
+}

@@ -228,9 +228,9 @@ fn intents_are_recognised() {
         // Told it is paid, not asking to pay.
         ("ya pagué la seña", Intent::Paid),
         ("Ya pague", Intent::Paid),
-        ("te transferí recién", Intent::Paid),
-        ("ya hice la transferencia", Intent::Paid),
-        ("te mandé el comprobante", Intent::Paid),
+        ("te transferí recién", Intent::Transferred),
+        ("ya hice la transferencia", Intent::Transferred),
+        ("te mandé el comprobante", Intent::Transferred),
         ("ya está pagado?", Intent::Paid),
         ("ya quiero pagar", Intent::Pay),
         ("muchas gracias!", Intent::Thanks),
