@@ -381,14 +381,14 @@ async fn not_text(
         )
         .await;
     }
-    let codes = waiting.join(", ");
     tell_owner_of_transfer(
         state,
         m,
         "mandó un archivo, tal vez el comprobante de la transferencia",
-        &codes,
+        &waiting,
     )
     .await?;
+    let codes = waiting.join(", ");
     reply(
         state,
         m,
@@ -421,8 +421,13 @@ async fn tell_owner_of_transfer(
     state: &AppState,
     m: &InboundMessage,
     what: &str,
-    codes: &str,
+    codes: &[String],
 ) -> Result<(), Problem> {
+    let path = match codes {
+        [code] => format!("/v1/admin/reservations/{code}/confirm"),
+        _ => "/v1/admin/reservations/CÓDIGO/confirm".to_owned(),
+    };
+    let codes = codes.join(", ");
     let who = m
         .profile_name
         .as_deref()
@@ -433,7 +438,7 @@ async fn tell_owner_of_transfer(
         &format!("transfer:{}", m.wamid),
         format!(
             "📎 {who} (+{wa_id}) {what} de la seña de {codes}. Cuando la veas en tu cuenta, \
-             confirmala con POST /v1/admin/reservations/CÓDIGO/confirm.",
+             confirmala con POST {path}.",
             wa_id = m.wa_id
         ),
     )
@@ -580,13 +585,7 @@ async fn perform(
                 // Nothing waits for a deposit: the answer is that they are up to date.
                 return Ok(Outcome::PaymentLinks(Vec::new()));
             }
-            tell_owner_of_transfer(
-                state,
-                m,
-                "dice que hizo la transferencia",
-                &codes.join(", "),
-            )
-            .await?;
+            tell_owner_of_transfer(state, m, "dice que hizo la transferencia", &codes).await?;
             Ok(Outcome::TransferToCheck { codes })
         }
         Action::PaymentLinks => {

@@ -1680,10 +1680,10 @@ async fn a_transfer_receipt_sent_as_a_picture_reaches_the_owner() {
         )
         .await;
         eventually("the owner told of the transfer", || async {
-            messages_to(&app, OWNER)
-                .await
-                .iter()
-                .any(|m| m.contains("dice que hizo la transferencia") && m.contains(&code))
+            messages_to(&app, OWNER).await.iter().any(|m| {
+                m.contains("dice que hizo la transferencia")
+                    && m.contains(&format!("POST /v1/admin/reservations/{code}/confirm"))
+            })
         })
         .await;
         eventually("the guest told the owner will check", || async {
