@@ -360,9 +360,9 @@ fn named_offer<'a>(offers: &'a [Offer], text: &str) -> Option<&'a Offer> {
 }
 
 /// A reservation code in what the guest wrote ("la reserva K7M2QXP"). A word counts when it
-/// has the code's shape and a digit, so that a seven-letter word ("RESERVA" in capitals) is not
-/// taken for one; when the code was just asked for, a message that is only the code counts
-/// with or without a digit.
+/// has the code's shape, a letter and a digit, so that a seven-letter word ("RESERVA" in
+/// capitals) is not taken for one; when the code was just asked for, a message that is only
+/// the code counts with or without a digit.
 fn quoted_code(text: &str, asked: bool) -> Option<String> {
     let words: Vec<&str> = text
         .split(|c: char| !c.is_ascii_alphanumeric())
@@ -371,7 +371,11 @@ fn quoted_code(text: &str, asked: bool) -> Option<String> {
     let alone = asked && words.len() == 1;
     words
         .into_iter()
-        .filter(|w| alone || w.chars().any(|c| c.is_ascii_digit()))
+        // A letter too: seven digits are a phone number far more often than a code.
+        .filter(|w| {
+            (alone || w.chars().any(|c| c.is_ascii_digit()))
+                && w.chars().any(|c| c.is_ascii_alphabetic())
+        })
         .find_map(|w| ReservationCode::parse(w).ok())
         .map(|code| code.as_str().to_owned())
 }

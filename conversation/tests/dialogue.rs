@@ -1038,6 +1038,11 @@ fn a_reservation_quoted_by_its_code_is_that_one() {
         need(&State::Menu, "QUIERO VER MI RESERVA").0,
         Action::ListReservations
     );
+    // A local phone number is not a code.
+    assert_eq!(
+        need(&State::Menu, "mis reservas, mi cel es 5559999").0,
+        Action::ListReservations
+    );
 }
 
 /// A cabin on the list named instead of tapped is chosen; words every name shares ("cabaña")
