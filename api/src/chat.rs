@@ -294,8 +294,6 @@ async fn handle(state: &AppState, m: &InboundMessage, heard: Option<Heard>) -> R
 /// Said when the note a guest confirms is no longer on record (erased, say).
 const NOTE_GONE: &str = "Ese audio ya no lo tengo 🙈 ¿Me lo escribís?";
 
-/// The voice note whose transcript the bot asked this guest to confirm, when that question is
-/// the last thing it sent them.
 /// Why a search found nothing when it is not that the nights are taken: no cabin takes the
 /// party, or every one that does asks for more nights.
 fn why_nothing(cabins: &[queries::AccommodationView], stay: &StayDates, guests: u32) -> Outcome {
@@ -312,6 +310,8 @@ fn why_nothing(cabins: &[queries::AccommodationView], stay: &StayDates, guests: 
     }
 }
 
+/// The voice note whose transcript the bot asked this guest to confirm, when that question is
+/// the last thing it sent them.
 async fn pending_transcript(state: &AppState, wa_id: &str) -> Result<Option<String>, Problem> {
     // The owner's alerts are not questions (an owner trying the bot from their own phone).
     let last: Option<(String,)> = db_fetch!(
