@@ -1762,3 +1762,38 @@ async fn a_picture_in_a_conversation_handed_to_a_person_gets_no_bot_answer() {
         );
     }
 }
+
+/// A WhatsApp search that finds nothing says why when it is not the nights being taken: the
+/// party is larger than any cabin, or the stay shorter than the cabin's minimum.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_search_over_whatsapp_says_why() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        // One cabin for four, two nights at the least.
+        let (_server, app, _, _, _) = whatsapp_guest_holding(backend, 10, 12).await;
+        let slash = |days: i64| {
+            let day: chrono::NaiveDate = app.day(days).parse().unwrap();
+            day.format("%d/%m/%Y").to_string()
+        };
+        let ask = |wamid: &'static str, body: String| {
+            guest_sends(&app, wamid, json!({"type": "text", "text": {"body": body}}))
+        };
+        ask(
+            "wamid.nine",
+            format!("hay lugar del {} al {} para 9?", slash(40), slash(43)),
+        )
+        .await;
+        eventually("the party's size told", || async {
+            told(&app, "Nuestras cabañas son para hasta 4 personas").await == 1
+        })
+        .await;
+        ask(
+            "wamid.one-night",
+            format!("y del {} al {} para 2?", slash(50), slash(51)),
+        )
+        .await;
+        eventually("the minimum told", || async {
+            told(&app, "Para 2 personas la estadía mínima es de 2 noches").await == 1
+        })
+        .await;
+    }
+}
