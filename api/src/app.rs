@@ -162,19 +162,13 @@ impl Application {
             .await
             .context("creating the read-model tables")?;
         let db = store.db();
-        let cloud_api = match (&settings.whatsapp_token, &settings.whatsapp_phone_number_id) {
-            (Some(token), Some(sender)) => Some(Arc::new(
-                integrations::whatsapp::client::CloudApi::new(
-                    integrations::whatsapp::client::Config::new(
-                        &settings.whatsapp_api_base,
-                        token,
-                        sender,
-                    ),
-                )
-                .context("building the WhatsApp client")?,
+        // Sandbox (no credentials): replies are stored, not sent.
+        let cloud_api = match settings.whatsapp_api() {
+            Some(config) => Some(Arc::new(
+                integrations::whatsapp::client::CloudApi::new(config)
+                    .context("building the WhatsApp client")?,
             )),
-            // Sandbox: replies are stored, not sent.
-            _ => None,
+            None => None,
         };
         let state = web::Data::new(AppState {
             handler: CommandHandler::new(store.clone()),
@@ -211,6 +205,7 @@ impl Application {
             tokio::spawn(crate::payments::run(state.clone(), stopping.clone())),
             tokio::spawn(crate::outbox::run(
                 crate::outbox::Outbox::shared(state.db.clone(), cloud_api)
+                    .with_media(settings.whatsapp_media(crate::outbox::MAX_FORWARD_BYTES))
                     .with_notice(settings.whatsapp_notice.clone())
                     .reporting_to(state.reply_sender_active.clone()),
                 state.clock.clone(),

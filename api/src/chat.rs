@@ -232,7 +232,9 @@ async fn handle(state: &AppState, m: &InboundMessage, heard: Option<Heard>) -> R
                 return reply(state, m, &[Reply::Text(Refusal::Unavailable.reply())]).await;
             }
         },
-        MessageKind::Unsupported { kind } => return not_text(state, m, &guest, kind).await,
+        MessageKind::Media { kind, .. } | MessageKind::Unsupported { kind } => {
+            return not_text(state, m, &guest, kind).await;
+        }
     };
     let turn = match dialogue::respond(&dialogue, last, &input, at) {
         Step::Done(turn) => turn,
@@ -389,6 +391,28 @@ async fn not_text(
     )
     .await?;
     let codes = waiting.join(", ");
+    // The file itself follows the alert, so the owner sees what to look for in their account.
+    if let MessageKind::Media {
+        kind,
+        media_id,
+        mime_type,
+        caption: _,
+        filename,
+    } = &m.kind
+    {
+        crate::outbox::forward_to_owner(
+            state,
+            &format!("transfer:{}:file", m.wamid),
+            crate::outbox::File {
+                kind,
+                media_id,
+                mime_type: mime_type.as_deref(),
+                filename: filename.as_deref(),
+            },
+            format!("Lo que mandó {} para la seña de {codes}", sender(m)),
+        )
+        .await?;
+    }
     reply(
         state,
         m,
@@ -428,22 +452,27 @@ async fn tell_owner_of_transfer(
         _ => "/v1/admin/reservations/CÓDIGO/confirm".to_owned(),
     };
     let codes = codes.join(", ");
+    crate::outbox::alert_owner(
+        state,
+        &format!("transfer:{}", m.wamid),
+        format!(
+            "📎 {} {what} de la seña de {codes}. Cuando la veas en tu cuenta, \
+             confirmala con POST {path}.",
+            sender(m)
+        ),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The guest as the owner knows them: their WhatsApp profile name and number.
+fn sender(m: &InboundMessage) -> String {
     let who = m
         .profile_name
         .as_deref()
         .filter(|n| !n.trim().is_empty())
         .unwrap_or("Un huésped");
-    crate::outbox::alert_owner(
-        state,
-        &format!("transfer:{}", m.wamid),
-        format!(
-            "📎 {who} (+{wa_id}) {what} de la seña de {codes}. Cuando la veas en tu cuenta, \
-             confirmala con POST {path}.",
-            wa_id = m.wa_id
-        ),
-    )
-    .await?;
-    Ok(())
+    format!("{who} (+{})", m.wa_id)
 }
 
 async fn reply(state: &AppState, m: &InboundMessage, replies: &[Reply]) -> Result<(), Problem> {

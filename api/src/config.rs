@@ -279,6 +279,31 @@ impl Settings {
         }
     }
 
+    /// The Cloud API's settings, when WhatsApp credentials are configured (sandbox: `None`).
+    pub fn whatsapp_api(&self) -> Option<integrations::whatsapp::client::Config> {
+        match (&self.whatsapp_token, &self.whatsapp_phone_number_id) {
+            (Some(token), Some(sender)) => Some(integrations::whatsapp::client::Config::new(
+                &self.whatsapp_api_base,
+                token,
+                sender,
+            )),
+            _ => None,
+        }
+    }
+
+    /// A client that downloads guests' media of up to `limit` bytes, when WhatsApp credentials
+    /// are configured.
+    pub fn whatsapp_media(&self, limit: u64) -> Option<integrations::whatsapp::media::MediaClient> {
+        let config = self.whatsapp_api()?;
+        match integrations::whatsapp::media::MediaClient::new(config, limit) {
+            Ok(client) => Some(client),
+            Err(err) => {
+                tracing::warn!(error = %err, "WhatsApp media client unavailable");
+                None
+            }
+        }
+    }
+
     /// Creates the directory of a SQLite file so the default works on a fresh checkout, and
     /// loads (or generates once) the JWT secret when none is configured.
     pub fn prepare_storage(&mut self) -> anyhow::Result<()> {

@@ -14,10 +14,17 @@
 //! A reply WhatsApp refuses because the guest's 24-hour window has closed (at once, or later in
 //! its status update) is sent again as the operator's notice template, when one is configured,
 //! under the id `{reply id}:notice`: the refused one stays listed as failed.
+//!
+//! A guest's picture or document forwarded to the owner (a transfer receipt) is queued with the
+//! guest's media id under `forward`. Meta sends media by the id of an upload of the business's
+//! own, so at send time the file is fetched and uploaded again, and the message goes with the
+//! new id; a failure on the way is retried like a failed send, and a file Meta no longer has
+//! (or one too large) fails for good, as a refused reply does.
 
 use conversation::reply::{Reply, send_number};
 use eventstore::Db;
 use integrations::whatsapp::client::{CloudApi, SendError};
+use integrations::whatsapp::media::{MediaClient, MediaError};
 use integrations::whatsapp::template::{NoticeTemplate, OUTSIDE_WINDOW};
 use projections::{db_exec, db_fetch};
 
@@ -26,10 +33,17 @@ const CLAIM_MS: i64 = 60_000;
 const BATCH: i64 = 20;
 /// The Cloud API's limit on `biz_opaque_callback_data`.
 const TRACKER_MAX: usize = 512;
+/// Where a forward keeps the guest's file until it is sent (see the module's doc).
+const FORWARD: &str = "forward";
+/// The largest file forwarded: WhatsApp's own limit for pictures is 5 MB, and a receipt is a
+/// picture or a one-page PDF.
+pub const MAX_FORWARD_BYTES: u64 = 16 * 1024 * 1024;
 
 pub struct Outbox {
     db: Db,
     api: Option<std::sync::Arc<CloudApi>>,
+    /// Fetches the guests' files that are forwarded.
+    media: Option<MediaClient>,
     notice: Option<NoticeTemplate>,
     /// Set while this instance's sender holds the lease (shown by `/readyz`).
     active: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
@@ -178,6 +192,69 @@ pub async fn alert_owner(
     Ok(())
 }
 
+/// A picture or a document a guest sent, to forward to the owner.
+pub struct File<'a> {
+    /// `image` or `document`, as Meta names the message type.
+    pub kind: &'a str,
+    pub media_id: &'a str,
+    pub mime_type: Option<&'a str>,
+    pub filename: Option<&'a str>,
+}
+
+/// Forwards a guest's file to the owner (when `CABANAS_OWNER_WHATSAPP` is set), with `caption`;
+/// `id` makes a repeated forward a no-op.
+pub async fn forward_to_owner(
+    state: &crate::app::AppState,
+    id: &str,
+    file: File<'_>,
+    caption: String,
+) -> Result<(), sqlx::Error> {
+    let Some(owner) = state
+        .settings
+        .owner_whatsapp
+        .as_deref()
+        .filter(|n| !n.is_empty())
+    else {
+        return Ok(());
+    };
+    let now = state.now().timestamp_millis();
+    enqueue_file(&state.db, &format!("owner:{id}"), owner, file, caption, now).await?;
+    state.outbox_wake.notify_one();
+    Ok(())
+}
+
+/// Queues `file` for `wa_id` with `caption`; a second call with the same `id` does nothing, and
+/// so does a kind of file other than a picture or a document. The file is fetched when the
+/// message is sent (see the module's doc).
+pub async fn enqueue_file(
+    db: &Db,
+    id: &str,
+    wa_id: &str,
+    file: File<'_>,
+    caption: String,
+    now_ms: i64,
+) -> Result<bool, sqlx::Error> {
+    let mut shown = serde_json::json!({ "caption": caption });
+    match file.kind {
+        "image" => {}
+        "document" => shown["filename"] = file.filename.unwrap_or("comprobante").into(),
+        _ => return Ok(false),
+    }
+    let message = serde_json::json!({
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": send_number(wa_id),
+        "type": file.kind,
+        file.kind: shown,
+        FORWARD: {
+            "media_id": file.media_id,
+            "mime_type": file.mime_type,
+            "filename": file.filename,
+        },
+    });
+    insert(db, id, wa_id, message, (now_ms, now_ms)).await
+}
+
 /// A reply Meta reported on: its message id, and the error code and title if it failed.
 struct Tracked {
     wamid: String,
@@ -198,9 +275,15 @@ impl Outbox {
         Outbox {
             db,
             api,
+            media: None,
             notice: None,
             active: None,
         }
+    }
+
+    /// Forwards fetch their files with `media`.
+    pub fn with_media(self, media: Option<MediaClient>) -> Outbox {
+        Outbox { media, ..self }
     }
 
     /// Replies refused outside the 24-hour window go again as this template.
@@ -279,7 +362,11 @@ impl Outbox {
                 continue;
             };
             let message: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
-            match api.send(&message).await {
+            let sent = match self.with_file(api, message).await {
+                Ok(message) => api.send(&message).await,
+                Err(err) => Err(err),
+            };
+            match sent {
                 Ok(wamid) => {
                     self.finish(&id, "sent", Some(wamid), None, None, now_ms)
                         .await?;
@@ -307,6 +394,57 @@ impl Outbox {
             }
         }
         Ok(done)
+    }
+
+    /// `message` ready to send: a forward gets its file fetched from Meta and uploaded again, in
+    /// place of the guest's media id (see the module's doc); anything else is sent as it is.
+    async fn with_file(
+        &self,
+        api: &CloudApi,
+        mut message: serde_json::Value,
+    ) -> Result<serde_json::Value, SendError> {
+        let Some(forward) = message.as_object_mut().and_then(|m| m.remove(FORWARD)) else {
+            return Ok(message);
+        };
+        let refused = |why: String| SendError::Permanent {
+            code: None,
+            message: why,
+        };
+        let media = self
+            .media
+            .as_ref()
+            .ok_or_else(|| refused("no WhatsApp media client to fetch the file with".into()))?;
+        let text = |k: &str| forward.get(k).and_then(serde_json::Value::as_str);
+        let file = media
+            .download(text("media_id").unwrap_or_default())
+            .await
+            .map_err(|err| match err {
+                MediaError::Transient(_) | MediaError::CircuitOpen => {
+                    SendError::Transient(err.to_string())
+                }
+                MediaError::Gone(_) | MediaError::TooLarge { .. } | MediaError::Corrupt => {
+                    refused(err.to_string())
+                }
+            })?;
+        let mime_type = match file.mime_type.as_str() {
+            "" => text("mime_type").unwrap_or("application/octet-stream"),
+            announced => announced,
+        };
+        let id = api
+            .upload(
+                &file.bytes,
+                mime_type,
+                text("filename").unwrap_or("comprobante"),
+            )
+            .await?;
+        let kind = message["type"].as_str().unwrap_or_default().to_owned();
+        match message.get_mut(&kind) {
+            Some(serde_json::Value::Object(body)) => {
+                body.insert("id".into(), id.into());
+                Ok(message)
+            }
+            _ => Err(refused(format!("a forward of an unknown kind {kind:?}"))),
+        }
     }
 
     /// Records a claimed reply's outcome; a row a status update has marked failed meanwhile

@@ -124,18 +124,7 @@ impl Voice {
                 }
             }
         });
-        let media = match (&settings.whatsapp_token, &settings.whatsapp_phone_number_id) {
-            (Some(token), Some(sender)) => MediaClient::new(
-                integrations::whatsapp::client::Config::new(
-                    &settings.whatsapp_api_base,
-                    token,
-                    sender,
-                ),
-                integrations::whatsapp::media::MAX_AUDIO_BYTES,
-            )
-            .ok(),
-            _ => None,
-        };
+        let media = settings.whatsapp_media(integrations::whatsapp::media::MAX_AUDIO_BYTES);
         Voice {
             pool,
             media,

@@ -57,6 +57,7 @@ fn kind_name(kind: &MessageKind) -> &'static str {
         MessageKind::ButtonReply { .. } => "button_reply",
         MessageKind::ListReply { .. } => "list_reply",
         MessageKind::QuickReply { .. } => "quick_reply",
+        MessageKind::Media { .. } => "media",
         MessageKind::Unsupported { .. } => "unsupported",
     }
 }

@@ -507,3 +507,192 @@ async fn a_failure_reported_during_the_send_is_not_overwritten() {
         );
     }
 }
+
+/// A fake Meta holding the guest's picture `65463453` (and nothing under any other id), taking
+/// uploads and messages. The picture's location answers 500 `failures` times first.
+async fn meta_with_a_picture(picture: &[u8], failures: u64) -> MockServer {
+    use sha2::Digest;
+    use wiremock::matchers::path;
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/65463453"))
+        .respond_with(ResponseTemplate::new(500))
+        .up_to_n_times(failures)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/65463453"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "messaging_product": "whatsapp",
+            "url": format!("{}/files/65463453", server.uri()),
+            "mime_type": "image/jpeg",
+            "sha256": hex::encode(sha2::Sha256::digest(picture)),
+            "file_size": picture.len(),
+            "id": "65463453"
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/files/65463453"))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(picture.to_vec()))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(404).set_body_json(
+                json!({"error": {"code": 100, "message": "Unsupported get request"}}),
+            ),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/1122334455/media"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "4490709327384033"})))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/1122334455/messages"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"messages": [{"id": "wamid.forwarded"}]})),
+        )
+        .mount(&server)
+        .await;
+    server
+}
+
+fn media(server: &MockServer) -> integrations::whatsapp::media::MediaClient {
+    let mut c = Config::new(&server.uri(), "token", "1122334455");
+    c.attempts = 2;
+    c.backoff = Duration::from_millis(1);
+    integrations::whatsapp::media::MediaClient::new(c, api::outbox::MAX_FORWARD_BYTES).unwrap()
+}
+
+fn picture(media_id: &str) -> api::outbox::File<'_> {
+    api::outbox::File {
+        kind: "image",
+        media_id,
+        mime_type: Some("image/jpeg"),
+        filename: None,
+    }
+}
+
+/// A guest's picture forwarded to the owner is fetched from Meta when it is sent, uploaded again,
+/// and sent by the new id with its caption; a fetch that fails is retried later like a failed
+/// send, and a file Meta no longer has fails for good (nothing is uploaded for it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forwarded_file_is_fetched_uploaded_and_sent_by_its_new_id() {
+    let receipt = b"\xff\xd8\xff\xe0 comprobante de transferencia \xff\xd9";
+    for (backend, db) in dbs().await {
+        // Two 500s: both of the client's attempts in the first pass fail.
+        let server = meta_with_a_picture(receipt, 2).await;
+        let outbox =
+            Outbox::new(db.clone(), Some(client(&server))).with_media(Some(media(&server)));
+        let mut now = 1_800_000_000_000_i64;
+        let caption = "Lo que mandó Ana (+5491122334455) para la seña de K7M2QXP".to_owned();
+        assert!(
+            api::outbox::enqueue_file(
+                &db,
+                "f1",
+                "5491100000000",
+                picture("65463453"),
+                caption.clone(),
+                now
+            )
+            .await
+            .unwrap()
+        );
+        assert!(
+            !api::outbox::enqueue_file(
+                &db,
+                "f1",
+                "5491100000000",
+                picture("65463453"),
+                caption.clone(),
+                now
+            )
+            .await
+            .unwrap(),
+            "a repeated forward is queued once"
+        );
+
+        outbox.drain_once(now).await.unwrap();
+        let (status, attempts, error): (String, i32, Option<String>) = db_fetch!(
+            &db,
+            (String, i32, Option<String>),
+            fetch_one,
+            "SELECT status, attempts, last_error FROM wa_outbox WHERE id = 'f1'".to_owned()
+        )
+        .unwrap();
+        assert_eq!((status.as_str(), attempts), ("pending", 1), "{backend}");
+        assert!(
+            error.unwrap().contains("media download unavailable"),
+            "{backend}"
+        );
+
+        now += 10 * 60 * 1000;
+        outbox.drain_once(now).await.unwrap();
+        assert_eq!(
+            statuses(&db).await,
+            vec![("f1".into(), "sent".into())],
+            "{backend}"
+        );
+        let requests = server.received_requests().await.unwrap();
+        let upload: Vec<_> = requests
+            .iter()
+            .filter(|r| r.url.path() == "/1122334455/media")
+            .collect();
+        assert_eq!(upload.len(), 1, "{backend}");
+        assert!(
+            upload[0].body.windows(receipt.len()).any(|w| w == receipt),
+            "{backend}: the picture's own bytes go up"
+        );
+        let sent: Vec<serde_json::Value> = requests
+            .iter()
+            .filter(|r| r.url.path() == "/1122334455/messages")
+            .map(|r| serde_json::from_slice(&r.body).unwrap())
+            .collect();
+        assert_eq!(sent.len(), 1, "{backend}");
+        assert_eq!(sent[0]["to"], "541100000000", "{backend}");
+        assert_eq!(sent[0]["type"], "image", "{backend}");
+        assert_eq!(
+            sent[0]["image"],
+            json!({"id": "4490709327384033", "caption": caption}),
+            "{backend}"
+        );
+        assert!(
+            sent[0].get("forward").is_none(),
+            "{backend}: our own field stays home"
+        );
+
+        // Meta no longer has this one: it fails for good, with the reason, and nothing goes up.
+        api::outbox::enqueue_file(
+            &db,
+            "f2",
+            "5491100000000",
+            picture("777000"),
+            "x".into(),
+            now,
+        )
+        .await
+        .unwrap();
+        outbox.drain_once(now).await.unwrap();
+        let (status, error): (String, Option<String>) = db_fetch!(
+            &db,
+            (String, Option<String>),
+            fetch_one,
+            "SELECT status, last_error FROM wa_outbox WHERE id = 'f2'".to_owned()
+        )
+        .unwrap();
+        assert_eq!(status, "failed", "{backend}");
+        assert!(error.unwrap().contains("media not available"), "{backend}");
+        let uploads = server
+            .received_requests()
+            .await
+            .unwrap()
+            .iter()
+            .filter(|r| r.url.path() == "/1122334455/media")
+            .count();
+        assert_eq!(uploads, 1, "{backend}");
+    }
+}

@@ -1645,7 +1645,7 @@ async fn a_refund_made_by_hand_is_marked_made_and_the_guest_told() {
 
 /// A guest whose hold waits for its deposit sends a picture: in practice the receipt of a
 /// transfer, which the owner confirms by hand. The guest is told the person in charge will
-/// check it and the owner hears of it, once however often it is delivered. Once nothing waits
+/// check it and the owner hears of it and gets the picture, once however often it is delivered. Once nothing waits
 /// for a deposit, a picture gets the "text only" answer.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_transfer_receipt_sent_as_a_picture_reaches_the_owner() {
@@ -1672,6 +1672,25 @@ async fn a_transfer_receipt_sent_as_a_picture_reaches_the_owner() {
             told(&app, "Si es el comprobante de la transferencia").await == 1
         })
         .await;
+        // The picture itself follows, once, for the sender to fetch from Meta when it goes out.
+        let forwards: Vec<Value> = raw_messages_to(&app, OWNER)
+            .await
+            .iter()
+            .map(|b| serde_json::from_str::<Value>(b).unwrap())
+            .filter(|m| m["type"] == "image")
+            .collect();
+        assert_eq!(forwards.len(), 1, "{backend:?}: {forwards:?}");
+        assert_eq!(
+            forwards[0]["forward"]["media_id"], "65463453",
+            "{backend:?}"
+        );
+        assert!(
+            forwards[0]["image"]["caption"]
+                .as_str()
+                .unwrap()
+                .contains(&code),
+            "{backend:?}"
+        );
         // Said in words, it reaches the owner the same way.
         guest_sends(
             &app,

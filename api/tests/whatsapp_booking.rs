@@ -597,3 +597,134 @@ async fn a_message_outside_the_24_hour_window_goes_as_the_notice_template() {
         assert_eq!(replies(&app).await.len(), 3);
     }
 }
+
+/// A guest whose hold waits for its deposit sends the transfer's receipt as a picture: the
+/// owner's WhatsApp gets the alert and then the picture itself, fetched from Meta, uploaded
+/// again and sent by the new id, with who sent it and for which reservation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receipt_sent_as_a_picture_is_forwarded_to_the_owner() {
+    let receipt = b"\xff\xd8\xff\xe0 comprobante 0042 \xff\xd9".to_vec();
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let (server, app) =
+            spawn_with_meta(backend, "wamid.reply", &[("CABANAS_OWNER_WHATSAPP", OWNER)]).await;
+        Mock::given(method("GET"))
+            .and(path("/65463453"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "url": format!("{}/files/65463453", server.uri()),
+                "mime_type": "image/jpeg",
+                "file_size": receipt.len(),
+                "id": "65463453"
+            })))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/files/65463453"))
+            .respond_with(ResponseTemplate::new(200).set_body_bytes(receipt.clone()))
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/123/media"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "9900112233"})))
+            .mount(&server)
+            .await;
+        let registered = app
+            .post(
+                "/v1/admin/accommodations",
+                Some(&app.admin),
+                json!({"name": "Cabaña del Lago", "capacity": 6, "min_nights": 1,
+                       "pricing": {"nightly_base": 45000, "cleaning_fee": 8000}}),
+            )
+            .await;
+        let id = registered.body["id"].as_str().unwrap().to_owned();
+        app.get(
+            &format!(
+                "/v1/accommodations?min_position={}",
+                registered.body["position"]
+            ),
+            None,
+        )
+        .await;
+        for (n, message) in [
+            json!({"type": "text", "text": {"body": "tienen lugar este finde para 2?"}}),
+            json!({"type": "interactive", "interactive": {"type": "list_reply",
+                   "list_reply": {"id": format!("acc:{id}"), "title": "Cabaña del Lago"}}}),
+            json!({"type": "interactive", "interactive": {"type": "button_reply",
+                   "button_reply": {"id": "hold:confirm", "title": "Confirmar"}}}),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            deliver(&app, delivery(&format!("wamid.{n}"), message)).await;
+            sent(&server, n + 1).await;
+        }
+        let mut code = String::new();
+        for _ in 0..100 {
+            let list = app
+                .get("/v1/admin/reservations?status=held", Some(&app.admin))
+                .await;
+            if let Some(c) = list.body["items"][0]["code"].as_str() {
+                code = c.to_owned();
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(!code.is_empty(), "{backend:?}: no hold");
+
+        deliver(
+            &app,
+            delivery(
+                "wamid.receipt",
+                json!({"type": "image", "image": {"mime_type": "image/jpeg",
+                       "sha256": "4654+8g=", "id": "65463453"}}),
+            ),
+        )
+        .await;
+        // What reached the owner's number, in order (sent without the 9).
+        let to_owner = || async {
+            server
+                .received_requests()
+                .await
+                .unwrap()
+                .iter()
+                .filter(|r| r.url.path() == "/123/messages")
+                .map(|r| serde_json::from_slice::<Value>(&r.body).unwrap())
+                .filter(|m| m["to"] == "541144440000")
+                .collect::<Vec<Value>>()
+        };
+        for _ in 0..200 {
+            if to_owner().await.iter().any(|m| m["type"] == "image") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let owner = to_owner().await;
+        assert_eq!(owner.len(), 2, "{backend:?}: {owner:?}");
+        assert!(
+            owner[0]["text"]["body"]
+                .as_str()
+                .unwrap()
+                .contains("comprobante"),
+            "{backend:?}: the alert first: {owner:?}"
+        );
+        assert_eq!(owner[1]["type"], "image", "{backend:?}");
+        assert_eq!(owner[1]["image"]["id"], "9900112233", "{backend:?}");
+        let caption = owner[1]["image"]["caption"].as_str().unwrap();
+        assert!(
+            caption.contains("Ana Pérez (+5491122334455)") && caption.contains(&code),
+            "{backend:?}: {caption}"
+        );
+        let uploads: Vec<Vec<u8>> = server
+            .received_requests()
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.url.path() == "/123/media")
+            .map(|r| r.body)
+            .collect();
+        assert_eq!(uploads.len(), 1, "{backend:?}");
+        assert!(
+            uploads[0].windows(receipt.len()).any(|w| w == receipt),
+            "{backend:?}: the picture's own bytes go up"
+        );
+    }
+}

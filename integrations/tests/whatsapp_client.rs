@@ -162,3 +162,71 @@ async fn the_breaker_opens_fails_fast_and_recovers_after_a_probe() {
     assert_eq!(api.send(&text("1")).await.unwrap(), "wamid.back");
     assert_eq!(api.breaker().state(), State::Closed);
 }
+
+/// A file to forward goes up as Meta documents it: a multipart form with `messaging_product`,
+/// `type` and `file`, with the token; the new media id comes back. A file name from a guest's
+/// phone cannot break out of its header.
+#[tokio::test]
+async fn a_file_is_uploaded_as_a_multipart_form_and_its_media_id_returned() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/1122334455/media"))
+        .and(header("authorization", "Bearer test-token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "4490709327384033"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let api = CloudApi::new(config(&server)).unwrap();
+    let file = b"%PDF-1.4 \x00\x01 comprobante \r\n--not-a-boundary\r\n";
+    let id = api
+        .upload(file, "application/pdf", "transf\"er\r\nX-Evil: 1.pdf")
+        .await
+        .unwrap();
+    assert_eq!(id, "4490709327384033");
+
+    let requests = server.received_requests().await.unwrap();
+    let request = &requests[0];
+    let content_type = request.headers["content-type"].to_str().unwrap();
+    let boundary = content_type
+        .strip_prefix("multipart/form-data; boundary=")
+        .unwrap();
+    let body = &request.body;
+    let field = |name: &str, value: &str| {
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+        )
+    };
+    let has = |needle: &[u8]| body.windows(needle.len()).any(|w| w == needle);
+    assert!(has(field("messaging_product", "whatsapp").as_bytes()));
+    assert!(has(field("type", "application/pdf").as_bytes()));
+    let mut part = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; \
+         filename=\"transf_er__X-Evil_ 1.pdf\"\r\nContent-Type: application/pdf\r\n\r\n"
+    )
+    .into_bytes();
+    part.extend_from_slice(file);
+    part.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    assert!(body.ends_with(&part), "{}", String::from_utf8_lossy(body));
+}
+
+#[tokio::test]
+async fn a_refused_upload_is_permanent() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/1122334455/media"))
+        .respond_with(
+            ResponseTemplate::new(400)
+                .set_body_json(json!({"error": {"code": 131053, "message": "Media upload error"}})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let api = CloudApi::new(config(&server)).unwrap();
+    assert_eq!(
+        api.upload(b"\xff\xd8", "image/jpeg", "foto.jpg").await,
+        Err(SendError::Permanent {
+            code: Some(131053),
+            message: "Media upload error".into()
+        })
+    );
+}

@@ -79,6 +79,17 @@ pub enum MessageKind {
         payload: String,
         text: String,
     },
+    /// A picture or a document: in practice often the receipt of a transfer. The file stays
+    /// with Meta, fetched by its media id only when it is forwarded.
+    Media {
+        /// `image` or `document`, as Meta names the message type.
+        kind: String,
+        media_id: String,
+        mime_type: Option<String>,
+        caption: Option<String>,
+        /// A document's file name, as the guest's phone gave it.
+        filename: Option<String>,
+    },
     /// Anything else (images, stickers, locations, unknown types…): acknowledged, kept, and
     /// answered later with a polite "please write to us".
     Unsupported {
@@ -213,6 +224,16 @@ fn kind_of(m: &Value) -> MessageKind {
                     .pointer("/audio/voice")
                     .and_then(Value::as_bool)
                     .unwrap_or(false),
+            },
+            None => unsupported(),
+        },
+        "image" | "document" => match text(m, &[kind, "id"]) {
+            Some(media_id) => MessageKind::Media {
+                kind: kind.to_owned(),
+                media_id,
+                mime_type: text(m, &[kind, "mime_type"]),
+                caption: text(m, &[kind, "caption"]),
+                filename: text(m, &[kind, "filename"]),
             },
             None => unsupported(),
         },
