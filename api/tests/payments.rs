@@ -1724,6 +1724,40 @@ async fn a_transfer_receipt_sent_as_a_picture_reaches_the_owner() {
     }
 }
 
+/// The owner confirms by hand the transfer a WhatsApp guest made (the path the receipt's alert
+/// gives them): the guest is told their reservation is confirmed, as the bot promised them, and
+/// the owner, who did it, is not told of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transfer_the_owner_confirms_by_hand_is_told_to_the_guest() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let (_server, app, _, _, code) = whatsapp_guest_holding(backend, 10, 12).await;
+        eventually("the hold in the read model", || async {
+            status(&app, &code).await["status"] == "held"
+        })
+        .await;
+        let deposit = status(&app, &code).await["deposit"].clone();
+        let confirmed = app
+            .post(
+                &format!("/v1/admin/reservations/{code}/confirm"),
+                Some(&app.admin),
+                json!({"amount": deposit, "payment_reference": "transferencia 0042"}),
+            )
+            .await;
+        assert_eq!(confirmed.status, 200, "{backend:?}: {:?}", confirmed.body);
+        eventually("the guest told", || async {
+            told(&app, &format!("la reserva {code} está confirmada")).await == 1
+        })
+        .await;
+        assert!(
+            !messages_to(&app, OWNER)
+                .await
+                .iter()
+                .any(|m| m.contains("Nueva reserva")),
+            "{backend:?}"
+        );
+    }
+}
+
 /// A conversation a person took over is theirs: a picture or a voice note sent to them gets no
 /// answer from the bot, and the owner is not told of a picture as a receipt (the person is
 /// already talking with them).

@@ -295,8 +295,10 @@ impl Projection for Reactions {
             };
             let kinds: &[&str] = match event {
                 E::HoldPlaced(h) if h.quote.deposit > domain::Money::ZERO => &[task::PAYMENT_LINK],
-                E::Confirmed(c) if c.provider.is_some() => &[task::NOTIFY],
-                E::PaymentLinkCreated(_)
+                // Also a deposit the owner took by hand: a WhatsApp guest who sent the transfer
+                // was promised a word once it is confirmed.
+                E::Confirmed(_)
+                | E::PaymentLinkCreated(_)
                 | E::LatePaymentAccepted(_)
                 | E::LatePaymentRejected(_)
                 | E::UnderpaymentReceived(_)
