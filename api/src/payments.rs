@@ -25,8 +25,8 @@ use conversation::dialogue::day_label;
 use conversation::reply::Reply;
 use domain::accommodation::{
     AccommodationCommand, AccommodationInfo, ApplyPayment, CancelledBy, Channel, ExtendHold,
-    RecordPaymentLink, RecordRefund, RefundDue, Reservation, ReservationConfirmed,
-    ReservationStatus,
+    LatePaymentAccepted, RecordPaymentLink, RecordRefund, RefundDue, Reservation,
+    ReservationConfirmed, ReservationStatus,
 };
 use domain::payment::{PaymentFacts, PaymentStatus};
 use domain::{
@@ -645,7 +645,7 @@ async fn notify(
 /// The owner hears on their WhatsApp of each booking once it is paid (from any channel: the
 /// guest's name and number, the nights, what was paid and what is left to collect), of a balance
 /// paid online, and of each paid stay a guest cancels themselves. What the owner does by hand
-/// (a deposit confirmed with `…/confirm`) needs no telling.
+/// (a deposit confirmed with `…/confirm`, in time or late) needs no telling.
 async fn tell_owner(
     state: &AppState,
     claimed: &Claimed,
@@ -660,7 +660,7 @@ async fn tell_owner(
         E::Confirmed(ReservationConfirmed {
             provider: Some(_), ..
         })
-        | E::LatePaymentAccepted(_) => {
+        | E::LatePaymentAccepted(LatePaymentAccepted { by_hand: false, .. }) => {
             let guest = queries::reservation_by_id(&state.db, &r.id.to_string())
                 .await
                 .map_err(|e| TaskError::Transient(e.to_string()))?

@@ -72,6 +72,12 @@ impl Problem {
         self
     }
 
+    /// The same problem, its detail followed by `more` (what it means where it happened).
+    pub fn explained(mut self, more: &str) -> Problem {
+        self.0.detail = format!("{}: {more}", self.0.detail);
+        self
+    }
+
     pub fn validation(detail: impl Into<String>) -> Problem {
         Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,

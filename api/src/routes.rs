@@ -10,7 +10,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{NaiveDate, NaiveTime, Weekday};
 use domain::accommodation::{
     AccommodationCommand, BlockDates, BlockSource, CancelReservation, CancelledBy, ChangeDetails,
-    ChangePricing, ChangeStay, Channel, ConfirmReservation, ExtendHold, PlaceHold,
+    ChangePricing, ChangeStay, Channel, ConfirmLate, ConfirmReservation, ExtendHold, PlaceHold,
     RecordManualPayment, RecordRefund, RegisterAccommodation, UnblockDates, validate_stay,
 };
 use domain::guest::{GuestProfileSealed, valid_phone};
@@ -1110,6 +1110,10 @@ async fn admin_command<T>(
         .await
 }
 
+/// `POST /v1/admin/reservations/{code}/confirm`: the owner took a hold's deposit by hand (a
+/// bank transfer, cash). A hold that lapsed meanwhile is confirmed all the same while its nights
+/// are free (`LatePaymentAccepted`); if they were taken since, 409 `dates-unavailable` and
+/// nothing is recorded.
 #[utoipa::path(post, path = "/v1/admin/reservations/{code}/confirm", tag = "admin",
     request_body = ConfirmInput, security(("bearer" = [])),
     responses((status = 200, body = Object), (status = 404, body = ProblemDetails), (status = 409, body = ProblemDetails)))]
@@ -1120,21 +1124,47 @@ async fn confirm(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, Problem> {
-    admin_command(
-        &state,
-        &admin,
-        &code,
-        (&req, &body),
-        parse,
-        |input: ConfirmInput, reservation_id| {
-            Ok(AccommodationCommand::Confirm(ConfirmReservation {
-                reservation_id,
-                payment_reference: input.payment_reference.unwrap_or_else(|| "offline".into()),
-                amount_paid: Money::new(input.amount.0),
-            }))
-        },
-    )
-    .await
+    state
+        .idempotency
+        .run(&req, &body, || async {
+            let input: ConfirmInput = parse(&body)?;
+            let reference = input.payment_reference.unwrap_or_else(|| "offline".into());
+            let amount = Money::new(input.amount.0);
+            let confirmed = on_reservation(&state, &admin, &code, |reservation_id| {
+                Ok(AccommodationCommand::Confirm(ConfirmReservation {
+                    reservation_id,
+                    payment_reference: reference.clone(),
+                    amount_paid: amount,
+                }))
+            })
+            .await;
+            match confirmed {
+                // A transfer seen after the hold lapsed: honoured if its nights are still free
+                // (`ConfirmLate`), refused with `dates-unavailable` if they are not.
+                Err(p) if p.kind == "/problems/hold-expired" => {
+                    on_reservation(&state, &admin, &code, |reservation_id| {
+                        Ok(AccommodationCommand::ConfirmLate(ConfirmLate {
+                            reservation_id,
+                            payment_reference: reference,
+                            amount_paid: amount,
+                        }))
+                    })
+                    .await
+                    .map_err(|p| {
+                        if p.kind == "/problems/dates-unavailable" {
+                            p.explained(
+                                "the hold lapsed and its nights were taken since; nothing was \
+                                 recorded, and the transfer is for you to give back",
+                            )
+                        } else {
+                            p
+                        }
+                    })
+                }
+                other => other,
+            }
+        })
+        .await
 }
 
 /// `POST /v1/admin/reservations/{code}/payments`: a payment the owner took by hand on a

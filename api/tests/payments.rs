@@ -1758,6 +1758,89 @@ async fn a_transfer_the_owner_confirms_by_hand_is_told_to_the_guest() {
     }
 }
 
+/// A transfer the owner sees only after the hold lapsed: confirming it honours it while the
+/// nights are free (the guest hears so, as for a late payment online), and refuses it, recording
+/// nothing and saying why, when someone has taken the nights since.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transfer_confirmed_after_the_hold_lapsed_is_honoured_while_the_nights_are_free() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let (_server, app, acc, _, code) = whatsapp_guest_holding(backend, 10, 12).await;
+        let (_, taken) = whatsapp_hold(&app, &acc, 20, 22).await;
+        eventually("the holds in the read model", || async {
+            status(&app, &code).await["status"] == "held"
+                && status(&app, &taken).await["status"] == "held"
+        })
+        .await;
+        let deposit = status(&app, &code).await["deposit"].clone();
+        after_a_pass(&app, 31).await;
+        eventually("both lapsed", || async {
+            status(&app, &code).await["status"] == "expired"
+                && status(&app, &taken).await["status"] == "expired"
+        })
+        .await;
+        // Someone else books the second one's nights meanwhile.
+        assert_eq!(app.hold(&acc, 20, 22).await.status, 201, "{backend:?}");
+
+        let confirm = |code: String| {
+            let app = &app;
+            let deposit = deposit.clone();
+            async move {
+                app.post(
+                    &format!("/v1/admin/reservations/{code}/confirm"),
+                    Some(&app.admin),
+                    json!({"amount": deposit, "payment_reference": "transferencia 0042"}),
+                )
+                .await
+            }
+        };
+        let late = confirm(code.clone()).await;
+        assert_eq!(late.status, 200, "{backend:?}: {:?}", late.body);
+        assert_eq!(
+            late.body["events"],
+            json!(["LatePaymentAccepted"]),
+            "{backend:?}"
+        );
+        assert_eq!(late.body["status"], "confirmed", "{backend:?}");
+        assert_eq!(late.body["paid"], deposit, "{backend:?}");
+        eventually("the guest told", || async {
+            told(&app, "llegó después del vencimiento").await == 1
+        })
+        .await;
+        eventually("confirmed in the read model", || async {
+            status(&app, &code).await["status"] == "confirmed"
+        })
+        .await;
+        // Told again (a retry): the same answer, nothing new.
+        let again = confirm(code.clone()).await;
+        assert_eq!(again.status, 200, "{backend:?}: {:?}", again.body);
+        assert_eq!(again.body["events"], json!([]), "{backend:?}");
+
+        let refused = confirm(taken.clone()).await;
+        assert_eq!(refused.status, 409, "{backend:?}: {:?}", refused.body);
+        assert_eq!(refused.body["type"], "/problems/dates-unavailable");
+        assert!(
+            refused.body["detail"]
+                .as_str()
+                .unwrap()
+                .contains("the transfer is for you to give back"),
+            "{backend:?}: {:?}",
+            refused.body
+        );
+        assert_eq!(
+            status(&app, &taken).await["status"],
+            "expired",
+            "{backend:?}"
+        );
+        assert!(
+            !messages_to(&app, OWNER)
+                .await
+                .iter()
+                .any(|m| m.contains("Nueva reserva")),
+            "{backend:?}: the owner did it"
+        );
+    }
+}
+
 /// A conversation a person took over is theirs: a picture or a voice note sent to them gets no
 /// answer from the bot, and the owner is not told of a picture as a receipt (the person is
 /// already talking with them).

@@ -713,6 +713,9 @@ enum Op {
     Confirm {
         id: u8,
     },
+    ConfirmLate {
+        id: u8,
+    },
     Cancel {
         id: u8,
     },
@@ -744,6 +747,7 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         4 => (0u8..12, 0u8..40, 1u8..8, 0u8..6).prop_map(|(id, start, len, guests)| Op::Hold { id, start, len, guests }),
         2 => (0u8..12).prop_map(|id| Op::Confirm { id }),
+        1 => (0u8..12).prop_map(|id| Op::ConfirmLate { id }),
         1 => (0u8..12).prop_map(|id| Op::Cancel { id }),
         1 => (0u8..12).prop_map(|id| Op::Expire { id }),
         1 => (0u8..12).prop_map(|id| Op::Extend { id }),
@@ -779,6 +783,12 @@ fn to_command(op: &Op) -> Option<AccommodationCommand> {
         Op::Confirm { id } => AccommodationCommand::Confirm(ConfirmReservation {
             reservation_id: rid(id),
             payment_reference: format!("mp-{id}"),
+            amount_paid: Money::pesos(1),
+        }),
+        // It takes nights back for a lapsed hold: it must find them free.
+        Op::ConfirmLate { id } => AccommodationCommand::ConfirmLate(ConfirmLate {
+            reservation_id: rid(id),
+            payment_reference: format!("transfer-{id}"),
             amount_paid: Money::pesos(1),
         }),
         Op::Cancel { id } => AccommodationCommand::Cancel(CancelReservation {
@@ -1217,6 +1227,142 @@ fn a_late_payment_for_taken_nights_is_refunded_in_full_exactly_once() {
     let state = given(&history).0;
     assert_eq!(state.active_stays().count(), 1);
     assert_eq!(state.reservation(rid(1)).unwrap().net_paid(), Money::ZERO);
+}
+
+fn confirm_late(id: u128, reference: &str, pesos: i64) -> AccommodationCommand {
+    AccommodationCommand::ConfirmLate(ConfirmLate {
+        reservation_id: rid(id),
+        payment_reference: reference.into(),
+        amount_paid: Money::pesos(pesos),
+    })
+}
+
+/// A transfer the owner sees after the hold lapsed: `Confirm` refuses it, and the transfer's
+/// payment flow honours it while the nights are free, as a late payment online is, except
+/// that only a person can give it back (a later cancellation refunds it by hand).
+#[test]
+fn a_deposit_taken_by_hand_after_the_hold_lapsed_confirms_the_stay_again() {
+    let mut history = held();
+    let later = now() + Duration::hours(2);
+    step(
+        &mut history,
+        AccommodationCommand::ExpireHold(ExpireHold {
+            reservation_id: rid(1),
+        }),
+        later,
+    );
+    assert_eq!(
+        given(&history).when(confirm(1, "transferencia 0042"), later),
+        Err(BookingError::HoldExpired {
+            expired_at: now() + Duration::minutes(30)
+        })
+    );
+    let events = step(
+        &mut history,
+        confirm_late(1, " transferencia 0042 ", 27_000),
+        later,
+    );
+    let [AccommodationEvent::LatePaymentAccepted(l)] = events.as_slice() else {
+        panic!("{events:?}")
+    };
+    assert!(l.by_hand);
+    assert_eq!(l.payment.payment_id, "transferencia 0042");
+    assert_eq!(l.payment.amount, Money::pesos(27_000));
+    assert_eq!(l.accepted_at, later);
+    let state = given(&history).0;
+    let r = state.reservation(rid(1)).unwrap();
+    assert_eq!(r.status, ReservationStatus::Confirmed);
+    assert_eq!(r.net_paid(), Money::pesos(27_000));
+    assert_eq!(state.active_stays().count(), 1);
+    // Told twice: done already.
+    assert_eq!(
+        step(
+            &mut history,
+            confirm_late(1, "transferencia 0042", 27_000),
+            later
+        ),
+        vec![]
+    );
+    // Given back later (a cancellation), it goes back by hand, not through the provider.
+    let r = given(&history).0.reservation(rid(1)).cloned().unwrap();
+    let refunds = r.refunds(Money::pesos(27_000), RefundReason::Cancellation, later);
+    let [AccommodationEvent::RefundDue(due)] = refunds.as_slice() else {
+        panic!("{refunds:?}")
+    };
+    assert_eq!(due.via, RefundVia::Manual);
+    assert_eq!(due.payment_id, "transferencia 0042");
+}
+
+#[test]
+fn a_deposit_taken_by_hand_after_the_hold_lapsed_is_refused_for_taken_nights() {
+    let mut history = held();
+    let later = now() + Duration::hours(2);
+    // Someone else takes the nights after the first hold lapsed (expiring it on the way).
+    step(
+        &mut history,
+        AccommodationCommand::PlaceHold(hold(2, stay("2026-12-12", "2026-12-14"))),
+        later,
+    );
+    assert_eq!(
+        given(&history).when(confirm_late(1, "transferencia 0042", 27_000), later),
+        Err(BookingError::DatesUnavailable {
+            check_in: d("2026-12-12"),
+            check_out: d("2026-12-14"),
+        })
+    );
+    // Nor for a stay that has begun, a cancelled one, no amount or no reference.
+    let begun = at("2026-12-12T13:00:00Z");
+    let mut lapsed = held();
+    step(
+        &mut lapsed,
+        AccommodationCommand::ExpireHold(ExpireHold {
+            reservation_id: rid(1),
+        }),
+        later,
+    );
+    assert_eq!(
+        given(&lapsed).when(confirm_late(1, "t", 27_000), begun),
+        Err(BookingError::CheckInInPast {
+            check_in: d("2026-12-11"),
+            today: d("2026-12-12"),
+        })
+    );
+    assert_eq!(
+        given(&lapsed).when(confirm_late(1, "t", 0), later),
+        Err(BookingError::InvalidAmount)
+    );
+    assert_eq!(
+        given(&lapsed).when(confirm_late(1, "  ", 27_000), later),
+        Err(BookingError::InvalidPaymentReference)
+    );
+    let mut cancelled = held();
+    step(&mut cancelled, cancel_by_admin(1), now());
+    assert_eq!(
+        given(&cancelled).when(confirm_late(1, "t", 27_000), later),
+        Err(BookingError::ReservationCancelled)
+    );
+}
+
+/// A hold past its expiry that the scheduler has not expired yet still has its nights: the
+/// deposit confirms it, as a payment online arriving then does.
+#[test]
+fn a_deposit_taken_by_hand_on_a_hold_not_expired_yet_confirms_it() {
+    let mut history = held();
+    let later = now() + Duration::hours(2);
+    let events = step(
+        &mut history,
+        confirm_late(1, "transferencia 0042", 27_000),
+        later,
+    );
+    let [AccommodationEvent::Confirmed(c)] = events.as_slice() else {
+        panic!("{events:?}")
+    };
+    assert_eq!(c.provider, None);
+    assert_eq!(c.confirmed_at, later);
+    assert_eq!(
+        given(&history).0.reservation(rid(1)).unwrap().status,
+        ReservationStatus::Confirmed
+    );
 }
 
 fn cancel_by_admin(id: u128) -> AccommodationCommand {
