@@ -390,7 +390,7 @@ async fn not_text(
         &waiting,
     )
     .await?;
-    let codes = waiting.join(", ");
+    let codes = codes_of(&waiting).join(", ");
     // The file itself follows the alert, so the owner sees what to look for in their account.
     if let MessageKind::Media {
         kind,
@@ -424,41 +424,81 @@ async fn not_text(
     .await
 }
 
-/// The codes of the guest's holds waiting for their deposit.
-async fn holds_waiting(state: &AppState, guest: &GuestId) -> Result<Vec<String>, Problem> {
+/// How long after a hold lapsed a transfer for it is still taken to the owner: they can still
+/// confirm it while its nights are free (`…/confirm` honours a late deposit).
+const LATE_TRANSFER: chrono::Duration = chrono::Duration::hours(48);
+
+/// A hold the guest may have paid by transfer, and whether it has lapsed.
+struct Waiting {
+    code: String,
+    lapsed: bool,
+}
+
+fn codes_of(waiting: &[Waiting]) -> Vec<String> {
+    waiting.iter().map(|w| w.code.clone()).collect()
+}
+
+/// The guest's holds waiting for their deposit: still held, or lapsed in the last
+/// `LATE_TRANSFER` for a stay yet to begin (a transfer made in time is often seen late).
+async fn holds_waiting(state: &AppState, guest: &GuestId) -> Result<Vec<Waiting>, Problem> {
+    let now = state.now();
+    // The owner's day in Argentina, as the rest of the chat reckons it.
+    let today = (now - chrono::Duration::hours(3)).date_naive();
     let filter = queries::ReservationFilter {
         guest_ref: Some(guest.stream_id()),
-        status: Some("held".into()),
-        limit: 10,
+        limit: 50,
         ..queries::ReservationFilter::default()
     };
     Ok(queries::search_reservations(&state.db, &filter)
         .await?
         .into_iter()
-        .map(|r| r.code)
+        .filter_map(|r| {
+            let lapsed = match r.status.as_str() {
+                // Past its time, the scheduler's next pass expires it.
+                "held" => r.expires_at <= now,
+                "expired" if r.expires_at > now - LATE_TRANSFER && r.check_in >= today => true,
+                _ => return None,
+            };
+            Some(Waiting {
+                code: r.code,
+                lapsed,
+            })
+        })
         .collect())
 }
 
 /// The owner hears on their WhatsApp (once per guest message) that a transfer for the deposit
-/// of `codes` may have arrived: they confirm transfers by hand, from their bank.
+/// of the `waiting` holds may have arrived: they confirm transfers by hand, from their bank.
 async fn tell_owner_of_transfer(
     state: &AppState,
     m: &InboundMessage,
     what: &str,
-    codes: &[String],
+    waiting: &[Waiting],
 ) -> Result<(), Problem> {
-    let path = match codes {
-        [code] => format!("/v1/admin/reservations/{code}/confirm"),
+    let path = match waiting {
+        [one] => format!("/v1/admin/reservations/{}/confirm", one.code),
         _ => "/v1/admin/reservations/CÓDIGO/confirm".to_owned(),
     };
-    let codes = codes.join(", ");
+    let codes: Vec<String> = waiting
+        .iter()
+        .map(|w| match w.lapsed {
+            true => format!("{} (venció)", w.code),
+            false => w.code.clone(),
+        })
+        .collect();
+    let late = if waiting.iter().any(|w| w.lapsed) {
+        " Aunque haya vencido, se confirma igual si las noches siguen libres."
+    } else {
+        ""
+    };
     crate::outbox::alert_owner(
         state,
         &format!("transfer:{}", m.wamid),
         format!(
-            "📎 {} {what} de la seña de {codes}. Cuando la veas en tu cuenta, \
-             confirmala con POST {path}.",
-            sender(m)
+            "📎 {} {what} de la seña de {}. Cuando la veas en tu cuenta, \
+             confirmala con POST {path}.{late}",
+            sender(m),
+            codes.join(", ")
         ),
     )
     .await?;
@@ -609,13 +649,15 @@ async fn perform(
                 .collect(),
         )),
         Action::TransferToCheck => {
-            let codes = holds_waiting(state, guest).await?;
-            if codes.is_empty() {
+            let waiting = holds_waiting(state, guest).await?;
+            if waiting.is_empty() {
                 // Nothing waits for a deposit: the answer is that they are up to date.
                 return Ok(Outcome::PaymentLinks(Vec::new()));
             }
-            tell_owner_of_transfer(state, m, "dice que hizo la transferencia", &codes).await?;
-            Ok(Outcome::TransferToCheck { codes })
+            tell_owner_of_transfer(state, m, "dice que hizo la transferencia", &waiting).await?;
+            Ok(Outcome::TransferToCheck {
+                codes: codes_of(&waiting),
+            })
         }
         Action::PaymentLinks => {
             let filter = queries::ReservationFilter {

@@ -1841,6 +1841,49 @@ async fn a_transfer_confirmed_after_the_hold_lapsed_is_honoured_while_the_nights
     }
 }
 
+/// A transfer made in time is often seen late: a receipt sent after the hold lapsed still
+/// reaches the owner, who is told it lapsed and that confirming it still works while the nights
+/// are free. Two days on, a picture is only a picture again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receipt_for_a_hold_that_just_lapsed_still_reaches_the_owner() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let (_server, app, _, _, code) = whatsapp_guest_holding(backend, 10, 12).await;
+        after_a_pass(&app, 31).await;
+        eventually("the hold lapsed", || async {
+            status(&app, &code).await["status"] == "expired"
+        })
+        .await;
+        let picture = json!({"type": "image", "image": {"mime_type": "image/jpeg",
+            "id": "65463453"}});
+        guest_sends(&app, "wamid.late-receipt", picture.clone()).await;
+        eventually("the owner told", || async {
+            messages_to(&app, OWNER).await.iter().any(|m| {
+                m.contains("comprobante")
+                    && m.contains(&format!("{code} (venció)"))
+                    && m.contains("se confirma igual si las noches siguen libres")
+                    && m.contains(&format!("POST /v1/admin/reservations/{code}/confirm"))
+            })
+        })
+        .await;
+        eventually("the guest told", || async {
+            told(&app, "Si es el comprobante de la transferencia").await == 1
+        })
+        .await;
+
+        after_a_pass(&app, 49 * 60).await;
+        guest_sends(&app, "wamid.much-later", picture).await;
+        eventually("the text-only answer", || async {
+            told(&app, "solo entiendo mensajes de texto").await == 1
+        })
+        .await;
+        assert_eq!(
+            told(&app, "Si es el comprobante de la transferencia").await,
+            1,
+            "{backend:?}"
+        );
+    }
+}
+
 /// A conversation a person took over is theirs: a picture or a voice note sent to them gets no
 /// answer from the bot, and the owner is not told of a picture as a receipt (the person is
 /// already talking with them).
