@@ -111,6 +111,13 @@ pub async fn process_pending(state: &web::Data<AppState>) -> Result<usize, Probl
                 if listening.contains(&message.wa_id) {
                     continue;
                 }
+                // The owner's own number: a command is theirs to give, not a guest's words.
+                if crate::owner::is_owner(&state.settings, &message.wa_id)
+                    && crate::owner::handle(state, &message).await?
+                {
+                    mark_handled(state, &wamid, &mut handled).await?;
+                    continue;
+                }
                 let heard = match &message.kind {
                     MessageKind::Audio { .. } => match voice::resolve(state, &message).await? {
                         Resolution::Ready(heard) => Some(heard),
@@ -125,23 +132,30 @@ pub async fn process_pending(state: &web::Data<AppState>) -> Result<usize, Probl
             }
             Err(err) => tracing::error!(error = %err, "unreadable inbox row; skipped"),
         }
-        db_exec!(
-            &state.db,
-            "UPDATE wa_inbox SET processed_at_ms = $2 WHERE wamid = $1".to_owned(),
-            wamid.clone(),
-            state.now().timestamp_millis()
-        )?;
-        handled += 1;
-        // Blue ticks: best effort, off the conversation's path (a lost receipt loses nothing).
-        if let Some(api) = state.whatsapp.clone() {
-            tokio::spawn(async move {
-                if let Err(err) = api.mark_read(&wamid).await {
-                    tracing::debug!(error = %err, "read receipt not sent");
-                }
-            });
-        }
+        mark_handled(state, &wamid, &mut handled).await?;
     }
     Ok(handled)
+}
+
+/// Records the message `wamid` as answered, and shows the sender it was read.
+async fn mark_handled(state: &AppState, wamid: &str, handled: &mut usize) -> Result<(), Problem> {
+    db_exec!(
+        &state.db,
+        "UPDATE wa_inbox SET processed_at_ms = $2 WHERE wamid = $1".to_owned(),
+        wamid.to_owned(),
+        state.now().timestamp_millis()
+    )?;
+    *handled += 1;
+    // Blue ticks: best effort, off the conversation's path (a lost receipt loses nothing).
+    if let Some(api) = state.whatsapp.clone() {
+        let wamid = wamid.to_owned();
+        tokio::spawn(async move {
+            if let Err(err) = api.mark_read(&wamid).await {
+                tracing::debug!(error = %err, "read receipt not sent");
+            }
+        });
+    }
+    Ok(())
 }
 
 /// The guest's conversation state and when it last moved.
@@ -468,22 +482,22 @@ async fn holds_waiting(state: &AppState, guest: &GuestId) -> Result<Vec<Waiting>
 }
 
 /// The owner hears on their WhatsApp (once per guest message) that a transfer for the deposit
-/// of the `waiting` holds may have arrived: they confirm transfers by hand, from their bank.
+/// of the `waiting` holds may have arrived: they confirm transfers by hand, from their bank, and
+/// can do it from there (see `owner`): with the alert's button when one hold waits.
 async fn tell_owner_of_transfer(
     state: &AppState,
     m: &InboundMessage,
     what: &str,
     waiting: &[Waiting],
 ) -> Result<(), Problem> {
-    let path = match waiting {
-        [one] => format!("/v1/admin/reservations/{}/confirm", one.code),
-        _ => "/v1/admin/reservations/CÓDIGO/confirm".to_owned(),
-    };
     let codes: Vec<String> = waiting
         .iter()
-        .map(|w| match w.lapsed {
-            true => format!("{} (venció)", w.code),
-            false => w.code.clone(),
+        .map(|w| {
+            if w.lapsed {
+                format!("{} (venció)", w.code)
+            } else {
+                w.code.clone()
+            }
         })
         .collect();
     let late = if waiting.iter().any(|w| w.lapsed) {
@@ -491,17 +505,33 @@ async fn tell_owner_of_transfer(
     } else {
         ""
     };
-    crate::outbox::alert_owner(
-        state,
-        &format!("transfer:{}", m.wamid),
-        format!(
-            "📎 {} {what} de la seña de {}. Cuando la veas en tu cuenta, \
-             confirmala con POST {path}.{late}",
-            sender(m),
-            codes.join(", ")
-        ),
-    )
-    .await?;
+    let said = format!(
+        "📎 {} {what} de la seña de {}.",
+        sender(m),
+        codes.join(", ")
+    );
+    let alert = match waiting {
+        [one] => {
+            let body = format!(
+                "{said} Cuando la veas en tu cuenta, tocá «Confirmar seña» (o escribime \
+                 «confirmar {code}», con el monto si llegó otro).{late}",
+                code = one.code
+            );
+            ButtonsBuilder::new(body.clone())
+                .button(
+                    format!("{}{}", crate::owner::CONFIRM_BUTTON, one.code),
+                    "Confirmar seña",
+                )
+                .build()
+                // A profile name long enough to pass WhatsApp's limits: the words still say how.
+                .unwrap_or(Reply::Text(body))
+        }
+        _ => Reply::Text(format!(
+            "{said} Cuando la veas en tu cuenta, escribime «confirmar» y el código de la \
+             reserva que corresponda.{late}"
+        )),
+    };
+    crate::outbox::alert_owner_with(state, &format!("transfer:{}", m.wamid), &alert).await?;
     Ok(())
 }
 
@@ -515,7 +545,11 @@ fn sender(m: &InboundMessage) -> String {
     format!("{who} (+{})", m.wa_id)
 }
 
-async fn reply(state: &AppState, m: &InboundMessage, replies: &[Reply]) -> Result<(), Problem> {
+pub(crate) async fn reply(
+    state: &AppState,
+    m: &InboundMessage,
+    replies: &[Reply],
+) -> Result<(), Problem> {
     let now = state.now().timestamp_millis();
     for (i, r) in replies.iter().enumerate() {
         crate::outbox::enqueue(

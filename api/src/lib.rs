@@ -12,6 +12,7 @@ pub mod guard;
 pub mod guests;
 pub mod ical;
 pub mod outbox;
+pub mod owner;
 pub mod payments;
 pub mod problem;
 pub mod queue;

@@ -172,6 +172,15 @@ pub async fn alert_owner(
     id: &str,
     text: String,
 ) -> Result<(), sqlx::Error> {
+    alert_owner_with(state, id, &Reply::Text(text)).await
+}
+
+/// `alert_owner` with any reply (buttons the owner can answer with, see `owner`).
+pub async fn alert_owner_with(
+    state: &crate::app::AppState,
+    id: &str,
+    reply: &Reply,
+) -> Result<(), sqlx::Error> {
     let Some(owner) = state
         .settings
         .owner_whatsapp
@@ -184,7 +193,7 @@ pub async fn alert_owner(
         &state.db,
         &format!("owner:{id}"),
         owner,
-        &Reply::Text(text),
+        reply,
         state.now().timestamp_millis(),
     )
     .await?;

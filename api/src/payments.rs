@@ -812,9 +812,12 @@ fn message(e: &AccommodationEvent, r: &Reservation, house: &AccommodationInfo) -
              de pago.",
             i.amount
         ),
+        // A transfer made in time is often seen late: it can still be confirmed (`ConfirmLate`).
         E::HoldExpired(_) => format!(
             "Tu reserva {code} ({stay}) venció porque no nos llegó la seña a tiempo, y esas \
-             noches quedaron libres. Si todavía querés venir, escribime las fechas y vemos qué hay."
+             noches quedaron libres. Si ya la pagaste por transferencia, mandame el comprobante \
+             por acá: si las noches siguen libres, la confirmamos igual. Si todavía querés venir, \
+             escribime las fechas y vemos qué hay."
         ),
         E::StayChanged(c) => {
             let party = if c.guests == c.previous_guests {

@@ -1052,21 +1052,18 @@ async fn reservation_ids(
     Ok((r, reservation_id, id))
 }
 
+/// A command on the reservation `code`, on behalf of `actor`, answered with the events it
+/// recorded and where the reservation stands now.
 async fn on_reservation(
     state: &AppState,
-    admin: &Admin,
+    actor: &str,
     code: &str,
     make: impl FnOnce(ReservationId) -> Result<AccommodationCommand, Problem>,
 ) -> Result<Reply, Problem> {
     let (r, reservation_id, id) = reservation_ids(state, code).await?;
     let cmd = make(reservation_id)?;
-    let (done, position) = command(
-        state,
-        id,
-        cmd,
-        meta(&admin.0.sub, Some(reservation_id.as_uuid())),
-    )
-    .await?;
+    let (done, position) =
+        command(state, id, cmd, meta(actor, Some(reservation_id.as_uuid()))).await?;
     let events: Vec<&str> = done.events.iter().map(|e| e.event_type()).collect();
     let mut answer = json!({
         "code": r.code,
@@ -1102,7 +1099,7 @@ async fn admin_command<T>(
         .idempotency
         .run(req, body, || async {
             let input = read(body)?;
-            on_reservation(state, admin, code, |reservation_id| {
+            on_reservation(state, &admin.0.sub, code, |reservation_id| {
                 make(input, reservation_id)
             })
             .await
@@ -1129,42 +1126,59 @@ async fn confirm(
         .run(&req, &body, || async {
             let input: ConfirmInput = parse(&body)?;
             let reference = input.payment_reference.unwrap_or_else(|| "offline".into());
-            let amount = Money::new(input.amount.0);
-            let confirmed = on_reservation(&state, &admin, &code, |reservation_id| {
-                Ok(AccommodationCommand::Confirm(ConfirmReservation {
+            confirm_deposit(
+                &state,
+                &admin.0.sub,
+                &code,
+                reference,
+                Money::new(input.amount.0),
+            )
+            .await
+        })
+        .await
+}
+
+/// The owner took the deposit of the hold `code` by hand (`…/confirm`, or from their WhatsApp).
+/// A hold that lapsed meanwhile is confirmed all the same while its nights are free
+/// (`ConfirmLate`), and refused with `dates-unavailable`, nothing recorded, if they are not.
+pub(crate) async fn confirm_deposit(
+    state: &AppState,
+    actor: &str,
+    code: &str,
+    reference: String,
+    amount: Money,
+) -> Result<Reply, Problem> {
+    let confirmed = on_reservation(state, actor, code, |reservation_id| {
+        Ok(AccommodationCommand::Confirm(ConfirmReservation {
+            reservation_id,
+            payment_reference: reference.clone(),
+            amount_paid: amount,
+        }))
+    })
+    .await;
+    match confirmed {
+        Err(p) if p.kind == "/problems/hold-expired" => {
+            on_reservation(state, actor, code, |reservation_id| {
+                Ok(AccommodationCommand::ConfirmLate(ConfirmLate {
                     reservation_id,
-                    payment_reference: reference.clone(),
+                    payment_reference: reference,
                     amount_paid: amount,
                 }))
             })
-            .await;
-            match confirmed {
-                // A transfer seen after the hold lapsed: honoured if its nights are still free
-                // (`ConfirmLate`), refused with `dates-unavailable` if they are not.
-                Err(p) if p.kind == "/problems/hold-expired" => {
-                    on_reservation(&state, &admin, &code, |reservation_id| {
-                        Ok(AccommodationCommand::ConfirmLate(ConfirmLate {
-                            reservation_id,
-                            payment_reference: reference,
-                            amount_paid: amount,
-                        }))
-                    })
-                    .await
-                    .map_err(|p| {
-                        if p.kind == "/problems/dates-unavailable" {
-                            p.explained(
-                                "the hold lapsed and its nights were taken since; nothing was \
-                                 recorded, and the transfer is for you to give back",
-                            )
-                        } else {
-                            p
-                        }
-                    })
+            .await
+            .map_err(|p| {
+                if p.kind == "/problems/dates-unavailable" {
+                    p.explained(
+                    "the hold lapsed and its nights were taken since; nothing was recorded, and \
+                     the transfer is for you to give back",
+                )
+                } else {
+                    p
                 }
-                other => other,
-            }
-        })
-        .await
+            })
+        }
+        other => other,
+    }
 }
 
 /// `POST /v1/admin/reservations/{code}/payments`: a payment the owner took by hand on a

@@ -1081,8 +1081,13 @@ async fn guest_taps(app: &TestApp, wamid: &str, id: &str) {
 /// The guest sends `message` (its `type` and content) in WhatsApp: an unsigned delivery, as
 /// these tests set no app secret.
 async fn guest_sends(app: &TestApp, wamid: &str, message: Value) {
+    sends(app, (GUEST, "Ana Pérez"), wamid, message).await;
+}
+
+/// `message` delivered from `wa_id`, whose profile says `name`.
+async fn sends(app: &TestApp, (wa_id, name): (&str, &str), wamid: &str, message: Value) {
     let mut message = message;
-    message["from"] = json!(GUEST);
+    message["from"] = json!(wa_id);
     message["id"] = json!(wamid);
     message["timestamp"] = json!(app.clock.lock().unwrap().timestamp().to_string());
     let delivery = json!({
@@ -1090,7 +1095,7 @@ async fn guest_sends(app: &TestApp, wamid: &str, message: Value) {
         "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
             "messaging_product": "whatsapp",
             "metadata": {"display_phone_number": "5491100000000", "phone_number_id": "123"},
-            "contacts": [{"profile": {"name": "Ana Pérez"}, "wa_id": GUEST}],
+            "contacts": [{"profile": {"name": name}, "wa_id": wa_id}],
             "messages": [message]
         }}]}]
     });
@@ -1701,7 +1706,7 @@ async fn a_transfer_receipt_sent_as_a_picture_reaches_the_owner() {
         eventually("the owner told of the transfer", || async {
             messages_to(&app, OWNER).await.iter().any(|m| {
                 m.contains("dice que hizo la transferencia")
-                    && m.contains(&format!("POST /v1/admin/reservations/{code}/confirm"))
+                    && m.contains(&format!("«confirmar {code}»"))
             })
         })
         .await;
@@ -1853,6 +1858,16 @@ async fn a_receipt_for_a_hold_that_just_lapsed_still_reaches_the_owner() {
             status(&app, &code).await["status"] == "expired"
         })
         .await;
+        // The lapse's message says where a transfer made in time goes.
+        eventually("the lapse told", || async {
+            told(
+                &app,
+                "Si ya la pagaste por transferencia, mandame el comprobante",
+            )
+            .await
+                == 1
+        })
+        .await;
         let picture = json!({"type": "image", "image": {"mime_type": "image/jpeg",
             "id": "65463453"}});
         guest_sends(&app, "wamid.late-receipt", picture.clone()).await;
@@ -1861,7 +1876,7 @@ async fn a_receipt_for_a_hold_that_just_lapsed_still_reaches_the_owner() {
                 m.contains("comprobante")
                     && m.contains(&format!("{code} (venció)"))
                     && m.contains("se confirma igual si las noches siguen libres")
-                    && m.contains(&format!("POST /v1/admin/reservations/{code}/confirm"))
+                    && m.contains(&format!("«confirmar {code}»"))
             })
         })
         .await;
@@ -1880,6 +1895,93 @@ async fn a_receipt_for_a_hold_that_just_lapsed_still_reaches_the_owner() {
             told(&app, "Si es el comprobante de la transferencia").await,
             1,
             "{backend:?}"
+        );
+    }
+}
+
+/// The owner, told of a receipt on their WhatsApp, confirms the deposit from there with the
+/// alert's button: the reservation is confirmed with the deposit it asked for, the guest is
+/// told, and the owner hears what is left to collect. A second tap and a code that names
+/// nothing get their own answers; what is not a command is the bot's conversation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_owner_confirms_a_transfer_from_their_whatsapp() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let (_server, app, _, _, code) = whatsapp_guest_holding(backend, 10, 12).await;
+        eventually("the hold in the read model", || async {
+            status(&app, &code).await["status"] == "held"
+        })
+        .await;
+        guest_sends(
+            &app,
+            "wamid.receipt",
+            json!({"type": "image", "image": {"mime_type": "image/jpeg", "id": "65463453"}}),
+        )
+        .await;
+        let button = format!("owner-confirm:{code}");
+        eventually("the alert with its button", || async {
+            raw_messages_to(&app, OWNER).await.iter().any(|b| {
+                let m: Value = serde_json::from_str(b).unwrap();
+                m["interactive"]["action"]["buttons"][0]["reply"]["id"] == button.as_str()
+            })
+        })
+        .await;
+        let owner = (OWNER, "Dueña");
+        let tap = json!({"type": "interactive", "interactive": {"type": "button_reply",
+            "button_reply": {"id": button, "title": "Confirmar seña"}}});
+        sends(&app, owner, "wamid.owner-1", tap.clone()).await;
+        eventually("the owner told it is done", || async {
+            messages_to(&app, OWNER)
+                .await
+                .iter()
+                .any(|m| m.contains(&format!("✅ Listo: la reserva {code} quedó confirmada")))
+        })
+        .await;
+        eventually("confirmed with its deposit", || async {
+            let now = status(&app, &code).await;
+            now["status"] == "confirmed" && now["amount_paid"] == now["deposit"]
+        })
+        .await;
+        eventually("the guest told", || async {
+            told(&app, &format!("la reserva {code} está confirmada")).await == 1
+        })
+        .await;
+
+        sends(&app, owner, "wamid.owner-2", tap).await;
+        sends(
+            &app,
+            owner,
+            "wamid.owner-3",
+            json!({"type": "text", "text": {"body": "confirmar ZZZZ999"}}),
+        )
+        .await;
+        eventually("each answered", || async {
+            let said = messages_to(&app, OWNER).await;
+            said.iter()
+                .any(|m| m.contains(&format!("La reserva {code} ya está confirmada")))
+                && said
+                    .iter()
+                    .any(|m| m.contains("No encontré la reserva ZZZZ999"))
+        })
+        .await;
+        // Anything else from the owner's phone is the conversation, as for anyone trying it.
+        sends(
+            &app,
+            owner,
+            "wamid.owner-4",
+            json!({"type": "text", "text": {"body": "hola"}}),
+        )
+        .await;
+        eventually("the bot's menu", || async {
+            messages_to(&app, OWNER)
+                .await
+                .iter()
+                .any(|m| m.contains("¡Hola!"))
+        })
+        .await;
+        assert_eq!(
+            told(&app, "está confirmada").await,
+            1,
+            "{backend:?}: told once"
         );
     }
 }
@@ -1949,6 +2051,15 @@ async fn an_empty_search_over_whatsapp_says_why() {
     for backend in [Backend::Sqlite, Backend::Postgres] {
         // One cabin for four, two nights at the least.
         let (_server, app, _, _, _) = whatsapp_guest_holding(backend, 10, 12).await;
+        // The search reads the cabins from their read model, a moment behind the registration.
+        eventually("the cabin listed", || async {
+            app.get("/v1/accommodations", None)
+                .await
+                .body
+                .as_array()
+                .is_some_and(|cabins| cabins.len() == 1)
+        })
+        .await;
         let slash = |days: i64| {
             let day: chrono::NaiveDate = app.day(days).parse().unwrap();
             day.format("%d/%m/%Y").to_string()

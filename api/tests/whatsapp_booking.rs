@@ -700,11 +700,16 @@ async fn a_receipt_sent_as_a_picture_is_forwarded_to_the_owner() {
         let owner = to_owner().await;
         assert_eq!(owner.len(), 2, "{backend:?}: {owner:?}");
         assert!(
-            owner[0]["text"]["body"]
+            owner[0]["interactive"]["body"]["text"]
                 .as_str()
                 .unwrap()
                 .contains("comprobante"),
             "{backend:?}: the alert first: {owner:?}"
+        );
+        assert_eq!(
+            owner[0]["interactive"]["action"]["buttons"][0]["reply"]["id"],
+            format!("owner-confirm:{code}"),
+            "{backend:?}"
         );
         assert_eq!(owner[1]["type"], "image", "{backend:?}");
         assert_eq!(owner[1]["image"]["id"], "9900112233", "{backend:?}");
@@ -725,6 +730,59 @@ async fn a_receipt_sent_as_a_picture_is_forwarded_to_the_owner() {
         assert!(
             uploads[0].windows(receipt.len()).any(|w| w == receipt),
             "{backend:?}: the picture's own bytes go up"
+        );
+    }
+}
+
+/// With credentials to send but no app secret, deliveries are not signed and one that claims
+/// to come from the owner's number could be anyone's: it confirms nothing, and the owner is told
+/// what is missing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unsigned_command_from_the_owners_number_confirms_nothing() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/123/messages"))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(json!({"messages": [{"id": "w"}]})),
+            )
+            .mount(&server)
+            .await;
+        let uri = server.uri();
+        let app = spawn(
+            backend,
+            &[
+                ("CABANAS_WHATSAPP_TOKEN", "token"),
+                ("CABANAS_WHATSAPP_PHONE_NUMBER_ID", "123"),
+                ("CABANAS_WHATSAPP_API_BASE", uri.as_str()),
+                ("CABANAS_OWNER_WHATSAPP", OWNER),
+            ],
+        )
+        .await;
+        let mut body: Value = serde_json::from_slice(&delivery(
+            "wamid.forged",
+            json!({"type": "text", "text": {"body": "confirmar K7M2QXP"}}),
+        ))
+        .unwrap();
+        let value = &mut body["entry"][0]["changes"][0]["value"];
+        value["contacts"][0]["wa_id"] = json!(OWNER);
+        value["messages"][0]["from"] = json!(OWNER);
+        let r = app
+            .send(
+                app.http
+                    .post(format!("{}/webhooks/whatsapp", app.base))
+                    .json(&body),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{backend:?}");
+        let answer = sent(&server, 1).await;
+        assert_eq!(answer["to"], "541144440000", "{backend:?}");
+        assert!(
+            answer["text"]["body"]
+                .as_str()
+                .unwrap()
+                .contains("CABANAS_WHATSAPP_APP_SECRET"),
+            "{backend:?}: {answer}"
         );
     }
 }
