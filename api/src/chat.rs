@@ -745,10 +745,21 @@ async fn perform(
                     link,
                 });
             }
-            if balances.is_empty() {
+            if !balances.is_empty() {
+                return Ok(Outcome::Balances(balances));
+            }
+            // Nothing to pay, but a hold that just lapsed may be what they paid for.
+            let lapsed = codes_of(
+                &holds_waiting(state, guest)
+                    .await?
+                    .into_iter()
+                    .filter(|w| w.lapsed)
+                    .collect::<Vec<_>>(),
+            );
+            if lapsed.is_empty() {
                 Ok(Outcome::PaymentLinks(Vec::new()))
             } else {
-                Ok(Outcome::Balances(balances))
+                Ok(Outcome::Lapsed { codes: lapsed })
             }
         }
         Action::PreviewCancellation { code } => {

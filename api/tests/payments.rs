@@ -1884,6 +1884,22 @@ async fn a_receipt_for_a_hold_that_just_lapsed_still_reaches_the_owner() {
             told(&app, "Si es el comprobante de la transferencia").await == 1
         })
         .await;
+        // "Ya pagué" now hears of the lapse, not that everything is paid.
+        guest_sends(
+            &app,
+            "wamid.said-paid",
+            json!({"type": "text", "text": {"body": "ya pagué"}}),
+        )
+        .await;
+        eventually("the lapse told again", || async {
+            told(
+                &app,
+                &format!("Tu reserva {code} venció antes de que llegara la seña"),
+            )
+            .await
+                == 1
+        })
+        .await;
 
         after_a_pass(&app, 49 * 60).await;
         guest_sends(&app, "wamid.much-later", picture).await;

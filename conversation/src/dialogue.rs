@@ -205,6 +205,11 @@ pub enum Outcome {
     },
     /// Asked what to pay with no deposit waiting: the confirmed stays with a balance left.
     Balances(Vec<BalanceDue>),
+    /// Asked what to pay, or told it is paid, with nothing waiting but these holds, which lapsed
+    /// a short while ago (a late payment is still honoured while the nights are free).
+    Lapsed {
+        codes: Vec<String>,
+    },
     HouseTimes(Vec<HouseTimes>),
     /// Cancelling `code` now gives back `refund` of the `paid` so far (the cabin's policy).
     CancellationTerms {
@@ -920,6 +925,23 @@ pub fn after(pending: State, outcome: Outcome) -> Turn {
                 codes.join(", ")
             ))],
         ),
+        (_, Outcome::Lapsed { codes }) => {
+            let (yours, lapsed) = match codes.as_slice() {
+                [_] => ("Tu reserva", "venció"),
+                _ => ("Tus reservas", "vencieron"),
+            };
+            turn(
+                State::Menu,
+                vec![text(format!(
+                    "{yours} {} {lapsed} antes de que llegara la seña. Si ya la pagaste, se \
+                     confirma igual mientras las noches sigan libres: con Mercado Pago se ve \
+                     sola en unos minutos (y si se ocuparon, te devolvemos todo); si fue por \
+                     transferencia, mandame el comprobante y le aviso a la persona a cargo. Si \
+                     no, escribime las fechas y buscamos de nuevo.",
+                    codes.join(", ")
+                ))],
+            )
+        }
         (State::CheckingPayment, Outcome::PaymentLinks(pending)) if pending.is_empty() => turn(
             State::Menu,
             vec![text(

@@ -1107,3 +1107,41 @@ fn a_transfer_told_is_passed_to_the_owner() {
     let nothing = after(pending, Outcome::PaymentLinks(vec![]));
     assert!(said(&nothing.replies[0]).contains("al día"));
 }
+
+/// "Ya pagué" (or "quiero pagar") with nothing waiting but a hold that lapsed a short while ago:
+/// the guest hears it lapsed, and that a payment made is still honoured while the nights are
+/// free, instead of "you are up to date".
+#[test]
+fn a_payment_for_a_hold_that_just_lapsed_is_answered_with_the_lapse() {
+    let Step::Need { action, pending } =
+        respond(&State::Menu, Some(now()), &text("ya pagué la seña"), now())
+    else {
+        panic!("expected a look at the payments")
+    };
+    assert_eq!(action, Action::PaymentLinks);
+    let one = after(
+        pending.clone(),
+        Outcome::Lapsed {
+            codes: vec!["K7M2QXP".into()],
+        },
+    );
+    assert_eq!(one.state, State::Menu);
+    let answer = said(&one.replies[0]);
+    assert!(
+        answer.starts_with("Tu reserva K7M2QXP venció antes de que llegara la seña.")
+            && answer.contains("se confirma igual mientras las noches sigan libres")
+            && answer.contains("mandame el comprobante"),
+        "{answer}"
+    );
+    let two = after(
+        State::Menu,
+        Outcome::Lapsed {
+            codes: vec!["K7M2QXP".into(), "H3N8WQA".into()],
+        },
+    );
+    assert!(
+        said(&two.replies[0]).starts_with("Tus reservas K7M2QXP, H3N8WQA vencieron"),
+        "{:?}",
+        two.replies
+    );
+}
