@@ -279,6 +279,11 @@ impl Settings {
         }
     }
 
+    /// The owner's WhatsApp number (digits only), when one is configured.
+    pub fn owner(&self) -> Option<&str> {
+        self.owner_whatsapp.as_deref().filter(|n| !n.is_empty())
+    }
+
     /// The Cloud API's settings, when WhatsApp credentials are configured (sandbox: `None`).
     pub fn whatsapp_api(&self) -> Option<integrations::whatsapp::client::Config> {
         match (&self.whatsapp_token, &self.whatsapp_phone_number_id) {

@@ -181,12 +181,7 @@ pub async fn alert_owner_with(
     id: &str,
     reply: &Reply,
 ) -> Result<(), sqlx::Error> {
-    let Some(owner) = state
-        .settings
-        .owner_whatsapp
-        .as_deref()
-        .filter(|n| !n.is_empty())
-    else {
+    let Some(owner) = state.settings.owner() else {
         return Ok(());
     };
     enqueue(
@@ -218,12 +213,7 @@ pub async fn forward_to_owner(
     file: File<'_>,
     caption: String,
 ) -> Result<(), sqlx::Error> {
-    let Some(owner) = state
-        .settings
-        .owner_whatsapp
-        .as_deref()
-        .filter(|n| !n.is_empty())
-    else {
+    let Some(owner) = state.settings.owner() else {
         return Ok(());
     };
     let now = state.now().timestamp_millis();

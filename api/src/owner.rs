@@ -30,9 +30,7 @@ const ACTOR: &str = "owner-whatsapp";
 /// Whether `wa_id` is the owner's WhatsApp (the same number with or without Argentina's 9).
 pub fn is_owner(settings: &Settings, wa_id: &str) -> bool {
     settings
-        .owner_whatsapp
-        .as_deref()
-        .filter(|n| !n.is_empty())
+        .owner()
         .is_some_and(|owner| send_number(owner) == send_number(wa_id))
 }
 

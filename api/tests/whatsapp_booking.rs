@@ -108,27 +108,33 @@ async fn spawn_with_meta(
     (server, app)
 }
 
+/// Registers "Cabaña del Lago" (for 6, one night at the least) and waits until guests can find
+/// it; returns its id.
+async fn register_the_lake(app: &TestApp) -> String {
+    let registered = app
+        .post(
+            "/v1/admin/accommodations",
+            Some(&app.admin),
+            json!({"name": "Cabaña del Lago", "capacity": 6, "min_nights": 1,
+                   "pricing": {"nightly_base": 45000, "cleaning_fee": 8000}}),
+        )
+        .await;
+    app.get(
+        &format!(
+            "/v1/accommodations?min_position={}",
+            registered.body["position"]
+        ),
+        None,
+    )
+    .await;
+    registered.body["id"].as_str().unwrap().to_owned()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_guest_books_over_whatsapp() {
     for backend in [Backend::Sqlite, Backend::Postgres] {
         let (server, app) = spawn_with_meta(backend, "wamid.reply", &[]).await;
-        let registered = app
-            .post(
-                "/v1/admin/accommodations",
-                Some(&app.admin),
-                json!({"name": "Cabaña del Lago", "capacity": 6, "min_nights": 1,
-                       "pricing": {"nightly_base": 45000, "cleaning_fee": 8000}}),
-            )
-            .await;
-        let id = registered.body["id"].as_str().unwrap().to_owned();
-        app.get(
-            &format!(
-                "/v1/accommodations?min_position={}",
-                registered.body["position"]
-            ),
-            None,
-        )
-        .await;
+        let id = register_the_lake(&app).await;
 
         let hello = delivery("wamid.1", json!({"type": "text", "text": {"body": "hola"}}));
         deliver(&app, hello.clone()).await;
@@ -627,23 +633,7 @@ async fn a_receipt_sent_as_a_picture_is_forwarded_to_the_owner() {
             .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "9900112233"})))
             .mount(&server)
             .await;
-        let registered = app
-            .post(
-                "/v1/admin/accommodations",
-                Some(&app.admin),
-                json!({"name": "Cabaña del Lago", "capacity": 6, "min_nights": 1,
-                       "pricing": {"nightly_base": 45000, "cleaning_fee": 8000}}),
-            )
-            .await;
-        let id = registered.body["id"].as_str().unwrap().to_owned();
-        app.get(
-            &format!(
-                "/v1/accommodations?min_position={}",
-                registered.body["position"]
-            ),
-            None,
-        )
-        .await;
+        let id = register_the_lake(&app).await;
         for (n, message) in [
             json!({"type": "text", "text": {"body": "tienen lugar este finde para 2?"}}),
             json!({"type": "interactive", "interactive": {"type": "list_reply",
