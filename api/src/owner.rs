@@ -165,7 +165,7 @@ async fn confirm(state: &AppState, code: &str, amount: Option<Decimal>) -> Resul
         }
     };
     let events = body["events"].as_array().cloned().unwrap_or_default();
-    let balance = body["balance_due"].as_str().unwrap_or("0");
+    let balance: Money = serde_json::from_value(body["balance_due"].clone()).unwrap_or_default();
     Ok(if events.is_empty() {
         format!("La reserva {code} ya está confirmada.")
     } else if events.iter().any(|e| e == "LatePaymentAccepted") {

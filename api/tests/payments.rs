@@ -1946,10 +1946,10 @@ async fn the_owner_confirms_a_transfer_from_their_whatsapp() {
             "button_reply": {"id": button, "title": "Confirmar seña"}}});
         sends(&app, owner, "wamid.owner-1", tap.clone()).await;
         eventually("the owner told it is done", || async {
-            messages_to(&app, OWNER)
-                .await
-                .iter()
-                .any(|m| m.contains(&format!("✅ Listo: la reserva {code} quedó confirmada")))
+            messages_to(&app, OWNER).await.iter().any(|m| {
+                m.contains(&format!("✅ Listo: la reserva {code} quedó confirmada"))
+                    && m.contains("Saldo a cobrar al llegar: $ ")
+            })
         })
         .await;
         eventually("confirmed with its deposit", || async {
