@@ -1,15 +1,17 @@
 //! The owner's own WhatsApp (`CABANAS_OWNER_WHATSAPP`) writing to the business number. The owner
 //! confirms bank transfers by hand, and is told of each one on that WhatsApp: so from there they
 //! can also confirm it, by tapping the alert's "Confirmar seña" button or by writing "confirmar
-//! CÓDIGO" (with the amount when another one arrived). Anything else they write is a guest's
-//! conversation like any other: an owner tries the bot from their own phone.
+//! CÓDIGO" (with the amount when another one arrived). Money taken by hand also goes back by
+//! hand when a guest cancels: "devuelto CÓDIGO" records that it did. Anything else they write is
+//! a guest's conversation like any other: an owner tries the bot from their own phone.
 //!
 //! A command that moves money is only taken from a delivery whose signature was checked
 //! (`CABANAS_WHATSAPP_APP_SECRET`), or in the sandbox, where nothing reaches Meta at all: an
 //! unsigned delivery claiming to come from the owner's number could be anyone's.
 
 use conversation::reply::{Reply, send_number};
-use domain::{Money, ReservationCode};
+use domain::accommodation::{AccommodationCommand, RecordRefund};
+use domain::{AccommodationId, Money, ReservationCode, ReservationId};
 use integrations::whatsapp::webhook::{InboundMessage, MessageKind};
 use rust_decimal::Decimal;
 
@@ -40,11 +42,15 @@ fn trusted(settings: &Settings) -> bool {
     settings.whatsapp_app_secret.is_some() || settings.whatsapp_token.is_none()
 }
 
-/// Confirm the deposit of the hold `code`: the amount that arrived, or the deposit asked.
 #[derive(Debug, PartialEq)]
-struct Command {
-    code: String,
-    amount: Option<Decimal>,
+enum Command {
+    /// Confirm the deposit of the hold `code`: the amount that arrived, or the deposit asked.
+    Confirm {
+        code: String,
+        amount: Option<Decimal>,
+    },
+    /// The refunds `code` owes by hand were made.
+    Refunded { code: String },
 }
 
 /// The command `kind` carries, if it is one. A bare "confirmar" is not: while trying the bot,
@@ -52,19 +58,20 @@ struct Command {
 fn command(kind: &MessageKind) -> Option<Command> {
     let text = match kind {
         MessageKind::ButtonReply { id, .. } => {
-            return id.strip_prefix(CONFIRM_BUTTON).map(|code| Command {
-                code: code.to_owned(),
-                amount: None,
-            });
+            return id
+                .strip_prefix(CONFIRM_BUTTON)
+                .map(|code| Command::Confirm {
+                    code: code.to_owned(),
+                    amount: None,
+                });
         }
         MessageKind::Text { body } => body,
         _ => return None,
     };
     let words: Vec<&str> = text.split_whitespace().collect();
-    let asks_to_confirm = words
-        .first()
-        .is_some_and(|w| projections::queries::fold(w).starts_with("confirm"));
-    if !asks_to_confirm {
+    let verb = projections::queries::fold(words.first()?);
+    let refunded = verb.starts_with("devuelt") || verb.starts_with("devolv");
+    if !(verb.starts_with("confirm") || refunded) {
         return None;
     }
     let rest: Vec<&str> = words[1..]
@@ -81,11 +88,12 @@ fn command(kind: &MessageKind) -> Option<Command> {
                 .filter(|w| w.chars().all(|c| c.is_ascii_uppercase())),
         )
         .find_map(|w| ReservationCode::parse(w).ok())?;
+    let code = code.as_str().to_owned();
+    if refunded {
+        return Some(Command::Refunded { code });
+    }
     let amount = words[1..].iter().find_map(|w| amount(w));
-    Some(Command {
-        code: code.as_str().to_owned(),
-        amount,
-    })
+    Some(Command::Confirm { code, amount })
 }
 
 /// An amount as an Argentine owner writes it: `32400`, `$32.400`, `32.400,50`.
@@ -110,20 +118,23 @@ fn amount(word: &str) -> Option<Decimal> {
 /// Carries out the command a message from the owner's number holds, and answers it; `false`
 /// when it holds none (the message is the conversation's).
 pub async fn handle(state: &AppState, m: &InboundMessage) -> Result<bool, Problem> {
-    let Some(Command { code, amount }) = command(&m.kind) else {
+    let Some(command) = command(&m.kind) else {
         return Ok(false);
     };
-    let answer = if trusted(&state.settings) {
-        confirm(state, &code, amount).await?
-    } else {
+    let answer = if !trusted(&state.settings) {
         tracing::warn!(
-            "a deposit confirmation from the owner's number was refused: deliveries are not \
-             signed (set CABANAS_WHATSAPP_APP_SECRET)"
+            "a command from the owner's number was refused: deliveries are not signed (set \
+             CABANAS_WHATSAPP_APP_SECRET)"
         );
-        "No puedo confirmar señas desde WhatsApp mientras los mensajes no lleguen firmados: falta \
+        "No puedo tomar órdenes desde WhatsApp mientras los mensajes no lleguen firmados: falta \
          configurar CABANAS_WHATSAPP_APP_SECRET (sin eso, cualquiera podría hacerse pasar por \
-         vos). Mientras tanto, confirmala desde la API."
+         vos). Mientras tanto, hacelo desde la API."
             .to_owned()
+    } else {
+        match command {
+            Command::Confirm { code, amount } => confirm(state, &code, amount).await?,
+            Command::Refunded { code } => refunded(state, &code).await?,
+        }
     };
     crate::chat::reply(state, m, &[Reply::Text(answer)]).await?;
     Ok(true)
@@ -181,6 +192,50 @@ async fn confirm(state: &AppState, code: &str, amount: Option<Decimal>) -> Resul
     })
 }
 
+/// Records as made the refunds `code` owes by hand; what to tell the owner.
+async fn refunded(state: &AppState, code: &str) -> Result<String, Problem> {
+    let not_found = || Ok(format!("No encontré la reserva {code}."));
+    let Some(view) = projections::queries::reservation_by_code(&state.db, code).await? else {
+        return not_found();
+    };
+    let (Ok(id), Ok(reservation_id)) = (
+        view.accommodation_id.parse::<AccommodationId>(),
+        view.id.parse::<ReservationId>(),
+    ) else {
+        return not_found();
+    };
+    let cabin = state.accommodation(id).await?;
+    let owed: Vec<(String, Money)> = cabin
+        .reservation(reservation_id)
+        .map(|r| {
+            r.owed_by_hand()
+                .into_iter()
+                .map(|(key, amount)| (key.to_owned(), amount))
+                .collect()
+        })
+        .unwrap_or_default();
+    if owed.is_empty() {
+        return Ok(format!(
+            "La reserva {code} no tiene devoluciones a mano pendientes."
+        ));
+    }
+    let mut total = Money::ZERO;
+    for (refund_key, amount) in owed {
+        crate::routes::on_reservation(state, ACTOR, code, |reservation_id| {
+            Ok(AccommodationCommand::RecordRefund(RecordRefund {
+                reservation_id,
+                refund_key,
+                refund_id: "a mano (WhatsApp)".into(),
+            }))
+        })
+        .await?;
+        total = total + amount;
+    }
+    Ok(format!(
+        "✅ Anotado: le devolviste {total} de la reserva {code}."
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,7 +251,7 @@ mod tests {
             title: "Confirmar seña".into(),
         };
         let k7 = |amount: Option<&str>| {
-            Some(Command {
+            Some(Command::Confirm {
                 code: "K7M2QXP".into(),
                 amount: amount.map(|a| a.parse().unwrap()),
             })
@@ -218,11 +273,25 @@ mod tests {
         // A code of letters only: the owner knows their codes.
         assert_eq!(
             command(&text("confirmar KMPQRST")),
-            Some(Command {
+            Some(Command::Confirm {
                 code: "KMPQRST".into(),
                 amount: None
             })
         );
+        for said in [
+            "devuelto K7M2QXP",
+            "Devolví la K7M2QXP",
+            "devolvi K7M2QXP 15000",
+        ] {
+            assert_eq!(
+                command(&text(said)),
+                Some(Command::Refunded {
+                    code: "K7M2QXP".into()
+                }),
+                "{said}"
+            );
+        }
+        assert_eq!(command(&text("devuelto")), None);
         // The owner trying the bot: their "yes" to a cabin, and words, are the conversation's.
         assert_eq!(command(&text("confirmar")), None);
         assert_eq!(command(&text("confirmar la de Ana")), None);

@@ -690,10 +690,24 @@ async fn tell_owner(
                 r.balance_due()
             )
         }
-        E::Cancelled(c) if c.by == CancelledBy::Guest && c.was_confirmed => format!(
-            "El huésped canceló la reserva {code} ({stay}): esas noches quedaron libres. La \
-             devolución que da tu política está en /v1/admin/reservations/{code}/payments."
-        ),
+        E::Cancelled(c) if c.by == CancelledBy::Guest && c.was_confirmed => {
+            let refunded: Money = r.payments.iter().map(|p| p.refunded).sum();
+            let by_hand: Money = r.owed_by_hand().iter().map(|(_, amount)| *amount).sum();
+            let refund = if refunded == Money::ZERO {
+                " Según tu política de cancelación no le corresponde devolución.".to_owned()
+            } else if by_hand == Money::ZERO {
+                format!(" Tu política le devuelve {refunded}: Mercado Pago se lo devuelve solo.")
+            } else {
+                // Money taken by hand (a transfer, cash) goes back the same way.
+                format!(
+                    " Tu política le devuelve {refunded}; de eso, {by_hand} lo pagó a mano y te \
+                     toca devolvérselo vos: cuando lo hagas, escribime «devuelto {code}»."
+                )
+            };
+            format!(
+                "El huésped canceló la reserva {code} ({stay}): esas noches quedaron libres.{refund}"
+            )
+        }
         _ => return Ok(()),
     };
     crate::outbox::alert_owner(state, &format!("task:{}", claimed.id), text)

@@ -1054,7 +1054,7 @@ async fn reservation_ids(
 
 /// A command on the reservation `code`, on behalf of `actor`, answered with the events it
 /// recorded and where the reservation stands now.
-async fn on_reservation(
+pub(crate) async fn on_reservation(
     state: &AppState,
     actor: &str,
     code: &str,

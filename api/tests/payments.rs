@@ -2002,6 +2002,82 @@ async fn the_owner_confirms_a_transfer_from_their_whatsapp() {
     }
 }
 
+/// A stay paid by transfer that the guest cancels: what the policy gives back went in by hand
+/// and goes back by hand. The owner is told how much is theirs to give back, says on WhatsApp
+/// when it is done, and the guest hears of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refund_owed_by_hand_is_told_to_the_owner_and_marked_made_from_their_whatsapp() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let (_server, app, _, _, code) = whatsapp_guest_holding(backend, 40, 42).await;
+        eventually("the hold in the read model", || async {
+            status(&app, &code).await["status"] == "held"
+        })
+        .await;
+        let owner = (OWNER, "Dueña");
+        sends(
+            &app,
+            owner,
+            "wamid.owner-confirm",
+            json!({"type": "text", "text": {"body": format!("confirmar {code}")}}),
+        )
+        .await;
+        eventually("confirmed by hand", || async {
+            status(&app, &code).await["status"] == "confirmed"
+        })
+        .await;
+
+        guest_taps(&app, "wamid.c1", &format!("res-cancel:{code}")).await;
+        eventually("the terms", || async {
+            told(&app, "te devolvemos").await == 1
+        })
+        .await;
+        guest_taps(&app, "wamid.c2", &format!("res-cancel-yes:{code}")).await;
+        eventually("the owner told what to give back", || async {
+            messages_to(&app, OWNER).await.iter().any(|m| {
+                m.contains(&format!("El huésped canceló la reserva {code}"))
+                    && m.contains("te toca devolvérselo vos")
+                    && m.contains(&format!("«devuelto {code}»"))
+            })
+        })
+        .await;
+
+        sends(
+            &app,
+            owner,
+            "wamid.owner-refunded",
+            json!({"type": "text", "text": {"body": format!("devuelto {code}")}}),
+        )
+        .await;
+        eventually("the owner answered", || async {
+            messages_to(&app, OWNER)
+                .await
+                .iter()
+                .any(|m| m.contains("✅ Anotado: le devolviste $ "))
+        })
+        .await;
+        eventually("the guest told", || async {
+            told(&app, "Te devolvimos $ ").await == 1
+        })
+        .await;
+        // Said again: nothing is owed any more.
+        sends(
+            &app,
+            owner,
+            "wamid.owner-refunded-again",
+            json!({"type": "text", "text": {"body": format!("devuelto {code}")}}),
+        )
+        .await;
+        eventually("nothing left", || async {
+            messages_to(&app, OWNER)
+                .await
+                .iter()
+                .any(|m| m.contains("no tiene devoluciones a mano pendientes"))
+        })
+        .await;
+        assert_eq!(told(&app, "Te devolvimos").await, 1, "{backend:?}");
+    }
+}
+
 /// A conversation a person took over is theirs: a picture or a voice note sent to them gets no
 /// answer from the bot, and the owner is not told of a picture as a receipt (the person is
 /// already talking with them).

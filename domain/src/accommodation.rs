@@ -947,6 +947,21 @@ pub struct RefundState {
 }
 
 impl Reservation {
+    /// The refunds decided and not yet made of money taken by hand (a transfer, cash): only a
+    /// person can give it back. Refund key and amount, in key order.
+    pub fn owed_by_hand(&self) -> Vec<(&str, Money)> {
+        self.refunds
+            .iter()
+            .filter(|(_, due)| due.refund_id.is_none())
+            .filter(|(_, due)| {
+                self.payments
+                    .iter()
+                    .any(|p| p.payment_id == due.payment_id && !p.via_provider)
+            })
+            .map(|(key, due)| (key.as_str(), due.amount))
+            .collect()
+    }
+
     /// Held or confirmed: occupies its nights.
     pub fn is_active(&self) -> bool {
         matches!(

@@ -1291,6 +1291,37 @@ fn a_deposit_taken_by_hand_after_the_hold_lapsed_confirms_the_stay_again() {
     };
     assert_eq!(due.via, RefundVia::Manual);
     assert_eq!(due.payment_id, "transferencia 0042");
+    // Once decided, it is owed by hand until the owner says it is done.
+    history.extend(refunds.clone());
+    let owed: Vec<(String, Money)> = given(&history)
+        .0
+        .reservation(rid(1))
+        .unwrap()
+        .owed_by_hand()
+        .into_iter()
+        .map(|(key, amount)| (key.to_owned(), amount))
+        .collect();
+    let [(key, amount)] = owed.as_slice() else {
+        panic!("{owed:?}")
+    };
+    assert_eq!(*amount, Money::pesos(27_000));
+    step(
+        &mut history,
+        AccommodationCommand::RecordRefund(RecordRefund {
+            reservation_id: rid(1),
+            refund_key: key.clone(),
+            refund_id: "by hand".into(),
+        }),
+        later,
+    );
+    assert!(
+        given(&history)
+            .0
+            .reservation(rid(1))
+            .unwrap()
+            .owed_by_hand()
+            .is_empty()
+    );
 }
 
 #[test]
