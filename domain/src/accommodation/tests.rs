@@ -990,6 +990,19 @@ fn held() -> Vec<AccommodationEvent> {
     vec![registered(), placed(1, stay("2026-12-11", "2026-12-13"))]
 }
 
+/// `held()` with the hold expired at `at`.
+fn lapsed(at: DateTime<Utc>) -> Vec<AccommodationEvent> {
+    let mut history = held();
+    step(
+        &mut history,
+        AccommodationCommand::ExpireHold(ExpireHold {
+            reservation_id: rid(1),
+        }),
+        at,
+    );
+    history
+}
+
 #[test]
 fn an_approved_deposit_confirms_once_however_often_it_is_told() {
     let mut history = held();
@@ -1160,15 +1173,8 @@ fn pending_and_rejected_payments_are_recorded_and_change_nothing_else() {
 
 #[test]
 fn a_late_payment_for_free_nights_confirms_the_stay_again() {
-    let mut history = held();
     let later = now() + Duration::hours(2);
-    step(
-        &mut history,
-        AccommodationCommand::ExpireHold(ExpireHold {
-            reservation_id: rid(1),
-        }),
-        later,
-    );
+    let mut history = lapsed(later);
     let events = step(&mut history, pay(1, paid("901", "approved", 27_000)), later);
     assert!(matches!(
         events.as_slice(),
@@ -1242,15 +1248,8 @@ fn confirm_late(id: u128, reference: &str, pesos: i64) -> AccommodationCommand {
 /// that only a person can give it back (a later cancellation refunds it by hand).
 #[test]
 fn a_deposit_taken_by_hand_after_the_hold_lapsed_confirms_the_stay_again() {
-    let mut history = held();
     let later = now() + Duration::hours(2);
-    step(
-        &mut history,
-        AccommodationCommand::ExpireHold(ExpireHold {
-            reservation_id: rid(1),
-        }),
-        later,
-    );
+    let mut history = lapsed(later);
     assert_eq!(
         given(&history).when(confirm(1, "transferencia 0042"), later),
         Err(BookingError::HoldExpired {
@@ -1343,27 +1342,20 @@ fn a_deposit_taken_by_hand_after_the_hold_lapsed_is_refused_for_taken_nights() {
     );
     // Nor for a stay that has begun, a cancelled one, no amount or no reference.
     let begun = at("2026-12-12T13:00:00Z");
-    let mut lapsed = held();
-    step(
-        &mut lapsed,
-        AccommodationCommand::ExpireHold(ExpireHold {
-            reservation_id: rid(1),
-        }),
-        later,
-    );
+    let expired = lapsed(later);
     assert_eq!(
-        given(&lapsed).when(confirm_late(1, "t", 27_000), begun),
+        given(&expired).when(confirm_late(1, "t", 27_000), begun),
         Err(BookingError::CheckInInPast {
             check_in: d("2026-12-11"),
             today: d("2026-12-12"),
         })
     );
     assert_eq!(
-        given(&lapsed).when(confirm_late(1, "t", 0), later),
+        given(&expired).when(confirm_late(1, "t", 0), later),
         Err(BookingError::InvalidAmount)
     );
     assert_eq!(
-        given(&lapsed).when(confirm_late(1, "  ", 27_000), later),
+        given(&expired).when(confirm_late(1, "  ", 27_000), later),
         Err(BookingError::InvalidPaymentReference)
     );
     let mut cancelled = held();
