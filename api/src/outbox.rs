@@ -35,8 +35,8 @@ const BATCH: i64 = 20;
 const TRACKER_MAX: usize = 512;
 /// Where a forward keeps the guest's file until it is sent (see the module's doc).
 const FORWARD: &str = "forward";
-/// The largest file forwarded: WhatsApp's own limit for pictures is 5 MB, and a receipt is a
-/// picture or a one-page PDF.
+/// The largest file forwarded: above any picture WhatsApp carries (5 MB), and ample for a
+/// receipt's PDF; a larger document is not read into memory to be sent on.
 pub const MAX_FORWARD_BYTES: u64 = 16 * 1024 * 1024;
 
 pub struct Outbox {
