@@ -483,6 +483,17 @@ pub fn respond(
                         pending: State::Menu,
                     };
                 }
+                // Looking at a reservation no question was asked: a "sí" is not a hello (it
+                // used to bring the menu), nor, on its own, a cancellation.
+                (State::ManagingReservation { code }, Some(Intent::Yes)) => {
+                    return done(
+                        state.clone(),
+                        vec![text(format!(
+                            "¿Qué querés hacer con la reserva {code}? Para cancelarla escribí \
+                             \"cancelar\"; para otra cosa, \"menú\"."
+                        ))],
+                    );
+                }
                 _ => {}
             }
             match first {

@@ -1145,3 +1145,29 @@ fn a_payment_for_a_hold_that_just_lapsed_is_answered_with_the_lapse() {
         two.replies
     );
 }
+
+/// Looking at one of their reservations, a guest who says "sí" is asked what they want with it:
+/// it is neither a hello (the menu all over again) nor a cancellation; "cancelar" then is.
+#[test]
+fn a_yes_while_looking_at_a_reservation_asks_what_they_want_with_it() {
+    let managing = State::ManagingReservation {
+        code: "K7M2QXP".into(),
+    };
+    let asked = turn(respond(&managing, Some(now()), &text("sí"), now()));
+    assert_eq!(asked.state, managing);
+    assert!(
+        said(&asked.replies[0]).starts_with("¿Qué querés hacer con la reserva K7M2QXP?"),
+        "{:?}",
+        asked.replies
+    );
+    let Step::Need { action, .. } = respond(&asked.state, Some(now()), &text("cancelar"), now())
+    else {
+        panic!("expected the cancellation's terms")
+    };
+    assert_eq!(
+        action,
+        Action::PreviewCancellation {
+            code: "K7M2QXP".into()
+        }
+    );
+}
