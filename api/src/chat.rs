@@ -23,7 +23,7 @@ use domain::accommodation::{
 use domain::guest::DialogueAdvanced;
 use domain::{
     AccommodationEvent, AccommodationId, Aggregate, DomainEvent, GuestEvent, GuestId, Money,
-    ReservationId, StayDates,
+    ReservationCode, ReservationId, StayDates,
 };
 use eventstore::{ExpectedVersion, NewEvent};
 use integrations::whatsapp::webhook::{InboundMessage, MessageKind};
@@ -250,6 +250,12 @@ async fn handle(state: &AppState, m: &InboundMessage, heard: Option<Heard>) -> R
             return not_text(state, m, &guest, kind).await;
         }
     };
+    let input = match input {
+        Input::Text(words) => own_code_said(state, guest.stream_id(), &words, at)
+            .await?
+            .unwrap_or(Input::Text(words)),
+        tapped => tapped,
+    };
     let turn = match dialogue::respond(&dialogue, last, &input, at) {
         Step::Done(turn) => turn,
         Step::Need { action, pending } => {
@@ -436,6 +442,59 @@ async fn not_text(
         ))],
     )
     .await
+}
+
+/// One of the guest's own codes written among their words when it is of letters alone, which
+/// the dialogue cannot tell from a word ("mi reserva es la KMPQRST"): taken as if tapped in
+/// their list (or its "Cancelar reserva", when they say cancel). Only a word that is one of
+/// their codes counts, so "mi RESERVA" stays a word; a code with a digit is the dialogue's.
+async fn own_code_said(
+    state: &AppState,
+    guest_ref: String,
+    words: &str,
+    at: DateTime<Utc>,
+) -> Result<Option<Input>, Problem> {
+    let mut candidates = Vec::new();
+    for word in words
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| w.len() == 7)
+    {
+        if word.chars().any(|c| c.is_ascii_digit()) {
+            if ReservationCode::parse(word).is_ok() && word.chars().any(|c| c.is_ascii_alphabetic())
+            {
+                return Ok(None);
+            }
+            continue;
+        }
+        if let Ok(code) = ReservationCode::parse(word) {
+            candidates.push(code.as_str().to_owned());
+        }
+    }
+    // Most messages hold no seven-letter word that could be a code: no query for them.
+    if candidates.is_empty() {
+        return Ok(None);
+    }
+    let filter = queries::ReservationFilter {
+        guest_ref: Some(guest_ref),
+        limit: 50,
+        ..queries::ReservationFilter::default()
+    };
+    let mine = queries::search_reservations(&state.db, &filter).await?;
+    let Some(code) = candidates
+        .into_iter()
+        .find(|c| mine.iter().any(|r| &r.code == c))
+    else {
+        return Ok(None);
+    };
+    let cancel = conversation::nlu::understand(words, at.date_naive())
+        .intents
+        .contains(&conversation::nlu::Intent::Cancel);
+    let prefix = if cancel {
+        conversation::dialogue::ids::CANCEL_PREFIX
+    } else {
+        conversation::dialogue::ids::RESERVATION_PREFIX
+    };
+    Ok(Some(Input::Choice(format!("{prefix}{code}"))))
 }
 
 /// How long after a hold lapsed a transfer for it is still taken to the owner: they can still

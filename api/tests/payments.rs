@@ -133,6 +133,17 @@ async fn accept_preferences(server: &MockServer) {
 
 /// A hold placed by a WhatsApp guest (so the guest is told about payments).
 async fn whatsapp_hold(app: &TestApp, accommodation: &str, from: i64, to: i64) -> (String, String) {
+    let code = ReservationCode::from_entropy(rand::random());
+    whatsapp_hold_coded(app, accommodation, (from, to), code).await
+}
+
+/// `whatsapp_hold` under the code `code`.
+async fn whatsapp_hold_coded(
+    app: &TestApp,
+    accommodation: &str,
+    (from, to): (i64, i64),
+    code: ReservationCode,
+) -> (String, String) {
     let state = &app.state;
     let now = *app.clock.lock().unwrap();
     let guest = eventstore::pii::guest_for_phone(&state.db, GUEST)
@@ -160,7 +171,6 @@ async fn whatsapp_hold(app: &TestApp, accommodation: &str, from: i64, to: i64) -
         .await
         .unwrap();
     let reservation = ReservationId::new();
-    let code = ReservationCode::from_entropy(rand::random());
     let stay =
         StayDates::new(app.day(from).parse().unwrap(), app.day(to).parse().unwrap()).unwrap();
     let accommodation: AccommodationId = accommodation.parse().unwrap();
@@ -2075,6 +2085,55 @@ async fn a_refund_owed_by_hand_is_told_to_the_owner_and_marked_made_from_their_w
         })
         .await;
         assert_eq!(told(&app, "Te devolvimos").await, 1, "{backend:?}");
+    }
+}
+
+/// A code of letters alone written among the guest's words is theirs when it is one of their
+/// codes: shown, or its cancellation terms given. A word in capitals that is no code of theirs
+/// ("mi RESERVA") stays a word.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_code_of_letters_alone_in_a_sentence_is_the_guests_reservation() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let server = MockServer::start().await;
+        accept_preferences(&server).await;
+        let app = spawn_with_mp(backend, &server).await;
+        let (acc, _) = app.register("Cabaña del Lago", 4).await;
+        let code = ReservationCode::parse("KMPQRST").unwrap();
+        whatsapp_hold_coded(&app, &acc, (10, 12), code).await;
+        eventually("the hold in the read model", || async {
+            status(&app, "KMPQRST").await["status"] == "held"
+        })
+        .await;
+        let says = |wamid: &'static str, body: &'static str| {
+            guest_sends(&app, wamid, json!({"type": "text", "text": {"body": body}}))
+        };
+        says("wamid.show", "hola, mi reserva es la KMPQRST").await;
+        eventually("the reservation shown", || async {
+            told(&app, "Reserva KMPQRST · Cabaña del Lago").await == 1
+        })
+        .await;
+        says("wamid.cancel", "quiero cancelar la KMPQRST").await;
+        eventually("the cancellation's terms", || async {
+            raw_messages_to(&app, GUEST).await.iter().any(|b| {
+                let m: Value = serde_json::from_str(b).unwrap();
+                m["interactive"]["action"]["buttons"][0]["reply"]["id"] == "res-cancel-yes:KMPQRST"
+            })
+        })
+        .await;
+        says("wamid.word", "Quiero ver mi RESERVA").await;
+        eventually("the list, not a search for RESERVA", || async {
+            raw_messages_to(&app, GUEST).await.iter().any(|b| {
+                let m: Value = serde_json::from_str(b).unwrap();
+                m["interactive"]["action"]["sections"][0]["rows"][0]["id"] == "res:KMPQRST"
+            })
+        })
+        .await;
+        assert_eq!(told(&app, "No encontré").await, 0, "{backend:?}");
+        assert_eq!(
+            status(&app, "KMPQRST").await["status"],
+            "held",
+            "{backend:?}"
+        );
     }
 }
 
