@@ -515,8 +515,6 @@ fn codes_of(waiting: &[Waiting]) -> Vec<String> {
 /// `LATE_TRANSFER` for a stay yet to begin (a transfer made in time is often seen late).
 async fn holds_waiting(state: &AppState, guest: &GuestId) -> Result<Vec<Waiting>, Problem> {
     let now = state.now();
-    // The owner's day in Argentina, as the rest of the chat reckons it.
-    let today = (now - chrono::Duration::hours(3)).date_naive();
     let filter = queries::ReservationFilter {
         guest_ref: Some(guest.stream_id()),
         limit: 50,
@@ -525,19 +523,24 @@ async fn holds_waiting(state: &AppState, guest: &GuestId) -> Result<Vec<Waiting>
     Ok(queries::search_reservations(&state.db, &filter)
         .await?
         .into_iter()
-        .filter_map(|r| {
-            let lapsed = match r.status.as_str() {
-                // Past its time, the scheduler's next pass expires it.
-                "held" => r.expires_at <= now,
-                "expired" if r.expires_at > now - LATE_TRANSFER && r.check_in >= today => true,
-                _ => return None,
-            };
-            Some(Waiting {
-                code: r.code,
-                lapsed,
-            })
-        })
+        .filter_map(|r| waiting(r, now))
         .collect())
+}
+
+/// `r` as a hold waiting for its deposit at `now` (see `holds_waiting`), if it is one.
+fn waiting(r: queries::ReservationView, now: DateTime<Utc>) -> Option<Waiting> {
+    // The owner's day in Argentina, as the rest of the chat reckons it.
+    let today = (now - chrono::Duration::hours(3)).date_naive();
+    let lapsed = match r.status.as_str() {
+        // Past its time, the scheduler's next pass expires it.
+        "held" => r.expires_at <= now,
+        "expired" if r.expires_at > now - LATE_TRANSFER && r.check_in >= today => true,
+        _ => return None,
+    };
+    Some(Waiting {
+        code: r.code,
+        lapsed,
+    })
 }
 
 /// The owner hears on their WhatsApp (once per guest message) that a transfer for the deposit
@@ -775,7 +778,7 @@ async fn perform(
             // its link when there is one for the amount owed, asked for when there is not.
             let today = (now - chrono::Duration::hours(3)).date_naive();
             let mut balances = Vec::new();
-            for r in mine.into_iter().filter(|r| {
+            for r in mine.iter().filter(|r| {
                 r.status == "confirmed" && r.check_in >= today && r.balance_due > Money::ZERO
             }) {
                 let (Ok(id), Ok(reservation_id)) = (
@@ -797,8 +800,8 @@ async fn perform(
                     crate::payments::request_balance_link(state, id, reservation_id, due).await?;
                 }
                 balances.push(BalanceDue {
-                    code: r.code,
-                    accommodation: r.accommodation_name.unwrap_or_default(),
+                    code: r.code.clone(),
+                    accommodation: r.accommodation_name.clone().unwrap_or_default(),
                     check_in: r.check_in,
                     amount: due,
                     link,
@@ -808,13 +811,12 @@ async fn perform(
                 return Ok(Outcome::Balances(balances));
             }
             // Nothing to pay, but a hold that just lapsed may be what they paid for.
-            let lapsed = codes_of(
-                &holds_waiting(state, guest)
-                    .await?
-                    .into_iter()
-                    .filter(|w| w.lapsed)
-                    .collect::<Vec<_>>(),
-            );
+            let lapsed: Vec<String> = mine
+                .into_iter()
+                .filter_map(|r| waiting(r, now))
+                .filter(|w| w.lapsed)
+                .map(|w| w.code)
+                .collect();
             if lapsed.is_empty() {
                 Ok(Outcome::PaymentLinks(Vec::new()))
             } else {

@@ -88,6 +88,16 @@ async fn spawn_with_meta(
     wamid: &str,
     extra: &[(&str, &str)],
 ) -> (MockServer, TestApp) {
+    spawn_with_meta_signing(backend, wamid, Some(SECRET), extra).await
+}
+
+/// `spawn_with_meta`, with deliveries signed with `secret`, or not signed at all.
+async fn spawn_with_meta_signing(
+    backend: Backend,
+    wamid: &str,
+    secret: Option<&str>,
+    extra: &[(&str, &str)],
+) -> (MockServer, TestApp) {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/123/messages"))
@@ -98,11 +108,13 @@ async fn spawn_with_meta(
         .await;
     let uri = server.uri();
     let mut settings = vec![
-        ("CABANAS_WHATSAPP_APP_SECRET", SECRET),
         ("CABANAS_WHATSAPP_TOKEN", "token"),
         ("CABANAS_WHATSAPP_PHONE_NUMBER_ID", "123"),
         ("CABANAS_WHATSAPP_API_BASE", uri.as_str()),
     ];
+    if let Some(secret) = secret {
+        settings.push(("CABANAS_WHATSAPP_APP_SECRET", secret));
+    }
     settings.extend_from_slice(extra);
     let app = spawn(backend, &settings).await;
     (server, app)
@@ -730,23 +742,11 @@ async fn a_receipt_sent_as_a_picture_is_forwarded_to_the_owner() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unsigned_command_from_the_owners_number_confirms_nothing() {
     for backend in [Backend::Sqlite, Backend::Postgres] {
-        let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .and(path("/123/messages"))
-            .respond_with(
-                ResponseTemplate::new(200).set_body_json(json!({"messages": [{"id": "w"}]})),
-            )
-            .mount(&server)
-            .await;
-        let uri = server.uri();
-        let app = spawn(
+        let (server, app) = spawn_with_meta_signing(
             backend,
-            &[
-                ("CABANAS_WHATSAPP_TOKEN", "token"),
-                ("CABANAS_WHATSAPP_PHONE_NUMBER_ID", "123"),
-                ("CABANAS_WHATSAPP_API_BASE", uri.as_str()),
-                ("CABANAS_OWNER_WHATSAPP", OWNER),
-            ],
+            "wamid.reply",
+            None,
+            &[("CABANAS_OWNER_WHATSAPP", OWNER)],
         )
         .await;
         let mut body: Value = serde_json::from_slice(&delivery(
