@@ -946,6 +946,19 @@ pub struct RefundState {
     pub refund_id: Option<String>,
 }
 
+/// A payment the owner took by hand, as they told it: a positive amount, and the reference
+/// it is known by (trimmed, 1 to 100 characters).
+fn taken_by_hand(amount: Money, reference: &str) -> Result<&str, BookingError> {
+    if amount <= Money::ZERO {
+        return Err(BookingError::InvalidAmount);
+    }
+    let reference = reference.trim();
+    if reference.is_empty() || reference.chars().count() > 100 {
+        return Err(BookingError::InvalidPaymentReference);
+    }
+    Ok(reference)
+}
+
 impl Reservation {
     /// The refunds decided and not yet made of money taken by hand (a transfer, cash): only a
     /// person can give it back. Refund key and amount, in key order.
@@ -1265,13 +1278,7 @@ impl Accommodation {
         use AccommodationEvent as E;
         let info = self.registered()?;
         let r = self.reservation_mut_checked(cmd.reservation_id)?;
-        if cmd.amount_paid <= Money::ZERO {
-            return Err(BookingError::InvalidAmount);
-        }
-        let reference = cmd.payment_reference.trim();
-        if reference.is_empty() || reference.chars().count() > 100 {
-            return Err(BookingError::InvalidPaymentReference);
-        }
+        let reference = taken_by_hand(cmd.amount_paid, &cmd.payment_reference)?;
         match r.status {
             // Not lapsed yet, whatever the clock says: its nights are still its own, as for a
             // payment online that arrives before the hold is expired.
@@ -1433,13 +1440,7 @@ impl Accommodation {
     ) -> Result<Vec<AccommodationEvent>, BookingError> {
         self.registered()?;
         let r = self.reservation_mut_checked(cmd.reservation_id)?;
-        let reference = cmd.reference.trim();
-        if cmd.amount <= Money::ZERO {
-            return Err(BookingError::InvalidAmount);
-        }
-        if reference.is_empty() || reference.chars().count() > 100 {
-            return Err(BookingError::InvalidPaymentReference);
-        }
+        let reference = taken_by_hand(cmd.amount, &cmd.reference)?;
         if let Some(known) = r.payment(reference) {
             // The same payment told twice is already done; another amount under its reference
             // is a mistake to show, not a second payment to count.
