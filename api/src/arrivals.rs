@@ -84,17 +84,9 @@ pub async fn tell_owner_the_day(state: &AppState, now: DateTime<Utc>) -> Result<
     if state.settings.owner_whatsapp.is_none() {
         return Ok(false);
     }
-    // One owner, one place: the first cabin's calendar is the owner's.
-    let offsets: Vec<(i64,)> = db_fetch!(
-        &state.db,
-        (i64,),
-        fetch_all,
-        "SELECT utc_offset_minutes FROM rm_accommodations ORDER BY name LIMIT 1".to_owned()
-    )?;
-    let Some((offset,)) = offsets.first().copied() else {
+    let Some(local) = owner_time(state, now).await? else {
         return Ok(false);
     };
-    let local = now + Duration::minutes(offset);
     if local.time() < NaiveTime::from_hms_opt(AGENDA_HOUR, 0, 0).unwrap_or_default() {
         return Ok(false);
     }
@@ -103,6 +95,37 @@ pub async fn tell_owner_the_day(state: &AppState, now: DateTime<Utc>) -> Result<
     if crate::outbox::queued(&state.db, &format!("owner:{id}")).await? {
         return Ok(false);
     }
+    let Some(text) = agenda(state, today, "Hoy").await? else {
+        return Ok(false);
+    };
+    crate::outbox::alert_owner(state, &id, text).await?;
+    Ok(true)
+}
+
+/// `now` on the owner's clock; `None` before any cabin is registered. One owner, one place:
+/// the first cabin's calendar is the owner's.
+pub async fn owner_time(
+    state: &AppState,
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, Problem> {
+    let offsets: Vec<(i64,)> = db_fetch!(
+        &state.db,
+        (i64,),
+        fetch_all,
+        "SELECT utc_offset_minutes FROM rm_accommodations ORDER BY name LIMIT 1".to_owned()
+    )?;
+    Ok(offsets
+        .first()
+        .map(|(offset,)| now + Duration::minutes(*offset)))
+}
+
+/// Who arrives on `day` (with the balance to collect) and who leaves, headed "📋 {heading},
+/// {day}:"; `None` when nobody comes or goes.
+pub async fn agenda(
+    state: &AppState,
+    day: NaiveDate,
+    heading: &str,
+) -> Result<Option<String>, Problem> {
     type Row = (
         String,
         String,
@@ -124,18 +147,20 @@ pub async fn tell_owner_the_day(state: &AppState, now: DateTime<Utc>) -> Result<
          WHERE r.status = 'confirmed' AND (r.check_in = $1 OR r.check_out = $1) \
          ORDER BY a.name, r.check_in LIMIT 200"
             .to_owned(),
-        today
+        day
     )?;
     if rows.is_empty() {
-        return Ok(false);
+        return Ok(None);
     }
-    let (arriving, leaving): (Vec<&Row>, Vec<&Row>) = rows.iter().partition(|row| row.4 == today);
+    let (arriving, leaving): (Vec<&Row>, Vec<&Row>) = rows.iter().partition(|row| row.4 == day);
     let who = |name: &Option<String>| name.clone().unwrap_or_else(|| "huésped".to_owned());
-    let mut text = format!("📋 Hoy, {}:", conversation::dialogue::day_label(today));
+    let mut text = format!("📋 {heading}, {}:", conversation::dialogue::day_label(day));
+    let mut to_collect = false;
     if !arriving.is_empty() {
         text.push_str("\nLlegan:");
         for (code, cabin, name, guests, _, total, paid, refunded) in &arriving {
             let due = (total - (paid - refunded)).max(0);
+            to_collect |= due > 0;
             let balance = if due > 0 {
                 format!("saldo a cobrar {}", projections::sql::money_from_cents(due))
             } else {
@@ -153,6 +178,30 @@ pub async fn tell_owner_the_day(state: &AppState, now: DateTime<Utc>) -> Result<
             text.push_str(&format!("\n• {cabin}: {} (reserva {code})", who(name)));
         }
     }
-    crate::outbox::alert_owner(state, &id, text).await?;
-    Ok(true)
+    if to_collect {
+        // The owner records what they collect from where they read this.
+        text.push_str(
+            "\nCuando cobres un saldo, escribime «cobrado CÓDIGO» (o «cobrado CÓDIGO 20.000» si \
+             fue otro monto).",
+        );
+    }
+    Ok(Some(text))
+}
+
+/// The next confirmed arrival after `day`: its day, cabin and code.
+pub async fn next_arrival(
+    state: &AppState,
+    day: NaiveDate,
+) -> Result<Option<(NaiveDate, String, String)>, Problem> {
+    let rows: Vec<(NaiveDate, String, String)> = db_fetch!(
+        &state.db,
+        (NaiveDate, String, String),
+        fetch_all,
+        "SELECT r.check_in, COALESCE(a.name, ''), r.code FROM rm_reservations r \
+         LEFT JOIN rm_accommodations a ON a.id = r.accommodation_id \
+         WHERE r.status = 'confirmed' AND r.check_in > $1 ORDER BY r.check_in, a.name LIMIT 1"
+            .to_owned(),
+        day
+    )?;
+    Ok(rows.into_iter().next())
 }

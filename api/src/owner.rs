@@ -2,15 +2,17 @@
 //! confirms bank transfers by hand, and is told of each one on that WhatsApp: so from there they
 //! can also confirm it, by tapping the alert's "Confirmar seña" button or by writing "confirmar
 //! CÓDIGO" (with the amount when another one arrived). Money taken by hand also goes back by
-//! hand when a guest cancels: "devuelto CÓDIGO" records that it did. Anything else they write is
-//! a guest's conversation like any other: an owner tries the bot from their own phone.
+//! hand when a guest cancels: "devuelto CÓDIGO" records that it did. The balance of a stay is
+//! collected on arrival, and "cobrado CÓDIGO" records it; "agenda" (or "agenda mañana") tells
+//! who comes and goes, as the morning's agenda does. Anything else they write is a guest's
+//! conversation like any other: an owner tries the bot from their own phone.
 //!
 //! A command that moves money is only taken from a delivery whose signature was checked
 //! (`CABANAS_WHATSAPP_APP_SECRET`), or in the sandbox, where nothing reaches Meta at all: an
 //! unsigned delivery claiming to come from the owner's number could be anyone's.
 
 use conversation::reply::{Reply, send_number};
-use domain::accommodation::{AccommodationCommand, RecordRefund};
+use domain::accommodation::{AccommodationCommand, RecordManualPayment, RecordRefund};
 use domain::{AccommodationId, Money, ReservationCode, ReservationId};
 use integrations::whatsapp::webhook::{InboundMessage, MessageKind};
 use rust_decimal::Decimal;
@@ -51,6 +53,15 @@ enum Command {
     },
     /// The refunds `code` owes by hand were made.
     Refunded { code: String },
+    /// The owner collected a payment on the confirmed stay `code` (its balance, usually on
+    /// arrival): the amount said, or the whole balance.
+    Collected {
+        code: String,
+        amount: Option<Decimal>,
+        method: Option<&'static str>,
+    },
+    /// Who comes and goes today, or tomorrow.
+    Agenda { tomorrow: bool },
 }
 
 /// The command `kind` carries, if it is one. A bare "confirmar" is not: while trying the bot,
@@ -70,30 +81,76 @@ fn command(kind: &MessageKind) -> Option<Command> {
     };
     let words: Vec<&str> = text.split_whitespace().collect();
     let verb = projections::queries::fold(words.first()?);
-    let refunded = verb.starts_with("devuelt") || verb.starts_with("devolv");
-    if !(verb.starts_with("confirm") || refunded) {
-        return None;
-    }
     let rest: Vec<&str> = words[1..]
         .iter()
         .map(|w| w.trim_matches(|c: char| !c.is_ascii_alphanumeric()))
         .collect();
-    // A code with a digit; else one of letters only, as the alert writes it (in capitals), so
-    // that "confirmar reserva …" is not taken for the code RESERVA.
-    let code = rest
-        .iter()
-        .filter(|w| w.chars().any(|c| c.is_ascii_digit()))
-        .chain(
-            rest.iter()
-                .filter(|w| w.chars().all(|c| c.is_ascii_uppercase())),
-        )
-        .find_map(|w| ReservationCode::parse(w).ok())?;
+    if verb.trim_end_matches(|c: char| !c.is_ascii_alphanumeric()) == "agenda" {
+        // "agenda", "agenda de mañana"; anything else after it is not this command.
+        let tomorrow = rest
+            .iter()
+            .any(|w| projections::queries::fold(w) == "manana");
+        let other = rest.iter().any(|w| {
+            !matches!(
+                projections::queries::fold(w).as_str(),
+                "manana" | "hoy" | "de" | "para" | ""
+            )
+        });
+        return (!other).then_some(Command::Agenda { tomorrow });
+    }
+    let refunded = verb.starts_with("devuelt") || verb.starts_with("devolv");
+    let collected = verb.starts_with("cobr");
+    if !(verb.starts_with("confirm") || refunded || collected) {
+        return None;
+    }
+    let code = code_among(&rest)?;
     let code = code.as_str().to_owned();
     if refunded {
         return Some(Command::Refunded { code });
     }
-    let amount = words[1..].iter().find_map(|w| amount(w));
+    // The amount is any other number said; the code itself may be all digits.
+    let amount = rest
+        .iter()
+        .zip(&words[1..])
+        .filter(|(trimmed, _)| **trimmed != code.as_str())
+        .find_map(|(_, w)| amount(w));
+    if collected {
+        let method = rest
+            .iter()
+            .find_map(|w| match projections::queries::fold(w).as_str() {
+                "efectivo" => Some("efectivo"),
+                "transferencia" | "transfer" => Some("transferencia"),
+                "tarjeta" | "debito" | "credito" => Some("tarjeta"),
+                _ => None,
+            });
+        return Some(Command::Collected {
+            code,
+            amount,
+            method,
+        });
+    }
     Some(Command::Confirm { code, amount })
+}
+
+/// The reservation code among an owner's words. First one with letters and digits, as most
+/// codes are; then one of letters only written as the alerts write it, in capitals (so that
+/// "confirmar reserva …" is not taken for the code RESERVA); last one of digits only, so that an
+/// amount of seven digits written before the code is not taken for it.
+fn code_among(words: &[&str]) -> Option<ReservationCode> {
+    let has_digit = |w: &&&str| w.chars().any(|c| c.is_ascii_digit());
+    let mixed = words
+        .iter()
+        .filter(|w| has_digit(w) && w.chars().any(|c| c.is_ascii_alphabetic()));
+    let letters = words
+        .iter()
+        .filter(|w| w.chars().all(|c| c.is_ascii_uppercase()));
+    let digits = words
+        .iter()
+        .filter(|w| w.chars().all(|c| c.is_ascii_digit()));
+    mixed
+        .chain(letters)
+        .chain(digits)
+        .find_map(|w| ReservationCode::parse(w).ok())
 }
 
 /// An amount as an Argentine owner writes it: `32400`, `$32.400`, `32.400,50`.
@@ -134,6 +191,12 @@ pub async fn handle(state: &AppState, m: &InboundMessage) -> Result<bool, Proble
         match command {
             Command::Confirm { code, amount } => confirm(state, &code, amount).await?,
             Command::Refunded { code } => refunded(state, &code).await?,
+            Command::Collected {
+                code,
+                amount,
+                method,
+            } => collected(state, &m.wamid, &code, amount, method).await?,
+            Command::Agenda { tomorrow } => agenda(state, tomorrow).await?,
         }
     };
     crate::chat::reply(state, m, &[Reply::Text(answer)]).await?;
@@ -236,6 +299,111 @@ async fn refunded(state: &AppState, code: &str) -> Result<String, Problem> {
     ))
 }
 
+/// Records a payment the owner collected on the stay `code`: `amount`, or the whole balance;
+/// what to tell the owner. Recorded under the message's id, so that the same message taken up
+/// twice is one payment.
+async fn collected(
+    state: &AppState,
+    wamid: &str,
+    code: &str,
+    amount: Option<Decimal>,
+    method: Option<&str>,
+) -> Result<String, Problem> {
+    let Some(view) = projections::queries::reservation_by_code(&state.db, code).await? else {
+        return Ok(format!("No encontré la reserva {code}."));
+    };
+    match view.status.as_str() {
+        "confirmed" => {}
+        "held" => {
+            return Ok(format!(
+                "La reserva {code} todavía espera su seña. Si te llegó, escribime «confirmar \
+                 {code}»."
+            ));
+        }
+        _ => {
+            return Ok(format!(
+                "La reserva {code} no está activa: no hay saldo que cobrar."
+            ));
+        }
+    }
+    let amount = match amount {
+        Some(amount) => Money::new(amount),
+        None => {
+            let (Ok(id), Ok(reservation_id)) = (
+                view.accommodation_id.parse::<AccommodationId>(),
+                view.id.parse::<ReservationId>(),
+            ) else {
+                return Ok(format!("No encontré la reserva {code}."));
+            };
+            let cabin = state.accommodation(id).await?;
+            let balance = cabin
+                .reservation(reservation_id)
+                .map(|r| r.balance_due())
+                .unwrap_or_default();
+            if balance <= Money::ZERO {
+                return Ok(format!(
+                    "La reserva {code} ya está pagada: no queda saldo que cobrar."
+                ));
+            }
+            balance
+        }
+    };
+    let done = crate::routes::on_reservation(state, ACTOR, code, |reservation_id| {
+        Ok(AccommodationCommand::RecordManualPayment(
+            RecordManualPayment {
+                reservation_id,
+                reference: format!("whatsapp:{wamid}"),
+                amount,
+                method: method.map(str::to_owned),
+            },
+        ))
+    })
+    .await;
+    let (_, body) = match done {
+        Ok(answer) => answer,
+        Err(p) if p.status >= 500 => return Err(p),
+        Err(p) => {
+            return Ok(format!(
+                "No pude anotar el pago de la reserva {code} ({}).",
+                p.detail
+            ));
+        }
+    };
+    let balance: Money = serde_json::from_value(body["balance_due"].clone()).unwrap_or_default();
+    Ok(if balance > Money::ZERO {
+        format!("✅ Anotado: cobraste {amount} de la reserva {code}. Falta cobrar {balance}.")
+    } else {
+        format!("✅ Anotado: cobraste {amount} de la reserva {code}. Queda saldada.")
+    })
+}
+
+/// Who comes and goes today (or tomorrow), on the owner's clock; when nobody does, the next
+/// arrival.
+async fn agenda(state: &AppState, tomorrow: bool) -> Result<String, Problem> {
+    let Some(now) = crate::arrivals::owner_time(state, state.now()).await? else {
+        return Ok("Todavía no hay cabañas registradas.".to_owned());
+    };
+    let (day, heading) = if tomorrow {
+        (now.date_naive() + chrono::Duration::days(1), "Mañana")
+    } else {
+        (now.date_naive(), "Hoy")
+    };
+    if let Some(text) = crate::arrivals::agenda(state, day, heading).await? {
+        return Ok(text);
+    }
+    let mut text = format!(
+        "📋 {heading}, {}: no llega ni se va nadie.",
+        conversation::dialogue::day_label(day)
+    );
+    if let Some((check_in, cabin, code)) = crate::arrivals::next_arrival(state, day).await? {
+        text.push_str(&format!(
+            "\nPróxima llegada: {}, {cabin} (reserva {code}).",
+            conversation::dialogue::day_label(check_in)
+        ));
+    }
+    Ok(text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -309,6 +477,67 @@ mod tests {
             }),
             None
         );
+    }
+
+    #[test]
+    fn a_balance_collected_names_the_stay_the_amount_and_how_it_was_paid() {
+        let collected = |amount: Option<&str>, method: Option<&'static str>| {
+            Some(Command::Collected {
+                code: "K7M2QXP".into(),
+                amount: amount.map(|a| a.parse().unwrap()),
+                method,
+            })
+        };
+        assert_eq!(command(&text("cobrado K7M2QXP")), collected(None, None));
+        assert_eq!(
+            command(&text("Cobré la K7M2QXP, $20.000 en efectivo")),
+            collected(Some("20000"), Some("efectivo"))
+        );
+        assert_eq!(
+            command(&text("cobrada k7m2qxp por transferencia")),
+            collected(None, Some("transferencia"))
+        );
+        assert_eq!(command(&text("cobrado")), None);
+        assert_eq!(command(&text("cobran seña?")), None);
+    }
+
+    #[test]
+    fn an_amount_of_seven_digits_is_not_taken_for_the_code() {
+        assert_eq!(
+            command(&text("confirmar 2345678 K7M2QXP")),
+            Some(Command::Confirm {
+                code: "K7M2QXP".into(),
+                amount: Some(Decimal::from(2_345_678)),
+            })
+        );
+        assert_eq!(
+            command(&text("cobrado 2345678 KMPQRST")),
+            Some(Command::Collected {
+                code: "KMPQRST".into(),
+                amount: Some(Decimal::from(2_345_678)),
+                method: None,
+            })
+        );
+        // A code of digits alone is still a code, and no amount.
+        assert_eq!(
+            command(&text("confirmar 2345678")),
+            Some(Command::Confirm {
+                code: "2345678".into(),
+                amount: None,
+            })
+        );
+    }
+
+    #[test]
+    fn the_agenda_is_asked_for_today_or_tomorrow() {
+        let agenda = |tomorrow| Some(Command::Agenda { tomorrow });
+        assert_eq!(command(&text("agenda")), agenda(false));
+        assert_eq!(command(&text("Agenda de hoy")), agenda(false));
+        assert_eq!(command(&text("agenda de mañana")), agenda(true));
+        assert_eq!(command(&text("agenda manana?")), agenda(true));
+        // The owner trying the bot, or anything else with the word.
+        assert_eq!(command(&text("agenda el 24 para 4")), None);
+        assert_eq!(command(&text("mañana")), None);
     }
 
     #[test]

@@ -2088,6 +2088,125 @@ async fn a_refund_owed_by_hand_is_told_to_the_owner_and_marked_made_from_their_w
     }
 }
 
+/// The owner asks for the agenda and records the balance collected on arrival from their
+/// WhatsApp: before the stay the agenda names the next arrival; on the day it lists the guest
+/// with the balance to collect; "cobrado CÓDIGO 10.000" records part of it (told twice, once),
+/// "cobrado CÓDIGO" the rest, and a third finds nothing left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_owner_asks_for_the_agenda_and_records_the_balance_from_their_whatsapp() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let (_server, app, _, _, code) = whatsapp_guest_holding(backend, 5, 7).await;
+        eventually("the hold in the read model", || async {
+            status(&app, &code).await["status"] == "held"
+        })
+        .await;
+        let owner = (OWNER, "Dueña");
+        let says = |wamid: &'static str, body: String| {
+            sends(
+                &app,
+                owner,
+                wamid,
+                json!({"type": "text", "text": {"body": body}}),
+            )
+        };
+        let answered = |part: String| {
+            let app = &app;
+            async move {
+                eventually("the owner's answer", || async {
+                    messages_to(app, OWNER)
+                        .await
+                        .iter()
+                        .any(|m| m.contains(&part))
+                })
+                .await;
+                messages_to(app, OWNER)
+                    .await
+                    .into_iter()
+                    .rfind(|m| m.contains(&part))
+                    .unwrap()
+            }
+        };
+        says("wamid.early", format!("cobrado {code}")).await;
+        answered(format!("La reserva {code} todavía espera su seña")).await;
+        says("wamid.confirm", format!("confirmar {code}")).await;
+        eventually("confirmed by hand", || async {
+            status(&app, &code).await["status"] == "confirmed"
+        })
+        .await;
+
+        says("wamid.agenda-1", "agenda".into()).await;
+        let today = answered("📋 Hoy".into()).await;
+        assert!(
+            today.contains("no llega ni se va nadie"),
+            "{backend:?}: {today}"
+        );
+        assert!(
+            today.contains("Próxima llegada: ") && today.contains(&code),
+            "{backend:?}: {today}"
+        );
+
+        // The day of arrival, 11:00 in Argentina.
+        let check_in: chrono::NaiveDate = app.day(5).parse().unwrap();
+        let eleven = check_in.and_hms_opt(14, 0, 0).unwrap().and_utc();
+        let now = *app.clock.lock().unwrap();
+        app.advance(eleven - now);
+        let balance = balance_after_deposit(&app, &code).await;
+        says("wamid.agenda-2", "agenda de hoy".into()).await;
+        let day = answered("Llegan:".into()).await;
+        for part in [
+            "Cabaña del Lago: Ana Pérez",
+            code.as_str(),
+            &format!("saldo a cobrar {balance}"),
+            "«cobrado CÓDIGO»",
+        ] {
+            assert!(day.contains(part), "{backend:?}: {part} in {day}");
+        }
+
+        let part = domain::Money::new(rust_decimal::Decimal::from(10_000));
+        for _ in 0..2 {
+            says("wamid.part", format!("cobré {code} $10.000 en efectivo")).await;
+        }
+        let left = balance - part;
+        answered(format!(
+            "✅ Anotado: cobraste {part} de la reserva {code}. Falta cobrar {left}."
+        ))
+        .await;
+        says("wamid.rest", format!("cobrado {code}")).await;
+        answered(format!(
+            "✅ Anotado: cobraste {left} de la reserva {code}. Queda saldada."
+        ))
+        .await;
+        eventually("nothing left to collect", || async {
+            let now = status(&app, &code).await;
+            now["balance_due"] == "0.00" && now["amount_paid"] == now["total"]
+        })
+        .await;
+        says("wamid.again", format!("cobrado {code}")).await;
+        answered(format!("La reserva {code} ya está pagada")).await;
+        says("wamid.agenda-3", "agenda".into()).await;
+        eventually("the agenda says it is paid", || async {
+            messages_to(&app, OWNER)
+                .await
+                .iter()
+                .any(|m| m.contains("Llegan:") && m.contains(&format!("reserva {code}, pagada")))
+        })
+        .await;
+        let payments = app
+            .get(
+                &format!("/v1/admin/reservations/{code}/payments"),
+                Some(&app.admin),
+            )
+            .await;
+        assert_eq!(payments.status, 200, "{:?}", payments.body);
+        let text = payments.body.to_string();
+        assert_eq!(
+            text.matches("efectivo").count(),
+            1,
+            "{backend:?}: one cash payment: {text}"
+        );
+    }
+}
+
 /// A code of letters alone written among the guest's words is theirs when it is one of their
 /// codes: shown, or its cancellation terms given. A word in capitals that is no code of theirs
 /// ("mi RESERVA") stays a word.
