@@ -4,16 +4,22 @@
 //! CÓDIGO" (with the amount when another one arrived). Money taken by hand also goes back by
 //! hand when a guest cancels: "devuelto CÓDIGO" records that it did. The balance of a stay is
 //! collected on arrival, and "cobrado CÓDIGO" records it; "agenda" (or "agenda mañana") tells
-//! who comes and goes, as the morning's agenda does. Anything else they write is a guest's
-//! conversation like any other: an owner tries the bot from their own phone.
+//! who comes and goes, as the morning's agenda does. "bloquear del 24 al 27" keeps nights for
+//! themselves (in the cabin named, when there are several); "desbloquear" with the same nights
+//! frees them. Anything else they write is a guest's conversation like any other: an owner
+//! tries the bot from their own phone.
 //!
-//! A command that moves money is only taken from a delivery whose signature was checked
+//! A command is only taken from a delivery whose signature was checked
 //! (`CABANAS_WHATSAPP_APP_SECRET`), or in the sandbox, where nothing reaches Meta at all: an
 //! unsigned delivery claiming to come from the owner's number could be anyone's.
 
+use conversation::nlu::{self, Dates};
 use conversation::reply::{Reply, send_number};
-use domain::accommodation::{AccommodationCommand, RecordManualPayment, RecordRefund};
-use domain::{AccommodationId, Money, ReservationCode, ReservationId};
+use domain::accommodation::{
+    Accommodation, AccommodationCommand, BlockDates, BlockSource, Occupant, RecordManualPayment,
+    RecordRefund, UnblockDates,
+};
+use domain::{AccommodationId, BlockId, Money, ReservationCode, ReservationId, StayDates};
 use integrations::whatsapp::webhook::{InboundMessage, MessageKind};
 use rust_decimal::Decimal;
 
@@ -62,6 +68,8 @@ enum Command {
     },
     /// Who comes and goes today, or tomorrow.
     Agenda { tomorrow: bool },
+    /// Block the nights (and cabin) `text` names, or free them.
+    Block { text: String, free: bool },
 }
 
 /// The command `kind` carries, if it is one. A bare "confirmar" is not: while trying the bot,
@@ -97,6 +105,12 @@ fn command(kind: &MessageKind) -> Option<Command> {
             )
         });
         return (!other).then_some(Command::Agenda { tomorrow });
+    }
+    if verb.starts_with("bloque") || verb.starts_with("desbloque") || verb.starts_with("liber") {
+        return Some(Command::Block {
+            text: text.clone(),
+            free: !verb.starts_with("bloque"),
+        });
     }
     let refunded = verb.starts_with("devuelt") || verb.starts_with("devolv");
     let collected = verb.starts_with("cobr");
@@ -197,6 +211,7 @@ pub async fn handle(state: &AppState, m: &InboundMessage) -> Result<bool, Proble
                 method,
             } => collected(state, &m.wamid, &code, amount, method).await?,
             Command::Agenda { tomorrow } => agenda(state, tomorrow).await?,
+            Command::Block { text, free } => block(state, &m.wamid, &text, free).await?,
         }
     };
     crate::chat::reply(state, m, &[Reply::Text(answer)]).await?;
@@ -404,6 +419,184 @@ async fn agenda(state: &AppState, tomorrow: bool) -> Result<String, Problem> {
     Ok(text)
 }
 
+/// Blocks the nights `text` names in the cabin it names (the only one, when there is one), or
+/// frees the owner's blocks within them; what to tell the owner.
+async fn block(state: &AppState, wamid: &str, text: &str, free: bool) -> Result<String, Problem> {
+    let verb = if free { "desbloquear" } else { "bloquear" };
+    let Some(now) = crate::arrivals::owner_time(state, state.now()).await? else {
+        return Ok("Todavía no hay cabañas registradas.".to_owned());
+    };
+    let (check_in, check_out) = match nlu::understand(text, now.date_naive()).dates {
+        Some(Dates::Stay {
+            check_in,
+            check_out,
+        }) => (check_in, check_out),
+        Some(Dates::Ambiguous { question }) => return Ok(question),
+        _ => {
+            return Ok(format!(
+                "¿Qué noches? Escribime la entrada y la salida, por ejemplo «{verb} del 24 al \
+                 27 de diciembre»."
+            ));
+        }
+    };
+    let cabins = projections::queries::accommodations(&state.db).await?;
+    let cabin = match cabins.as_slice() {
+        [only] => only,
+        _ => match nlu::named(&cabins, |c| &c.name, text) {
+            Some(cabin) => cabin,
+            None => {
+                let names: Vec<&str> = cabins.iter().map(|c| c.name.as_str()).collect();
+                return Ok(format!(
+                    "¿En qué cabaña? Escribime también su nombre ({}).",
+                    names.join(", ")
+                ));
+            }
+        },
+    };
+    let id = crate::routes::accommodation_id(&cabin.id)?;
+    let stay = match crate::routes::stay(check_in, check_out) {
+        Ok(stay) => stay,
+        Err(p) => return Ok(format!("No pude {verb} esas noches ({}).", p.detail)),
+    };
+    let nights = format!(
+        "{} del {} al {} ({} {})",
+        cabin.name,
+        conversation::dialogue::day_label(check_in),
+        conversation::dialogue::day_label(check_out),
+        stay.nights(),
+        if stay.nights() == 1 {
+            "noche"
+        } else {
+            "noches"
+        }
+    );
+    let current = state.accommodation(id).await?;
+    if free {
+        return unblock(state, id, &current, &stay, &nights).await;
+    }
+    // Named after the message, so that the same message taken up twice is one block.
+    let block_id = BlockId::from_uuid(uuid::Uuid::from_bytes(uuid_bytes(wamid)));
+    if current.blocks().any(|b| b.id == block_id) {
+        return Ok(format!("🔒 Bloqueé {nights}."));
+    }
+    let cmd = AccommodationCommand::BlockDates(BlockDates {
+        block_id,
+        stay,
+        source: BlockSource::Admin,
+        note: Some("bloqueado desde WhatsApp".into()),
+    });
+    let meta = crate::routes::meta(ACTOR, Some(block_id.as_uuid()));
+    match crate::routes::command(state, id, cmd, meta).await {
+        Ok(_) => Ok(format!(
+            "🔒 Bloqueé {nights}. Nadie puede reservarlas; para liberarlas, «desbloquear» con \
+             las mismas fechas."
+        )),
+        Err(p) if p.status >= 500 => Err(p),
+        Err(p) if p.kind == "/problems/dates-unavailable" => {
+            Ok(format!("No bloqueé nada: {}.", taken(&current, &stay)))
+        }
+        Err(p) => Ok(format!("No pude bloquear esas noches ({}).", p.detail)),
+    }
+}
+
+/// Frees the owner's blocks of `cabin` that lie within `stay`; what to tell the owner. A block
+/// that reaches past the nights said, or that an imported calendar holds, is named, not freed.
+async fn unblock(
+    state: &AppState,
+    id: AccommodationId,
+    cabin: &Accommodation,
+    stay: &StayDates,
+    nights: &str,
+) -> Result<String, Problem> {
+    let mut freed = 0;
+    let mut notes = Vec::new();
+    for b in cabin.blocks().filter(|b| b.stay.overlaps(stay)) {
+        let span = format!(
+            "del {} al {}",
+            conversation::dialogue::day_label(b.stay.check_in()),
+            conversation::dialogue::day_label(b.stay.check_out())
+        );
+        match &b.source {
+            BlockSource::External { calendar, .. } => notes.push(format!(
+                "{span} lo bloquea el calendario de {calendar}: se libera allá"
+            )),
+            BlockSource::Admin
+                if b.stay.check_in() < stay.check_in() || b.stay.check_out() > stay.check_out() =>
+            {
+                notes.push(format!(
+                    "hay un bloqueo {span}: para liberarlo, «desbloquear {span}»"
+                ));
+            }
+            BlockSource::Admin => {
+                let cmd = AccommodationCommand::UnblockDates(UnblockDates { block_id: b.id });
+                let meta = crate::routes::meta(ACTOR, Some(b.id.as_uuid()));
+                match crate::routes::command(state, id, cmd, meta).await {
+                    Ok(_) => freed += 1,
+                    Err(p) if p.status >= 500 => return Err(p),
+                    // Freed meanwhile (the same message taken up twice).
+                    Err(_) => {}
+                }
+            }
+        }
+    }
+    let mut answer = if freed > 0 {
+        format!("🔓 Liberé {nights}.")
+    } else {
+        format!("No liberé nada en {nights}.")
+    };
+    if freed == 0 && notes.is_empty() {
+        answer.push_str(" No había nada bloqueado.");
+    }
+    for note in notes {
+        answer.push_str(&format!("\n• {note}"));
+    }
+    Ok(answer)
+}
+
+/// What holds (some of) the nights of `stay`, in words.
+fn taken(cabin: &Accommodation, stay: &StayDates) -> String {
+    let holders: Vec<String> = cabin
+        .active_stays()
+        .filter(|(s, _)| s.overlaps(stay))
+        .map(|(s, occupant)| {
+            let span = format!(
+                "del {} al {}",
+                conversation::dialogue::day_label(s.check_in()),
+                conversation::dialogue::day_label(s.check_out())
+            );
+            match occupant {
+                Occupant::Reservation(r) => match cabin.reservation(r) {
+                    Some(r) => format!("la reserva {} ocupa {span}", r.code),
+                    None => format!("una reserva ocupa {span}"),
+                },
+                Occupant::Block(b) => match cabin.blocks().find(|x| x.id == b).map(|x| &x.source) {
+                    Some(BlockSource::External { calendar, .. }) => {
+                        format!("el calendario de {calendar} bloquea {span}")
+                    }
+                    _ => format!("ya está bloqueado {span}"),
+                },
+            }
+        })
+        .collect();
+    if holders.is_empty() {
+        "esas noches no están libres".to_owned()
+    } else {
+        holders.join("; ")
+    }
+}
+
+/// Sixteen bytes that name `key` (the first of its SHA-256), shaped as a version-8 UUID.
+fn uuid_bytes(key: &str) -> [u8; 16] {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(key.as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    // Version 8 (custom), RFC 4122 variant.
+    bytes[6] = (bytes[6] & 0x0f) | 0x80;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    bytes
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -538,6 +731,34 @@ mod tests {
         // The owner trying the bot, or anything else with the word.
         assert_eq!(command(&text("agenda el 24 para 4")), None);
         assert_eq!(command(&text("mañana")), None);
+    }
+
+    #[test]
+    fn blocking_and_freeing_nights_keep_the_words_for_their_dates() {
+        for (said, free) in [
+            ("bloquear del 24 al 27 de diciembre", false),
+            ("Bloqueá el finde en la del bosque", false),
+            ("desbloquear del 24/12 al 27/12", true),
+            ("liberá del 24 al 27", true),
+        ] {
+            assert_eq!(
+                command(&text(said)),
+                Some(Command::Block {
+                    text: said.into(),
+                    free
+                }),
+                "{said}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_message_names_one_block_whenever_it_is_taken_up() {
+        let once = uuid::Uuid::from_bytes(uuid_bytes("wamid.1"));
+        assert_eq!(once, uuid::Uuid::from_bytes(uuid_bytes("wamid.1")));
+        assert_ne!(once, uuid::Uuid::from_bytes(uuid_bytes("wamid.2")));
+        assert_eq!(once.get_version_num(), 8);
+        assert_eq!(once.get_variant(), uuid::Variant::RFC4122);
     }
 
     #[test]

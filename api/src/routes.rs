@@ -232,7 +232,7 @@ pub(crate) fn accommodation_id(raw: &str) -> Result<AccommodationId, Problem> {
         .map_err(|_| Problem::not_found(format!("no accommodation {raw:?}")))
 }
 
-fn stay(check_in: NaiveDate, check_out: NaiveDate) -> Result<StayDates, Problem> {
+pub(crate) fn stay(check_in: NaiveDate, check_out: NaiveDate) -> Result<StayDates, Problem> {
     Ok(StayDates::new(check_in, check_out)?)
 }
 

@@ -2207,6 +2207,117 @@ async fn the_owner_asks_for_the_agenda_and_records_the_balance_from_their_whatsa
     }
 }
 
+/// The owner writes `body` (as message `wamid`) from their WhatsApp; the bot's answer to it
+/// (replies are keyed by the message's id).
+async fn owner_says(app: &TestApp, wamid: String, body: String) -> String {
+    sends(
+        app,
+        (OWNER, "Dueña"),
+        &wamid,
+        json!({"type": "text", "text": {"body": body}}),
+    )
+    .await;
+    for _ in 0..200 {
+        let rows: Vec<(String,)> = projections::db_fetch!(
+            &app.state.db,
+            (String,),
+            fetch_all,
+            "SELECT body FROM wa_outbox WHERE id = $1".to_owned(),
+            format!("{wamid}:0")
+        )
+        .unwrap();
+        if let Some((answer,)) = rows.first() {
+            let v: Value = serde_json::from_str(answer).unwrap();
+            return v["text"]["body"].as_str().unwrap_or_default().to_owned();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for the answer to {body}");
+}
+
+/// The owner keeps nights for themselves from their WhatsApp: with two cabins they are asked
+/// which; the cabin named is blocked and nobody can hold those nights; nights a guest holds
+/// are not blocked, and the answer says whose they are; freeing part of a block names the
+/// block, and freeing its nights frees them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_owner_blocks_and_frees_nights_from_their_whatsapp() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let (_server, app, _, _, code) = whatsapp_guest_holding(backend, 10, 12).await;
+        let (forest, _) = app.register("Cabaña del Bosque", 4).await;
+        eventually("the hold and both cabins in the read models", || async {
+            status(&app, &code).await["status"] == "held"
+                && projections::queries::accommodations(&app.state.db)
+                    .await
+                    .unwrap()
+                    .len()
+                    == 2
+        })
+        .await;
+        let dm = |days: i64| {
+            let d: chrono::NaiveDate = app.day(days).parse().unwrap();
+            format!(
+                "{}/{}",
+                chrono::Datelike::day(&d),
+                chrono::Datelike::month(&d)
+            )
+        };
+        let mut n = 0;
+        let mut says = |body: String| {
+            n += 1;
+            owner_says(&app, format!("wamid.owner-{n}"), body)
+        };
+
+        let which = says(format!("bloquear del {} al {}", dm(20), dm(23))).await;
+        assert!(
+            which.contains("¿En qué cabaña?") && which.contains("Cabaña del Bosque"),
+            "{backend:?}: {which}"
+        );
+        let blocked = says(format!(
+            "bloqueá del {} al {} la del bosque",
+            dm(20),
+            dm(23)
+        ))
+        .await;
+        assert!(
+            blocked.starts_with("🔒 Bloqueé Cabaña del Bosque del ")
+                && blocked.contains("(3 noches)"),
+            "{backend:?}: {blocked}"
+        );
+        assert_eq!(app.hold(&forest, 21, 23).await.status, 409, "{backend:?}");
+
+        let theirs = says(format!(
+            "bloquear del {} al {} cabaña del lago",
+            dm(11),
+            dm(14)
+        ))
+        .await;
+        assert!(
+            theirs.starts_with("No bloqueé nada: ")
+                && theirs.contains(&format!("la reserva {code} ocupa")),
+            "{backend:?}: {theirs}"
+        );
+
+        let part = says(format!("desbloquear del {} al {} bosque", dm(21), dm(22))).await;
+        assert!(
+            part.starts_with("No liberé nada") && part.contains("hay un bloqueo del "),
+            "{backend:?}: {part}"
+        );
+        assert_eq!(app.hold(&forest, 21, 23).await.status, 409, "{backend:?}");
+
+        let freed = says(format!("desbloquear del {} al {} bosque", dm(20), dm(23))).await;
+        assert!(
+            freed.starts_with("🔓 Liberé Cabaña del Bosque"),
+            "{backend:?}: {freed}"
+        );
+        assert_eq!(app.hold(&forest, 21, 23).await.status, 201, "{backend:?}");
+        let again = says(format!("desbloquear del {} al {} bosque", dm(20), dm(23))).await;
+        assert!(
+            again.contains("No había nada bloqueado"),
+            "{backend:?}: {again}"
+        );
+    }
+}
+
 /// A code of letters alone written among the guest's words is theirs when it is one of their
 /// codes: shown, or its cancellation terms given. A word in capitals that is no code of theirs
 /// ("mi RESERVA") stays a word.

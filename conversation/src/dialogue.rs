@@ -346,22 +346,9 @@ fn from_dates(dates: Option<Dates>, guests: Option<u32>, fallback: State) -> Ste
     }
 }
 
-/// The one offer whose name the guest wrote: a word of its name (four letters or more) that no
-/// other offer's name has ("bosque" in "la del bosque"). None when the words fit several.
+/// The one offer whose name the guest wrote (see [`nlu::named`]).
 fn named_offer<'a>(offers: &'a [Offer], text: &str) -> Option<&'a Offer> {
-    let said = nlu::words(text);
-    let names: Vec<Vec<String>> = offers.iter().map(|o| nlu::words(&o.name)).collect();
-    let mut found = offers.iter().zip(&names).filter(|(_, name)| {
-        name.iter().any(|w| {
-            w.chars().count() >= 4
-                && said.contains(w)
-                && names.iter().filter(|other| other.contains(w)).count() == 1
-        })
-    });
-    match (found.next(), found.next()) {
-        (Some((offer, _)), None) => Some(offer),
-        _ => None,
-    }
+    nlu::named(offers, |o| &o.name, text)
 }
 
 /// A reservation code in what the guest wrote ("la reserva K7M2QXP"). A word counts when it

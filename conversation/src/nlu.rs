@@ -63,6 +63,25 @@ pub fn words(text: &str) -> Vec<String> {
     tokens(text)
 }
 
+/// The one item whose name `text` names: a word of its name (four letters or more) that no
+/// other item's name has ("bosque" in "la del bosque"). None when the words fit several, or
+/// none.
+pub fn named<'a, T>(items: &'a [T], name: impl Fn(&T) -> &str, text: &str) -> Option<&'a T> {
+    let said = tokens(text);
+    let names: Vec<Vec<String>> = items.iter().map(|i| tokens(name(i))).collect();
+    let mut found = items.iter().zip(&names).filter(|(_, name)| {
+        name.iter().any(|w| {
+            w.chars().count() >= 4
+                && said.contains(w)
+                && names.iter().filter(|other| other.contains(w)).count() == 1
+        })
+    });
+    match (found.next(), found.next()) {
+        (Some((item, _)), None) => Some(item),
+        _ => None,
+    }
+}
+
 pub fn understand(text: &str, today: NaiveDate) -> Understanding {
     let t = tokens(text);
     let dates = dates(&t, today);
