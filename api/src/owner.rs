@@ -6,7 +6,8 @@
 //! collected on arrival, and "cobrado CÓDIGO" records it; "agenda" (or "agenda mañana") tells
 //! who comes and goes, as the morning's agenda does. "bloquear del 24 al 27" keeps nights for
 //! themselves (in the cabin named, when there are several); "desbloquear" with the same nights
-//! frees them. Anything else they write is a guest's conversation like any other: an owner
+//! frees them. "cancelar CÓDIGO" asks first, with what the policy gives back. "comandos" lists
+//! all of these. Anything else they write is a guest's conversation like any other: an owner
 //! tries the bot from their own phone.
 //!
 //! A command is only taken from a delivery whose signature was checked
@@ -14,12 +15,17 @@
 //! unsigned delivery claiming to come from the owner's number could be anyone's.
 
 use conversation::nlu::{self, Dates};
-use conversation::reply::{Reply, send_number};
+use conversation::reply::{Button, Reply, send_number};
 use domain::accommodation::{
-    Accommodation, AccommodationCommand, BlockDates, BlockSource, Occupant, RecordManualPayment,
-    RecordRefund, UnblockDates,
+    Accommodation, AccommodationCommand, AccommodationEvent, BlockDates, BlockSource,
+    CancelReservation, CancelledBy, Occupant, RecordManualPayment, RecordRefund, Reservation,
+    ReservationStatus, UnblockDates,
 };
-use domain::{AccommodationId, BlockId, Money, ReservationCode, ReservationId, StayDates};
+use domain::payment::RefundVia;
+
+use domain::{
+    AccommodationId, Aggregate, BlockId, Money, ReservationCode, ReservationId, StayDates,
+};
 use integrations::whatsapp::webhook::{InboundMessage, MessageKind};
 use rust_decimal::Decimal;
 
@@ -30,9 +36,24 @@ use crate::problem::Problem;
 /// The id of the alert's button that confirms the deposit of the hold named after it.
 pub const CONFIRM_BUTTON: &str = "owner-confirm:";
 
+/// The id of the button that cancels the reservation named after it, once the owner has seen
+/// what the cancellation gives back.
+pub const CANCEL_BUTTON: &str = "owner-cancel:";
+
 /// The reference a deposit confirmed from WhatsApp is recorded under: the same every time, so
 /// a second tap on the same alert is the same payment told twice, not a second one.
 const REFERENCE: &str = "transferencia (confirmada por WhatsApp)";
+
+/// The answer to "comandos".
+const HELP: &str = "Desde acá podés escribirme:\n\
+• «agenda» o «agenda de mañana»: quién llega y quién se va\n\
+• «confirmar CÓDIGO» (o «confirmar CÓDIGO 15.000»): llegó la seña por transferencia\n\
+• «cobrado CÓDIGO» (o «cobrado CÓDIGO 20.000 en efectivo»): cobraste el saldo\n\
+• «devuelto CÓDIGO»: devolviste lo que te tocaba devolver\n\
+• «cancelar CÓDIGO»: te digo qué se devuelve y te pregunto antes\n\
+• «bloquear del 24 al 27» / «desbloquear del 24 al 27» (con el nombre de la cabaña si tenés \
+varias)\n\
+Cualquier otra cosa la contesto como a un huésped, para que pruebes el bot.";
 
 /// Who the commands are recorded as, in the events' metadata.
 const ACTOR: &str = "owner-whatsapp";
@@ -68,8 +89,12 @@ enum Command {
     },
     /// Who comes and goes today, or tomorrow.
     Agenda { tomorrow: bool },
+    /// Cancel the reservation `code`: `sure` once the owner has seen what it gives back.
+    Cancel { code: String, sure: bool },
     /// Block the nights (and cabin) `text` names, or free them.
     Block { text: String, free: bool },
+    /// What the owner can write here.
+    Help,
 }
 
 /// The command `kind` carries, if it is one. A bare "confirmar" is not: while trying the bot,
@@ -77,6 +102,12 @@ enum Command {
 fn command(kind: &MessageKind) -> Option<Command> {
     let text = match kind {
         MessageKind::ButtonReply { id, .. } => {
+            if let Some(code) = id.strip_prefix(CANCEL_BUTTON) {
+                return Some(Command::Cancel {
+                    code: code.to_owned(),
+                    sure: true,
+                });
+            }
             return id
                 .strip_prefix(CONFIRM_BUTTON)
                 .map(|code| Command::Confirm {
@@ -93,7 +124,11 @@ fn command(kind: &MessageKind) -> Option<Command> {
         .iter()
         .map(|w| w.trim_matches(|c: char| !c.is_ascii_alphanumeric()))
         .collect();
-    if verb.trim_end_matches(|c: char| !c.is_ascii_alphanumeric()) == "agenda" {
+    let bare = verb.trim_end_matches(|c: char| !c.is_ascii_alphanumeric());
+    if bare == "comandos" && rest.is_empty() {
+        return Some(Command::Help);
+    }
+    if bare == "agenda" {
         // "agenda", "agenda de mañana"; anything else after it is not this command.
         let tomorrow = rest
             .iter()
@@ -114,11 +149,23 @@ fn command(kind: &MessageKind) -> Option<Command> {
     }
     let refunded = verb.starts_with("devuelt") || verb.starts_with("devolv");
     let collected = verb.starts_with("cobr");
-    if !(verb.starts_with("confirm") || refunded || collected) {
+    let cancel = verb.starts_with("cancel");
+    if !(verb.starts_with("confirm") || refunded || collected || cancel) {
         return None;
     }
     let code = code_among(&rest)?;
     let code = code.as_str().to_owned();
+    if cancel {
+        // "cancelar CÓDIGO sí": the button's answer, typed.
+        let sure = words[1..].iter().any(|w| {
+            let w = projections::queries::fold(w);
+            matches!(
+                w.trim_matches(|c: char| !c.is_ascii_alphanumeric()),
+                "si" | "confirmo"
+            )
+        });
+        return Some(Command::Cancel { code, sure });
+    }
     if refunded {
         return Some(Command::Refunded { code });
     }
@@ -192,29 +239,35 @@ pub async fn handle(state: &AppState, m: &InboundMessage) -> Result<bool, Proble
     let Some(command) = command(&m.kind) else {
         return Ok(false);
     };
-    let answer = if !trusted(&state.settings) {
+    let answer: Reply = if !trusted(&state.settings) {
         tracing::warn!(
             "a command from the owner's number was refused: deliveries are not signed (set \
              CABANAS_WHATSAPP_APP_SECRET)"
         );
-        "No puedo tomar órdenes desde WhatsApp mientras los mensajes no lleguen firmados: falta \
+        Reply::Text(
+            "No puedo tomar órdenes desde WhatsApp mientras los mensajes no lleguen firmados: falta \
          configurar CABANAS_WHATSAPP_APP_SECRET (sin eso, cualquiera podría hacerse pasar por \
          vos). Mientras tanto, hacelo desde la API."
-            .to_owned()
+            .to_owned(),
+        )
     } else {
         match command {
-            Command::Confirm { code, amount } => confirm(state, &code, amount).await?,
-            Command::Refunded { code } => refunded(state, &code).await?,
+            Command::Confirm { code, amount } => Reply::Text(confirm(state, &code, amount).await?),
+            Command::Refunded { code } => Reply::Text(refunded(state, &code).await?),
             Command::Collected {
                 code,
                 amount,
                 method,
-            } => collected(state, &m.wamid, &code, amount, method).await?,
-            Command::Agenda { tomorrow } => agenda(state, tomorrow).await?,
-            Command::Block { text, free } => block(state, &m.wamid, &text, free).await?,
+            } => Reply::Text(collected(state, &m.wamid, &code, amount, method).await?),
+            Command::Agenda { tomorrow } => Reply::Text(agenda(state, tomorrow).await?),
+            Command::Block { text, free } => {
+                Reply::Text(block(state, &m.wamid, &text, free).await?)
+            }
+            Command::Cancel { code, sure } => cancel(state, &code, sure).await?,
+            Command::Help => Reply::Text(HELP.to_owned()),
         }
     };
-    crate::chat::reply(state, m, &[Reply::Text(answer)]).await?;
+    crate::chat::reply(state, m, &[answer]).await?;
     Ok(true)
 }
 
@@ -417,6 +470,107 @@ async fn agenda(state: &AppState, tomorrow: bool) -> Result<String, Problem> {
         ));
     }
     Ok(text)
+}
+
+/// Cancels the reservation `code` as its owner, by the cancellation policy: first (`sure`
+/// false) only says what the cancellation would give back, with the button that does it.
+async fn cancel(state: &AppState, code: &str, sure: bool) -> Result<Reply, Problem> {
+    let text = |s: String| Ok(Reply::Text(s));
+    let Some(view) = projections::queries::reservation_by_code(&state.db, code).await? else {
+        return text(format!("No encontré la reserva {code}."));
+    };
+    let (Ok(id), Ok(reservation_id)) = (
+        view.accommodation_id.parse::<AccommodationId>(),
+        view.id.parse::<ReservationId>(),
+    ) else {
+        return text(format!("No encontré la reserva {code}."));
+    };
+    let cmd = AccommodationCommand::Cancel(CancelReservation {
+        reservation_id,
+        by: CancelledBy::Admin,
+        reason: "cancelada por el dueño desde WhatsApp".into(),
+    });
+    let cabin = state.accommodation(id).await?;
+    // Decided on the current state and not recorded: what the owner is asked to agree to.
+    let events = match cabin.decide(&cmd, state.now()) {
+        Ok(events) => events,
+        Err(e) => {
+            let why = match cabin.reservation(reservation_id).map(|r| r.status) {
+                Some(ReservationStatus::Cancelled) => "ya está cancelada".to_owned(),
+                Some(ReservationStatus::Expired) => {
+                    "venció sin seña: no hay nada que cancelar".into()
+                }
+                _ => format!("no se puede cancelar: {e}"),
+            };
+            return text(format!("La reserva {code} {why}."));
+        }
+    };
+    let (by_provider, by_hand) =
+        events
+            .iter()
+            .fold((Money::ZERO, Money::ZERO), |(provider, hand), e| match e {
+                AccommodationEvent::RefundDue(due) if due.via == RefundVia::Provider => {
+                    (provider + due.amount, hand)
+                }
+                AccommodationEvent::RefundDue(due) => (provider, hand + due.amount),
+                _ => (provider, hand),
+            });
+    if !sure {
+        let paid = cabin
+            .reservation(reservation_id)
+            .map(Reservation::net_paid)
+            .unwrap_or_default();
+        let back = by_provider + by_hand;
+        let mut body = format!(
+            "¿Cancelo la reserva {code} de {} en {}, del {} al {}?",
+            view.guest.name.as_deref().unwrap_or("huésped"),
+            view.accommodation_name.as_deref().unwrap_or("la cabaña"),
+            conversation::dialogue::day_label(view.check_in),
+            conversation::dialogue::day_label(view.check_out),
+        );
+        if paid <= Money::ZERO {
+            body.push_str(" No pagó nada todavía.");
+        } else if back <= Money::ZERO {
+            body.push_str(&format!(
+                " Según tu política no se le devuelve nada de los {paid} que pagó."
+            ));
+        } else {
+            body.push_str(&format!(
+                " Según tu política se le devuelven {back} de los {paid} que pagó"
+            ));
+            if by_hand > Money::ZERO {
+                body.push_str(&format!(" ({by_hand} te toca devolverlos vos)"));
+            }
+            body.push('.');
+        }
+        body.push_str(&format!(
+            " Se le avisa. Si no tenés botones, escribime «cancelar {code} sí»."
+        ));
+        return Ok(Reply::Buttons {
+            body,
+            footer: None,
+            buttons: vec![Button {
+                id: format!("{CANCEL_BUTTON}{code}"),
+                title: "Sí, cancelar".into(),
+            }],
+        });
+    }
+    match crate::routes::on_reservation(state, ACTOR, code, |_| Ok(cmd)).await {
+        Ok(_) => {}
+        Err(p) if p.status >= 500 => return Err(p),
+        // Cancelled between the question and the tap (a second tap, the guest themselves).
+        Err(p) => return text(format!("No cancelé la reserva {code} ({}).", p.detail)),
+    }
+    let mut answer = format!("✅ Cancelé la reserva {code}.");
+    if by_provider > Money::ZERO {
+        answer.push_str(&format!(" Mercado Pago le devuelve {by_provider}."));
+    }
+    if by_hand > Money::ZERO {
+        answer.push_str(&format!(
+            " Te toca devolverle {by_hand}: cuando lo hagas, escribime «devuelto {code}»."
+        ));
+    }
+    text(answer)
 }
 
 /// Blocks the nights `text` names in the cabin it names (the only one, when there is one), or
@@ -731,6 +885,8 @@ mod tests {
         // The owner trying the bot, or anything else with the word.
         assert_eq!(command(&text("agenda el 24 para 4")), None);
         assert_eq!(command(&text("mañana")), None);
+        assert_eq!(command(&text("comandos")), Some(Command::Help));
+        assert_eq!(command(&text("Comandos?")), Some(Command::Help));
     }
 
     #[test]
@@ -759,6 +915,27 @@ mod tests {
         assert_ne!(once, uuid::Uuid::from_bytes(uuid_bytes("wamid.2")));
         assert_eq!(once.get_version_num(), 8);
         assert_eq!(once.get_variant(), uuid::Variant::RFC4122);
+    }
+
+    #[test]
+    fn a_cancellation_is_asked_before_it_is_made() {
+        let cancel = |sure| {
+            Some(Command::Cancel {
+                code: "K7M2QXP".into(),
+                sure,
+            })
+        };
+        assert_eq!(command(&text("cancelar K7M2QXP")), cancel(false));
+        assert_eq!(command(&text("Cancelá la K7M2QXP")), cancel(false));
+        assert_eq!(command(&text("cancelar K7M2QXP sí")), cancel(true));
+        assert_eq!(command(&text("cancelar K7M2QXP, si.")), cancel(true));
+        let tap = MessageKind::ButtonReply {
+            id: "owner-cancel:K7M2QXP".into(),
+            title: "Sí, cancelar".into(),
+        };
+        assert_eq!(command(&tap), cancel(true));
+        // The owner trying the bot's own cancellation, with no code.
+        assert_eq!(command(&text("cancelar mi reserva")), None);
     }
 
     #[test]

@@ -2210,13 +2210,17 @@ async fn the_owner_asks_for_the_agenda_and_records_the_balance_from_their_whatsa
 /// The owner writes `body` (as message `wamid`) from their WhatsApp; the bot's answer to it
 /// (replies are keyed by the message's id).
 async fn owner_says(app: &TestApp, wamid: String, body: String) -> String {
-    sends(
-        app,
-        (OWNER, "Dueña"),
-        &wamid,
-        json!({"type": "text", "text": {"body": body}}),
-    )
-    .await;
+    owner_sends(app, wamid, json!({"type": "text", "text": {"body": body}})).await["text"]["body"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The owner sends `message` (as message `wamid`) from their WhatsApp; the bot's answer to it,
+/// as sent.
+async fn owner_sends(app: &TestApp, wamid: String, message: Value) -> Value {
+    let body = message.to_string();
+    sends(app, (OWNER, "Dueña"), &wamid, message).await;
     for _ in 0..200 {
         let rows: Vec<(String,)> = projections::db_fetch!(
             &app.state.db,
@@ -2227,12 +2231,117 @@ async fn owner_says(app: &TestApp, wamid: String, body: String) -> String {
         )
         .unwrap();
         if let Some((answer,)) = rows.first() {
-            let v: Value = serde_json::from_str(answer).unwrap();
-            return v["text"]["body"].as_str().unwrap_or_default().to_owned();
+            return serde_json::from_str(answer).unwrap();
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("timed out waiting for the answer to {body}");
+}
+
+/// The owner cancels a paid stay from their WhatsApp: first they are asked, with what the
+/// policy gives back, and nothing is recorded; the button cancels it, Mercado Pago gives the
+/// deposit back and the guest is told; a second tap finds it cancelled. A hold with nothing
+/// paid is cancelled by typing the answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_owner_cancels_a_reservation_from_their_whatsapp() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let (server, app, acc, reservation, code) = whatsapp_guest_holding(backend, 40, 42).await;
+        pay_deposit(&app, &server, (&reservation, &code), "7711", 7701).await;
+        eventually("confirmed", || async {
+            status(&app, &code).await["status"] == "confirmed"
+        })
+        .await;
+        let paid = status(&app, &code).await["amount_paid"]
+            .as_str()
+            .unwrap()
+            .parse::<rust_decimal::Decimal>()
+            .unwrap();
+        let paid = domain::Money::new(paid);
+
+        let asked = owner_sends(
+            &app,
+            "wamid.cancel-1".into(),
+            json!({"type": "text", "text": {"body": format!("cancelá la {code}")}}),
+        )
+        .await;
+        let question = asked["interactive"]["body"]["text"]
+            .as_str()
+            .unwrap_or_default();
+        for part in [
+            format!("¿Cancelo la reserva {code} de Ana Pérez en Cabaña del Lago"),
+            format!("se le devuelven {paid} de los {paid} que pagó."),
+        ] {
+            assert!(question.contains(&part), "{backend:?}: {part} in {asked}");
+        }
+        let button = format!("owner-cancel:{code}");
+        assert_eq!(
+            asked["interactive"]["action"]["buttons"][0]["reply"]["id"],
+            button.as_str(),
+            "{backend:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(
+            status(&app, &code).await["status"],
+            "confirmed",
+            "{backend:?}: asked only"
+        );
+
+        let tap = json!({"type": "interactive", "interactive": {"type": "button_reply",
+            "button_reply": {"id": button, "title": "Sí, cancelar"}}});
+        let done = owner_sends(&app, "wamid.cancel-2".into(), tap.clone()).await;
+        assert_eq!(
+            done["text"]["body"],
+            format!("✅ Cancelé la reserva {code}. Mercado Pago le devuelve {paid}."),
+            "{backend:?}"
+        );
+        eventually("cancelled, refund due, the guest told", || async {
+            let now = status(&app, &code).await;
+            now["status"] == "cancelled"
+                && now["refunded"] == now["amount_paid"]
+                && told(&app, "fue cancelada").await == 1
+        })
+        .await;
+        let again = owner_sends(&app, "wamid.cancel-3".into(), tap).await;
+        assert_eq!(
+            again["text"]["body"],
+            format!("La reserva {code} ya está cancelada."),
+            "{backend:?}"
+        );
+
+        let (_, unpaid) = whatsapp_hold(&app, &acc, 50, 52).await;
+        eventually("the second hold in the read model", || async {
+            status(&app, &unpaid).await["status"] == "held"
+        })
+        .await;
+        let asked = owner_sends(
+            &app,
+            "wamid.cancel-4".into(),
+            json!({"type": "text", "text": {"body": format!("cancelar {unpaid}")}}),
+        )
+        .await;
+        assert!(
+            asked["interactive"]["body"]["text"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("No pagó nada todavía."),
+            "{backend:?}: {asked}"
+        );
+        let typed = owner_says(
+            &app,
+            "wamid.cancel-5".into(),
+            format!("cancelar {unpaid} sí"),
+        )
+        .await;
+        assert_eq!(
+            typed,
+            format!("✅ Cancelé la reserva {unpaid}."),
+            "{backend:?}"
+        );
+        eventually("the hold cancelled", || async {
+            status(&app, &unpaid).await["status"] == "cancelled"
+        })
+        .await;
+    }
 }
 
 /// The owner keeps nights for themselves from their WhatsApp: with two cabins they are asked
