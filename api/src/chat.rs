@@ -657,6 +657,7 @@ fn guest_cancels(reservation_id: ReservationId) -> AccommodationCommand {
         reservation_id,
         by: CancelledBy::Guest,
         reason: "pedido por WhatsApp".into(),
+        refund_all: false,
     })
 }
 

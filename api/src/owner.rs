@@ -40,6 +40,10 @@ pub const CONFIRM_BUTTON: &str = "owner-confirm:";
 /// what the cancellation gives back.
 pub const CANCEL_BUTTON: &str = "owner-cancel:";
 
+/// The id of the button that cancels the reservation named after it giving back everything
+/// paid, whatever the policy keeps.
+pub const CANCEL_ALL_BUTTON: &str = "owner-cancel-all:";
+
 /// The reference a deposit confirmed from WhatsApp is recorded under: the same every time, so
 /// a second tap on the same alert is the same payment told twice, not a second one.
 const REFERENCE: &str = "transferencia (confirmada por WhatsApp)";
@@ -89,8 +93,9 @@ enum Command {
     },
     /// Who comes and goes today, or tomorrow.
     Agenda { tomorrow: bool },
-    /// Cancel the reservation `code`: `sure` once the owner has seen what it gives back.
-    Cancel { code: String, sure: bool },
+    /// Cancel the reservation `code`: `sure` once the owner has seen what it gives back; `all`
+    /// to give back everything paid, whatever the policy keeps.
+    Cancel { code: String, sure: bool, all: bool },
     /// Block the nights (and cabin) `text` names, or free them.
     Block { text: String, free: bool },
     /// What the owner can write here.
@@ -102,11 +107,14 @@ enum Command {
 fn command(kind: &MessageKind) -> Option<Command> {
     let text = match kind {
         MessageKind::ButtonReply { id, .. } => {
-            if let Some(code) = id.strip_prefix(CANCEL_BUTTON) {
-                return Some(Command::Cancel {
-                    code: code.to_owned(),
-                    sure: true,
-                });
+            for (prefix, all) in [(CANCEL_BUTTON, false), (CANCEL_ALL_BUTTON, true)] {
+                if let Some(code) = id.strip_prefix(prefix) {
+                    return Some(Command::Cancel {
+                        code: code.to_owned(),
+                        sure: true,
+                        all,
+                    });
+                }
             }
             return id
                 .strip_prefix(CONFIRM_BUTTON)
@@ -156,15 +164,16 @@ fn command(kind: &MessageKind) -> Option<Command> {
     let code = code_among(&rest)?;
     let code = code.as_str().to_owned();
     if cancel {
-        // "cancelar CÓDIGO sí": the button's answer, typed.
-        let sure = words[1..].iter().any(|w| {
-            let w = projections::queries::fold(w);
-            matches!(
-                w.trim_matches(|c: char| !c.is_ascii_alphanumeric()),
-                "si" | "confirmo"
-            )
-        });
-        return Some(Command::Cancel { code, sure });
+        // "cancelar CÓDIGO sí" or "… todo": the buttons' answers, typed.
+        let said = |these: &[&str]| {
+            words[1..].iter().any(|w| {
+                let w = projections::queries::fold(w);
+                these.contains(&w.trim_matches(|c: char| !c.is_ascii_alphanumeric()))
+            })
+        };
+        let all = said(&["todo"]);
+        let sure = all || said(&["si", "confirmo"]);
+        return Some(Command::Cancel { code, sure, all });
     }
     if refunded {
         return Some(Command::Refunded { code });
@@ -263,7 +272,7 @@ pub async fn handle(state: &AppState, m: &InboundMessage) -> Result<bool, Proble
             Command::Block { text, free } => {
                 Reply::Text(block(state, &m.wamid, &text, free).await?)
             }
-            Command::Cancel { code, sure } => cancel(state, &code, sure).await?,
+            Command::Cancel { code, sure, all } => cancel(state, &code, sure, all).await?,
             Command::Help => Reply::Text(HELP.to_owned()),
         }
     };
@@ -474,7 +483,7 @@ async fn agenda(state: &AppState, tomorrow: bool) -> Result<String, Problem> {
 
 /// Cancels the reservation `code` as its owner, by the cancellation policy: first (`sure`
 /// false) only says what the cancellation would give back, with the button that does it.
-async fn cancel(state: &AppState, code: &str, sure: bool) -> Result<Reply, Problem> {
+async fn cancel(state: &AppState, code: &str, sure: bool, all: bool) -> Result<Reply, Problem> {
     let text = |s: String| Ok(Reply::Text(s));
     let Some(view) = projections::queries::reservation_by_code(&state.db, code).await? else {
         return text(format!("No encontré la reserva {code}."));
@@ -489,6 +498,7 @@ async fn cancel(state: &AppState, code: &str, sure: bool) -> Result<Reply, Probl
         reservation_id,
         by: CancelledBy::Admin,
         reason: "cancelada por el dueño desde WhatsApp".into(),
+        refund_all: all,
     });
     let cabin = state.accommodation(id).await?;
     // Decided on the current state and not recorded: what the owner is asked to agree to.
@@ -543,16 +553,31 @@ async fn cancel(state: &AppState, code: &str, sure: bool) -> Result<Reply, Probl
             }
             body.push('.');
         }
-        body.push_str(&format!(
-            " Se le avisa. Si no tenés botones, escribime «cancelar {code} sí»."
-        ));
+        let mut buttons = vec![Button {
+            id: format!("{CANCEL_BUTTON}{code}"),
+            title: "Sí, cancelar".into(),
+        }];
+        body.push_str(" Se le avisa.");
+        if back < paid {
+            // The policy is for a guest who asks; an owner who cancels for reasons of their
+            // own usually gives everything back.
+            body.push_str(&format!(
+                " Si cancelás por un motivo tuyo, podés devolverle todo ({paid}). Si no tenés \
+                 botones, escribime «cancelar {code} sí» o «cancelar {code} todo»."
+            ));
+            buttons.push(Button {
+                id: format!("{CANCEL_ALL_BUTTON}{code}"),
+                title: "Devolver todo".into(),
+            });
+        } else {
+            body.push_str(&format!(
+                " Si no tenés botones, escribime «cancelar {code} sí»."
+            ));
+        }
         return Ok(Reply::Buttons {
             body,
             footer: None,
-            buttons: vec![Button {
-                id: format!("{CANCEL_BUTTON}{code}"),
-                title: "Sí, cancelar".into(),
-            }],
+            buttons,
         });
     }
     match crate::routes::on_reservation(state, ACTOR, code, |_| Ok(cmd)).await {
@@ -919,21 +944,30 @@ mod tests {
 
     #[test]
     fn a_cancellation_is_asked_before_it_is_made() {
-        let cancel = |sure| {
+        let cancel = |sure, all| {
             Some(Command::Cancel {
                 code: "K7M2QXP".into(),
                 sure,
+                all,
             })
         };
-        assert_eq!(command(&text("cancelar K7M2QXP")), cancel(false));
-        assert_eq!(command(&text("Cancelá la K7M2QXP")), cancel(false));
-        assert_eq!(command(&text("cancelar K7M2QXP sí")), cancel(true));
-        assert_eq!(command(&text("cancelar K7M2QXP, si.")), cancel(true));
-        let tap = MessageKind::ButtonReply {
-            id: "owner-cancel:K7M2QXP".into(),
+        assert_eq!(command(&text("cancelar K7M2QXP")), cancel(false, false));
+        assert_eq!(command(&text("Cancelá la K7M2QXP")), cancel(false, false));
+        assert_eq!(command(&text("cancelar K7M2QXP sí")), cancel(true, false));
+        assert_eq!(command(&text("cancelar K7M2QXP, si.")), cancel(true, false));
+        assert_eq!(
+            command(&text("cancelar K7M2QXP y devolver todo")),
+            cancel(true, true)
+        );
+        let tap = |id: &str| MessageKind::ButtonReply {
+            id: id.into(),
             title: "Sí, cancelar".into(),
         };
-        assert_eq!(command(&tap), cancel(true));
+        assert_eq!(command(&tap("owner-cancel:K7M2QXP")), cancel(true, false));
+        assert_eq!(
+            command(&tap("owner-cancel-all:K7M2QXP")),
+            cancel(true, true)
+        );
         // The owner trying the bot's own cancellation, with no code.
         assert_eq!(command(&text("cancelar mi reserva")), None);
     }

@@ -1031,6 +1031,10 @@ pub struct StayInput {
 #[derive(Deserialize, Default, utoipa::ToSchema)]
 pub struct CancelInput {
     reason: Option<String>,
+    /// `true`: give back everything paid, whatever the cancellation policy keeps (the owner
+    /// cancels for reasons of their own). Default: the policy, as when the guest asks.
+    #[serde(default)]
+    refund_all: bool,
 }
 
 #[derive(Deserialize, Default, utoipa::ToSchema)]
@@ -1349,6 +1353,7 @@ async fn cancel(
                 reservation_id,
                 by: CancelledBy::Admin,
                 reason: input.reason.unwrap_or_default(),
+                refund_all: input.refund_all,
             }))
         },
     )

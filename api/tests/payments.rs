@@ -2241,7 +2241,8 @@ async fn owner_sends(app: &TestApp, wamid: String, message: Value) -> Value {
 /// The owner cancels a paid stay from their WhatsApp: first they are asked, with what the
 /// policy gives back, and nothing is recorded; the button cancels it, Mercado Pago gives the
 /// deposit back and the guest is told; a second tap finds it cancelled. A hold with nothing
-/// paid is cancelled by typing the answer.
+/// paid is cancelled by typing the answer. Close to arrival, where the policy keeps the
+/// deposit, the owner can give it all back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_owner_cancels_a_reservation_from_their_whatsapp() {
     for backend in [Backend::Sqlite, Backend::Postgres] {
@@ -2251,12 +2252,14 @@ async fn the_owner_cancels_a_reservation_from_their_whatsapp() {
             status(&app, &code).await["status"] == "confirmed"
         })
         .await;
-        let paid = status(&app, &code).await["amount_paid"]
-            .as_str()
-            .unwrap()
-            .parse::<rust_decimal::Decimal>()
-            .unwrap();
-        let paid = domain::Money::new(paid);
+        let paid_on = |code: String| {
+            let app = &app;
+            async move {
+                let shown = status(app, &code).await;
+                domain::Money::new(shown["amount_paid"].as_str().unwrap().parse().unwrap())
+            }
+        };
+        let paid = paid_on(code.clone()).await;
 
         let asked = owner_sends(
             &app,
@@ -2308,6 +2311,53 @@ async fn the_owner_cancels_a_reservation_from_their_whatsapp() {
             "{backend:?}"
         );
 
+        // Three days before arrival the policy keeps the deposit; the owner, cancelling for a
+        // reason of their own, gives it all back.
+        let (soon_id, soon) = whatsapp_hold(&app, &acc, 3, 5).await;
+        pay_deposit(&app, &server, (&soon_id, &soon), "7712", 7702).await;
+        eventually("the second stay confirmed", || async {
+            status(&app, &soon).await["status"] == "confirmed"
+        })
+        .await;
+        let soon_paid = paid_on(soon.clone()).await;
+        let asked = owner_sends(
+            &app,
+            "wamid.cancel-soon".into(),
+            json!({"type": "text", "text": {"body": format!("cancelar {soon}")}}),
+        )
+        .await;
+        let question = asked["interactive"]["body"]["text"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            question.contains("podés devolverle todo")
+                && !question.contains(&format!("se le devuelven {paid}")),
+            "{backend:?}: {asked}"
+        );
+        let all = format!("owner-cancel-all:{soon}");
+        assert_eq!(
+            asked["interactive"]["action"]["buttons"][1]["reply"]["id"],
+            all.as_str(),
+            "{backend:?}"
+        );
+        let done = owner_sends(
+            &app,
+            "wamid.cancel-soon-all".into(),
+            json!({"type": "interactive", "interactive": {"type": "button_reply",
+                "button_reply": {"id": all, "title": "Devolver todo"}}}),
+        )
+        .await;
+        assert_eq!(
+            done["text"]["body"],
+            format!("✅ Cancelé la reserva {soon}. Mercado Pago le devuelve {soon_paid}."),
+            "{backend:?}"
+        );
+        eventually("all of it given back", || async {
+            let now = status(&app, &soon).await;
+            now["status"] == "cancelled" && now["refunded"] == now["amount_paid"]
+        })
+        .await;
+
         let (_, unpaid) = whatsapp_hold(&app, &acc, 50, 52).await;
         eventually("the second hold in the read model", || async {
             status(&app, &unpaid).await["status"] == "held"
@@ -2341,6 +2391,40 @@ async fn the_owner_cancels_a_reservation_from_their_whatsapp() {
             status(&app, &unpaid).await["status"] == "cancelled"
         })
         .await;
+    }
+}
+
+/// The owner cancels through the API for a reason of their own: `refund_all` gives back the
+/// whole deposit where the policy, three days before arrival, would keep some of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_owner_cancellation_can_give_everything_back() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let (server, app, _, reservation, code) = whatsapp_guest_holding(backend, 3, 5).await;
+        pay_deposit(&app, &server, (&reservation, &code), "8811", 8801).await;
+        eventually("confirmed", || async {
+            status(&app, &code).await["status"] == "confirmed"
+        })
+        .await;
+        let deposit = status(&app, &code).await["deposit"].clone();
+        let path = format!("/v1/admin/reservations/{code}/cancel");
+        let wrong = app
+            .post(&path, Some(&app.admin), json!({"refund_all": "sí"}))
+            .await;
+        assert!(
+            (400..500).contains(&wrong.status) && wrong.body["type"].is_string(),
+            "{backend:?}: {:?}",
+            wrong.body
+        );
+        let cancelled = app
+            .post(
+                &path,
+                Some(&app.admin),
+                json!({"reason": "se inundó la cabaña", "refund_all": true}),
+            )
+            .await;
+        assert_eq!(cancelled.status, 200, "{backend:?}: {:?}", cancelled.body);
+        assert_eq!(cancelled.body["refunded"], deposit, "{backend:?}");
+        assert_eq!(cancelled.body["paid"], "0.00", "{backend:?}");
     }
 }
 

@@ -186,6 +186,10 @@ pub struct CancelReservation {
     pub reservation_id: ReservationId,
     pub by: CancelledBy,
     pub reason: String,
+    /// Give back everything paid, whatever the cancellation policy says: the owner cancels a
+    /// confirmed stay for reasons of their own (the cabin cannot be used), not at the guest's
+    /// request. False: a confirmed stay follows the policy.
+    pub refund_all: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -1661,9 +1665,9 @@ impl Accommodation {
                     cancelled_at: now,
                 })];
                 let paid = r.net_paid();
-                // A confirmed stay follows the owner's policy; money towards a hold that never
-                // became a booking goes back whole.
-                let refund = if confirmed {
+                // A confirmed stay follows the owner's policy unless the owner gives it all
+                // back; money towards a hold that never became a booking goes back whole.
+                let refund = if confirmed && !cmd.refund_all {
                     let today = local_today(now, info.utc_offset_minutes);
                     let days_before = (r.stay.check_in() - today).num_days();
                     info.pricing.cancellation.refund(paid, days_before)

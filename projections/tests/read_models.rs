@@ -151,6 +151,7 @@ async fn read_models_follow_the_log_and_rebuild_identically() {
                     reservation_id: r3,
                     by: CancelledBy::Guest,
                     reason: "changed plans".into(),
+                    refund_all: false,
                 }),
                 now,
             )
@@ -558,6 +559,7 @@ async fn revenue_counts_every_payment_less_what_goes_back() {
                     reservation_id: r,
                     by: CancelledBy::Admin,
                     reason: "the guest asked".into(),
+                    refund_all: false,
                 }),
                 now,
             )
@@ -667,6 +669,7 @@ async fn a_moved_stay_moves_in_every_read_model() {
                     reservation_id: first,
                     by: CancelledBy::Admin,
                     reason: "changed plans".into(),
+                    refund_all: false,
                 }),
                 now,
             )

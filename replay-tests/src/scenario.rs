@@ -280,6 +280,7 @@ pub fn season() -> Vec<Line> {
                         reservation_id: rid,
                         by: CancelledBy::Guest,
                         reason: "cambio de planes".into(),
+                        refund_all: false,
                     }),
                     "guest",
                 );
@@ -365,6 +366,7 @@ pub fn season() -> Vec<Line> {
                 reservation_id: far,
                 by: CancelledBy::Admin,
                 reason: "obra en la cabaña".into(),
+                refund_all: false,
             }),
             "admin",
         ) {

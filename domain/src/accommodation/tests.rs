@@ -388,6 +388,7 @@ fn confirming_a_cancelled_hold_is_refused_with_its_own_error() {
                 reservation_id: rid(1),
                 by: CancelledBy::Guest,
                 reason: "cambio de planes".into(),
+                refund_all: false,
             }),
             now(),
         )
@@ -420,6 +421,7 @@ fn a_reservation_that_is_over_refuses_every_change_with_why() {
             reservation_id: rid(1),
             by: CancelledBy::Guest,
             reason: "cambio de planes".into(),
+            refund_all: false,
         }),
         now(),
     );
@@ -440,6 +442,7 @@ fn a_reservation_that_is_over_refuses_every_change_with_why() {
             reservation_id: rid(1),
             by: CancelledBy::Admin,
             reason: "otra vez".into(),
+            refund_all: false,
         }),
     ];
     for cmd in commands {
@@ -557,6 +560,7 @@ fn cancelling_a_confirmed_stay_frees_its_nights_and_says_it_was_paid() {
                 reservation_id: rid(1),
                 by: CancelledBy::Admin,
                 reason: "pedido del huésped".into(),
+                refund_all: false,
             }),
             now(),
         )
@@ -795,6 +799,7 @@ fn to_command(op: &Op) -> Option<AccommodationCommand> {
             reservation_id: rid(id),
             by: CancelledBy::Guest,
             reason: String::new(),
+            refund_all: false,
         }),
         Op::Expire { id } => AccommodationCommand::ExpireHold(ExpireHold {
             reservation_id: rid(id),
@@ -1393,6 +1398,7 @@ fn cancel_by_admin(id: u128) -> AccommodationCommand {
         reservation_id: rid(id),
         by: CancelledBy::Admin,
         reason: "pedido del huésped".into(),
+        refund_all: false,
     })
 }
 
@@ -1435,6 +1441,35 @@ fn a_strict_policy_close_to_arrival_refunds_nothing_and_a_hold_refunds_everythin
     assert!(
         matches!(events.as_slice(), [AccommodationEvent::Cancelled(_), AccommodationEvent::RefundDue(d)] if d.amount == Money::pesos(5_000))
     );
+}
+
+/// The owner cancels for reasons of their own: everything paid goes back, whatever the policy
+/// keeps (a strict policy two weeks before arrival keeps it all).
+#[test]
+fn an_owner_who_gives_it_all_back_refunds_everything_whatever_the_policy() {
+    let mut strict = registered();
+    if let AccommodationEvent::Registered(r) = &mut strict {
+        r.pricing.cancellation = crate::payment::CancellationPolicy::Strict;
+    }
+    let mut history = vec![strict, placed(1, stay("2026-12-21", "2026-12-23"))];
+    step(&mut history, pay(1, paid("901", "approved", 30_000)), now());
+    let all_back = AccommodationCommand::Cancel(CancelReservation {
+        reservation_id: rid(1),
+        by: CancelledBy::Admin,
+        reason: "se inundó la cabaña".into(),
+        refund_all: true,
+    });
+    let events = step(&mut history, all_back, now());
+    let [
+        AccommodationEvent::Cancelled(c),
+        AccommodationEvent::RefundDue(due),
+    ] = events.as_slice()
+    else {
+        panic!("{events:?}")
+    };
+    assert!(c.was_confirmed);
+    assert_eq!(due.amount, Money::pesos(30_000));
+    assert_eq!(due.reason, RefundReason::Cancellation);
 }
 
 #[test]
