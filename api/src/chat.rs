@@ -179,11 +179,13 @@ async fn handle(state: &AppState, m: &InboundMessage, heard: Option<Heard>) -> R
     let guest = eventstore::pii::guest_for_phone(&state.db, &m.wa_id).await?;
     let (dialogue, last) = load(state, &guest).await?;
     // A conversation a person took over is theirs: the bot answers nothing until it is
-    // released, neither words nor voice notes (not even "say it again") nor pictures.
-    if dialogue == State::HandedOff {
-        return Ok(());
-    }
+    // released (or a quiet day passes), neither words nor voice notes (not even "say it
+    // again") nor pictures.
     let at = DateTime::from_timestamp(m.timestamp, 0).unwrap_or_else(|| state.now());
+    if dialogue::with_a_person(&dialogue, last, at) {
+        // Recorded all the same: the day without a word that hands them back runs from here.
+        return advance(state, &guest, m, &State::HandedOff, at).await;
+    }
     // The voice note the guest confirms was heard right: by its button, or by a typed "sí" right
     // after the question (which answers that question, not the dialogue's last one). Only a
     // "sí" costs a look at the last reply sent.
@@ -273,20 +275,37 @@ async fn handle(state: &AppState, m: &InboundMessage, heard: Option<Heard>) -> R
             .filter(|n| !n.trim().is_empty())
             .unwrap_or("Un huésped");
         let wa_id = &m.wa_id;
-        crate::outbox::alert_owner(
-            state,
-            &format!("handoff:{}", m.wamid),
-            format!(
-                "🙋 {who} (+{wa_id}) pidió hablar con una persona. Escribile con POST \
-                 /v1/admin/whatsapp/conversations/{wa_id}/messages (o a https://wa.me/{wa_id}). \
-                 El asistente no le contesta hasta que liberes la conversación (…/release)."
+        let alert = Reply::Buttons {
+            body: format!(
+                "🙋 {who} (+{wa_id}) pidió hablar con una persona. Escribile a \
+                 https://wa.me/{wa_id} (o desde este número con POST \
+                 /v1/admin/whatsapp/conversations/{wa_id}/messages). El asistente no le contesta \
+                 hasta que se la devuelvas (el botón, o «liberar +{wa_id}»), o hasta que pase \
+                 un día sin que escriba."
             ),
-        )
-        .await?;
+            footer: None,
+            buttons: vec![conversation::reply::Button {
+                id: format!("{}{wa_id}", crate::owner::RELEASE_BUTTON),
+                title: "Devolver al bot".into(),
+            }],
+        };
+        crate::outbox::alert_owner_with(state, &format!("handoff:{}", m.wamid), &alert).await?;
     }
+    advance(state, &guest, m, &turn.state, at).await?;
+    reply(state, m, &turn.replies).await
+}
+
+/// Records where the conversation with `guest` stands after message `m`, received `at`.
+async fn advance(
+    state: &AppState,
+    guest: &GuestId,
+    m: &InboundMessage,
+    dialogue: &State,
+    at: DateTime<Utc>,
+) -> Result<(), Problem> {
     let event = GuestEvent::DialogueAdvanced(DialogueAdvanced {
         wamid: m.wamid.clone(),
-        state: serde_json::to_value(&turn.state).unwrap_or_default(),
+        state: serde_json::to_value(dialogue).unwrap_or_default(),
         at,
     });
     state
@@ -310,7 +329,7 @@ async fn handle(state: &AppState, m: &InboundMessage, heard: Option<Heard>) -> R
             }],
         )
         .await?;
-    reply(state, m, &turn.replies).await
+    Ok(())
 }
 
 /// Said when the note a guest confirms is no longer on record (erased, say).

@@ -6,8 +6,9 @@
 //! collected on arrival, and "cobrado CÓDIGO" records it; "agenda" (or "agenda mañana") tells
 //! who comes and goes, as the morning's agenda does. "bloquear del 24 al 27" keeps nights for
 //! themselves (in the cabin named, when there are several); "desbloquear" with the same nights
-//! frees them. "cancelar CÓDIGO" asks first, with what the policy gives back. "comandos" lists
-//! all of these. Anything else they write is a guest's conversation like any other: an owner
+//! frees them. "cancelar CÓDIGO" asks first, with what the policy gives back. A guest who asked
+//! for a person is handed back to the bot by the alert's button or "liberar +NÚMERO".
+//! "comandos" lists all of these. Anything else they write is a guest's conversation like any other: an owner
 //! tries the bot from their own phone.
 //!
 //! A command is only taken from a delivery whose signature was checked
@@ -44,6 +45,10 @@ pub const CANCEL_BUTTON: &str = "owner-cancel:";
 /// paid, whatever the policy keeps.
 pub const CANCEL_ALL_BUTTON: &str = "owner-cancel-all:";
 
+/// The id of the handoff alert's button that hands the conversation with the number after it
+/// back to the bot.
+pub const RELEASE_BUTTON: &str = "owner-release:";
+
 /// The reference a deposit confirmed from WhatsApp is recorded under: the same every time, so
 /// a second tap on the same alert is the same payment told twice, not a second one.
 const REFERENCE: &str = "transferencia (confirmada por WhatsApp)";
@@ -57,6 +62,7 @@ const HELP: &str = "Desde acá podés escribirme:\n\
 • «cancelar CÓDIGO»: te digo qué se devuelve y te pregunto antes\n\
 • «bloquear del 24 al 27» / «desbloquear del 24 al 27» (con el nombre de la cabaña si tenés \
 varias)\n\
+• «liberar +NÚMERO»: el asistente vuelve a contestarle a alguien que pidió hablar con vos\n\
 Cualquier otra cosa la contesto como a un huésped, para que pruebes el bot.";
 
 /// Who the commands are recorded as, in the events' metadata.
@@ -98,6 +104,8 @@ enum Command {
     Cancel { code: String, sure: bool, all: bool },
     /// Block the nights (and cabin) `text` names, or free them.
     Block { text: String, free: bool },
+    /// Hand the conversation with `wa_id` back to the bot.
+    Release { wa_id: String },
     /// What the owner can write here.
     Help,
 }
@@ -107,6 +115,11 @@ enum Command {
 fn command(kind: &MessageKind) -> Option<Command> {
     let text = match kind {
         MessageKind::ButtonReply { id, .. } => {
+            if let Some(wa_id) = id.strip_prefix(RELEASE_BUTTON) {
+                return Some(Command::Release {
+                    wa_id: wa_id.to_owned(),
+                });
+            }
             for (prefix, all) in [(CANCEL_BUTTON, false), (CANCEL_ALL_BUTTON, true)] {
                 if let Some(code) = id.strip_prefix(prefix) {
                     return Some(Command::Cancel {
@@ -148,6 +161,19 @@ fn command(kind: &MessageKind) -> Option<Command> {
             )
         });
         return (!other).then_some(Command::Agenda { tomorrow });
+    }
+    // "liberar +54 9 11 2233-4455": a conversation; "liberar del 24 al 27": nights.
+    let digits: String = words[1..]
+        .concat()
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    let number = (10..=15).contains(&digits.len())
+        && words[1..]
+            .iter()
+            .all(|w| w.chars().all(|c| c.is_ascii_digit() || "+-() ".contains(c)));
+    if number && (verb.starts_with("liber") || verb.starts_with("solt")) {
+        return Some(Command::Release { wa_id: digits });
     }
     if verb.starts_with("bloque") || verb.starts_with("desbloque") || verb.starts_with("liber") {
         return Some(Command::Block {
@@ -274,6 +300,12 @@ pub async fn handle(state: &AppState, m: &InboundMessage) -> Result<bool, Proble
             }
             Command::Cancel { code, sure, all } => cancel(state, &code, sure, all).await?,
             Command::Help => Reply::Text(HELP.to_owned()),
+            Command::Release { wa_id } => Reply::Text(
+                match crate::whatsapp::hand_back(state, &wa_id, ACTOR).await? {
+                    Some(_) => format!("✅ Listo: el asistente vuelve a contestarle a +{wa_id}."),
+                    None => format!("No encontré una conversación con +{wa_id}."),
+                },
+            ),
         }
     };
     crate::chat::reply(state, m, &[answer]).await?;
@@ -911,6 +943,23 @@ mod tests {
         assert_eq!(command(&text("agenda el 24 para 4")), None);
         assert_eq!(command(&text("mañana")), None);
         assert_eq!(command(&text("comandos")), Some(Command::Help));
+        let release = Some(Command::Release {
+            wa_id: "5491122334455".into(),
+        });
+        assert_eq!(command(&text("liberar +5491122334455")), release);
+        assert_eq!(command(&text("Liberá +54 9 11 2233-4455")), release);
+        assert_eq!(
+            command(&MessageKind::ButtonReply {
+                id: "owner-release:5491122334455".into(),
+                title: "Devolver al bot".into()
+            }),
+            release
+        );
+        // Nights, not a number.
+        assert!(matches!(
+            command(&text("liberar del 24/12 al 27/12")),
+            Some(Command::Block { free: true, .. })
+        ));
         assert_eq!(command(&text("Comandos?")), Some(Command::Help));
     }
 

@@ -281,10 +281,20 @@ pub async fn release(
     admin: crate::auth::Admin,
     wa_id: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
-    use domain::DomainEvent;
-    let guest = eventstore::pii::find_guest(&state.db, &wa_id)
+    let version = hand_back(&state, &wa_id, &admin.0.sub)
         .await?
         .ok_or_else(|| Problem::not_found("no conversation with that number"))?;
+    Ok(HttpResponse::Ok().json(json!({"released": true, "stream_version": version})))
+}
+
+/// Hands the conversation with `wa_id` back to the bot, on behalf of `actor`: its next message
+/// is answered from the menu. The guest stream's new version; `None` when that number never
+/// wrote.
+pub async fn hand_back(state: &AppState, wa_id: &str, actor: &str) -> Result<Option<i64>, Problem> {
+    use domain::DomainEvent;
+    let Some(guest) = eventstore::pii::find_guest(&state.db, wa_id).await? else {
+        return Ok(None);
+    };
     let event = domain::GuestEvent::DialogueAdvanced(domain::guest::DialogueAdvanced {
         wamid: format!("release:{}", uuid::Uuid::new_v4()),
         state: serde_json::to_value(conversation::dialogue::State::Menu).unwrap_or_default(),
@@ -300,12 +310,9 @@ pub async fn release(
                 event_type: event.event_type().to_owned(),
                 schema_version: event.event_version() as i32,
                 payload: event.to_payload(),
-                metadata: crate::routes::meta(&admin.0.sub, Some(guest.as_uuid())),
+                metadata: crate::routes::meta(actor, Some(guest.as_uuid())),
             }],
         )
         .await?;
-    Ok(
-        HttpResponse::Ok()
-            .json(json!({"released": true, "stream_version": outcome.stream_version})),
-    )
+    Ok(Some(outcome.stream_version))
 }

@@ -27,16 +27,26 @@ fn sign(body: &[u8]) -> String {
 }
 
 fn delivery(wamid: &str, message: Value) -> Vec<u8> {
+    delivery_as((GUEST, "Ana Pérez"), wamid, message, chrono::Utc::now())
+}
+
+/// A delivery of `message` from `wa_id` (whose profile says `name`), sent at `at`.
+fn delivery_as(
+    (wa_id, name): (&str, &str),
+    wamid: &str,
+    message: Value,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Vec<u8> {
     let mut message = message;
-    message["from"] = json!(GUEST);
+    message["from"] = json!(wa_id);
     message["id"] = json!(wamid);
-    message["timestamp"] = json!(chrono::Utc::now().timestamp().to_string());
+    message["timestamp"] = json!(at.timestamp().to_string());
     serde_json::to_vec(&json!({
         "object": "whatsapp_business_account",
         "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
             "messaging_product": "whatsapp",
             "metadata": {"display_phone_number": "5491100000000", "phone_number_id": "123"},
-            "contacts": [{"profile": {"name": "Ana Pérez"}, "wa_id": GUEST}],
+            "contacts": [{"profile": {"name": name}, "wa_id": wa_id}],
             "messages": [message]
         }}]}]
     }))
@@ -430,7 +440,7 @@ async fn sandbox_conversations_are_listed_and_a_handoff_is_released() {
                 Some(&app.admin),
             )
             .await;
-        let alert = alerts.body["items"][0]["message"]["text"]["body"].to_string();
+        let alert = alerts.body["items"][0]["message"]["interactive"]["body"]["text"].to_string();
         assert!(alert.contains("pidió hablar con una persona"), "{alert}");
         assert!(
             alert.contains(GUEST),
@@ -505,6 +515,110 @@ async fn sandbox_conversations_are_listed_and_a_handoff_is_released() {
             wait_for(&app, 4).await.len(),
             4,
             "{backend:?}: answering again"
+        );
+    }
+}
+
+/// A guest who asked for a person is handed back to the bot from the owner's WhatsApp, with
+/// the alert's button; and, if nobody does, after a day without a message from them (their
+/// messages to a person keep it a person's).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handoff_ends_from_the_owners_whatsapp_or_after_a_quiet_day() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let app = spawn(
+            backend,
+            &[
+                ("CABANAS_WHATSAPP_APP_SECRET", SECRET),
+                ("CABANAS_OWNER_WHATSAPP", OWNER),
+            ],
+        )
+        .await;
+        let now = chrono::Utc::now();
+        let guest_says = |wamid: &str, body: &str, at| {
+            delivery_as(
+                (GUEST, "Ana Pérez"),
+                wamid,
+                json!({"type": "text", "text": {"body": body}}),
+                at,
+            )
+        };
+        deliver(
+            &app,
+            guest_says("wamid.p1", "quiero hablar con alguien", now),
+        )
+        .await;
+        assert_eq!(wait_for(&app, 1).await.len(), 1, "{backend:?}");
+        let owner_replies = || async {
+            app.get(
+                &format!("/v1/admin/whatsapp/conversations/{OWNER}/replies"),
+                Some(&app.admin),
+            )
+            .await
+            .body["items"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        };
+        let mut alert = Value::Null;
+        for _ in 0..100 {
+            if let Some(first) = owner_replies().await.first() {
+                alert = first["message"].clone();
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(30)).await;
+        }
+        let button = format!("owner-release:{GUEST}");
+        assert_eq!(
+            alert["interactive"]["action"]["buttons"][0]["reply"]["id"],
+            button.as_str(),
+            "{backend:?}: {alert}"
+        );
+        deliver(&app, guest_says("wamid.p2", "hola?", now)).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(replies(&app).await.len(), 1, "{backend:?}: handed off");
+
+        let tap = json!({"type": "interactive", "interactive": {"type": "button_reply",
+            "button_reply": {"id": button, "title": "Devolver al bot"}}});
+        deliver(&app, delivery_as((OWNER, "Dueña"), "wamid.o1", tap, now)).await;
+        let mut told = false;
+        for _ in 0..100 {
+            told = owner_replies().await.iter().any(|r| {
+                r["message"]["text"]["body"]
+                    .as_str()
+                    .is_some_and(|b| b.contains(&format!("vuelve a contestarle a +{GUEST}")))
+            });
+            if told {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(30)).await;
+        }
+        assert!(told, "{backend:?}: {:?}", owner_replies().await);
+        deliver(&app, guest_says("wamid.p3", "hola", now)).await;
+        assert_eq!(
+            wait_for(&app, 2).await.len(),
+            2,
+            "{backend:?}: answered again"
+        );
+
+        // Handed off again, and nobody hands them back: while the guest keeps writing it stays
+        // with the person; after a day without a word from them the bot answers.
+        let p4 = guest_says("wamid.p4", "quiero hablar con una persona", now);
+        deliver(&app, p4).await;
+        assert_eq!(wait_for(&app, 3).await.len(), 3, "{backend:?}");
+        let hours = |h| now + chrono::Duration::hours(h);
+        deliver(&app, guest_says("wamid.p5", "¿hay alguien?", hours(20))).await;
+        deliver(&app, guest_says("wamid.p6", "sigo esperando", hours(40))).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(
+            replies(&app).await.len(),
+            3,
+            "{backend:?}: still a person's"
+        );
+        deliver(&app, guest_says("wamid.p7", "hola", hours(65))).await;
+        assert_eq!(
+            wait_for(&app, 4).await.len(),
+            4,
+            "{backend:?}: a quiet day later"
         );
     }
 }

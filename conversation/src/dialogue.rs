@@ -4,7 +4,8 @@
 //! cabins are free, placing the hold) the turn returns [`Step::Need`] with an [`Action`]; the
 //! caller performs it and calls [`after`] with the [`Outcome`]. Every button and list row id the
 //! replies offer is routed back here (see the `ids` module), and a conversation idle for
-//! [`TIMEOUT_MINUTES`] starts again from the menu.
+//! [`TIMEOUT_MINUTES`] starts again from the menu (one handed to a person, after
+//! [`HANDOFF_HOURS`]).
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc, Weekday};
 use domain::{Money, ReservationCode};
@@ -14,6 +15,12 @@ use crate::nlu::{self, Dates, Intent};
 use crate::reply::{ButtonsBuilder, LimitError, ListBuilder, Reply, clip};
 
 pub const TIMEOUT_MINUTES: i64 = 30;
+
+/// A conversation handed to a person goes back to the bot after this long without a message
+/// from the guest, if nobody handed it back before: a person who wrote to the guest from their
+/// own phone seldom remembers to, and the guest must not find the business number silent for
+/// good.
+pub const HANDOFF_HOURS: i64 = 24;
 
 /// Every id a reply can carry, and so every id a guest's tap can send back.
 pub mod ids {
@@ -387,6 +394,17 @@ fn weekend(today: NaiveDate, next: bool) -> (NaiveDate, NaiveDate) {
     }
 }
 
+/// Whether the conversation is a person's at `now`: handed to one, and the guest's last
+/// message less than [`HANDOFF_HOURS`] ago.
+pub fn with_a_person(
+    state: &State,
+    last_activity: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> bool {
+    *state == State::HandedOff
+        && last_activity.is_none_or(|at| now - at <= Duration::hours(HANDOFF_HOURS))
+}
+
 /// One turn of the conversation.
 pub fn respond(
     state: &State,
@@ -398,7 +416,7 @@ pub fn respond(
     let today = (now - Duration::hours(3)).date_naive();
     let ongoing = last_activity.is_some_and(|at| now - at <= Duration::minutes(TIMEOUT_MINUTES));
     let state = match last_activity {
-        Some(_) if !ongoing && *state != State::HandedOff => State::Menu,
+        Some(_) if !ongoing && !with_a_person(state, last_activity, now) => State::Menu,
         _ => state.clone(),
     };
     if state == State::HandedOff {

@@ -316,6 +316,24 @@ fn an_idle_conversation_restarts_and_a_handoff_stays_silent() {
         now(),
     ));
     assert!(quiet.replies.is_empty() && quiet.state == State::HandedOff);
+    // Still quiet after a night; after a day without a word, the bot answers again.
+    let next_morning = turn(respond(
+        &State::HandedOff,
+        Some(now()),
+        &text("hola?"),
+        now() + Duration::hours(20),
+    ));
+    assert!(next_morning.replies.is_empty() && next_morning.state == State::HandedOff);
+    let next_week = turn(respond(
+        &State::HandedOff,
+        Some(now()),
+        &text("hola, quería reservar"),
+        now() + Duration::days(7),
+    ));
+    assert!(
+        !next_week.replies.is_empty() && next_week.state != State::HandedOff,
+        "{next_week:?}"
+    );
     let asked = turn(respond(
         &State::Menu,
         None,
