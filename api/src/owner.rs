@@ -19,9 +19,10 @@ use conversation::nlu::{self, Dates};
 use conversation::reply::{Button, Reply, send_number};
 use domain::accommodation::{
     Accommodation, AccommodationCommand, AccommodationEvent, BlockDates, BlockSource,
-    CancelReservation, CancelledBy, Occupant, RecordManualPayment, RecordRefund, Reservation,
-    ReservationStatus, UnblockDates,
+    CancelReservation, CancelledBy, ChangeStay, Occupant, RecordManualPayment, RecordRefund,
+    Reservation, ReservationStatus, UnblockDates,
 };
+use domain::error::BookingError;
 use domain::payment::RefundVia;
 
 use domain::{
@@ -49,6 +50,10 @@ pub const CANCEL_ALL_BUTTON: &str = "owner-cancel-all:";
 /// back to the bot.
 pub const RELEASE_BUTTON: &str = "owner-release:";
 
+/// The id of the button that moves a stay: `owner-move:CODE:CHECK-IN:CHECK-OUT:GUESTS` (the
+/// party left empty when it does not change).
+pub const MOVE_BUTTON: &str = "owner-move:";
+
 /// The reference a deposit confirmed from WhatsApp is recorded under: the same every time, so
 /// a second tap on the same alert is the same payment told twice, not a second one.
 const REFERENCE: &str = "transferencia (confirmada por WhatsApp)";
@@ -60,6 +65,8 @@ const HELP: &str = "Desde acá podés escribirme:\n\
 • «cobrado CÓDIGO» (o «cobrado CÓDIGO 20.000 en efectivo»): cobraste el saldo\n\
 • «devuelto CÓDIGO»: devolviste lo que te tocaba devolver\n\
 • «cancelar CÓDIGO»: te digo qué se devuelve y te pregunto antes\n\
+• «mover CÓDIGO del 12 al 14» (y «para 3» si cambian las personas): te digo el precio nuevo y \
+te pregunto antes\n\
 • «bloquear del 24 al 27» / «desbloquear del 24 al 27» (con el nombre de la cabaña si tenés \
 varias)\n\
 • «liberar +NÚMERO»: el asistente vuelve a contestarle a alguien que pidió hablar con vos\n\
@@ -104,6 +111,12 @@ enum Command {
     Cancel { code: String, sure: bool, all: bool },
     /// Block the nights (and cabin) `text` names, or free them.
     Block { text: String, free: bool },
+    /// Move the confirmed stay `code`: `sure` once the owner has seen what changes.
+    Move {
+        code: String,
+        to: MoveTo,
+        sure: bool,
+    },
     /// Hand the conversation with `wa_id` back to the bot.
     Release { wa_id: String },
     /// What the owner can write here.
@@ -115,6 +128,20 @@ enum Command {
 fn command(kind: &MessageKind) -> Option<Command> {
     let text = match kind {
         MessageKind::ButtonReply { id, .. } => {
+            if let Some(rest) = id.strip_prefix(MOVE_BUTTON) {
+                let mut parts = rest.split(':');
+                let (code, check_in, check_out, guests) =
+                    (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+                return Some(Command::Move {
+                    code: code.to_owned(),
+                    to: MoveTo::Exactly {
+                        check_in: check_in.parse().ok()?,
+                        check_out: check_out.parse().ok()?,
+                        guests: guests.parse().ok(),
+                    },
+                    sure: true,
+                });
+            }
             if let Some(wa_id) = id.strip_prefix(RELEASE_BUTTON) {
                 return Some(Command::Release {
                     wa_id: wa_id.to_owned(),
@@ -184,19 +211,34 @@ fn command(kind: &MessageKind) -> Option<Command> {
     let refunded = verb.starts_with("devuelt") || verb.starts_with("devolv");
     let collected = verb.starts_with("cobr");
     let cancel = verb.starts_with("cancel");
-    if !(verb.starts_with("confirm") || refunded || collected || cancel) {
+    let moving = verb.starts_with("mov") || verb.starts_with("cambi");
+    if !(verb.starts_with("confirm") || refunded || collected || cancel || moving) {
         return None;
     }
     let code = code_among(&rest)?;
     let code = code.as_str().to_owned();
+    // "cancelar CÓDIGO sí" or "… todo": the buttons' answers, typed.
+    let said = |these: &[&str]| {
+        words[1..].iter().any(|w| {
+            let w = projections::queries::fold(w);
+            these.contains(&w.trim_matches(|c: char| !c.is_ascii_alphanumeric()))
+        })
+    };
+    if moving {
+        // The dates are read from the words around the code, not from the code's digits.
+        let around: Vec<&str> = words[1..]
+            .iter()
+            .zip(&rest)
+            .filter(|(_, trimmed)| !trimmed.eq_ignore_ascii_case(&code))
+            .map(|(w, _)| *w)
+            .collect();
+        return Some(Command::Move {
+            code,
+            to: MoveTo::Said(around.join(" ")),
+            sure: said(&["si", "confirmo"]),
+        });
+    }
     if cancel {
-        // "cancelar CÓDIGO sí" or "… todo": the buttons' answers, typed.
-        let said = |these: &[&str]| {
-            words[1..].iter().any(|w| {
-                let w = projections::queries::fold(w);
-                these.contains(&w.trim_matches(|c: char| !c.is_ascii_alphanumeric()))
-            })
-        };
         let all = said(&["todo"]);
         let sure = all || said(&["si", "confirmo"]);
         return Some(Command::Cancel { code, sure, all });
@@ -299,6 +341,7 @@ pub async fn handle(state: &AppState, m: &InboundMessage) -> Result<bool, Proble
                 Reply::Text(block(state, &m.wamid, &text, free).await?)
             }
             Command::Cancel { code, sure, all } => cancel(state, &code, sure, all).await?,
+            Command::Move { code, to, sure } => move_stay(state, &code, to, sure).await?,
             Command::Help => Reply::Text(HELP.to_owned()),
             Command::Release { wa_id } => Reply::Text(
                 match crate::whatsapp::hand_back(state, &wa_id, ACTOR).await? {
@@ -665,9 +708,9 @@ async fn block(state: &AppState, wamid: &str, text: &str, free: bool) -> Result<
         },
     };
     let id = crate::routes::accommodation_id(&cabin.id)?;
-    let stay = match crate::routes::stay(check_in, check_out) {
+    let stay = match StayDates::new(check_in, check_out) {
         Ok(stay) => stay,
-        Err(p) => return Ok(format!("No pude {verb} esas noches ({}).", p.detail)),
+        Err(e) => return Ok(format!("No pude {verb} esas noches: {}.", spoken(&e))),
     };
     let nights = format!(
         "{} del {} al {} ({} {})",
@@ -696,6 +739,17 @@ async fn block(state: &AppState, wamid: &str, text: &str, free: bool) -> Result<
         source: BlockSource::Admin,
         note: Some("bloqueado desde WhatsApp".into()),
     });
+    // Decided first on the state just read, for the refusal in the owner's words.
+    match current.decide(&cmd, state.now()) {
+        Err(BookingError::DatesUnavailable { .. }) => {
+            return Ok(format!(
+                "No bloqueé nada: {}.",
+                taken(&current, &stay, None)
+            ));
+        }
+        Err(e) => return Ok(format!("No pude bloquear esas noches: {}.", spoken(&e))),
+        Ok(_) => {}
+    }
     let meta = crate::routes::meta(ACTOR, Some(block_id.as_uuid()));
     match crate::routes::command(state, id, cmd, meta).await {
         Ok(_) => Ok(format!(
@@ -703,9 +757,7 @@ async fn block(state: &AppState, wamid: &str, text: &str, free: bool) -> Result<
              las mismas fechas."
         )),
         Err(p) if p.status >= 500 => Err(p),
-        Err(p) if p.kind == "/problems/dates-unavailable" => {
-            Ok(format!("No bloqueé nada: {}.", taken(&current, &stay)))
-        }
+        // Taken between the read and the write.
         Err(p) => Ok(format!("No pude bloquear esas noches ({}).", p.detail)),
     }
 }
@@ -764,11 +816,14 @@ async fn unblock(
     Ok(answer)
 }
 
-/// What holds (some of) the nights of `stay`, in words.
-fn taken(cabin: &Accommodation, stay: &StayDates) -> String {
+/// What holds (some of) the nights of `stay`, in words; `moving` is the reservation whose own
+/// nights do not count.
+fn taken(cabin: &Accommodation, stay: &StayDates, moving: Option<ReservationId>) -> String {
     let holders: Vec<String> = cabin
         .active_stays()
-        .filter(|(s, _)| s.overlaps(stay))
+        .filter(|(s, occupant)| {
+            s.overlaps(stay) && moving.is_none_or(|r| *occupant != Occupant::Reservation(r))
+        })
         .map(|(s, occupant)| {
             let span = format!(
                 "del {} al {}",
@@ -793,6 +848,190 @@ fn taken(cabin: &Accommodation, stay: &StayDates) -> String {
         "esas noches no están libres".to_owned()
     } else {
         holders.join("; ")
+    }
+}
+
+/// A refusal of the domain in the owner's words (the API's problems are in English).
+fn spoken(e: &BookingError) -> String {
+    use BookingError as E;
+    let day = |d: &chrono::NaiveDate| conversation::dialogue::day_label(*d);
+    match e {
+        E::CheckOutNotAfterCheckIn { .. } => "la salida tiene que ser después de la entrada".into(),
+        E::CheckInInPast { check_in, .. } => format!("el {} ya pasó", day(check_in)),
+        E::StayTooShort { nights, minimum } => {
+            format!("son {nights} noches y la cabaña pide al menos {minimum}")
+        }
+        E::StayTooLong { nights, maximum } => {
+            format!("son {nights} noches y el máximo es {maximum}")
+        }
+        E::InvalidGuestCount { guests, capacity } => {
+            format!("{guests} personas no entran: la cabaña es para {capacity}")
+        }
+        E::DatesUnavailable {
+            check_in,
+            check_out,
+        } => format!("del {} al {} está ocupado", day(check_in), day(check_out)),
+        E::ReservationCancelled => "la reserva está cancelada".into(),
+        E::HoldExpired { .. } => "la reserva venció sin seña".into(),
+        E::HoldNightsFixed => "todavía espera su seña, y las noches de una reserva sin seña no se \
+             mueven: cancelala y que reserve de nuevo"
+            .into(),
+        E::NotConfirmed => "todavía espera su seña".into(),
+        E::StayOver { .. } => "esa estadía ya terminó".into(),
+        E::PaidAboveTotal { paid, total } => format!(
+            "ya pagó {paid}, más que el total de esas noches ({total}): elegí otras noches o \
+             cancelala"
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// Where the owner moves a stay: as they wrote it, or as the preview's button carries it.
+#[derive(Debug, PartialEq)]
+enum MoveTo {
+    Said(String),
+    Exactly {
+        check_in: chrono::NaiveDate,
+        check_out: chrono::NaiveDate,
+        guests: Option<u32>,
+    },
+}
+
+/// Moves the confirmed stay `code` to other nights (or another party size), as the owner
+/// would through `POST …/stay`: first (`sure` false) only says what would change (new total,
+/// what is left to collect), with the button that does it. The guest is told once it is done.
+async fn move_stay(state: &AppState, code: &str, to: MoveTo, sure: bool) -> Result<Reply, Problem> {
+    let text = |s: String| Ok(Reply::Text(s));
+    let Some(view) = projections::queries::reservation_by_code(&state.db, code).await? else {
+        return text(format!("No encontré la reserva {code}."));
+    };
+    let (Ok(id), Ok(reservation_id)) = (
+        view.accommodation_id.parse::<AccommodationId>(),
+        view.id.parse::<ReservationId>(),
+    ) else {
+        return text(format!("No encontré la reserva {code}."));
+    };
+    let cabin = state.accommodation(id).await?;
+    let Some(before) = cabin.reservation(reservation_id).cloned() else {
+        return text(format!("No encontré la reserva {code}."));
+    };
+    let (check_in, check_out, guests) = match to {
+        MoveTo::Exactly {
+            check_in,
+            check_out,
+            guests,
+        } => (check_in, check_out, guests),
+        MoveTo::Said(said) => {
+            let today = crate::arrivals::owner_time(state, state.now())
+                .await?
+                .unwrap_or_else(|| state.now())
+                .date_naive();
+            let u = nlu::understand(&said, today);
+            match u.dates {
+                Some(Dates::Stay {
+                    check_in,
+                    check_out,
+                }) => (check_in, check_out, u.guests),
+                Some(Dates::Ambiguous { question }) => return text(question),
+                // Only the party changes.
+                _ if u.guests.is_some() => {
+                    (before.stay.check_in(), before.stay.check_out(), u.guests)
+                }
+                _ => {
+                    return text(format!(
+                        "¿A qué noches? Escribime la entrada y la salida, por ejemplo «mover \
+                         {code} del 12 al 14» (y «para 3» si cambian las personas)."
+                    ));
+                }
+            }
+        }
+    };
+    let stay = match StayDates::new(check_in, check_out) {
+        Ok(stay) => stay,
+        Err(e) => return text(format!("No muevo la reserva {code}: {}.", spoken(&e))),
+    };
+    let cmd = AccommodationCommand::ChangeStay(ChangeStay {
+        reservation_id,
+        stay,
+        guests,
+    });
+    // Decided on the state just read and not recorded: the figures the owner agrees to.
+    let mut after = cabin.clone();
+    match cabin.decide(&cmd, state.now()) {
+        Ok(events) if events.is_empty() => {
+            return text(format!("La reserva {code} ya es así: no cambié nada."));
+        }
+        Ok(events) => events.iter().for_each(|e| after.evolve(e)),
+        Err(BookingError::DatesUnavailable { .. }) => {
+            return text(format!(
+                "No muevo la reserva {code}: {}.",
+                taken(&cabin, &stay, Some(reservation_id))
+            ));
+        }
+        Err(e) => return text(format!("No muevo la reserva {code}: {}.", spoken(&e))),
+    }
+    let Some(moved) = after.reservation(reservation_id) else {
+        return text(format!("No encontré la reserva {code}."));
+    };
+    let span = |s: &StayDates| {
+        format!(
+            "del {} al {}",
+            conversation::dialogue::day_label(s.check_in()),
+            conversation::dialogue::day_label(s.check_out())
+        )
+    };
+    let party = |n: u32| {
+        if n == 1 {
+            "1 persona".to_owned()
+        } else {
+            format!("{n} personas")
+        }
+    };
+    if !sure {
+        let body = format!(
+            "¿Muevo la reserva {code} de {} {} ({}) a {} ({} {}, {})? Total {} (antes {}), \
+             pagado {}, saldo a cobrar {}. Se le avisa. Si no tenés botones, escribime lo mismo \
+             con «sí» al final.",
+            view.guest.name.as_deref().unwrap_or("huésped"),
+            span(&before.stay),
+            party(before.guests),
+            span(&moved.stay),
+            moved.stay.nights(),
+            if moved.stay.nights() == 1 {
+                "noche"
+            } else {
+                "noches"
+            },
+            party(moved.guests),
+            moved.quote.total,
+            before.quote.total,
+            moved.net_paid(),
+            moved.balance_due(),
+        );
+        let guests = guests.map_or_else(String::new, |g| g.to_string());
+        return Ok(Reply::Buttons {
+            body,
+            footer: None,
+            buttons: vec![Button {
+                id: format!(
+                    "{MOVE_BUTTON}{code}:{}:{}:{guests}",
+                    moved.stay.check_in(),
+                    moved.stay.check_out()
+                ),
+                title: "Sí, mover".into(),
+            }],
+        });
+    }
+    let balance = moved.balance_due();
+    match crate::routes::on_reservation(state, ACTOR, code, |_| Ok(cmd)).await {
+        Ok(_) => text(format!(
+            "✅ Moví la reserva {code}: {} ({}). Saldo a cobrar {balance}.",
+            span(&moved.stay),
+            party(moved.guests)
+        )),
+        Err(p) if p.status >= 500 => Err(p),
+        // Changed between the read and the write.
+        Err(p) => text(format!("No moví la reserva {code} ({}).", p.detail)),
     }
 }
 
@@ -1019,6 +1258,52 @@ mod tests {
         );
         // The owner trying the bot's own cancellation, with no code.
         assert_eq!(command(&text("cancelar mi reserva")), None);
+    }
+
+    #[test]
+    fn a_move_reads_its_dates_around_the_code_and_its_button_carries_them() {
+        assert_eq!(
+            command(&text("mover K7M2QXP del 12/1 al 14/1")),
+            Some(Command::Move {
+                code: "K7M2QXP".into(),
+                to: MoveTo::Said("del 12/1 al 14/1".into()),
+                sure: false,
+            })
+        );
+        assert_eq!(
+            command(&text("Cambiá la k7m2qxp del 12 al 14 para 3, sí")),
+            Some(Command::Move {
+                code: "K7M2QXP".into(),
+                to: MoveTo::Said("la del 12 al 14 para 3, sí".into()),
+                sure: true,
+            })
+        );
+        let tap = |id: &str| MessageKind::ButtonReply {
+            id: id.into(),
+            title: "Sí, mover".into(),
+        };
+        let exactly = |guests| {
+            Some(Command::Move {
+                code: "K7M2QXP".into(),
+                to: MoveTo::Exactly {
+                    check_in: "2027-01-12".parse().unwrap(),
+                    check_out: "2027-01-14".parse().unwrap(),
+                    guests,
+                },
+                sure: true,
+            })
+        };
+        assert_eq!(
+            command(&tap("owner-move:K7M2QXP:2027-01-12:2027-01-14:")),
+            exactly(None)
+        );
+        assert_eq!(
+            command(&tap("owner-move:K7M2QXP:2027-01-12:2027-01-14:3")),
+            exactly(Some(3))
+        );
+        assert_eq!(command(&tap("owner-move:K7M2QXP:mañana")), None);
+        // The owner trying the bot's own "change dates".
+        assert_eq!(command(&text("cambiar fechas")), None);
     }
 
     #[test]

@@ -2428,6 +2428,105 @@ async fn an_owner_cancellation_can_give_everything_back() {
     }
 }
 
+/// The owner moves a paid stay from their WhatsApp: first the new total and balance, nothing
+/// recorded; the button moves it and the guest is told. Nights another reservation holds, or a
+/// party too large, are refused in words.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_owner_moves_a_stay_from_their_whatsapp() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let (server, app, acc, reservation, code) = whatsapp_guest_holding(backend, 20, 22).await;
+        pay_deposit(&app, &server, (&reservation, &code), "9911", 9901).await;
+        let (_, other) = whatsapp_hold(&app, &acc, 30, 32).await;
+        eventually("confirmed, and the other hold", || async {
+            status(&app, &code).await["status"] == "confirmed"
+                && status(&app, &other).await["status"] == "held"
+        })
+        .await;
+        let dm = |days: i64| {
+            let d: chrono::NaiveDate = app.day(days).parse().unwrap();
+            format!(
+                "{}/{}",
+                chrono::Datelike::day(&d),
+                chrono::Datelike::month(&d)
+            )
+        };
+        let asked = owner_sends(
+            &app,
+            "wamid.move-1".into(),
+            json!({"type": "text", "text": {"body": format!("mover {code} del {} al {}", dm(24), dm(27))}}),
+        )
+        .await;
+        let question = asked["interactive"]["body"]["text"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            question.starts_with(&format!("¿Muevo la reserva {code} de Ana Pérez del "))
+                && question.contains("(3 noches, ")
+                && question.contains("saldo a cobrar $ "),
+            "{backend:?}: {asked}"
+        );
+        let button = asked["interactive"]["action"]["buttons"][0]["reply"]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert_eq!(
+            button,
+            format!("owner-move:{code}:{}:{}:", app.day(24), app.day(27)),
+            "{backend:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(
+            status(&app, &code).await["check_in"],
+            app.day(20).as_str(),
+            "{backend:?}: asked only"
+        );
+
+        let tap = json!({"type": "interactive", "interactive": {"type": "button_reply",
+            "button_reply": {"id": button, "title": "Sí, mover"}}});
+        let done = owner_sends(&app, "wamid.move-2".into(), tap).await;
+        let done = done["text"]["body"].as_str().unwrap_or_default().to_owned();
+        assert!(
+            done.starts_with(&format!("✅ Moví la reserva {code}: del ")),
+            "{backend:?}: {done}"
+        );
+        eventually("moved, and the guest told", || async {
+            let now = status(&app, &code).await;
+            now["check_in"] == app.day(24).as_str()
+                && now["check_out"] == app.day(27).as_str()
+                && told(&app, "Cambiamos tu reserva").await == 1
+        })
+        .await;
+        let balance = status(&app, &code).await["balance_due"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let balance = domain::Money::new(balance.parse().unwrap());
+        assert!(
+            done.ends_with(&format!("Saldo a cobrar {balance}.")),
+            "{backend:?}: {done}"
+        );
+
+        let clash = owner_says(
+            &app,
+            "wamid.move-3".into(),
+            format!("mover {code} del {} al {}", dm(30), dm(32)),
+        )
+        .await;
+        assert!(
+            clash.starts_with(&format!(
+                "No muevo la reserva {code}: la reserva {other} ocupa"
+            )),
+            "{backend:?}: {clash}"
+        );
+        let crowd = owner_says(&app, "wamid.move-4".into(), format!("mover {code} para 9")).await;
+        assert_eq!(
+            crowd,
+            format!("No muevo la reserva {code}: 9 personas no entran: la cabaña es para 4."),
+            "{backend:?}"
+        );
+    }
+}
+
 /// The owner keeps nights for themselves from their WhatsApp: with two cabins they are asked
 /// which; the cabin named is blocked and nobody can hold those nights; nights a guest holds
 /// are not blocked, and the answer says whose they are; freeing part of a block names the
