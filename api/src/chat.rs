@@ -764,6 +764,25 @@ async fn perform(
                 })
                 .collect(),
         )),
+        Action::HouseAnswer { topic, among } => {
+            let mut answers = Vec::new();
+            for cabin in queries::accommodations(&state.db).await? {
+                if !among.is_empty() && !among.contains(&cabin.id) {
+                    continue;
+                }
+                let Ok(id) = cabin.id.parse::<domain::AccommodationId>() else {
+                    continue;
+                };
+                // From the cabin's own stream, as its directions are: no read model keeps them.
+                let answer = state
+                    .accommodation(id)
+                    .await?
+                    .info()
+                    .and_then(|info| info.answers.get(&topic).cloned());
+                answers.push((cabin.name, answer));
+            }
+            Ok(Outcome::HouseAnswers(answers))
+        }
         Action::TransferToCheck => {
             let waiting = holds_waiting(state, guest).await?;
             if waiting.is_empty() {

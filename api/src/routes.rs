@@ -793,6 +793,11 @@ pub struct DetailsInput {
     check_out_time: Option<String>,
     /// As at registration; `""` removes them.
     directions: Option<String>,
+    /// Answers to what guests ask on WhatsApp, by topic: `mascotas`, `wifi`, `pagos`,
+    /// `pileta`, `parrilla`, `ropa_de_cama`, `bebes`, `estacionamiento`, `calefaccion` (at most
+    /// 500 characters each). Laid over the current ones; `""` removes a topic's answer.
+    #[schema(value_type = Option<Object>)]
+    answers: Option<domain::house::Answers>,
 }
 
 #[utoipa::path(patch, path = "/v1/admin/accommodations/{id}", tag = "admin",
@@ -814,6 +819,7 @@ async fn change_details(
         check_in_time: optional_time(input.check_in_time.as_deref(), "check_in_time")?,
         check_out_time: optional_time(input.check_out_time.as_deref(), "check_out_time")?,
         directions: input.directions,
+        answers: input.answers,
     });
     let (_, position) = command(&state, id, cmd, meta(&admin.0.sub, Some(id.as_uuid()))).await?;
     Ok(HttpResponse::Ok().json(json!({"id": id, "position": position})))
@@ -875,6 +881,7 @@ async fn accommodation_details(
         "check_out_time": info.check_out_time.format("%H:%M").to_string(),
         "pricing": info.pricing,
         "directions": info.directions,
+        "answers": info.answers,
     })))
 }
 

@@ -2717,6 +2717,73 @@ async fn a_picture_in_a_conversation_handed_to_a_person_gets_no_bot_answer() {
     }
 }
 
+/// The owner writes what guests ask (pets, wifi, …) into the cabin's details; a WhatsApp guest
+/// who asks is answered with it, and with a person to ask for what is not written. A topic
+/// the service does not know is refused with its list; a blank answer removes one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guest_asking_about_the_house_gets_the_owners_answer() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let (_server, app, acc, _, _) = whatsapp_guest_holding(backend, 10, 12).await;
+        let unknown = change_cabin(&app, &acc, json!({"answers": {"jacuzzi": "Sí"}})).await;
+        assert_eq!(unknown.status, 422, "{backend:?}: {:?}", unknown.body);
+        assert!(
+            unknown.body["detail"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("mascotas"),
+            "{:?}",
+            unknown.body
+        );
+        let pets = "Sí, mascotas chicas, con su cama.";
+        let changed = change_cabin(
+            &app,
+            &acc,
+            json!({"answers": {"mascotas": pets, "wifi": "Sí, 50 megas."}}),
+        )
+        .await;
+        assert_eq!(changed.status, 200, "{backend:?}: {:?}", changed.body);
+        let removed = change_cabin(&app, &acc, json!({"answers": {"wifi": ""}})).await;
+        assert_eq!(removed.status, 200, "{backend:?}: {:?}", removed.body);
+        let shown = app
+            .get(&format!("/v1/admin/accommodations/{acc}"), Some(&app.admin))
+            .await;
+        assert_eq!(
+            shown.body["answers"],
+            json!({"mascotas": pets}),
+            "{backend:?}"
+        );
+        eventually("the cabin listed", || async {
+            app.get("/v1/accommodations", None)
+                .await
+                .body
+                .as_array()
+                .is_some_and(|cabins| cabins.len() == 1)
+        })
+        .await;
+
+        guest_sends(
+            &app,
+            "wamid.pets",
+            json!({"type": "text", "text": {"body": "¿se puede llevar al perro?"}}),
+        )
+        .await;
+        eventually("the owner's answer", || async {
+            told(&app, pets).await == 1
+        })
+        .await;
+        guest_sends(
+            &app,
+            "wamid.wifi",
+            json!({"type": "text", "text": {"body": "y tienen wifi?"}}),
+        )
+        .await;
+        eventually("nothing written, a person to ask", || async {
+            told(&app, "Eso no lo tengo anotado.").await == 1
+        })
+        .await;
+    }
+}
+
 /// A WhatsApp search that finds nothing says why when it is not the nights being taken: the
 /// party is larger than any cabin, or the stay shorter than the cabin's minimum.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

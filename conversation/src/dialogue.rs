@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::nlu::{self, Dates, Intent};
 use crate::reply::{ButtonsBuilder, LimitError, ListBuilder, Reply, clip};
+use domain::house::Topic;
 
 pub const TIMEOUT_MINUTES: i64 = 30;
 
@@ -149,6 +150,9 @@ pub enum Action {
     TransferToCheck,
     /// Each cabin's check-in and check-out times.
     HouseTimes,
+    /// The owner's answer about `topic` for the cabins in `among` (every cabin when empty):
+    /// the ones on offer, or the one being confirmed.
+    HouseAnswer { topic: Topic, among: Vec<String> },
 }
 
 /// A cabin's house times, `HH:MM`.
@@ -218,6 +222,8 @@ pub enum Outcome {
         codes: Vec<String>,
     },
     HouseTimes(Vec<HouseTimes>),
+    /// Each cabin asked about, by name, with the owner's answer about the topic if they gave one.
+    HouseAnswers(Vec<(String, Option<String>)>),
     /// Cancelling `code` now gives back `refund` of the `paid` so far (the cabin's policy).
     CancellationTerms {
         code: String,
@@ -503,7 +509,7 @@ pub fn respond(
             }
             match first {
                 Some(Intent::Help) => done(State::Menu, vec![help_topics()]),
-                // Not understood in the middle of a question ("¿puedo llevar al perro?"): the
+                // Not understood in the middle of a question ("¿se puede fumar adentro?"): the
                 // question stays open, and a person can answer what the bot cannot.
                 None if ongoing && state != State::Menu => done(
                     state,
@@ -526,6 +532,23 @@ pub fn respond(
                     action: Action::HouseTimes,
                     pending: state,
                 },
+                // An open question stays open: the answer is about the cabins in it, if any.
+                Some(Intent::Ask(topic)) => {
+                    let among = match &state {
+                        State::ConfirmingHold { offer, .. } => vec![offer.accommodation_id.clone()],
+                        State::ChoosingAccommodation { offers, .. } => {
+                            offers.iter().map(|o| o.accommodation_id.clone()).collect()
+                        }
+                        _ => Vec::new(),
+                    };
+                    Step::Need {
+                        action: Action::HouseAnswer {
+                            topic: *topic,
+                            among,
+                        },
+                        pending: state,
+                    }
+                }
                 // Looking at one reservation, "cancelar" means that one.
                 Some(Intent::Cancel) => match state {
                     State::ManagingReservation { code } => Step::Need {
@@ -633,6 +656,37 @@ const PRICES: &str = "Los precios dependen de las fechas: decime cuándo y cuán
 /// The answer to "where is it, when can we arrive": each cabin's own times (the same sentence
 /// when they all share them), and where the way there comes from. The directions themselves go
 /// only to a guest whose stay is confirmed.
+/// The owner's answers about one topic: the answer alone for one cabin (or when every cabin
+/// has the same), one line per cabin otherwise, and a person to ask for what nobody answered.
+fn house_answers(answers: &[(String, Option<String>)]) -> String {
+    const ASK: &str = "Si querés, escribí \"hablar con alguien\" y te contesta la persona a cargo.";
+    let known: Vec<(&String, &String)> = answers
+        .iter()
+        .filter_map(|(name, answer)| answer.as_ref().map(|a| (name, a)))
+        .collect();
+    match known.as_slice() {
+        [] => format!("Eso no lo tengo anotado. {ASK}"),
+        [(_, first), rest @ ..]
+            if known.len() == answers.len() && rest.iter().all(|(_, a)| a == first) =>
+        {
+            (*first).clone()
+        }
+        _ => {
+            let mut lines: Vec<String> = answers
+                .iter()
+                .map(|(name, answer)| match answer {
+                    Some(a) => format!("• {name}: {a}"),
+                    None => format!("• {name}: no lo tengo anotado"),
+                })
+                .collect();
+            if known.len() < answers.len() {
+                lines.push(ASK.to_owned());
+            }
+            lines.join("\n")
+        }
+    }
+}
+
 fn house_times(houses: &[HouseTimes]) -> String {
     const WAY: &str = "Cómo llegar te lo mandamos con la confirmación de tu reserva.";
     match houses {
@@ -1165,6 +1219,7 @@ pub fn after(pending: State, outcome: Outcome) -> Turn {
         ),
         (state, Outcome::Offers(_)) => turn(state, Vec::new()),
         (state, Outcome::HouseTimes(houses)) => turn(state, vec![text(house_times(&houses))]),
+        (state, Outcome::HouseAnswers(answers)) => turn(state, vec![text(house_answers(&answers))]),
         (_, Outcome::CancellationTerms { code, paid, refund }) => {
             let terms = if paid == Money::ZERO {
                 format!("¿Cancelo la reserva {code}? Las noches quedan libres para otros.")

@@ -8,6 +8,8 @@
 
 use chrono::{Datelike, Days, Months, NaiveDate, Weekday};
 
+use domain::house::Topic;
+
 use crate::holidays;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,6 +33,8 @@ pub enum Intent {
     Paid,
     /// "Gracias": nothing to do, but it deserves better than the menu.
     Thanks,
+    /// A question about the cabin the owner answers ("¿aceptan mascotas?", "¿tiene wifi?").
+    Ask(Topic),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -700,6 +704,62 @@ fn guests(t: &[String]) -> Option<u32> {
 // Intents
 // ---------------------------------------------------------------------------------------------
 
+/// The house topic a guest asks about, if any: the first one named.
+fn topic(t: &[String]) -> Option<Topic> {
+    let starts = |p: &str| t.iter().any(|w| w.starts_with(p));
+    let any = |words: &[&str]| words.iter().any(|w| has(t, w));
+    let asked = [
+        (
+            Topic::Pets,
+            starts("mascot") || starts("perr") || starts("gat") || starts("animal"),
+        ),
+        (
+            Topic::Wifi,
+            any(&["wifi", "internet", "senal"]) || has_seq(t, &["wi", "fi"]),
+        ),
+        (
+            Topic::Payment,
+            starts("tarjeta")
+                || any(&["credito", "debito", "efectivo", "cuotas", "mercadopago"])
+                || has_seq(t, &["mercado", "pago"])
+                || has_seq(t, &["formas", "de", "pago"])
+                || has_seq(t, &["medios", "de", "pago"])
+                || (has(t, "aceptan") && starts("transfer")),
+        ),
+        (Topic::Pool, any(&["pileta", "piscina", "pile"])),
+        (
+            Topic::Grill,
+            any(&["parrilla", "asador", "asado", "quincho"]),
+        ),
+        (
+            Topic::Linen,
+            starts("sabana")
+                || starts("toalla")
+                || has(t, "blanqueria")
+                || has_seq(t, &["ropa", "de", "cama"])
+                || has_seq(t, &["ropa", "blanca"]),
+        ),
+        (
+            Topic::Babies,
+            any(&["cuna", "bebe", "bebes", "bebito", "bebita"]),
+        ),
+        (
+            Topic::Parking,
+            starts("estaciona") || any(&["cochera", "garage", "garaje"]),
+        ),
+        (
+            Topic::Heating,
+            starts("calefac")
+                || starts("estufa")
+                || any(&["lena", "salamandra", "hogar"])
+                || has_seq(t, &["aire", "acondicionado"]),
+        ),
+    ];
+    asked
+        .into_iter()
+        .find_map(|(topic, said)| said.then_some(topic))
+}
+
 fn intents(t: &[String]) -> Vec<Intent> {
     let starts = |p: &str| t.iter().any(|w| w.starts_with(p));
     let mut out = Vec::new();
@@ -762,6 +822,11 @@ fn intents(t: &[String]) -> Vec<Intent> {
             push(Intent::Transferred);
         }
         push(Intent::Paid);
+    }
+    // Before paying and searching: "¿aceptan tarjeta?" and "¿tienen wifi?" are questions about
+    // the house, not a payment or a search.
+    if let Some(topic) = topic(t) {
+        push(Intent::Ask(topic));
     }
     // "cuánto debo", "el saldo", "cuánto me falta": what is left to pay is asked as payment.
     if starts("pag")

@@ -945,7 +945,7 @@ fn what_is_not_understood_keeps_the_question_open() {
     let asked = turn(respond(
         &confirming,
         Some(now()),
-        &text("puedo llevar a mi perro?"),
+        &text("¿se puede fumar adentro?"),
         now(),
     ));
     assert_eq!(asked.state, confirming);
@@ -966,7 +966,7 @@ fn what_is_not_understood_keeps_the_question_open() {
         turn(respond(
             &State::Menu,
             last,
-            &text("puedo llevar a mi perro?"),
+            &text("¿se puede fumar adentro?"),
             now(),
         ))
     };
@@ -1188,4 +1188,76 @@ fn a_yes_while_looking_at_a_reservation_asks_what_they_want_with_it() {
             code: "K7M2QXP".into()
         }
     );
+}
+
+/// A question about the house is answered by the owner's words, and an open question stays
+/// open: while confirming a cabin, about that cabin; while choosing, about those on offer;
+/// otherwise about every cabin. Nothing written is said so, with a person to ask.
+#[test]
+fn a_question_about_the_house_keeps_the_conversation_where_it_was() {
+    use domain::house::Topic;
+    let asked_guests = State::AskedGuests {
+        check_in: d("2026-12-11"),
+        check_out: d("2026-12-13"),
+    };
+    let Step::Need { action, pending } =
+        respond(&asked_guests, Some(now()), &text("¿aceptan perros?"), now())
+    else {
+        panic!("no lookup")
+    };
+    assert_eq!(
+        action,
+        Action::HouseAnswer {
+            topic: Topic::Pets,
+            among: Vec::new()
+        }
+    );
+    assert_eq!(pending, asked_guests);
+    let answered = after(
+        pending,
+        Outcome::HouseAnswers(vec![(
+            "Cabaña del Lago".into(),
+            Some("Sí, mascotas chicas.".into()),
+        )]),
+    );
+    assert_eq!(answered.state, asked_guests, "the question stays open");
+    assert_eq!(said(&answered.replies[0]), "Sí, mascotas chicas.");
+
+    let confirming = State::ConfirmingHold {
+        check_in: d("2026-12-11"),
+        check_out: d("2026-12-13"),
+        guests: 2,
+        offer: offers()[1].clone(),
+    };
+    let Step::Need { action, .. } = respond(&confirming, Some(now()), &text("tiene wifi?"), now())
+    else {
+        panic!("no lookup")
+    };
+    assert_eq!(
+        action,
+        Action::HouseAnswer {
+            topic: Topic::Wifi,
+            among: vec!["a2".into()]
+        }
+    );
+
+    let several = after(
+        State::Menu,
+        Outcome::HouseAnswers(vec![
+            ("Cabaña del Lago".into(), Some("Sí.".into())),
+            ("Cabaña del Bosque".into(), None),
+        ]),
+    );
+    let lines = said(&several.replies[0]);
+    assert!(
+        lines.contains("• Cabaña del Lago: Sí.")
+            && lines.contains("• Cabaña del Bosque: no lo tengo anotado")
+            && lines.contains("hablar con alguien"),
+        "{lines}"
+    );
+    let none = after(
+        State::Menu,
+        Outcome::HouseAnswers(vec![("Cabaña del Lago".into(), None)]),
+    );
+    assert!(said(&none.replies[0]).starts_with("Eso no lo tengo anotado."));
 }

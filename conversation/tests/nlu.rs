@@ -241,3 +241,53 @@ fn intents_are_recognised() {
         assert_eq!(u.intents.first(), Some(intent), "{text:?}: {u:?}");
     }
 }
+
+/// Questions about the house are asked many ways; each is its topic, before a search or a
+/// payment it might also sound like. A party with children, a transfer told, a search stay
+/// what they were.
+#[test]
+fn questions_about_the_house_are_their_topic() {
+    use domain::house::Topic;
+    let table: &[(&str, Topic)] = &[
+        ("¿se puede llevar perro?", Topic::Pets),
+        ("aceptan mascotas?", Topic::Pets),
+        ("vamos con nuestra gatita, hay problema?", Topic::Pets),
+        ("¿tienen wifi?", Topic::Wifi),
+        ("hay internet en la cabaña?", Topic::Wifi),
+        ("¿aceptan tarjeta de crédito?", Topic::Payment),
+        ("se puede pagar en cuotas?", Topic::Payment),
+        ("cuales son las formas de pago", Topic::Payment),
+        ("tiene pileta?", Topic::Pool),
+        ("hay parrilla para hacer un asado?", Topic::Grill),
+        ("incluye sábanas y toallas?", Topic::Linen),
+        ("traemos ropa de cama?", Topic::Linen),
+        ("tienen cuna para el bebé?", Topic::Babies),
+        ("hay cochera?", Topic::Parking),
+        (
+            "donde estaciono el auto? hay estacionamiento",
+            Topic::Parking,
+        ),
+        ("tiene calefacción?", Topic::Heating),
+        ("la estufa es a leña?", Topic::Heating),
+    ];
+    for (phrase, topic) in table {
+        let u = understand(phrase, d(TODAY));
+        assert_eq!(u.intents.first(), Some(&Intent::Ask(*topic)), "{phrase}");
+    }
+    for (phrase, first) in [
+        ("te transferí la seña", Intent::Transferred),
+        ("quiero pagar la seña", Intent::Pay),
+        ("¿tienen lugar para 4?", Intent::Availability),
+    ] {
+        assert_eq!(
+            understand(phrase, d(TODAY)).intents.first(),
+            Some(&first),
+            "{phrase}"
+        );
+    }
+    let family = understand("somos 2 adultos y 2 chicos", d(TODAY));
+    assert!(
+        !family.intents.iter().any(|i| matches!(i, Intent::Ask(_))),
+        "{family:?}"
+    );
+}

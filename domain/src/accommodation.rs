@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::event::{Aggregate, DomainEvent, EventDecodeError};
+use crate::house::Answers;
 use crate::ids::{AccommodationId, BlockId, ReservationCode, ReservationId};
 use crate::payment::{PaymentFacts, PaymentStatus, RefundReason, RefundVia};
 use crate::pricing::{Pricing, Quote};
@@ -119,6 +120,8 @@ pub struct ChangeDetails {
     pub check_out_time: Option<NaiveTime>,
     /// `Some("")` removes them.
     pub directions: Option<String>,
+    /// Answers to lay over the current ones (a blank one removes its topic); `None` keeps them.
+    pub answers: Option<Answers>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -345,6 +348,10 @@ pub struct AccommodationDetailsChanged {
     /// As in `AccommodationRegistered`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub directions: Option<String>,
+    /// The owner's answers to what guests ask (all of them, after the change). Added later:
+    /// older events have none.
+    #[serde(default, skip_serializing_if = "Answers::is_empty")]
+    pub answers: Answers,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -897,6 +904,8 @@ pub struct AccommodationInfo {
     pub check_out_time: NaiveTime,
     pub utc_offset_minutes: i32,
     pub directions: Option<String>,
+    /// The owner's answers to what guests ask of this cabin.
+    pub answers: Answers,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -2110,6 +2119,10 @@ impl Aggregate for Accommodation {
                     Some(given) => directions(Some(given))?,
                     None => info.directions.clone(),
                 };
+                let answers = match &cmd.answers {
+                    Some(changes) => crate::house::merged(&info.answers, changes)?,
+                    None => info.answers.clone(),
+                };
                 // Guests already holding nights keep them: a smaller capacity applies to new
                 // requests only.
                 Ok(vec![E::DetailsChanged(AccommodationDetailsChanged {
@@ -2119,6 +2132,7 @@ impl Aggregate for Accommodation {
                     check_out_time: cmd.check_out_time.unwrap_or(info.check_out_time),
                     changed_at: now,
                     directions,
+                    answers,
                 })])
             }
             C::PlaceHold(cmd) => self.decide_place_hold(cmd, now),
@@ -2195,6 +2209,7 @@ impl Aggregate for Accommodation {
                     check_out_time: e.check_out_time,
                     utc_offset_minutes: e.utc_offset_minutes,
                     directions: e.directions.clone(),
+                    answers: Answers::new(),
                 });
             }
             E::PricingChanged(e) => {
@@ -2210,6 +2225,7 @@ impl Aggregate for Accommodation {
                     info.check_in_time = e.check_in_time;
                     info.check_out_time = e.check_out_time;
                     info.directions = e.directions.clone();
+                    info.answers = e.answers.clone();
                 }
             }
             E::HoldPlaced(e) => {

@@ -12,12 +12,14 @@
 //! - [`accommodation`]: the accommodation aggregate, whose stream forbids double bookings.
 //! - [`payment`]: what a provider reported about a payment, and cancellation policies.
 //! - [`guest`]: the guest profile behind a reservation's `guest_ref`.
+//! - [`house`]: what guests ask of a cabin besides nights and prices, and the owner's answers.
 //! - [`event`]: how events are named, versioned and turned into stored JSON.
 
 pub mod accommodation;
 pub mod error;
 pub mod event;
 pub mod guest;
+pub mod house;
 pub mod ids;
 pub mod money;
 pub mod payment;

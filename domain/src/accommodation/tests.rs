@@ -908,6 +908,49 @@ fn details_change_keeps_what_is_not_named_and_checks_what_is() {
     );
 }
 
+/// The owner's answers to guests' questions are laid over the ones before, kept by a change that
+/// does not name them, and absent from an event when there are none (stored as before).
+#[test]
+fn answers_are_laid_over_kept_and_absent_from_events_without_them() {
+    use crate::house::{Answers, Topic};
+    let change = |answers: Option<Answers>| {
+        AccommodationCommand::ChangeDetails(ChangeDetails {
+            answers,
+            ..ChangeDetails::default()
+        })
+    };
+    let mut state = given(&[registered()]).0;
+    let first = Answers::from([
+        (Topic::Pets, "No, perdón.".to_owned()),
+        (Topic::Wifi, "Sí.".to_owned()),
+    ]);
+    for (cmd, expected) in [
+        (change(Some(first.clone())), first.clone()),
+        (change(None), first.clone()),
+        (
+            change(Some(Answers::from([(Topic::Wifi, String::new())]))),
+            Answers::from([(Topic::Pets, "No, perdón.".to_owned())]),
+        ),
+    ] {
+        let events = Given(state.clone()).when(cmd, now()).unwrap();
+        let AccommodationEvent::DetailsChanged(e) = &events[0] else {
+            panic!("{events:?}")
+        };
+        assert_eq!(e.answers, expected);
+        state.evolve(&events[0]);
+        assert_eq!(state.info().unwrap().answers, expected);
+    }
+    let none = given(&[registered()]).when(change(None), now()).unwrap();
+    let payload = none[0].to_payload();
+    assert!(payload.get("answers").is_none(), "{payload}");
+    let AccommodationEvent::DetailsChanged(read) =
+        AccommodationEvent::from_stored("AccommodationDetailsChanged", 1, payload).unwrap()
+    else {
+        panic!("an AccommodationDetailsChanged");
+    };
+    assert!(read.answers.is_empty());
+}
+
 /// The directions a guest gets with a confirmation: set, kept, replaced, removed, and bounded;
 /// an event without them is stored exactly as before they existed.
 #[test]
