@@ -781,6 +781,22 @@ async fn perform(
                     .and_then(|info| info.answers.get(&topic).cloned());
                 answers.push((cabin.name, answer));
             }
+            if !answers.is_empty() && answers.iter().all(|(_, a)| a.is_none()) {
+                // The owner can teach it: once a day per topic, so that a run of guests asking
+                // the same is one message.
+                let key = topic.key();
+                let today = (state.now() - chrono::Duration::hours(3)).date_naive();
+                crate::outbox::alert_owner(
+                    state,
+                    &format!("unanswered:{key}:{today}"),
+                    format!(
+                        "❓ Un huésped preguntó por «{key}» y no tengo nada anotado para \
+                         contestarle. Para que la próxima vez conteste solo, escribime \
+                         «respuesta {key}: …» con lo que quieras que diga."
+                    ),
+                )
+                .await?;
+            }
             Ok(Outcome::HouseAnswers(answers))
         }
         Action::TransferToCheck => {

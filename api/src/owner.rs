@@ -19,10 +19,11 @@ use conversation::nlu::{self, Dates};
 use conversation::reply::{Button, Reply, send_number};
 use domain::accommodation::{
     Accommodation, AccommodationCommand, AccommodationEvent, BlockDates, BlockSource,
-    CancelReservation, CancelledBy, ChangeStay, Occupant, RecordManualPayment, RecordRefund,
-    Reservation, ReservationStatus, UnblockDates,
+    CancelReservation, CancelledBy, ChangeDetails, ChangeStay, Occupant, RecordManualPayment,
+    RecordRefund, Reservation, ReservationStatus, UnblockDates,
 };
 use domain::error::BookingError;
+use domain::house::{Answers, Topic};
 use domain::payment::RefundVia;
 
 use domain::{
@@ -69,6 +70,8 @@ const HELP: &str = "Desde acá podés escribirme:\n\
 te pregunto antes\n\
 • «bloquear del 24 al 27» / «desbloquear del 24 al 27» (con el nombre de la cabaña si tenés \
 varias)\n\
+• «respuesta mascotas: …» (o wifi, pagos, pileta, parrilla, ropa de cama, bebes, \
+estacionamiento, calefaccion): lo que contesto cuando un huésped pregunta por eso\n\
 • «liberar +NÚMERO»: el asistente vuelve a contestarle a alguien que pidió hablar con vos\n\
 Cualquier otra cosa la contesto como a un huésped, para que pruebes el bot.";
 
@@ -119,6 +122,8 @@ enum Command {
     },
     /// Hand the conversation with `wa_id` back to the bot.
     Release { wa_id: String },
+    /// What the bot answers guests who ask about `topic` (blank: nothing, a person).
+    Answer { topic: Topic, text: String },
     /// What the owner can write here.
     Help,
 }
@@ -172,6 +177,9 @@ fn command(kind: &MessageKind) -> Option<Command> {
         .iter()
         .map(|w| w.trim_matches(|c: char| !c.is_ascii_alphanumeric()))
         .collect();
+    if verb.starts_with("respuesta") || verb.starts_with("respond") {
+        return answer(&words[1..].join(" "));
+    }
     let bare = verb.trim_end_matches(|c: char| !c.is_ascii_alphanumeric());
     if bare == "comandos" && rest.is_empty() {
         return Some(Command::Help);
@@ -291,6 +299,61 @@ fn code_among(words: &[&str]) -> Option<ReservationCode> {
         .find_map(|w| ReservationCode::parse(w).ok())
 }
 
+/// "respuesta wifi: Sí, 50 megas" without its first word: the topic (as its key, spaces for
+/// underscores, accents or not) and what to answer, after a colon or after the topic's words;
+/// the help, with the topics, when it names none.
+fn answer(rest: &str) -> Option<Command> {
+    let folded = projections::queries::fold(rest.trim());
+    // A topic it does not know: the list of those it does.
+    let Some((topic, words)) = Topic::ALL.iter().find_map(|t| {
+        let key = t.key().replace('_', " ");
+        folded
+            .starts_with(&key)
+            .then(|| (*t, key.split(' ').count()))
+    }) else {
+        return Some(Command::Help);
+    };
+    let text = match rest.split_once(':') {
+        Some((_, after)) => after.trim().to_owned(),
+        None => rest
+            .split_whitespace()
+            .skip(words)
+            .collect::<Vec<_>>()
+            .join(" "),
+    };
+    Some(Command::Answer { topic, text })
+}
+
+/// Sets what the bot answers about `topic` in every cabin (blank: removes it); what to tell
+/// the owner. One cabin's own answer is set through the API.
+async fn teach(state: &AppState, topic: Topic, text: &str) -> Result<String, Problem> {
+    let cabins = projections::queries::accommodations(&state.db).await?;
+    if cabins.is_empty() {
+        return Ok("Todavía no hay cabañas registradas.".to_owned());
+    }
+    for cabin in &cabins {
+        let id = crate::routes::accommodation_id(&cabin.id)?;
+        let cmd = AccommodationCommand::ChangeDetails(ChangeDetails {
+            answers: Some(Answers::from([(topic, text.to_owned())])),
+            ..ChangeDetails::default()
+        });
+        match crate::routes::command(state, id, cmd, crate::routes::meta(ACTOR, None)).await {
+            Ok(_) => {}
+            Err(p) if p.status >= 500 => return Err(p),
+            Err(p) => return Ok(format!("No lo pude anotar ({}).", p.detail)),
+        }
+    }
+    let key = topic.key().replace('_', " ");
+    Ok(if text.trim().is_empty() {
+        format!("✅ Listo: cuando pregunten por «{key}», les ofrezco hablar con vos.")
+    } else {
+        format!(
+            "✅ Anotado: cuando pregunten por «{key}», contesto: «{}»",
+            text.trim()
+        )
+    })
+}
+
 /// An amount as an Argentine owner writes it: `32400`, `$32.400`, `32.400,50`.
 fn amount(word: &str) -> Option<Decimal> {
     let word = word.trim_start_matches('$').trim_end_matches(['.', ',']);
@@ -343,6 +406,7 @@ pub async fn handle(state: &AppState, m: &InboundMessage) -> Result<bool, Proble
             Command::Cancel { code, sure, all } => cancel(state, &code, sure, all).await?,
             Command::Move { code, to, sure } => move_stay(state, &code, to, sure).await?,
             Command::Help => Reply::Text(HELP.to_owned()),
+            Command::Answer { topic, text } => Reply::Text(teach(state, topic, &text).await?),
             Command::Release { wa_id } => Reply::Text(
                 match crate::whatsapp::hand_back(state, &wa_id, ACTOR).await? {
                     Some(_) => format!("✅ Listo: el asistente vuelve a contestarle a +{wa_id}."),
@@ -1182,6 +1246,30 @@ mod tests {
         assert_eq!(command(&text("agenda el 24 para 4")), None);
         assert_eq!(command(&text("mañana")), None);
         assert_eq!(command(&text("comandos")), Some(Command::Help));
+        for (said, topic, answer) in [
+            (
+                "respuesta wifi: Sí, 50 megas.",
+                Topic::Wifi,
+                "Sí, 50 megas.",
+            ),
+            ("Respuesta ropa de cama: incluida", Topic::Linen, "incluida"),
+            (
+                "responder bebés tenemos cuna",
+                Topic::Babies,
+                "tenemos cuna",
+            ),
+            ("respuesta mascotas:", Topic::Pets, ""),
+        ] {
+            assert_eq!(
+                command(&text(said)),
+                Some(Command::Answer {
+                    topic,
+                    text: answer.into()
+                }),
+                "{said}"
+            );
+        }
+        assert_eq!(command(&text("respuesta jacuzzi: sí")), Some(Command::Help));
         let release = Some(Command::Release {
             wa_id: "5491122334455".into(),
         });

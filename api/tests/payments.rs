@@ -2718,8 +2718,9 @@ async fn a_picture_in_a_conversation_handed_to_a_person_gets_no_bot_answer() {
 }
 
 /// The owner writes what guests ask (pets, wifi, …) into the cabin's details; a WhatsApp guest
-/// who asks is answered with it, and with a person to ask for what is not written. A topic
-/// the service does not know is refused with its list; a blank answer removes one.
+/// who asks is answered with it, and with a person to ask for what is not written; the owner
+/// hears of that (once a day per topic) and writes the answer from their WhatsApp. A topic the
+/// service does not know is refused with its list; a blank answer removes one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_guest_asking_about_the_house_gets_the_owners_answer() {
     for backend in [Backend::Sqlite, Backend::Postgres] {
@@ -2779,6 +2780,41 @@ async fn a_guest_asking_about_the_house_gets_the_owners_answer() {
         .await;
         eventually("nothing written, a person to ask", || async {
             told(&app, "Eso no lo tengo anotado.").await == 1
+        })
+        .await;
+        // The owner hears of it once, and teaches the answer from their WhatsApp.
+        guest_sends(
+            &app,
+            "wamid.wifi-again",
+            json!({"type": "text", "text": {"body": "hay internet?"}}),
+        )
+        .await;
+        eventually("asked twice, told once", || async {
+            told(&app, "Eso no lo tengo anotado.").await == 2
+        })
+        .await;
+        let asked = messages_to(&app, OWNER)
+            .await
+            .into_iter()
+            .filter(|m| m.contains("preguntó por «wifi»"))
+            .collect::<Vec<_>>();
+        assert_eq!(asked.len(), 1, "{backend:?}: {asked:?}");
+        assert!(asked[0].contains("«respuesta wifi: …»"), "{}", asked[0]);
+        let taught = owner_says(
+            &app,
+            "wamid.teach".into(),
+            "respuesta wifi: Sí, 50 megas por fibra.".into(),
+        )
+        .await;
+        assert!(taught.starts_with("✅ Anotado"), "{backend:?}: {taught}");
+        guest_sends(
+            &app,
+            "wamid.wifi-taught",
+            json!({"type": "text", "text": {"body": "¿tienen wifi?"}}),
+        )
+        .await;
+        eventually("the owner's new answer", || async {
+            told(&app, "Sí, 50 megas por fibra.").await == 1
         })
         .await;
     }
