@@ -30,6 +30,7 @@ use domain::{
     AccommodationId, Aggregate, BlockId, Money, ReservationCode, ReservationId, StayDates,
 };
 use integrations::whatsapp::webhook::{InboundMessage, MessageKind};
+use projections::queries::ReservationView;
 use rust_decimal::Decimal;
 
 use crate::app::AppState;
@@ -471,17 +472,27 @@ async fn confirm(state: &AppState, code: &str, amount: Option<Decimal>) -> Resul
     })
 }
 
-/// Records as made the refunds `code` owes by hand; what to tell the owner.
-async fn refunded(state: &AppState, code: &str) -> Result<String, Problem> {
-    let not_found = || Ok(format!("No encontré la reserva {code}."));
+/// The reservation `code` names, with its cabin's id and its own; `None` when it names none.
+async fn found(
+    state: &AppState,
+    code: &str,
+) -> Result<Option<(ReservationView, AccommodationId, ReservationId)>, Problem> {
     let Some(view) = projections::queries::reservation_by_code(&state.db, code).await? else {
-        return not_found();
+        return Ok(None);
     };
     let (Ok(id), Ok(reservation_id)) = (
         view.accommodation_id.parse::<AccommodationId>(),
         view.id.parse::<ReservationId>(),
     ) else {
-        return not_found();
+        return Ok(None);
+    };
+    Ok(Some((view, id, reservation_id)))
+}
+
+/// Records as made the refunds `code` owes by hand; what to tell the owner.
+async fn refunded(state: &AppState, code: &str) -> Result<String, Problem> {
+    let Some((_, id, reservation_id)) = found(state, code).await? else {
+        return Ok(format!("No encontré la reserva {code}."));
     };
     let cabin = state.accommodation(id).await?;
     let owed: Vec<(String, Money)> = cabin
@@ -525,7 +536,7 @@ async fn collected(
     amount: Option<Decimal>,
     method: Option<&str>,
 ) -> Result<String, Problem> {
-    let Some(view) = projections::queries::reservation_by_code(&state.db, code).await? else {
+    let Some((view, id, reservation_id)) = found(state, code).await? else {
         return Ok(format!("No encontré la reserva {code}."));
     };
     match view.status.as_str() {
@@ -545,12 +556,6 @@ async fn collected(
     let amount = match amount {
         Some(amount) => Money::new(amount),
         None => {
-            let (Ok(id), Ok(reservation_id)) = (
-                view.accommodation_id.parse::<AccommodationId>(),
-                view.id.parse::<ReservationId>(),
-            ) else {
-                return Ok(format!("No encontré la reserva {code}."));
-            };
             let cabin = state.accommodation(id).await?;
             let balance = cabin
                 .reservation(reservation_id)
@@ -624,13 +629,7 @@ async fn agenda(state: &AppState, tomorrow: bool) -> Result<String, Problem> {
 /// false) only says what the cancellation would give back, with the button that does it.
 async fn cancel(state: &AppState, code: &str, sure: bool, all: bool) -> Result<Reply, Problem> {
     let text = |s: String| Ok(Reply::Text(s));
-    let Some(view) = projections::queries::reservation_by_code(&state.db, code).await? else {
-        return text(format!("No encontré la reserva {code}."));
-    };
-    let (Ok(id), Ok(reservation_id)) = (
-        view.accommodation_id.parse::<AccommodationId>(),
-        view.id.parse::<ReservationId>(),
-    ) else {
+    let Some((view, id, reservation_id)) = found(state, code).await? else {
         return text(format!("No encontré la reserva {code}."));
     };
     let cmd = AccommodationCommand::Cancel(CancelReservation {
@@ -966,13 +965,7 @@ enum MoveTo {
 /// what is left to collect), with the button that does it. The guest is told once it is done.
 async fn move_stay(state: &AppState, code: &str, to: MoveTo, sure: bool) -> Result<Reply, Problem> {
     let text = |s: String| Ok(Reply::Text(s));
-    let Some(view) = projections::queries::reservation_by_code(&state.db, code).await? else {
-        return text(format!("No encontré la reserva {code}."));
-    };
-    let (Ok(id), Ok(reservation_id)) = (
-        view.accommodation_id.parse::<AccommodationId>(),
-        view.id.parse::<ReservationId>(),
-    ) else {
+    let Some((view, id, reservation_id)) = found(state, code).await? else {
         return text(format!("No encontré la reserva {code}."));
     };
     let cabin = state.accommodation(id).await?;
