@@ -1445,30 +1445,42 @@ fn cancel_by_admin(id: u128) -> AccommodationCommand {
     })
 }
 
+/// The refund a confirmed stay's cancellation decided: its one `RefundDue`, for the
+/// cancellation.
+fn refund_on_cancelling(events: &[AccommodationEvent]) -> Money {
+    let [
+        AccommodationEvent::Cancelled(c),
+        AccommodationEvent::RefundDue(due),
+    ] = events
+    else {
+        panic!("{events:?}")
+    };
+    assert!(c.was_confirmed);
+    assert_eq!(due.reason, RefundReason::Cancellation);
+    due.amount
+}
+
+/// A cabin whose cancellation policy keeps everything close to arrival.
+fn strict_cabin() -> AccommodationEvent {
+    let mut strict = registered();
+    if let AccommodationEvent::Registered(r) = &mut strict {
+        r.pricing.cancellation = crate::payment::CancellationPolicy::Strict;
+    }
+    strict
+}
+
 #[test]
 fn cancelling_a_paid_stay_refunds_what_the_policy_gives_back() {
     // Arrival on 2026-12-21, cancelled on 2026-12-07: 14 days before, moderate → half back.
     let mut history = vec![registered(), placed(1, stay("2026-12-21", "2026-12-23"))];
     step(&mut history, pay(1, paid("901", "approved", 30_000)), now());
     let events = step(&mut history, cancel_by_admin(1), now());
-    let [
-        AccommodationEvent::Cancelled(c),
-        AccommodationEvent::RefundDue(due),
-    ] = events.as_slice()
-    else {
-        panic!("{events:?}")
-    };
-    assert!(c.was_confirmed);
-    assert_eq!(due.amount, Money::pesos(15_000));
-    assert_eq!(due.reason, RefundReason::Cancellation);
+    assert_eq!(refund_on_cancelling(&events), Money::pesos(15_000));
 }
 
 #[test]
 fn a_strict_policy_close_to_arrival_refunds_nothing_and_a_hold_refunds_everything() {
-    let mut strict = registered();
-    if let AccommodationEvent::Registered(r) = &mut strict {
-        r.pricing.cancellation = crate::payment::CancellationPolicy::Strict;
-    }
+    let strict = strict_cabin();
     let mut history = vec![strict, placed(1, stay("2026-12-21", "2026-12-23"))];
     step(&mut history, pay(1, paid("901", "approved", 30_000)), now());
     let events = step(&mut history, cancel_by_admin(1), now());
@@ -1490,10 +1502,7 @@ fn a_strict_policy_close_to_arrival_refunds_nothing_and_a_hold_refunds_everythin
 /// keeps (a strict policy two weeks before arrival keeps it all).
 #[test]
 fn an_owner_who_gives_it_all_back_refunds_everything_whatever_the_policy() {
-    let mut strict = registered();
-    if let AccommodationEvent::Registered(r) = &mut strict {
-        r.pricing.cancellation = crate::payment::CancellationPolicy::Strict;
-    }
+    let strict = strict_cabin();
     let mut history = vec![strict, placed(1, stay("2026-12-21", "2026-12-23"))];
     step(&mut history, pay(1, paid("901", "approved", 30_000)), now());
     let all_back = AccommodationCommand::Cancel(CancelReservation {
@@ -1503,16 +1512,7 @@ fn an_owner_who_gives_it_all_back_refunds_everything_whatever_the_policy() {
         refund_all: true,
     });
     let events = step(&mut history, all_back, now());
-    let [
-        AccommodationEvent::Cancelled(c),
-        AccommodationEvent::RefundDue(due),
-    ] = events.as_slice()
-    else {
-        panic!("{events:?}")
-    };
-    assert!(c.was_confirmed);
-    assert_eq!(due.amount, Money::pesos(30_000));
-    assert_eq!(due.reason, RefundReason::Cancellation);
+    assert_eq!(refund_on_cancelling(&events), Money::pesos(30_000));
 }
 
 #[test]
