@@ -1,5 +1,6 @@
-//! The day before a confirmed WhatsApp guest arrives: a message with the cabin's house times and
-//! the way there, so nobody has to scroll back to the confirmation. Sent by the hold scheduler
+//! The day before a confirmed guest arrives (one who booked on WhatsApp, or asked to hear
+//! there): a message with the cabin's house times and the way there, so nobody has to scroll
+//! back to the confirmation. Sent by the hold scheduler
 //! (every instance runs it: the reply id names the reservation and its check-in, and the outbox
 //! keeps one row per id; a stay moved to other nights is told again before its new check-in),
 //! from 10:00 in the owner's calendar on the day before check-in.
@@ -22,13 +23,14 @@ const FROM_HOUR: u32 = 10;
 pub async fn tell_tomorrows_guests(state: &AppState, now: DateTime<Utc>) -> Result<usize, Problem> {
     // Every owner's "tomorrow" falls within these UTC dates, whatever their offset.
     let today = now.date_naive();
+    // Every channel: a guest who booked elsewhere may have asked to hear on WhatsApp.
     let rows: Vec<(String, String, String, String, NaiveDate, i64)> = db_fetch!(
         &state.db,
         (String, String, String, String, NaiveDate, i64),
         fetch_all,
         "SELECT r.id, r.code, r.accommodation_id, r.guest_ref, r.check_in, a.utc_offset_minutes \
          FROM rm_reservations r JOIN rm_accommodations a ON a.id = r.accommodation_id \
-         WHERE r.status = 'confirmed' AND r.channel = 'whatsapp' \
+         WHERE r.status = 'confirmed' \
          AND r.check_in >= $1 AND r.check_in <= $2 ORDER BY r.check_in LIMIT 500"
             .to_owned(),
         today,
@@ -56,7 +58,8 @@ pub async fn tell_tomorrows_guests(state: &AppState, now: DateTime<Utc>) -> Resu
         let (Some(house), Some(r)) = (cabin.info(), cabin.reservation(reservation)) else {
             continue;
         };
-        let Some(phone) = crate::guests::phone(state, &guest_ref).await? else {
+        let Some(phone) = crate::guests::whatsapp_number(state, &guest_ref, r.channel).await?
+        else {
             continue;
         };
         let text = format!(

@@ -950,6 +950,8 @@ async fn perform(
                 &GuestInput {
                     name,
                     phone: m.wa_id.clone(),
+                    // They wrote to us there.
+                    whatsapp: true,
                 },
             )
             .await?;

@@ -3,6 +3,7 @@
 //! that name the guest deleted).
 
 use actix_web::{HttpResponse, web};
+use domain::accommodation::Channel;
 use domain::guest::GuestPersonalDataErased;
 use domain::{DomainEvent, GuestEvent, GuestId};
 use eventstore::pii::{self, Profile};
@@ -23,6 +24,7 @@ pub async fn profile(state: &AppState, guest_ref: &str) -> Result<Option<Profile
                 return Ok(Some(Profile {
                     name: p.name,
                     phone: p.phone,
+                    whatsapp: false,
                 }));
             }
             Ok(GuestEvent::ProfileSealed(p)) => {
@@ -39,6 +41,20 @@ pub async fn profile(state: &AppState, guest_ref: &str) -> Result<Option<Profile
 /// The guest's phone number, `None` when there is no profile or it was erased.
 pub async fn phone(state: &AppState, guest_ref: &str) -> Result<Option<String>, Problem> {
     Ok(profile(state, guest_ref).await?.map(|p| p.phone))
+}
+
+/// The WhatsApp number to tell a guest of their booking `channel` at: theirs when they booked
+/// on WhatsApp, or when they booked elsewhere and asked to hear there (`guest.whatsapp`);
+/// `None` otherwise, or once erased.
+pub async fn whatsapp_number(
+    state: &AppState,
+    guest_ref: &str,
+    channel: Channel,
+) -> Result<Option<String>, Problem> {
+    Ok(profile(state, guest_ref).await?.and_then(|p| {
+        (channel == Channel::Whatsapp || p.whatsapp)
+            .then(|| p.phone.chars().filter(char::is_ascii_digit).collect())
+    }))
 }
 
 /// Deletes the messages to the owner that name the guest (a handoff, news of their booking):

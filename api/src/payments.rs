@@ -593,13 +593,15 @@ async fn refund(
     Ok(format!("refunded {}", due.amount))
 }
 
-async fn guest_phone(state: &AppState, guest_ref: &str) -> Result<Option<String>, TaskError> {
-    crate::guests::phone(state, guest_ref)
+/// Where on WhatsApp the guest of `r` hears of it (see `guests::whatsapp_number`).
+async fn guest_whatsapp(state: &AppState, r: &Reservation) -> Result<Option<String>, TaskError> {
+    crate::guests::whatsapp_number(state, &r.guest_ref, r.channel)
         .await
         .map_err(|e| TaskError::Transient(e.detail.clone()))
 }
 
-/// Tells a WhatsApp guest what a payment event means for them.
+/// Tells a guest on WhatsApp (one who booked there, or asked to hear there) what a payment
+/// event means for them.
 async fn notify(
     state: &AppState,
     claimed: &Claimed,
@@ -618,9 +620,6 @@ async fn notify(
         return Ok("accommodation not registered".into());
     };
     tell_owner(state, claimed, &decoded, r, info).await?;
-    if r.channel != Channel::Whatsapp {
-        return Ok("guest not on WhatsApp".into());
-    }
     if matches!(&decoded, AccommodationEvent::Cancelled(c) if c.by == CancelledBy::Guest) {
         // The guest cancelled it in the chat and was answered there.
         return Ok("owner told".into());
@@ -628,8 +627,8 @@ async fn notify(
     let Some(reply) = message(&decoded, r, info) else {
         return Ok("nothing to tell".into());
     };
-    let Some(phone) = guest_phone(state, &r.guest_ref).await? else {
-        return Ok("no phone on file".into());
+    let Some(phone) = guest_whatsapp(state, r).await? else {
+        return Ok("guest not on WhatsApp".into());
     };
     crate::outbox::enqueue(
         &state.db,
@@ -1008,9 +1007,18 @@ pub async fn return_page(
                 "expired" => "venció",
                 _ => "está en proceso",
             };
-            // Only a guest who booked by WhatsApp can be written to there (WhatsApp lets a
-            // business start no conversation with free text).
-            let news = if r.channel == "whatsapp" {
+            // Only a guest who booked by WhatsApp, or asked to hear there, is written to there.
+            let channel = if r.channel == "whatsapp" {
+                Channel::Whatsapp
+            } else {
+                Channel::Direct
+            };
+            let news = if crate::guests::whatsapp_number(&state, &r.guest.reference, channel)
+                .await
+                .ok()
+                .flatten()
+                .is_some()
+            {
                 "Te avisamos por WhatsApp de cualquier novedad."
             } else {
                 "Podés volver a ver cómo está tu reserva con su código en cualquier momento."

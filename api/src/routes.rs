@@ -444,6 +444,10 @@ async fn availability(
 pub struct GuestInput {
     pub(crate) name: String,
     pub(crate) phone: String,
+    /// `true`: the guest asks to hear of their booking on WhatsApp at `phone` (the
+    /// confirmation with the way there, the day before arrival, changes and refunds).
+    #[serde(default)]
+    pub(crate) whatsapp: bool,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -510,14 +514,16 @@ pub(crate) async fn record_guest(state: &AppState, guest: &GuestInput) -> Result
         ));
     }
     let id = eventstore::pii::guest_for_phone(&state.db, &guest.phone).await?;
-    let known: Option<(String, String)> = projections::db_fetch!(
-        &state.db,
-        (String, String),
-        fetch_optional,
-        "SELECT name, phone FROM rm_guests WHERE guest_ref = $1".to_owned(),
-        id.stream_id()
-    )?;
-    if known.as_ref() != Some(&(name.to_owned(), guest.phone.clone())) {
+    let profile = eventstore::pii::Profile {
+        name: name.to_owned(),
+        phone: guest.phone.clone(),
+        whatsapp: guest.whatsapp,
+    };
+    if crate::guests::profile(state, &id.stream_id())
+        .await?
+        .as_ref()
+        != Some(&profile)
+    {
         // Personal data goes into the log sealed with the guest's own key (see eventstore::pii).
         let key = eventstore::pii::key_or_create(
             &state.db,
@@ -525,13 +531,7 @@ pub(crate) async fn record_guest(state: &AppState, guest: &GuestInput) -> Result
             state.now().timestamp_millis(),
         )
         .await?;
-        let sealed = eventstore::pii::seal_profile(
-            &key,
-            &eventstore::pii::Profile {
-                name: name.to_owned(),
-                phone: guest.phone.clone(),
-            },
-        );
+        let sealed = eventstore::pii::seal_profile(&key, &profile);
         let event = GuestEvent::ProfileSealed(GuestProfileSealed {
             guest_id: id,
             sealed,

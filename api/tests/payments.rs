@@ -2820,6 +2820,74 @@ async fn a_guest_asking_about_the_house_gets_the_owners_answer() {
     }
 }
 
+/// A guest who books on the web and asks to hear on WhatsApp is told there of the confirmation
+/// (with the way there) and the day before arriving; one who did not ask hears nothing there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_web_guest_who_asks_hears_of_their_booking_on_whatsapp() {
+    const ASKED: &str = "5491166660001";
+    const DID_NOT: &str = "5491166660002";
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let server = MockServer::start().await;
+        accept_preferences(&server).await;
+        let app = spawn_with_mp(backend, &server).await;
+        let (acc, _) = app.register("Cabaña del Lago", 4).await;
+        let changed = change_cabin(&app, &acc, json!({"directions": "Ruta 40 km 2012"})).await;
+        assert_eq!(changed.status, 200, "{:?}", changed.body);
+        let book = |from: i64, phone: &str, whatsapp: bool| {
+            let body = json!({
+                "accommodation_id": acc,
+                "check_in": app.day(from),
+                "check_out": app.day(from + 2),
+                "guests": 2,
+                "guest": {"name": "Ana Pérez", "phone": format!("+{phone}"), "whatsapp": whatsapp}
+            });
+            let app = &app;
+            async move { app.post("/v1/reservations", None, body).await }
+        };
+        let asked = book(3, ASKED, true).await;
+        assert_eq!(asked.status, 201, "{backend:?}: {:?}", asked.body);
+        let quiet = book(10, DID_NOT, false).await;
+        assert_eq!(quiet.status, 201, "{backend:?}: {:?}", quiet.body);
+        for (held, payment, notification) in [(&asked, "4411", 4401), (&quiet, "4412", 4402)] {
+            let reservation = held.body["reservation_id"].as_str().unwrap();
+            let code = held.body["code"].as_str().unwrap();
+            pay_deposit(&app, &server, (reservation, code), payment, notification).await;
+            eventually("confirmed", || async {
+                status(&app, code).await["status"] == "confirmed"
+            })
+            .await;
+        }
+        let code = asked.body["code"].as_str().unwrap();
+        eventually("told on WhatsApp", || async {
+            messages_to(&app, ASKED).await.iter().any(|m| {
+                m.contains(&format!("la reserva {code} está confirmada"))
+                    && m.contains("Ruta 40 km 2012")
+            })
+        })
+        .await;
+
+        // The day before, 11:00 in Argentina: the way there again.
+        let check_in: chrono::NaiveDate = app.day(3).parse().unwrap();
+        let eleven = (check_in - chrono::Duration::days(1))
+            .and_hms_opt(14, 0, 0)
+            .unwrap()
+            .and_utc();
+        let now = *app.clock.lock().unwrap();
+        after_a_pass_at(&app, eleven - now).await;
+        eventually("the day before", || async {
+            messages_to(&app, ASKED)
+                .await
+                .iter()
+                .any(|m| m.contains("Mañana te esperamos"))
+        })
+        .await;
+        assert!(
+            raw_messages_to(&app, DID_NOT).await.is_empty(),
+            "{backend:?}: not asked, not written"
+        );
+    }
+}
+
 /// A WhatsApp search that finds nothing says why when it is not the nights being taken: the
 /// party is larger than any cabin, or the stay shorter than the cabin's minimum.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

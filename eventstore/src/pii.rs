@@ -20,6 +20,10 @@ use crate::Db;
 pub struct Profile {
     pub name: String,
     pub phone: String,
+    /// The guest asked to hear of their booking on WhatsApp at this number (a guest who booked
+    /// there is written there anyway). Added later: older profiles read as not asked.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub whatsapp: bool,
 }
 
 fn cipher(key: &[u8; 32]) -> ChaCha20Poly1305 {
@@ -178,6 +182,7 @@ mod tests {
         let p = Profile {
             name: "Ana Pérez".into(),
             phone: "5491155551234".into(),
+            whatsapp: false,
         };
         let sealed = seal_profile(&key, &p);
         assert!(!sealed.contains("5491155551234"));

@@ -110,6 +110,7 @@ impl Projection for Reservations {
                             Some(Profile {
                                 name: g.name,
                                 phone: g.phone,
+                                whatsapp: false,
                             }),
                         ),
                         GuestEvent::ProfileSealed(g) => {
