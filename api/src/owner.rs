@@ -226,9 +226,10 @@ fn command(kind: &MessageKind) -> Option<Command> {
     }
     let code = code_among(&rest)?;
     let code = code.as_str().to_owned();
-    // "cancelar CÓDIGO sí" or "… todo": the buttons' answers, typed.
+    // "cancelar CÓDIGO sí" or "… todo": the buttons' answers, typed, as the last word (a "si"
+    // inside a sentence is an "if").
     let said = |these: &[&str]| {
-        words[1..].iter().any(|w| {
+        words[1..].last().is_some_and(|w| {
             let w = projections::queries::fold(w);
             these.contains(&w.trim_matches(|c: char| !c.is_ascii_alphanumeric()))
         })
@@ -1324,6 +1325,10 @@ mod tests {
         assert_eq!(command(&text("Cancelá la K7M2QXP")), cancel(false, false));
         assert_eq!(command(&text("cancelar K7M2QXP sí")), cancel(true, false));
         assert_eq!(command(&text("cancelar K7M2QXP, si.")), cancel(true, false));
+        assert_eq!(
+            command(&text("cancelar K7M2QXP si no paga")),
+            cancel(false, false)
+        );
         assert_eq!(
             command(&text("cancelar K7M2QXP y devolver todo")),
             cancel(true, true)
