@@ -891,7 +891,7 @@ fn reminder_lead(held_for: chrono::Duration) -> chrono::Duration {
     (held_for / 3).min(chrono::Duration::minutes(30))
 }
 
-/// Reminds each WhatsApp guest whose hold is near its end with nothing paid and no payment in
+/// Reminds each guest on WhatsApp (see `guests::whatsapp_number`) whose hold is near its end with nothing paid and no payment in
 /// the works, once per expiry (an extended hold is reminded again); returns how many reminders
 /// were queued. Run by the hold scheduler on every instance: the reply id names the hold and its
 /// expiry, and the outbox keeps one row per id.
@@ -907,6 +907,7 @@ pub async fn remind_unpaid(state: &AppState, now: DateTime<Utc>) -> Result<usize
         i64,
         i64,
         String,
+        String,
     );
     let now_ms = now.timestamp_millis();
     let rows: Vec<Row> = db_fetch!(
@@ -914,9 +915,9 @@ pub async fn remind_unpaid(state: &AppState, now: DateTime<Utc>) -> Result<usize
         Row,
         fetch_all,
         "SELECT r.id, r.code, r.guest_ref, a.name, r.check_in, r.check_out, r.created_at_ms, \
-         r.expires_at_ms, r.deposit_cents, r.payment_link FROM rm_reservations r \
+         r.expires_at_ms, r.deposit_cents, r.payment_link, r.channel FROM rm_reservations r \
          LEFT JOIN rm_accommodations a ON a.id = r.accommodation_id \
-         WHERE r.status = 'held' AND r.channel = 'whatsapp' AND r.paid_cents = 0 \
+         WHERE r.status = 'held' AND r.paid_cents = 0 \
          AND r.payment_link IS NOT NULL AND r.expires_at_ms > $1 \
          AND NOT EXISTS (SELECT 1 FROM rm_payments p WHERE p.reservation_id = r.id \
            AND p.status IN ('pending', 'in_process', 'authorized')) \
@@ -925,8 +926,19 @@ pub async fn remind_unpaid(state: &AppState, now: DateTime<Utc>) -> Result<usize
         now_ms
     )?;
     let mut queued = 0;
-    for (id, code, guest_ref, name, check_in, check_out, created_ms, expires_ms, deposit, link) in
-        rows
+    for (
+        id,
+        code,
+        guest_ref,
+        name,
+        check_in,
+        check_out,
+        created_ms,
+        expires_ms,
+        deposit,
+        link,
+        channel,
+    ) in rows
     {
         let lead = reminder_lead(chrono::Duration::milliseconds(expires_ms - created_ms));
         if now_ms < expires_ms - lead.num_milliseconds() {
@@ -936,7 +948,13 @@ pub async fn remind_unpaid(state: &AppState, now: DateTime<Utc>) -> Result<usize
         if crate::outbox::queued(&state.db, &reply_id).await? {
             continue;
         }
-        let Some(phone) = crate::guests::phone(state, &guest_ref).await? else {
+        // A guest who booked elsewhere is reminded if they asked to hear on WhatsApp.
+        let channel = if channel == "whatsapp" {
+            Channel::Whatsapp
+        } else {
+            Channel::Direct
+        };
+        let Some(phone) = crate::guests::whatsapp_number(state, &guest_ref, channel).await? else {
             continue;
         };
         let expires_at = DateTime::from_timestamp_millis(expires_ms).unwrap_or(now);

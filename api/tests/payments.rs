@@ -2821,7 +2821,8 @@ async fn a_guest_asking_about_the_house_gets_the_owners_answer() {
 }
 
 /// A guest who books on the web and asks to hear on WhatsApp is told there of the confirmation
-/// (with the way there) and the day before arriving; one who did not ask hears nothing there.
+/// (with the way there), the day before arriving, and before an unpaid hold lapses; one who did
+/// not ask hears nothing there.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_web_guest_who_asks_hears_of_their_booking_on_whatsapp() {
     const ASKED: &str = "5491166660001";
@@ -2879,6 +2880,24 @@ async fn a_web_guest_who_asks_hears_of_their_booking_on_whatsapp() {
                 .await
                 .iter()
                 .any(|m| m.contains("Mañana te esperamos"))
+        })
+        .await;
+        // Holds left unpaid: the one who asked is reminded before theirs lapses.
+        for (from, phone, whatsapp) in [(20, ASKED, true), (25, DID_NOT, false)] {
+            let held = book(from, phone, whatsapp).await;
+            assert_eq!(held.status, 201, "{backend:?}: {:?}", held.body);
+            let code = held.body["code"].as_str().unwrap().to_owned();
+            eventually("the link made", || async {
+                status(&app, &code).await["payment_link"].is_string()
+            })
+            .await;
+        }
+        after_a_pass(&app, 25).await;
+        eventually("the reminder", || async {
+            messages_to(&app, ASKED)
+                .await
+                .iter()
+                .any(|m| m.contains(REMINDER))
         })
         .await;
         assert!(
