@@ -209,7 +209,9 @@ fn command(kind: &MessageKind) -> Option<Command> {
             .iter()
             .all(|w| w.chars().all(|c| c.is_ascii_digit() || "+-() ".contains(c)));
     if number && (verb.starts_with("liber") || verb.starts_with("solt")) {
-        return Some(Command::Release { wa_id: digits });
+        return Some(Command::Release {
+            wa_id: argentine_wa_id(&digits),
+        });
     }
     if verb.starts_with("bloque") || verb.starts_with("desbloque") || verb.starts_with("liber") {
         return Some(Command::Block {
@@ -354,6 +356,19 @@ async fn teach(state: &AppState, topic: Topic, text: &str) -> Result<String, Pro
             text.trim()
         )
     })
+}
+
+/// A mobile number as WhatsApp names it in Argentina (`549` + area code + number), from the
+/// ways an owner writes one: with the country code and the 9, without the 9, or local with or
+/// without its leading 0. Anything else is kept as written.
+fn argentine_wa_id(digits: &str) -> String {
+    match digits.len() {
+        13 if digits.starts_with("549") => digits.to_owned(),
+        12 if digits.starts_with("54") => format!("549{}", &digits[2..]),
+        11 if digits.starts_with('0') => format!("549{}", &digits[1..]),
+        10 if !digits.starts_with('0') => format!("549{digits}"),
+        _ => digits.to_owned(),
+    }
 }
 
 /// An amount as an Argentine owner writes it: `32400`, `$32.400`, `32.400,50`.
@@ -1269,6 +1284,13 @@ mod tests {
         });
         assert_eq!(command(&text("liberar +5491122334455")), release);
         assert_eq!(command(&text("Liberá +54 9 11 2233-4455")), release);
+        for local in [
+            "liberar 11 2233-4455",
+            "liberar 011 2233 4455",
+            "liberar +54 11 2233 4455",
+        ] {
+            assert_eq!(command(&text(local)), release, "{local}");
+        }
         assert_eq!(
             command(&MessageKind::ButtonReply {
                 id: "owner-release:5491122334455".into(),
