@@ -275,14 +275,23 @@ async fn handle(state: &AppState, m: &InboundMessage, heard: Option<Heard>) -> R
             .filter(|n| !n.trim().is_empty())
             .unwrap_or("Un huésped");
         let wa_id = &m.wa_id;
+        let mut body = format!("🙋 {who} (+{wa_id}) pidió hablar con una persona.");
+        if let MessageKind::Text { body: said } = &m.kind {
+            body.push_str(&format!(
+                " Escribió: «{}».",
+                conversation::reply::clip(said.trim(), 300)
+            ));
+        }
+        // What they may want to change, with the owner's commands for it.
+        body.push_str(&stays_to_come(state, &guest).await?);
+        body.push_str(&format!(
+            " Escribile a https://wa.me/{wa_id} (o desde este número con POST \
+             /v1/admin/whatsapp/conversations/{wa_id}/messages). El asistente no le contesta \
+             hasta que se la devuelvas (el botón, o «liberar +{wa_id}»), o hasta que pase un \
+             día sin que escriba."
+        ));
         let alert = Reply::Buttons {
-            body: format!(
-                "🙋 {who} (+{wa_id}) pidió hablar con una persona. Escribile a \
-                 https://wa.me/{wa_id} (o desde este número con POST \
-                 /v1/admin/whatsapp/conversations/{wa_id}/messages). El asistente no le contesta \
-                 hasta que se la devuelvas (el botón, o «liberar +{wa_id}»), o hasta que pase \
-                 un día sin que escriba."
-            ),
+            body,
             footer: None,
             buttons: vec![conversation::reply::Button {
                 id: format!("{}{wa_id}", crate::owner::RELEASE_BUTTON),
@@ -293,6 +302,44 @@ async fn handle(state: &AppState, m: &InboundMessage, heard: Option<Heard>) -> R
     }
     advance(state, &guest, m, &turn.state, at).await?;
     reply(state, m, &turn.replies).await
+}
+
+/// The guest's held and confirmed stays yet to end, for the owner a handoff reaches: each with
+/// its cabin and nights, and how to move or cancel it from their WhatsApp. Empty when none.
+async fn stays_to_come(state: &AppState, guest: &GuestId) -> Result<String, Problem> {
+    let today = (state.now() - chrono::Duration::hours(3)).date_naive();
+    let filter = queries::ReservationFilter {
+        guest_ref: Some(guest.stream_id()),
+        limit: 50,
+        ..queries::ReservationFilter::default()
+    };
+    let stays: Vec<String> = queries::search_reservations(&state.db, &filter)
+        .await?
+        .into_iter()
+        .filter(|r| matches!(r.status.as_str(), "held" | "confirmed") && r.check_out > today)
+        .map(|r| {
+            format!(
+                "{} ({}, {} al {}, {})",
+                r.code,
+                r.accommodation_name.as_deref().unwrap_or("cabaña"),
+                conversation::dialogue::day_label(r.check_in),
+                conversation::dialogue::day_label(r.check_out),
+                if r.status == "confirmed" {
+                    "confirmada"
+                } else {
+                    "esperando la seña"
+                }
+            )
+        })
+        .collect();
+    let Some(first) = stays.first().and_then(|s| s.split(' ').next()) else {
+        return Ok(String::new());
+    };
+    Ok(format!(
+        " Sus reservas: {}. Para moverla: «mover {first} del … al …»; para cancelarla: \
+         «cancelar {first}».",
+        stays.join("; ")
+    ))
 }
 
 /// Records where the conversation with `guest` stands after message `m`, received `at`.

@@ -2428,8 +2428,9 @@ async fn an_owner_cancellation_can_give_everything_back() {
     }
 }
 
-/// The owner moves a paid stay from their WhatsApp: first the new total and balance, nothing
-/// recorded; the button moves it and the guest is told. Nights another reservation holds, or a
+/// The owner moves a paid stay from their WhatsApp. The guest's request reaches them with the
+/// guest's words and stays; first the new total and balance, nothing recorded; the button
+/// moves it and the guest is told. Nights another reservation holds, or a
 /// party too large, are refused in words.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_owner_moves_a_stay_from_their_whatsapp() {
@@ -2440,6 +2441,23 @@ async fn the_owner_moves_a_stay_from_their_whatsapp() {
         eventually("confirmed, and the other hold", || async {
             status(&app, &code).await["status"] == "confirmed"
                 && status(&app, &other).await["status"] == "held"
+        })
+        .await;
+        // The guest asks for other dates: the owner is put through, with what they wrote,
+        // their stays and the command to move one.
+        guest_sends(
+            &app,
+            "wamid.change",
+            json!({"type": "text", "text": {"body": "quiero cambiar la fecha de mi reserva"}}),
+        )
+        .await;
+        eventually("the owner put through", || async {
+            messages_to(&app, OWNER).await.iter().any(|m| {
+                m.contains("Escribió: «quiero cambiar la fecha de mi reserva»")
+                    && m.contains(&format!("Sus reservas: {code} (Cabaña del Lago, "))
+                    && m.contains("confirmada")
+                    && m.contains(&format!("«mover {code} del … al …»"))
+            })
         })
         .await;
         let dm = |days: i64| {
