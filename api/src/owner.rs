@@ -625,20 +625,59 @@ async fn agenda(state: &AppState, tomorrow: bool) -> Result<String, Problem> {
     } else {
         (now.date_naive(), "Hoy")
     };
-    if let Some(text) = crate::arrivals::agenda(state, day, heading).await? {
-        return Ok(text);
-    }
-    let mut text = format!(
-        "📋 {heading}, {}: no llega ni se va nadie.",
-        conversation::dialogue::day_label(day)
-    );
-    if let Some((check_in, cabin, code)) = crate::arrivals::next_arrival(state, day).await? {
-        text.push_str(&format!(
-            "\nPróxima llegada: {}, {cabin} (reserva {code}).",
-            conversation::dialogue::day_label(check_in)
-        ));
-    }
+    let mut text = match crate::arrivals::agenda(state, day, heading).await? {
+        Some(text) => text,
+        None => {
+            let mut text = format!(
+                "📋 {heading}, {}: no llega ni se va nadie.",
+                conversation::dialogue::day_label(day)
+            );
+            if let Some((check_in, cabin, code)) = crate::arrivals::next_arrival(state, day).await?
+            {
+                text.push_str(&format!(
+                    "\nPróxima llegada: {}, {cabin} (reserva {code}).",
+                    conversation::dialogue::day_label(check_in)
+                ));
+            }
+            text
+        }
+    };
+    text.push_str(&holds_waiting(state, now).await?);
     Ok(text)
+}
+
+/// The holds waiting for their deposit now, each with when it lapses on the owner's clock
+/// (`local_now`): a transfer may be on its way for any of them. Empty when none.
+async fn holds_waiting(
+    state: &AppState,
+    local_now: chrono::DateTime<chrono::Utc>,
+) -> Result<String, Problem> {
+    let filter = projections::queries::ReservationFilter {
+        status: Some("held".into()),
+        limit: 20,
+        ..projections::queries::ReservationFilter::default()
+    };
+    let offset = local_now - state.now();
+    let holds: Vec<String> = projections::queries::search_reservations(&state.db, &filter)
+        .await?
+        .into_iter()
+        .filter(|r| r.expires_at > state.now())
+        .map(|r| {
+            format!(
+                "\n• {} ({}, {}): seña {}, vence a las {}",
+                r.code,
+                r.guest.name.as_deref().unwrap_or("huésped"),
+                r.accommodation_name.as_deref().unwrap_or("cabaña"),
+                r.deposit,
+                (r.expires_at + offset).format("%H:%M")
+            )
+        })
+        .collect();
+    Ok(if holds.is_empty() {
+        String::new()
+    } else {
+        format!("\nEsperando la seña:{}", holds.concat())
+    })
 }
 
 /// Cancels the reservation `code` as its owner, by the cancellation policy: first (`sure`

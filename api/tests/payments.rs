@@ -2128,6 +2128,13 @@ async fn the_owner_asks_for_the_agenda_and_records_the_balance_from_their_whatsa
         };
         says("wamid.early", format!("cobrado {code}")).await;
         answered(format!("La reserva {code} todavía espera su seña")).await;
+        says("wamid.agenda-0", "agenda".into()).await;
+        let waiting = answered("Esperando la seña:".into()).await;
+        assert!(
+            waiting.contains(&format!("• {code} (Ana Pérez, Cabaña del Lago): seña $ "))
+                && waiting.contains("vence a las "),
+            "{backend:?}: {waiting}"
+        );
         says("wamid.confirm", format!("confirmar {code}")).await;
         eventually("confirmed by hand", || async {
             status(&app, &code).await["status"] == "confirmed"
@@ -2135,7 +2142,8 @@ async fn the_owner_asks_for_the_agenda_and_records_the_balance_from_their_whatsa
         .await;
 
         says("wamid.agenda-1", "agenda".into()).await;
-        let today = answered("📋 Hoy".into()).await;
+        let today = answered("Próxima llegada: ".into()).await;
+        assert!(!today.contains("Esperando la seña"), "{backend:?}: {today}");
         assert!(
             today.contains("no llega ni se va nadie"),
             "{backend:?}: {today}"
