@@ -123,8 +123,13 @@ enum Command {
     },
     /// Hand the conversation with `wa_id` back to the bot.
     Release { wa_id: String },
-    /// What the bot answers guests who ask about `topic` (blank: nothing, a person).
-    Answer { topic: Topic, text: String },
+    /// What the bot answers guests who ask about `topic` (blank: nothing, a person), in the
+    /// cabin `cabin` names ("la del bosque"), or in every cabin when it names none.
+    Answer {
+        topic: Topic,
+        cabin: String,
+        text: String,
+    },
     /// What the owner can write here.
     Help,
 }
@@ -317,23 +322,40 @@ fn answer(rest: &str) -> Option<Command> {
     }) else {
         return Some(Command::Help);
     };
-    let text = match rest.split_once(':') {
-        Some((_, after)) => after.trim().to_owned(),
-        None => rest
-            .split_whitespace()
+    // "respuesta pileta la del bosque: …": the words between the topic and the colon name a
+    // cabin. Without a colon every word after the topic is the answer.
+    let after_topic = |s: &str| {
+        s.split_whitespace()
             .skip(words)
             .collect::<Vec<_>>()
-            .join(" "),
+            .join(" ")
     };
-    Some(Command::Answer { topic, text })
+    let (cabin, text) = match rest.split_once(':') {
+        Some((before, after)) => (after_topic(before), after.trim().to_owned()),
+        None => (String::new(), after_topic(rest)),
+    };
+    Some(Command::Answer { topic, cabin, text })
 }
 
-/// Sets what the bot answers about `topic` in every cabin (blank: removes it); what to tell
-/// the owner. One cabin's own answer is set through the API.
-async fn teach(state: &AppState, topic: Topic, text: &str) -> Result<String, Problem> {
-    let cabins = projections::queries::accommodations(&state.db).await?;
+/// Sets what the bot answers about `topic` (blank: removes it) in the cabin `named` names, or
+/// in every cabin when it names none; what to tell the owner.
+async fn teach(state: &AppState, topic: Topic, named: &str, text: &str) -> Result<String, Problem> {
+    let mut cabins = projections::queries::accommodations(&state.db).await?;
     if cabins.is_empty() {
         return Ok("Todavía no hay cabañas registradas.".to_owned());
+    }
+    let mut whose = String::new();
+    if !named.trim().is_empty() {
+        let Some(cabin) = nlu::named(&cabins, |c| &c.name, named).cloned() else {
+            let names: Vec<&str> = cabins.iter().map(|c| c.name.as_str()).collect();
+            return Ok(format!(
+                "No sé qué cabaña es «{}». Tenés: {}.",
+                named.trim(),
+                names.join(", ")
+            ));
+        };
+        whose = format!(" en {}", cabin.name);
+        cabins = vec![cabin];
     }
     for cabin in &cabins {
         let id = crate::routes::accommodation_id(&cabin.id)?;
@@ -349,10 +371,10 @@ async fn teach(state: &AppState, topic: Topic, text: &str) -> Result<String, Pro
     }
     let key = topic.key().replace('_', " ");
     Ok(if text.trim().is_empty() {
-        format!("✅ Listo: cuando pregunten por «{key}», les ofrezco hablar con vos.")
+        format!("✅ Listo: cuando pregunten por «{key}»{whose}, les ofrezco hablar con vos.")
     } else {
         format!(
-            "✅ Anotado: cuando pregunten por «{key}», contesto: «{}»",
+            "✅ Anotado: cuando pregunten por «{key}»{whose}, contesto: «{}»",
             text.trim()
         )
     })
@@ -423,7 +445,9 @@ pub async fn handle(state: &AppState, m: &InboundMessage) -> Result<bool, Proble
             Command::Cancel { code, sure, all } => cancel(state, &code, sure, all).await?,
             Command::Move { code, to, sure } => move_stay(state, &code, to, sure).await?,
             Command::Help => Reply::Text(HELP.to_owned()),
-            Command::Answer { topic, text } => Reply::Text(teach(state, topic, &text).await?),
+            Command::Answer { topic, cabin, text } => {
+                Reply::Text(teach(state, topic, &cabin, &text).await?)
+            }
             Command::Release { wa_id } => Reply::Text(
                 match crate::whatsapp::hand_back(state, &wa_id, ACTOR).await? {
                     Some(_) => format!("✅ Listo: el asistente vuelve a contestarle a +{wa_id}."),
@@ -1294,24 +1318,38 @@ mod tests {
         assert_eq!(command(&text("agenda el 24 para 4")), None);
         assert_eq!(command(&text("mañana")), None);
         assert_eq!(command(&text("comandos")), Some(Command::Help));
-        for (said, topic, answer) in [
+        for (said, topic, cabin, answer) in [
             (
                 "respuesta wifi: Sí, 50 megas.",
                 Topic::Wifi,
+                "",
                 "Sí, 50 megas.",
             ),
-            ("Respuesta ropa de cama: incluida", Topic::Linen, "incluida"),
+            (
+                "Respuesta ropa de cama: incluida",
+                Topic::Linen,
+                "",
+                "incluida",
+            ),
             (
                 "responder bebés tenemos cuna",
                 Topic::Babies,
+                "",
                 "tenemos cuna",
             ),
-            ("respuesta mascotas:", Topic::Pets, ""),
+            ("respuesta mascotas:", Topic::Pets, "", ""),
+            (
+                "respuesta pileta la del bosque: Sí, climatizada",
+                Topic::Pool,
+                "la del bosque",
+                "Sí, climatizada",
+            ),
         ] {
             assert_eq!(
                 command(&text(said)),
                 Some(Command::Answer {
                     topic,
+                    cabin: cabin.into(),
                     text: answer.into()
                 }),
                 "{said}"
