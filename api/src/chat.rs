@@ -800,17 +800,43 @@ async fn perform(
                 .filter(|r| r.guest.reference == guest.stream_id())
                 .map(summary),
         )),
-        Action::HouseTimes => Ok(Outcome::HouseTimes(
-            queries::accommodations(&state.db)
+        Action::HouseTimes => {
+            // The cabins the guest has a confirmed stay to come in: those are told the way.
+            let today = (state.now() - chrono::Duration::hours(3)).date_naive();
+            let filter = queries::ReservationFilter {
+                guest_ref: Some(guest.stream_id()),
+                status: Some("confirmed".into()),
+                limit: 50,
+                ..queries::ReservationFilter::default()
+            };
+            let booked: Vec<String> = queries::search_reservations(&state.db, &filter)
                 .await?
                 .into_iter()
-                .map(|a| HouseTimes {
+                .filter(|r| r.check_out > today)
+                .map(|r| r.accommodation_id)
+                .collect();
+            let mut houses = Vec::new();
+            for a in queries::accommodations(&state.db).await? {
+                let here = booked.contains(&a.id);
+                let way = match a.id.parse::<domain::AccommodationId>() {
+                    // Directions are only ever told to a guest with a stay there.
+                    Ok(id) if here => state
+                        .accommodation(id)
+                        .await?
+                        .info()
+                        .and_then(|i| i.directions.clone()),
+                    _ => None,
+                };
+                houses.push(HouseTimes {
                     name: a.name,
                     check_in: a.check_in_time,
                     check_out: a.check_out_time,
-                })
-                .collect(),
-        )),
+                    booked: here,
+                    way,
+                });
+            }
+            Ok(Outcome::HouseTimes(houses))
+        }
         Action::HouseAnswer { topic, among } => {
             let mut answers = Vec::new();
             for cabin in queries::accommodations(&state.db).await? {

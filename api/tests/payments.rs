@@ -912,6 +912,17 @@ async fn a_confirmed_guest_is_told_the_house_times_and_the_way_there() {
             confirmation.contains(&format!("📍 Cómo llegar: {way}")),
             "{confirmation}"
         );
+        // With the stay confirmed, "¿cómo llego?" is answered with the way there.
+        guest_sends(
+            &app,
+            "wamid.how",
+            json!({"type": "text", "text": {"body": "¿cómo llego?"}}),
+        )
+        .await;
+        eventually("the way there, asked", || async {
+            told(&app, &format!("📍 Cómo llegar: {way}")).await == 2
+        })
+        .await;
         // What is left to pay after the deposit: told, shown with the reservation and on the
         // page the guest comes back to from Mercado Pago.
         let balance = balance_after_deposit(&app, &code).await;

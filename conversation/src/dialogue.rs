@@ -161,6 +161,10 @@ pub struct HouseTimes {
     pub name: String,
     pub check_in: String,
     pub check_out: String,
+    /// The guest has a confirmed stay to come here: they are told the way there (`way`, the
+    /// cabin's directions, when the owner wrote them).
+    pub booked: bool,
+    pub way: Option<String>,
 }
 
 /// A confirmed stay's balance, with the link to pay it once the provider made one.
@@ -689,6 +693,24 @@ fn house_answers(answers: &[(String, Option<String>)]) -> String {
 
 fn house_times(houses: &[HouseTimes]) -> String {
     const WAY: &str = "Cómo llegar te lo mandamos con la confirmación de tu reserva.";
+    // A guest with a stay to come asks to find their way: theirs, with the way there.
+    let booked: Vec<String> = houses
+        .iter()
+        .filter(|h| h.booked)
+        .map(|h| {
+            let way = match &h.way {
+                Some(way) => format!("\n📍 Cómo llegar: {way}"),
+                None => " Para saber cómo llegar, escribí \"hablar con alguien\".".to_owned(),
+            };
+            format!(
+                "{}: entrada desde las {}, salida hasta las {}.{way}",
+                h.name, h.check_in, h.check_out
+            )
+        })
+        .collect();
+    if !booked.is_empty() {
+        return booked.join("\n\n");
+    }
     match houses {
         [] => {
             format!("Los horarios de entrada y salida te los paso cuando elijas una cabaña. {WAY}")

@@ -617,6 +617,8 @@ fn house_times_are_the_cabins_own() {
         name: name.into(),
         check_in: check_in.into(),
         check_out: check_out.into(),
+        booked: false,
+        way: None,
     };
     let answer = |houses| match &after(pending.clone(), Outcome::HouseTimes(houses)).replies[..] {
         [Reply::Text(t)] => t.clone(),
@@ -645,6 +647,23 @@ fn house_times_are_the_cabins_own() {
     );
     let none = answer(Vec::new());
     assert!(none.contains("cuando elijas una cabaña"), "{none}");
+    // A guest with a stay to come is told the way to theirs, and only theirs.
+    let mut lake = house("Cabaña del Lago", "15:00", "11:00");
+    lake.booked = true;
+    lake.way = Some("Ruta 40 km 2012".into());
+    let theirs = answer(vec![
+        lake.clone(),
+        house("Cabaña del Bosque", "13:00", "10:00"),
+    ]);
+    assert!(
+        theirs.starts_with("Cabaña del Lago: entrada desde las 15:00")
+            && theirs.contains("📍 Cómo llegar: Ruta 40 km 2012")
+            && !theirs.contains("Bosque"),
+        "{theirs}"
+    );
+    lake.way = None;
+    let unwritten = answer(vec![lake]);
+    assert!(unwritten.contains("hablar con alguien"), "{unwritten}");
 }
 
 /// An answer said instead of tapped (typed, or in a voice note) works like its button; a
