@@ -9,7 +9,7 @@
 //! leaves, on the owner's WhatsApp.
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
-use domain::{AccommodationId, ReservationId};
+use domain::{AccommodationId, Money, ReservationId};
 use projections::db_fetch;
 
 use crate::app::AppState;
@@ -191,20 +191,59 @@ pub async fn agenda(
     Ok(Some(text))
 }
 
-/// The next confirmed arrival after `day`: its day, cabin and code.
-pub async fn next_arrival(
+/// A confirmed arrival: its day, cabin, code, guest's name, party and balance to collect.
+pub struct Arrival {
+    pub check_in: NaiveDate,
+    pub cabin: String,
+    pub code: String,
+    pub guest: Option<String>,
+    pub guests: i64,
+    pub due: Money,
+}
+
+/// The confirmed arrivals from `from` to `until` (both included), in order, at most `limit`.
+pub async fn arrivals(
     state: &AppState,
-    day: NaiveDate,
-) -> Result<Option<(NaiveDate, String, String)>, Problem> {
-    let rows: Vec<(NaiveDate, String, String)> = db_fetch!(
+    from: NaiveDate,
+    until: NaiveDate,
+    limit: i64,
+) -> Result<Vec<Arrival>, Problem> {
+    type Row = (
+        NaiveDate,
+        String,
+        String,
+        Option<String>,
+        i64,
+        i64,
+        i64,
+        i64,
+    );
+    let rows: Vec<Row> = db_fetch!(
         &state.db,
-        (NaiveDate, String, String),
+        Row,
         fetch_all,
-        "SELECT r.check_in, COALESCE(a.name, ''), r.code FROM rm_reservations r \
+        "SELECT r.check_in, COALESCE(a.name, ''), r.code, g.name, r.guests, r.total_cents, \
+         r.paid_cents, r.refunded_cents FROM rm_reservations r \
          LEFT JOIN rm_accommodations a ON a.id = r.accommodation_id \
-         WHERE r.status = 'confirmed' AND r.check_in > $1 ORDER BY r.check_in, a.name LIMIT 1"
+         LEFT JOIN rm_guests g ON g.guest_ref = r.guest_ref \
+         WHERE r.status = 'confirmed' AND r.check_in >= $1 AND r.check_in <= $2 \
+         ORDER BY r.check_in, a.name LIMIT $3"
             .to_owned(),
-        day
+        from,
+        until,
+        limit
     )?;
-    Ok(rows.into_iter().next())
+    Ok(rows
+        .into_iter()
+        .map(
+            |(check_in, cabin, code, guest, guests, total, paid, refunded)| Arrival {
+                check_in,
+                cabin,
+                code,
+                guest,
+                guests,
+                due: projections::sql::money_from_cents((total - (paid - refunded)).max(0)),
+            },
+        )
+        .collect())
 }

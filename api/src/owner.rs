@@ -62,7 +62,7 @@ const REFERENCE: &str = "transferencia (confirmada por WhatsApp)";
 
 /// The answer to "comandos".
 const HELP: &str = "Desde acá podés escribirme:\n\
-• «agenda» o «agenda de mañana»: quién llega y quién se va\n\
+• «agenda», «agenda de mañana» o «agenda de la semana»: quién llega y quién se va\n\
 • «confirmar CÓDIGO» (o «confirmar CÓDIGO 15.000»): llegó la seña por transferencia\n\
 • «cobrado CÓDIGO» (o «cobrado CÓDIGO 20.000 en efectivo»): cobraste el saldo\n\
 • «devuelto CÓDIGO»: devolviste lo que te tocaba devolver\n\
@@ -92,6 +92,15 @@ fn trusted(settings: &Settings) -> bool {
     settings.whatsapp_app_secret.is_some() || settings.whatsapp_token.is_none()
 }
 
+/// The days an agenda covers.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Span {
+    Today,
+    Tomorrow,
+    /// Arrivals only, the seven days from today.
+    Week,
+}
+
 #[derive(Debug, PartialEq)]
 enum Command {
     /// Confirm the deposit of the hold `code`: the amount that arrived, or the deposit asked.
@@ -108,8 +117,8 @@ enum Command {
         amount: Option<Decimal>,
         method: Option<&'static str>,
     },
-    /// Who comes and goes today, or tomorrow.
-    Agenda { tomorrow: bool },
+    /// Who comes and goes today or tomorrow, or who arrives this week.
+    Agenda(Span),
     /// Cancel the reservation `code`: `sure` once the owner has seen what it gives back; `all`
     /// to give back everything paid, whatever the policy keeps.
     Cancel { code: String, sure: bool, all: bool },
@@ -192,16 +201,23 @@ fn command(kind: &MessageKind) -> Option<Command> {
     }
     if bare == "agenda" {
         // "agenda", "agenda de mañana"; anything else after it is not this command.
-        let tomorrow = rest
-            .iter()
-            .any(|w| projections::queries::fold(w) == "manana");
+        // "agenda", "agenda de mañana", "agenda de la semana"; anything else after it is not
+        // this command.
+        let said = |word: &str| rest.iter().any(|w| projections::queries::fold(w) == word);
+        let span = if said("semana") {
+            Span::Week
+        } else if said("manana") {
+            Span::Tomorrow
+        } else {
+            Span::Today
+        };
         let other = rest.iter().any(|w| {
             !matches!(
                 projections::queries::fold(w).as_str(),
-                "manana" | "hoy" | "de" | "para" | ""
+                "manana" | "hoy" | "semana" | "de" | "la" | "esta" | "para" | ""
             )
         });
-        return (!other).then_some(Command::Agenda { tomorrow });
+        return (!other).then_some(Command::Agenda(span));
     }
     // "liberar +54 9 11 2233-4455": a conversation; "liberar del 24 al 27": nights.
     let digits: String = words[1..]
@@ -438,7 +454,7 @@ pub async fn handle(state: &AppState, m: &InboundMessage) -> Result<bool, Proble
                 amount,
                 method,
             } => Reply::Text(collected(state, &m.wamid, &code, amount, method).await?),
-            Command::Agenda { tomorrow } => Reply::Text(agenda(state, tomorrow).await?),
+            Command::Agenda(span) => Reply::Text(agenda(state, span).await?),
             Command::Block { text, free } => {
                 Reply::Text(block(state, &m.wamid, &text, free).await?)
             }
@@ -640,14 +656,14 @@ async fn collected(
 
 /// Who comes and goes today (or tomorrow), on the owner's clock; when nobody does, the next
 /// arrival.
-async fn agenda(state: &AppState, tomorrow: bool) -> Result<String, Problem> {
+async fn agenda(state: &AppState, span: Span) -> Result<String, Problem> {
     let Some(now) = crate::arrivals::owner_time(state, state.now()).await? else {
         return Ok("Todavía no hay cabañas registradas.".to_owned());
     };
-    let (day, heading) = if tomorrow {
-        (now.date_naive() + chrono::Duration::days(1), "Mañana")
-    } else {
-        (now.date_naive(), "Hoy")
+    let (day, heading) = match span {
+        Span::Today => (now.date_naive(), "Hoy"),
+        Span::Tomorrow => (now.date_naive() + chrono::Duration::days(1), "Mañana"),
+        Span::Week => return week(state, now).await,
     };
     let mut text = match crate::arrivals::agenda(state, day, heading).await? {
         Some(text) => text,
@@ -656,17 +672,56 @@ async fn agenda(state: &AppState, tomorrow: bool) -> Result<String, Problem> {
                 "📋 {heading}, {}: no llega ni se va nadie.",
                 conversation::dialogue::day_label(day)
             );
-            if let Some((check_in, cabin, code)) = crate::arrivals::next_arrival(state, day).await?
+            let next = day + chrono::Duration::days(1);
+            let far = day + chrono::Duration::days(366);
+            if let Some(a) = crate::arrivals::arrivals(state, next, far, 1)
+                .await?
+                .first()
             {
                 text.push_str(&format!(
-                    "\nPróxima llegada: {}, {cabin} (reserva {code}).",
-                    conversation::dialogue::day_label(check_in)
+                    "\nPróxima llegada: {}, {} (reserva {}).",
+                    conversation::dialogue::day_label(a.check_in),
+                    a.cabin,
+                    a.code
                 ));
             }
             text
         }
     };
     text.push_str(&holds_waiting(state, now).await?);
+    Ok(text)
+}
+
+/// Who arrives in the seven days from the owner's today (`local_now`), by day, with the
+/// balance to collect, and the holds waiting for their deposit.
+async fn week(
+    state: &AppState,
+    local_now: chrono::DateTime<chrono::Utc>,
+) -> Result<String, Problem> {
+    let today = local_now.date_naive();
+    let until = today + chrono::Duration::days(6);
+    let label = conversation::dialogue::day_label;
+    let arrivals = crate::arrivals::arrivals(state, today, until, 100).await?;
+    let mut text = format!("📋 Llegadas del {} al {}:", label(today), label(until));
+    if arrivals.is_empty() {
+        text.push_str(" ninguna.");
+    }
+    for a in &arrivals {
+        let balance = if a.due > Money::ZERO {
+            format!("saldo a cobrar {}", a.due)
+        } else {
+            "pagada".to_owned()
+        };
+        text.push_str(&format!(
+            "\n• {}: {}, {} ({} personas), reserva {}, {balance}",
+            label(a.check_in),
+            a.cabin,
+            a.guest.as_deref().unwrap_or("huésped"),
+            a.guests,
+            a.code
+        ));
+    }
+    text.push_str(&holds_waiting(state, local_now).await?);
     Ok(text)
 }
 
@@ -1309,11 +1364,13 @@ mod tests {
 
     #[test]
     fn the_agenda_is_asked_for_today_or_tomorrow() {
-        let agenda = |tomorrow| Some(Command::Agenda { tomorrow });
-        assert_eq!(command(&text("agenda")), agenda(false));
-        assert_eq!(command(&text("Agenda de hoy")), agenda(false));
-        assert_eq!(command(&text("agenda de mañana")), agenda(true));
-        assert_eq!(command(&text("agenda manana?")), agenda(true));
+        let agenda = |span| Some(Command::Agenda(span));
+        assert_eq!(command(&text("agenda")), agenda(Span::Today));
+        assert_eq!(command(&text("Agenda de hoy")), agenda(Span::Today));
+        assert_eq!(command(&text("agenda de mañana")), agenda(Span::Tomorrow));
+        assert_eq!(command(&text("agenda manana?")), agenda(Span::Tomorrow));
+        assert_eq!(command(&text("agenda de la semana")), agenda(Span::Week));
+        assert_eq!(command(&text("agenda esta semana")), agenda(Span::Week));
         // The owner trying the bot, or anything else with the word.
         assert_eq!(command(&text("agenda el 24 para 4")), None);
         assert_eq!(command(&text("mañana")), None);

@@ -2153,6 +2153,14 @@ async fn the_owner_asks_for_the_agenda_and_records_the_balance_from_their_whatsa
         .await;
 
         says("wamid.agenda-1", "agenda".into()).await;
+        says("wamid.agenda-week", "agenda de la semana".into()).await;
+        let week = answered("📋 Llegadas del ".into()).await;
+        assert!(
+            week.contains(&format!(
+                "Cabaña del Lago, Ana Pérez (2 personas), reserva {code}, saldo a cobrar $ "
+            )),
+            "{backend:?}: {week}"
+        );
         let today = answered("Próxima llegada: ".into()).await;
         assert!(!today.contains("Esperando la seña"), "{backend:?}: {today}");
         assert!(
