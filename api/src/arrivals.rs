@@ -129,59 +129,36 @@ pub async fn agenda(
     day: NaiveDate,
     heading: &str,
 ) -> Result<Option<String>, Problem> {
-    type Row = (
-        String,
-        String,
-        Option<String>,
-        i64,
-        NaiveDate,
-        i64,
-        i64,
-        i64,
-    );
-    let rows: Vec<Row> = db_fetch!(
+    let arriving = arrivals(state, day, day, 200).await?;
+    let leaving: Vec<(String, String, Option<String>)> = db_fetch!(
         &state.db,
-        Row,
+        (String, String, Option<String>),
         fetch_all,
-        "SELECT r.code, COALESCE(a.name, ''), g.name, r.guests, r.check_in, r.total_cents, \
-         r.paid_cents, r.refunded_cents FROM rm_reservations r \
+        "SELECT r.code, COALESCE(a.name, ''), g.name FROM rm_reservations r \
          LEFT JOIN rm_accommodations a ON a.id = r.accommodation_id \
          LEFT JOIN rm_guests g ON g.guest_ref = r.guest_ref \
-         WHERE r.status = 'confirmed' AND (r.check_in = $1 OR r.check_out = $1) \
-         ORDER BY a.name, r.check_in LIMIT 200"
+         WHERE r.status = 'confirmed' AND r.check_out = $1 ORDER BY a.name LIMIT 200"
             .to_owned(),
         day
     )?;
-    if rows.is_empty() {
+    if arriving.is_empty() && leaving.is_empty() {
         return Ok(None);
     }
-    let (arriving, leaving): (Vec<&Row>, Vec<&Row>) = rows.iter().partition(|row| row.4 == day);
-    let who = |name: &Option<String>| name.clone().unwrap_or_else(|| "huésped".to_owned());
     let mut text = format!("📋 {heading}, {}:", conversation::dialogue::day_label(day));
-    let mut to_collect = false;
     if !arriving.is_empty() {
         text.push_str("\nLlegan:");
-        for (code, cabin, name, guests, _, total, paid, refunded) in &arriving {
-            let due = (total - (paid - refunded)).max(0);
-            to_collect |= due > 0;
-            let balance = if due > 0 {
-                format!("saldo a cobrar {}", projections::sql::money_from_cents(due))
-            } else {
-                "pagada".to_owned()
-            };
-            text.push_str(&format!(
-                "\n• {cabin}: {} ({guests} personas), reserva {code}, {balance}",
-                who(name)
-            ));
+        for a in &arriving {
+            text.push_str(&format!("\n• {}", a.line()));
         }
     }
     if !leaving.is_empty() {
         text.push_str("\nSe van:");
-        for (code, cabin, name, ..) in &leaving {
-            text.push_str(&format!("\n• {cabin}: {} (reserva {code})", who(name)));
+        for (code, cabin, name) in &leaving {
+            let who = name.as_deref().unwrap_or("huésped");
+            text.push_str(&format!("\n• {cabin}: {who} (reserva {code})"));
         }
     }
-    if to_collect {
+    if arriving.iter().any(|a| a.due > Money::ZERO) {
         // The owner records what they collect from where they read this.
         text.push_str(
             "\nCuando cobres un saldo, escribime «cobrado CÓDIGO» (o «cobrado CÓDIGO 20.000» si \
@@ -199,6 +176,24 @@ pub struct Arrival {
     pub guest: Option<String>,
     pub guests: i64,
     pub due: Money,
+}
+
+impl Arrival {
+    /// "Cabaña del Lago: Ana Pérez (2 personas), reserva K7M2QXP, saldo a cobrar $ 68.600".
+    pub fn line(&self) -> String {
+        let balance = if self.due > Money::ZERO {
+            format!("saldo a cobrar {}", self.due)
+        } else {
+            "pagada".to_owned()
+        };
+        format!(
+            "{}: {} ({} personas), reserva {}, {balance}",
+            self.cabin,
+            self.guest.as_deref().unwrap_or("huésped"),
+            self.guests,
+            self.code
+        )
+    }
 }
 
 /// The confirmed arrivals from `from` to `until` (both included), in order, at most `limit`.

@@ -707,19 +707,7 @@ async fn week(
         text.push_str(" ninguna.");
     }
     for a in &arrivals {
-        let balance = if a.due > Money::ZERO {
-            format!("saldo a cobrar {}", a.due)
-        } else {
-            "pagada".to_owned()
-        };
-        text.push_str(&format!(
-            "\n• {}: {}, {} ({} personas), reserva {}, {balance}",
-            label(a.check_in),
-            a.cabin,
-            a.guest.as_deref().unwrap_or("huésped"),
-            a.guests,
-            a.code
-        ));
+        text.push_str(&format!("\n• {} · {}", label(a.check_in), a.line()));
     }
     text.push_str(&holds_waiting(state, local_now).await?);
     Ok(text)

@@ -2157,7 +2157,7 @@ async fn the_owner_asks_for_the_agenda_and_records_the_balance_from_their_whatsa
         let week = answered("📋 Llegadas del ".into()).await;
         assert!(
             week.contains(&format!(
-                "Cabaña del Lago, Ana Pérez (2 personas), reserva {code}, saldo a cobrar $ "
+                " · Cabaña del Lago: Ana Pérez (2 personas), reserva {code}, saldo a cobrar $ "
             )),
             "{backend:?}: {week}"
         );
