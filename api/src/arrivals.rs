@@ -98,9 +98,11 @@ pub async fn tell_owner_the_day(state: &AppState, now: DateTime<Utc>) -> Result<
     if crate::outbox::queued(&state.db, &format!("owner:{id}")).await? {
         return Ok(false);
     }
-    let Some(text) = agenda(state, today, "Hoy").await? else {
+    let Some(mut text) = agenda(state, today, "Hoy").await? else {
         return Ok(false);
     };
+    // Where the owner learns what else they can do from here.
+    text.push_str("\n(«comandos»: todo lo que podés escribirme)");
     crate::outbox::alert_owner(state, &id, text).await?;
     Ok(true)
 }

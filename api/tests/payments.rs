@@ -1058,6 +1058,8 @@ async fn a_guest_arriving_tomorrow_is_told_the_way_once() {
             "Cabaña del Lago: Ana Pérez",
             code.as_str(),
             &format!("saldo a cobrar {balance}"),
+            "«cobrado CÓDIGO»",
+            "«comandos»",
         ] {
             assert!(day.contains(part), "{backend:?}: {part} in {day}");
         }
