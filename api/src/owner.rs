@@ -1036,6 +1036,15 @@ fn taken(cabin: &Accommodation, stay: &StayDates, moving: Option<ReservationId>)
     }
 }
 
+/// What is left to collect of a stay, in words.
+fn left(balance: Money) -> String {
+    if balance > Money::ZERO {
+        format!("saldo a cobrar {balance}")
+    } else {
+        "no queda saldo".to_owned()
+    }
+}
+
 /// A refusal of the domain in the owner's words (the API's problems are in English).
 fn spoken(e: &BookingError) -> String {
     use BookingError as E;
@@ -1167,10 +1176,15 @@ async fn move_stay(state: &AppState, code: &str, to: MoveTo, sure: bool) -> Resu
         }
     };
     if !sure {
+        let total = if moved.quote.total == before.quote.total {
+            format!("{} (igual que antes)", moved.quote.total)
+        } else {
+            format!("{} (antes {})", moved.quote.total, before.quote.total)
+        };
         let body = format!(
-            "¿Muevo la reserva {code} de {} {} ({}) a {} ({} {}, {})? Total {} (antes {}), \
-             pagado {}, saldo a cobrar {}. Se le avisa. Si no tenés botones, escribime lo mismo \
-             con «sí» al final.",
+            "¿Muevo la reserva {code} de {} ({}, {}) a las noches {} ({} {}, {})? Total {total}, \
+             pagado {}; {}. Se le avisa. Si no tenés botones, escribime lo mismo con «sí» al \
+             final.",
             view.guest.name.as_deref().unwrap_or("huésped"),
             span(&before.stay),
             party(before.guests),
@@ -1182,10 +1196,8 @@ async fn move_stay(state: &AppState, code: &str, to: MoveTo, sure: bool) -> Resu
                 "noches"
             },
             party(moved.guests),
-            moved.quote.total,
-            before.quote.total,
             moved.net_paid(),
-            moved.balance_due(),
+            left(moved.balance_due()),
         );
         let guests = guests.map_or_else(String::new, |g| g.to_string());
         return Ok(Reply::Buttons {
@@ -1201,10 +1213,10 @@ async fn move_stay(state: &AppState, code: &str, to: MoveTo, sure: bool) -> Resu
             }],
         });
     }
-    let balance = moved.balance_due();
+    let balance = left(moved.balance_due());
     match crate::routes::on_reservation(state, ACTOR, code, |_| Ok(cmd)).await {
         Ok(_) => text(format!(
-            "✅ Moví la reserva {code}: {} ({}). Saldo a cobrar {balance}.",
+            "✅ Moví la reserva {code}: {} ({}); {balance}.",
             span(&moved.stay),
             party(moved.guests)
         )),

@@ -2507,7 +2507,8 @@ async fn the_owner_moves_a_stay_from_their_whatsapp() {
             .as_str()
             .unwrap_or_default();
         assert!(
-            question.starts_with(&format!("¿Muevo la reserva {code} de Ana Pérez del "))
+            question.starts_with(&format!("¿Muevo la reserva {code} de Ana Pérez (del "))
+                && question.contains(") a las noches del ")
                 && question.contains("(3 noches, ")
                 && question.contains("saldo a cobrar $ "),
             "{backend:?}: {asked}"
@@ -2549,7 +2550,7 @@ async fn the_owner_moves_a_stay_from_their_whatsapp() {
             .to_owned();
         let balance = domain::Money::new(balance.parse().unwrap());
         assert!(
-            done.ends_with(&format!("Saldo a cobrar {balance}.")),
+            done.ends_with(&format!("; saldo a cobrar {balance}.")),
             "{backend:?}: {done}"
         );
 
