@@ -258,13 +258,16 @@ async fn handle(state: &AppState, m: &InboundMessage, heard: Option<Heard>) -> R
             .unwrap_or(Input::Text(words)),
         tapped => tapped,
     };
-    let turn = match dialogue::respond(&dialogue, last, &input, at) {
+    let mut turn = match dialogue::respond(&dialogue, last, &input, at) {
         Step::Done(turn) => turn,
         Step::Need { action, pending } => {
             let outcome = perform(state, m, &guest, action).await?;
             dialogue::after(pending, outcome)
         }
     };
+    if let Input::Text(words) = &input {
+        answer_asked_with_dates(state, m, &guest, words, at, &mut turn).await?;
+    }
     if turn.handoff {
         tracing::info!("a WhatsApp conversation was handed to a person");
         metrics::counter!("cabanas_conversation_handoffs_total").increment(1);
@@ -302,6 +305,39 @@ async fn handle(state: &AppState, m: &InboundMessage, heard: Option<Heard>) -> R
     }
     advance(state, &guest, m, &turn.state, at).await?;
     reply(state, m, &turn.replies).await
+}
+
+/// A question about the house asked with dates ("¿aceptan perros? del 12 al 14 para 2"): the
+/// dialogue took the dates; the question is answered too, first, about the cabins the turn
+/// ends on (those on offer, the one being confirmed) or every cabin.
+async fn answer_asked_with_dates(
+    state: &AppState,
+    m: &InboundMessage,
+    guest: &GuestId,
+    words: &str,
+    at: DateTime<Utc>,
+    turn: &mut dialogue::Turn,
+) -> Result<(), Problem> {
+    let u = conversation::nlu::understand(words, at.date_naive());
+    let asked = u.intents.iter().find_map(|i| match i {
+        conversation::nlu::Intent::Ask(topic) => Some(*topic),
+        _ => None,
+    });
+    let (Some(topic), Some(_)) = (asked, u.dates) else {
+        return Ok(());
+    };
+    let among = match &turn.state {
+        State::ChoosingAccommodation { offers, .. } => {
+            offers.iter().map(|o| o.accommodation_id.clone()).collect()
+        }
+        State::ConfirmingHold { offer, .. } => vec![offer.accommodation_id.clone()],
+        _ => Vec::new(),
+    };
+    let outcome = perform(state, m, guest, Action::HouseAnswer { topic, among }).await?;
+    let mut replies = dialogue::after(turn.state.clone(), outcome).replies;
+    replies.append(&mut turn.replies);
+    turn.replies = replies;
+    Ok(())
 }
 
 /// The guest's held and confirmed stays yet to end, for the owner a handoff reaches: each with

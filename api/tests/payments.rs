@@ -2820,6 +2820,26 @@ async fn a_guest_asking_about_the_house_gets_the_owners_answer() {
             told(&app, pets).await == 1
         })
         .await;
+        // Asked together with dates: the search, and the answer first.
+        let slash = |days: i64| {
+            let day: chrono::NaiveDate = app.day(days).parse().unwrap();
+            day.format("%d/%m/%Y").to_string()
+        };
+        guest_sends(
+            &app,
+            "wamid.pets-dates",
+            json!({"type": "text", "text": {"body": format!(
+                "¿aceptan mascotas? somos 2 del {} al {}", slash(40), slash(42)
+            )}}),
+        )
+        .await;
+        eventually("answered and searched", || async {
+            let said = guest_messages(&app).await;
+            let answer = said.iter().rposition(|m| m.contains(pets));
+            let offers = said.iter().rposition(|m| m.contains("tengo:"));
+            told(&app, pets).await == 2 && matches!((answer, offers), (Some(a), Some(o)) if a < o)
+        })
+        .await;
         guest_sends(
             &app,
             "wamid.wifi",
