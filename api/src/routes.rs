@@ -514,16 +514,26 @@ pub(crate) async fn record_guest(state: &AppState, guest: &GuestInput) -> Result
         ));
     }
     let id = eventstore::pii::guest_for_phone(&state.db, &guest.phone).await?;
+    // The read model answers whether the name or phone changed; only then, or for a guest
+    // asking to hear on WhatsApp, is their sealed profile opened. A consent once given stays: a
+    // later booking that does not ask does not withdraw it.
+    let known: Option<(String, String)> = projections::db_fetch!(
+        &state.db,
+        (String, String),
+        fetch_optional,
+        "SELECT name, phone FROM rm_guests WHERE guest_ref = $1".to_owned(),
+        id.stream_id()
+    )?;
+    if known.as_ref() == Some(&(name.to_owned(), guest.phone.clone())) && !guest.whatsapp {
+        return Ok(id);
+    }
+    let before = crate::guests::profile(state, &id.stream_id()).await?;
     let profile = eventstore::pii::Profile {
         name: name.to_owned(),
         phone: guest.phone.clone(),
-        whatsapp: guest.whatsapp,
+        whatsapp: guest.whatsapp || before.as_ref().is_some_and(|p| p.whatsapp),
     };
-    if crate::guests::profile(state, &id.stream_id())
-        .await?
-        .as_ref()
-        != Some(&profile)
-    {
+    if before.as_ref() != Some(&profile) {
         // Personal data goes into the log sealed with the guest's own key (see eventstore::pii).
         let key = eventstore::pii::key_or_create(
             &state.db,
