@@ -340,17 +340,30 @@ async fn answer_asked_with_dates(
     Ok(())
 }
 
-/// The guest's held and confirmed stays yet to end, for the owner a handoff reaches: each with
-/// its cabin and nights, and how to move or cancel it from their WhatsApp. Empty when none.
-async fn stays_to_come(state: &AppState, guest: &GuestId) -> Result<String, Problem> {
-    let today = (state.now() - chrono::Duration::hours(3)).date_naive();
+/// The day in Argentina at `now`, as the chat reckons "today".
+fn argentine_today(now: DateTime<Utc>) -> chrono::NaiveDate {
+    (now - chrono::Duration::hours(3)).date_naive()
+}
+
+/// Every reservation of the guest's (the read model's, at most 50).
+async fn guest_reservations(
+    state: &AppState,
+    guest: &GuestId,
+) -> Result<Vec<queries::ReservationView>, Problem> {
     let filter = queries::ReservationFilter {
         guest_ref: Some(guest.stream_id()),
         limit: 50,
         ..queries::ReservationFilter::default()
     };
-    let stays: Vec<String> = queries::search_reservations(&state.db, &filter)
-        .await?
+    Ok(queries::search_reservations(&state.db, &filter).await?)
+}
+
+/// The guest's held and confirmed stays yet to end, for the owner a handoff reaches: each with
+/// its cabin and nights, and how to move or cancel it from their WhatsApp. Empty when none.
+async fn stays_to_come(state: &AppState, guest: &GuestId) -> Result<String, Problem> {
+    let today = argentine_today(state.now());
+    let mine = guest_reservations(state, guest).await?;
+    let stays: Vec<String> = mine
         .into_iter()
         .filter(|r| matches!(r.status.as_str(), "held" | "confirmed") && r.check_out > today)
         .map(|r| {
@@ -617,22 +630,14 @@ fn codes_of(waiting: &[Waiting]) -> Vec<String> {
 /// `LATE_TRANSFER` for a stay yet to begin (a transfer made in time is often seen late).
 async fn holds_waiting(state: &AppState, guest: &GuestId) -> Result<Vec<Waiting>, Problem> {
     let now = state.now();
-    let filter = queries::ReservationFilter {
-        guest_ref: Some(guest.stream_id()),
-        limit: 50,
-        ..queries::ReservationFilter::default()
-    };
-    Ok(queries::search_reservations(&state.db, &filter)
-        .await?
-        .into_iter()
-        .filter_map(|r| waiting(r, now))
-        .collect())
+    let mine = guest_reservations(state, guest).await?;
+    Ok(mine.into_iter().filter_map(|r| waiting(r, now)).collect())
 }
 
 /// `r` as a hold waiting for its deposit at `now` (see `holds_waiting`), if it is one.
 fn waiting(r: queries::ReservationView, now: DateTime<Utc>) -> Option<Waiting> {
     // The owner's day in Argentina, as the rest of the chat reckons it.
-    let today = (now - chrono::Duration::hours(3)).date_naive();
+    let today = argentine_today(now);
     let lapsed = match r.status.as_str() {
         // Past its time, the scheduler's next pass expires it.
         "held" => r.expires_at <= now,
@@ -813,16 +818,10 @@ async fn perform(
             ))
         }
         Action::ListReservations => {
-            let filter = queries::ReservationFilter {
-                guest_ref: Some(guest.stream_id()),
-                limit: 50,
-                ..queries::ReservationFilter::default()
-            };
-            let today = (now - chrono::Duration::hours(3)).date_naive();
+            let mine = guest_reservations(state, guest).await?;
+            let today = argentine_today(now);
             Ok(Outcome::Reservations(
-                queries::search_reservations(&state.db, &filter)
-                    .await?
-                    .into_iter()
+                mine.into_iter()
                     .filter(|r| {
                         (r.status == "held" || r.status == "confirmed") && r.check_out >= today
                     })
@@ -838,17 +837,11 @@ async fn perform(
         )),
         Action::HouseTimes => {
             // The cabins the guest has a confirmed stay to come in: those are told the way.
-            let today = (state.now() - chrono::Duration::hours(3)).date_naive();
-            let filter = queries::ReservationFilter {
-                guest_ref: Some(guest.stream_id()),
-                status: Some("confirmed".into()),
-                limit: 50,
-                ..queries::ReservationFilter::default()
-            };
-            let booked: Vec<String> = queries::search_reservations(&state.db, &filter)
-                .await?
+            let today = argentine_today(state.now());
+            let mine = guest_reservations(state, guest).await?;
+            let booked: Vec<String> = mine
                 .into_iter()
-                .filter(|r| r.check_out > today)
+                .filter(|r| r.status == "confirmed" && r.check_out > today)
                 .map(|r| r.accommodation_id)
                 .collect();
             let mut houses = Vec::new();
@@ -894,7 +887,7 @@ async fn perform(
                 // The owner can teach it: once a day per topic, so that a run of guests asking
                 // the same is one message.
                 let key = topic.key();
-                let today = (state.now() - chrono::Duration::hours(3)).date_naive();
+                let today = argentine_today(state.now());
                 crate::outbox::alert_owner(
                     state,
                     &format!("unanswered:{key}:{today}"),
@@ -920,12 +913,7 @@ async fn perform(
             })
         }
         Action::PaymentLinks => {
-            let filter = queries::ReservationFilter {
-                guest_ref: Some(guest.stream_id()),
-                limit: 50,
-                ..queries::ReservationFilter::default()
-            };
-            let mine = queries::search_reservations(&state.db, &filter).await?;
+            let mine = guest_reservations(state, guest).await?;
             let pending: Vec<PendingPayment> = mine
                 .iter()
                 .filter(|r| r.status == "held")
@@ -940,7 +928,7 @@ async fn perform(
             }
             // No deposit waiting: what is left is the balance of the stays still to come, with
             // its link when there is one for the amount owed, asked for when there is not.
-            let today = (now - chrono::Duration::hours(3)).date_naive();
+            let today = argentine_today(now);
             let mut balances = Vec::new();
             for r in mine.iter().filter(|r| {
                 r.status == "confirmed" && r.check_in >= today && r.balance_due > Money::ZERO
