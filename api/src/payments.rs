@@ -59,29 +59,31 @@ pub async fn receive(
     query: web::Query<HashMap<String, String>>,
     body: web::Bytes,
 ) -> Result<HttpResponse, Problem> {
-    let notification = webhook::parse(&query, &body);
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
-    let signature = header("x-signature");
-    // Webhooks are signed; the old IPN shape is not, so it is checked only when it carries a
-    // signature. Either way the payment is fetched from Mercado Pago before anything happens.
-    let must_verify = notification.as_ref().is_none_or(|n| !n.ipn) || signature.is_some();
-    if let Some(secret) = &state.settings.mp_webhook_secret
-        && must_verify
-        && let Err(err) = webhook::verify(
-            secret,
-            signature,
-            header("x-request-id"),
-            query.get("data.id").map(String::as_str),
-            state.now().timestamp(),
-            state.settings.mp_signature_max_age.as_secs() as i64,
-        )
-    {
-        metrics::counter!("cabanas_webhook_rejected_total", "channel" => "mercadopago")
-            .increment(1);
-        return Err(Problem::unauthorized(format!(
-            "x-signature rejected: {err}"
-        )));
-    }
+    // With a secret every shape is verified (webhook and IPN alike) and only the signed id is
+    // acted on; without one (sandbox, or an account not yet configured) nothing is signed.
+    let notification = match &state.settings.mp_webhook_secret {
+        Some(secret) => {
+            let signed = webhook::Signed {
+                secret,
+                x_signature: header("x-signature"),
+                x_request_id: header("x-request-id"),
+                now_secs: state.now().timestamp(),
+                max_age_secs: state.settings.mp_signature_max_age.as_secs() as i64,
+            };
+            match webhook::authenticate(signed, &query, &body) {
+                Ok(n) => n,
+                Err(err) => {
+                    metrics::counter!("cabanas_webhook_rejected_total", "channel" => "mercadopago")
+                        .increment(1);
+                    return Err(Problem::unauthorized(format!(
+                        "x-signature rejected: {err}"
+                    )));
+                }
+            }
+        }
+        None => webhook::parse(&query, &body),
+    };
     let Some(notification) = notification else {
         return Err(Problem::bad_request(
             "not a Mercado Pago notification: expected ?data.id=…&type=… or ?topic=…&id=…",

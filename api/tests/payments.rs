@@ -297,6 +297,92 @@ async fn inbox_rows(app: &TestApp) -> i64 {
     n
 }
 
+/// Posts a notification to `query` with the given `x-signature` (none when `None`).
+async fn post_notification(
+    app: &TestApp,
+    query: &str,
+    signature: Option<String>,
+    body: Value,
+) -> common::Reply {
+    let mut req = app
+        .http
+        .post(format!("{}/webhooks/mercadopago?{query}", app.base))
+        .header("x-request-id", "req-probe")
+        .json(&body);
+    if let Some(sig) = signature {
+        req = req.header("x-signature", sig);
+    }
+    app.send(req).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_secret_every_notification_shape_must_be_signed_and_only_the_signed_id_is_acted_on()
+{
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let server = MockServer::start().await;
+        let app = spawn_with_mp(backend, &server).await;
+        let body = json!({"id": 77, "type": "payment", "data": {"id": "555"}});
+        let resource =
+            json!({"resource": "https://api.mercadolibre.com/collections/notifications/666"});
+        let refused = [
+            // The old IPN shape without a signature.
+            ("topic=payment&id=555", None, body.clone()),
+            // A webhook signed for 555 with another id added beside it, in either shape.
+            (
+                "data.id=555&type=payment&id=666",
+                Some(sign(&app, "555", "req-probe")),
+                body.clone(),
+            ),
+            (
+                "data.id=555&type=payment&topic=payment&id=666",
+                Some(sign(&app, "555", "req-probe")),
+                body.clone(),
+            ),
+            // Signed over no id, naming one only in the (unsigned) body: an IPN's resource URL,
+            // a webhook's data.id.
+            ("topic=payment", Some(sign(&app, "", "req-probe")), resource),
+            (
+                "type=payment",
+                Some(sign(&app, "", "req-probe")),
+                body.clone(),
+            ),
+        ];
+        for (query, signature, body) in refused {
+            let r = post_notification(&app, query, signature, body).await;
+            assert_eq!(r.status, 401, "{backend:?} {query}: {:?}", r.body);
+            assert_eq!(r.content_type, "application/problem+json");
+        }
+        assert_eq!(inbox_rows(&app).await, 0, "{backend:?}: nothing recorded");
+        // (Only these two ids: wiremock reuses a dropped server, which the previous backend's
+        // app may still call for the id it accepted below.)
+        let fetched = server.received_requests().await.unwrap();
+        assert!(
+            fetched
+                .iter()
+                .all(|r| !["/v1/payments/555", "/v1/payments/666"].contains(&r.url.path())),
+            "{backend:?}: no payment fetched for a refused notification"
+        );
+
+        // The IPN shape signed over its id is taken, and names that id.
+        let ipn = post_notification(
+            &app,
+            "topic=payment&id=777",
+            Some(sign(&app, "777", "req-probe")),
+            json!({"resource": "https://api.mercadolibre.com/collections/notifications/777"}),
+        )
+        .await;
+        assert_eq!(ipn.status, 200, "{backend:?}: {:?}", ipn.body);
+        let rows: Vec<(String,)> = projections::db_fetch!(
+            &app.state.db,
+            (String,),
+            fetch_all,
+            "SELECT resource_id FROM mp_inbox".to_owned()
+        )
+        .unwrap();
+        assert_eq!(rows, vec![("777".to_owned(),)], "{backend:?}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hold_gets_one_link_and_a_payment_notified_three_times_confirms_once() {
     for backend in [Backend::Sqlite, Backend::Postgres] {

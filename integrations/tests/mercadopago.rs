@@ -295,3 +295,48 @@ async fn a_partial_refund_sends_the_amount_and_an_idempotency_key() {
     assert_eq!(r.id, "1245678203");
     assert_eq!(r.amount, Decimal::from(50));
 }
+
+fn signed(signature: Option<&str>) -> webhook::Signed<'_> {
+    webhook::Signed {
+        secret: SECRET,
+        x_signature: signature,
+        x_request_id: Some(REQUEST_ID),
+        now_secs: TS,
+        max_age_secs: 300,
+    }
+}
+
+#[test]
+fn authenticate_takes_only_the_signed_id_in_every_shape() {
+    let good = "ts=1704908010,v1=060d7b43951d84c8443a2c30675b8d61ddecea8c548739487b6b57c9ecd7386c";
+    let webhook_query = query(&[("data.id", "96718866362"), ("type", "payment")]);
+    let n = webhook::authenticate(signed(Some(good)), &webhook_query, b"{}")
+        .unwrap()
+        .unwrap();
+    assert_eq!(n.topic, Topic::Payment("96718866362".to_owned()));
+    // The IPN shape is signed over its `id`, as a webhook is over `data.id`.
+    let ipn = query(&[("topic", "payment"), ("id", "96718866362")]);
+    let n = webhook::authenticate(signed(Some(good)), &ipn, b"")
+        .unwrap()
+        .unwrap();
+    assert_eq!(n.topic, Topic::Payment("96718866362".to_owned()));
+    assert!(n.ipn);
+    assert_eq!(
+        webhook::authenticate(signed(None), &ipn, b""),
+        Err(SignatureError::Missing)
+    );
+    // Another id beside the signed one.
+    let two = query(&[("data.id", "96718866362"), ("type", "payment"), ("id", "1")]);
+    assert_eq!(
+        webhook::authenticate(signed(Some(good)), &two, b""),
+        Err(SignatureError::TwoIds)
+    );
+    // Signed over no id: an id found only in the body is not acted on.
+    let absent =
+        "ts=1704908010,v1=2824b49f3725cb1072f6d8bfba46042ab51fad555d1d658f461a0b72be7e3a9a";
+    let body = br#"{"type":"payment","data":{"id":"96718866362"}}"#;
+    assert_eq!(
+        webhook::authenticate(signed(Some(absent)), &query(&[("type", "payment")]), body),
+        Err(SignatureError::Unsigned)
+    );
+}

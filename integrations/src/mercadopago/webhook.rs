@@ -8,6 +8,11 @@
 //!
 //! Shapes: webhooks (`?data.id=…&type=payment`, JSON body with the notification `id`, `type`,
 //! `action`, `data.id`) and the older IPN (`?topic=payment&id=…` or `topic=merchant_order`).
+//!
+//! With a secret configured, [`authenticate`] is the only way in: every shape must be signed
+//! (the IPN's `id` stands where a webhook's `data.id` does), a query naming two different ids is
+//! refused, and the notification it returns names exactly the id the signature covers, never one
+//! taken from the body.
 
 use std::collections::HashMap;
 
@@ -25,6 +30,65 @@ pub enum SignatureError {
     Mismatch,
     #[error("x-signature timestamp is outside the accepted window")]
     Stale,
+    #[error("the query names two different ids (data.id and id)")]
+    TwoIds,
+    #[error("the notification names no id in its query string, so no signed id to act on")]
+    Unsigned,
+}
+
+/// The request parts a signature is checked against.
+#[derive(Clone, Copy, Debug)]
+pub struct Signed<'a> {
+    pub secret: &'a str,
+    pub x_signature: Option<&'a str>,
+    pub x_request_id: Option<&'a str>,
+    /// Current Unix time, seconds.
+    pub now_secs: i64,
+    pub max_age_secs: i64,
+}
+
+/// The id a notification's query string names: `data.id` (webhooks) or `id` (IPN). Both present
+/// and different is refused: only one of them can be the signed one.
+fn query_id(query: &HashMap<String, String>) -> Result<Option<&str>, SignatureError> {
+    let data_id = query
+        .get("data.id")
+        .map(String::as_str)
+        .filter(|s| !s.is_empty());
+    let ipn_id = query
+        .get("id")
+        .map(String::as_str)
+        .filter(|s| !s.is_empty());
+    match (data_id, ipn_id) {
+        (Some(a), Some(b)) if a != b => Err(SignatureError::TwoIds),
+        (a, b) => Ok(a.or(b)),
+    }
+}
+
+/// Verifies a notification of any shape and returns it, naming only the signed id. `Ok(None)`:
+/// validly signed but names nothing we know (answered 400 by the caller).
+pub fn authenticate(
+    signed: Signed<'_>,
+    query: &HashMap<String, String>,
+    body: &[u8],
+) -> Result<Option<Notification>, SignatureError> {
+    let id = query_id(query)?;
+    verify(
+        signed.secret,
+        signed.x_signature,
+        signed.x_request_id,
+        id,
+        signed.now_secs,
+        signed.max_age_secs,
+    )?;
+    let Some(notification) = parse(query, body) else {
+        return Ok(None);
+    };
+    // `parse` falls back on the body for the id; with a signature only the query's id counts.
+    match (id, notification.topic.id()) {
+        (Some(signed_id), Some(named)) if signed_id == named => Ok(Some(notification)),
+        (_, None) => Ok(Some(notification)),
+        _ => Err(SignatureError::Unsigned),
+    }
 }
 
 /// The string Mercado Pago signs.
@@ -97,12 +161,22 @@ pub enum Topic {
     Other(String),
 }
 
+impl Topic {
+    /// The resource id the notification names (`None` for topics we ignore).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Topic::Payment(id) | Topic::MerchantOrder(id) => Some(id),
+            Topic::Other(_) => None,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Notification {
     /// Deduplication key: the notification id when there is one, else what it names.
     pub key: String,
     pub topic: Topic,
-    /// True for the old IPN shape (`?topic=…&id=…`), which Mercado Pago does not sign.
+    /// True for the old IPN shape (`?topic=…&id=…`).
     pub ipn: bool,
 }
 
