@@ -14,11 +14,14 @@ use actix_web::web;
 use chrono::{DateTime, Utc};
 use conversation::dialogue::{
     self, Action, BalanceDue, HouseTimes, Input, Offer, Outcome, PendingPayment,
-    ReservationSummary, State, Step,
+    ReservationSummary, Setting, State, Step,
 };
+use conversation::nlu::Understanding;
 use conversation::reply::{ButtonsBuilder, Reply};
+use domain::BookingError;
+use domain::accommodation::ARGENTINA_UTC_OFFSET_MINUTES;
 use domain::accommodation::{
-    AccommodationCommand, CancelReservation, CancelledBy, Channel, PlaceHold,
+    AccommodationCommand, CancelReservation, CancelledBy, Channel, PlaceHold, ReplaceHold,
 };
 use domain::guest::DialogueAdvanced;
 use domain::{
@@ -178,10 +181,26 @@ async fn load(
 async fn handle(state: &AppState, m: &InboundMessage, heard: Option<Heard>) -> Result<(), Problem> {
     let guest = eventstore::pii::guest_for_phone(&state.db, &m.wa_id).await?;
     let (dialogue, last) = load(state, &guest).await?;
+    // Cabin names: one named before any is offered ("quiero la del río") is kept.
+    let cabins: Vec<String> = queries::accommodations(&state.db)
+        .await?
+        .into_iter()
+        .map(|a| a.name)
+        .collect();
     // A conversation a person took over is theirs: the bot answers nothing until it is
     // released (or a quiet day passes), neither words nor voice notes (not even "say it
     // again") nor pictures.
     let at = DateTime::from_timestamp(m.timestamp, 0).unwrap_or_else(|| state.now());
+    let setting = Setting {
+        now: at,
+        utc_offset_minutes: ARGENTINA_UTC_OFFSET_MINUTES,
+        cabins: &cabins,
+    };
+    // Each message is read once; the reading goes everywhere it is needed.
+    let mut body_read = match &m.kind {
+        MessageKind::Text { body } => Some(dialogue::read(&dialogue, body, &setting)),
+        _ => None,
+    };
     if dialogue::with_a_person(&dialogue, last, at) {
         // Recorded all the same: the day without a word that hands them back runs from here.
         return advance(state, &guest, m, &State::HandedOff, at).await;
@@ -191,10 +210,8 @@ async fn handle(state: &AppState, m: &InboundMessage, heard: Option<Heard>) -> R
     // "sí" costs a look at the last reply sent.
     let confirmed_note = match &m.kind {
         MessageKind::ButtonReply { id, .. } => id.strip_prefix(VOICE_YES).map(str::to_owned),
-        MessageKind::Text { body }
-            if conversation::nlu::understand(body, at.date_naive())
-                .intents
-                .first()
+        MessageKind::Text { .. }
+            if body_read.as_ref().and_then(|u| u.intents.first())
                 == Some(&conversation::nlu::Intent::Yes) =>
         {
             pending_transcript(state, &m.wa_id).await?
@@ -209,7 +226,10 @@ async fn handle(state: &AppState, m: &InboundMessage, heard: Option<Heard>) -> R
                 _ => return reply(state, m, &[Reply::Text(NOTE_GONE.into())]).await,
             }
         }
-        MessageKind::Text { body } => Input::Text(body.clone()),
+        MessageKind::Text { body } => match body_read.take() {
+            Some(u) => Input::Read(body.clone(), Box::new(u)),
+            None => Input::Text(body.clone()),
+        },
         MessageKind::ButtonReply { id, .. } if id == VOICE_NO => {
             return reply(
                 state,
@@ -252,21 +272,29 @@ async fn handle(state: &AppState, m: &InboundMessage, heard: Option<Heard>) -> R
             return not_text(state, m, &guest, kind).await;
         }
     };
+    // A transcript heard from a voice note is read here, once, as a typed message is above.
     let input = match input {
-        Input::Text(words) => own_code_said(state, guest.stream_id(), &words, at)
-            .await?
-            .unwrap_or(Input::Text(words)),
-        tapped => tapped,
+        Input::Text(words) => {
+            let u = dialogue::read(&dialogue, &words, &setting);
+            Input::Read(words, Box::new(u))
+        }
+        other => other,
     };
-    let mut turn = match dialogue::respond(&dialogue, last, &input, at) {
+    let input = match &input {
+        Input::Read(words, u) => own_code_said(state, guest.stream_id(), words, u)
+            .await?
+            .unwrap_or(input),
+        _ => input,
+    };
+    let mut turn = match dialogue::respond_in(&setting, &dialogue, last, &input) {
         Step::Done(turn) => turn,
         Step::Need { action, pending } => {
             let outcome = perform(state, m, &guest, action).await?;
-            dialogue::after(pending, outcome)
+            dialogue::after_in(&setting, pending, outcome)
         }
     };
-    if let Input::Text(words) = &input {
-        answer_asked_with_dates(state, m, &guest, words, at, &mut turn).await?;
+    if let Input::Read(_, u) = &input {
+        answer_asked_with_dates(state, m, &guest, u, &setting, &mut turn).await?;
     }
     if turn.handoff {
         tracing::info!("a WhatsApp conversation was handed to a person");
@@ -314,16 +342,15 @@ async fn answer_asked_with_dates(
     state: &AppState,
     m: &InboundMessage,
     guest: &GuestId,
-    words: &str,
-    at: DateTime<Utc>,
+    u: &Understanding,
+    setting: &Setting<'_>,
     turn: &mut dialogue::Turn,
 ) -> Result<(), Problem> {
-    let u = conversation::nlu::understand(words, at.date_naive());
     let asked = u.intents.iter().find_map(|i| match i {
         conversation::nlu::Intent::Ask(topic) => Some(*topic),
         _ => None,
     });
-    let (Some(topic), Some(_)) = (asked, u.dates) else {
+    let (Some(topic), Some(_)) = (asked, &u.dates) else {
         return Ok(());
     };
     let among = match &turn.state {
@@ -334,15 +361,16 @@ async fn answer_asked_with_dates(
         _ => Vec::new(),
     };
     let outcome = perform(state, m, guest, Action::HouseAnswer { topic, among }).await?;
-    let mut replies = dialogue::after(turn.state.clone(), outcome).replies;
+    // The answer alone: the turn's own replies (the offers, the question) follow it.
+    let mut replies = dialogue::after_in(setting, State::Menu, outcome).replies;
     replies.append(&mut turn.replies);
     turn.replies = replies;
     Ok(())
 }
 
-/// The day in Argentina at `now`, as the chat reckons "today".
+/// The day in Argentina at `now`: the domain's one rule for "today".
 fn argentine_today(now: DateTime<Utc>) -> chrono::NaiveDate {
-    (now - chrono::Duration::hours(3)).date_naive()
+    domain::accommodation::local_today(now, ARGENTINA_UTC_OFFSET_MINUTES)
 }
 
 /// Every reservation of the guest's (the read model's, at most 50).
@@ -567,7 +595,7 @@ async fn own_code_said(
     state: &AppState,
     guest_ref: String,
     words: &str,
-    at: DateTime<Utc>,
+    u: &Understanding,
 ) -> Result<Option<Input>, Problem> {
     let mut candidates = Vec::new();
     for word in words
@@ -601,9 +629,7 @@ async fn own_code_said(
     else {
         return Ok(None);
     };
-    let cancel = conversation::nlu::understand(words, at.date_naive())
-        .intents
-        .contains(&conversation::nlu::Intent::Cancel);
+    let cancel = u.intents.contains(&conversation::nlu::Intent::Cancel);
     let prefix = if cancel {
         conversation::dialogue::ids::CANCEL_PREFIX
     } else {
@@ -806,6 +832,7 @@ async fn perform(
                     name: a.name,
                     total: quote.total,
                     deposit: quote.deposit,
+                    sleeps: a.capacity,
                 })
                 .collect();
             if !offers.is_empty() {
@@ -1025,6 +1052,24 @@ async fn perform(
                 Err(p) => Err(p),
             }
         }
+        Action::MoveHold {
+            code,
+            accommodation_id,
+            check_in,
+            check_out,
+            guests,
+        } => {
+            move_hold(
+                state,
+                m,
+                guest,
+                &code,
+                &accommodation_id,
+                (check_in, check_out),
+                guests,
+            )
+            .await
+        }
         Action::PlaceHold {
             accommodation_id,
             check_in,
@@ -1096,6 +1141,84 @@ async fn perform(
             }
         }
     }
+}
+
+/// The guest's hold `code` corrected to other nights or another party, in the same cabin: the
+/// hold is cancelled and another placed in one decision (`ReplaceHold`), so a guest who corrects
+/// themselves never holds twice, nor loses the first hold when the second cannot be had.
+async fn move_hold(
+    state: &AppState,
+    m: &InboundMessage,
+    guest: &GuestId,
+    code: &str,
+    accommodation_id: &str,
+    (check_in, check_out): (chrono::NaiveDate, chrono::NaiveDate),
+    guests: u32,
+) -> Result<Outcome, Problem> {
+    let (Ok(id), Ok(stay)) = (
+        accommodation_id.parse::<AccommodationId>(),
+        StayDates::new(check_in, check_out),
+    ) else {
+        return Ok(Outcome::Unavailable);
+    };
+    let previous = queries::reservation_by_code(&state.db, code)
+        .await?
+        .filter(|r| r.guest.reference == guest.stream_id())
+        .and_then(|r| r.id.parse::<ReservationId>().ok());
+    let Some(previous) = previous else {
+        return Ok(Outcome::Reservation(None));
+    };
+    let reservation_id = ReservationId::from_uuid(derived(&m.wamid, "hold"));
+    let cmd = AccommodationCommand::ReplaceHold(ReplaceHold {
+        previous,
+        hold: PlaceHold {
+            reservation_id,
+            code: fresh_code(state).await?,
+            guest_ref: guest.stream_id(),
+            stay,
+            guests,
+            channel: Channel::Whatsapp,
+            hold_duration: chrono::Duration::minutes(state.settings.hold_minutes),
+        },
+    });
+    let mut metadata = meta("guest", Some(reservation_id.as_uuid()));
+    metadata.source = Some("whatsapp".into());
+    metadata.provider_message_id = Some(m.wamid.clone());
+    let result = state
+        .handler
+        .execute(&id.stream_id(), &cmd, state.now(), &metadata)
+        .await;
+    let done = match result {
+        Ok(done) => done,
+        Err(eventstore::CommandError::Domain(e)) => {
+            return Ok(match e {
+                BookingError::InvalidGuestCount { capacity, .. } => {
+                    Outcome::PartyTooLarge { largest: capacity }
+                }
+                // The hold lapsed (or was paid) meanwhile: nothing moved.
+                BookingError::NotHeld => Outcome::Lapsed {
+                    codes: vec![code.to_owned()],
+                },
+                _ => Outcome::Unavailable,
+            });
+        }
+        Err(other) => return Err(other.into()),
+    };
+    // Processed before a crash: the new hold is already there; its answer again.
+    let acc = state.accommodation(id).await?;
+    Ok(match acc.reservation(reservation_id) {
+        Some(r)
+            if done.events.is_empty()
+                || r.status == domain::accommodation::ReservationStatus::Held =>
+        {
+            Outcome::Moved {
+                code: r.code.to_string(),
+                deposit: r.quote.deposit,
+                expires_at: r.expires_at,
+            }
+        }
+        _ => Outcome::Unavailable,
+    })
 }
 
 #[cfg(test)]

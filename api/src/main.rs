@@ -67,6 +67,16 @@ enum Command {
         #[arg(long, default_value = "http://127.0.0.1:8080")]
         url: String,
     },
+    /// Read guests' messages (one per line on standard input) as the bot does, and print one
+    /// JSON line each: {"text", "intents", "check_in", "check_out", "nights", "guests", "ask"}.
+    Understand {
+        /// The guest's "today" (default: today in Argentina).
+        #[arg(long)]
+        today: Option<chrono::NaiveDate>,
+        /// The guest's offset from UTC, e.g. -03:00 (used for "today" when --today is not given).
+        #[arg(long, default_value = "-03:00", allow_hyphen_values = true)]
+        offset: String,
+    },
     /// Sandbox only: pay a reservation as if through Mercado Pago (the service must be running).
     Pay {
         /// The reservation code, e.g. K7M-4QX.
@@ -240,6 +250,7 @@ async fn main() -> anyhow::Result<()> {
                 keys.mint(&subject, role, chrono::Duration::hours(hours))?
             );
         }
+        Command::Understand { today, offset } => understand(today, &offset)?,
         Command::Chat { wa_id, url } => {
             settings.prepare_storage()?;
             api::chat_cli::run(&settings, &wa_id, &url).await?;
@@ -339,4 +350,38 @@ fn write_secret(path: &std::path::Path, secret: &str) -> anyhow::Result<()> {
         .with_context(|| format!("creating {}", path.display()))?;
     writeln!(file, "{secret}")?;
     Ok(())
+}
+
+/// `cabanas understand`: stdin to JSON lines, nothing else read or written (no database).
+fn understand(today: Option<chrono::NaiveDate>, offset: &str) -> anyhow::Result<()> {
+    use std::io::{BufRead, Write};
+    let minutes = utc_offset_minutes(offset)
+        .with_context(|| format!("--offset must look like -03:00, not {offset:?}"))?;
+    let context = match today {
+        Some(day) => conversation::nlu::Context::on(day),
+        None => conversation::nlu::Context::at(chrono::Utc::now(), minutes),
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for line in std::io::stdin().lock().lines() {
+        let line = line.context("reading standard input")?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let read = conversation::nlu::explain(&line, &context);
+        writeln!(out, "{}", serde_json::to_string(&read)?)?;
+    }
+    Ok(())
+}
+
+/// "-03:00" → -180.
+fn utc_offset_minutes(offset: &str) -> Option<i32> {
+    let (sign, rest) = match offset.as_bytes().first()? {
+        b'-' => (-1, &offset[1..]),
+        b'+' => (1, &offset[1..]),
+        _ => (1, offset),
+    };
+    let (h, m) = rest.split_once(':').unwrap_or((rest, "0"));
+    let (h, m): (i32, i32) = (h.parse().ok()?, m.parse().ok()?);
+    ((0..=14).contains(&h) && (0..60).contains(&m)).then_some(sign * (h * 60 + m))
 }

@@ -865,12 +865,20 @@ async fn block(state: &AppState, wamid: &str, text: &str, free: bool) -> Result<
     let Some(now) = crate::arrivals::owner_time(state, state.now()).await? else {
         return Ok("Todavía no hay cabañas registradas.".to_owned());
     };
-    let (check_in, check_out) = match nlu::understand(text, now.date_naive()).dates {
+    let (check_in, check_out) = match nlu::understand(text, &nlu::Context::on(now.date_naive()))
+        .dates
+    {
         Some(Dates::Stay {
             check_in,
             check_out,
         }) => (check_in, check_out),
         Some(Dates::Ambiguous { question }) => return Ok(question),
+        Some(Dates::Partial(p)) => {
+            return Ok(format!(
+                "{} Escribime la entrada y la salida juntas, por ejemplo «{verb} del 24 al 27».",
+                p.question()
+            ));
+        }
         _ => {
             return Ok(format!(
                 "¿Qué noches? Escribime la entrada y la salida, por ejemplo «{verb} del 24 al \
@@ -1114,17 +1122,33 @@ async fn move_stay(state: &AppState, code: &str, to: MoveTo, sure: bool) -> Resu
                 .await?
                 .unwrap_or_else(|| state.now())
                 .date_naive();
-            let u = nlu::understand(&said, today);
+            // Bare days are the reservation's month ("mover … del 12 al 14").
+            let (a, b) = (before.stay.check_in(), before.stay.check_out());
+            let context = nlu::Context::on(today).with_month(Some((
+                chrono::Datelike::year(&a),
+                chrono::Datelike::month(&a),
+            )));
+            let u = nlu::understand(&said, &context);
+            let nights = chrono::Days::new(u64::from(before.stay.nights()));
             match u.dates {
                 Some(Dates::Stay {
                     check_in,
                     check_out,
-                }) => (check_in, check_out, u.guests),
+                }) => (check_in, check_out, u.guests()),
                 Some(Dates::Ambiguous { question }) => return text(question),
-                // Only the party changes.
-                _ if u.guests.is_some() => {
-                    (before.stay.check_in(), before.stay.check_out(), u.guests)
+                // Part of a stay moves what it names: a new check-out keeps the check-in, a new
+                // check-in keeps the nights, a length keeps the check-in.
+                Some(Dates::Partial(p)) if p.check_out.is_some() && p.check_in.is_none() => {
+                    (a, p.check_out.unwrap_or(b), u.guests())
                 }
+                Some(Dates::Partial(nlu::Partial {
+                    check_in: Some(c), ..
+                })) => (c, c + nights, u.guests()),
+                Some(Dates::Partial(nlu::Partial {
+                    nights: Some(n), ..
+                })) => (a, a + chrono::Days::new(u64::from(n)), u.guests()),
+                // Only the party changes.
+                _ if u.guests().is_some() => (a, b, u.guests()),
                 _ => {
                     return text(format!(
                         "¿A qué noches? Escribime la entrada y la salida, por ejemplo «mover \

@@ -8,6 +8,7 @@
 //! `bench cost` breaks a PostgreSQL write's CPU down by kind of write (see [`cost`]).
 
 mod cost;
+mod nlu;
 mod read;
 mod voice;
 
@@ -435,6 +436,10 @@ async fn main() -> anyhow::Result<()> {
     std::fs::create_dir_all(&dir)?;
     // `bench read` runs only the read side, `bench write` only the write side.
     let only = std::env::args().nth(1).unwrap_or_default();
+    if only == "nlu" {
+        nlu::run();
+        return Ok(());
+    }
     if only == "voice" {
         // `bench voice [THREADS]`: transcription time, real-time factor, burst latency.
         let threads = std::env::args()
@@ -482,6 +487,7 @@ async fn main() -> anyhow::Result<()> {
         bench_store("SQLite (WAL, synchronous=NORMAL)", sqlite, None).await?;
     }
     if read {
+        nlu::run();
         let sqlite = eventstore::connect(&format!("sqlite://{}/catchup.db", dir.display())).await?;
         read::catch_up("SQLite", sqlite).await?;
         read::availability(

@@ -6,9 +6,10 @@
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use conversation::dialogue::{
-    Action, BalanceDue, HouseTimes, Input, Offer, Outcome, ReservationSummary, State, Step, after,
-    ids, respond,
+    Action, BalanceDue, Draft, HouseTimes, Input, Offer, Outcome, ReservationSummary, State, Step,
+    after, ids, respond,
 };
+use conversation::nlu::Partial;
 use conversation::reply::Reply;
 use domain::Money;
 
@@ -30,12 +31,14 @@ fn offers() -> Vec<Offer> {
             name: "Cabaña del Lago".into(),
             total: Money::pesos(98_000),
             deposit: Money::pesos(29_400),
+            sleeps: 4,
         },
         Offer {
             accommodation_id: "a2".into(),
             name: "Cabaña del Bosque con vista al río".into(),
             total: Money::pesos(120_000),
             deposit: Money::pesos(36_000),
+            sleeps: 6,
         },
     ]
 }
@@ -57,6 +60,30 @@ fn said(reply: &Reply) -> &str {
 
 fn text(s: &str) -> Input {
     Input::Text(s.into())
+}
+
+/// Asking for the dates, the party known or not.
+fn asking_dates(guests: Option<u32>) -> State {
+    State::Booking {
+        draft: Draft {
+            guests,
+            ..Draft::default()
+        },
+    }
+}
+
+/// The dates known, asking how many they are.
+fn asking_guests(check_in: NaiveDate, check_out: NaiveDate) -> State {
+    State::Booking {
+        draft: Draft {
+            stay: Partial {
+                check_in: Some(check_in),
+                check_out: Some(check_out),
+                ..Partial::default()
+            },
+            ..Draft::default()
+        },
+    }
 }
 
 #[test]
@@ -109,7 +136,8 @@ fn a_guest_books_this_weekend_for_four() {
         panic!()
     };
     assert!(
-        body.contains("$ 98.000") && body.contains("vie 06/11"),
+        body.contains("$ 98.000")
+            && body.contains("del viernes 6 al domingo 8 de noviembre (2 noches), 4 personas"),
         "{body}"
     );
 
@@ -145,7 +173,10 @@ fn a_guest_books_this_weekend_for_four() {
         t.contains("K7M2QXP") && t.contains("$ 29.400") && t.contains("15:30"),
         "{t}"
     );
-    assert_eq!(held.state, State::Menu);
+    // The hold just placed stays in the conversation, for a correction to move it.
+    assert!(
+        matches!(&held.state, State::Held { hold } if hold.code == "K7M2QXP" && hold.guests == 4)
+    );
 }
 
 #[test]
@@ -155,6 +186,7 @@ fn every_id_reaches_its_handler() {
         check_out: d("2026-11-08"),
         guests: 2,
         offers: offers(),
+        cabin: None,
     };
     let confirming = State::ConfirmingHold {
         check_in: d("2026-11-06"),
@@ -167,7 +199,7 @@ fn every_id_reaches_its_handler() {
 
     assert!(matches!(
         turn(choice(&State::Menu, ids::MENU_AVAILABILITY)).state,
-        State::AskedDates { .. }
+        State::Booking { .. }
     ));
     assert!(matches!(
         choice(&State::Menu, ids::MENU_MINE),
@@ -204,17 +236,8 @@ fn every_id_reaches_its_handler() {
     let human = turn(choice(&State::Menu, ids::MENU_HUMAN));
     assert!(human.handoff && human.state == State::HandedOff);
     // Weekend presets ask for the party size first, then search.
-    let this = turn(choice(
-        &State::AskedDates { guests: None },
-        ids::DATES_THIS_WEEKEND,
-    ));
-    assert_eq!(
-        this.state,
-        State::AskedGuests {
-            check_in: d("2026-11-06"),
-            check_out: d("2026-11-08")
-        }
-    );
+    let this = turn(choice(&asking_dates(None), ids::DATES_THIS_WEEKEND));
+    assert_eq!(this.state, asking_guests(d("2026-11-06"), d("2026-11-08")));
     let Step::Need { action, .. } = respond(&this.state, Some(now()), &text("somos 3"), now())
     else {
         panic!()
@@ -223,10 +246,7 @@ fn every_id_reaches_its_handler() {
         action,
         Action::SearchAvailability { guests: 3, .. }
     ));
-    let Step::Need { action, .. } = choice(
-        &State::AskedDates { guests: Some(2) },
-        ids::DATES_NEXT_WEEKEND,
-    ) else {
+    let Step::Need { action, .. } = choice(&asking_dates(Some(2)), ids::DATES_NEXT_WEEKEND) else {
         panic!()
     };
     assert_eq!(
@@ -239,17 +259,22 @@ fn every_id_reaches_its_handler() {
     );
     assert!(matches!(
         turn(choice(&State::Menu, ids::DATES_OTHER)).state,
-        State::AskedDates { .. }
+        State::Booking { .. }
     ));
-    // Other dates for the same party: "del 20 al 22" next is searched for as many.
+    // Other dates for the same party and cabin: "del 20 al 22" next is searched for as many,
+    // and the cabin chosen is offered first.
     let other_dates = turn(choice(&confirming, ids::HOLD_CHANGE_DATES)).state;
-    let State::ConfirmingHold { guests, .. } = &confirming else {
+    let State::ConfirmingHold { guests, offer, .. } = &confirming else {
         panic!()
     };
     assert_eq!(
         other_dates,
-        State::AskedDates {
-            guests: Some(*guests)
+        State::Booking {
+            draft: Draft {
+                guests: Some(*guests),
+                cabin: Some(offer.name.clone()),
+                ..Draft::default()
+            }
         }
     );
     assert_eq!(
@@ -287,7 +312,7 @@ fn no_room_offers_other_dates_and_a_lost_race_says_so() {
         panic!()
     };
     let none = after(pending, Outcome::Offers(Vec::new()));
-    assert!(matches!(none.state, State::AskedDates { guests: Some(2) }));
+    assert!(none.state == asking_dates(Some(2)));
     let lost = after(State::Menu, Outcome::Unavailable);
     assert!(matches!(&lost.replies[0], Reply::Text(t) if t.contains("ocupar")));
 }
@@ -703,12 +728,19 @@ fn a_spoken_yes_or_no_answers_the_question_just_asked() {
             ..
         }
     ));
-    // A yes to no question is a hello; "si hay…" is a question, not a yes.
+    // A yes to no question is a hello; "si hay…" is a question, not a yes: four instead of two
+    // is a new search, and for the same two the question is asked again.
     assert_eq!(turn(say(&State::Menu, "dale")).state, State::Menu);
     assert!(matches!(
         say(&confirming, "si hay lugar para cuatro personas"),
-        Step::Done(_)
+        Step::Need {
+            action: Action::SearchAvailability { guests: 4, .. },
+            ..
+        }
     ));
+    let again = turn(say(&confirming, "si hay lugar para dos personas"));
+    assert_eq!(again.state, confirming);
+    assert_eq!(again.replies[0].choice_ids()[0], ids::HOLD_CONFIRM);
     assert!(matches!(
         say(&State::Menu, "si tienen lugar el finde para 2"),
         Step::Need {
@@ -797,6 +829,7 @@ fn asking_the_price_with_cabins_offered_repeats_their_prices() {
         check_out,
         guests: 4,
         offers: offers(),
+        cabin: None,
     };
     let asked = turn(respond(
         &choosing,
@@ -902,11 +935,11 @@ fn thanks_get_a_short_answer_and_keep_the_question_open() {
     ));
     assert_eq!(thanked.state, confirming);
     assert_eq!(
-        thanked.replies,
-        [Reply::Text(
-            "¡De nada! Cualquier cosa, escribime por acá.".into()
-        )]
+        thanked.replies[0],
+        Reply::Text("¡De nada! Cualquier cosa, escribime por acá.".into())
     );
+    // And the question is asked again.
+    assert_eq!(thanked.replies[1].choice_ids()[0], ids::HOLD_CONFIRM);
 }
 
 /// A party no cabin takes is told the largest cabin's size and asked how many to look for on
@@ -919,15 +952,10 @@ fn nothing_found_says_why_when_it_is_not_the_nights() {
         check_out,
         guests,
         offers: Vec::new(),
+        cabin: None,
     };
     let told = after(choosing(8), Outcome::PartyTooLarge { largest: 6 });
-    assert_eq!(
-        told.state,
-        State::AskedGuests {
-            check_in,
-            check_out
-        }
-    );
+    assert_eq!(told.state, asking_guests(check_in, check_out));
     let body = said(&told.replies[0]);
     assert!(
         body.starts_with("Nuestras cabañas son para hasta 6 personas"),
@@ -947,7 +975,7 @@ fn nothing_found_says_why_when_it_is_not_the_nights() {
     );
 
     let told = after(choosing(2), Outcome::StayTooShort { min_nights: 3 });
-    assert_eq!(told.state, State::AskedDates { guests: Some(2) });
+    assert_eq!(told.state, asking_dates(Some(2)));
     let body = said(&told.replies[0]);
     assert!(
         body.starts_with("Para 2 personas la estadía mínima es de 3 noches."),
@@ -1015,6 +1043,7 @@ fn long_names_are_cut_visibly_and_one_balance_is_singular() {
             check_out: d("2026-11-08"),
             guests: 2,
             offers: Vec::new(),
+            cabin: None,
         },
         Outcome::Offers(offers()),
     );
@@ -1091,6 +1120,7 @@ fn a_cabin_named_instead_of_tapped_is_chosen() {
         check_out: d("2026-11-08"),
         guests: 4,
         offers: offers(),
+        cabin: None,
     };
     let chosen = turn(respond(
         &choosing,
@@ -1215,10 +1245,7 @@ fn a_yes_while_looking_at_a_reservation_asks_what_they_want_with_it() {
 #[test]
 fn a_question_about_the_house_keeps_the_conversation_where_it_was() {
     use domain::house::Topic;
-    let asked_guests = State::AskedGuests {
-        check_in: d("2026-12-11"),
-        check_out: d("2026-12-13"),
-    };
+    let asked_guests = asking_guests(d("2026-12-11"), d("2026-12-13"));
     let Step::Need { action, pending } =
         respond(&asked_guests, Some(now()), &text("¿aceptan perros?"), now())
     else {
@@ -1279,4 +1306,283 @@ fn a_question_about_the_house_keeps_the_conversation_where_it_was() {
         Outcome::HouseAnswers(vec![("Cabaña del Lago".into(), None)]),
     );
     assert!(said(&none.replies[0]).starts_with("Eso no lo tengo anotado."));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Keeping the thread: context, partial answers, choosing in words, corrections, open questions.
+// "now" is Wednesday 2026-11-04, 15:00 in Argentina.
+// ---------------------------------------------------------------------------------------------
+
+/// Says each message in turn, from `state`; returns the last step.
+fn chat(state: &State, messages: &[&str]) -> Step {
+    let mut state = state.clone();
+    let mut last = None;
+    for m in messages {
+        let step = respond(&state, Some(now()), &text(m), now());
+        if let Step::Done(t) = &step {
+            state = t.state.clone();
+        }
+        last = Some(step);
+    }
+    last.unwrap()
+}
+
+fn searched(step: &Step) -> (NaiveDate, NaiveDate, u32, Option<String>) {
+    match step {
+        Step::Need {
+            action:
+                Action::SearchAvailability {
+                    check_in,
+                    check_out,
+                    guests,
+                },
+            pending: State::ChoosingAccommodation { cabin, .. },
+        } => (*check_in, *check_out, *guests, cabin.clone()),
+        other => panic!("expected a search, got {other:?}"),
+    }
+}
+
+#[test]
+fn what_was_said_before_stays_month_party_and_cabin() {
+    let step = chat(
+        &State::Menu,
+        &["tienen algo en abril? somos 2", "del 3 al 6"],
+    );
+    assert_eq!(searched(&step), (d("2027-04-03"), d("2027-04-06"), 2, None));
+    let cabins = ["Cabaña del Río".to_owned(), "La Casita".to_owned()];
+    let setting = conversation::dialogue::Setting {
+        cabins: &cabins,
+        ..conversation::dialogue::Setting::at(now())
+    };
+    let first = turn(conversation::dialogue::respond_in(
+        &setting,
+        &State::Menu,
+        None,
+        &text("quiero la del río del 5 al 8"),
+    ));
+    let step =
+        conversation::dialogue::respond_in(&setting, &first.state, Some(now()), &text("somos 3"));
+    assert_eq!(
+        searched(&step),
+        (
+            d("2026-11-05"),
+            d("2026-11-08"),
+            3,
+            Some("Cabaña del Río".to_owned())
+        )
+    );
+    // The cabin named is offered as it is when free, without the list.
+    let Step::Need { pending, .. } = step else {
+        panic!()
+    };
+    let mut river = offers();
+    river[1].name = "Cabaña del Río".into();
+    let offered = after(pending, Outcome::Offers(river));
+    assert!(
+        matches!(&offered.state, State::ConfirmingHold { offer, .. } if offer.name == "Cabaña del Río")
+    );
+}
+
+#[test]
+fn a_check_in_alone_asks_how_many_nights_and_the_answer_completes_it() {
+    let asked = turn(respond(
+        &State::Menu,
+        None,
+        &text("para el 14 de noviembre, somos 2"),
+        now(),
+    ));
+    assert_eq!(
+        said(&asked.replies[0]),
+        "¿Cuántas noches, desde el sábado 14 de noviembre?"
+    );
+    for answer in ["4 noches", "hasta el 18", "4", "hasta el miércoles"] {
+        let step = respond(&asked.state, Some(now()), &text(answer), now());
+        assert_eq!(
+            searched(&step),
+            (d("2026-11-14"), d("2026-11-18"), 2, None),
+            "{answer}"
+        );
+    }
+    // A departure before the check-in's day of the month is in the next month.
+    let asked = turn(respond(
+        &State::Menu,
+        None,
+        &text("para el 28 de noviembre para 4"),
+        now(),
+    ));
+    let step = respond(&asked.state, Some(now()), &text("hasta el 2"), now());
+    assert_eq!(searched(&step).1, d("2026-12-02"));
+}
+
+fn choosing_three() -> State {
+    let cabin = |id: &str, name: &str, total: i64, sleeps: u32| Offer {
+        accommodation_id: id.into(),
+        name: name.into(),
+        total: Money::pesos(total),
+        deposit: Money::pesos(total * 3 / 10),
+        sleeps,
+    };
+    State::ChoosingAccommodation {
+        check_in: d("2026-11-13"),
+        check_out: d("2026-11-15"),
+        guests: 2,
+        offers: vec![
+            cabin("casita", "La Casita", 88_000, 2),
+            cabin("rio", "Cabaña del Río", 130_000, 4),
+            cabin("bosque", "Cabaña del Bosque", 172_000, 6),
+        ],
+        cabin: None,
+    }
+}
+
+#[test]
+fn a_cabin_is_chosen_in_words_among_those_shown() {
+    let chosen = |words: &str| match turn(respond(
+        &choosing_three(),
+        Some(now()),
+        &text(words),
+        now(),
+    ))
+    .state
+    {
+        State::ConfirmingHold { offer, .. } => Some(offer.accommodation_id),
+        _ => None,
+    };
+    assert_eq!(chosen("la más barata").as_deref(), Some("casita"));
+    assert_eq!(chosen("la mas cara").as_deref(), Some("bosque"));
+    assert_eq!(chosen("la grande").as_deref(), Some("bosque"));
+    assert_eq!(chosen("la de 4").as_deref(), Some("rio"));
+    assert_eq!(chosen("la segunda").as_deref(), Some("rio"));
+    assert_eq!(chosen("3").as_deref(), Some("bosque"));
+    assert_eq!(chosen("la del rio").as_deref(), Some("rio"));
+    // "esa" or "dale" with three shown: which one is asked, the list stays.
+    for vague in ["esa", "dale, reservala"] {
+        let asked = turn(respond(&choosing_three(), Some(now()), &text(vague), now()));
+        assert_eq!(asked.state, choosing_three(), "{vague}");
+        assert!(
+            said(&asked.replies[0]).starts_with("¿Cuál de las 3 cabañas?"),
+            "{vague}"
+        );
+    }
+}
+
+#[test]
+fn a_correction_before_the_hold_searches_again_and_after_it_moves_the_hold() {
+    let step = respond(
+        &confirming_the_lake(),
+        Some(now()),
+        &text("perdón, somos 3"),
+        now(),
+    );
+    assert_eq!(
+        searched(&step),
+        (
+            d("2026-11-06"),
+            d("2026-11-08"),
+            3,
+            Some("Cabaña del Lago".into())
+        )
+    );
+
+    let Step::Need { pending, .. } =
+        respond(&confirming_the_lake(), Some(now()), &text("dale"), now())
+    else {
+        panic!()
+    };
+    let held = after(
+        pending,
+        Outcome::Held {
+            code: "K7M2QXP".into(),
+            deposit: Money::pesos(29_400),
+            expires_at: now() + Duration::minutes(30),
+        },
+    );
+    // The days said are the hold's month.
+    let asked = turn(respond(
+        &held.state,
+        Some(now()),
+        &text("me equivoqué, era del 7 al 9"),
+        now(),
+    ));
+    let State::ConfirmingMove {
+        check_in,
+        check_out,
+        guests,
+        ..
+    } = &asked.state
+    else {
+        panic!("{asked:?}")
+    };
+    assert_eq!(
+        (*check_in, *check_out, *guests),
+        (d("2026-11-07"), d("2026-11-09"), 4)
+    );
+    assert_eq!(asked.replies[0].choice_ids()[0], ids::MOVE_CONFIRM);
+    let Step::Need { action, pending } = respond(&asked.state, Some(now()), &text("sí"), now())
+    else {
+        panic!()
+    };
+    assert_eq!(
+        action,
+        Action::MoveHold {
+            code: "K7M2QXP".into(),
+            accommodation_id: "a1".into(),
+            check_in: d("2026-11-07"),
+            check_out: d("2026-11-09"),
+            guests: 4
+        }
+    );
+    let moved = after(
+        pending,
+        Outcome::Moved {
+            code: "P4X9QRT".into(),
+            deposit: Money::pesos(30_000),
+            expires_at: now() + Duration::minutes(30),
+        },
+    );
+    assert!(
+        matches!(&moved.state, State::Held { hold } if hold.code == "P4X9QRT" && hold.check_in == d("2026-11-07"))
+    );
+    // "No": the hold stays as it was.
+    let kept = turn(respond(
+        &asked.state,
+        Some(now()),
+        &text("no, dejala como estaba"),
+        now(),
+    ));
+    assert!(matches!(&kept.state, State::Held { hold } if hold.code == "K7M2QXP"));
+}
+
+#[test]
+fn an_open_question_stays_open_after_something_else() {
+    let asking = turn(respond(
+        &State::Menu,
+        None,
+        &text("del 6 al 9 de noviembre"),
+        now(),
+    ));
+    // A question about the house: answered, then the question again.
+    let Step::Need { action, pending } =
+        respond(&asking.state, Some(now()), &text("tiene parrilla?"), now())
+    else {
+        panic!()
+    };
+    assert!(matches!(action, Action::HouseAnswer { .. }));
+    let answered = after(
+        pending,
+        Outcome::HouseAnswers(vec![("Lago".into(), Some("Sí, a leña.".into()))]),
+    );
+    assert_eq!(said(&answered.replies[0]), "Sí, a leña.");
+    assert_eq!(said(&answered.replies[1]), "¿Cuántas personas son?");
+    // Something not understood: the question again, not the menu.
+    let lost = turn(respond(
+        &answered.state,
+        Some(now()),
+        &text("mmm dejame ver con mi marido"),
+        now(),
+    ));
+    assert_eq!(lost.state, answered.state);
+    assert_eq!(said(lost.replies.last().unwrap()), "¿Cuántas personas son?");
+    let step = respond(&lost.state, Some(now()), &text("somos 4"), now());
+    assert_eq!(searched(&step), (d("2026-11-06"), d("2026-11-09"), 4, None));
 }

@@ -184,6 +184,17 @@ pub struct ChangeStay {
     pub guests: Option<u32>,
 }
 
+/// A hold's nights or party corrected before it is paid: the hold is cancelled and another
+/// placed in the same decision. A hold's price is what its payment link asks for, so its
+/// nights never move; doing both at once means the guest neither holds twice nor loses the
+/// first hold when the second cannot be had.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReplaceHold {
+    /// The hold being corrected: it must still be held, and be the same guest's.
+    pub previous: ReservationId,
+    pub hold: PlaceHold,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct CancelReservation {
     pub reservation_id: ReservationId,
@@ -267,6 +278,7 @@ pub enum AccommodationCommand {
     RecordRefund(RecordRefund),
     SyncCalendar(SyncCalendar),
     ChangeStay(ChangeStay),
+    ReplaceHold(ReplaceHold),
 }
 
 impl AccommodationCommand {
@@ -290,6 +302,7 @@ impl AccommodationCommand {
             Self::RecordRefund(_) => "RecordRefund",
             Self::SyncCalendar(_) => "SyncCalendar",
             Self::ChangeStay(_) => "ChangeStay",
+            Self::ReplaceHold(_) => "ReplaceHold",
         }
     }
 }
@@ -1446,6 +1459,32 @@ impl Accommodation {
         Ok(events)
     }
 
+    fn decide_replace_hold(
+        &self,
+        cmd: &ReplaceHold,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<AccommodationEvent>, BookingError> {
+        self.registered()?;
+        let r = self.reservation_mut_checked(cmd.previous)?;
+        if r.status != ReservationStatus::Held || r.guest_ref != cmd.hold.guest_ref {
+            return Err(BookingError::NotHeld);
+        }
+        let cancel = CancelReservation {
+            reservation_id: cmd.previous,
+            by: CancelledBy::Guest,
+            reason: "corregida por el huésped".into(),
+            refund_all: false,
+        };
+        let mut events = self.decide_cancel(&cancel, now)?;
+        // The new hold is decided on the state the cancellation leaves: its nights are free.
+        let mut after = self.clone();
+        for e in &events {
+            after.evolve(e);
+        }
+        events.extend(after.decide_place_hold(&cmd.hold, now)?);
+        Ok(events)
+    }
+
     fn decide_manual_payment(
         &self,
         cmd: &RecordManualPayment,
@@ -2161,6 +2200,7 @@ impl Aggregate for Accommodation {
             C::Confirm(cmd) => self.decide_confirm(cmd, now),
             C::ConfirmLate(cmd) => self.decide_confirm_late(cmd, now),
             C::ChangeStay(cmd) => self.decide_change_stay(cmd, now),
+            C::ReplaceHold(cmd) => self.decide_replace_hold(cmd, now),
             C::Cancel(cmd) => self.decide_cancel(cmd, now),
             C::ExpireHold(cmd) => {
                 self.registered()?;

@@ -2180,3 +2180,53 @@ fn a_stay_change_round_trips_through_its_stored_form() {
     }
     assert_eq!(replayed, given(&history).0);
 }
+
+/// The guest's own hold, corrected: the same guest's reference on the new hold.
+fn corrected(previous: u128, id: u128, s: StayDates) -> AccommodationCommand {
+    AccommodationCommand::ReplaceHold(ReplaceHold {
+        previous: rid(previous),
+        hold: PlaceHold {
+            guest_ref: "guest-1".into(),
+            ..hold(id, s)
+        },
+    })
+}
+
+#[test]
+fn a_hold_corrected_to_overlapping_nights_is_cancelled_and_placed_again_in_one_decision() {
+    let g = given(&[registered(), placed(1, stay("2026-12-11", "2026-12-14"))]);
+    let events = g
+        .when(corrected(1, 2, stay("2026-12-12", "2026-12-15")), now())
+        .unwrap();
+    assert!(
+        matches!(&events[0], AccommodationEvent::Cancelled(c) if c.reservation_id == rid(1) && c.by == CancelledBy::Guest),
+        "{events:?}"
+    );
+    assert!(
+        matches!(events.last(), Some(AccommodationEvent::HoldPlaced(h)) if h.reservation_id == rid(2) && h.stay == stay("2026-12-12", "2026-12-15")),
+        "{events:?}"
+    );
+}
+
+#[test]
+fn a_correction_that_cannot_be_had_leaves_the_first_hold_standing() {
+    let g = given(&[
+        registered(),
+        placed(1, stay("2026-12-11", "2026-12-14")),
+        placed(3, stay("2026-12-14", "2026-12-16")),
+    ]);
+    // The new nights run into another guest's hold: nothing is decided, the first hold stays.
+    assert_eq!(
+        g.when(corrected(1, 2, stay("2026-12-12", "2026-12-15")), now()),
+        Err(BookingError::DatesUnavailable {
+            check_in: d("2026-12-14"),
+            check_out: d("2026-12-16")
+        })
+    );
+    // Only a hold, and only its own guest's, is corrected this way.
+    let other_guest = AccommodationCommand::ReplaceHold(ReplaceHold {
+        previous: rid(1),
+        hold: hold(2, stay("2026-12-20", "2026-12-22")),
+    });
+    assert_eq!(g.when(other_guest, now()), Err(BookingError::NotHeld));
+}
