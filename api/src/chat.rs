@@ -747,14 +747,8 @@ pub(crate) async fn reply(
 ) -> Result<(), Problem> {
     let now = state.now().timestamp_millis();
     for (i, r) in replies.iter().enumerate() {
-        crate::outbox::enqueue(
-            &state.db,
-            &format!("{}:{i}", m.wamid),
-            &m.wa_id,
-            r,
-            now + i as i64,
-        )
-        .await?;
+        crate::outbox::enqueue_nth(&state.db, &format!("{}:{i}", m.wamid), &m.wa_id, r, now, i)
+            .await?;
     }
     Ok(())
 }

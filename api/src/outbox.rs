@@ -61,6 +61,20 @@ pub async fn enqueue(
     insert(db, id, wa_id, message, (now_ms, now_ms)).await
 }
 
+/// Queues the `nth` reply of a turn: due now, placed after the turn's earlier replies (a turn's
+/// replies share one "now"; their order is kept by creation time, not by when they fall due).
+pub async fn enqueue_nth(
+    db: &Db,
+    id: &str,
+    wa_id: &str,
+    reply: &Reply,
+    now_ms: i64,
+    nth: usize,
+) -> Result<bool, sqlx::Error> {
+    let message = reply.to_cloud_api(&send_number(wa_id));
+    insert(db, id, wa_id, message, (now_ms + nth as i64, now_ms)).await
+}
+
 /// Queues a rendered Cloud API message under `id` (a no-op if that id is queued already), due
 /// at `due_ms` and placed in its guest's order at `created_ms`.
 async fn insert(

@@ -538,9 +538,12 @@ async fn notes_that_cannot_be_heard_get_a_polite_please_type() {
         first["interactive"]["type"], "button",
         "the note's answer first: {first}"
     );
+    // Then the hello, and the question the note's answer left open, asked again.
+    assert_eq!(second["text"]["body"], "¡Hola!", "then the hello: {second}");
+    let again = reply(&server, 6).await;
     assert_eq!(
-        second["interactive"]["type"], "button",
-        "then the menu: {second}"
+        again["interactive"]["action"]["buttons"][0]["reply"]["id"], "hold:confirm",
+        "{again}"
     );
 }
 

@@ -4,12 +4,12 @@
 use chrono::{DateTime, Duration, Utc};
 use domain::Money;
 
-use super::booking::{HeldStay, reprompt};
+use super::booking::reprompt;
 use super::replies::{
     ask_dates, confirm_prompt, day_label, house_answers, house_times, menu, offers_list, or_text,
     text,
 };
-use super::{BalanceDue, Draft, Outcome, PendingPayment, Setting, State, Turn, ids};
+use super::{BalanceDue, Draft, HeldStay, Outcome, PendingPayment, Setting, State, Turn, ids};
 use crate::nlu::Partial;
 use crate::nlu::say::{party_words, stay_words};
 use crate::reply::{ButtonsBuilder, ListBuilder, Reply, clip};

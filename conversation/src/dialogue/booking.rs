@@ -8,7 +8,7 @@ use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use super::replies::{ask_dates, confirm_prompt, move_prompt, offers_list, text};
-use super::{Action, Offer, Setting, State, Step, done};
+use super::{Action, HeldStay, Offer, Setting, State, Step, done};
 use crate::nlu::say::{party_words, stay_words};
 use crate::nlu::{self, Dates, Intent, Partial, Party, Pick, Understanding};
 use crate::reply::Reply;
@@ -26,18 +26,6 @@ pub struct Draft {
     /// A cabin the guest named ("la del río"): offered first when it is free and large enough.
     #[serde(default)]
     pub cabin: Option<String>,
-}
-
-/// The hold just placed in this conversation.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HeldStay {
-    pub code: String,
-    pub accommodation_id: String,
-    /// The cabin's name.
-    pub cabin: String,
-    pub check_in: NaiveDate,
-    pub check_out: NaiveDate,
-    pub guests: u32,
 }
 
 impl Draft {

@@ -25,7 +25,7 @@ use domain::{Money, ReservationCode};
 use serde::{Deserialize, Serialize};
 
 pub use after::{after, after_in};
-pub use booking::{Draft, HeldStay};
+pub use booking::Draft;
 pub use replies::day_label;
 
 use crate::nlu::{self, Intent, Understanding};
@@ -147,6 +147,18 @@ pub enum State {
     /// The guest says they paid and their payments are being looked up: only ever the pending
     /// state of that lookup, which ends the turn in `Menu`.
     CheckingPayment,
+}
+
+/// The hold just placed in this conversation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldStay {
+    pub code: String,
+    pub accommodation_id: String,
+    /// The cabin's name.
+    pub cabin: String,
+    pub check_in: NaiveDate,
+    pub check_out: NaiveDate,
+    pub guests: u32,
 }
 
 /// What the guest sent.

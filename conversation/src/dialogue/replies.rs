@@ -3,8 +3,7 @@
 
 use chrono::{Datelike, NaiveDate, Weekday};
 
-use super::booking::HeldStay;
-use super::{HouseTimes, Offer, State, Step, done, ids};
+use super::{HeldStay, HouseTimes, Offer, State, Step, done, ids};
 use crate::nlu::say::{party_words, stay_words};
 use crate::reply::{ButtonsBuilder, LimitError, ListBuilder, Reply, clip};
 
