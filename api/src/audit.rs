@@ -7,6 +7,11 @@
 //!   (the WhatsApp message, the Mercado Pago notification, the calendar fetch, the admin, the
 //!   scheduler) and, where an inbox recorded the delivery, when it arrived.
 
+use actix_web::http::StatusCode;
+use projections::queries;
+
+use crate::input::{Consistency, caught_up, reservation_or_404};
+use crate::problem::ProblemDetails;
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::accommodation::{Occupant, Reservation, ReservationStatus};
@@ -16,9 +21,9 @@ use projections::db_fetch;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::app::AppState;
 use crate::auth::Auditor;
 use crate::problem::Problem;
+use crate::state::AppState;
 
 type State = web::Data<AppState>;
 
@@ -320,4 +325,97 @@ pub async fn verify_checkpoint(
         why,
     )
     .with(answer))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The log, a stream, a reservation's timeline, the chain
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct StreamQuery {
+    after_version: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/v1/audit/streams/{stream_id}", tag = "audit",
+    params(("stream_id" = String, Path), StreamQuery), security(("bearer" = [])),
+    responses((status = 200, description = "The stream's events in version order", body = Object),
+              (status = 404, body = ProblemDetails)))]
+pub async fn audit_stream(
+    state: State,
+    _auditor: Auditor,
+    stream_id: web::Path<String>,
+    q: web::Query<StreamQuery>,
+) -> Result<HttpResponse, Problem> {
+    let after = q.after_version.unwrap_or(0).max(0);
+    let events = state.store.read_stream(&stream_id, after).await?;
+    if events.is_empty() && after == 0 {
+        return Err(Problem::not_found(format!("no stream {stream_id:?}")));
+    }
+    Ok(HttpResponse::Ok().json(json!({"stream_id": *stream_id, "events": events})))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct EventsQuery {
+    /// Events after this global position.
+    from: Option<i64>,
+    limit: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/v1/audit/events", tag = "audit", params(EventsQuery),
+    security(("bearer" = [])),
+    responses((status = 200, description = "The global log from a position, gap-free", body = Object)))]
+pub async fn audit_events(
+    state: State,
+    _auditor: Auditor,
+    q: web::Query<EventsQuery>,
+) -> Result<HttpResponse, Problem> {
+    let from = q.from.unwrap_or(0).max(0);
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let events = state.store.read_all(from, limit).await?;
+    let next = events.last().and_then(|e| e.position).unwrap_or(from);
+    Ok(HttpResponse::Ok().json(json!({"from": from, "next": next, "events": events})))
+}
+
+#[utoipa::path(get, path = "/v1/audit/reservations/{code}/timeline", tag = "audit",
+    params(("code" = String, Path), Consistency), security(("bearer" = [])),
+    responses((status = 200, description = "Every event of the reservation with position, time, actor, source, causation", body = Object),
+              (status = 404, body = ProblemDetails)))]
+pub async fn audit_timeline(
+    state: State,
+    _auditor: Auditor,
+    code: web::Path<String>,
+    c: web::Query<Consistency>,
+) -> Result<HttpResponse, Problem> {
+    caught_up(&state, &c).await?;
+    let r = reservation_or_404(&state, &code).await?;
+    let timeline = queries::timeline(&state.db, &r.id).await?;
+    Ok(
+        HttpResponse::Ok()
+            .json(json!({"code": r.code, "reservation_id": r.id, "events": timeline})),
+    )
+}
+
+#[utoipa::path(get, path = "/v1/audit/verify", tag = "audit", security(("bearer" = [])),
+    responses((status = 200, description = "The hash chain is intact", body = Object),
+              (status = 409, description = "The first altered event", body = Object)))]
+pub async fn audit_verify(state: State, _auditor: Auditor) -> Result<HttpResponse, Problem> {
+    let report = state.store.verify_chain().await?;
+    if report.is_intact() {
+        return Ok(HttpResponse::Ok().json(report));
+    }
+    // A problem body (the middleware insists on one for every error) carrying the report.
+    let detail = match &report.first_break {
+        Some(b) => format!(
+            "the event at position {} does not match its hash",
+            b.position
+        ),
+        None => "the chain is broken".to_owned(),
+    };
+    Err(Problem::new(
+        StatusCode::CONFLICT,
+        "chain-broken",
+        "The hash chain is broken",
+        detail,
+    )
+    .with(json!({"report": report})))
 }

@@ -1,22 +1,21 @@
-//! The `cabanas` service: configuration, the HTTP application and its workers.
+//! The `cabanas` HTTP service: routes by audience, authentication, the guards every request
+//! passes (rate limits, idempotency, body limits), problems (RFC 9457) from the application's
+//! errors, metrics, and the command line. The use cases and workers are the `app` crate's.
 
-pub mod app;
-pub mod arrivals;
+pub mod admin;
 pub mod audit;
 pub mod auth;
-pub mod chat;
-pub mod chat_cli;
-pub mod config;
-pub mod expiry;
+pub mod cli;
 pub mod guard;
-pub mod guests;
-pub mod ical;
-pub mod outbox;
-pub mod owner;
-pub mod payments;
+pub mod ical_export;
+pub mod input;
+pub mod ops;
 pub mod problem;
-pub mod queue;
+pub mod public;
 pub mod routes;
+pub mod server;
+pub mod state;
 pub mod telemetry;
-pub mod voice;
-pub mod whatsapp;
+pub mod webhooks;
+
+pub use app::config;

@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use api::app::Application;
 use api::auth::{Keys, Role};
 use api::config::Settings;
+use api::server::Application;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
@@ -253,7 +253,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Understand { today, offset } => understand(today, &offset)?,
         Command::Chat { wa_id, url } => {
             settings.prepare_storage()?;
-            api::chat_cli::run(&settings, &wa_id, &url).await?;
+            api::cli::chat::run(&settings, &wa_id, &url).await?;
         }
         Command::Pay {
             code,
@@ -263,7 +263,7 @@ async fn main() -> anyhow::Result<()> {
             url,
         } => {
             settings.prepare_storage()?;
-            api::chat_cli::pay(
+            api::cli::chat::pay(
                 &settings,
                 &url,
                 &code,
@@ -315,7 +315,7 @@ async fn main() -> anyhow::Result<()> {
                 },
         } => {
             settings.prepare_storage()?;
-            api::ical::import_cli(&settings, &target, &accommodation, &source, dry_run).await?;
+            app::calendar::import_cli(&settings, &target, &accommodation, &source, dry_run).await?;
         }
         Command::Projections { action } => {
             settings.prepare_storage()?;

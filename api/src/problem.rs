@@ -217,6 +217,43 @@ impl From<BookingError> for Problem {
     }
 }
 
+/// The one place the application's errors become problems.
+impl From<app::AppError> for Problem {
+    fn from(err: app::AppError) -> Problem {
+        use app::AppError as A;
+        match err {
+            A::Domain(e) => e.into(),
+            A::Contention(n) => {
+                let mut p = Problem::new(
+                    StatusCode::CONFLICT,
+                    "busy",
+                    "Busy",
+                    format!("the accommodation is busy ({n} concurrent changes); retry"),
+                );
+                p.retry_after = Some(1);
+                p
+            }
+            A::NotFound(detail) => Problem::not_found(detail),
+            A::Invalid(detail) => Problem::validation(detail),
+            A::Conflict(detail) => Problem::conflict(detail),
+            A::Forbidden(detail) => Problem::forbidden(detail),
+            A::Unavailable(e) => {
+                tracing::error!(error = %e, "the database did not answer");
+                Problem::unavailable("the database is not answering; retry shortly")
+            }
+            A::Unexpected(e) => {
+                tracing::error!(error = %e, "unexpected error");
+                Problem::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "Internal error",
+                    "something went wrong on our side; the operator is alerted",
+                )
+            }
+        }
+    }
+}
+
 impl From<CommandError<BookingError>> for Problem {
     fn from(err: CommandError<BookingError>) -> Problem {
         match err {

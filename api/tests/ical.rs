@@ -517,7 +517,7 @@ async fn a_removal_that_failed_half_way_is_finished_by_the_poller() {
         );
         // Too recent to be called failed: its request may still be lifting.
         assert_eq!(
-            api::ical::finish_removals(&app.state).await.unwrap(),
+            app::calendar::finish_removals(&app.state).await.unwrap(),
             0,
             "{backend:?}"
         );
@@ -531,7 +531,7 @@ async fn a_removal_that_failed_half_way_is_finished_by_the_poller() {
         // The service's own poller may get there first; either way it ends the same.
         let mut gone = false;
         for _ in 0..100 {
-            api::ical::finish_removals(&app.state).await.unwrap();
+            app::calendar::finish_removals(&app.state).await.unwrap();
             let left: Vec<(String,)> = projections::db_fetch!(
                 &app.state.db,
                 (String,),

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use api::outbox::{Outbox, enqueue};
+use app::outbox::{Outbox, enqueue};
 use conversation::reply::Reply;
 use eventstore::Db;
 use integrations::whatsapp::client::{CloudApi, Config};
@@ -293,8 +293,8 @@ async fn a_stop_during_a_send_lets_it_finish_and_be_recorded() {
         enqueue(&db, "slow", "5491122334455", &reply, now.timestamp_millis())
             .await
             .unwrap();
-        let (stop, stopping) = api::app::Stop::channel();
-        let worker = tokio::spawn(api::outbox::run(
+        let (stop, stopping) = app::Stop::channel();
+        let worker = tokio::spawn(app::outbox::run(
             Outbox::new(db.clone(), Some(client(&server))),
             std::sync::Arc::new(move || now),
             std::sync::Arc::new(tokio::sync::Notify::new()),
@@ -452,7 +452,7 @@ async fn a_reply_refused_outside_the_window_goes_again_as_the_notice_template() 
         );
 
         // A notice Meta reports undelivered in its turn is recorded as failed, not resent.
-        api::outbox::undelivered(
+        app::outbox::undelivered(
             &db,
             "cancelled:r2:notice",
             Some(131047),
@@ -489,7 +489,7 @@ async fn a_failure_reported_during_the_send_is_not_overwritten() {
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        api::outbox::undelivered(
+        app::outbox::undelivered(
             &db,
             "racing",
             Some(131026),
@@ -565,11 +565,11 @@ fn media(server: &MockServer) -> integrations::whatsapp::media::MediaClient {
     let mut c = Config::new(&server.uri(), "token", "1122334455");
     c.attempts = 2;
     c.backoff = Duration::from_millis(1);
-    integrations::whatsapp::media::MediaClient::new(c, api::outbox::MAX_FORWARD_BYTES).unwrap()
+    integrations::whatsapp::media::MediaClient::new(c, app::outbox::MAX_FORWARD_BYTES).unwrap()
 }
 
-fn picture(media_id: &str) -> api::outbox::File<'_> {
-    api::outbox::File {
+fn picture(media_id: &str) -> app::outbox::File<'_> {
+    app::outbox::File {
         kind: "image",
         media_id,
         mime_type: Some("image/jpeg"),
@@ -591,7 +591,7 @@ async fn a_forwarded_file_is_fetched_uploaded_and_sent_by_its_new_id() {
         let mut now = 1_800_000_000_000_i64;
         let caption = "Lo que mandó Ana (+5491122334455) para la seña de K7M2QXP".to_owned();
         assert!(
-            api::outbox::enqueue_file(
+            app::outbox::enqueue_file(
                 &db,
                 "f1",
                 "5491100000000",
@@ -603,7 +603,7 @@ async fn a_forwarded_file_is_fetched_uploaded_and_sent_by_its_new_id() {
             .unwrap()
         );
         assert!(
-            !api::outbox::enqueue_file(
+            !app::outbox::enqueue_file(
                 &db,
                 "f1",
                 "5491100000000",
@@ -666,7 +666,7 @@ async fn a_forwarded_file_is_fetched_uploaded_and_sent_by_its_new_id() {
         );
 
         // Meta no longer has this one: it fails for good, with the reason, and nothing goes up.
-        api::outbox::enqueue_file(
+        app::outbox::enqueue_file(
             &db,
             "f2",
             "5491100000000",

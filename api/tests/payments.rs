@@ -3110,3 +3110,51 @@ async fn an_empty_search_over_whatsapp_says_why() {
         .await;
     }
 }
+
+/// A command the owner gives from their WhatsApp is recorded as theirs: the events it caused
+/// carry the owner's channel as their source and the owner's message as their cause, which the
+/// audit trail shows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_from_the_owners_whatsapp_is_recorded_with_its_message_as_cause() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let (_server, app, _acc, _reservation, code) =
+            whatsapp_guest_holding(backend, 30, 32).await;
+        eventually("the hold in the read model", || async {
+            status(&app, &code).await["status"] == "held"
+        })
+        .await;
+        let answer = owner_says(
+            &app,
+            "wamid.owner-confirm".into(),
+            format!("confirmar {code}"),
+        )
+        .await;
+        assert!(answer.contains("quedó confirmada"), "{backend:?}: {answer}");
+        eventually("confirmed from the owner's WhatsApp", || async {
+            status(&app, &code).await["status"] == "confirmed"
+        })
+        .await;
+        app.state.runner.catch_up().await.unwrap();
+        let timeline = app
+            .get(
+                &format!("/v1/audit/reservations/{code}/timeline"),
+                Some(&app.auditor),
+            )
+            .await;
+        let confirmed = timeline.body["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["event_type"] == "ReservationConfirmed")
+            .cloned()
+            .unwrap_or_else(|| panic!("{backend:?}: {:?}", timeline.body));
+        let meta = &confirmed["metadata"];
+        assert_eq!(meta["source"], "owner-whatsapp", "{backend:?}: {meta}");
+        assert_eq!(meta["actor"], "owner", "{backend:?}: {meta}");
+        assert_eq!(
+            meta["causation_id"], "wamid.owner-confirm",
+            "{backend:?}: {meta}"
+        );
+        assert_eq!(meta["provider_message_id"], "wamid.owner-confirm");
+    }
+}

@@ -131,7 +131,7 @@ pub(crate) async fn start_app(
     database_url: &str,
     cabins: usize,
     extra: &[(&'static str, String)],
-) -> anyhow::Result<(String, actix_web::web::Data<api::app::AppState>)> {
+) -> anyhow::Result<(String, actix_web::web::Data<api::server::AppState>)> {
     let mut vars = vec![
         ("CABANAS_BIND", "127.0.0.1:0".to_owned()),
         ("CABANAS_DATABASE_URL", database_url.to_owned()),
@@ -153,7 +153,7 @@ pub(crate) async fn start_app(
             .append(&id.stream_id(), ExpectedVersion::NoStream, &history(id, n)?)
             .await?;
     }
-    let app = api::app::Application::with_store(&settings, store, api::app::system_clock()).await?;
+    let app = api::server::Application::with_store(&settings, store, app::system_clock()).await?;
     let base = format!("http://127.0.0.1:{}", app.port());
     let state = app.state();
     tokio::spawn(app.run());

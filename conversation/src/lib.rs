@@ -5,4 +5,6 @@
 pub mod dialogue;
 pub mod holidays;
 pub mod nlu;
+pub mod notices;
+pub mod owner;
 pub mod reply;

@@ -19,6 +19,7 @@ pub mod accommodation;
 pub mod error;
 pub mod event;
 pub mod guest;
+pub mod guest_aggregate;
 pub mod house;
 pub mod ids;
 pub mod money;
@@ -30,6 +31,7 @@ pub use accommodation::{Accommodation, AccommodationCommand, AccommodationEvent}
 pub use error::BookingError;
 pub use event::{Aggregate, DomainEvent, EventDecodeError};
 pub use guest::{GuestEvent, GuestId};
+pub use guest_aggregate::{Guest, GuestCommand};
 pub use ids::{AccommodationId, BlockId, ReservationCode, ReservationId};
 pub use money::Money;
 pub use pricing::{Pricing, Quote};

@@ -583,3 +583,18 @@ pub async fn stats(db: &Db) -> Result<StatsView, sqlx::Error> {
         holds,
     })
 }
+
+/// The name and phone the guests read model has for a guest (`None`: never recorded, or
+/// erased).
+pub async fn guest_name_and_phone(
+    db: &Db,
+    guest_ref: &str,
+) -> Result<Option<(String, String)>, sqlx::Error> {
+    db_fetch!(
+        db,
+        (String, String),
+        fetch_optional,
+        "SELECT name, phone FROM rm_guests WHERE guest_ref = $1".to_owned(),
+        guest_ref.to_owned()
+    )
+}

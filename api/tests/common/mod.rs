@@ -3,9 +3,10 @@
 
 use std::sync::{Arc, Mutex};
 
-use api::app::{AppState, Application, Clock};
 use api::auth::{Keys, Role};
 use api::config::Settings;
+use api::server::{AppState, Application};
+use app::Clock;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 

@@ -1,8 +1,12 @@
 //! given / when / then tests for every rule of the accommodation aggregate.
 
 use super::*;
+use crate::Money;
+use crate::event::{DomainEvent, EventDecodeError};
+use crate::ids::{AccommodationId, ReservationCode};
 use crate::payment::{PaymentFacts, RefundReason, RefundVia};
 use crate::pricing::Pricing;
+use chrono::{Duration, NaiveTime};
 use proptest::prelude::*;
 
 fn d(s: &str) -> NaiveDate {

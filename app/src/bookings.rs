@@ -1,0 +1,282 @@
+//! Placing a hold, one way for every channel (the web API and WhatsApp alike), and the guest's
+//! profile that goes with it.
+//!
+//! The read side is asked first (the cabin exists, the stay fits its rules): a request refused
+//! there writes nothing. The hold is decided next, on the cabin's stream; only a hold that was
+//! placed records the guest's profile, so a refused request (nights taken, too many guests, an
+//! unknown cabin) leaves nothing in the permanent log.
+
+use chrono::NaiveDate;
+use domain::accommodation::{AccommodationCommand, Channel, PlaceHold, validate_stay};
+use domain::guest::valid_phone;
+use domain::{
+    AccommodationEvent, AccommodationId, BookingError, GuestCommand, GuestId, Money,
+    ReservationCode, ReservationId, StayDates,
+};
+use projections::queries;
+
+use crate::context::Context;
+use crate::error::AppError;
+use crate::execute::{Origin, execute};
+use crate::guest_stream::execute_guest;
+
+/// Who is booking, as they gave it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewGuest {
+    pub name: String,
+    pub phone: String,
+    /// They ask to hear of their booking on WhatsApp at `phone` (a WhatsApp guest always does).
+    pub whatsapp: bool,
+}
+
+impl NewGuest {
+    /// The name and phone, checked.
+    pub fn validated(&self) -> Result<(), AppError> {
+        let name = self.name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(AppError::invalid("guest.name must be 1..100 characters"));
+        }
+        if !valid_phone(&self.phone) {
+            return Err(AppError::invalid(
+                "guest.phone must be a phone number (6 to 15 digits, + - ( ) and spaces allowed)",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A hold to place.
+#[derive(Clone, Debug)]
+pub struct HoldRequest {
+    pub accommodation: AccommodationId,
+    pub check_in: NaiveDate,
+    pub check_out: NaiveDate,
+    pub guests: u32,
+    pub guest: NewGuest,
+    pub channel: Channel,
+    /// Derived from the inbound message on WhatsApp, so that a message taken up twice places
+    /// one hold; fresh on the web (where the `Idempotency-Key` does that).
+    pub reservation_id: ReservationId,
+}
+
+/// The hold placed.
+#[derive(Clone, Debug)]
+pub struct Held {
+    pub reservation_id: ReservationId,
+    pub code: ReservationCode,
+    pub accommodation: AccommodationId,
+    pub stay: StayDates,
+    pub guests: u32,
+    pub quote: domain::Quote,
+    pub deposit: Money,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+    /// The global position of the hold (for `min_position`); `None` on a replay.
+    pub position: Option<i64>,
+}
+
+/// Places a hold: read-side checks first, then the hold, then (only if placed) the guest's
+/// profile. A request taken up again (the same `reservation_id`) answers with the hold it
+/// placed the first time.
+pub async fn place_hold(
+    ctx: &Context,
+    request: &HoldRequest,
+    origin: &Origin,
+) -> Result<Held, AppError> {
+    request.guest.validated()?;
+    let stay = StayDates::new(request.check_in, request.check_out)?;
+    // The cabin's own stream (the handler's cached state), not a read model that may not have
+    // caught up with a cabin registered a moment ago.
+    let cabin = ctx.accommodation(request.accommodation).await?;
+    let info = cabin.info().ok_or_else(|| {
+        AppError::not_found(format!(
+            "no accommodation {:?}",
+            request.accommodation.to_string()
+        ))
+    })?;
+    validate_stay(
+        info.capacity,
+        info.min_nights,
+        info.utc_offset_minutes,
+        &stay,
+        request.guests,
+        ctx.now(),
+    )?;
+    // Nights already taken: refused before anything is written.
+    let trial = AccommodationCommand::PlaceHold(PlaceHold {
+        reservation_id: request.reservation_id,
+        code: ReservationCode::from_entropy(0),
+        guest_ref: String::new(),
+        stay,
+        guests: request.guests,
+        channel: request.channel,
+        hold_duration: chrono::Duration::minutes(ctx.settings.hold_minutes),
+    });
+    match domain::Aggregate::decide(&cabin, &trial, ctx.now()) {
+        Ok(_) | Err(BookingError::DuplicateReservation(_)) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let guest = eventstore::pii::guest_for_phone(&ctx.db, &request.guest.phone).await?;
+    let cmd = AccommodationCommand::PlaceHold(PlaceHold {
+        reservation_id: request.reservation_id,
+        code: fresh_code(ctx).await?,
+        guest_ref: guest.stream_id(),
+        stay,
+        guests: request.guests,
+        channel: request.channel,
+        hold_duration: chrono::Duration::minutes(ctx.settings.hold_minutes),
+    });
+    let origin = origin.clone().correlated(request.reservation_id.as_uuid());
+    let held = match execute(ctx, request.accommodation, cmd, &origin).await {
+        Ok(done) => done.events.iter().find_map(|e| match e {
+            AccommodationEvent::HoldPlaced(h) => Some(Held {
+                reservation_id: h.reservation_id,
+                code: h.code.clone(),
+                accommodation: request.accommodation,
+                stay: h.stay,
+                guests: h.guests,
+                quote: h.quote.clone(),
+                deposit: h.quote.deposit,
+                expires_at: h.expires_at,
+                position: done.position,
+            }),
+            _ => None,
+        }),
+        // Placed before (the same message taken up again after a crash): that hold.
+        Err(AppError::Domain(BookingError::DuplicateReservation(_))) => {
+            existing(ctx, request.accommodation, request.reservation_id).await?
+        }
+        Err(e) => return Err(e),
+    };
+    let held = held.ok_or_else(|| {
+        AppError::Unavailable(anyhow::anyhow!("the hold was not recorded; retry"))
+    })?;
+    let mut held = held;
+    // Read-your-writes: the position answered covers the guest's profile too, so a client
+    // reading at it sees the reservation with its guest's name.
+    if let Some(event) = record_guest_as(ctx, guest, &request.guest, &origin).await? {
+        let positions = ctx
+            .store
+            .wait_for_positions(&[event], std::time::Duration::from_secs(2))
+            .await?;
+        if let Some(p) = positions.and_then(|p| p.last().copied()) {
+            held.position = Some(held.position.map_or(p, |h| h.max(p)));
+        }
+    }
+    Ok(held)
+}
+
+/// The hold `reservation` as the cabin's stream has it.
+async fn existing(
+    ctx: &Context,
+    accommodation: AccommodationId,
+    reservation: ReservationId,
+) -> Result<Option<Held>, AppError> {
+    let cabin = ctx.accommodation(accommodation).await?;
+    Ok(cabin.reservation(reservation).map(|r| Held {
+        reservation_id: r.id,
+        code: r.code.clone(),
+        accommodation,
+        stay: r.stay,
+        guests: r.guests,
+        quote: r.quote.clone(),
+        deposit: r.quote.deposit,
+        expires_at: r.expires_at,
+        position: None,
+    }))
+}
+
+/// A code no reservation in the read model uses yet (collisions are rare: 32^7 codes).
+pub async fn fresh_code(ctx: &Context) -> Result<ReservationCode, AppError> {
+    loop {
+        let code = ReservationCode::from_entropy(rand::random());
+        if queries::reservation_by_code(&ctx.db, code.as_str())
+            .await?
+            .is_none()
+        {
+            return Ok(code);
+        }
+    }
+}
+
+/// Records the guest's name and phone on their stream when they are new or changed.
+pub async fn record_guest(
+    ctx: &Context,
+    guest: &NewGuest,
+    origin: &Origin,
+) -> Result<GuestId, AppError> {
+    guest.validated()?;
+    let id = eventstore::pii::guest_for_phone(&ctx.db, &guest.phone).await?;
+    record_guest_as(ctx, id, guest, origin).await?;
+    Ok(id)
+}
+
+/// Records the profile when it is new or changed; the id of the event recorded, if one was.
+async fn record_guest_as(
+    ctx: &Context,
+    id: GuestId,
+    guest: &NewGuest,
+    origin: &Origin,
+) -> Result<Option<uuid::Uuid>, AppError> {
+    let name = guest.name.trim();
+    // The read model answers whether the name or phone changed; only then, or for a guest
+    // asking to hear on WhatsApp, is their sealed profile opened. A consent once given stays: a
+    // later booking that does not ask does not withdraw it.
+    let known = queries::guest_name_and_phone(&ctx.db, &id.stream_id()).await?;
+    if known.as_ref() == Some(&(name.to_owned(), guest.phone.clone())) && !guest.whatsapp {
+        return Ok(None);
+    }
+    let before = crate::guests::profile(ctx, &id.stream_id()).await?;
+    let profile = eventstore::pii::Profile {
+        name: name.to_owned(),
+        phone: guest.phone.clone(),
+        whatsapp: guest.whatsapp || before.as_ref().is_some_and(|p| p.whatsapp),
+    };
+    if before.as_ref() == Some(&profile) {
+        return Ok(None);
+    }
+    // Personal data goes into the log sealed with the guest's own key (see eventstore::pii).
+    let key =
+        eventstore::pii::key_or_create(&ctx.db, &id.stream_id(), ctx.now().timestamp_millis())
+            .await?;
+    let cmd = GuestCommand::SealProfile {
+        guest_id: id,
+        sealed: eventstore::pii::seal_profile(&key, &profile),
+    };
+    // Correlated with the guest's conversation, like their dialogue events.
+    let origin = origin.clone().correlated(id.as_uuid());
+    let recorded = execute_guest(ctx, id, cmd, &origin).await?;
+    Ok(recorded.event_ids.last().copied())
+}
+
+/// A guest event as the command that records it on the guest's stream (see
+/// `guest_stream::execute_guest`); the stream's new version.
+pub async fn append_guest_event(
+    ctx: &Context,
+    guest: GuestId,
+    event: &domain::GuestEvent,
+    _event_id: uuid::Uuid,
+    origin: &Origin,
+) -> Result<i64, AppError> {
+    use domain::GuestEvent as E;
+    let cmd = match event {
+        E::DialogueAdvanced(d) => GuestCommand::AdvanceDialogue {
+            wamid: d.wamid.clone(),
+            state: d.state.clone(),
+            at: d.at,
+        },
+        E::VoiceNoteTranscribed(v) => GuestCommand::RecordVoiceNote(v.clone()),
+        E::ProfileSealed(p) => GuestCommand::SealProfile {
+            guest_id: p.guest_id,
+            sealed: p.sealed.clone(),
+        },
+        E::PersonalDataErased(e) => GuestCommand::Erase {
+            guest_id: e.guest_id,
+        },
+        E::ProfileRecorded(_) => {
+            return Err(AppError::Unexpected(anyhow::anyhow!(
+                "profiles are recorded sealed"
+            )));
+        }
+    };
+    Ok(execute_guest(ctx, guest, cmd, origin).await?.version)
+}

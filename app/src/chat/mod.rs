@@ -1,0 +1,371 @@
+//! The WhatsApp conversation worker: takes each unprocessed message from the inbox, runs one
+//! dialogue turn, performs what the turn needs (search the availability read model, place the
+//! hold through the command handler), records the new dialogue state on the guest's stream and
+//! queues the replies in the outbox, then marks the message processed.
+//!
+//! Re-processing a message after a crash has no second effect: the dialogue event's id, the
+//! reservation id and the reply ids are all derived from the message id.
+//!
+//! # Layout
+//!
+//! - this file: the worker ([`run`], [`process_pending`]), one message's turn (`handle`), the
+//!   dispatcher over the dialogue's [`Action`]s (`perform`), what a turn records and sends
+//!   (`advance`, [`reply`]), handing a conversation back to the bot ([`hand_back`]) and the ids
+//!   derived from a message ([`derived`]).
+//! - `input`: what a message says to the dialogue (words, a tap, a voice note, a code written
+//!   in words), or the answer it gets at once; `voice_confirm`: the question after an unsure
+//!   transcript, and the guest's "yes" to it.
+//! - one file per action the dialogue asks for: `search` (availability), `hold` (place a hold,
+//!   move it), `reservations` (list, show, preview a cancellation, cancel), `house` (house
+//!   times, the owner's answers), `payments` (payment links and balances, a transfer to check,
+//!   a file that may be the transfer's receipt).
+//! - `owner_alerts`: what the owner hears of from the chat: a guest who asked for a person, a
+//!   transfer to check. Their words are in `conversation::notices::alerts`.
+
+mod hold;
+mod house;
+mod input;
+mod owner_alerts;
+mod payments;
+mod reservations;
+mod search;
+mod voice_confirm;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use conversation::dialogue::{self, Action, Input, Outcome, Setting, State, Step};
+use conversation::reply::Reply;
+use domain::accommodation::ARGENTINA_UTC_OFFSET_MINUTES;
+use domain::guest::DialogueAdvanced;
+use domain::{DomainEvent, GuestEvent, GuestId};
+use integrations::whatsapp::webhook::{InboundMessage, MessageKind};
+use projections::queries;
+use projections::{db_exec, db_fetch};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::bookings;
+use crate::context::Context;
+use crate::error::AppError;
+use crate::execute::Origin;
+use crate::voice::{self, Heard, Resolution};
+
+/// A stable id for something caused by message `wamid` (its `what`).
+pub(crate) fn derived(wamid: &str, what: &str) -> Uuid {
+    let digest = Sha256::digest(format!("{what}:{wamid}").as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_random_bytes(bytes).into_uuid()
+}
+
+/// Answers stored messages until the service stops; a pass under way is finished first.
+///
+/// One instance at a time answers (a lease, see `projections::lease`): two would both
+/// transcribe every voice note and race each other through the same turns. The race itself is
+/// harmless (events and replies have ids derived from the message, so a second pass adds
+/// nothing) but it is all work done twice. Another instance's webhook stores the message; this
+/// worker finds it on its next poll, within half a second.
+pub async fn run(state: Arc<Context>, mut stop: crate::Stop) {
+    let mut lease = projections::lease::Lease::new("cabanas-worker");
+    loop {
+        if stop.requested() {
+            return;
+        }
+        let active = match lease.acquire(&state.db, &["conversation"]).await {
+            Ok(held) => !held.is_empty(),
+            Err(err) => {
+                tracing::warn!(error = %err, "conversation lease unavailable");
+                false
+            }
+        };
+        state.conversation_active.store(active, Ordering::Relaxed);
+        let idle = if !active {
+            // Standing by: the lease is tried for again (it is checked every 2 s).
+            stop.sleep(Duration::from_millis(500)).await
+        } else {
+            match process_pending(&state).await {
+                Ok(0) => {
+                    stop.idle(Duration::from_millis(500), &state.inbox_wake)
+                        .await
+                }
+                Ok(_) => {
+                    state.outbox_wake.notify_one();
+                    true
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "conversation pass failed; will retry");
+                    stop.sleep(Duration::from_secs(1)).await
+                }
+            }
+        };
+        if !idle {
+            return;
+        }
+    }
+}
+
+/// Handles every unprocessed message, oldest first; returns how many were answered. A voice
+/// note still being transcribed waits in the inbox, and so does everything its guest sent
+/// after it, so a guest's messages are answered in the order they were sent.
+pub async fn process_pending(state: &Arc<Context>) -> Result<usize, AppError> {
+    let rows: Vec<(String, String)> = db_fetch!(
+        &state.db,
+        (String, String),
+        fetch_all,
+        "SELECT wamid, message FROM wa_inbox WHERE processed_at_ms IS NULL \
+         ORDER BY received_at_ms, wamid LIMIT 50"
+            .to_owned()
+    )?;
+    let mut listening: HashSet<String> = HashSet::new();
+    let mut handled = 0;
+    for (wamid, raw) in rows {
+        match serde_json::from_str::<InboundMessage>(&raw) {
+            Ok(message) => {
+                if listening.contains(&message.wa_id) {
+                    continue;
+                }
+                // The owner's own number: a command is theirs to give, not a guest's words.
+                if crate::owner::is_owner(&state.settings, &message.wa_id)
+                    && crate::owner::handle(state, &message).await?
+                {
+                    mark_handled(state, &wamid, &mut handled).await?;
+                    continue;
+                }
+                let heard = match &message.kind {
+                    MessageKind::Audio { .. } => match voice::resolve(state, &message).await? {
+                        Resolution::Ready(heard) => Some(heard),
+                        Resolution::Pending => {
+                            listening.insert(message.wa_id.clone());
+                            continue;
+                        }
+                    },
+                    _ => None,
+                };
+                handle(state, &message, heard).await?;
+            }
+            Err(err) => tracing::error!(error = %err, "unreadable inbox row; skipped"),
+        }
+        mark_handled(state, &wamid, &mut handled).await?;
+    }
+    Ok(handled)
+}
+
+/// Records the message `wamid` as answered, and shows the sender it was read.
+async fn mark_handled(state: &Context, wamid: &str, handled: &mut usize) -> Result<(), AppError> {
+    db_exec!(
+        &state.db,
+        "UPDATE wa_inbox SET processed_at_ms = $2 WHERE wamid = $1".to_owned(),
+        wamid.to_owned(),
+        state.now().timestamp_millis()
+    )?;
+    *handled += 1;
+    // Blue ticks: best effort, off the conversation's path (a lost receipt loses nothing).
+    if let Some(api) = state.whatsapp.clone() {
+        let wamid = wamid.to_owned();
+        tokio::spawn(async move {
+            if let Err(err) = api.mark_read(&wamid).await {
+                tracing::debug!(error = %err, "read receipt not sent");
+            }
+        });
+    }
+    Ok(())
+}
+
+/// The guest's conversation state and when it last moved.
+async fn load(
+    state: &Context,
+    guest: &GuestId,
+) -> Result<(State, Option<DateTime<Utc>>), AppError> {
+    let events = state.store.read_stream(&guest.stream_id(), 0).await?;
+    for e in events.iter().rev() {
+        if let Ok(GuestEvent::DialogueAdvanced(d)) =
+            GuestEvent::from_stored(&e.event_type, e.schema_version as u32, e.payload.clone())
+        {
+            let dialogue = serde_json::from_value(d.state).unwrap_or_default();
+            return Ok((dialogue, Some(d.at)));
+        }
+    }
+    Ok((State::Menu, None))
+}
+
+/// One message's turn: what it says to the dialogue (`input`), the action the dialogue asks
+/// for (`perform`), a question about the house asked with dates, the owner told of a hand-off,
+/// and the new state recorded before the replies are queued.
+async fn handle(state: &Context, m: &InboundMessage, heard: Option<Heard>) -> Result<(), AppError> {
+    let guest = eventstore::pii::guest_for_phone(&state.db, &m.wa_id).await?;
+    let (dialogue, last) = load(state, &guest).await?;
+    // Cabin names: one named before any is offered ("quiero la del río") is kept.
+    let cabins: Vec<String> = queries::accommodations(&state.db)
+        .await?
+        .into_iter()
+        .map(|a| a.name)
+        .collect();
+    let at = DateTime::from_timestamp(m.timestamp, 0).unwrap_or_else(|| state.now());
+    let setting = Setting {
+        now: at,
+        utc_offset_minutes: ARGENTINA_UTC_OFFSET_MINUTES,
+        cabins: &cabins,
+    };
+    // Each message is read once; the reading goes everywhere it is needed.
+    let body_read = match &m.kind {
+        MessageKind::Text { body } => Some(dialogue::read(&dialogue, body, &setting)),
+        _ => None,
+    };
+    // A conversation a person took over is theirs: the bot answers nothing until it is
+    // released (or a quiet day passes), neither words nor voice notes (not even "say it
+    // again") nor pictures.
+    if dialogue::with_a_person(&dialogue, last, at) {
+        // Recorded all the same: the day without a word that hands them back runs from here.
+        return advance(state, &guest, m, &State::HandedOff, at).await;
+    }
+    let read = input::of(state, m, &guest, heard, body_read, &dialogue, &setting);
+    let Some(input) = read.await? else {
+        // Answered already (a voice note to confirm or to say again, a file): the dialogue
+        // stays where it was.
+        return Ok(());
+    };
+    let mut turn = match dialogue::respond_in(&setting, &dialogue, last, &input) {
+        Step::Done(turn) => turn,
+        Step::Need { action, pending } => {
+            let outcome = perform(state, m, &guest, action).await?;
+            dialogue::after_in(&setting, pending, outcome)
+        }
+    };
+    if let Input::Read(_, u) = &input {
+        house::answer_asked_with_dates(state, u, &setting, &mut turn).await?;
+    }
+    if turn.handoff {
+        tracing::info!("a WhatsApp conversation was handed to a person");
+        metrics::counter!("cabanas_conversation_handoffs_total").increment(1);
+        // The guest was told a person will write: the person has to hear of it.
+        owner_alerts::handoff(state, m, &guest).await?;
+    }
+    advance(state, &guest, m, &turn.state, at).await?;
+    reply(state, m, &turn.replies).await
+}
+
+/// Performs what the dialogue asked for: one file per action.
+async fn perform(
+    state: &Context,
+    m: &InboundMessage,
+    guest: &GuestId,
+    action: Action,
+) -> Result<Outcome, AppError> {
+    match action {
+        Action::SearchAvailability {
+            check_in,
+            check_out,
+            guests,
+        } => search::availability(state, (check_in, check_out), guests).await,
+        Action::PlaceHold {
+            accommodation_id,
+            check_in,
+            check_out,
+            guests,
+        } => hold::place_hold(state, m, &accommodation_id, (check_in, check_out), guests).await,
+        Action::MoveHold {
+            code,
+            accommodation_id,
+            check_in,
+            check_out,
+            guests,
+        } => {
+            let stay = (check_in, check_out);
+            hold::move_hold(state, m, guest, &code, &accommodation_id, stay, guests).await
+        }
+        Action::ListReservations => reservations::list(state, guest).await,
+        Action::ShowReservation { code } => reservations::show(state, guest, &code).await,
+        Action::PreviewCancellation { code } => {
+            reservations::preview_cancellation(state, guest, code).await
+        }
+        Action::CancelReservation { code } => reservations::cancel(state, m, guest, code).await,
+        Action::PaymentLinks => payments::links(state, guest).await,
+        Action::TransferToCheck => payments::transfer_to_check(state, m, guest).await,
+        Action::HouseTimes => house::times(state, guest).await,
+        Action::HouseAnswer { topic, among } => house::answers(state, topic, &among).await,
+    }
+}
+
+/// The day in Argentina at `now`: the domain's one rule for "today".
+fn argentine_today(now: DateTime<Utc>) -> chrono::NaiveDate {
+    domain::accommodation::local_today(now, ARGENTINA_UTC_OFFSET_MINUTES)
+}
+
+/// Every reservation of the guest's (the read model's, at most 50).
+async fn guest_reservations(
+    state: &Context,
+    guest: &GuestId,
+) -> Result<Vec<queries::ReservationView>, AppError> {
+    let filter = queries::ReservationFilter {
+        guest_ref: Some(guest.stream_id()),
+        limit: 50,
+        ..queries::ReservationFilter::default()
+    };
+    Ok(queries::search_reservations(&state.db, &filter).await?)
+}
+
+/// Records where the conversation with `guest` stands after message `m`, received `at`.
+async fn advance(
+    state: &Context,
+    guest: &GuestId,
+    m: &InboundMessage,
+    dialogue: &State,
+    at: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let event = GuestEvent::DialogueAdvanced(DialogueAdvanced {
+        wamid: m.wamid.clone(),
+        state: serde_json::to_value(dialogue).unwrap_or_default(),
+        at,
+    });
+    // One correlation per guest conversation.
+    let origin = Origin::guest_whatsapp(&m.wamid).correlated(guest.as_uuid());
+    bookings::append_guest_event(
+        state,
+        *guest,
+        &event,
+        derived(&m.wamid, "dialogue"),
+        &origin,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Queues `replies` to the sender of `m`, in order, under ids derived from the message.
+pub(crate) async fn reply(
+    state: &Context,
+    m: &InboundMessage,
+    replies: &[Reply],
+) -> Result<(), AppError> {
+    let now = state.now().timestamp_millis();
+    for (i, r) in replies.iter().enumerate() {
+        crate::outbox::enqueue_nth(&state.db, &format!("{}:{i}", m.wamid), &m.wa_id, r, now, i)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Hands the conversation with `wa_id` back to the bot, on behalf of whoever `origin` names:
+/// its next message is answered from the menu. The guest stream's new version; `None` when
+/// that number never wrote.
+pub async fn hand_back(
+    state: &Context,
+    wa_id: &str,
+    origin: &Origin,
+) -> Result<Option<i64>, AppError> {
+    let Some(guest) = eventstore::pii::find_guest(&state.db, wa_id).await? else {
+        return Ok(None);
+    };
+    let event = GuestEvent::DialogueAdvanced(DialogueAdvanced {
+        wamid: format!("release:{}", uuid::Uuid::new_v4()),
+        state: serde_json::to_value(State::Menu).unwrap_or_default(),
+        at: state.now(),
+    });
+    let origin = origin.clone().correlated(guest.as_uuid());
+    let version =
+        bookings::append_guest_event(state, guest, &event, uuid::Uuid::now_v7(), &origin).await?;
+    Ok(Some(version))
+}

@@ -1,0 +1,96 @@
+//! The hold-expiry scheduler: every interval, `ExpireHold` for each hold past its expiry, and a
+//! reminder to each WhatsApp guest whose unpaid hold is about to lapse (`payments::remind_unpaid`),
+//! the way there to those arriving tomorrow, and the owner's agenda of the day (`arrivals`).
+//!
+//! Safe with several instances: the command is decided on the accommodation stream's current
+//! version, so when two instances race, one expires the hold and the other is told it is no
+//! longer held (ignored). Time comes from the app's clock, so tests move it by hand.
+
+use chrono::{DateTime, Utc};
+use domain::accommodation::{AccommodationCommand, ExpireHold};
+use domain::{AccommodationId, BookingError, ReservationId};
+use eventstore::CommandError;
+use projections::db_fetch;
+
+use crate::context::Context;
+use crate::execute::{Origin, Source};
+
+pub async fn run(state: std::sync::Arc<Context>) {
+    loop {
+        tokio::time::sleep(state.settings.expiry_interval).await;
+        match expire_due(&state, state.now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(expired = n, "holds expired"),
+            Err(err) => tracing::warn!(error = %err, "hold expiry pass failed; will retry"),
+        }
+        match crate::payments::remind_unpaid(&state, state.now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(reminded = n, "guests reminded of holds about to lapse"),
+            Err(err) => {
+                tracing::warn!(error = %err, "hold reminder pass failed; will retry")
+            }
+        }
+        match crate::arrivals::tell_tomorrows_guests(&state, state.now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(told = n, "guests arriving tomorrow told the way"),
+            Err(err) => {
+                tracing::warn!(error = %err, "arrival messages pass failed; will retry")
+            }
+        }
+        match crate::arrivals::tell_owner_the_day(&state, state.now()).await {
+            Ok(false) => {}
+            Ok(true) => tracing::info!("the owner told the day's arrivals and departures"),
+            Err(err) => {
+                tracing::warn!(error = %err, "owner's agenda pass failed; will retry")
+            }
+        }
+    }
+}
+
+/// Expires every hold due at `now`; returns how many this call expired.
+pub async fn expire_due(state: &Context, now: DateTime<Utc>) -> anyhow::Result<usize> {
+    let due: Vec<(String, String)> = db_fetch!(
+        &state.db,
+        (String, String),
+        fetch_all,
+        "SELECT occupant_id, accommodation_id FROM rm_stays \
+         WHERE status = 'held' AND expires_at_ms <= $1 ORDER BY expires_at_ms LIMIT 500"
+            .to_owned(),
+        now.timestamp_millis()
+    )?;
+    let mut expired = 0;
+    for (reservation, accommodation) in due {
+        let (Ok(reservation), Ok(accommodation)) = (
+            reservation.parse::<ReservationId>(),
+            accommodation.parse::<AccommodationId>(),
+        ) else {
+            continue;
+        };
+        let metadata = Origin::new(Source::Scheduler, "scheduler")
+            .correlated(reservation.as_uuid())
+            .metadata();
+        let command = AccommodationCommand::ExpireHold(ExpireHold {
+            reservation_id: reservation,
+        });
+        match state
+            .handler
+            .execute(&accommodation.stream_id(), &command, now, &metadata)
+            .await
+        {
+            Ok(_) => {
+                metrics::counter!("cabanas_commands_total", "command" => "ExpireHold", "outcome" => "ok")
+                    .increment(1);
+                expired += 1;
+            }
+            // Confirmed, cancelled, extended or expired by another instance since the read model
+            // saw it: nothing to do.
+            Err(CommandError::Domain(
+                BookingError::NotHeld
+                | BookingError::HoldNotDue { .. }
+                | BookingError::ReservationNotFound(_),
+            )) => {}
+            Err(err) => return Err(err.into()),
+        }
+    }
+    Ok(expired)
+}

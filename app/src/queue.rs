@@ -1,0 +1,180 @@
+//! The one work queue in a table, used by the Mercado Pago inbox (`mp_inbox`), the reactor's
+//! side effects (`reactor_tasks`) and the WhatsApp reply outbox (`wa_outbox`): rows are claimed
+//! with a deadline so two workers (or instances) never work one row at the same time and a
+//! worker that dies leaves its rows to be claimed again; failures come back later with
+//! exponential backoff; nothing is ever dropped: a row ends closed with its outcome (or its
+//! error, for the admin to see).
+//!
+//! The tables share the queue's columns (`status`, `attempts`, `next_attempt_at_ms`,
+//! `claimed_until_ms`, `last_error`, `created_at_ms`); how a row is closed is each table's own
+//! (an inbox row keeps its outcome, a reply keeps Meta's message id).
+
+use eventstore::Db;
+use projections::{db_exec, db_fetch};
+
+/// How long a claimed row is left alone before another worker may take it.
+const CLAIM_MS: i64 = 60_000;
+
+/// A queue table and how it behaves.
+#[derive(Clone, Copy, Debug)]
+pub struct Shape {
+    pub table: &'static str,
+    /// The status of a claimed row (`working`; the outbox says `sending`).
+    pub working: &'static str,
+    /// The longest wait between two attempts.
+    pub max_backoff_ms: i64,
+}
+
+impl Shape {
+    /// An inbox or task table: claimed rows are `working`; retries wait up to ten minutes.
+    pub const fn tasks(table: &'static str) -> Shape {
+        Shape {
+            table,
+            working: "working",
+            max_backoff_ms: 10 * 60 * 1000,
+        }
+    }
+
+    /// The reply outbox: claimed rows are `sending`; a reply never waits more than five minutes
+    /// (a guest is waiting for it).
+    pub const OUTBOX: Shape = Shape {
+        table: "wa_outbox",
+        working: "sending",
+        max_backoff_ms: 5 * 60 * 1000,
+    };
+}
+
+pub struct Queue {
+    db: Db,
+    shape: Shape,
+}
+
+/// A claimed row: its id, how many attempts came before, and whether it was taken back from a
+/// worker whose claim ran out (it may have done its work before it stopped).
+pub struct Claimed {
+    pub id: String,
+    pub attempts: i32,
+    pub retaken: bool,
+}
+
+impl Queue {
+    pub fn new(db: Db, table: &'static str) -> Queue {
+        Queue::with(db, Shape::tasks(table))
+    }
+
+    pub fn with(db: Db, shape: Shape) -> Queue {
+        Queue { db, shape }
+    }
+
+    fn backoff_ms(&self, attempts: i32) -> i64 {
+        (1000_i64 << attempts.clamp(0, 12)).min(self.shape.max_backoff_ms)
+    }
+
+    /// Claims up to `limit` rows due at `now_ms`, oldest first.
+    pub async fn claim(&self, now_ms: i64, limit: i64) -> Result<Vec<Claimed>, sqlx::Error> {
+        let Shape { table, working, .. } = self.shape;
+        let due: Vec<(String, i32, String)> = db_fetch!(
+            &self.db,
+            (String, i32, String),
+            fetch_all,
+            format!(
+                "SELECT id, attempts, status FROM {table} \
+                 WHERE (status = 'pending' AND next_attempt_at_ms <= $1) \
+                    OR (status = '{working}' AND claimed_until_ms < $1) \
+                 ORDER BY created_at_ms, id LIMIT $2"
+            ),
+            now_ms,
+            limit
+        )?;
+        let mut claimed = Vec::with_capacity(due.len());
+        for (id, attempts, status) in due {
+            let got = db_exec!(
+                &self.db,
+                format!(
+                    "UPDATE {table} SET status = '{working}', claimed_until_ms = $2 WHERE id = $1 \
+                     AND (status = 'pending' OR (status = '{working}' AND claimed_until_ms < $3))"
+                ),
+                id.clone(),
+                now_ms + CLAIM_MS,
+                now_ms
+            )?;
+            if got == 1 {
+                claimed.push(Claimed {
+                    id,
+                    attempts,
+                    retaken: status == working,
+                });
+            }
+        }
+        Ok(claimed)
+    }
+
+    /// The row's work is finished; `outcome` says what it did (inbox and task tables).
+    pub async fn done(&self, id: &str, outcome: &str, now_ms: i64) -> Result<(), sqlx::Error> {
+        self.close(id, "done", Some(outcome), None, now_ms).await
+    }
+
+    /// Refused for good: kept with its error for the admin (inbox and task tables).
+    pub async fn failed(&self, id: &str, error: &str, now_ms: i64) -> Result<(), sqlx::Error> {
+        self.close(id, "failed", None, Some(error), now_ms).await
+    }
+
+    async fn close(
+        &self,
+        id: &str,
+        status: &str,
+        outcome: Option<&str>,
+        error: Option<&str>,
+        now_ms: i64,
+    ) -> Result<(), sqlx::Error> {
+        db_exec!(
+            &self.db,
+            format!(
+                "UPDATE {} SET status = $2, outcome = $3, last_error = COALESCE($4, last_error), \
+                 done_at_ms = $5, claimed_until_ms = NULL WHERE id = $1",
+                self.shape.table
+            ),
+            id.to_owned(),
+            status.to_owned(),
+            outcome.map(str::to_owned),
+            error.map(str::to_owned),
+            now_ms
+        )?;
+        Ok(())
+    }
+
+    /// Tries again later, after a backoff that grows with every attempt.
+    pub async fn retry(
+        &self,
+        claimed: &Claimed,
+        error: &str,
+        now_ms: i64,
+    ) -> Result<(), sqlx::Error> {
+        self.put_back(&claimed.id, claimed.attempts + 1, error, now_ms)
+            .await
+    }
+
+    /// Back to pending with `attempts` counted (not an attempt of its own: a row waiting behind
+    /// another's retry keeps its count).
+    pub async fn put_back(
+        &self,
+        id: &str,
+        attempts: i32,
+        error: &str,
+        now_ms: i64,
+    ) -> Result<(), sqlx::Error> {
+        db_exec!(
+            &self.db,
+            format!(
+                "UPDATE {} SET status = 'pending', attempts = $2, next_attempt_at_ms = $3, \
+                 last_error = $4, claimed_until_ms = NULL WHERE id = $1",
+                self.shape.table
+            ),
+            id.to_owned(),
+            attempts,
+            now_ms + self.backoff_ms(attempts),
+            error.to_owned()
+        )?;
+        Ok(())
+    }
+}

@@ -1,0 +1,179 @@
+//! Commands on one reservation, named by its code, from the owner's API calls and from their
+//! WhatsApp alike: confirming a deposit taken by hand (on time or late), recording a payment or
+//! a refund made by hand, moving a stay, cancelling, extending a hold. Each answers with the
+//! events it recorded and where the reservation stands now, as typed figures.
+
+use domain::accommodation::{AccommodationCommand, ChangeStay, ConfirmLate, ConfirmReservation};
+use domain::{
+    AccommodationId, Aggregate, BookingError, DomainEvent, Money, ReservationId, StayDates,
+};
+use projections::queries::{self, ReservationView};
+use serde::Serialize;
+
+use crate::context::Context;
+use crate::error::AppError;
+use crate::execute::{Origin, execute};
+
+/// What a command on a reservation did, and where the reservation stands now.
+#[derive(Clone, Debug, Serialize)]
+pub struct Changed {
+    pub code: String,
+    /// The last event recorded (none when the command was a repeat).
+    pub event: Option<&'static str>,
+    pub events: Vec<&'static str>,
+    pub position: Option<i64>,
+    pub status: Option<domain::accommodation::ReservationStatus>,
+    pub total: Option<Money>,
+    pub paid: Option<Money>,
+    pub refunded: Option<Money>,
+    pub balance_due: Option<Money>,
+}
+
+/// The reservation a code names, with its id and its cabin's.
+pub async fn find(
+    ctx: &Context,
+    code: &str,
+) -> Result<(ReservationView, ReservationId, AccommodationId), AppError> {
+    let code = code.trim().to_uppercase();
+    let r = queries::reservation_by_code(&ctx.db, &code)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("no reservation {code}")))?;
+    let unreadable = || AppError::not_found(format!("no reservation {code}"));
+    let reservation_id: ReservationId = r.id.parse().map_err(|_| unreadable())?;
+    let accommodation: AccommodationId = r.accommodation_id.parse().map_err(|_| unreadable())?;
+    Ok((r, reservation_id, accommodation))
+}
+
+/// Runs the command `make` builds on the reservation `code`.
+pub async fn on_reservation(
+    ctx: &Context,
+    origin: &Origin,
+    code: &str,
+    make: impl FnOnce(ReservationId) -> Result<AccommodationCommand, AppError>,
+) -> Result<Changed, AppError> {
+    let (r, reservation_id, id) = find(ctx, code).await?;
+    let cmd = make(reservation_id)?;
+    let origin = origin.clone().correlated(reservation_id.as_uuid());
+    let done = execute(ctx, id, cmd, &origin).await?;
+    let events: Vec<&'static str> = done.events.iter().map(|e| e.event_type()).collect();
+    let mut changed = Changed {
+        code: r.code,
+        event: events.last().copied(),
+        events,
+        position: done.position,
+        status: None,
+        total: None,
+        paid: None,
+        refunded: None,
+        balance_due: None,
+    };
+    // Where the reservation stands now, so that the owner sees what the command did (what a
+    // cancellation gives back, what is left to collect) without asking again.
+    if let Some(now) = ctx.accommodation(id).await?.reservation(reservation_id) {
+        changed.status = Some(now.status);
+        changed.total = Some(now.quote.total);
+        changed.paid = Some(now.net_paid());
+        changed.refunded = Some(now.payments.iter().map(|p| p.refunded).sum());
+        changed.balance_due = Some(now.balance_due());
+    }
+    Ok(changed)
+}
+
+/// Why a deposit taken by hand could not be recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum NotConfirmed {
+    /// The hold lapsed and its nights were taken since: nothing recorded; the money is the
+    /// owner's to give back.
+    #[error(
+        "the hold lapsed and its nights were taken since; nothing was recorded, and the transfer \
+         is for you to give back"
+    )]
+    LapsedAndTaken(#[source] AppError),
+    #[error(transparent)]
+    Other(#[from] AppError),
+}
+
+/// The owner took the deposit of the hold `code` by hand (the API's `…/confirm`, or from their
+/// WhatsApp). A hold that lapsed meanwhile is confirmed all the same while its nights are free
+/// (`ConfirmLate`), and refused, nothing recorded, if they are not.
+pub async fn confirm_deposit(
+    ctx: &Context,
+    origin: &Origin,
+    code: &str,
+    reference: &str,
+    amount: Money,
+) -> Result<Changed, NotConfirmed> {
+    let confirmed = on_reservation(ctx, origin, code, |reservation_id| {
+        Ok(AccommodationCommand::Confirm(ConfirmReservation {
+            reservation_id,
+            payment_reference: reference.to_owned(),
+            amount_paid: amount,
+        }))
+    })
+    .await;
+    match confirmed {
+        Err(AppError::Domain(BookingError::HoldExpired { .. })) => {
+            on_reservation(ctx, origin, code, |reservation_id| {
+                Ok(AccommodationCommand::ConfirmLate(ConfirmLate {
+                    reservation_id,
+                    payment_reference: reference.to_owned(),
+                    amount_paid: amount,
+                }))
+            })
+            .await
+            .map_err(|e| match e {
+                AppError::Domain(BookingError::DatesUnavailable { .. }) => {
+                    NotConfirmed::LapsedAndTaken(e)
+                }
+                other => NotConfirmed::Other(other),
+            })
+        }
+        other => Ok(other?),
+    }
+}
+
+/// What moving the reservation `code` would do: decided on the cabin's current state, nothing
+/// recorded.
+#[derive(Clone, Debug, Serialize)]
+pub struct StayPreview {
+    pub code: String,
+    pub check_in: chrono::NaiveDate,
+    pub check_out: chrono::NaiveDate,
+    pub guests: u32,
+    pub quote: domain::Quote,
+    pub total: Money,
+    pub amount_paid: Money,
+    pub balance_due: Money,
+}
+
+pub async fn preview_stay(
+    ctx: &Context,
+    code: &str,
+    stay: StayDates,
+    guests: Option<u32>,
+) -> Result<StayPreview, AppError> {
+    let (r, reservation_id, id) = find(ctx, code).await?;
+    let mut cabin = ctx.accommodation(id).await?;
+    let cmd = AccommodationCommand::ChangeStay(ChangeStay {
+        reservation_id,
+        stay,
+        guests,
+    });
+    // The figures are read off the cabin as the change would leave it, as after a real one.
+    for event in cabin.decide(&cmd, ctx.now())? {
+        cabin.evolve(&event);
+    }
+    let after = cabin
+        .reservation(reservation_id)
+        .ok_or_else(|| AppError::not_found(format!("no reservation {code}")))?;
+    Ok(StayPreview {
+        code: r.code,
+        check_in: after.stay.check_in(),
+        check_out: after.stay.check_out(),
+        guests: after.guests,
+        quote: after.quote.clone(),
+        total: after.quote.total,
+        amount_paid: after.net_paid(),
+        balance_due: after.balance_due(),
+    })
+}
