@@ -898,3 +898,78 @@ async fn an_unsigned_command_from_the_owners_number_confirms_nothing() {
         );
     }
 }
+
+/// "mañana" written at 22:30 in Argentina (01:30 UTC, already the next day in UTC) is the day
+/// after the guest's own date: the chat reckons "today" by the domain's one rule, in the
+/// deployment's offset, never by the UTC date.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tomorrow_written_late_at_night_in_argentina_is_the_guests_tomorrow() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let (server, app) = spawn_with_meta(backend, "wamid.reply", &[]).await;
+        let id = register_the_lake(&app).await;
+        // Two days ahead at 01:30 UTC: 22:30 of the day before on the guest's clock.
+        let utc_day = chrono::Utc::now().date_naive() + chrono::Days::new(2);
+        let at = utc_day.and_hms_opt(1, 30, 0).unwrap().and_utc();
+        *app.clock.lock().unwrap() = at;
+        let guests_today = utc_day - chrono::Days::new(1);
+
+        let says =
+            |wamid: &str, message: Value| delivery_as((GUEST, "Ana Pérez"), wamid, message, at);
+        deliver(
+            &app,
+            says(
+                "wamid.late-1",
+                json!({"type": "text", "text": {"body": "mañana 2 noches para 2"}}),
+            ),
+        )
+        .await;
+        let offered = sent(&server, 1).await;
+        assert_eq!(
+            offered["interactive"]["type"], "button",
+            "{backend:?}: {offered}"
+        );
+        deliver(
+            &app,
+            says(
+                "wamid.late-2",
+                json!({"type": "interactive", "interactive": {"type": "list_reply",
+                       "list_reply": {"id": format!("acc:{id}"), "title": "Cabaña del Lago"}}}),
+            ),
+        )
+        .await;
+        sent(&server, 2).await;
+        deliver(
+            &app,
+            says(
+                "wamid.late-3",
+                json!({"type": "interactive", "interactive": {"type": "button_reply",
+                       "button_reply": {"id": "hold:confirm", "title": "Confirmar"}}}),
+            ),
+        )
+        .await;
+        sent(&server, 3).await;
+
+        let mut held = Value::Null;
+        for _ in 0..100 {
+            let list = app
+                .get("/v1/admin/reservations?status=held", Some(&app.admin))
+                .await;
+            if list.body["items"].as_array().is_some_and(|i| !i.is_empty()) {
+                held = list.body["items"][0].clone();
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let tomorrow = guests_today + chrono::Days::new(1);
+        assert_eq!(
+            held["check_in"],
+            tomorrow.to_string(),
+            "{backend:?}: {held}"
+        );
+        assert_eq!(
+            held["check_out"],
+            (tomorrow + chrono::Days::new(2)).to_string(),
+            "{backend:?}: {held}"
+        );
+    }
+}

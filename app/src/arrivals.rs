@@ -8,8 +8,9 @@
 //! And each morning the owner's agenda: who arrives today (with the balance to collect) and who
 //! leaves, on the owner's WhatsApp. The words of both are in `conversation::notices::arrivals`.
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use conversation::notices::arrivals::{self as notices, Departure};
+use domain::accommodation::local_time;
 use domain::{AccommodationId, ReservationId};
 use projections::db_fetch;
 
@@ -42,8 +43,8 @@ pub async fn tell_tomorrows_guests(state: &Context, now: DateTime<Utc>) -> Resul
     )?;
     let mut told = 0;
     for (id, code, accommodation, guest_ref, check_in, offset) in rows {
-        let local = now + Duration::minutes(offset);
-        if check_in != local.date_naive() + Duration::days(1)
+        let local = local_time(now, offset as i32);
+        if check_in != local.date() + Duration::days(1)
             || local.time() < NaiveTime::from_hms_opt(FROM_HOUR, 0, 0).unwrap_or_default()
         {
             continue;
@@ -93,7 +94,7 @@ pub async fn tell_owner_the_day(state: &Context, now: DateTime<Utc>) -> Result<b
     if local.time() < NaiveTime::from_hms_opt(AGENDA_HOUR, 0, 0).unwrap_or_default() {
         return Ok(false);
     }
-    let today = local.date_naive();
+    let today = local.date();
     let id = format!("agenda:{today}");
     if crate::outbox::queued(&state.db, &format!("owner:{id}")).await? {
         return Ok(false);
@@ -106,12 +107,12 @@ pub async fn tell_owner_the_day(state: &Context, now: DateTime<Utc>) -> Result<b
     Ok(true)
 }
 
-/// `now` on the owner's clock; `None` before any cabin is registered. One owner, one place:
-/// the first cabin's calendar is the owner's.
+/// `now` on the owner's wall clock (the domain's rule, `local_time`); `None` before any cabin
+/// is registered. One owner, one place: the first cabin's calendar is the owner's.
 pub async fn owner_time(
     state: &Context,
     now: DateTime<Utc>,
-) -> Result<Option<DateTime<Utc>>, AppError> {
+) -> Result<Option<NaiveDateTime>, AppError> {
     let offsets: Vec<(i64,)> = db_fetch!(
         &state.db,
         (i64,),
@@ -120,7 +121,7 @@ pub async fn owner_time(
     )?;
     Ok(offsets
         .first()
-        .map(|(offset,)| now + Duration::minutes(*offset)))
+        .map(|(offset,)| local_time(now, *offset as i32)))
 }
 
 /// Who arrives on `day` (with the balance to collect) and who leaves, headed "📋 {heading},

@@ -247,36 +247,3 @@ async fn record_guest_as(
     let recorded = execute_guest(ctx, id, cmd, &origin).await?;
     Ok(recorded.event_ids.last().copied())
 }
-
-/// A guest event as the command that records it on the guest's stream (see
-/// `guest_stream::execute_guest`); the stream's new version.
-pub async fn append_guest_event(
-    ctx: &Context,
-    guest: GuestId,
-    event: &domain::GuestEvent,
-    _event_id: uuid::Uuid,
-    origin: &Origin,
-) -> Result<i64, AppError> {
-    use domain::GuestEvent as E;
-    let cmd = match event {
-        E::DialogueAdvanced(d) => GuestCommand::AdvanceDialogue {
-            wamid: d.wamid.clone(),
-            state: d.state.clone(),
-            at: d.at,
-        },
-        E::VoiceNoteTranscribed(v) => GuestCommand::RecordVoiceNote(v.clone()),
-        E::ProfileSealed(p) => GuestCommand::SealProfile {
-            guest_id: p.guest_id,
-            sealed: p.sealed.clone(),
-        },
-        E::PersonalDataErased(e) => GuestCommand::Erase {
-            guest_id: e.guest_id,
-        },
-        E::ProfileRecorded(_) => {
-            return Err(AppError::Unexpected(anyhow::anyhow!(
-                "profiles are recorded sealed"
-            )));
-        }
-    };
-    Ok(execute_guest(ctx, guest, cmd, origin).await?.version)
-}

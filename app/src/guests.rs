@@ -148,3 +148,26 @@ pub async fn erase(state: &Context, guest: &str, admin: &str) -> Result<Erased, 
             .count(),
     })
 }
+
+/// Hands the conversation with `wa_id` back to the bot, on behalf of whoever `origin` names:
+/// its next message is answered from the menu. The guest stream's new version; `None` when
+/// that number never wrote.
+pub async fn hand_back(
+    state: &Context,
+    wa_id: &str,
+    origin: &Origin,
+) -> Result<Option<i64>, AppError> {
+    let Some(guest) = pii::find_guest(&state.db, wa_id).await? else {
+        return Ok(None);
+    };
+    let cmd = GuestCommand::AdvanceDialogue {
+        // Each hand-back is its own move, never a repeat of an earlier one.
+        wamid: format!("release:{}", uuid::Uuid::new_v4()),
+        state: serde_json::to_value(conversation::dialogue::State::Menu).unwrap_or_default(),
+        at: state.now(),
+    };
+    let origin = origin.clone().correlated(guest.as_uuid());
+    Ok(Some(
+        execute_guest(state, guest, cmd, &origin).await?.version,
+    ))
+}

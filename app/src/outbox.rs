@@ -142,6 +142,20 @@ async fn resend_as_notice(
     Ok(())
 }
 
+/// Queues `replies` to the sender of message `m`, in order, under ids derived from the
+/// message (so a message taken up twice queues its answers once).
+pub async fn reply(
+    state: &crate::context::Context,
+    m: &integrations::whatsapp::webhook::InboundMessage,
+    replies: &[Reply],
+) -> Result<(), sqlx::Error> {
+    let now = state.now().timestamp_millis();
+    for (i, r) in replies.iter().enumerate() {
+        enqueue_nth(&state.db, &format!("{}:{i}", m.wamid), &m.wa_id, r, now, i).await?;
+    }
+    Ok(())
+}
+
 /// Records what a status update says Meta did with the reply `id` once it had taken it: it
 /// could not deliver it (code and title of the first error). A reply refused for being outside
 /// the 24-hour window goes again as the notice template.

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use domain::payment::PaymentStatus;
 use domain::{AccommodationEvent, StayDates};
 
@@ -20,8 +20,11 @@ use crate::{Applied, Decoded, Projection, ProjectionError, exec, tx_fetch};
 
 pub struct Stats;
 
+/// The month, in Argentina, an event at `t` falls in (the domain's rule for a local day).
 fn month_of(t: DateTime<Utc>) -> String {
-    (t - Duration::hours(3)).format("%Y-%m").to_string()
+    domain::accommodation::local_today(t, domain::accommodation::ARGENTINA_UTC_OFFSET_MINUTES)
+        .format("%Y-%m")
+        .to_string()
 }
 
 type ResRow = (String, NaiveDate, NaiveDate, String, String);

@@ -71,7 +71,7 @@ pub async fn release(
     wa_id: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
     let origin = app::Origin::admin(&admin.0.sub);
-    let version = app::chat::hand_back(&state, &wa_id, &origin)
+    let version = app::guests::hand_back(&state, &wa_id, &origin)
         .await?
         .ok_or_else(|| Problem::not_found("no conversation with that number"))?;
     Ok(HttpResponse::Ok().json(json!({"released": true, "stream_version": version})))

@@ -8,7 +8,7 @@ use domain::GuestId;
 use domain::house::Topic;
 use projections::queries;
 
-use super::{argentine_today, guest_reservations};
+use super::guest_reservations;
 use crate::context::Context;
 use crate::error::AppError;
 
@@ -16,7 +16,7 @@ use crate::error::AppError;
 /// way there.
 pub(super) async fn times(state: &Context, guest: &GuestId) -> Result<Outcome, AppError> {
     // The cabins the guest has a confirmed stay to come in: those are told the way.
-    let today = argentine_today(state.now());
+    let today = state.today();
     let mine = guest_reservations(state, guest).await?;
     let booked: Vec<String> = mine
         .into_iter()
@@ -73,7 +73,7 @@ pub(super) async fn answers(
         // The owner can teach it: once a day per topic, so that a run of guests asking
         // the same is one message.
         let key = topic.key();
-        let today = argentine_today(state.now());
+        let today = state.today();
         crate::outbox::alert_owner(
             state,
             &format!("unanswered:{key}:{today}"),

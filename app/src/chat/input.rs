@@ -2,6 +2,7 @@
 //! (confirmed first when unsure), one of the guest's own codes written in words. Or the answer
 //! it gets at once, without a turn: a note to confirm or to say again, a file.
 
+use chrono::DateTime;
 use conversation::dialogue::{self, Input, Setting, State};
 use conversation::nlu::Understanding;
 use conversation::reply::Reply;
@@ -14,19 +15,33 @@ use crate::context::Context;
 use crate::error::AppError;
 use crate::voice::{self, Heard, Refusal};
 
-/// The dialogue's input from message `m` (`body_read`: its words, read already; `heard`: a
-/// voice note's transcript); `None` when the message was answered here and the dialogue does
-/// not move.
+/// What is known of a message before its turn.
+pub(super) struct Said {
+    /// A voice note's transcript.
+    pub heard: Option<Heard>,
+    /// Its words, read already.
+    pub body_read: Option<Understanding>,
+    /// The voice note the guest was just asked to confirm (the conversation's open question).
+    pub asked_note: Option<String>,
+}
+
+/// The dialogue's input from message `m`; `None` when the message was answered here and the
+/// dialogue does not move (or only opened a voice note's question).
 pub(super) async fn of(
     state: &Context,
     m: &InboundMessage,
     guest: &GuestId,
-    heard: Option<Heard>,
-    mut body_read: Option<Understanding>,
+    said: Said,
     dialogue: &State,
     setting: &Setting<'_>,
 ) -> Result<Option<Input>, AppError> {
-    let confirmed_note = voice_confirm::confirmed_note(state, m, body_read.as_ref()).await?;
+    let Said {
+        heard,
+        mut body_read,
+        asked_note,
+    } = said;
+    let confirmed_note =
+        voice_confirm::confirmed_note(m, body_read.as_ref(), asked_note.as_deref());
     let input = match &m.kind {
         _ if confirmed_note.is_some() => {
             let note = confirmed_note.unwrap_or_default();
@@ -40,6 +55,9 @@ pub(super) async fn of(
             None => Input::Text(body.clone()),
         },
         MessageKind::ButtonReply { id, .. } if id == VOICE_NO => {
+            // The note's question is closed: a "sí" after this is not about the note.
+            let at = DateTime::from_timestamp(m.timestamp, 0).unwrap_or_else(|| state.now());
+            super::advance(state, guest, m, dialogue, at).await?;
             return answered(
                 state,
                 m,
@@ -51,7 +69,7 @@ pub(super) async fn of(
             Input::Choice(id.clone())
         }
         MessageKind::QuickReply { payload, .. } => Input::Choice(payload.clone()),
-        MessageKind::Audio { .. } => match voice_note(state, m, heard).await? {
+        MessageKind::Audio { .. } => match voice_note(state, m, (guest, dialogue), heard).await? {
             Some(input) => input,
             None => return Ok(None),
         },
@@ -81,12 +99,18 @@ pub(super) async fn of(
 async fn voice_note(
     state: &Context,
     m: &InboundMessage,
+    (guest, dialogue): (&GuestId, &State),
     heard: Option<Heard>,
 ) -> Result<Option<Input>, AppError> {
     match heard {
         Some(Heard::Words { text, confidence }) if !text.trim().is_empty() => {
             if confidence < state.settings.voice_min_confidence {
-                super::reply(state, m, &[voice_confirm::confirm_voice(&m.wamid, &text)]).await?;
+                // The question is the conversation's now: a "sí" typed next answers it.
+                let asking = dialogue.clone().asking_about_voice_note(&m.wamid);
+                let at = DateTime::from_timestamp(m.timestamp, 0).unwrap_or_else(|| state.now());
+                super::advance(state, guest, m, &asking, at).await?;
+                let question = voice_confirm::confirm_voice(&m.wamid, &text);
+                crate::outbox::reply(state, m, &[question]).await?;
                 return Ok(None);
             }
             Ok(Some(Input::Text(text)))
@@ -110,7 +134,7 @@ async fn answered(
     m: &InboundMessage,
     text: impl Into<String>,
 ) -> Result<Option<Input>, AppError> {
-    super::reply(state, m, &[Reply::Text(text.into())]).await?;
+    crate::outbox::reply(state, m, &[Reply::Text(text.into())]).await?;
     Ok(None)
 }
 

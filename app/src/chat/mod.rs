@@ -38,20 +38,18 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use conversation::dialogue::{self, Action, Input, Outcome, Setting, State, Step};
-use conversation::reply::Reply;
 use domain::accommodation::ARGENTINA_UTC_OFFSET_MINUTES;
-use domain::guest::DialogueAdvanced;
-use domain::{DomainEvent, GuestEvent, GuestId};
+use domain::{DomainEvent, GuestCommand, GuestEvent, GuestId};
 use integrations::whatsapp::webhook::{InboundMessage, MessageKind};
 use projections::queries;
 use projections::{db_exec, db_fetch};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::bookings;
 use crate::context::Context;
 use crate::error::AppError;
 use crate::execute::Origin;
+use crate::guest_stream::execute_guest;
 use crate::voice::{self, Heard, Resolution};
 
 /// A stable id for something caused by message `wamid` (its `what`).
@@ -197,7 +195,11 @@ async fn load(
 /// and the new state recorded before the replies are queued.
 async fn handle(state: &Context, m: &InboundMessage, heard: Option<Heard>) -> Result<(), AppError> {
     let guest = eventstore::pii::guest_for_phone(&state.db, &m.wa_id).await?;
-    let (dialogue, last) = load(state, &guest).await?;
+    let (stored, last) = load(state, &guest).await?;
+    // A voice note's open question is answered before the turn (a "sí" right after it); the
+    // turn itself runs on the conversation as it stood.
+    let asked_note = stored.voice_note_asked().map(str::to_owned);
+    let dialogue = stored.resumed();
     // Cabin names: one named before any is offered ("quiero la del río") is kept.
     let cabins: Vec<String> = queries::accommodations(&state.db)
         .await?
@@ -222,7 +224,12 @@ async fn handle(state: &Context, m: &InboundMessage, heard: Option<Heard>) -> Re
         // Recorded all the same: the day without a word that hands them back runs from here.
         return advance(state, &guest, m, &State::HandedOff, at).await;
     }
-    let read = input::of(state, m, &guest, heard, body_read, &dialogue, &setting);
+    let said = input::Said {
+        heard,
+        body_read,
+        asked_note,
+    };
+    let read = input::of(state, m, &guest, said, &dialogue, &setting);
     let Some(input) = read.await? else {
         // Answered already (a voice note to confirm or to say again, a file): the dialogue
         // stays where it was.
@@ -245,7 +252,7 @@ async fn handle(state: &Context, m: &InboundMessage, heard: Option<Heard>) -> Re
         owner_alerts::handoff(state, m, &guest).await?;
     }
     advance(state, &guest, m, &turn.state, at).await?;
-    reply(state, m, &turn.replies).await
+    Ok(crate::outbox::reply(state, m, &turn.replies).await?)
 }
 
 /// Performs what the dialogue asked for: one file per action.
@@ -290,11 +297,6 @@ async fn perform(
     }
 }
 
-/// The day in Argentina at `now`: the domain's one rule for "today".
-fn argentine_today(now: DateTime<Utc>) -> chrono::NaiveDate {
-    domain::accommodation::local_today(now, ARGENTINA_UTC_OFFSET_MINUTES)
-}
-
 /// Every reservation of the guest's (the read model's, at most 50).
 async fn guest_reservations(
     state: &Context,
@@ -309,63 +311,20 @@ async fn guest_reservations(
 }
 
 /// Records where the conversation with `guest` stands after message `m`, received `at`.
-async fn advance(
+pub(super) async fn advance(
     state: &Context,
     guest: &GuestId,
     m: &InboundMessage,
     dialogue: &State,
     at: DateTime<Utc>,
 ) -> Result<(), AppError> {
-    let event = GuestEvent::DialogueAdvanced(DialogueAdvanced {
+    let cmd = GuestCommand::AdvanceDialogue {
         wamid: m.wamid.clone(),
         state: serde_json::to_value(dialogue).unwrap_or_default(),
         at,
-    });
+    };
     // One correlation per guest conversation.
     let origin = Origin::guest_whatsapp(&m.wamid).correlated(guest.as_uuid());
-    bookings::append_guest_event(
-        state,
-        *guest,
-        &event,
-        derived(&m.wamid, "dialogue"),
-        &origin,
-    )
-    .await?;
+    execute_guest(state, *guest, cmd, &origin).await?;
     Ok(())
-}
-
-/// Queues `replies` to the sender of `m`, in order, under ids derived from the message.
-pub(crate) async fn reply(
-    state: &Context,
-    m: &InboundMessage,
-    replies: &[Reply],
-) -> Result<(), AppError> {
-    let now = state.now().timestamp_millis();
-    for (i, r) in replies.iter().enumerate() {
-        crate::outbox::enqueue_nth(&state.db, &format!("{}:{i}", m.wamid), &m.wa_id, r, now, i)
-            .await?;
-    }
-    Ok(())
-}
-
-/// Hands the conversation with `wa_id` back to the bot, on behalf of whoever `origin` names:
-/// its next message is answered from the menu. The guest stream's new version; `None` when
-/// that number never wrote.
-pub async fn hand_back(
-    state: &Context,
-    wa_id: &str,
-    origin: &Origin,
-) -> Result<Option<i64>, AppError> {
-    let Some(guest) = eventstore::pii::find_guest(&state.db, wa_id).await? else {
-        return Ok(None);
-    };
-    let event = GuestEvent::DialogueAdvanced(DialogueAdvanced {
-        wamid: format!("release:{}", uuid::Uuid::new_v4()),
-        state: serde_json::to_value(State::Menu).unwrap_or_default(),
-        at: state.now(),
-    });
-    let origin = origin.clone().correlated(guest.as_uuid());
-    let version =
-        bookings::append_guest_event(state, guest, &event, uuid::Uuid::now_v7(), &origin).await?;
-    Ok(Some(version))
 }

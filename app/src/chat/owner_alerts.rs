@@ -7,7 +7,7 @@ use conversation::notices::alerts::{self, GuestStay, TransferHint, WaitingHold};
 use domain::GuestId;
 use integrations::whatsapp::webhook::{InboundMessage, MessageKind};
 
-use super::{argentine_today, guest_reservations};
+use super::guest_reservations;
 use crate::context::Context;
 use crate::error::AppError;
 
@@ -42,7 +42,7 @@ pub(super) async fn handoff(
 
 /// The guest's held and confirmed stays yet to end, for the owner a handoff reaches.
 async fn stays_to_come(state: &Context, guest: &GuestId) -> Result<Vec<GuestStay>, AppError> {
-    let today = argentine_today(state.now());
+    let today = state.today();
     let mine = guest_reservations(state, guest).await?;
     Ok(mine
         .into_iter()

@@ -10,7 +10,7 @@ use domain::{AccommodationId, GuestId, Money, ReservationId};
 use integrations::whatsapp::webhook::{InboundMessage, MessageKind};
 use projections::queries;
 
-use super::{argentine_today, guest_reservations, owner_alerts};
+use super::{guest_reservations, owner_alerts};
 use crate::context::Context;
 use crate::error::AppError;
 
@@ -36,14 +36,14 @@ pub(super) async fn links(state: &Context, guest: &GuestId) -> Result<Outcome, A
     if !pending.is_empty() {
         return Ok(Outcome::PaymentLinks(pending));
     }
-    let balances = balances(state, &mine, now).await?;
+    let balances = balances(state, &mine).await?;
     if !balances.is_empty() {
         return Ok(Outcome::Balances(balances));
     }
     // Nothing to pay, but a hold that just lapsed may be what they paid for.
     let lapsed: Vec<String> = mine
         .into_iter()
-        .filter_map(|r| waiting(r, now))
+        .filter_map(|r| waiting(r, now, state.today()))
         .filter(|w| w.lapsed)
         .map(|w| w.code)
         .collect();
@@ -59,9 +59,8 @@ pub(super) async fn links(state: &Context, guest: &GuestId) -> Result<Outcome, A
 async fn balances(
     state: &Context,
     mine: &[queries::ReservationView],
-    now: DateTime<Utc>,
 ) -> Result<Vec<BalanceDue>, AppError> {
-    let today = argentine_today(now);
+    let today = state.today();
     let mut balances = Vec::new();
     for r in mine
         .iter()
@@ -129,14 +128,8 @@ pub(super) async fn not_text(
         Vec::new()
     };
     if waiting.is_empty() {
-        return super::reply(
-            state,
-            m,
-            &[Reply::Text(
-                "Por ahora solo entiendo mensajes de texto. Escribime qué necesitás.".into(),
-            )],
-        )
-        .await;
+        let only_text = "Por ahora solo entiendo mensajes de texto. Escribime qué necesitás.";
+        return Ok(crate::outbox::reply(state, m, &[Reply::Text(only_text.into())]).await?);
     }
     owner_alerts::transfer(state, m, TransferHint::SentFile, &waiting).await?;
     let codes = codes_of(&waiting).join(", ");
@@ -162,7 +155,7 @@ pub(super) async fn not_text(
         )
         .await?;
     }
-    super::reply(state, m, &[Reply::Text(receipt_thanks(&codes))]).await
+    Ok(crate::outbox::reply(state, m, &[Reply::Text(receipt_thanks(&codes))]).await?)
 }
 
 fn codes_of(waiting: &[WaitingHold]) -> Vec<String> {
@@ -174,13 +167,20 @@ fn codes_of(waiting: &[WaitingHold]) -> Vec<String> {
 async fn holds_waiting(state: &Context, guest: &GuestId) -> Result<Vec<WaitingHold>, AppError> {
     let now = state.now();
     let mine = guest_reservations(state, guest).await?;
-    Ok(mine.into_iter().filter_map(|r| waiting(r, now)).collect())
+    let today = state.today();
+    Ok(mine
+        .into_iter()
+        .filter_map(|r| waiting(r, now, today))
+        .collect())
 }
 
-/// `r` as a hold waiting for its deposit at `now` (see `holds_waiting`), if it is one.
-fn waiting(r: queries::ReservationView, now: DateTime<Utc>) -> Option<WaitingHold> {
-    // The owner's day in Argentina, as the rest of the chat reckons it.
-    let today = argentine_today(now);
+/// `r` as a hold waiting for its deposit at `now` (the deployment's `today`; see
+/// `holds_waiting`), if it is one.
+fn waiting(
+    r: queries::ReservationView,
+    now: DateTime<Utc>,
+    today: chrono::NaiveDate,
+) -> Option<WaitingHold> {
     let lapsed = match r.status.as_str() {
         // Past its time, the scheduler's next pass expires it.
         "held" => r.expires_at <= now,

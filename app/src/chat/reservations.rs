@@ -10,16 +10,15 @@ use domain::{
 use integrations::whatsapp::webhook::InboundMessage;
 use projections::queries;
 
-use super::{argentine_today, guest_reservations};
+use super::guest_reservations;
 use crate::context::Context;
 use crate::error::AppError;
 use crate::execute::{Origin, execute};
 
 /// The guest's held and confirmed stays that have not ended.
 pub(super) async fn list(state: &Context, guest: &GuestId) -> Result<Outcome, AppError> {
-    let now = state.now();
     let mine = guest_reservations(state, guest).await?;
-    let today = argentine_today(now);
+    let today = state.today();
     Ok(Outcome::Reservations(
         mine.into_iter()
             .filter(|r| (r.status == "held" || r.status == "confirmed") && r.check_out >= today)

@@ -1,6 +1,7 @@
 //! "agenda", "agenda de mañana", "agenda de la semana": who comes and goes, as the morning's
 //! agenda tells it, and the holds still waiting for their deposit.
 
+use chrono::NaiveDateTime;
 use conversation::dialogue::day_label;
 use conversation::owner::Span;
 
@@ -14,8 +15,8 @@ pub(super) async fn agenda(state: &Context, span: Span) -> Result<String, AppErr
         return Ok("Todavía no hay cabañas registradas.".to_owned());
     };
     let (day, heading) = match span {
-        Span::Today => (now.date_naive(), "Hoy"),
-        Span::Tomorrow => (now.date_naive() + chrono::Duration::days(1), "Mañana"),
+        Span::Today => (now.date(), "Hoy"),
+        Span::Tomorrow => (now.date() + chrono::Duration::days(1), "Mañana"),
         Span::Week => return week(state, now).await,
     };
     let mut text = match crate::arrivals::agenda(state, day, heading).await? {
@@ -44,11 +45,8 @@ pub(super) async fn agenda(state: &Context, span: Span) -> Result<String, AppErr
 
 /// Who arrives in the seven days from the owner's today (`local_now`), by day, with the
 /// balance to collect, and the holds waiting for their deposit.
-async fn week(
-    state: &Context,
-    local_now: chrono::DateTime<chrono::Utc>,
-) -> Result<String, AppError> {
-    let today = local_now.date_naive();
+async fn week(state: &Context, local_now: NaiveDateTime) -> Result<String, AppError> {
+    let today = local_now.date();
     let until = today + chrono::Duration::days(6);
     let arrivals = crate::arrivals::arrivals(state, today, until, 100).await?;
     let mut text = format!(
@@ -68,16 +66,14 @@ async fn week(
 
 /// The holds waiting for their deposit now, each with when it lapses on the owner's clock
 /// (`local_now`): a transfer may be on its way for any of them. Empty when none.
-async fn holds_waiting(
-    state: &Context,
-    local_now: chrono::DateTime<chrono::Utc>,
-) -> Result<String, AppError> {
+async fn holds_waiting(state: &Context, local_now: NaiveDateTime) -> Result<String, AppError> {
     let filter = projections::queries::ReservationFilter {
         status: Some("held".into()),
         limit: 20,
         ..projections::queries::ReservationFilter::default()
     };
-    let offset = local_now - state.now();
+    // The owner's offset from UTC, to read each lapse on the owner's clock.
+    let offset = local_now - state.now().naive_utc();
     let holds: Vec<String> = projections::queries::search_reservations(&state.db, &filter)
         .await?
         .into_iter()

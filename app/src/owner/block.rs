@@ -25,7 +25,7 @@ pub(super) async fn block(
     let Some(now) = crate::arrivals::owner_time(state, state.now()).await? else {
         return Ok("Todavía no hay cabañas registradas.".to_owned());
     };
-    let (check_in, check_out) = match nights_to_block(text, now.date_naive(), verb) {
+    let (check_in, check_out) = match nights_to_block(text, now.date(), verb) {
         Ok(nights) => nights,
         Err(question) => return Ok(question),
     };

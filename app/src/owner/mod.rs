@@ -99,7 +99,7 @@ pub async fn handle(state: &Context, m: &InboundMessage) -> Result<bool, AppErro
                 .to_owned(),
         )
     };
-    crate::chat::reply(state, m, &[answer]).await?;
+    crate::outbox::reply(state, m, &[answer]).await?;
     Ok(true)
 }
 

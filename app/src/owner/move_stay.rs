@@ -38,10 +38,10 @@ pub(super) async fn move_stay(
             guests,
         } => (check_in, check_out, guests),
         MoveTo::Said(said) => {
-            let today = crate::arrivals::owner_time(state, state.now())
-                .await?
-                .unwrap_or_else(|| state.now())
-                .date_naive();
+            let today = match crate::arrivals::owner_time(state, state.now()).await? {
+                Some(local) => local.date(),
+                None => state.today(),
+            };
             match moved_to(&said, today, &before.stay, code) {
                 Ok(to) => to,
                 Err(question) => return text(question),

@@ -11,8 +11,10 @@ pub(super) async fn release(
     origin: &Origin,
     wa_id: &str,
 ) -> Result<String, AppError> {
-    Ok(match crate::chat::hand_back(state, wa_id, origin).await? {
-        Some(_) => format!("✅ Listo: el asistente vuelve a contestarle a +{wa_id}."),
-        None => format!("No encontré una conversación con +{wa_id}."),
-    })
+    Ok(
+        match crate::guests::hand_back(state, wa_id, origin).await? {
+            Some(_) => format!("✅ Listo: el asistente vuelve a contestarle a +{wa_id}."),
+            None => format!("No encontré una conversación con +{wa_id}."),
+        },
+    )
 }

@@ -147,6 +147,36 @@ pub enum State {
     /// The guest says they paid and their payments are being looked up: only ever the pending
     /// state of that lookup, which ends the turn in `Menu`.
     CheckingPayment,
+    /// The guest was asked whether voice note `note` was heard right. A "sí" answers that
+    /// question; anything else is said to the conversation as it stood (`then`). The caller
+    /// unwraps it ([`State::voice_note_asked`], [`State::resumed`]) before a turn.
+    ConfirmingVoice { note: String, then: Box<State> },
+}
+
+impl State {
+    /// The voice note the guest was just asked to confirm, if that is the open question.
+    pub fn voice_note_asked(&self) -> Option<&str> {
+        match self {
+            State::ConfirmingVoice { note, .. } => Some(note),
+            _ => None,
+        }
+    }
+
+    /// The conversation as it stood before a voice note's question (itself otherwise).
+    pub fn resumed(self) -> State {
+        match self {
+            State::ConfirmingVoice { then, .. } => then.resumed(),
+            other => other,
+        }
+    }
+
+    /// `self`, with the question whether voice note `note` was heard right now open.
+    pub fn asking_about_voice_note(self, note: &str) -> State {
+        State::ConfirmingVoice {
+            note: note.to_owned(),
+            then: Box::new(self.resumed()),
+        }
+    }
 }
 
 /// The hold just placed in this conversation.
@@ -435,7 +465,8 @@ pub fn respond_in(
     let ongoing = last_activity.is_some_and(|at| now - at <= Duration::minutes(TIMEOUT_MINUTES));
     let state = match last_activity {
         Some(_) if !ongoing && !with_a_person(state, last_activity, now) => State::Menu,
-        _ => state.clone(),
+        // A voice note's question is the caller's to answer; the turn is the conversation's.
+        _ => state.clone().resumed(),
     };
     if state == State::HandedOff {
         return done(State::HandedOff, Vec::new());

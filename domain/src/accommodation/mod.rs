@@ -56,7 +56,7 @@ pub use events::{
 pub use state::{
     AccommodationInfo, Block, Occupant, PaymentEntry, RefundState, Reservation, ReservationStatus,
 };
-pub use validate::{local_today, valid_calendar_name, validate_stay};
+pub use validate::{local_time, local_today, valid_calendar_name, validate_stay};
 
 /// The longest stay one hold may take; longer ones are arranged with the owner.
 pub const MAX_NIGHTS: u32 = 30;

@@ -1,7 +1,7 @@
 //! Every check a command's input must pass before anything is decided, in one place, and the
 //! owner's calendar day the date checks are taken against.
 
-use chrono::{DateTime, FixedOffset, NaiveDate, Offset, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, Offset, Utc};
 
 use crate::{BookingError, Money, StayDates};
 
@@ -120,9 +120,14 @@ pub(super) fn validate_nights_and_party(
     Ok(())
 }
 
-/// The owner's calendar day at `now`.
+/// The owner's calendar day at `now`: the one rule for "today" everywhere.
 pub fn local_today(now: DateTime<Utc>, utc_offset_minutes: i32) -> NaiveDate {
+    local_time(now, utc_offset_minutes).date()
+}
+
+/// `now` on the owner's wall clock (date and time), for "after 10 in the morning" rules.
+pub fn local_time(now: DateTime<Utc>, utc_offset_minutes: i32) -> NaiveDateTime {
     // An offset outside ±24 h cannot come from our own events; fall back to UTC rather than panic.
     let offset = FixedOffset::east_opt(utc_offset_minutes * 60).unwrap_or(Utc.fix());
-    now.with_timezone(&offset).date_naive()
+    now.with_timezone(&offset).naive_local()
 }
