@@ -17,7 +17,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use domain::accommodation::{Occupant, Reservation, ReservationStatus};
 use domain::{Accommodation, AccommodationEvent, AccommodationId, Aggregate, DomainEvent};
 use eventstore::RecordedEvent;
-use projections::db_fetch;
+use eventstore::db_fetch;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -98,13 +98,9 @@ async fn replay(
     Ok((acc, seen))
 }
 
+/// As the read model, and so the rest of the API, spells it.
 fn status_name(s: ReservationStatus) -> &'static str {
-    match s {
-        ReservationStatus::Held => "held",
-        ReservationStatus::Confirmed => "confirmed",
-        ReservationStatus::Cancelled => "cancelled",
-        ReservationStatus::Expired => "expired",
-    }
+    projections::ReservationStatus::from(s).as_str()
 }
 
 #[derive(Deserialize)]
@@ -149,7 +145,7 @@ pub async fn availability_as_of(
                 let r = acc.reservation(*r);
                 json!({
                     "date": night,
-                    "status": r.map(|r| status_name(r.status)).unwrap_or("held"),
+                    "status": status_name(r.map_or(ReservationStatus::Held, |r| r.status)),
                     "reservation": r.map(|r| r.code.to_string()),
                 })
             }

@@ -12,8 +12,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
-use eventstore::Db;
-use projections::{db_exec, db_fetch};
+use eventstore::{Db, db_exec, db_fetch};
 use redis::aio::ConnectionManager;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -138,7 +137,7 @@ pub async fn middleware(
         // Errors raised by actix itself (unknown route, wrong method, oversized body) or by a
         // library come without our body: give them one, keeping status and headers.
         let (req, res) = res.into_parts();
-        let problem = generic_problem(status, res.error().map(|e| e.to_string()));
+        let problem = generic_problem(status, res.error().map(|e| e.to_string()), &route);
         let mut out = problem.error_response();
         for (name, value) in res.headers() {
             if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
@@ -150,8 +149,8 @@ pub async fn middleware(
     Ok(res.map_body(|_, b| b.boxed()).map_into_left_body())
 }
 
-fn generic_problem(status: StatusCode, detail: Option<String>) -> Problem {
-    let detail = detail.unwrap_or_else(|| {
+fn generic_problem(status: StatusCode, error: Option<String>, route: &str) -> Problem {
+    let detail = error.clone().unwrap_or_else(|| {
         status
             .canonical_reason()
             .unwrap_or("request failed")
@@ -169,7 +168,12 @@ fn generic_problem(status: StatusCode, detail: Option<String>) -> Problem {
             Problem::new(status, "payload-too-large", "Payload too large", detail)
         }
         s if s.is_server_error() => {
-            tracing::error!(status = s.as_u16(), "request failed");
+            // The route and the error's own words, so the log says why (not the request's
+            // data: the route is its pattern, never the path with its ids).
+            let why = error
+                .as_deref()
+                .unwrap_or("no error attached to the response");
+            tracing::error!(status = s.as_u16(), route, error = why, "request failed");
             Problem::new(
                 s,
                 "internal",

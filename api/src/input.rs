@@ -9,7 +9,7 @@ use actix_web::web;
 use app::Origin;
 use chrono::NaiveDate;
 use domain::{AccommodationId, StayDates};
-use projections::queries::{self, ReservationView};
+use projections::queries::ReservationView;
 use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
@@ -71,12 +71,22 @@ pub struct Consistency {
     min_position: Option<i64>,
 }
 
+/// Waits until the read models include `min_position`. A position beyond the log's head is
+/// one no write ever answered with: the client's mistake, said at once (422), not waited on.
 pub(crate) async fn caught_up(state: &AppState, c: &Consistency) -> Result<(), Problem> {
-    if let Some(position) = c.min_position.filter(|p| *p > 0)
-        && !state
-            .runner
-            .wait_for(position, Duration::from_secs(5))
-            .await?
+    let Some(position) = c.min_position.filter(|p| *p > 0) else {
+        return Ok(());
+    };
+    let head = state.store.head_position().await?;
+    if position > head {
+        return Err(Problem::validation(format!(
+            "min_position {position} is beyond the log's head ({head}): use a position a write answered with"
+        )));
+    }
+    if !state
+        .runner
+        .wait_for(position, Duration::from_secs(5))
+        .await?
     {
         return Err(Problem::unavailable(format!(
             "read models have not reached position {position} yet"
@@ -90,7 +100,7 @@ pub(crate) async fn reservation_or_404(
     code: &str,
 ) -> Result<ReservationView, Problem> {
     let code = code.trim().to_uppercase();
-    queries::reservation_by_code(&state.db, &code)
+    app::reservations::by_code(state, &code)
         .await?
         .ok_or_else(|| Problem::not_found(format!("no reservation {code}")))
 }

@@ -15,44 +15,36 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
-/// Database (and Redis when configured) reachable; projection lag shown.
 /// How `/readyz` names an instance's part in work one instance does at a time.
 fn role(active: bool) -> &'static str {
     if active { "active" } else { "standby" }
 }
 
+/// Answers within a second whatever the database does: whether it and Redis answer comes from
+/// the background measurement (`health.rs`), and the read models' lag and the calendars' ages
+/// are only asked of a database that answered, each bounded.
 pub async fn readyz(state: State) -> HttpResponse {
     let backend = state.store.backend();
-    let database = state.store.ping().await;
-    if let Err(err) = &database {
-        tracing::warn!(error = %err, "readiness: database unreachable");
-    }
-    let redis = match &state.redis {
-        None => None,
-        Some(r) => {
-            let mut conn = r.clone();
-            let pong: Result<String, _> = redis::cmd("PING").query_async(&mut conn).await;
-            Some(pong.is_ok())
-        }
+    let redis = state.health.redis_ok();
+    let mut database = state.health.database_ok();
+    let lag = match database {
+        true => bounded(state.runner.status()).await,
+        false => None,
     };
-    let lag = if database.is_ok() {
-        state.runner.status().await.ok()
-    } else {
-        None
-    };
-    let ready = database.is_ok() && redis != Some(false);
     let max_age = state.settings.ical_max_age.as_secs_f64();
-    let stale: Vec<Value> = if database.is_ok() {
-        app::calendar::feed_ages(&state)
-            .await
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|(_, _, age)| *age > max_age)
-            .map(|(id, source, age)| json!({"feed": id, "source": source, "age_seconds": age}))
-            .collect()
-    } else {
-        Vec::new()
+    let ages = match lag {
+        Some(_) => bounded(app::calendar::feed_ages(&state)).await,
+        None => None,
     };
+    // A database that answered the ping but not these is not ready either.
+    database &= ages.is_some();
+    let ready = database && redis != Some(false);
+    let stale: Vec<Value> = ages
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(_, _, age)| *age > max_age)
+        .map(|(id, source, age)| json!({"feed": id, "source": source, "age_seconds": age}))
+        .collect();
     let status = match (ready, stale.is_empty()) {
         (false, _) => "unavailable",
         // Serving, but some channel's calendar is older than it should be.
@@ -63,7 +55,7 @@ pub async fn readyz(state: State) -> HttpResponse {
         "status": status,
         "stale_calendar_feeds": stale,
         "database": backend,
-        "database_ok": database.is_ok(),
+        "database_ok": database,
         "redis": redis.map(|ok| if ok { "ok" } else { "unreachable" }).unwrap_or("not configured"),
         "projections": lag,
         "voice": state.voice.status(),
@@ -76,6 +68,14 @@ pub async fn readyz(state: State) -> HttpResponse {
         HttpResponse::Ok().json(body)
     } else {
         HttpResponse::ServiceUnavailable().json(body)
+    }
+}
+
+/// `query`'s answer, unless it fails or takes longer than a health probe.
+async fn bounded<T, E>(query: impl std::future::Future<Output = Result<T, E>>) -> Option<T> {
+    match tokio::time::timeout(crate::health::PROBE, query).await {
+        Ok(Ok(answer)) => Some(answer),
+        _ => None,
     }
 }
 

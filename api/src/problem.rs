@@ -90,7 +90,7 @@ impl Problem {
     pub fn bad_request(detail: impl Into<String>) -> Problem {
         Problem::new(
             StatusCode::BAD_REQUEST,
-            "validation",
+            "malformed",
             "Malformed request",
             detail,
         )
@@ -196,6 +196,7 @@ impl From<BookingError> for Problem {
             | E::StayOver { .. }
             | E::StayTooShort { .. }
             | E::StayTooLong { .. }
+            | E::TooFarAhead { .. }
             | E::InvalidGuestCount { .. }
             | E::InvalidAmount
             | E::InvalidPaymentReference

@@ -7,7 +7,8 @@ use app::Origin;
 use chrono::NaiveDate;
 use domain::ReservationId;
 use domain::accommodation::{Channel, validate_stay};
-use projections::queries::{self, AccommodationView};
+use projections::ReservationStatus;
+use projections::queries;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -15,7 +16,6 @@ use crate::input::{
     Consistency, State, accommodation_id, caught_up, parse, reservation_or_404, stay,
 };
 use crate::problem::{Problem, ProblemDetails};
-use crate::state::AppState;
 
 #[utoipa::path(get, path = "/v1/accommodations", tag = "public",
     params(Consistency),
@@ -54,6 +54,8 @@ pub async fn availability(
     if q.guests == 0 {
         return Err(Problem::validation("guests must be at least 1"));
     }
+    // Past nights (or years away) are refused as a quote for them is, not answered "none free".
+    domain::accommodation::within_calendar(&stay, state.today())?;
     let offers: Vec<Value> = queries::bookable(&state.db, &stay, q.guests, state.now())
         .await?
         .into_iter()
@@ -86,22 +88,18 @@ pub struct StayRequest {
     guest: Option<GuestInput>,
 }
 
-pub async fn accommodation_or_404(
-    state: &AppState,
-    id: &str,
-) -> Result<AccommodationView, Problem> {
-    queries::accommodation(&state.db, id)
-        .await?
-        .ok_or_else(|| Problem::not_found(format!("no accommodation {id:?}")))
-}
-
 #[utoipa::path(post, path = "/v1/quotes", tag = "public", request_body = StayRequest,
     responses((status = 200, description = "The quote, and whether the nights are free now", body = Object),
               (status = 404, body = ProblemDetails), (status = 422, body = ProblemDetails)))]
 pub async fn quote(state: State, body: web::Bytes) -> Result<HttpResponse, Problem> {
     let input: StayRequest = parse(&body)?;
     let id = accommodation_id(&input.accommodation_id)?;
-    let acc = accommodation_or_404(&state, &id.to_string()).await?;
+    // The cabin's own stream, as a hold reads it: a cabin registered a moment ago is quoted,
+    // not "not found" while the read models catch up.
+    let cabin = state.accommodation(id).await?;
+    let acc = cabin
+        .info()
+        .ok_or_else(|| Problem::not_found(format!("no accommodation {id:?}")))?;
     let stay = stay(input.check_in, input.check_out)?;
     let now = state.now();
     validate_stay(
@@ -121,7 +119,7 @@ pub async fn quote(state: State, body: web::Bytes) -> Result<HttpResponse, Probl
     )
     .await?
     .iter()
-    .any(|a| a.id == acc.id);
+    .any(|a| a.id == acc.id.to_string());
     Ok(HttpResponse::Ok().json(json!({
         "accommodation_id": acc.id,
         "check_in": input.check_in,
@@ -169,7 +167,7 @@ pub async fn place_hold(
                 json!({
                     "reservation_id": hold.reservation_id,
                     "code": hold.code,
-                    "status": "held",
+                    "status": ReservationStatus::Held,
                     "accommodation_id": accommodation,
                     "check_in": hold.stay.check_in(),
                     "check_out": hold.stay.check_out(),
@@ -210,7 +208,7 @@ pub async fn reservation_status(
         "amount_paid": r.amount_paid,
         "refunded": r.refunded,
         "balance_due": r.balance_due,
-        "payment_link": (r.status == "held").then_some(r.payment_link),
-        "expires_at": (r.status == "held").then_some(r.expires_at),
+        "payment_link": (r.status == ReservationStatus::Held).then_some(r.payment_link),
+        "expires_at": (r.status == ReservationStatus::Held).then_some(r.expires_at),
     })))
 }

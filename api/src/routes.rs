@@ -8,191 +8,161 @@ use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::admin::{accommodations, reservations};
-use crate::problem::ProblemDetails;
+use crate::problem::{Problem, ProblemDetails};
 use crate::{audit, ops, public};
 
+/// Every route, in one table (long on purpose: one place to read the whole API's shape, in
+/// the order the OpenAPI document lists it).
+/// `path`'s resource with one route per `method => handler`; any other method is answered
+/// 405 with the methods it does take in `Allow`.
+macro_rules! at {
+    ($path:expr, $($method:ident => $handler:expr),+ $(,)?) => {
+        web::resource($path)
+            $(.route(web::$method().to($handler)))+
+            .default_service(web::to(|| method_not_allowed(&[$(stringify!($method)),+])))
+    };
+}
+
+/// 405, naming the methods the path takes.
+async fn method_not_allowed(methods: &'static [&'static str]) -> HttpResponse {
+    let allow = methods
+        .iter()
+        .map(|m| m.to_ascii_uppercase())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let problem = Problem::new(
+        actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        "Method not allowed",
+        format!("this route takes {allow}"),
+    );
+    let mut res = actix_web::ResponseError::error_response(&problem);
+    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&allow) {
+        res.headers_mut()
+            .insert(actix_web::http::header::ALLOW, value);
+    }
+    res
+}
+
+/// Every route, in one table (long on purpose: one place to read the whole API's shape). Each
+/// path is one resource with its methods, so another method on a known path is answered 405
+/// with `Allow`, not 404.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(ops::healthz))
-        .route("/readyz", web::get().to(ops::readyz))
-        .route("/metrics", web::get().to(ops::metrics_page))
-        .route(
+    cfg.service(at!("/healthz", get => ops::healthz))
+        .service(at!("/readyz", get => ops::readyz))
+        .service(at!("/metrics", get => ops::metrics_page))
+        .service(at!(
             "/webhooks/whatsapp",
-            web::get().to(crate::webhooks::whatsapp::verify),
-        )
-        .route(
-            "/webhooks/whatsapp",
-            web::post().to(crate::webhooks::whatsapp::receive),
-        )
-        .route(
-            "/webhooks/mercadopago",
-            web::post().to(crate::webhooks::mercadopago::receive),
-        )
-        .route(
-            "/pagos/retorno",
-            web::get().to(crate::webhooks::return_page::return_page),
-        )
-        .route("/ical/{file}", web::get().to(crate::ical_export::export))
-        .route(
-            "/docs",
-            web::get().to(|| async {
-                HttpResponse::PermanentRedirect()
-                    .insert_header(("Location", "/docs/"))
-                    .finish()
-            }),
-        )
+            get => crate::webhooks::whatsapp::verify,
+            post => crate::webhooks::whatsapp::receive,
+        ))
+        .service(at!("/webhooks/mercadopago", post => crate::webhooks::mercadopago::receive))
+        .service(at!("/pagos/retorno", get => crate::webhooks::return_page::return_page))
+        .service(at!("/ical/{file}", get => crate::ical_export::export))
+        .service(at!("/docs", get => || async {
+            HttpResponse::PermanentRedirect()
+                .insert_header(("Location", "/docs/"))
+                .finish()
+        }))
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()))
         .service(
             web::scope("/v1")
-                .route(
-                    "/accommodations",
-                    web::get().to(public::list_accommodations),
-                )
-                .route("/availability", web::get().to(public::availability))
-                .route("/quotes", web::post().to(public::quote))
-                .route("/reservations", web::post().to(public::place_hold))
-                .route(
-                    "/reservations/{code}",
-                    web::get().to(public::reservation_status),
-                )
-                .route(
-                    "/admin/accommodations",
-                    web::post().to(accommodations::register),
-                )
-                .route(
+                .service(at!("/accommodations", get => public::list_accommodations))
+                .service(at!("/availability", get => public::availability))
+                .service(at!("/quotes", post => public::quote))
+                .service(at!("/reservations", post => public::place_hold))
+                .service(at!("/reservations/{code}", get => public::reservation_status))
+                .service(at!("/admin/accommodations", post => accommodations::register))
+                .service(at!(
                     "/admin/accommodations/{id}",
-                    web::patch().to(accommodations::change_details),
-                )
-                .route(
-                    "/admin/accommodations/{id}",
-                    web::get().to(accommodations::accommodation_details),
-                )
-                .route(
+                    patch => accommodations::change_details,
+                    get => accommodations::accommodation_details,
+                ))
+                .service(at!(
                     "/admin/accommodations/{id}/pricing",
-                    web::put().to(accommodations::change_pricing),
-                )
-                .route(
+                    put => accommodations::change_pricing,
+                ))
+                .service(at!(
                     "/admin/accommodations/{id}/calendar",
-                    web::get().to(accommodations::calendar),
-                )
-                .route(
-                    "/admin/accommodations/{id}/blocks",
-                    web::post().to(accommodations::block),
-                )
-                .route(
+                    get => accommodations::calendar,
+                ))
+                .service(at!("/admin/accommodations/{id}/blocks", post => accommodations::block))
+                .service(at!(
                     "/admin/accommodations/{id}/blocks/{block_id}",
-                    web::delete().to(accommodations::unblock),
-                )
-                .route(
-                    "/admin/reservations",
-                    web::get().to(reservations::list_reservations),
-                )
-                .route(
-                    "/admin/reservations/{code}/confirm",
-                    web::post().to(reservations::confirm),
-                )
-                .route(
-                    "/admin/reservations/{code}/cancel",
-                    web::post().to(reservations::cancel),
-                )
-                .route(
-                    "/admin/reservations/{code}/extend",
-                    web::post().to(reservations::extend),
-                )
-                .route("/admin/stats", web::get().to(reservations::stats))
-                .route(
-                    "/admin/alerts",
-                    web::get().to(crate::admin::payments::alerts),
-                )
-                .route(
-                    "/admin/conflicts",
-                    web::get().to(crate::admin::calendars::conflicts),
-                )
-                .route(
+                    delete => accommodations::unblock,
+                ))
+                .service(at!("/admin/reservations", get => reservations::list_reservations))
+                .service(at!("/admin/reservations/{code}/confirm", post => reservations::confirm))
+                .service(at!("/admin/reservations/{code}/cancel", post => reservations::cancel))
+                .service(at!("/admin/reservations/{code}/extend", post => reservations::extend))
+                .service(at!("/admin/stats", get => reservations::stats))
+                .service(at!("/admin/alerts", get => crate::admin::payments::alerts))
+                .service(at!("/admin/conflicts", get => crate::admin::calendars::conflicts))
+                .service(at!(
                     "/admin/accommodations/{id}/feeds",
-                    web::post().to(crate::admin::calendars::add_feed),
-                )
-                .route(
-                    "/admin/accommodations/{id}/feeds",
-                    web::get().to(crate::admin::calendars::list_feeds),
-                )
-                .route(
+                    post => crate::admin::calendars::add_feed,
+                    get => crate::admin::calendars::list_feeds,
+                ))
+                .service(at!(
                     "/admin/accommodations/{id}/feeds/{feed}/sync",
-                    web::post().to(crate::admin::calendars::sync_now),
-                )
-                .route(
+                    post => crate::admin::calendars::sync_now,
+                ))
+                .service(at!(
                     "/admin/accommodations/{id}/feeds/{feed}",
-                    web::delete().to(crate::admin::calendars::remove_feed),
-                )
-                .route(
+                    delete => crate::admin::calendars::remove_feed,
+                ))
+                .service(at!(
                     "/admin/accommodations/{id}/ical",
-                    web::get().to(crate::admin::calendars::export_url),
-                )
-                .route(
+                    get => crate::admin::calendars::export_url,
+                ))
+                .service(at!(
                     "/admin/accommodations/{id}/ical/rotate",
-                    web::post().to(crate::admin::calendars::rotate),
-                )
-                .route(
+                    post => crate::admin::calendars::rotate,
+                ))
+                .service(at!(
                     "/admin/reservations/{code}/payments",
-                    web::get().to(crate::admin::payments::reservation_payments),
-                )
-                .route(
-                    "/admin/reservations/{code}/payments",
-                    web::post().to(reservations::record_payment),
-                )
-                .route(
+                    get => crate::admin::payments::reservation_payments,
+                    post => reservations::record_payment,
+                ))
+                .service(at!(
                     "/admin/reservations/{code}/refunds/{refund_key}",
-                    web::post().to(reservations::refund_made),
-                )
-                .route(
-                    "/admin/reservations/{code}/stay",
-                    web::post().to(reservations::change_stay),
-                )
-                .route(
+                    post => reservations::refund_made,
+                ))
+                .service(at!("/admin/reservations/{code}/stay", post => reservations::change_stay))
+                .service(at!(
                     "/admin/sandbox/payments",
-                    web::post().to(crate::admin::payments::sandbox_payment),
-                )
-                .route(
+                    post => crate::admin::payments::sandbox_payment,
+                ))
+                .service(at!(
                     "/admin/whatsapp/conversations",
-                    web::get().to(crate::admin::conversations::conversations),
-                )
-                .route(
+                    get => crate::admin::conversations::conversations,
+                ))
+                .service(at!(
                     "/admin/whatsapp/conversations/{wa_id}/replies",
-                    web::get().to(crate::admin::conversations::replies),
-                )
-                .route(
+                    get => crate::admin::conversations::replies,
+                ))
+                .service(at!(
                     "/admin/whatsapp/conversations/{wa_id}/messages",
-                    web::post().to(crate::admin::conversations::write),
-                )
-                .route(
+                    post => crate::admin::conversations::write,
+                ))
+                .service(at!(
                     "/admin/whatsapp/conversations/{wa_id}/release",
-                    web::post().to(crate::admin::conversations::release),
-                )
-                .route(
-                    "/audit/streams/{stream_id}",
-                    web::get().to(audit::audit_stream),
-                )
-                .route("/audit/events", web::get().to(audit::audit_events))
-                .route(
-                    "/audit/reservations/{code}/timeline",
-                    web::get().to(audit::audit_timeline),
-                )
-                .route("/audit/verify", web::get().to(audit::audit_verify))
-                .route(
-                    "/audit/checkpoints/verify",
-                    web::post().to(crate::audit::verify_checkpoint),
-                )
-                .route(
+                    post => crate::admin::conversations::release,
+                ))
+                .service(at!("/audit/streams/{stream_id}", get => audit::audit_stream))
+                .service(at!("/audit/events", get => audit::audit_events))
+                .service(at!("/audit/reservations/{code}/timeline", get => audit::audit_timeline))
+                .service(at!("/audit/verify", get => audit::audit_verify))
+                .service(at!("/audit/checkpoints/verify", post => crate::audit::verify_checkpoint))
+                .service(at!(
                     "/admin/guests/{guest}/personal-data",
-                    web::delete().to(crate::admin::guests::erase),
-                )
-                .route(
+                    delete => crate::admin::guests::erase,
+                ))
+                .service(at!(
                     "/audit/accommodations/{id}/availability",
-                    web::get().to(crate::audit::availability_as_of),
-                )
-                .route(
-                    "/audit/reservations/{code}",
-                    web::get().to(crate::audit::reservation_story),
-                ),
+                    get => crate::audit::availability_as_of,
+                ))
+                .service(at!("/audit/reservations/{code}", get => crate::audit::reservation_story)),
         );
 }
 

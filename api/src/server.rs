@@ -36,7 +36,10 @@ impl Application {
     pub async fn build(settings: &Settings) -> anyhow::Result<Application> {
         let mut settings = settings.clone();
         settings.prepare_storage()?;
-        let store = eventstore::connect(&settings.database_url)
+        let tuning = eventstore::Tuning {
+            acquire_timeout: settings.db_acquire_timeout,
+        };
+        let store = eventstore::connect_with(&settings.database_url, tuning)
             .await
             .with_context(|| format!("opening the {} database", settings.backend_name()))?;
         Self::with_store(&settings, store, system_clock()).await
@@ -60,13 +63,17 @@ impl Application {
                 prefix: settings.redis_prefix.clone(),
             },
             ctx: ctx.clone(),
+            health: crate::health::Health::new(redis.is_some()),
             redis: redis.clone(),
         });
+        // Measured once before serving, so the first `/readyz` already knows.
+        state.health.measure(&state).await;
         let runner = ctx.runner.clone();
         let mut processes = vec![
             runner.start(),
             tokio::spawn(telemetry::report_lag(runner.clone())),
             tokio::spawn(purge_idempotency(state.clone())),
+            tokio::spawn(crate::health::keep_measuring(state.clone())),
         ];
         if let Some(url) = &settings.redis_url {
             processes.push(tokio::spawn(telemetry::redis_wakeups(

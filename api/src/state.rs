@@ -14,6 +14,8 @@ pub struct AppState {
     pub idempotency: Idempotency,
     /// Redis, when configured: `/readyz` says whether it answers.
     pub redis: Option<ConnectionManager>,
+    /// Whether the database and Redis answer, kept current in the background for `/readyz`.
+    pub health: crate::health::Health,
 }
 
 impl std::ops::Deref for AppState {

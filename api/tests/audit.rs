@@ -234,7 +234,7 @@ async fn an_erased_guest_cannot_be_read_back_and_the_history_still_replays() {
             .await;
         assert_eq!(paid.status, 202, "{:?}", paid.body);
         let naming = || async {
-            let bodies: Vec<(String,)> = projections::db_fetch!(
+            let bodies: Vec<(String,)> = eventstore::db_fetch!(
                 &app.state.db,
                 (String,),
                 fetch_all,

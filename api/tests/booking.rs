@@ -97,6 +97,19 @@ async fn walk(app: TestApp) {
     assert_eq!(held.status, 200);
     assert_eq!(held.body["items"][0]["code"], code.as_str());
     assert_eq!(held.body["items"][0]["guest"]["name"], "Ana Pérez");
+    assert_eq!(held.body["items"][0]["status"], "held");
+    // A word no reservation's status can be lists nothing; it is not refused.
+    let none = app
+        .get(
+            &format!("/v1/admin/reservations?status=Held&min_position={position}"),
+            Some(&app.admin),
+        )
+        .await;
+    assert_eq!(
+        (none.status, &none.body["items"]),
+        (200, &json!([])),
+        "{b:?}"
+    );
     // The hold's answer and the read model name the same instant (milliseconds both).
     let instant =
         |v: &serde_json::Value| chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap()).unwrap();

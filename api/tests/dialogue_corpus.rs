@@ -57,7 +57,7 @@ fn delivery(wa_id: &str, wamid: &str, message: Value, at: chrono::DateTime<Utc>)
 /// The bot's messages to `wa_id` so far, oldest first (the payment link excluded: it comes
 /// from the payments reactor, not the conversation).
 async fn replies(app: &TestApp, wa_id: &str) -> Vec<Value> {
-    let rows: Vec<(String,)> = projections::db_fetch!(
+    let rows: Vec<(String,)> = eventstore::db_fetch!(
         &app.state.db,
         (String,),
         fetch_all,
@@ -103,7 +103,7 @@ fn message_for(turn: &str, last: Option<&Value>) -> Value {
 /// Waits until the worker has answered message `wamid`.
 async fn answered(app: &TestApp, wamid: &str) {
     for _ in 0..400 {
-        let row: Option<(Option<i64>,)> = projections::db_fetch!(
+        let row: Option<(Option<i64>,)> = eventstore::db_fetch!(
             &app.state.db,
             (Option<i64>,),
             fetch_optional,
@@ -134,7 +134,7 @@ async fn holds(app: &TestApp, wa_id: &str) -> Vec<(String, NaiveDate, NaiveDate,
         .await
         .unwrap()
         .into_iter()
-        .filter(|r| r.status == "held")
+        .filter(|r| r.status == projections::ReservationStatus::Held)
         .map(|r| {
             (
                 r.accommodation_name.unwrap_or_default(),

@@ -60,7 +60,7 @@ fn ics(body: String) -> ResponseTemplate {
 /// The blocked nights as (check_in, check_out), from the availability read model.
 async fn blocked(app: &TestApp) -> Vec<(String, String)> {
     app.state.runner.catch_up().await.unwrap();
-    let rows: Vec<(chrono::NaiveDate, chrono::NaiveDate)> = projections::db_fetch!(
+    let rows: Vec<(chrono::NaiveDate, chrono::NaiveDate)> = eventstore::db_fetch!(
         &app.state.db,
         (chrono::NaiveDate, chrono::NaiveDate),
         fetch_all,
@@ -273,7 +273,7 @@ async fn an_imported_calendar_is_applied_safely() {
         assert_eq!(open.len(), 1, "{backend:?}");
         assert_eq!(open[0]["uid"], "c@airbnb.com");
         assert_eq!(open[0]["occupant"]["code"], code);
-        let told: Vec<(String,)> = projections::db_fetch!(
+        let told: Vec<(String,)> = eventstore::db_fetch!(
             &app.state.db,
             (String,),
             fetch_all,
@@ -492,7 +492,7 @@ async fn a_removal_that_failed_half_way_is_finished_by_the_poller() {
 
         // What a request that failed after marking the feed leaves behind.
         let marked_at = app.state.now().timestamp_millis();
-        projections::db_exec!(
+        eventstore::db_exec!(
             &app.state.db,
             "UPDATE ical_feeds SET removed_at_ms = $2 WHERE id = $1".to_owned(),
             feed.clone(),
@@ -532,7 +532,7 @@ async fn a_removal_that_failed_half_way_is_finished_by_the_poller() {
         let mut gone = false;
         for _ in 0..100 {
             app::calendar::finish_removals(&app.state).await.unwrap();
-            let left: Vec<(String,)> = projections::db_fetch!(
+            let left: Vec<(String,)> = eventstore::db_fetch!(
                 &app.state.db,
                 (String,),
                 fetch_all,

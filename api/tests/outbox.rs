@@ -10,9 +10,9 @@ use std::time::Duration;
 use app::outbox::{Outbox, enqueue};
 use conversation::reply::Reply;
 use eventstore::Db;
+use eventstore::db_fetch;
 use integrations::whatsapp::client::{CloudApi, Config};
 use integrations::whatsapp::template::NoticeTemplate;
-use projections::db_fetch;
 use serde_json::json;
 use wiremock::matchers::{body_partial_json, method};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -221,13 +221,13 @@ async fn an_interrupted_send_is_settled_by_its_status_update_not_repeated() {
                 .unwrap();
         }
         // Both were claimed by a sender that died; only "taken" reached Meta, which reported it.
-        projections::db_exec!(
+        eventstore::db_exec!(
             &db,
             "UPDATE wa_outbox SET status = 'sending', claimed_until_ms = $1".to_owned(),
             now - 1
         )
         .unwrap();
-        projections::db_exec!(
+        eventstore::db_exec!(
             &db,
             "INSERT INTO wa_statuses (wamid, status, timestamp, errors, received_at_ms, tracker) \
              VALUES ('wamid.taken', 'sent', 1, '[]', 1, 'taken'), \
@@ -416,7 +416,7 @@ async fn a_reply_refused_outside_the_window_goes_again_as_the_notice_template() 
         )
         .await
         .unwrap();
-        projections::db_exec!(
+        eventstore::db_exec!(
             &db,
             "UPDATE wa_outbox SET status = 'sending', claimed_until_ms = $1 \
              WHERE id = 'cancelled:r2'"
@@ -424,7 +424,7 @@ async fn a_reply_refused_outside_the_window_goes_again_as_the_notice_template() 
             now
         )
         .unwrap();
-        projections::db_exec!(
+        eventstore::db_exec!(
             &db,
             "INSERT INTO wa_statuses (wamid, status, timestamp, errors, received_at_ms, tracker) \
              VALUES ('wamid.r2', 'failed', 2, '[{\"code\":131047,\"title\":\"Re-engagement message\"}]', 2, 'cancelled:r2')"

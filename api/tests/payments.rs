@@ -287,7 +287,7 @@ async fn cancel_as_owner(app: &TestApp, code: &str, reason: &str) -> common::Rep
 }
 
 async fn inbox_rows(app: &TestApp) -> i64 {
-    let (n,): (i64,) = projections::db_fetch!(
+    let (n,): (i64,) = eventstore::db_fetch!(
         &app.state.db,
         (i64,),
         fetch_one,
@@ -372,7 +372,7 @@ async fn with_a_secret_every_notification_shape_must_be_signed_and_only_the_sign
         )
         .await;
         assert_eq!(ipn.status, 200, "{backend:?}: {:?}", ipn.body);
-        let rows: Vec<(String,)> = projections::db_fetch!(
+        let rows: Vec<(String,)> = eventstore::db_fetch!(
             &app.state.db,
             (String,),
             fetch_all,
@@ -479,7 +479,7 @@ async fn a_hold_gets_one_link_and_a_payment_notified_three_times_confirms_once()
         })
         .await;
         eventually("both notifications handled", || async {
-            let rows: Vec<(String,)> = projections::db_fetch!(
+            let rows: Vec<(String,)> = eventstore::db_fetch!(
                 &app.state.db,
                 (String,),
                 fetch_all,
@@ -816,7 +816,7 @@ async fn a_link_is_made_when_mercado_pago_recovers_and_the_hold_extended_once() 
         let held = app.hold(&acc, 20, 22).await;
         let code = held.body["code"].as_str().unwrap().to_owned();
         eventually("the failed call retried later", || async {
-            let rows: Vec<(i32,)> = projections::db_fetch!(
+            let rows: Vec<(i32,)> = eventstore::db_fetch!(
                 &app.state.db,
                 (i32,),
                 fetch_all,
@@ -1054,7 +1054,7 @@ async fn a_confirmed_guest_is_told_the_house_times_and_the_way_there() {
 
 /// The message bodies queued for `wa_id`, as sent to Meta (list rows included).
 async fn raw_messages_to(app: &TestApp, wa_id: &str) -> Vec<String> {
-    let rows: Vec<(String,)> = projections::db_fetch!(
+    let rows: Vec<(String,)> = eventstore::db_fetch!(
         &app.state.db,
         (String,),
         fetch_all,
@@ -2337,7 +2337,7 @@ async fn owner_sends(app: &TestApp, wamid: String, message: Value) -> Value {
     let body = message.to_string();
     sends(app, (OWNER, "Dueña"), &wamid, message).await;
     for _ in 0..200 {
-        let rows: Vec<(String,)> = projections::db_fetch!(
+        let rows: Vec<(String,)> = eventstore::db_fetch!(
             &app.state.db,
             (String,),
             fetch_all,
@@ -2825,7 +2825,7 @@ async fn a_picture_in_a_conversation_handed_to_a_person_gets_no_bot_answer() {
         )
         .await;
         eventually("the picture and the voice note handled", || async {
-            let (n,): (i64,) = projections::db_fetch!(
+            let (n,): (i64,) = eventstore::db_fetch!(
                 &app.state.db,
                 (i64,),
                 fetch_one,

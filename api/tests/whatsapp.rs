@@ -7,8 +7,8 @@
 mod common;
 
 use common::{Backend, TestApp, spawn};
+use eventstore::db_fetch;
 use hmac::{Hmac, KeyInit, Mac};
-use projections::db_fetch;
 use sqlx::Connection;
 
 const SECRET: &str = "test_app_secret_123";

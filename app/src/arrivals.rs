@@ -12,7 +12,7 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use conversation::notices::arrivals::{self as notices, Departure};
 use domain::accommodation::local_time;
 use domain::{AccommodationId, ReservationId};
-use projections::db_fetch;
+use projections::queries;
 
 use crate::context::Context;
 use crate::error::AppError;
@@ -29,33 +29,23 @@ pub async fn tell_tomorrows_guests(state: &Context, now: DateTime<Utc>) -> Resul
     // Every owner's "tomorrow" falls within these UTC dates, whatever their offset.
     let today = now.date_naive();
     // Every channel: a guest who booked elsewhere may have asked to hear on WhatsApp.
-    let rows: Vec<(String, String, String, String, NaiveDate, i64)> = db_fetch!(
-        &state.db,
-        (String, String, String, String, NaiveDate, i64),
-        fetch_all,
-        "SELECT r.id, r.code, r.accommodation_id, r.guest_ref, r.check_in, a.utc_offset_minutes \
-         FROM rm_reservations r JOIN rm_accommodations a ON a.id = r.accommodation_id \
-         WHERE r.status = 'confirmed' \
-         AND r.check_in >= $1 AND r.check_in <= $2 ORDER BY r.check_in LIMIT 500"
-            .to_owned(),
-        today,
-        today + Duration::days(2)
-    )?;
+    let check_ins =
+        queries::confirmed_check_ins(&state.db, today, today + Duration::days(2)).await?;
     let mut told = 0;
-    for (id, code, accommodation, guest_ref, check_in, offset) in rows {
-        let local = local_time(now, offset as i32);
-        if check_in != local.date() + Duration::days(1)
+    for c in check_ins {
+        let local = local_time(now, c.utc_offset_minutes);
+        if c.check_in != local.date() + Duration::days(1)
             || local.time() < NaiveTime::from_hms_opt(FROM_HOUR, 0, 0).unwrap_or_default()
         {
             continue;
         }
-        let reply_id = format!("arrival:{id}:{check_in}");
+        let reply_id = format!("arrival:{}:{}", c.reservation_id, c.check_in);
         if crate::outbox::queued(&state.db, &reply_id).await? {
             continue;
         }
         let (Ok(accommodation), Ok(reservation)) = (
-            accommodation.parse::<AccommodationId>(),
-            id.parse::<ReservationId>(),
+            c.accommodation_id.parse::<AccommodationId>(),
+            c.reservation_id.parse::<ReservationId>(),
         ) else {
             continue;
         };
@@ -63,11 +53,11 @@ pub async fn tell_tomorrows_guests(state: &Context, now: DateTime<Utc>) -> Resul
         let (Some(house), Some(r)) = (cabin.info(), cabin.reservation(reservation)) else {
             continue;
         };
-        let Some(phone) = crate::guests::whatsapp_number(state, &guest_ref, r.channel).await?
+        let Some(phone) = crate::guests::whatsapp_number(state, &c.guest_ref, r.channel).await?
         else {
             continue;
         };
-        let text = notices::tomorrow(house, &code, r.balance_due());
+        let text = notices::tomorrow(house, &c.code, r.balance_due());
         let reply = conversation::reply::Reply::Text(text);
         if crate::outbox::enqueue(&state.db, &reply_id, &phone, &reply, now.timestamp_millis())
             .await?
@@ -113,15 +103,8 @@ pub async fn owner_time(
     state: &Context,
     now: DateTime<Utc>,
 ) -> Result<Option<NaiveDateTime>, AppError> {
-    let offsets: Vec<(i64,)> = db_fetch!(
-        &state.db,
-        (i64,),
-        fetch_all,
-        "SELECT utc_offset_minutes FROM rm_accommodations ORDER BY name LIMIT 1".to_owned()
-    )?;
-    Ok(offsets
-        .first()
-        .map(|(offset,)| local_time(now, *offset as i32)))
+    let offset = queries::owner_utc_offset(&state.db).await?;
+    Ok(offset.map(|offset| local_time(now, offset)))
 }
 
 /// Who arrives on `day` (with the balance to collect) and who leaves, headed "📋 {heading},
@@ -132,20 +115,14 @@ pub async fn agenda(
     heading: &str,
 ) -> Result<Option<String>, AppError> {
     let arriving = arrivals(state, day, day, 200).await?;
-    let leaving: Vec<(String, String, Option<String>)> = db_fetch!(
-        &state.db,
-        (String, String, Option<String>),
-        fetch_all,
-        "SELECT r.code, COALESCE(a.name, ''), g.name FROM rm_reservations r \
-         LEFT JOIN rm_accommodations a ON a.id = r.accommodation_id \
-         LEFT JOIN rm_guests g ON g.guest_ref = r.guest_ref \
-         WHERE r.status = 'confirmed' AND r.check_out = $1 ORDER BY a.name LIMIT 200"
-            .to_owned(),
-        day
-    )?;
-    let leaving: Vec<Departure> = leaving
+    let leaving: Vec<Departure> = queries::confirmed_departures(&state.db, day, 200)
+        .await?
         .into_iter()
-        .map(|(code, cabin, guest)| Departure { code, cabin, guest })
+        .map(|d| Departure {
+            code: d.code,
+            cabin: d.cabin,
+            guest: d.guest,
+        })
         .collect();
     Ok(notices::agenda(heading, day, &arriving, &leaving))
 }
@@ -157,42 +134,16 @@ pub async fn arrivals(
     until: NaiveDate,
     limit: i64,
 ) -> Result<Vec<Arrival>, AppError> {
-    type Row = (
-        NaiveDate,
-        String,
-        String,
-        Option<String>,
-        i64,
-        i64,
-        i64,
-        i64,
-    );
-    let rows: Vec<Row> = db_fetch!(
-        &state.db,
-        Row,
-        fetch_all,
-        "SELECT r.check_in, COALESCE(a.name, ''), r.code, g.name, r.guests, r.total_cents, \
-         r.paid_cents, r.refunded_cents FROM rm_reservations r \
-         LEFT JOIN rm_accommodations a ON a.id = r.accommodation_id \
-         LEFT JOIN rm_guests g ON g.guest_ref = r.guest_ref \
-         WHERE r.status = 'confirmed' AND r.check_in >= $1 AND r.check_in <= $2 \
-         ORDER BY r.check_in, a.name LIMIT $3"
-            .to_owned(),
-        from,
-        until,
-        limit
-    )?;
-    Ok(rows
+    Ok(queries::confirmed_arrivals(&state.db, from, until, limit)
+        .await?
         .into_iter()
-        .map(
-            |(check_in, cabin, code, guest, guests, total, paid, refunded)| Arrival {
-                check_in,
-                cabin,
-                code,
-                guest,
-                guests,
-                due: projections::sql::money_from_cents((total - (paid - refunded)).max(0)),
-            },
-        )
+        .map(|a| Arrival {
+            check_in: a.check_in,
+            cabin: a.cabin,
+            code: a.code,
+            guest: a.guest,
+            guests: a.guests,
+            due: a.due,
+        })
         .collect())
 }

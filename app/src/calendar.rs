@@ -21,10 +21,11 @@ use domain::accommodation::{
 use domain::{
     Accommodation, AccommodationEvent, AccommodationId, Aggregate, DomainEvent, StayDates,
 };
-use eventstore::Db;
+use eventstore::{Db, db_exec, db_fetch};
 use integrations::ical::{self, ExportStay, Feed, Fetched};
+use projections::StayStatus;
+use projections::queries;
 use projections::sql::from_millis;
-use projections::{db_exec, db_fetch};
 use serde_json::{Value, json};
 
 use crate::context::Context;
@@ -106,15 +107,7 @@ pub async fn export(
         ));
     }
     let id = id.to_string();
-    let known: Option<(String, i64, i64)> = db_fetch!(
-        &ctx.db,
-        (String, i64, i64),
-        fetch_optional,
-        "SELECT a.name, a.utc_offset_minutes, a.registered_at_ms FROM rm_accommodations a WHERE a.id = $1"
-            .to_owned(),
-        id.clone()
-    )?;
-    let Some((name, offset, registered)) = known else {
+    let Some(cabin) = queries::cabin_calendar(&ctx.db, &id).await? else {
         return Err(AppError::not_found("no such calendar"));
     };
     let expected = token(&ctx.db, &id, ctx.now().timestamp_millis()).await?;
@@ -123,19 +116,13 @@ pub async fn export(
             "the calendar token is missing or wrong".into(),
         ));
     }
-    let version: Option<(i64, i64)> = db_fetch!(
-        &ctx.db,
-        (i64, i64),
-        fetch_optional,
-        "SELECT position, changed_at_ms FROM rm_calendar_versions WHERE accommodation_id = $1"
-            .to_owned(),
-        id.clone()
-    )?;
-    let (position, changed) = version.unwrap_or((0, registered));
-    let today = local_today(ctx.now(), offset as i32);
+    let (position, changed) = match queries::calendar_version(&ctx.db, &id).await? {
+        Some(v) => (v.position, v.changed_at),
+        None => (0, cabin.registered_at),
+    };
+    let today = local_today(ctx.now(), cabin.utc_offset_minutes);
     // The day is part of it: stays that ended a week ago drop out without any event.
     let etag = format!("\"{position}-{today}-{channel}\"");
-    let changed: DateTime<Utc> = from_millis(changed);
     let last_modified = changed.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
     let fresh = match (conditional.if_none_match, conditional.if_modified_since) {
         (Some(tags), _) => tags.split(',').any(|t| t.trim() == etag || t.trim() == "*"),
@@ -151,7 +138,11 @@ pub async fn export(
         });
     }
     let stays = export_stays(ctx, &id, today, &channel).await?;
-    let body = ical::export(&name, &stays, &changed.format("%Y%m%dT%H%M%SZ").to_string());
+    let body = ical::export(
+        &cabin.name,
+        &stays,
+        &changed.format("%Y%m%dT%H%M%SZ").to_string(),
+    );
     Ok(Export::Calendar {
         body,
         etag,
@@ -171,42 +162,22 @@ async fn export_stays(
     today: chrono::NaiveDate,
     channel: &str,
 ) -> Result<Vec<ExportStay>, AppError> {
-    type Row = (
-        String,
-        String,
-        chrono::NaiveDate,
-        chrono::NaiveDate,
-        Option<String>,
-        String,
-    );
-    let rows: Vec<Row> = db_fetch!(
-        &ctx.db,
-        Row,
-        fetch_all,
-        "SELECT occupant_id, status, check_in, check_out, code, source FROM rm_stays \
-             WHERE accommodation_id = $1 AND check_out >= $2 AND source <> $3 \
-             ORDER BY check_in, occupant_id"
-            .to_owned(),
-        id.to_owned(),
-        today - chrono::Duration::days(7),
-        channel.to_owned()
-    )?;
-    Ok(rows
+    let stays =
+        queries::stays_to_export(&ctx.db, id, today - chrono::Duration::days(7), channel).await?;
+    Ok(stays
         .into_iter()
-        .map(
-            |(occupant, status, check_in, check_out, code, source)| ExportStay {
-                uid: format!("{occupant}@cabanas"),
-                check_in,
-                check_out,
-                summary: match status.as_str() {
-                    "blocked" => "No disponible".to_owned(),
-                    "held" => "Reservado (pendiente de pago)".to_owned(),
-                    _ => "Reservado".to_owned(),
-                },
-                code,
-                source,
+        .map(|s| ExportStay {
+            uid: format!("{}@cabanas", s.occupant_id),
+            check_in: s.check_in,
+            check_out: s.check_out,
+            summary: match s.status {
+                StayStatus::Blocked => "No disponible".to_owned(),
+                StayStatus::Held => "Reservado (pendiente de pago)".to_owned(),
+                StayStatus::Confirmed => "Reservado".to_owned(),
             },
-        )
+            code: s.code,
+            source: s.source,
+        })
         .collect())
 }
 
@@ -426,15 +397,8 @@ async fn sync_feed(state: &Context, feed: &FeedRow, force: bool) -> Result<SyncO
 }
 
 async fn offset_of(db: &Db, accommodation: &str) -> Result<i32, AppError> {
-    let row: Option<(i64,)> = db_fetch!(
-        db,
-        (i64,),
-        fetch_optional,
-        "SELECT utc_offset_minutes FROM rm_accommodations WHERE id = $1".to_owned(),
-        accommodation.to_owned()
-    )?;
-    Ok(row
-        .map(|r| r.0 as i32)
+    Ok(queries::utc_offset_of(db, accommodation)
+        .await?
         .unwrap_or(domain::accommodation::ARGENTINA_UTC_OFFSET_MINUTES))
 }
 
@@ -557,16 +521,11 @@ pub async fn run(state: Arc<Context>) {
 // ---------------------------------------------------------------------------------------------
 
 async fn registered(state: &Context, id: AccommodationId) -> Result<(), AppError> {
-    let known: Option<(String,)> = db_fetch!(
-        &state.db,
-        (String,),
-        fetch_optional,
-        "SELECT id FROM rm_accommodations WHERE id = $1".to_owned(),
-        id.to_string()
-    )?;
-    known
-        .map(|_| ())
-        .ok_or_else(|| AppError::not_found(format!("no accommodation {id}")))
+    if queries::accommodation_registered(&state.db, &id.to_string()).await? {
+        Ok(())
+    } else {
+        Err(AppError::not_found(format!("no accommodation {id}")))
+    }
 }
 
 /// Starts importing `source`'s calendar at `url` into the accommodation; the new feed's id.
@@ -829,34 +788,15 @@ pub async fn rotate(state: &Context, id: AccommodationId) -> Result<Value, AppEr
 
 /// Imported bookings that overlap ours, until resolved.
 pub async fn open_conflicts(db: &Db) -> Result<Vec<Value>, AppError> {
-    type Row = (
-        String,
-        String,
-        String,
-        String,
-        chrono::NaiveDate,
-        chrono::NaiveDate,
-        String,
-        String,
-        Option<String>,
-        i64,
-    );
-    let rows: Vec<Row> = db_fetch!(
-        db,
-        Row,
-        fetch_all,
-        "SELECT accommodation_id, calendar, uid, kind, check_in, check_out, occupant_kind, \
-         occupant_id, occupant_code, detected_at_ms FROM rm_conflicts ORDER BY detected_at_ms"
-            .to_owned()
-    )?;
-    Ok(rows
+    Ok(queries::open_conflicts(db)
+        .await?
         .into_iter()
-        .map(|(acc, calendar, uid, kind, ci, co, ok, oid, code, at)| {
+        .map(|c| {
             json!({
-                "accommodation_id": acc, "calendar": calendar, "uid": uid, "kind": kind,
-                "check_in": ci, "check_out": co,
-                "occupant": {"kind": ok, "id": oid, "code": code},
-                "detected_at": from_millis(at),
+                "accommodation_id": c.accommodation_id, "calendar": c.calendar, "uid": c.uid,
+                "kind": c.kind, "check_in": c.check_in, "check_out": c.check_out,
+                "occupant": {"kind": c.occupant_kind, "id": c.occupant_id, "code": c.occupant_code},
+                "detected_at": c.detected_at,
             })
         })
         .collect())

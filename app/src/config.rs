@@ -14,6 +14,9 @@ use anyhow::{Context, bail};
 pub struct Settings {
     pub bind: SocketAddr,
     pub database_url: String,
+    /// How long a request waits for a PostgreSQL connection before it is answered 503 (see
+    /// `eventstore::Tuning`).
+    pub db_acquire_timeout: Duration,
     pub redis_url: Option<String>,
     /// Namespace of this deployment's Redis keys and channel (several deployments may share one
     /// Redis; the instances of one deployment must use the same prefix).
@@ -142,6 +145,7 @@ impl Settings {
     }
 
     /// Reads settings through `lookup`, so tests need not touch the process environment.
+    /// Long on purpose: one read per setting, each with its default and its check, in one place.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> anyhow::Result<Settings> {
         let lookup = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
         let bind = lookup("CABANAS_BIND").unwrap_or_else(|| "127.0.0.1:8080".into());
@@ -194,6 +198,7 @@ impl Settings {
         let mp_timeout = number("CABANAS_MP_TIMEOUT_SECS", 10, 1..=120)?;
         let ical_interval = number("CABANAS_ICAL_INTERVAL_SECS", 300, 10..=86_400)?;
         let ical_max_age = number("CABANAS_ICAL_MAX_AGE_SECS", 1200, 60..=7 * 86_400)?;
+        let db_acquire_ms = number("CABANAS_DB_ACQUIRE_TIMEOUT_MS", 1500, 100..=30_000)?;
         let ical_empty_guard = number("CABANAS_ICAL_EMPTY_GUARD", 3, 1..=10_000)?;
         let ical_timeout = number("CABANAS_ICAL_TIMEOUT_SECS", 20, 1..=120)?;
         let public_url = lookup("CABANAS_PUBLIC_URL")
@@ -228,6 +233,7 @@ impl Settings {
         Ok(Settings {
             bind,
             database_url,
+            db_acquire_timeout: Duration::from_millis(db_acquire_ms as u64),
             redis_url,
             redis_prefix,
             jwt_secret,

@@ -7,10 +7,10 @@
 //! longer held (ignored). Time comes from the app's clock, so tests move it by hand.
 
 use chrono::{DateTime, Utc};
+use domain::BookingError;
 use domain::accommodation::{AccommodationCommand, ExpireHold};
-use domain::{AccommodationId, BookingError, ReservationId};
 use eventstore::CommandError;
-use projections::db_fetch;
+use projections::queries::{self, DueHold};
 
 use crate::context::Context;
 use crate::execute::{Origin, Source};
@@ -49,23 +49,13 @@ pub async fn run(state: std::sync::Arc<Context>) {
 
 /// Expires every hold due at `now`; returns how many this call expired.
 pub async fn expire_due(state: &Context, now: DateTime<Utc>) -> anyhow::Result<usize> {
-    let due: Vec<(String, String)> = db_fetch!(
-        &state.db,
-        (String, String),
-        fetch_all,
-        "SELECT occupant_id, accommodation_id FROM rm_stays \
-         WHERE status = 'held' AND expires_at_ms <= $1 ORDER BY expires_at_ms LIMIT 500"
-            .to_owned(),
-        now.timestamp_millis()
-    )?;
+    let due = queries::holds_due(&state.db, now, 500).await?;
     let mut expired = 0;
-    for (reservation, accommodation) in due {
-        let (Ok(reservation), Ok(accommodation)) = (
-            reservation.parse::<ReservationId>(),
-            accommodation.parse::<AccommodationId>(),
-        ) else {
-            continue;
-        };
+    for DueHold {
+        reservation_id: reservation,
+        accommodation_id: accommodation,
+    } in due
+    {
         let metadata = Origin::new(Source::Scheduler, "scheduler")
             .correlated(reservation.as_uuid())
             .metadata();

@@ -4,8 +4,8 @@
 
 use domain::accommodation::Channel;
 use domain::{DomainEvent, GuestCommand, GuestEvent, GuestId};
+use eventstore::db_exec;
 use eventstore::pii::{self, Profile};
-use projections::db_exec;
 use serde::Serialize;
 
 use crate::context::Context;
@@ -67,7 +67,7 @@ async fn forget_in_owner_alerts(state: &Context, guest: &Profile) -> Result<u64,
         .into_iter()
         .filter(|n| n.chars().count() >= 6)
         .collect();
-    let alerts: Vec<(String, String)> = projections::db_fetch!(
+    let alerts: Vec<(String, String)> = eventstore::db_fetch!(
         &state.db,
         (String, String),
         fetch_all,

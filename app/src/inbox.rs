@@ -3,8 +3,8 @@
 //! conversations (the sandbox's inbox and outbox, a person writing from the business number).
 
 use conversation::reply::Reply;
+use eventstore::{Tx, exec};
 use integrations::whatsapp::webhook::{Inbound, MessageKind};
-use projections::{Tx, exec};
 use serde_json::{Value, json};
 
 use crate::context::Context;
@@ -96,7 +96,7 @@ pub async fn store(ctx: &Context, updates: &[Inbound]) -> Result<u64, AppError> 
 
 /// Every guest who wrote, with their message counts, newest first.
 pub async fn conversations(ctx: &Context) -> Result<Vec<Value>, AppError> {
-    let rows: Vec<(String, i64, i64)> = projections::db_fetch!(
+    let rows: Vec<(String, i64, i64)> = eventstore::db_fetch!(
         &ctx.db,
         (String, i64, i64),
         fetch_all,
@@ -115,7 +115,7 @@ pub async fn conversations(ctx: &Context) -> Result<Vec<Value>, AppError> {
 /// What the bot (or a person) answered `wa_id` after `after_ms`: sent, stored in sandbox,
 /// pending or failed, oldest first.
 pub async fn replies(ctx: &Context, wa_id: &str, after_ms: i64) -> Result<Vec<Value>, AppError> {
-    let rows: Vec<(String, String, String, i64, Option<i64>)> = projections::db_fetch!(
+    let rows: Vec<(String, String, String, i64, Option<i64>)> = eventstore::db_fetch!(
         &ctx.db,
         (String, String, String, i64, Option<i64>),
         fetch_all,
@@ -147,7 +147,7 @@ pub async fn write(ctx: &Context, wa_id: &str, text: &str) -> Result<String, App
         return Err(AppError::invalid("text must not be empty"));
     }
     let reply = Reply::text(text).map_err(|e| AppError::invalid(e.to_string()))?;
-    let (wrote,): (i64,) = projections::db_fetch!(
+    let (wrote,): (i64,) = eventstore::db_fetch!(
         &ctx.db,
         (i64,),
         fetch_one,

@@ -22,11 +22,10 @@
 //! (or one too large) fails for good, as a refused reply does.
 
 use conversation::reply::{Reply, send_number};
-use eventstore::Db;
+use eventstore::{Db, db_exec, db_fetch};
 use integrations::whatsapp::client::{CloudApi, SendError};
 use integrations::whatsapp::media::{MediaClient, MediaError};
 use integrations::whatsapp::template::{NoticeTemplate, OUTSIDE_WINDOW};
-use projections::{db_exec, db_fetch};
 
 use crate::queue::{Queue, Shape};
 

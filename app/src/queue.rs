@@ -9,8 +9,7 @@
 //! `claimed_until_ms`, `last_error`, `created_at_ms`); how a row is closed is each table's own
 //! (an inbox row keeps its outcome, a reply keeps Meta's message id).
 
-use eventstore::Db;
-use projections::{db_exec, db_fetch};
+use eventstore::{Db, db_exec, db_fetch};
 
 /// How long a claimed row is left alone before another worker may take it.
 const CLAIM_MS: i64 = 60_000;

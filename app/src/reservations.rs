@@ -29,13 +29,33 @@ pub struct Changed {
     pub balance_due: Option<Money>,
 }
 
+/// How long a lookup that missed waits for the read models to reach the log's head.
+const CATCH_UP: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// The reservation `code` names, as the read model has it. A code missing there may be one
+/// placed a moment ago (the read model trails the log): before it is called unknown, the read
+/// model is brought up to the log's head as of now, so "not found" is the truth, not a race.
+pub async fn by_code(ctx: &Context, code: &str) -> Result<Option<ReservationView>, AppError> {
+    let code = code.trim().to_uppercase();
+    if let Some(r) = queries::reservation_by_code(&ctx.db, &code).await? {
+        return Ok(Some(r));
+    }
+    let head = ctx.store.head_position().await?;
+    if !ctx.runner.wait_for(head, CATCH_UP).await? {
+        return Err(AppError::Unavailable(anyhow::anyhow!(
+            "the read models did not reach position {head}"
+        )));
+    }
+    Ok(queries::reservation_by_code(&ctx.db, &code).await?)
+}
+
 /// The reservation a code names, with its id and its cabin's.
 pub async fn find(
     ctx: &Context,
     code: &str,
 ) -> Result<(ReservationView, ReservationId, AccommodationId), AppError> {
     let code = code.trim().to_uppercase();
-    let r = queries::reservation_by_code(&ctx.db, &code)
+    let r = by_code(ctx, &code)
         .await?
         .ok_or_else(|| AppError::not_found(format!("no reservation {code}")))?;
     let unreadable = || AppError::not_found(format!("no reservation {code}"));

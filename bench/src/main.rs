@@ -6,6 +6,13 @@
 //! run, with our rates as ratios of it. Then the read side (see [`read`]): projection catch-up
 //! over 100,000 events and availability queries over HTTP, concurrently and at 500 requests/s.
 //! `bench cost` breaks a PostgreSQL write's CPU down by kind of write (see [`cost`]).
+//!
+//! # Layout
+//!
+//! - `main.rs`: the write side (appends, booking commands, hot cabin, cost by stream length,
+//!   the raw baseline) and the choice of what to run.
+//! - `read.rs`: catch-up and availability over HTTP; `cost.rs`: a write's CPU by kind;
+//!   `nlu.rs`: reading guests' messages; `voice.rs`: transcribing notes.
 
 mod cost;
 mod nlu;
@@ -427,15 +434,38 @@ impl Server {
     }
 }
 
+/// What `bench --help` prints.
+const USAGE: &str = "\
+bench [WHAT]: the project's benchmarks, figures as ratios of baselines measured in the same run.
+
+  (nothing)          the write side and the read side, on SQLite and PostgreSQL
+  write              appends, booking commands, hot cabin, cost by stream length, raw baseline
+  read               NLU, catch-up, availability over HTTP, WhatsApp turn latency
+  nlu                reading guests' messages (no database)
+  voice [THREADS]    transcription time and real-time factor (needs CABANAS_WHISPER_MODEL)
+  replay [N] [sqlite|postgres]   the auditors' full replay over N events (default 1,000,000)
+  cost               a PostgreSQL write's CPU by kind of write
+
+PostgreSQL: CABANAS_BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres).";
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let only = std::env::args().nth(1).unwrap_or_default();
+    const KNOWN: [&str; 7] = ["", "write", "read", "nlu", "voice", "replay", "cost"];
+    if !KNOWN.contains(&only.as_str()) {
+        // `--help`, `-h`, or a typo: the usage, not a whole run.
+        println!("{USAGE}");
+        if matches!(only.as_str(), "--help" | "-h" | "help") {
+            return Ok(());
+        }
+        anyhow::bail!("unknown benchmark {only:?}");
+    }
     let admin = std::env::var("CABANAS_BENCH_PG_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
 
     let dir = std::env::temp_dir().join(format!("cabanas-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     // `bench read` runs only the read side, `bench write` only the write side.
-    let only = std::env::args().nth(1).unwrap_or_default();
     if only == "nlu" {
         nlu::run();
         return Ok(());

@@ -294,7 +294,7 @@ pub async fn whatsapp_latency(label: &str, database_url: &str) -> anyhow::Result
             .await?;
         let reply_id = format!("{wamid}:0");
         loop {
-            let (n,): (i64,) = projections::db_fetch!(
+            let (n,): (i64,) = eventstore::db_fetch!(
                 &state.db,
                 (i64,),
                 fetch_one,

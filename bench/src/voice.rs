@@ -194,7 +194,7 @@ async fn burst(model: &std::path::Path, threads: usize) -> anyhow::Result<()> {
                 .await?;
             let reply_id = format!("{wamid}:0");
             loop {
-                let found: Option<(String,)> = projections::db_fetch!(
+                let found: Option<(String,)> = eventstore::db_fetch!(
                     &state.db,
                     (String,),
                     fetch_optional,

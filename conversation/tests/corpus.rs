@@ -60,17 +60,21 @@ fn party_matches(expected: &Value, got: &Option<Party>) -> (bool, bool) {
 
 #[test]
 fn the_corpus_is_understood() {
-    check(include_str!("corpus/messages.jsonl"), 400);
+    // The rules were written against this set: every message in it is read right, so a change
+    // that loses one (a relative no longer counted) fails here, not only below the target.
+    check(include_str!("corpus/messages.jsonl"), 400, 100.0);
 }
 
 /// A second set, written apart from the first by someone who had not read the parser: how the
 /// rules fare on messages they were not tuned on.
 #[test]
 fn the_holdout_set_is_understood() {
-    check(include_str!("corpus/holdout.jsonl"), 200);
+    check(include_str!("corpus/holdout.jsonl"), 200, 97.0);
 }
 
-fn check(raw: &str, at_least: usize) {
+/// Reads every message of `raw` (at least `at_least` of them) and requires `target` % read
+/// right, with no confident wrong stay and no party counted smaller.
+fn check(raw: &str, at_least: usize, target: f64) {
     let mut per_class: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
     let mut misses: Vec<Miss> = Vec::new();
     let mut confident_wrong = Vec::new();
@@ -135,5 +139,5 @@ fn check(raw: &str, at_least: usize) {
         "parties counted smaller:\n{}",
         smaller_party.join("\n")
     );
-    assert!(rate >= 97.0, "{rate:.1} % understood");
+    assert!(rate >= target, "{rate:.1} % understood");
 }

@@ -29,6 +29,11 @@ pub enum BookingError {
     StayTooShort { nights: u32, minimum: u32 },
     #[error("{nights} nights is above the maximum of {maximum}")]
     StayTooLong { nights: u32, maximum: u32 },
+    #[error("{check_in} is too far ahead: the calendar opens until {latest}")]
+    TooFarAhead {
+        check_in: NaiveDate,
+        latest: NaiveDate,
+    },
     #[error("{guests} guests does not fit: between 1 and {capacity}")]
     InvalidGuestCount { guests: u32, capacity: u32 },
     #[error("the nights from {check_in} to {check_out} are not available")]

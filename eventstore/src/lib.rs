@@ -7,6 +7,7 @@
 //! - [`chain`]: canonical JSON and the hash chain, shared by both backends and by `verify_chain`.
 //! - [`handler`]: load → decide → append with bounded retry on conflict, with a state cache.
 //! - [`connect`]: opens the store named by a database URL and applies migrations.
+//! - [`sql`]: [`Db`]'s transaction type and the macros that run one statement on either backend.
 
 pub mod chain;
 pub mod checkpoint;
@@ -14,6 +15,7 @@ pub mod handler;
 pub mod history;
 pub mod pii;
 pub mod postgres;
+pub mod sql;
 pub mod sqlite;
 pub mod testing;
 
@@ -27,6 +29,7 @@ use uuid::Uuid;
 
 pub use chain::{ChainBreak, ChainReport};
 pub use handler::{CommandError, CommandHandler, CommandOutcome};
+pub use sql::Tx;
 
 /// What the writer believes the stream's version is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -247,9 +250,33 @@ pub trait EventStore: Send + Sync {
 
 /// Opens the store named by `url` (`sqlite://PATH` or `postgres://…`) and applies migrations.
 pub async fn connect(url: &str) -> Result<Arc<dyn EventStore>, StoreError> {
+    connect_with(url, Tuning::default()).await
+}
+
+/// How the store's pool behaves when the database server is slow or gone (PostgreSQL).
+#[derive(Clone, Copy, Debug)]
+pub struct Tuning {
+    /// How long a statement waits for a pooled connection (or for a new one to the server)
+    /// before it fails. Short, so that during an outage a request is told so at once (a 503 a
+    /// load balancer can route around) instead of hanging; sqlx's own default is 30 s.
+    pub acquire_timeout: std::time::Duration,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Tuning {
+            acquire_timeout: std::time::Duration::from_millis(1500),
+        }
+    }
+}
+
+/// [`connect`], with the pool tuned.
+pub async fn connect_with(url: &str, tuning: Tuning) -> Result<Arc<dyn EventStore>, StoreError> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Arc::new(postgres::PgStore::connect(url).await?))
+        Ok(Arc::new(postgres::PgStore::connect(url, tuning).await?))
     } else if url.starts_with("sqlite:") {
+        // In-process: never "down", so a wait for one of its connections is only load, and
+        // is not cut short.
         Ok(Arc::new(sqlite::SqliteStore::connect(url).await?))
     } else {
         Err(StoreError::UnsupportedUrl)

@@ -81,9 +81,12 @@ const COLUMNS: &str = "p.position, e.stream_id, e.stream_version, e.event_id, e.
 const UNSTAMPED: &str = "NULL::bigint AS position, e.stream_id, e.stream_version, e.event_id, e.event_type, e.schema_version, e.payload, e.metadata, e.recorded_at, NULL::text AS hash";
 
 impl PgStore {
-    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+    pub async fn connect(url: &str, tuning: crate::Tuning) -> Result<Self, StoreError> {
         let options: PgConnectOptions = url.parse()?;
-        let pool = pool_options().connect_with(options.clone()).await?;
+        let pool = pool_options()
+            .acquire_timeout(tuning.acquire_timeout)
+            .connect_with(options.clone())
+            .await?;
         sqlx::migrate!("../migrations/postgres").run(&pool).await?;
         let wake = Arc::new(tokio::sync::Notify::new());
         let (changed, changes) = tokio::sync::watch::channel(0);

@@ -16,6 +16,35 @@ use crate::{Applied, Decoded, Projection, ProjectionError, exec};
 
 pub struct Availability;
 
+/// What holds a stay's nights, as `rm_stays.status` stores it. Readers compare this type, never
+/// the words; only this projection writes them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum StayStatus {
+    /// A reservation waiting for its deposit (until `expires_at_ms`).
+    Held,
+    Confirmed,
+    /// The owner's or an imported calendar's block.
+    Blocked,
+}
+
+impl StayStatus {
+    pub const ALL: [StayStatus; 3] = [StayStatus::Held, StayStatus::Confirmed, StayStatus::Blocked];
+
+    /// The stored word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StayStatus::Held => "held",
+            StayStatus::Confirmed => "confirmed",
+            StayStatus::Blocked => "blocked",
+        }
+    }
+
+    /// The status a stored word names; `None` for any other word.
+    pub fn parse(word: &str) -> Option<StayStatus> {
+        Self::ALL.into_iter().find(|s| s.as_str() == word)
+    }
+}
+
 #[async_trait]
 impl Projection for Availability {
     fn name(&self) -> &'static str {
@@ -72,7 +101,7 @@ impl Projection for Availability {
                 AccommodationEvent::HoldPlaced(h) => fold.add(StayRow {
                     occupant_id: h.reservation_id.to_string(),
                     accommodation_id: id.to_string(),
-                    status: "held",
+                    status: StayStatus::Held,
                     check_in: h.stay.check_in(),
                     check_out: h.stay.check_out(),
                     expires_at_ms: Some(millis(h.expires_at)),
@@ -85,9 +114,11 @@ impl Projection for Availability {
                     None,
                     Some(Some(millis(x.expires_at))),
                 ),
-                AccommodationEvent::Confirmed(c) => {
-                    fold.patch(c.reservation_id.to_string(), Some("confirmed"), Some(None))
-                }
+                AccommodationEvent::Confirmed(c) => fold.patch(
+                    c.reservation_id.to_string(),
+                    Some(StayStatus::Confirmed),
+                    Some(None),
+                ),
                 AccommodationEvent::Cancelled(c) => fold.remove(c.reservation_id.to_string()),
                 AccommodationEvent::HoldExpired(x) => fold.remove(x.reservation_id.to_string()),
                 AccommodationEvent::DatesBlocked(b) => {
@@ -100,7 +131,7 @@ impl Projection for Availability {
                     fold.add(StayRow {
                         occupant_id: b.block_id.to_string(),
                         accommodation_id: id.to_string(),
-                        status: "blocked",
+                        status: StayStatus::Blocked,
                         check_in: b.stay.check_in(),
                         check_out: b.stay.check_out(),
                         expires_at_ms: None,
@@ -121,7 +152,7 @@ impl Projection for Availability {
                     fold.add(StayRow {
                         occupant_id: m.block_id.to_string(),
                         accommodation_id: id.to_string(),
-                        status: "blocked",
+                        status: StayStatus::Blocked,
                         check_in: m.stay.check_in(),
                         check_out: m.stay.check_out(),
                         expires_at_ms: None,
@@ -168,7 +199,7 @@ impl StayRow {
         StayRow {
             occupant_id: reservation.to_string(),
             accommodation_id: accommodation.to_string(),
-            status: "confirmed",
+            status: StayStatus::Confirmed,
             check_in: stay.check_in(),
             check_out: stay.check_out(),
             expires_at_ms: None,
@@ -182,7 +213,7 @@ impl StayRow {
 struct StayRow {
     occupant_id: String,
     accommodation_id: String,
-    status: &'static str,
+    status: StayStatus,
     check_in: NaiveDate,
     check_out: NaiveDate,
     expires_at_ms: Option<i64>,
@@ -197,7 +228,7 @@ enum Change {
     New(StayRow),
     /// A stay from an earlier batch, changed in place.
     Patch {
-        status: Option<&'static str>,
+        status: Option<StayStatus>,
         expires_at_ms: Option<Option<i64>>,
     },
     /// A stay from an earlier batch, gone.
@@ -223,7 +254,7 @@ impl Fold {
             .insert(row.occupant_id.clone(), Change::New(row));
     }
 
-    fn patch(&mut self, id: String, status: Option<&'static str>, expires: Option<Option<i64>>) {
+    fn patch(&mut self, id: String, status: Option<StayStatus>, expires: Option<Option<i64>>) {
         match self.changes.get_mut(&id) {
             Some(Change::New(row)) => {
                 if let Some(s) = status {
@@ -306,7 +337,7 @@ impl Fold {
                          WHERE occupant_id = $1"
                     ),
                     id.clone(),
-                    status.map(str::to_owned),
+                    status.map(|s| s.as_str().to_owned()),
                     i64::from(expires_at_ms.is_some()),
                     expires_at_ms.flatten()
                 )?;
@@ -318,7 +349,7 @@ impl Fold {
                 rows.push(vec![
                     Param::from(r.occupant_id),
                     r.accommodation_id.into(),
-                    r.status.into(),
+                    r.status.as_str().into(),
                     r.check_in.into(),
                     r.check_out.into(),
                     r.expires_at_ms.into(),
@@ -350,5 +381,18 @@ pub fn channel_name(c: domain::accommodation::Channel) -> &'static str {
         Channel::Admin => "admin",
         Channel::Airbnb => "airbnb",
         Channel::Booking => "booking",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::StayStatus;
+
+    #[test]
+    fn every_stay_status_reads_back_from_the_word_it_is_stored_as() {
+        for s in StayStatus::ALL {
+            assert_eq!(StayStatus::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(StayStatus::parse("free"), None);
     }
 }

@@ -10,7 +10,8 @@
 //! - [`accommodations`], [`availability`], [`reservations`], [`stats`]: the read models.
 //! - [`channels`]: when each exported calendar changed, and open conflicts with imported ones.
 //! - [`payments`]: payments, refunds and alerts; and the reactor's intake of side effects.
-//! - [`queries`]: what the API reads.
+//! - [`queries`]: what the rest of the service reads, by read model (no other crate writes SQL
+//!   against an `rm_*` table).
 
 pub mod accommodations;
 pub mod availability;
@@ -29,8 +30,13 @@ use async_trait::async_trait;
 use domain::{AccommodationEvent, AccommodationId, DomainEvent, EventDecodeError, GuestEvent};
 use eventstore::{Backend, RecordedEvent, StoreError};
 
+pub use availability::StayStatus;
+pub use reservations::ReservationStatus;
 pub use runner::{ProjectionStatus, Runner};
 pub use sql::{Names, Tx};
+// Moved to `eventstore` (they are about the database, not about read models); re-exported so
+// that existing callers keep compiling.
+pub use eventstore::{db_exec, db_fetch, exec, tx_fetch};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectionError {

@@ -18,6 +18,69 @@ use eventstore::pii::{self, Profile};
 /// How an erased guest's name reads.
 pub const ERASED: &str = "(datos borrados)";
 
+/// Where a reservation stands, as this read model stores it (`rm_reservations.status`) and the
+/// API shows it. The words are the ones the domain's own status serializes to; readers compare
+/// this type, never the words, and only this projection writes them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ReservationStatus {
+    /// Waiting for its deposit until it expires.
+    Held,
+    Confirmed,
+    Cancelled,
+    /// The hold lapsed unpaid.
+    Expired,
+}
+
+impl ReservationStatus {
+    pub const ALL: [ReservationStatus; 4] = [
+        ReservationStatus::Held,
+        ReservationStatus::Confirmed,
+        ReservationStatus::Cancelled,
+        ReservationStatus::Expired,
+    ];
+
+    /// The stored (and serialized) word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReservationStatus::Held => "held",
+            ReservationStatus::Confirmed => "confirmed",
+            ReservationStatus::Cancelled => "cancelled",
+            ReservationStatus::Expired => "expired",
+        }
+    }
+
+    /// The status a stored word names; `None` for any other word (matched exactly, as the
+    /// column is).
+    pub fn parse(word: &str) -> Option<ReservationStatus> {
+        Self::ALL.into_iter().find(|s| s.as_str() == word)
+    }
+}
+
+impl From<domain::accommodation::ReservationStatus> for ReservationStatus {
+    fn from(s: domain::accommodation::ReservationStatus) -> ReservationStatus {
+        use domain::accommodation::ReservationStatus as D;
+        match s {
+            D::Held => ReservationStatus::Held,
+            D::Confirmed => ReservationStatus::Confirmed,
+            D::Cancelled => ReservationStatus::Cancelled,
+            D::Expired => ReservationStatus::Expired,
+        }
+    }
+}
+
+impl std::fmt::Display for ReservationStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// As the stored word, so that JSON shows what it always showed.
+impl serde::Serialize for ReservationStatus {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
 pub struct Reservations;
 
 #[async_trait]
@@ -176,7 +239,7 @@ impl Projection for Reservations {
                     ResRow {
                         code: h.code.to_string(),
                         accommodation_id: accommodation.to_string(),
-                        status: "held",
+                        status: ReservationStatus::Held,
                         check_in: h.stay.check_in(),
                         check_out: h.stay.check_out(),
                         nights: i64::from(h.stay.nights()),
@@ -251,7 +314,7 @@ fn cancelled_by(by: CancelledBy) -> &'static str {
 struct ResRow {
     code: String,
     accommodation_id: String,
-    status: &'static str,
+    status: ReservationStatus,
     check_in: NaiveDate,
     check_out: NaiveDate,
     nights: i64,
@@ -280,7 +343,7 @@ impl ResRow {
             id.into(),
             self.code.into(),
             self.accommodation_id.into(),
-            self.status.into(),
+            self.status.as_str().into(),
             self.check_in.into(),
             self.check_out.into(),
             self.nights.into(),
@@ -308,7 +371,7 @@ impl ResRow {
 /// What one event changes on its reservation's row.
 #[derive(Default)]
 struct Effect {
-    status: Option<&'static str>,
+    status: Option<ReservationStatus>,
     paid: i64,
     refunded: i64,
     payment_reference: Option<String>,
@@ -336,20 +399,20 @@ impl Effect {
         match event {
             E::HoldExtended(x) => e.expires_at_ms = Some(millis(x.expires_at)),
             E::Confirmed(c) => {
-                e.status = Some("confirmed");
+                e.status = Some(ReservationStatus::Confirmed);
                 e.paid = cents(c.amount_paid);
                 e.payment_reference = Some(c.payment_reference.clone());
             }
             E::LatePaymentAccepted(l) => {
-                e.status = Some("confirmed");
+                e.status = Some(ReservationStatus::Confirmed);
                 e.paid = cents(l.payment.amount);
                 e.payment_reference = Some(l.payment.payment_id.clone());
             }
             E::Cancelled(c) => {
-                e.status = Some("cancelled");
+                e.status = Some(ReservationStatus::Cancelled);
                 e.cancelled = Some((cancelled_by(c.by), c.reason.clone()));
             }
-            E::HoldExpired(_) => e.status = Some("expired"),
+            E::HoldExpired(_) => e.status = Some(ReservationStatus::Expired),
             E::StayChanged(c) => {
                 e.stay = Some(NewStay {
                     check_in: c.stay.check_in(),
@@ -448,7 +511,7 @@ impl Effect {
                  updated_at_ms = $10, last_position = $11 WHERE id = $1"
             ),
             rid.to_owned(),
-            self.status.map(str::to_owned),
+            self.status.map(|s| s.as_str().to_owned()),
             self.paid,
             self.refunded,
             self.payment_reference,
@@ -460,5 +523,40 @@ impl Effect {
             position
         )?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ReservationStatus;
+    use domain::accommodation::ReservationStatus as Domain;
+
+    #[test]
+    fn every_status_reads_back_from_the_word_it_is_stored_as() {
+        for s in ReservationStatus::ALL {
+            assert_eq!(ReservationStatus::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(ReservationStatus::parse("Held"), None);
+        assert_eq!(ReservationStatus::parse(""), None);
+    }
+
+    #[test]
+    fn json_shows_the_same_word_as_the_domain_status() {
+        for d in [
+            Domain::Held,
+            Domain::Confirmed,
+            Domain::Cancelled,
+            Domain::Expired,
+        ] {
+            let ours = ReservationStatus::from(d);
+            assert_eq!(
+                serde_json::to_value(ours).ok(),
+                serde_json::to_value(d).ok()
+            );
+            assert_eq!(
+                serde_json::to_value(ours).ok(),
+                Some(serde_json::Value::from(ours.as_str()))
+            );
+        }
     }
 }

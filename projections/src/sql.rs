@@ -1,12 +1,13 @@
-//! One code path for both databases.
+//! One code path for both databases, as read models use it.
 //!
 //! Read-model SQL is written once with `$1`-style placeholders, which SQLite also accepts, and
 //! table names carrying a `{s}` suffix slot (empty for the live tables, `_next` while a rebuild
-//! fills fresh ones). The macros expand the same query for each backend, so the binds are checked
-//! against both at compile time.
+//! fills fresh ones). The transaction type and the macros that expand one statement for each
+//! backend are `eventstore`'s (beside `Db`); they are re-exported here so that `projections::Tx`
+//! and `projections::db_fetch!` keep working.
 
-use eventstore::{Backend, Db};
-use sqlx::{Postgres, Sqlite, Transaction};
+use eventstore::Backend;
+pub use eventstore::sql::Tx;
 
 /// The suffix of the tables being read or written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,128 +38,6 @@ pub fn ddl(template: &str, backend: Backend, names: Names, tag: &str) -> String 
         .sql(template)
         .replace("{date}", date)
         .replace("{g}", tag)
-}
-
-/// A read-model transaction on either backend.
-pub enum Tx {
-    Pg(Transaction<'static, Postgres>),
-    Sqlite(Transaction<'static, Sqlite>),
-}
-
-impl Tx {
-    /// On SQLite the transaction takes the write lock up front (`BEGIN IMMEDIATE`): a deferred
-    /// transaction that reads and then writes fails with "database is locked" under contention.
-    /// A transaction whose commit is on disk before it returns: for anything acknowledged to
-    /// the outside world (a webhook answered 200 is never sent again).
-    pub async fn begin_durable(db: &Db) -> Result<Tx, sqlx::Error> {
-        Ok(match db {
-            Db::Postgres(pool) => Tx::Pg(pool.begin().await?),
-            Db::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
-        })
-    }
-
-    /// A read model's transaction (see below: its commit may trail the disk by a moment).
-    pub async fn begin(db: &Db) -> Result<Tx, sqlx::Error> {
-        Ok(match db {
-            Db::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                // A read model and its checkpoint commit together, and both are rebuilt from the
-                // log: losing the last few milliseconds of them in a crash only means applying
-                // those events again. Not waiting for the disk doubles catch-up speed.
-                sqlx::query("SET LOCAL synchronous_commit = off")
-                    .execute(&mut *tx)
-                    .await?;
-                Tx::Pg(tx)
-            }
-            Db::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
-        })
-    }
-
-    pub async fn commit(self) -> Result<(), sqlx::Error> {
-        match self {
-            Tx::Pg(tx) => tx.commit().await,
-            Tx::Sqlite(tx) => tx.commit().await,
-        }
-    }
-
-    pub fn backend(&self) -> Backend {
-        match self {
-            Tx::Pg(_) => Backend::Postgres,
-            Tx::Sqlite(_) => Backend::Sqlite,
-        }
-    }
-}
-
-/// `exec!(tx, sql, binds…)`: runs a statement in a [`Tx`], returning rows affected.
-#[macro_export]
-macro_rules! exec {
-    ($tx:expr, $sql:expr $(, $arg:expr)* $(,)?) => {
-        match $tx {
-            $crate::sql::Tx::Pg(t) => sqlx::query(sqlx::AssertSqlSafe($sql))
-                $(.bind($arg))*
-                .execute(&mut **t)
-                .await
-                .map(|r| r.rows_affected()),
-            $crate::sql::Tx::Sqlite(t) => sqlx::query(sqlx::AssertSqlSafe($sql))
-                $(.bind($arg))*
-                .execute(&mut **t)
-                .await
-                .map(|r| r.rows_affected()),
-        }
-    };
-}
-
-/// `tx_fetch!(tx, RowType, fetch_all|fetch_optional|fetch_one, sql, binds…)` inside a [`Tx`].
-#[macro_export]
-macro_rules! tx_fetch {
-    ($tx:expr, $ty:ty, $method:ident, $sql:expr $(, $arg:expr)* $(,)?) => {
-        match $tx {
-            $crate::sql::Tx::Pg(t) => sqlx::query_as::<_, $ty>(sqlx::AssertSqlSafe($sql))
-                $(.bind($arg))*
-                .$method(&mut **t)
-                .await,
-            $crate::sql::Tx::Sqlite(t) => sqlx::query_as::<_, $ty>(sqlx::AssertSqlSafe($sql))
-                $(.bind($arg))*
-                .$method(&mut **t)
-                .await,
-        }
-    };
-}
-
-/// `db_fetch!(db, RowType, fetch_all|fetch_optional|fetch_one, sql, binds…)` on a pool.
-#[macro_export]
-macro_rules! db_fetch {
-    ($db:expr, $ty:ty, $method:ident, $sql:expr $(, $arg:expr)* $(,)?) => {
-        match $db {
-            eventstore::Db::Postgres(p) => sqlx::query_as::<_, $ty>(sqlx::AssertSqlSafe($sql))
-                $(.bind($arg))*
-                .$method(p)
-                .await,
-            eventstore::Db::Sqlite(p) => sqlx::query_as::<_, $ty>(sqlx::AssertSqlSafe($sql))
-                $(.bind($arg))*
-                .$method(p)
-                .await,
-        }
-    };
-}
-
-/// `db_exec!(db, sql, binds…)` on a pool, returning rows affected.
-#[macro_export]
-macro_rules! db_exec {
-    ($db:expr, $sql:expr $(, $arg:expr)* $(,)?) => {
-        match $db {
-            eventstore::Db::Postgres(p) => sqlx::query(sqlx::AssertSqlSafe($sql))
-                $(.bind($arg))*
-                .execute(p)
-                .await
-                .map(|r| r.rows_affected()),
-            eventstore::Db::Sqlite(p) => sqlx::query(sqlx::AssertSqlSafe($sql))
-                $(.bind($arg))*
-                .execute(p)
-                .await
-                .map(|r| r.rows_affected()),
-        }
-    };
 }
 
 /// Milliseconds since the epoch: how read models store instants, so that SQLite compares them

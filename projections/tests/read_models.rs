@@ -18,6 +18,7 @@ use domain::{
 use eventstore::{CommandHandler, EventStore, ExpectedVersion, Metadata, NewEvent};
 use projections::Runner;
 use projections::queries::{self, ReservationFilter};
+use projections::{ReservationStatus, StayStatus};
 
 async fn stores() -> Vec<(&'static str, Arc<dyn EventStore>)> {
     let sqlite = eventstore::connect(&eventstore::testing::temp_sqlite_url())
@@ -262,7 +263,7 @@ async fn read_models_follow_the_log_and_rebuild_identically() {
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(r.status, "confirmed", "{backend}");
+        assert_eq!(r.status, ReservationStatus::Confirmed, "{backend}");
         assert_eq!(r.amount_paid, Money::pesos(50_000));
         assert_eq!(r.guest.name.as_deref(), Some("Ana Pérez"));
         assert_eq!(r.accommodation_name.as_deref(), Some("Cabaña Norte"));
@@ -304,7 +305,7 @@ async fn read_models_follow_the_log_and_rebuild_identically() {
         );
         assert_eq!(
             search(page(ReservationFilter {
-                status: Some("expired".into()),
+                status: Some(ReservationStatus::Expired),
                 ..Default::default()
             }))
             .await,
@@ -635,7 +636,7 @@ async fn a_moved_stay_moves_in_every_read_model() {
             (day(40), day(43), 3, 3),
             "{backend}"
         );
-        assert_eq!(moved.status, "confirmed");
+        assert_eq!(moved.status, ReservationStatus::Confirmed);
         assert_eq!(moved.total, Money::pesos(3 * 40_000 + 8_000), "{backend}");
         assert_eq!(moved.quote.total, moved.total);
         assert_eq!(moved.amount_paid, Money::pesos(20_000));
@@ -695,5 +696,132 @@ async fn a_moved_stay_moves_in_every_read_model() {
             .unwrap()
             .unwrap();
         assert_eq!((rebuilt.check_in, rebuilt.total), (day(40), moved.total));
+    }
+}
+
+/// What the schedulers and the iCal export read comes typed from the read models: confirmed
+/// arrivals and departures by day, holds due, a cabin's clock and its exported stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_schedulers_read_typed_rows_from_the_read_models() {
+    for (backend, store) in stores().await {
+        let world = World {
+            handler: CommandHandler::new(store.clone()),
+            now: Utc::now(),
+        };
+        let now = world.now;
+        let day = (now + Duration::days(30)).date_naive();
+        let norte = world.register("Cabaña Norte", 4).await;
+        let sur = world.register("Cabaña Sur", 2).await;
+        let guest = GuestId::from_seed("1144446666");
+        let (confirmed, code) = world.hold(norte, &guest, day, 3).await;
+        world
+            .run(
+                norte,
+                AccommodationCommand::Confirm(ConfirmReservation {
+                    reservation_id: confirmed,
+                    payment_reference: "cash".into(),
+                    amount_paid: Money::pesos(50_000),
+                }),
+                now,
+            )
+            .await;
+        let (held, _) = world.hold(sur, &guest, day, 2).await;
+        let runner = Runner::new(store.clone(), projections::all());
+        runner.ensure_schema().await.unwrap();
+        let mut events = 0;
+        for cabin in [norte, sur] {
+            events += world.handler.load(&cabin.stream_id()).await.unwrap().0;
+        }
+        for _ in 0..500 {
+            if store.head_position().await.unwrap() >= events {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        runner.catch_up().await.unwrap();
+        let db = store.db();
+
+        let check_ins = queries::confirmed_check_ins(&db, day, day).await.unwrap();
+        assert_eq!(check_ins.len(), 1, "{backend}");
+        assert_eq!(check_ins[0].reservation_id, confirmed.to_string());
+        assert_eq!(check_ins[0].accommodation_id, norte.to_string());
+        assert_eq!(
+            check_ins[0].utc_offset_minutes,
+            domain::accommodation::ARGENTINA_UTC_OFFSET_MINUTES
+        );
+        let arrivals = queries::confirmed_arrivals(&db, day, day, 10)
+            .await
+            .unwrap();
+        assert_eq!(arrivals.len(), 1, "{backend}");
+        assert_eq!(
+            (arrivals[0].code.as_str(), arrivals[0].cabin.as_str()),
+            (code.as_str(), "Cabaña Norte")
+        );
+        assert_eq!(
+            arrivals[0].due,
+            Money::pesos(3 * 40_000 + 8_000) - Money::pesos(50_000),
+            "{backend}"
+        );
+        let leaving = queries::confirmed_departures(&db, day + Duration::days(3), 10)
+            .await
+            .unwrap();
+        assert_eq!(
+            leaving.iter().map(|d| d.code.as_str()).collect::<Vec<_>>(),
+            [code.as_str()],
+            "{backend}"
+        );
+
+        assert!(queries::holds_due(&db, now, 10).await.unwrap().is_empty());
+        assert_eq!(
+            queries::holds_due(&db, now + Duration::minutes(31), 10)
+                .await
+                .unwrap(),
+            [queries::DueHold {
+                reservation_id: held,
+                accommodation_id: sur,
+            }],
+            "{backend}"
+        );
+
+        assert_eq!(
+            queries::owner_utc_offset(&db).await.unwrap(),
+            Some(domain::accommodation::ARGENTINA_UTC_OFFSET_MINUTES)
+        );
+        assert!(
+            queries::accommodation_registered(&db, &sur.to_string())
+                .await
+                .unwrap()
+        );
+        assert!(
+            !queries::accommodation_registered(&db, &AccommodationId::new().to_string())
+                .await
+                .unwrap()
+        );
+        let cabin = queries::cabin_calendar(&db, &norte.to_string())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(cabin.name, "Cabaña Norte");
+        let version = queries::calendar_version(&db, &norte.to_string())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(version.changed_at >= cabin.registered_at, "{backend}");
+
+        let exported = |cabin: AccommodationId, except: &'static str| {
+            let db = db.clone();
+            async move {
+                queries::stays_to_export(&db, &cabin.to_string(), day, except)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|s| s.status)
+                    .collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(exported(norte, "airbnb").await, [StayStatus::Confirmed]);
+        assert_eq!(exported(sur, "airbnb").await, [StayStatus::Held]);
+        // A channel is not sent its own stays back.
+        assert!(exported(sur, "direct").await.is_empty(), "{backend}");
     }
 }

@@ -5,6 +5,13 @@
 //!
 //! Columns that only say *when this replay ran* (recording times stamped by the store) are left
 //! out of snapshots; everything decided by the events themselves is compared.
+//!
+//! # Layout
+//!
+//! - `lib.rs`: snapshots of the read-model tables and their comparison.
+//! - `scenario.rs`: the scripted season that records a history through the real commands.
+//! - `histories/` (beside `src/`): the recorded histories with their snapshots;
+//!   `tests/replay.rs` replays each on both backends.
 
 pub mod scenario;
 

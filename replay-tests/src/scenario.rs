@@ -139,7 +139,8 @@ fn approved(id: &str, amount: Money) -> PaymentFacts {
 
 /// Summer 2026/27 on three cabins: sixty holds paid, expired, underpaid and topped up, paid late
 /// (free nights and taken ones), cancelled by guests and by the owner with refunds; Airbnb
-/// blocks that appear, move and vanish; a conflict; owner blocks.
+/// blocks that appear, move and vanish; a conflict; owner blocks. Long on purpose: a season is
+/// a story read top to bottom, and its order is the recorded history's.
 pub fn season() -> Vec<Line> {
     let mut r = Recorder::new(
         Utc.with_ymd_and_hms(2026, 11, 1, 13, 0, 0)

@@ -139,15 +139,23 @@ pub async fn run(settings: &Settings, wa_id: &str, url: &str) -> anyhow::Result<
         let mut got_any = false;
         for _ in 0..30 {
             tokio::time::sleep(Duration::from_millis(100)).await;
-            let page: Value = http
+            let answer = http
                 .get(format!(
                     "{base}/v1/admin/whatsapp/conversations/{wa_id}/replies?after_ms={seen_ms}"
                 ))
                 .bearer_auth(&token)
                 .send()
-                .await?
-                .json()
                 .await?;
+            // The replies are read with a token this command signs itself: refused, it is
+            // signed with another secret than the service's, and no reply would ever show.
+            if matches!(answer.status().as_u16(), 401 | 403) {
+                anyhow::bail!(
+                    "the service refused this command's token ({}): `cabanas chat` must run with \
+                     the same CABANAS_JWT_SECRET (and --config) as `cabanas serve`",
+                    answer.status()
+                );
+            }
+            let page: Value = answer.json().await?;
             let items = page["items"].as_array().cloned().unwrap_or_default();
             for item in &items {
                 print_reply(&item["message"], &mut choices);
@@ -222,7 +230,7 @@ pub async fn pay(
             .as_str()
             .and_then(|a| a.parse::<rust_decimal::Decimal>().ok())
             .is_some_and(|a| !a.is_zero());
-        if paid || last["status"] != "held" {
+        if paid || last["status"] != projections::ReservationStatus::Held.as_str() {
             break;
         }
     }

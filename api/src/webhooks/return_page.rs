@@ -6,6 +6,7 @@ use actix_web::{HttpResponse, web};
 use conversation::dialogue::day_label;
 use domain::accommodation::Channel;
 use domain::{Money, ReservationId};
+use projections::ReservationStatus;
 use projections::queries;
 use serde::Deserialize;
 
@@ -40,12 +41,11 @@ pub async fn return_page(
     };
     let (title, body) = match found {
         Some(r) => {
-            let status = match r.status.as_str() {
-                "confirmed" => "está confirmada ✅",
-                "held" => "está reservada, esperando la acreditación del pago ⏳",
-                "cancelled" => "fue cancelada",
-                "expired" => "venció",
-                _ => "está en proceso",
+            let status = match r.status {
+                ReservationStatus::Confirmed => "está confirmada ✅",
+                ReservationStatus::Held => "está reservada, esperando la acreditación del pago ⏳",
+                ReservationStatus::Cancelled => "fue cancelada",
+                ReservationStatus::Expired => "venció",
             };
             // Only a guest who booked by WhatsApp, or asked to hear there, is written to there.
             let channel = if r.channel == "whatsapp" {
@@ -63,7 +63,8 @@ pub async fn return_page(
             } else {
                 "Podés volver a ver cómo está tu reserva con su código en cualquier momento."
             };
-            let balance = if r.status == "confirmed" && r.balance_due > Money::ZERO {
+            let balance = if r.status == ReservationStatus::Confirmed && r.balance_due > Money::ZERO
+            {
                 format!(" · Saldo a pagar al llegar: {}", r.balance_due)
             } else {
                 String::new()

@@ -6,6 +6,7 @@ use conversation::nlu::Understanding;
 use conversation::notices::alerts::unanswered_question;
 use domain::GuestId;
 use domain::house::Topic;
+use projections::ReservationStatus;
 use projections::queries;
 
 use super::guest_reservations;
@@ -20,7 +21,7 @@ pub(super) async fn times(state: &Context, guest: &GuestId) -> Result<Outcome, A
     let mine = guest_reservations(state, guest).await?;
     let booked: Vec<String> = mine
         .into_iter()
-        .filter(|r| r.status == "confirmed" && r.check_out > today)
+        .filter(|r| r.status == ReservationStatus::Confirmed && r.check_out > today)
         .map(|r| r.accommodation_id)
         .collect();
     let mut houses = Vec::new();

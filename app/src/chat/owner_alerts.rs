@@ -6,6 +6,7 @@
 use conversation::notices::alerts::{self, GuestStay, TransferHint, WaitingHold};
 use domain::GuestId;
 use integrations::whatsapp::webhook::{InboundMessage, MessageKind};
+use projections::ReservationStatus;
 
 use super::guest_reservations;
 use crate::context::Context;
@@ -46,9 +47,14 @@ async fn stays_to_come(state: &Context, guest: &GuestId) -> Result<Vec<GuestStay
     let mine = guest_reservations(state, guest).await?;
     Ok(mine
         .into_iter()
-        .filter(|r| matches!(r.status.as_str(), "held" | "confirmed") && r.check_out > today)
+        .filter(|r| {
+            matches!(
+                r.status,
+                ReservationStatus::Held | ReservationStatus::Confirmed
+            ) && r.check_out > today
+        })
         .map(|r| GuestStay {
-            confirmed: r.status == "confirmed",
+            confirmed: r.status == ReservationStatus::Confirmed,
             code: r.code,
             cabin: r.accommodation_name,
             check_in: r.check_in,

@@ -8,6 +8,7 @@ use conversation::notices::alerts::{TransferHint, WaitingHold, receipt_caption, 
 use conversation::reply::Reply;
 use domain::{AccommodationId, GuestId, Money, ReservationId};
 use integrations::whatsapp::webhook::{InboundMessage, MessageKind};
+use projections::ReservationStatus;
 use projections::queries;
 
 use super::{guest_reservations, owner_alerts};
@@ -26,7 +27,7 @@ pub(super) async fn links(state: &Context, guest: &GuestId) -> Result<Outcome, A
     let mine = guest_reservations(state, guest).await?;
     let pending: Vec<PendingPayment> = mine
         .iter()
-        .filter(|r| r.status == "held")
+        .filter(|r| r.status == ReservationStatus::Held)
         .map(|r| PendingPayment {
             code: r.code.clone(),
             deposit: r.deposit,
@@ -62,10 +63,11 @@ async fn balances(
 ) -> Result<Vec<BalanceDue>, AppError> {
     let today = state.today();
     let mut balances = Vec::new();
-    for r in mine
-        .iter()
-        .filter(|r| r.status == "confirmed" && r.check_in >= today && r.balance_due > Money::ZERO)
-    {
+    for r in mine.iter().filter(|r| {
+        r.status == ReservationStatus::Confirmed
+            && r.check_in >= today
+            && r.balance_due > Money::ZERO
+    }) {
         let (Ok(id), Ok(reservation_id)) = (
             r.accommodation_id.parse::<AccommodationId>(),
             r.id.parse::<ReservationId>(),
@@ -181,10 +183,12 @@ fn waiting(
     now: DateTime<Utc>,
     today: chrono::NaiveDate,
 ) -> Option<WaitingHold> {
-    let lapsed = match r.status.as_str() {
+    let lapsed = match r.status {
         // Past its time, the scheduler's next pass expires it.
-        "held" => r.expires_at <= now,
-        "expired" if r.expires_at > now - LATE_TRANSFER && r.check_in >= today => true,
+        ReservationStatus::Held => r.expires_at <= now,
+        ReservationStatus::Expired if r.expires_at > now - LATE_TRANSFER && r.check_in >= today => {
+            true
+        }
         _ => return None,
     };
     Some(WaitingHold {

@@ -8,6 +8,7 @@ use domain::{
     AccommodationEvent, AccommodationId, Aggregate, BookingError, GuestId, Money, ReservationId,
 };
 use integrations::whatsapp::webhook::InboundMessage;
+use projections::ReservationStatus;
 use projections::queries;
 
 use super::guest_reservations;
@@ -21,7 +22,12 @@ pub(super) async fn list(state: &Context, guest: &GuestId) -> Result<Outcome, Ap
     let today = state.today();
     Ok(Outcome::Reservations(
         mine.into_iter()
-            .filter(|r| (r.status == "held" || r.status == "confirmed") && r.check_out >= today)
+            .filter(|r| {
+                matches!(
+                    r.status,
+                    ReservationStatus::Held | ReservationStatus::Confirmed
+                ) && r.check_out >= today
+            })
             .map(summary)
             .collect(),
     ))
@@ -150,7 +156,7 @@ fn summary(r: queries::ReservationView) -> ReservationSummary {
         accommodation: r.accommodation_name.unwrap_or_default(),
         check_in: r.check_in,
         check_out: r.check_out,
-        status: r.status,
+        status: r.status.as_str().to_owned(),
         balance_due: r.balance_due,
     }
 }

@@ -68,7 +68,7 @@ async fn week(state: &Context, local_now: NaiveDateTime) -> Result<String, AppEr
 /// (`local_now`): a transfer may be on its way for any of them. Empty when none.
 async fn holds_waiting(state: &Context, local_now: NaiveDateTime) -> Result<String, AppError> {
     let filter = projections::queries::ReservationFilter {
-        status: Some("held".into()),
+        status: Some(projections::ReservationStatus::Held),
         limit: 20,
         ..projections::queries::ReservationFilter::default()
     };

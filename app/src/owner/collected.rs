@@ -4,6 +4,7 @@
 use conversation::owner::spoken;
 use domain::Money;
 use domain::accommodation::{AccommodationCommand, RecordManualPayment};
+use projections::ReservationStatus;
 
 use super::found;
 use crate::context::Context;
@@ -25,9 +26,9 @@ pub(super) async fn collected(
     let Some((view, id, reservation_id)) = found(state, code).await? else {
         return Ok(format!("No encontré la reserva {code}."));
     };
-    match view.status.as_str() {
-        "confirmed" => {}
-        "held" => {
+    match view.status {
+        ReservationStatus::Confirmed => {}
+        ReservationStatus::Held => {
             return Ok(format!(
                 "La reserva {code} todavía espera su seña. Si te llegó, escribime «confirmar \
                  {code}»."

@@ -2,6 +2,7 @@
 //! by bank transfer.
 
 use domain::Money;
+use projections::ReservationStatus;
 
 use crate::context::Context;
 use crate::error::AppError;
@@ -24,14 +25,16 @@ pub(super) async fn confirm(
     let Some(view) = projections::queries::reservation_by_code(&state.db, code).await? else {
         return Ok(format!("No encontré la reserva {code}."));
     };
-    match view.status.as_str() {
-        "cancelled" => {
+    match view.status {
+        ReservationStatus::Cancelled => {
             return Ok(format!(
                 "La reserva {code} está cancelada: no hay seña que confirmar."
             ));
         }
-        "confirmed" => return Ok(format!("La reserva {code} ya está confirmada.")),
-        _ => {}
+        ReservationStatus::Confirmed => {
+            return Ok(format!("La reserva {code} ya está confirmada."));
+        }
+        ReservationStatus::Held | ReservationStatus::Expired => {}
     }
     // What the hold asks for, unless the owner says another amount arrived.
     let amount = amount.unwrap_or(view.deposit);

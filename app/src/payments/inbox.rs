@@ -8,9 +8,9 @@ use conversation::notices::payments::{PaymentTrouble, payment_trouble};
 use domain::accommodation::{AccommodationCommand, ApplyPayment};
 use domain::payment::{PaymentFacts, PaymentStatus};
 use domain::{AccommodationEvent, AccommodationId, DomainEvent, Money, ReservationId};
-use eventstore::Db;
+use eventstore::{Db, db_exec, db_fetch};
 use integrations::mercadopago::{MpError, Payment};
-use projections::{db_exec, db_fetch, queries};
+use projections::queries;
 
 use super::BATCH;
 use crate::context::Context;

@@ -13,10 +13,11 @@ use domain::{
     Accommodation, AccommodationEvent, AccommodationId, BookingError, DomainEvent, Money,
     ReservationId,
 };
+use eventstore::{db_exec, db_fetch};
 use integrations::mercadopago::client::PreferenceRequest;
 use integrations::mercadopago::{MpError, Preference, Refund};
 use projections::payments::task;
-use projections::{db_exec, db_fetch, queries};
+use projections::queries;
 use serde_json::Value;
 
 use super::BATCH;

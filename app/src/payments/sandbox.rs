@@ -5,10 +5,10 @@
 use async_trait::async_trait;
 use chrono::Utc;
 use domain::payment::PaymentStatus;
-use eventstore::Db;
+use eventstore::{Db, db_exec, db_fetch};
 use integrations::mercadopago::client::PreferenceRequest;
 use integrations::mercadopago::{MpError, Payment, PaymentProvider, Preference, Refund};
-use projections::{db_exec, db_fetch, queries};
+use projections::queries;
 use rust_decimal::Decimal;
 
 use super::queue_notification;

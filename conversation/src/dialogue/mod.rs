@@ -484,9 +484,10 @@ pub fn respond_in(
     }
 }
 
-/// A message written or spoken, read once.
+/// A message written or spoken, read once. What it is taken for, in order: a person asked for, a
+/// reservation quoted by its code, the booking in progress, an answer to the question just
+/// asked, and only then its intent.
 fn said(setting: &Setting, state: State, ongoing: bool, t: &str, u: &Understanding) -> Step {
-    let today = setting.today();
     if u.intents.first() == Some(&Intent::Human) {
         return handoff();
     }
@@ -508,85 +509,56 @@ fn said(setting: &Setting, state: State, ongoing: bool, t: &str, u: &Understandi
     if let Some(step) = booking::carry_on(&state, u, t, setting) {
         return step;
     }
-    // Said instead of tapped (typed, or in a voice note), an answer to the question just asked
-    // works like its button.
     let first = u.intents.first();
-    match (&state, first) {
+    if let Some(step) = answered(&state, first, t, setting.today()) {
+        return step;
+    }
+    by_intent(state, ongoing, first)
+}
+
+/// Said instead of tapped (typed, or in a voice note), an answer to the question just asked
+/// works like its button.
+fn answered(state: &State, first: Option<&Intent>, t: &str, today: NaiveDate) -> Option<Step> {
+    Some(match (state, first) {
         (State::ConfirmingHold { .. }, Some(Intent::Yes | Intent::Book)) => {
-            return choose(&state, ids::HOLD_CONFIRM, today);
+            choose(state, ids::HOLD_CONFIRM, today)
         }
         (State::ConfirmingHold { .. }, Some(Intent::Cancel)) => {
-            return choose(&state, ids::HOLD_CANCEL, today);
+            choose(state, ids::HOLD_CANCEL, today)
         }
         (State::ConfirmingMove { .. }, Some(Intent::Yes)) => {
-            return choose(&state, ids::MOVE_CONFIRM, today);
+            choose(state, ids::MOVE_CONFIRM, today)
         }
         (State::ConfirmingMove { .. }, Some(Intent::Cancel))
         | (State::ConfirmingMove { .. }, None)
             if t.trim().to_lowercase().starts_with("no") =>
         {
-            return choose(&state, ids::MOVE_KEEP, today);
+            choose(state, ids::MOVE_KEEP, today)
         }
-        (State::ConfirmingCancel { code }, Some(Intent::Yes | Intent::Cancel)) => {
-            return Step::Need {
-                action: Action::CancelReservation { code: code.clone() },
-                pending: State::Menu,
-            };
-        }
+        (State::ConfirmingCancel { code }, Some(Intent::Yes | Intent::Cancel)) => Step::Need {
+            action: Action::CancelReservation { code: code.clone() },
+            pending: State::Menu,
+        },
         // Looking at a reservation no question was asked: a "sí" is not a hello (it used to
         // bring the menu), nor, on its own, a cancellation.
-        (State::ManagingReservation { code }, Some(Intent::Yes)) => {
-            return done(
-                state.clone(),
-                vec![text(format!(
-                    "¿Qué querés hacer con la reserva {code}? Para cancelarla escribí \
-                     \"cancelar\"; para otra cosa, \"menú\"."
-                ))],
-            );
-        }
-        _ => {}
-    }
-    // An open question stays open: whatever else was said is answered, then it is asked again.
-    let open = booking::reprompt(&state);
-    let keep = |state: State, mut replies: Vec<Reply>| {
-        replies.extend(open.clone());
-        done(state, replies)
-    };
+        (State::ManagingReservation { code }, Some(Intent::Yes)) => done(
+            state.clone(),
+            vec![text(format!(
+                "¿Qué querés hacer con la reserva {code}? Para cancelarla escribí \
+                 \"cancelar\"; para otra cosa, \"menú\"."
+            ))],
+        ),
+        _ => return None,
+    })
+}
+
+/// What the message asks for, answered by its first intent.
+fn by_intent(state: State, ongoing: bool, first: Option<&Intent>) -> Step {
     match first {
+        None | Some(Intent::Greeting | Intent::Yes | Intent::Thanks) => {
+            small_talk(state, ongoing, first)
+        }
         Some(Intent::Help) => done(State::Menu, vec![help_topics()]),
-        // Not understood in the middle of a question ("¿se puede fumar adentro?"): the
-        // question stays open, and a person can answer what the bot cannot.
-        None if ongoing && state != State::Menu && !open.is_empty() => keep(
-            state,
-            vec![text(
-                "Perdón, eso no lo sé responder. Si querés, escribí \"hablar con alguien\" y \
-                 te contesta la persona a cargo.",
-            )],
-        ),
-        None if ongoing && !matches!(state, State::Menu | State::Held { .. }) => done(
-            state,
-            vec![text(
-                "Perdón, eso no lo sé responder. Si querés, escribí \"hablar con alguien\" y te \
-                 contesta la persona a cargo.",
-            )],
-        ),
-        // The hold just placed stays in the conversation (a correction may still come).
-        None if ongoing => {
-            let keep = match state {
-                State::Held { .. } => state,
-                _ => State::Menu,
-            };
-            done(keep, vec![menu("Perdón, eso no lo entendí. ")])
-        }
-        // A greeting in the middle of a booking: hello, and the question again.
-        Some(Intent::Greeting | Intent::Yes) if !open.is_empty() => {
-            keep(state, vec![text("¡Hola!")])
-        }
-        // A "yes" to no question is a hello, and so is a first message not understood.
-        Some(Intent::Greeting | Intent::Yes) | None => done(
-            State::Menu,
-            vec![menu("¡Hola! Soy el asistente de reservas. ")],
-        ),
         Some(Intent::Availability | Intent::Book) => done(
             State::Booking {
                 draft: Draft::default(),
@@ -598,26 +570,7 @@ fn said(setting: &Setting, state: State, ongoing: bool, t: &str, u: &Understandi
             action: Action::HouseTimes,
             pending: state,
         },
-        // An open question stays open: the answer is about the cabins in it, if any.
-        Some(Intent::Ask(topic)) => {
-            let among = match &state {
-                State::ConfirmingHold { offer, .. } => vec![offer.accommodation_id.clone()],
-                State::ChoosingAccommodation { offers, .. } => {
-                    offers.iter().map(|o| o.accommodation_id.clone()).collect()
-                }
-                State::Held { hold } | State::ConfirmingMove { hold, .. } => {
-                    vec![hold.accommodation_id.clone()]
-                }
-                _ => Vec::new(),
-            };
-            Step::Need {
-                action: Action::HouseAnswer {
-                    topic: *topic,
-                    among,
-                },
-                pending: state,
-            }
-        }
+        Some(Intent::Ask(topic)) => house_question(state, *topic),
         // Looking at one reservation, "cancelar" means that one.
         Some(Intent::Cancel) => match state {
             State::ManagingReservation { code } => Step::Need {
@@ -640,11 +593,69 @@ fn said(setting: &Setting, state: State, ongoing: bool, t: &str, u: &Understandi
             action: Action::PaymentLinks,
             pending: State::CheckingPayment,
         },
-        // An open question stays open.
+    }
+}
+
+const NOT_KNOWN: &str = "Perdón, eso no lo sé responder. Si querés, escribí \"hablar con \
+                         alguien\" y te contesta la persona a cargo.";
+
+/// Nothing understood, a greeting, a "sí" or thanks. An open question stays open: whatever
+/// else was said is answered, then it is asked again.
+fn small_talk(state: State, ongoing: bool, first: Option<&Intent>) -> Step {
+    let open = booking::reprompt(&state);
+    let keep = |state: State, mut replies: Vec<Reply>| {
+        replies.extend(open.clone());
+        done(state, replies)
+    };
+    match first {
+        // Not understood in the middle of a question ("¿se puede fumar adentro?"): the
+        // question stays open, and a person can answer what the bot cannot.
+        None if ongoing && state != State::Menu && !open.is_empty() => {
+            keep(state, vec![text(NOT_KNOWN)])
+        }
+        None if ongoing && !matches!(state, State::Menu | State::Held { .. }) => {
+            done(state, vec![text(NOT_KNOWN)])
+        }
+        // The hold just placed stays in the conversation (a correction may still come).
+        None if ongoing => {
+            let keep = match state {
+                State::Held { .. } => state,
+                _ => State::Menu,
+            };
+            done(keep, vec![menu("Perdón, eso no lo entendí. ")])
+        }
+        // A greeting in the middle of a booking: hello, and the question again.
+        Some(Intent::Greeting | Intent::Yes) if !open.is_empty() => {
+            keep(state, vec![text("¡Hola!")])
+        }
         Some(Intent::Thanks) => keep(
             state,
             vec![text("¡De nada! Cualquier cosa, escribime por acá.")],
         ),
+        // A "yes" to no question is a hello, and so is a first message not understood.
+        _ => done(
+            State::Menu,
+            vec![menu("¡Hola! Soy el asistente de reservas. ")],
+        ),
+    }
+}
+
+/// A question about the house. An open question stays open: the answer is about the cabins in
+/// it, if any.
+fn house_question(state: State, topic: Topic) -> Step {
+    let among = match &state {
+        State::ConfirmingHold { offer, .. } => vec![offer.accommodation_id.clone()],
+        State::ChoosingAccommodation { offers, .. } => {
+            offers.iter().map(|o| o.accommodation_id.clone()).collect()
+        }
+        State::Held { hold } | State::ConfirmingMove { hold, .. } => {
+            vec![hold.accommodation_id.clone()]
+        }
+        _ => Vec::new(),
+    };
+    Step::Need {
+        action: Action::HouseAnswer { topic, among },
+        pending: state,
     }
 }
 
@@ -665,6 +676,8 @@ fn handoff() -> Step {
     })
 }
 
+/// A tap, by the kind of id: the menu and help topics here, then the dates offered, the hold
+/// being confirmed, the hold being moved, and the rows that carry a reservation or a cabin.
 fn choose(state: &State, id: &str, today: NaiveDate) -> Step {
     match id {
         ids::MENU_AVAILABILITY => done(
@@ -673,64 +686,6 @@ fn choose(state: &State, id: &str, today: NaiveDate) -> Step {
             },
             vec![ask_dates()],
         ),
-        // Other dates for the same party: they are not asked how many they are again.
-        ids::HOLD_CHANGE_DATES => done(
-            State::Booking {
-                draft: booking::other_dates(state),
-            },
-            vec![ask_dates()],
-        ),
-        ids::MOVE_CONFIRM => match state {
-            State::ConfirmingMove {
-                hold,
-                check_in,
-                check_out,
-                guests,
-            } => Step::Need {
-                action: Action::MoveHold {
-                    code: hold.code.clone(),
-                    accommodation_id: hold.accommodation_id.clone(),
-                    check_in: *check_in,
-                    check_out: *check_out,
-                    guests: *guests,
-                },
-                pending: state.clone(),
-            },
-            _ => done(State::Menu, vec![menu("Esa opción ya no está vigente. ")]),
-        },
-        ids::MOVE_KEEP => match state {
-            State::ConfirmingMove { hold, .. } => done(
-                State::Held { hold: hold.clone() },
-                vec![text(format!(
-                    "Listo, tu reserva {} queda como estaba.",
-                    hold.code
-                ))],
-            ),
-            _ => done(State::Menu, vec![menu("")]),
-        },
-        // Not a correction: the nights asked are a booking of their own.
-        ids::MOVE_OTHER => match state {
-            State::ConfirmingMove {
-                check_in,
-                check_out,
-                guests,
-                ..
-            } => Step::Need {
-                action: Action::SearchAvailability {
-                    check_in: *check_in,
-                    check_out: *check_out,
-                    guests: *guests,
-                },
-                pending: State::ChoosingAccommodation {
-                    check_in: *check_in,
-                    check_out: *check_out,
-                    guests: *guests,
-                    offers: Vec::new(),
-                    cabin: None,
-                },
-            },
-            _ => done(State::Menu, vec![menu("")]),
-        },
         ids::MENU_MINE | ids::HELP_CANCEL => list_reservations(),
         ids::HELP_PRICES => done(State::Menu, vec![text(PRICES)]),
         ids::HELP_LOCATION => Step::Need {
@@ -741,39 +696,124 @@ fn choose(state: &State, id: &str, today: NaiveDate) -> Step {
             action: Action::PaymentLinks,
             pending: State::Menu,
         },
-        ids::HELP_HUMAN => handoff(),
+        ids::HELP_HUMAN | ids::MENU_HUMAN => handoff(),
         ids::BACK_TO_MENU => done(State::Menu, vec![menu("")]),
-        ids::MENU_HUMAN => handoff(),
-        ids::DATES_THIS_WEEKEND | ids::DATES_NEXT_WEEKEND => {
-            let (check_in, check_out) = weekend(today, id == ids::DATES_NEXT_WEEKEND);
-            booking::with_stay(state, check_in, check_out, today)
+        ids::DATES_THIS_WEEKEND | ids::DATES_NEXT_WEEKEND | ids::DATES_OTHER => {
+            dates_chosen(state, id, today)
         }
-        ids::DATES_OTHER => done(
+        ids::HOLD_CONFIRM | ids::HOLD_CHANGE_DATES | ids::HOLD_CANCEL => hold_answered(state, id),
+        ids::MOVE_CONFIRM | ids::MOVE_KEEP | ids::MOVE_OTHER => move_answered(state, id),
+        other => row_chosen(state, other),
+    }
+}
+
+/// A tap on an option that the conversation has moved past.
+fn stale() -> Step {
+    done(State::Menu, vec![menu("Esa opción ya no está vigente. ")])
+}
+
+/// One of the stays offered when the dates were asked, or "other dates".
+fn dates_chosen(state: &State, id: &str, today: NaiveDate) -> Step {
+    if id == ids::DATES_OTHER {
+        return done(
             State::Booking {
                 draft: booking::other_dates(state),
             },
             vec![text(
                 "Escribime la entrada y la salida, por ejemplo \"del 12 al 14 de diciembre\".",
             )],
-        ),
-        ids::HOLD_CANCEL => done(State::Menu, vec![menu("Listo, no reservé nada. ")]),
-        ids::HOLD_CONFIRM => match state {
+        );
+    }
+    let (check_in, check_out) = weekend(today, id == ids::DATES_NEXT_WEEKEND);
+    booking::with_stay(state, check_in, check_out, today)
+}
+
+/// The cabin offered for the stay: hold it, look at other dates, or drop it.
+fn hold_answered(state: &State, id: &str) -> Step {
+    match (id, state) {
+        (
+            ids::HOLD_CONFIRM,
             State::ConfirmingHold {
                 check_in,
                 check_out,
                 guests,
                 offer,
-            } => Step::Need {
-                action: Action::PlaceHold {
-                    accommodation_id: offer.accommodation_id.clone(),
-                    check_in: *check_in,
-                    check_out: *check_out,
-                    guests: *guests,
-                },
-                pending: state.clone(),
             },
-            _ => done(State::Menu, vec![menu("Esa opción ya no está vigente. ")]),
+        ) => Step::Need {
+            action: Action::PlaceHold {
+                accommodation_id: offer.accommodation_id.clone(),
+                check_in: *check_in,
+                check_out: *check_out,
+                guests: *guests,
+            },
+            pending: state.clone(),
         },
+        (ids::HOLD_CONFIRM, _) => stale(),
+        // Other dates for the same party: they are not asked how many they are again.
+        (ids::HOLD_CHANGE_DATES, _) => done(
+            State::Booking {
+                draft: booking::other_dates(state),
+            },
+            vec![ask_dates()],
+        ),
+        _ => done(State::Menu, vec![menu("Listo, no reservé nada. ")]),
+    }
+}
+
+/// Whether to move the hold just placed to the nights asked: move it, keep it, or book those
+/// nights apart.
+fn move_answered(state: &State, id: &str) -> Step {
+    let State::ConfirmingMove {
+        hold,
+        check_in,
+        check_out,
+        guests,
+    } = state
+    else {
+        return match id {
+            ids::MOVE_CONFIRM => stale(),
+            _ => done(State::Menu, vec![menu("")]),
+        };
+    };
+    match id {
+        ids::MOVE_CONFIRM => Step::Need {
+            action: Action::MoveHold {
+                code: hold.code.clone(),
+                accommodation_id: hold.accommodation_id.clone(),
+                check_in: *check_in,
+                check_out: *check_out,
+                guests: *guests,
+            },
+            pending: state.clone(),
+        },
+        ids::MOVE_KEEP => done(
+            State::Held { hold: hold.clone() },
+            vec![text(format!(
+                "Listo, tu reserva {} queda como estaba.",
+                hold.code
+            ))],
+        ),
+        // Not a correction: the nights asked are a booking of their own.
+        _ => Step::Need {
+            action: Action::SearchAvailability {
+                check_in: *check_in,
+                check_out: *check_out,
+                guests: *guests,
+            },
+            pending: State::ChoosingAccommodation {
+                check_in: *check_in,
+                check_out: *check_out,
+                guests: *guests,
+                offers: Vec::new(),
+                cabin: None,
+            },
+        },
+    }
+}
+
+/// A row that carries what it is about: one of the guest's reservations, or a cabin.
+fn row_chosen(state: &State, id: &str) -> Step {
+    match id {
         // Checked before CANCEL_PREFIX, which it starts like.
         other if other.starts_with(ids::CONFIRM_CANCEL_PREFIX) => {
             let code = other
@@ -798,45 +838,47 @@ fn choose(state: &State, id: &str, today: NaiveDate) -> Step {
                 pending: State::ManagingReservation { code },
             }
         }
-        other => match (other.strip_prefix(ids::ACCOMMODATION_PREFIX), state) {
-            // The cabin being confirmed, tapped again on a list shown before: asked again.
-            (
-                Some(acc),
+        other => match other.strip_prefix(ids::ACCOMMODATION_PREFIX) {
+            Some(acc) => cabin_chosen(state, acc),
+            None => stale(),
+        },
+    }
+}
+
+/// A cabin tapped on the list of those free for the stay.
+fn cabin_chosen(state: &State, acc: &str) -> Step {
+    match state {
+        // The cabin being confirmed, tapped again on a list shown before: asked again.
+        State::ConfirmingHold {
+            check_in,
+            check_out,
+            guests,
+            offer,
+        } if offer.accommodation_id == acc => done(
+            state.clone(),
+            vec![confirm_prompt(*check_in, *check_out, *guests, offer)],
+        ),
+        State::ChoosingAccommodation {
+            check_in,
+            check_out,
+            guests,
+            offers,
+            ..
+        } => match offers.iter().find(|o| o.accommodation_id == acc) {
+            Some(offer) => done(
                 State::ConfirmingHold {
-                    check_in,
-                    check_out,
-                    guests,
-                    offer,
+                    check_in: *check_in,
+                    check_out: *check_out,
+                    guests: *guests,
+                    offer: offer.clone(),
                 },
-            ) if offer.accommodation_id == acc => done(
-                state.clone(),
                 vec![confirm_prompt(*check_in, *check_out, *guests, offer)],
             ),
-            (
-                Some(acc),
-                State::ChoosingAccommodation {
-                    check_in,
-                    check_out,
-                    guests,
-                    offers,
-                    ..
-                },
-            ) => match offers.iter().find(|o| o.accommodation_id == acc) {
-                Some(offer) => done(
-                    State::ConfirmingHold {
-                        check_in: *check_in,
-                        check_out: *check_out,
-                        guests: *guests,
-                        offer: offer.clone(),
-                    },
-                    vec![confirm_prompt(*check_in, *check_out, *guests, offer)],
-                ),
-                None => done(
-                    state.clone(),
-                    vec![text("Esa cabaña ya no está en la lista.")],
-                ),
-            },
-            _ => done(State::Menu, vec![menu("Esa opción ya no está vigente. ")]),
+            None => done(
+                state.clone(),
+                vec![text("Esa cabaña ya no está en la lista.")],
+            ),
         },
+        _ => stale(),
     }
 }

@@ -414,6 +414,8 @@ fn filler(w: &str) -> bool {
     )
 }
 
+/// The tokens as pieces, left to right. A marker ("del", "hasta", "llegamos") gives the next day
+/// its role, and is forgotten a few words on if no day follows.
 fn pieces(t: &[String]) -> Vec<Piece> {
     let mut out: Vec<Piece> = Vec::new();
     let mut role = Role::Open;
@@ -424,16 +426,7 @@ fn pieces(t: &[String]) -> Vec<Piece> {
     let mut i = 0;
     while i < t.len() {
         let w = t[i].as_str();
-        let last_is_day = matches!(out.last(), Some(Piece::Day(..)));
-        // "a", "-" and "y" join two days only right after one and before another ("del 3 a 6",
-        // "entre el 3 y el 6"; not "el jueves a la tarde").
-        let day_next = {
-            let k = i + 1 + usize::from(t.get(i + 1).is_some_and(|w| w == "el"));
-            t.get(k).is_some_and(|w| {
-                day_num(w).is_some() || slash(w).is_some() || weekday_of(w).is_some()
-            })
-        };
-        let joiner = last_is_day && day_next && (matches!(w, "a" | "-") || w == "y" && between);
+        let joiner = joins_days(t, i, between, matches!(out.last(), Some(Piece::Day(..))));
         if let Some((r, p)) = is_marker(w).or(joiner.then_some((Role::Leave, true))) {
             role = r;
             prep = p;
@@ -451,46 +444,7 @@ fn pieces(t: &[String]) -> Vec<Piece> {
             i += used;
             continue;
         }
-        let named = match w {
-            "hoy" => Some(Piece::Day(Day::Relative(0), role)),
-            "manana" if i == 0 || !matches!(t[i - 1].as_str(), "la" | "una") => {
-                Some(Piece::Day(Day::Relative(1), role))
-            }
-            "pasado_manana" => Some(Piece::Day(Day::Relative(2), role)),
-            "esta_noche" => Some(Piece::Night(Day::Relative(0), role)),
-            "manana_noche" => Some(Piece::Night(Day::Relative(1), role)),
-            "navidad" | "nochebuena" if i == 0 || t[i - 1] != "feliz" => Some(Piece::Eve(24)),
-            "ano_nuevo" | "reveillon" => Some(Piece::Eve(31)),
-            "semana_santa" | "pascua" | "pascuas" => Some(Piece::SemanaSanta),
-            w if w.starts_with("carnaval") => Some(Piece::Carnaval),
-            "vacaciones_invierno" => Some(Piece::Vague(
-                "¿Qué fechas de las vacaciones de invierno? Cada provincia tiene las suyas: \
-                 escribime la entrada y la salida."
-                    .to_owned(),
-            )),
-            "semana_que_viene" => Some(Piece::Vague(
-                "¿Qué días de la semana que viene? Escribime la entrada y la salida.".to_owned(),
-            )),
-            "ayer" => Some(Piece::Vague(
-                "Ayer ya pasó: ¿para qué fechas buscás?".to_owned(),
-            )),
-            "o" if last_is_day => Some(Piece::Or),
-            // "el sábado a la noche": that night.
-            "noche"
-                if matches!(out.last(), Some(Piece::Day(..)))
-                    && i >= 2
-                    && t[i - 1] == "la"
-                    && matches!(t[i - 2].as_str(), "a" | "por") =>
-            {
-                if let Some(Piece::Day(d, r)) = out.pop() {
-                    Some(Piece::Night(d, r))
-                } else {
-                    None
-                }
-            }
-            _ => None,
-        };
-        if let Some(p) = named {
+        if let Some(p) = named_at(t, i, role, &mut out) {
             let is_day = matches!(p, Piece::Day(..) | Piece::Night(..));
             out.push(p);
             if is_day {
@@ -500,19 +454,7 @@ fn pieces(t: &[String]) -> Vec<Piece> {
             continue;
         }
         if let Some((d, m, y)) = slash(w) {
-            if y.is_none() && m > 12 && m <= 31 && d < m {
-                // "12/14": a range written with a slash, not the 14th month.
-                out.push(Piece::Day(bare(d), role));
-                out.push(Piece::Day(bare(m), Role::Leave));
-            } else {
-                let day = Day::Calendar {
-                    day: d,
-                    month: Some(m),
-                    year: y,
-                    weekday: None,
-                };
-                out.push(Piece::Day(day, role));
-            }
+            out.extend(slashed(d, m, y, role));
             role = Role::Open;
             i += 1;
             continue;
@@ -539,6 +481,78 @@ fn pieces(t: &[String]) -> Vec<Piece> {
         i += 1;
     }
     out
+}
+
+/// "a", "-" and "y" join two days only right after one and before another ("del 3 a 6",
+/// "entre el 3 y el 6"; not "el jueves a la tarde").
+fn joins_days(t: &[String], i: usize, between: bool, after_day: bool) -> bool {
+    let w = t[i].as_str();
+    let day_next = {
+        let k = i + 1 + usize::from(t.get(i + 1).is_some_and(|w| w == "el"));
+        t.get(k)
+            .is_some_and(|w| day_num(w).is_some() || slash(w).is_some() || weekday_of(w).is_some())
+    };
+    after_day && day_next && (matches!(w, "a" | "-") || w == "y" && between)
+}
+
+/// A day, a night, a holiday or a vague span named by a word at `i` ("mañana", "navidad",
+/// "semana que viene"). "a la noche" turns the day just read (the last of `out`) into a night.
+fn named_at(t: &[String], i: usize, role: Role, out: &mut Vec<Piece>) -> Option<Piece> {
+    let last_is_day = matches!(out.last(), Some(Piece::Day(..)));
+    match t[i].as_str() {
+        "hoy" => Some(Piece::Day(Day::Relative(0), role)),
+        "manana" if i == 0 || !matches!(t[i - 1].as_str(), "la" | "una") => {
+            Some(Piece::Day(Day::Relative(1), role))
+        }
+        "pasado_manana" => Some(Piece::Day(Day::Relative(2), role)),
+        "esta_noche" => Some(Piece::Night(Day::Relative(0), role)),
+        "manana_noche" => Some(Piece::Night(Day::Relative(1), role)),
+        "navidad" | "nochebuena" if i == 0 || t[i - 1] != "feliz" => Some(Piece::Eve(24)),
+        "ano_nuevo" | "reveillon" => Some(Piece::Eve(31)),
+        "semana_santa" | "pascua" | "pascuas" => Some(Piece::SemanaSanta),
+        w if w.starts_with("carnaval") => Some(Piece::Carnaval),
+        "vacaciones_invierno" => Some(Piece::Vague(
+            "¿Qué fechas de las vacaciones de invierno? Cada provincia tiene las suyas: \
+             escribime la entrada y la salida."
+                .to_owned(),
+        )),
+        "semana_que_viene" => Some(Piece::Vague(
+            "¿Qué días de la semana que viene? Escribime la entrada y la salida.".to_owned(),
+        )),
+        "ayer" => Some(Piece::Vague(
+            "Ayer ya pasó: ¿para qué fechas buscás?".to_owned(),
+        )),
+        "o" if last_is_day => Some(Piece::Or),
+        // "el sábado a la noche": that night.
+        "noche"
+            if last_is_day
+                && i >= 2
+                && t[i - 1] == "la"
+                && matches!(t[i - 2].as_str(), "a" | "por") =>
+        {
+            if let Some(Piece::Day(d, r)) = out.pop() {
+                Some(Piece::Night(d, r))
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
+
+/// The days of a date written with a slash, in `role`.
+fn slashed(d: u32, m: u32, y: Option<i32>, role: Role) -> Vec<Piece> {
+    if y.is_none() && m > 12 && m <= 31 && d < m {
+        // "12/14": a range written with a slash, not the 14th month.
+        return vec![Piece::Day(bare(d), role), Piece::Day(bare(m), Role::Leave)];
+    }
+    let day = Day::Calendar {
+        day: d,
+        month: Some(m),
+        year: y,
+        weekday: None,
+    };
+    vec![Piece::Day(day, role)]
 }
 
 fn bare(day: u32) -> Day {
@@ -927,25 +941,10 @@ pub fn read(t: &[String], ctx: &Context) -> Option<Dates> {
     if ps.is_empty() {
         return None;
     }
-    let mut lengths: Vec<u32> = ps
-        .iter()
-        .filter_map(|p| match p {
-            Piece::Length(n) => Some(*n),
-            _ => None,
-        })
-        .collect();
-    lengths.dedup();
-    if lengths.len() > 1 {
-        return Some(ask(format!(
-            "¿Cuántas noches: {}?",
-            lengths
-                .iter()
-                .map(u32::to_string)
-                .collect::<Vec<_>>()
-                .join(" o ")
-        )));
-    }
-    let length = lengths.first().copied();
+    let length = match one_length(&ps) {
+        Ok(n) => n,
+        Err(q) => return Some(ask(q)),
+    };
     let month = match month_context(&ps, ctx) {
         Ok(m) => m,
         Err(q) => return Some(ask(q)),
@@ -957,19 +956,8 @@ pub fn read(t: &[String], ctx: &Context) -> Option<Dates> {
         ));
     };
     // Christmas or New Year's Eve is the check-in only when no other day is written.
-    let eves: Vec<u32> = ps
-        .iter()
-        .filter_map(|p| match p {
-            Piece::Eve(d) => Some(*d),
-            _ => None,
-        })
-        .collect();
     if days.is_empty() {
-        match eves.as_slice() {
-            [] => {}
-            [d] => days.push((eve_day(*d), Role::Arrive)),
-            [a, b, ..] => days.extend([(eve_day(*a), Role::Arrive), (eve_day(*b), Role::Leave)]),
-        }
+        days = eve_days(&ps);
     }
     let night = ps.iter().any(|p| matches!(p, Piece::Night(..)));
     if days.is_empty()
@@ -984,71 +972,137 @@ pub fn read(t: &[String], ctx: &Context) -> Option<Dates> {
         .chain(ps.iter())
         .find_map(|p| span(p, ctx));
     let month_said = ps.iter().any(|p| matches!(p, Piece::Month(..)));
-    let stay = match (days.as_slice(), named) {
-        ([], Some(span)) => span.map(|(a, b)| match length {
-            Some(n) => (a, a + Days::new(u64::from(n))),
-            None => (a, b),
+    match (days.as_slice(), named) {
+        ([], Some(span)) => Some(settled(
+            span.map(|(a, b)| match length {
+                Some(n) => (a, a + Days::new(u64::from(n))),
+                None => (a, b),
+            }),
+            ctx,
+        )),
+        ([], None) => (length.is_some() || month_said).then(|| {
+            Dates::Partial(Partial {
+                nights: length,
+                month: month.filter(|_| month_said),
+                ..Partial::default()
+            })
         }),
-        ([], None) => {
-            return (length.is_some() || month_said).then(|| {
-                Dates::Partial(Partial {
-                    nights: length,
-                    month: month.filter(|_| month_said),
-                    ..Partial::default()
-                })
-            });
-        }
-        ([(day, role)], _) => {
-            let date = match resolve(*day, ctx, month) {
-                Ok(d) => d,
-                Err(q) => return Some(ask(q)),
-            };
-            match (length, role) {
-                (Some(n), _) => Ok((date, date + Days::new(u64::from(n)))),
-                (None, _) if night => Ok((date, date + Days::new(1))),
-                (None, Role::Leave) => {
-                    // After the check-in the conversation settled on, when there is one.
-                    let date = match ctx.check_in {
-                        Some(first) => match resolve_after(first, *day, ctx) {
-                            Ok(d) => d,
-                            Err(q) => return Some(ask(q)),
-                        },
-                        None => date,
-                    };
-                    return Some(Dates::Partial(Partial {
-                        check_out: Some(date),
-                        ..Partial::default()
-                    }));
-                }
-                (None, _) => {
-                    if date < ctx.today {
-                        return Some(checked(date, date, ctx));
-                    }
-                    return Some(Dates::Partial(Partial {
-                        check_in: Some(date),
-                        ..Partial::default()
-                    }));
-                }
-            }
-        }
+        ([(day, role)], _) => Some(one_day(*day, *role, length, night, ctx, month)),
         ([(a, ra), (b, rb)], _) => {
             let (a, b) = if *ra == Role::Leave && *rb == Role::Arrive {
                 (*b, *a)
             } else {
                 (*a, *b)
             };
-            pair(a, b, ctx, month).and_then(|(x, y)| match length {
-                Some(n) if i64::from(n) != (y - x).num_days() && y > x => {
-                    Err(format!("¿{} o {n} noches?", capitalise(&stay_words(x, y))))
-                }
-                _ => Ok((x, y)),
-            })
+            Some(settled(two_days(a, b, length, ctx, month), ctx))
         }
-        _ => return None,
-    };
-    Some(match stay {
+        _ => None,
+    }
+}
+
+/// The length the message gives, if any; several different ones are a question.
+fn one_length(ps: &[Piece]) -> Result<Option<u32>, String> {
+    let mut lengths: Vec<u32> = ps
+        .iter()
+        .filter_map(|p| match p {
+            Piece::Length(n) => Some(*n),
+            _ => None,
+        })
+        .collect();
+    lengths.dedup();
+    if lengths.len() > 1 {
+        return Err(format!(
+            "¿Cuántas noches: {}?",
+            lengths
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(" o ")
+        ));
+    }
+    Ok(lengths.first().copied())
+}
+
+/// The eves named, as the stay's days: the first a check-in, the second a check-out.
+fn eve_days(ps: &[Piece]) -> Vec<(Day, Role)> {
+    let eves: Vec<u32> = ps
+        .iter()
+        .filter_map(|p| match p {
+            Piece::Eve(d) => Some(*d),
+            _ => None,
+        })
+        .collect();
+    match eves.as_slice() {
+        [] => Vec::new(),
+        [d] => vec![(eve_day(*d), Role::Arrive)],
+        [a, b, ..] => vec![(eve_day(*a), Role::Arrive), (eve_day(*b), Role::Leave)],
+    }
+}
+
+/// A stay found, checked; or the question instead.
+fn settled(stay: Result<(NaiveDate, NaiveDate), String>, ctx: &Context) -> Dates {
+    match stay {
         Ok((a, b)) => checked(a, b, ctx),
         Err(q) => ask(q),
+    }
+}
+
+/// One day written: a stay with a length or a night; alone, the arrival or the departure of a
+/// stay still to complete.
+fn one_day(
+    day: Day,
+    role: Role,
+    length: Option<u32>,
+    night: bool,
+    ctx: &Context,
+    month: Option<(i32, u32)>,
+) -> Dates {
+    let date = match resolve(day, ctx, month) {
+        Ok(d) => d,
+        Err(q) => return ask(q),
+    };
+    match (length, role) {
+        (Some(n), _) => checked(date, date + Days::new(u64::from(n)), ctx),
+        (None, _) if night => checked(date, date + Days::new(1), ctx),
+        (None, Role::Leave) => {
+            // After the check-in the conversation settled on, when there is one.
+            let date = match ctx.check_in {
+                Some(first) => match resolve_after(first, day, ctx) {
+                    Ok(d) => d,
+                    Err(q) => return ask(q),
+                },
+                None => date,
+            };
+            Dates::Partial(Partial {
+                check_out: Some(date),
+                ..Partial::default()
+            })
+        }
+        (None, _) => {
+            if date < ctx.today {
+                return checked(date, date, ctx);
+            }
+            Dates::Partial(Partial {
+                check_in: Some(date),
+                ..Partial::default()
+            })
+        }
+    }
+}
+
+/// Two days, check-in first: the stay between them, unless a length said too disagrees.
+fn two_days(
+    a: Day,
+    b: Day,
+    length: Option<u32>,
+    ctx: &Context,
+    month: Option<(i32, u32)>,
+) -> Result<(NaiveDate, NaiveDate), String> {
+    pair(a, b, ctx, month).and_then(|(x, y)| match length {
+        Some(n) if i64::from(n) != (y - x).num_days() && y > x => {
+            Err(format!("¿{} o {n} noches?", capitalise(&stay_words(x, y))))
+        }
+        _ => Ok((x, y)),
     })
 }
 

@@ -84,14 +84,72 @@ fn topics(t: &[String]) -> Vec<Topic> {
         .collect()
 }
 
+/// Every intent the tokens show, in the order that settles overlaps (see the module doc).
 pub fn intents(t: &[String]) -> Vec<Intent> {
-    let starts = |p: &str| t.iter().any(|w| w.starts_with(p));
     let mut out = Vec::new();
     let mut push = |i: Intent| {
         if !out.contains(&i) {
             out.push(i);
         }
     };
+    if wants_a_person(t) {
+        push(Intent::Human);
+    }
+    if starts(t, "cancel") || starts(t, "anular") {
+        push(Intent::Cancel);
+    }
+    let mine = names_own_reservations(t);
+    if mine {
+        push(Intent::MyReservations);
+    }
+    // Before payment: "ya pagué la seña" also names paying, and means it is done.
+    if says_paid(t) {
+        if starts(t, "transfer") || starts(t, "comprobante") {
+            push(Intent::Transferred);
+        }
+        push(Intent::Paid);
+    }
+    // Before paying and searching: "¿aceptan tarjeta?" and "¿tienen wifi?" are questions about
+    // the house, not a payment or a search.
+    for topic in topics(t) {
+        push(Intent::Ask(topic));
+    }
+    if asks_to_pay(t) {
+        push(Intent::Pay);
+    }
+    if starts(t, "reserv") && !mine || wants_another(t) {
+        push(Intent::Book);
+    }
+    if asks_price(t) {
+        push(Intent::Prices);
+    }
+    if asks_where(t) {
+        push(Intent::Location);
+    }
+    if asks_for_room(t) {
+        push(Intent::Availability);
+    }
+    if asks_for_help(t) {
+        push(Intent::Help);
+    }
+    if greets(t) {
+        push(Intent::Greeting);
+    }
+    // Last: "si" is also "if" ("si hay lugar para cuatro…").
+    if says_yes(t) {
+        push(Intent::Yes);
+    }
+    if starts(t, "graci") {
+        push(Intent::Thanks);
+    }
+    out
+}
+
+fn starts(t: &[String], p: &str) -> bool {
+    t.iter().any(|w| w.starts_with(p))
+}
+
+fn wants_a_person(t: &[String]) -> bool {
     // Moving a booked stay ("cambiar la fecha de mi reserva", "postergar la estadía") is the
     // owner's to do: the guest is put through to them. Changing dates while still searching
     // names no reservation and stays a search.
@@ -105,9 +163,9 @@ pub fn intents(t: &[String]) -> Vec<Intent> {
         "correr",
     ]
     .iter()
-    .any(|p| starts(p));
-    let booked = starts("reserva") || starts("estadia");
-    if starts("humano")
+    .any(|p| starts(t, p));
+    let booked = starts(t, "reserva") || starts(t, "estadia");
+    starts(t, "humano")
         || has(t, "carne_y_hueso")
         || has(t, "operador")
         || has(t, "asesor")
@@ -120,23 +178,19 @@ pub fn intents(t: &[String]) -> Vec<Intent> {
         || has(t, "dueno")
         || has(t, "encargado")
         || has_seq(t, &["personas", "real"])
-    {
-        push(Intent::Human);
-    }
-    if starts("cancel") || starts("anular") {
-        push(Intent::Cancel);
-    }
-    let mine = has_seq(t, &["mis", "reservas"])
+}
+
+fn names_own_reservations(t: &[String]) -> bool {
+    has_seq(t, &["mis", "reservas"])
         || has_seq(t, &["mi", "reserva"])
         || has_seq(t, &["reservas", "tengo"])
         || has_seq(t, &["tengo", "reservas"])
-        || has_seq(t, &["a", "mi", "nombre"]);
-    if mine {
-        push(Intent::MyReservations);
-    }
-    // Before payment: "ya pagué la seña" also names paying, and means it is done.
+        || has_seq(t, &["a", "mi", "nombre"])
+}
+
+fn says_paid(t: &[String]) -> bool {
     let done_paying = ["pag", "transfer", "abon", "deposit"];
-    if t.windows(2)
+    t.windows(2)
         .any(|w| w[0] == "ya" && done_paying.iter().any(|p| w[1].starts_with(p)) && w[1] != "pagar")
         || [
             "pague",
@@ -148,44 +202,36 @@ pub fn intents(t: &[String]) -> Vec<Intent> {
         ]
         .iter()
         .any(|w| has(t, w))
-        || starts("comprobante")
+        || starts(t, "comprobante")
         || (["hice", "mande", "envie", "realice"]
             .iter()
             .any(|w| has(t, w))
-            && (starts("transfer") || starts("pago")))
-    {
-        if starts("transfer") || starts("comprobante") {
-            push(Intent::Transferred);
-        }
-        push(Intent::Paid);
-    }
-    // Before paying and searching: "¿aceptan tarjeta?" and "¿tienen wifi?" are questions about
-    // the house, not a payment or a search.
-    for topic in topics(t) {
-        push(Intent::Ask(topic));
-    }
-    // "cuánto debo", "el saldo", "cuánto me falta": what is left to pay is asked as payment.
-    if starts("pag")
+            && (starts(t, "transfer") || starts(t, "pago")))
+}
+
+/// "cuánto debo", "el saldo", "cuánto me falta": what is left to pay is asked as payment.
+fn asks_to_pay(t: &[String]) -> bool {
+    starts(t, "pag")
         || has(t, "link")
         || has(t, "sena")
-        || starts("transfer")
+        || starts(t, "transfer")
         || has(t, "saldo")
         || has(t, "debo")
         || has_seq(t, &["cuanto", "falta"])
         || has_seq(t, &["cuanto", "me", "falta"])
-    {
-        push(Intent::Pay);
-    }
-    if starts("reserv") && !mine
-        || has_seq(t, &["quiero", "otra"])
+}
+
+/// Another booking besides the ones they have ("quiero otra", "hacer una nueva").
+fn wants_another(t: &[String]) -> bool {
+    has_seq(t, &["quiero", "otra"])
         || has_seq(t, &["sumar", "una"])
         || has_seq(t, &["una", "nueva"])
         || has_seq(t, &["hacer", "una"])
-    {
-        push(Intent::Book);
-    }
-    if starts("precio")
-        || starts("tarifa")
+}
+
+fn asks_price(t: &[String]) -> bool {
+    starts(t, "precio")
+        || starts(t, "tarifa")
         || has_seq(t, &["cuanto", "sale"])
         || has_seq(t, &["cuanto", "cuesta"])
         || has_seq(t, &["cuanto", "es"])
@@ -199,20 +245,20 @@ pub fn intents(t: &[String]) -> Vec<Intent> {
         || has(t, "costo")
         || has(t, "incluye")
         || has(t, "incluido")
-    {
-        push(Intent::Prices);
-    }
-    if has(t, "donde")
-        || starts("ubicac")
-        || starts("direcc")
+}
+
+fn asks_where(t: &[String]) -> bool {
+    has(t, "donde")
+        || starts(t, "ubicac")
+        || starts(t, "direcc")
         || has_seq(t, &["como", "llego"])
         || has(t, "checkin")
         || has(t, "checkout")
-    {
-        push(Intent::Location);
-    }
-    if has(t, "lugar")
-        || starts("disponib")
+}
+
+fn asks_for_room(t: &[String]) -> bool {
+    has(t, "lugar")
+        || starts(t, "disponib")
         || has(t, "libre")
         || has(t, "hay")
         || [
@@ -220,18 +266,18 @@ pub fn intents(t: &[String]) -> Vec<Intent> {
         ]
         .iter()
         .any(|w| has(t, w))
-    {
-        push(Intent::Availability);
-    }
-    if has(t, "ayuda")
+}
+
+fn asks_for_help(t: &[String]) -> bool {
+    has(t, "ayuda")
         || has(t, "menu")
         || has(t, "opciones")
         || has_seq(t, &["no", "entiendo"])
         || has_seq(t, &["como", "funciona"])
-    {
-        push(Intent::Help);
-    }
-    if has(t, "hola")
+}
+
+fn greets(t: &[String]) -> bool {
+    has(t, "hola")
         || has(t, "buenas")
         || has_seq(t, &["buen", "dia"])
         || has_seq(t, &["buenos", "dias"])
@@ -240,10 +286,10 @@ pub fn intents(t: &[String]) -> Vec<Intent> {
         || t.iter()
             .any(|w| w.starts_with("hola") && w.trim_start_matches("hol").chars().all(|c| c == 'a'))
         || has(t, "feliz_navidad")
-    {
-        push(Intent::Greeting);
-    }
-    // Last, and only in a short answer: "si" is also "if" ("si hay lugar para cuatro…").
+}
+
+/// A yes, only in a short answer: "si" is also "if" ("si hay lugar para cuatro…").
+fn says_yes(t: &[String]) -> bool {
     const YES: &[&str] = &[
         "si",
         "dale",
@@ -266,11 +312,5 @@ pub fn intents(t: &[String]) -> Vec<Intent> {
         YES.contains(&w.as_str()) && !matches!(w.as_str(), "si" | "bueno" | "claro")
             || w == "si" && t.get(1).is_some_and(|n| YES.contains(&n.as_str()))
     });
-    if t.len() <= 4 && t.iter().any(|w| YES.contains(&w.as_str())) || opens_yes {
-        push(Intent::Yes);
-    }
-    if starts("graci") {
-        push(Intent::Thanks);
-    }
-    out
+    t.len() <= 4 && t.iter().any(|w| YES.contains(&w.as_str())) || opens_yes
 }

@@ -195,6 +195,9 @@ const TRAVEL: &[&str] = &[
     "nosotros",
     "nosotras",
     "conmigo",
+    "ir",
+    "irnos",
+    "viajar",
 ];
 /// After a number: a length, a date, or a thing, not people.
 const NOT_PEOPLE: &[&str] = &[
@@ -241,6 +244,25 @@ const NOT_PEOPLE: &[&str] = &[
 const DETERMINERS: &[&str] = &[
     "mi", "con", "la", "el", "su", "mis", "los", "las", "sus", "nuestra", "nuestro", "nuestros",
     "nuestras",
+];
+/// Talking it over with someone, not travelling with them: "lo veo con mi marido".
+const CONSULT: &[&str] = &[
+    "ver",
+    "veo",
+    "hablar",
+    "hablo",
+    "consultar",
+    "consulto",
+    "charlar",
+    "charlo",
+    "arreglar",
+    "arreglo",
+    "confirmar",
+    "confirmo",
+    "chequear",
+    "chequeo",
+    "decidir",
+    "decido",
 ];
 /// A total said again, corrected: "somos 4, bah 5".
 const CORRECTED: &[&str] = &["bah", "digo", "perdon", "mejor"];
@@ -311,13 +333,26 @@ pub fn read(t: &[String]) -> Option<Party> {
     decide(&tally)
 }
 
-/// Reads what starts at `i` into the tally; returns how many tokens it used.
+/// Reads what starts at `i` into the tally; returns how many tokens it used. A word may speak of
+/// being alone or of a group and still be read as a number or a person next.
 fn step(t: &[String], i: usize, tally: &mut Tally) -> usize {
-    let w = t[i].as_str();
+    if let Some(used) = alone_or_group(t, i, tally) {
+        return used;
+    }
+    if let Some(n) = num(&t[i])
+        && let Some(used) = numbered(t, i, n, tally)
+    {
+        return used;
+    }
+    person(t, i, tally)
+}
+
+/// "solo yo", "voy sola"; "familia de 5", "2 familias de 4"; a group with no number.
+fn alone_or_group(t: &[String], i: usize, tally: &mut Tally) -> Option<usize> {
     let at = |k: usize| t.get(k).map(String::as_str);
     let next = at(i + 1);
     let prev = i.checked_sub(1).map(|p| t[p].as_str());
-    match w {
+    match t[i].as_str() {
         "solo" | "sola" | "solito" | "solita" | "solamente"
             if prev
                 .is_some_and(|p| matches!(p, "yo" | "voy" | "viajo" | "mi" | "para" | "ire"))
@@ -325,88 +360,113 @@ fn step(t: &[String], i: usize, tally: &mut Tally) -> usize {
         {
             tally.alone = true;
         }
-        // "familia de 5", "2 familias de 4".
         "familia" | "familias"
             if matches!(next, Some("de")) && at(i + 2).and_then(digits).is_some() =>
         {
             let each = at(i + 2).and_then(digits).unwrap_or(0);
             let families = prev.and_then(digits).unwrap_or(1);
             tally.total(families * each);
-            return 3;
+            return Some(3);
         }
         w if GROUPS.contains(&w) && prev.is_none_or(|p| digits(p).is_none()) => {
             tally.uncounted_group = true;
         }
         _ => {}
     }
-    if let Some(n) = num(w) {
-        let unit = next.unwrap_or("");
-        if PEOPLE.contains(&unit) {
-            // "una persona" only as the party ("para una persona"), not "hablar con una persona".
-            if n == 1 && unit == "personas" && matches!(prev, Some("con" | "a" | "otra" | "alguna"))
-            {
-                return 2;
-            }
-            if unit == "personas" || unit == "huespedes" {
-                tally.total(n);
-            } else {
-                tally.part(n);
-                tally.numbered = true;
-                tally.adults |= ADULTS.contains(&unit);
-            }
-            return 2;
+    None
+}
+
+/// The number `n` at `i`: people counted by their unit ("3 adultos", "2 parejas"), or a total
+/// ("somos 4"); `None` when it counts no one here.
+fn numbered(t: &[String], i: usize, n: u32, tally: &mut Tally) -> Option<usize> {
+    let w = t[i].as_str();
+    let unit = t.get(i + 1).map_or("", String::as_str);
+    let prev = i.checked_sub(1).map(|p| t[p].as_str());
+    if PEOPLE.contains(&unit) {
+        // "una persona" only as the party ("para una persona"), not "hablar con una persona".
+        if n == 1 && unit == "personas" && matches!(prev, Some("con" | "a" | "otra" | "alguna")) {
+            return Some(2);
         }
-        if matches!(unit, "pareja" | "parejas" | "matrimonio" | "matrimonios") {
-            tally.part(2 * n);
+        if unit == "personas" || unit == "huespedes" {
+            tally.total(n);
+        } else {
+            tally.part(n);
             tally.numbered = true;
-            tally.adults = true;
-            return 2;
+            tally.adults |= ADULTS.contains(&unit);
         }
-        // "somos 4", "para 4", "vamos los 4": a total, unless more people follow ("somos 2 y 3
-        // chicos": then it counts the first part), or it is a date, a length or a thing.
-        let after_total = |p: Option<&str>| p.is_some_and(|p| TOTAL.contains(&p));
-        let said_total = digits(w).is_some()
-            && (after_total(prev)
-                || prev == Some("los")
-                    && i >= 2
-                    && (after_total(Some(&t[i - 2])) || t[i - 2].ends_with("mos")));
-        // "al", "a", "o" join dates only before a number: "somos 3 al final" is three.
-        let joins_dates = matches!(unit, "al" | "a" | "o" | "-" | "->")
-            && at(i + 2).is_some_and(|w| digits(w).is_some() || w.contains('/') || w == "el");
-        let not_people = NOT_PEOPLE.contains(&unit)
-            && !matches!(unit, "al" | "a" | "o" | "-" | "->")
-            || joins_dates
-            || is_month(unit)
-            || unit.contains('/')
-            || matches!(unit, "de" | "del") && at(i + 2).is_some_and(is_month);
-        // "somos 4, bah 5": the second total replaces the first.
-        if digits(w).is_some()
-            && prev.is_some_and(|p| CORRECTED.contains(&p))
-            && tally.total.is_some()
-        {
-            tally.total = Some(n);
-            return 1;
-        }
-        if said_total && !not_people && n <= 50 {
-            let kids_follow = (i + 2..(i + 5).min(t.len())).any(|k| KIDS.contains(&t[k].as_str()));
-            if matches!(unit, "y" | "mas" | "+") || unit == "con" && kids_follow {
-                tally.part(n);
-                tally.adults = true;
-            } else {
-                tally.total(n);
-            }
-            return 1;
-        }
+        return Some(2);
     }
-    match w {
+    if matches!(unit, "pareja" | "parejas" | "matrimonio" | "matrimonios") {
+        tally.part(2 * n);
+        tally.numbered = true;
+        tally.adults = true;
+        return Some(2);
+    }
+    // "somos 4, bah 5": the second total replaces the first.
+    if digits(w).is_some() && prev.is_some_and(|p| CORRECTED.contains(&p)) && tally.total.is_some()
+    {
+        tally.total = Some(n);
+        return Some(1);
+    }
+    if said_total(t, i) && !not_people(t, i) && n <= 50 {
+        let kids_follow = (i + 2..(i + 5).min(t.len())).any(|k| KIDS.contains(&t[k].as_str()));
+        if matches!(unit, "y" | "mas" | "+") || unit == "con" && kids_follow {
+            tally.part(n);
+            tally.adults = true;
+        } else {
+            tally.total(n);
+        }
+        return Some(1);
+    }
+    None
+}
+
+/// "somos 4", "para 4", "vamos los 4": a total, unless more people follow ("somos 2 y 3
+/// chicos": then it counts the first part), or it is a date, a length or a thing.
+fn said_total(t: &[String], i: usize) -> bool {
+    let prev = i.checked_sub(1).map(|p| t[p].as_str());
+    let after_total = |p: Option<&str>| p.is_some_and(|p| TOTAL.contains(&p));
+    digits(&t[i]).is_some()
+        && (after_total(prev)
+            || prev == Some("los")
+                && i >= 2
+                && (after_total(Some(&t[i - 2])) || t[i - 2].ends_with("mos")))
+}
+
+/// The number at `i` is followed by a length, a date or a thing.
+fn not_people(t: &[String], i: usize) -> bool {
+    let unit = t.get(i + 1).map_or("", String::as_str);
+    let at = |k: usize| t.get(k).map(String::as_str);
+    // "al", "a", "o" join dates only before a number: "somos 3 al final" is three.
+    let joins_dates = matches!(unit, "al" | "a" | "o" | "-" | "->")
+        && at(i + 2).is_some_and(|w| digits(w).is_some() || w.contains('/') || w == "el");
+    NOT_PEOPLE.contains(&unit) && !matches!(unit, "al" | "a" | "o" | "-" | "->")
+        || joins_dates
+        || is_month(unit)
+        || unit.contains('/')
+        || matches!(unit, "de" | "del") && at(i + 2).is_some_and(is_month)
+}
+
+/// A person named by a word: "pareja", "yo" in a list, "conmigo", "unos amigos", or a relative
+/// after a determiner.
+fn person(t: &[String], i: usize, tally: &mut Tally) -> usize {
+    let next = t.get(i + 1).map(String::as_str);
+    let prev = i.checked_sub(1).map(|p| t[p].as_str());
+    match t[i].as_str() {
         "pareja" | "matrimonio" if !prev.is_some_and(|p| DETERMINERS.contains(&p)) => {
             tally.part(2);
             tally.adults = true;
         }
-        // "yo" counts in a list, not as a sentence's subject ("yo quería saber…").
+        // "yo" counts in a list, not as a sentence's subject ("yo quería saber…"); a list may
+        // come without its commas ("yo mi esposa y mis suegros").
         "yo" if matches!(prev, Some("y" | "+" | "," | "solo"))
-            || matches!(next, None | Some("y" | "," | "+" | "con")) =>
+            || matches!(next, None | Some("y" | "," | "+" | "con" | "mi" | "mis")) =>
         {
+            tally.me = true;
+            tally.travelling = true;
+        }
+        // "para mí y mi señora" (the accent folded away): the guest, in a list of who goes.
+        "mi" if prev == Some("para") && matches!(next, None | Some("y" | "," | "+" | "con")) => {
             tally.me = true;
             tally.travelling = true;
         }
@@ -450,9 +510,13 @@ fn relative(t: &[String], i: usize, tally: &mut Tally) -> usize {
     let own = matches!(w, "mi" | "mis" | "con" | "nuestros" | "nuestras") && !for_them && !they_go;
     let plural = matches!(w, "mis" | "los" | "las" | "sus" | "nuestros" | "nuestras");
     if w == "con" && DETERMINERS.contains(&who) {
-        // "con mi señora": the guest comes too; the rest is read from "mi".
-        if !about {
+        // "con mi señora": the guest comes too, and speaks of who travels (unless they only
+        // talk it over: "lo veo con mi marido"); the rest is read from "mi". "Con su marido"
+        // is someone else's party.
+        let consults = prev.is_some_and(|p| CONSULT.contains(&p));
+        if !about && !consults && !matches!(who, "su" | "sus") {
             tally.me = true;
+            tally.travelling = true;
         }
         return 1;
     }

@@ -210,6 +210,8 @@ const PHRASES: &[(&[&str], &str)] = &[
     (&["receso", "invernal"], "vacaciones_invierno"),
     (&["check", "in"], "checkin"),
     (&["check", "out"], "checkout"),
+    (&["check", "-", "in"], "checkin"),
+    (&["check", "-", "out"], "checkout"),
     (&["a", "partir", "del"], "desde el"),
     (&["a", "partir", "de"], "desde"),
     (&["que", "viene"], "que_viene"),

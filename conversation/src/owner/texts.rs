@@ -76,6 +76,9 @@ pub fn spoken(e: &BookingError) -> String {
         E::StayTooLong { nights, maximum } => {
             format!("son {nights} noches y el máximo es {maximum}")
         }
+        E::TooFarAhead { latest, .. } => {
+            format!("el calendario abre hasta el {}", day(latest))
+        }
         E::InvalidGuestCount { guests, capacity } => {
             format!("{guests} personas no entran: la cabaña es para {capacity}")
         }

@@ -8,7 +8,7 @@ use crate::event::Aggregate;
 use crate::ids::{AccommodationId, BlockId};
 use crate::{BookingError, StayDates};
 
-use super::validate::{local_today, valid_calendar_name};
+use super::validate::{local_today, valid_calendar_name, validate_block};
 use super::{
     Accommodation, AccommodationEvent, Block, BlockDates, BlockMoved, BlockSource, DatesBlocked,
     DatesUnblocked, ExternalConflictDetected, ExternalConflictResolved, ExternalKind, ExternalStay,
@@ -21,10 +21,11 @@ impl Accommodation {
         cmd: &BlockDates,
         now: DateTime<Utc>,
     ) -> Result<Vec<AccommodationEvent>, BookingError> {
-        self.registered()?;
+        let info = self.registered()?;
         if self.blocks.contains_key(&cmd.block_id) {
             return Err(BookingError::DuplicateBlock(cmd.block_id));
         }
+        validate_block(&cmd.stay, info.utc_offset_minutes, now)?;
         let mut events = self.claim(&cmd.stay, now)?;
         events.push(AccommodationEvent::DatesBlocked(DatesBlocked {
             block_id: cmd.block_id,

@@ -56,10 +56,15 @@ pub use events::{
 pub use state::{
     AccommodationInfo, Block, Occupant, PaymentEntry, RefundState, Reservation, ReservationStatus,
 };
-pub use validate::{local_time, local_today, valid_calendar_name, validate_stay};
+pub use validate::{local_time, local_today, valid_calendar_name, validate_stay, within_calendar};
 
 /// The longest stay one hold may take; longer ones are arranged with the owner.
 pub const MAX_NIGHTS: u32 = 30;
+/// How far ahead the calendar opens, for holds and the owner's blocks alike (two years: what
+/// the channels offer; a year 9999 is a typo, not a plan).
+pub const MAX_DAYS_AHEAD: u64 = 731;
+/// The longest block the owner may put in one go (a season closed is under a year).
+pub const MAX_BLOCK_NIGHTS: u32 = 366;
 /// How payments through Mercado Pago are marked in `ReservationConfirmed::provider`.
 pub const PROVIDER: &str = "mercadopago";
 /// Argentina keeps UTC−3 all year (no daylight saving since 2009).

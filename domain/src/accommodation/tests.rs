@@ -628,6 +628,37 @@ fn blocks_occupy_nights_and_unblocking_frees_them() {
 }
 
 #[test]
+fn blocks_and_holds_stay_within_the_open_calendar() {
+    let history = vec![registered()];
+    let g = given(&history);
+    // Year 9999, year 0001, ten years in one block: typos, refused with what is allowed.
+    assert!(matches!(
+        g.when(block(9, stay("9999-01-01", "9999-01-03")), now()),
+        Err(BookingError::TooFarAhead { .. })
+    ));
+    assert!(matches!(
+        g.when(block(9, stay("0001-01-01", "0001-01-03")), now()),
+        Err(BookingError::CheckInInPast { .. })
+    ));
+    assert!(matches!(
+        g.when(block(9, stay("2027-01-01", "2037-01-01")), now()),
+        Err(BookingError::StayTooLong { maximum: 366, .. })
+    ));
+    // A hold two and a half years out is refused the same way; a season closed is fine.
+    assert!(matches!(
+        g.when(
+            AccommodationCommand::PlaceHold(hold(1, stay("2029-06-01", "2029-06-03"))),
+            now()
+        ),
+        Err(BookingError::TooFarAhead { .. })
+    ));
+    assert!(
+        g.when(block(9, stay("2027-04-01", "2027-12-01")), now())
+            .is_ok()
+    );
+}
+
+#[test]
 fn a_block_cannot_overlap_a_confirmed_stay() {
     let mut history = vec![registered(), placed(1, stay("2026-12-11", "2026-12-13"))];
     history.extend(given(&history).when(confirm(1, "mp"), now()).unwrap());

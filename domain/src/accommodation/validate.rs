@@ -5,7 +5,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, Offset, Utc};
 
 use crate::{BookingError, Money, StayDates};
 
-use super::{MAX_CAPACITY, MAX_DIRECTIONS, MAX_NIGHTS};
+use super::{MAX_BLOCK_NIGHTS, MAX_CAPACITY, MAX_DAYS_AHEAD, MAX_DIRECTIONS, MAX_NIGHTS};
 
 /// An accommodation's name as given, trimmed: 1 to 100 characters.
 pub(super) fn accommodation_name(given: &str) -> Result<&str, BookingError> {
@@ -84,14 +84,43 @@ pub fn validate_stay(
     guests: u32,
     now: DateTime<Utc>,
 ) -> Result<(), BookingError> {
-    let today = local_today(now, utc_offset_minutes);
+    within_calendar(stay, local_today(now, utc_offset_minutes))?;
+    validate_nights_and_party(capacity, min_nights, stay, guests)
+}
+
+/// Nights the calendar is open for on `today`: from today, and at most [`MAX_DAYS_AHEAD`] away.
+/// A search for availability answers the same as a quote or a hold would for those nights.
+pub fn within_calendar(stay: &StayDates, today: NaiveDate) -> Result<(), BookingError> {
     if stay.check_in() < today {
         return Err(BookingError::CheckInInPast {
             check_in: stay.check_in(),
             today,
         });
     }
-    validate_nights_and_party(capacity, min_nights, stay, guests)
+    let latest = today + chrono::Days::new(MAX_DAYS_AHEAD);
+    if stay.check_in() > latest {
+        return Err(BookingError::TooFarAhead {
+            check_in: stay.check_in(),
+            latest,
+        });
+    }
+    Ok(())
+}
+
+/// An owner's block: nights the calendar is open for, and under a year of them.
+pub(super) fn validate_block(
+    stay: &StayDates,
+    utc_offset_minutes: i32,
+    now: DateTime<Utc>,
+) -> Result<(), BookingError> {
+    within_calendar(stay, local_today(now, utc_offset_minutes))?;
+    if stay.nights() > MAX_BLOCK_NIGHTS {
+        return Err(BookingError::StayTooLong {
+            nights: stay.nights(),
+            maximum: MAX_BLOCK_NIGHTS,
+        });
+    }
+    Ok(())
 }
 
 /// `validate_stay` without the check-in date: how long, and how many.

@@ -223,7 +223,9 @@ mod tests {
         let url = crate::testing::fresh_postgres_url()
             .await
             .expect("PostgreSQL must be running (scripts/test starts it)");
-        PgStore::connect(&url).await.unwrap()
+        PgStore::connect(&url, crate::Tuning::default())
+            .await
+            .unwrap()
     }
 
     /// Takes all the room, so that whatever enters next waits.

@@ -57,7 +57,9 @@ pub async fn postgres() -> TestStore {
     let url = eventstore::testing::fresh_postgres_url()
         .await
         .expect("PostgreSQL must be running (scripts/test starts it)");
-    let store = PgStore::connect(&url).await.expect("pg store");
+    let store = PgStore::connect(&url, eventstore::Tuning::default())
+        .await
+        .expect("pg store");
     let raw = Raw::Pg(store.pool().clone());
     TestStore {
         store: Arc::new(store),
@@ -89,8 +91,12 @@ pub async fn both_with_twin() -> Vec<(TestStore, Arc<dyn EventStore>)> {
         },
         Arc::new(twin) as Arc<dyn EventStore>,
     ));
-    let store = PgStore::connect(&pg_url).await.expect("pg store");
-    let twin = PgStore::connect(&pg_url).await.expect("pg twin");
+    let store = PgStore::connect(&pg_url, eventstore::Tuning::default())
+        .await
+        .expect("pg store");
+    let twin = PgStore::connect(&pg_url, eventstore::Tuning::default())
+        .await
+        .expect("pg twin");
     let raw = Raw::Pg(store.pool().clone());
     out.push((
         TestStore {

@@ -1,219 +1,14 @@
-//! What the API reads from the live read models.
+//! The reservations read model (`rm_reservations`, `rm_guests`, `rm_timeline`): one
+//! reservation by code or id, the admin's search, a reservation's timeline, a guest's name.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use domain::accommodation::validate_stay;
-use domain::{Money, Pricing, Quote, StayDates};
-use eventstore::Db;
+use domain::{Money, Quote};
+use eventstore::{Db, db_fetch};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::db_fetch;
+use crate::reservations::ReservationStatus;
 use crate::sql::{from_millis, money_from_cents};
-
-#[derive(Clone, Debug, Serialize, PartialEq)]
-pub struct AccommodationView {
-    pub id: String,
-    pub name: String,
-    pub capacity: u32,
-    pub min_nights: u32,
-    pub check_in_time: String,
-    pub check_out_time: String,
-    pub pricing: Pricing,
-    /// The owner's time zone, for "today" in stay rules.
-    #[serde(skip)]
-    pub utc_offset_minutes: i32,
-}
-
-#[derive(sqlx::FromRow)]
-struct AccommodationRow {
-    id: String,
-    name: String,
-    capacity: i64,
-    pricing: String,
-    min_nights: i64,
-    check_in_time: String,
-    check_out_time: String,
-    utc_offset_minutes: i64,
-}
-
-impl AccommodationRow {
-    fn view(self) -> Option<AccommodationView> {
-        Some(AccommodationView {
-            id: self.id,
-            name: self.name,
-            capacity: u32::try_from(self.capacity).ok()?,
-            min_nights: u32::try_from(self.min_nights).ok()?,
-            check_in_time: self.check_in_time,
-            check_out_time: self.check_out_time,
-            // Written by the projection from a valid Pricing; unreadable would mean corruption,
-            // and such a row is left out rather than failing the whole list.
-            pricing: serde_json::from_str(&self.pricing).ok()?,
-            utc_offset_minutes: i32::try_from(self.utc_offset_minutes).ok()?,
-        })
-    }
-}
-
-const ACCOMMODATION_COLUMNS: &str =
-    "id, name, capacity, pricing, min_nights, check_in_time, check_out_time, utc_offset_minutes";
-
-pub async fn accommodations(db: &Db) -> Result<Vec<AccommodationView>, sqlx::Error> {
-    let rows: Vec<AccommodationRow> = db_fetch!(
-        db,
-        AccommodationRow,
-        fetch_all,
-        format!("SELECT {ACCOMMODATION_COLUMNS} FROM rm_accommodations ORDER BY name, id")
-    )?;
-    Ok(rows
-        .into_iter()
-        .filter_map(AccommodationRow::view)
-        .collect())
-}
-
-pub async fn accommodation(db: &Db, id: &str) -> Result<Option<AccommodationView>, sqlx::Error> {
-    let row: Option<AccommodationRow> = db_fetch!(
-        db,
-        AccommodationRow,
-        fetch_optional,
-        format!("SELECT {ACCOMMODATION_COLUMNS} FROM rm_accommodations WHERE id = $1"),
-        id.to_owned()
-    )?;
-    Ok(row.and_then(AccommodationRow::view))
-}
-
-/// Accommodations for `guests` with no active stay on any night of `[check_in, check_out)`.
-/// A hold whose expiry has passed no longer counts, even before the scheduler records it.
-pub async fn free_accommodations(
-    db: &Db,
-    check_in: NaiveDate,
-    check_out: NaiveDate,
-    guests: u32,
-    now: DateTime<Utc>,
-) -> Result<Vec<AccommodationView>, sqlx::Error> {
-    let rows: Vec<AccommodationRow> = db_fetch!(
-        db,
-        AccommodationRow,
-        fetch_all,
-        format!(
-            "SELECT {ACCOMMODATION_COLUMNS} FROM rm_accommodations a WHERE capacity >= $1 AND NOT EXISTS ( \
-             SELECT 1 FROM rm_stays s WHERE s.accommodation_id = a.id AND s.check_in < $3 AND s.check_out > $2 \
-             AND (s.expires_at_ms IS NULL OR s.expires_at_ms > $4)) ORDER BY name, id"
-        ),
-        i64::from(guests),
-        check_in,
-        check_out,
-        now.timestamp_millis()
-    )?;
-    Ok(rows
-        .into_iter()
-        .filter_map(AccommodationRow::view)
-        .collect())
-}
-
-/// The accommodations a guest can book for `stay` now: free those nights, and whose own rules
-/// (capacity, minimum nights, no past check-in) take it; each with its quote.
-pub async fn bookable(
-    db: &Db,
-    stay: &StayDates,
-    guests: u32,
-    now: DateTime<Utc>,
-) -> Result<Vec<(AccommodationView, Quote)>, sqlx::Error> {
-    let free = free_accommodations(db, stay.check_in(), stay.check_out(), guests, now).await?;
-    Ok(free
-        .into_iter()
-        .filter(|a| {
-            validate_stay(
-                a.capacity,
-                a.min_nights,
-                a.utc_offset_minutes,
-                stay,
-                guests,
-                now,
-            )
-            .is_ok()
-        })
-        .map(|a| {
-            let quote = a.pricing.quote(stay);
-            (a, quote)
-        })
-        .collect())
-}
-
-#[derive(Clone, Debug, Serialize, PartialEq, sqlx::FromRow)]
-pub struct StayView {
-    pub occupant_id: String,
-    pub status: String,
-    pub check_in: NaiveDate,
-    pub check_out: NaiveDate,
-    #[serde(skip)]
-    pub expires_at_ms: Option<i64>,
-    pub code: Option<String>,
-    pub source: String,
-    pub external_uid: Option<String>,
-}
-
-/// One night of one accommodation.
-#[derive(Clone, Debug, Serialize, PartialEq)]
-pub struct NightView {
-    pub date: NaiveDate,
-    /// `free`, `held`, `confirmed` or `blocked`.
-    pub status: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub external_uid: Option<String>,
-}
-
-/// Night-by-night status of `[from, to)`.
-pub async fn calendar(
-    db: &Db,
-    accommodation_id: &str,
-    from: NaiveDate,
-    to: NaiveDate,
-    now: DateTime<Utc>,
-) -> Result<Vec<NightView>, sqlx::Error> {
-    let stays: Vec<StayView> = db_fetch!(
-        db,
-        StayView,
-        fetch_all,
-        "SELECT occupant_id, status, check_in, check_out, expires_at_ms, code, source, external_uid \
-         FROM rm_stays WHERE accommodation_id = $1 AND check_in < $3 AND check_out > $2"
-            .to_owned(),
-        accommodation_id.to_owned(),
-        from,
-        to
-    )?;
-    let live: Vec<&StayView> = stays
-        .iter()
-        .filter(|s| s.expires_at_ms.is_none_or(|ms| ms > now.timestamp_millis()))
-        .collect();
-    Ok(from
-        .iter_days()
-        .take_while(|d| *d < to)
-        .map(|date| {
-            match live
-                .iter()
-                .find(|s| s.check_in <= date && date < s.check_out)
-            {
-                Some(s) => NightView {
-                    date,
-                    status: s.status.clone(),
-                    code: s.code.clone(),
-                    source: Some(s.source.clone()),
-                    external_uid: s.external_uid.clone(),
-                },
-                None => NightView {
-                    date,
-                    status: "free".into(),
-                    code: None,
-                    source: None,
-                    external_uid: None,
-                },
-            }
-        })
-        .collect())
-}
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct GuestView {
@@ -228,7 +23,7 @@ pub struct ReservationView {
     pub code: String,
     pub accommodation_id: String,
     pub accommodation_name: Option<String>,
-    pub status: String,
+    pub status: ReservationStatus,
     pub check_in: NaiveDate,
     pub check_out: NaiveDate,
     pub nights: i64,
@@ -288,9 +83,15 @@ struct ReservationRow {
 }
 
 impl ReservationRow {
+    /// `None` for a row this version cannot read (an unknown status, an unreadable quote): it
+    /// is left out rather than failing the whole list.
     fn view(self) -> Option<ReservationView> {
+        let status = ReservationStatus::parse(&self.status)?;
         // As `Reservation::balance_due` has it, from the row's sums.
-        let balance_due = if matches!(self.status.as_str(), "held" | "confirmed") {
+        let balance_due = if matches!(
+            status,
+            ReservationStatus::Held | ReservationStatus::Confirmed
+        ) {
             (self.total_cents - (self.paid_cents - self.refunded_cents)).max(0)
         } else {
             0
@@ -302,7 +103,7 @@ impl ReservationRow {
             code: self.code,
             accommodation_id: self.accommodation_id,
             accommodation_name: self.accommodation_name,
-            status: self.status,
+            status,
             check_in: self.check_in,
             check_out: self.check_out,
             nights: self.nights,
@@ -367,7 +168,7 @@ pub async fn reservation_by_id(db: &Db, id: &str) -> Result<Option<ReservationVi
 /// Filters for the admin list; every field is optional.
 #[derive(Clone, Debug, Default)]
 pub struct ReservationFilter {
-    pub status: Option<String>,
+    pub status: Option<ReservationStatus>,
     /// Stays that overlap `[from, to)`.
     pub from: Option<NaiveDate>,
     pub to: Option<NaiveDate>,
@@ -420,7 +221,7 @@ pub async fn search_reservations(
     macro_rules! run {
         ($sql:expr, $pool:expr) => {
             sqlx::query_as(sqlx::AssertSqlSafe($sql))
-                .bind(f.status.clone())
+                .bind(f.status.map(ReservationStatus::as_str))
                 .bind(f.from)
                 .bind(f.to)
                 .bind(f.accommodation_id.clone())
@@ -488,100 +289,6 @@ pub async fn timeline(db: &Db, reservation_id: &str) -> Result<Vec<TimelineEntry
             },
         )
         .collect())
-}
-
-#[derive(Clone, Debug, Serialize, PartialEq)]
-pub struct OccupancyRow {
-    pub accommodation_id: String,
-    pub month: String,
-    pub booked_nights: i64,
-    pub blocked_nights: i64,
-    /// Booked nights over the nights in the month.
-    pub occupancy: f64,
-}
-
-#[derive(Clone, Debug, Serialize, PartialEq)]
-pub struct RevenueRow {
-    pub month: String,
-    pub channel: String,
-    pub amount: Money,
-    pub reservations: i64,
-}
-
-#[derive(Clone, Debug, Serialize, PartialEq, sqlx::FromRow)]
-pub struct HoldsRow {
-    pub month: String,
-    pub placed: i64,
-    pub converted: i64,
-    pub expired: i64,
-    pub cancelled: i64,
-}
-
-#[derive(Clone, Debug, Serialize, PartialEq)]
-pub struct StatsView {
-    pub occupancy: Vec<OccupancyRow>,
-    pub revenue: Vec<RevenueRow>,
-    pub holds: Vec<HoldsRow>,
-}
-
-fn days_in_month(month: &str) -> i64 {
-    let first = NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d");
-    match first {
-        Ok(first) => {
-            let next = first
-                .checked_add_months(chrono::Months::new(1))
-                .unwrap_or(first);
-            (next - first).num_days().max(1)
-        }
-        Err(_) => 30,
-    }
-}
-
-pub async fn stats(db: &Db) -> Result<StatsView, sqlx::Error> {
-    let occupancy: Vec<(String, String, i64, i64)> = db_fetch!(
-        db,
-        (String, String, i64, i64),
-        fetch_all,
-        "SELECT accommodation_id, month, booked_nights, blocked_nights FROM rm_stats_occupancy \
-         ORDER BY month, accommodation_id"
-            .to_owned()
-    )?;
-    let revenue: Vec<(String, String, i64, i64)> = db_fetch!(
-        db,
-        (String, String, i64, i64),
-        fetch_all,
-        "SELECT month, channel, amount_cents, reservations FROM rm_stats_revenue ORDER BY month, channel"
-            .to_owned()
-    )?;
-    let holds: Vec<HoldsRow> = db_fetch!(
-        db,
-        HoldsRow,
-        fetch_all,
-        "SELECT month, placed, converted, expired, cancelled FROM rm_stats_holds ORDER BY month"
-            .to_owned()
-    )?;
-    Ok(StatsView {
-        occupancy: occupancy
-            .into_iter()
-            .map(|(accommodation_id, month, booked, blocked)| OccupancyRow {
-                occupancy: booked as f64 / days_in_month(&month) as f64,
-                accommodation_id,
-                month,
-                booked_nights: booked,
-                blocked_nights: blocked,
-            })
-            .collect(),
-        revenue: revenue
-            .into_iter()
-            .map(|(month, channel, cents, reservations)| RevenueRow {
-                month,
-                channel,
-                amount: money_from_cents(cents),
-                reservations,
-            })
-            .collect(),
-        holds,
-    })
 }
 
 /// The name and phone the guests read model has for a guest (`None`: never recorded, or
