@@ -296,8 +296,9 @@ pub struct CheckpointCheck {
 pub async fn verify_checkpoint(
     state: web::Data<AppState>,
     _auditor: Auditor,
-    body: web::Json<CheckpointCheck>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, Problem> {
+    let body: CheckpointCheck = crate::input::parse(&body)?;
     let chain = state.store.verify_chain().await?;
     let check =
         eventstore::checkpoint::verify(&*state.store, &body.checkpoint, body.public_key.as_deref())

@@ -108,6 +108,15 @@ pub async fn middleware(
 ) -> Result<ServiceResponse<EitherBody<BoxBody>>, actix_web::Error> {
     let started = Instant::now();
     let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
+    // A NUL in an id or a query value is never meaningful, and PostgreSQL cannot even compare
+    // it: refused before any handler reads it.
+    let uri = req.uri().to_string();
+    if uri.contains("%00") {
+        let res =
+            Problem::bad_request("the URL may not contain NUL characters (%00)").error_response();
+        record(&route, req.method().as_str(), res.status(), started);
+        return Ok(req.into_response(res).map_into_right_body());
+    }
     let method = req.method().to_string();
     // Health checks, metrics, and Meta's webhook deliveries (bursty, signed, and retried for
     // 36 hours if refused) are never rate limited.
@@ -272,19 +281,45 @@ impl Idempotency {
         if let Some(hit) = self.cached(&cache_key).await {
             return self.replay(&hit, &hash);
         }
+        if let Some(stored) = self.claim(&scope, &key, &hash, now).await? {
+            return self.replay(&stored, &hash);
+        }
+        let (status, reply) = match work().await {
+            Ok(reply) => reply,
+            Err(p) => problem_reply(&p),
+        };
+        if status.is_server_error() {
+            self.forget(&scope, &key).await?;
+        } else {
+            self.keep(&scope, &key, &hash, (status, &reply), &cache_key)
+                .await?;
+        }
+        Ok(respond(status, &reply, false))
+    }
+
+    /// Claims `key` for this request; `Some(stored)` when an earlier request with it finished
+    /// (its response, to replay). A request still running with it, or one with another body,
+    /// is refused.
+    async fn claim(
+        &self,
+        scope: &str,
+        key: &str,
+        hash: &str,
+        now: i64,
+    ) -> Result<Option<Value>, Problem> {
         loop {
             let inserted = db_exec!(
                 &self.db,
                 "INSERT INTO idempotency_keys (key, scope, body_hash, status, response, created_at_ms) \
                  VALUES ($1, $2, $3, 0, '', $4) ON CONFLICT (scope, key) DO NOTHING"
                     .to_owned(),
-                key.clone(),
-                scope.clone(),
-                hash.clone(),
+                key.to_owned(),
+                scope.to_owned(),
+                hash.to_owned(),
                 now
             )?;
             if inserted == 1 {
-                break;
+                return Ok(None);
             }
             let row: Option<(String, i32, String, i64)> = db_fetch!(
                 &self.db,
@@ -293,8 +328,8 @@ impl Idempotency {
                 "SELECT body_hash, status, response, created_at_ms FROM idempotency_keys \
                  WHERE scope = $1 AND key = $2"
                     .to_owned(),
-                scope.clone(),
-                key.clone()
+                scope.to_owned(),
+                key.to_owned()
             )?;
             let Some((stored_hash, status, response, created)) = row else {
                 continue; // deleted in between (expired or failed): try to claim it again
@@ -302,7 +337,7 @@ impl Idempotency {
             // Expired, or claimed by a request that never finished (its process died): the key
             // is free again.
             if now - created > IDEMPOTENCY_TTL_MS || (status == 0 && now - created > PENDING_MS) {
-                self.forget(&scope, &key).await?;
+                self.forget(scope, key).await?;
                 continue;
             }
             if status == 0 {
@@ -313,26 +348,29 @@ impl Idempotency {
                 p.retry_after = Some(1);
                 return Err(p);
             }
-            let stored =
-                serde_json::json!({"hash": stored_hash, "status": status, "body": response});
-            return self.replay(&stored, &hash);
+            return Ok(Some(
+                serde_json::json!({"hash": stored_hash, "status": status, "body": response}),
+            ));
         }
+    }
 
-        let (status, reply) = match work().await {
-            Ok(reply) => reply,
-            Err(p) => problem_reply(&p),
-        };
-        if status.is_server_error() {
-            self.forget(&scope, &key).await?;
-            return Ok(respond(status, &reply, false));
-        }
+    /// Keeps a finished request's response under its key, in the database and (when there is
+    /// one) in Redis, where repeats are answered without a database round trip.
+    async fn keep(
+        &self,
+        scope: &str,
+        key: &str,
+        hash: &str,
+        (status, reply): (StatusCode, &Value),
+        cache_key: &str,
+    ) -> Result<(), Problem> {
         let text = reply.to_string();
         db_exec!(
             &self.db,
             "UPDATE idempotency_keys SET status = $3, response = $4 WHERE scope = $1 AND key = $2"
                 .to_owned(),
-            scope.clone(),
-            key.clone(),
+            scope.to_owned(),
+            key.to_owned(),
             i32::from(status.as_u16()),
             text.clone()
         )?;
@@ -340,7 +378,7 @@ impl Idempotency {
             let stored = serde_json::json!({"hash": hash, "status": status.as_u16(), "body": text});
             let mut conn = redis.clone();
             let cached: Result<(), redis::RedisError> = redis::cmd("SET")
-                .arg(&cache_key)
+                .arg(cache_key)
                 .arg(stored.to_string())
                 .arg("PX")
                 .arg(IDEMPOTENCY_TTL_MS)
@@ -350,7 +388,7 @@ impl Idempotency {
                 tracing::warn!(error = %err, "idempotency cache write failed; the database has it");
             }
         }
-        Ok(respond(status, &reply, false))
+        Ok(())
     }
 
     async fn cached(&self, cache_key: &str) -> Option<Value> {

@@ -53,6 +53,13 @@ pub(crate) fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
     if body.is_empty() {
         return Err(Problem::validation("a JSON body is required"));
     }
+    // PostgreSQL keeps no NUL in text or JSON: refused here as what it is, a client's mistake,
+    // not met later as a database error.
+    if body.windows(6).any(|w| w == b"\\u0000") {
+        return Err(Problem::validation(
+            "text may not contain NUL characters (\\u0000)",
+        ));
+    }
     serde_json::from_slice(body).map_err(|e| Problem::validation(format!("invalid body: {e}")))
 }
 

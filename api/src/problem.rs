@@ -90,8 +90,8 @@ impl Problem {
     pub fn bad_request(detail: impl Into<String>) -> Problem {
         Problem::new(
             StatusCode::BAD_REQUEST,
-            "malformed",
-            "Malformed request",
+            "bad-request",
+            "Bad request",
             detail,
         )
     }

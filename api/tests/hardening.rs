@@ -12,8 +12,17 @@ use std::time::{Duration, Instant};
 use common::{Backend, TestApp, spawn};
 use serde_json::json;
 
+/// Every event appended, stamped with its global position or not yet (PostgreSQL stamps in
+/// the background, so the head position alone could move after the request answered).
 async fn head(app: &TestApp) -> i64 {
-    app.state.store.head_position().await.unwrap()
+    let (count,): (i64,) = eventstore::db_fetch!(
+        &app.state.db,
+        (i64,),
+        fetch_one,
+        "SELECT COUNT(*) FROM events".to_owned()
+    )
+    .unwrap();
+    count
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -202,11 +211,12 @@ async fn client_mistakes_are_told_at_once_with_a_problem() {
             .await;
         let url = urls.body["url"].as_str().unwrap();
         let path = url.split_once("/ical/").unwrap().1;
-        for bad in ["%0A", "%00", "%7F"] {
+        // A NUL anywhere in a URL is malformed before any route reads it (400).
+        for (bad, status) in [("%0A", 422), ("%00", 400), ("%7F", 422)] {
             let r = app
                 .get(&format!("/ical/{path}&channel=air{bad}bnb"), None)
                 .await;
-            assert_eq!(r.status, 422, "{backend:?} {bad}: {:?}", r.body);
+            assert_eq!(r.status, status, "{backend:?} {bad}: {:?}", r.body);
             assert!(r.headers.get("etag").is_none());
         }
     }
@@ -233,15 +243,20 @@ async fn an_erasure_told_twice_is_recorded_once() {
                     .bearer_auth(&app.admin),
             )
         };
+        // Counted in the guest's stream: the global head is stamped in the background on
+        // PostgreSQL, so it is no measure of what one request appended.
+        let erasures = || async {
+            let events = app.state.store.read_stream(&guest, 0).await.unwrap();
+            events
+                .iter()
+                .filter(|e| e.event_type == "GuestPersonalDataErased")
+                .count()
+        };
         assert_eq!(erase().await.status, 200);
-        let after_first = head(&app).await;
+        assert_eq!(erasures().await, 1, "{backend:?}");
         let again = erase().await;
         assert_eq!(again.status, 200, "{backend:?}: {:?}", again.body);
-        assert_eq!(
-            head(&app).await,
-            after_first,
-            "{backend:?}: a second erasure event"
-        );
+        assert_eq!(erasures().await, 1, "{backend:?}: a second erasure event");
     }
 }
 

@@ -48,6 +48,9 @@ pub struct Settings {
     pub mp_signature_max_age: Duration,
     /// How long one call to Mercado Pago may take before it is retried.
     pub mp_timeout: Duration,
+    /// How long a provider's circuit breaker (Mercado Pago, the Cloud API) stays open after
+    /// failures in a row before one call probes it again.
+    pub breaker_cooldown: Duration,
     /// How the outside world reaches this service (notification URL, return page, links).
     pub public_url: String,
     /// How often each imported calendar is fetched (jittered by up to a tenth).
@@ -132,7 +135,13 @@ impl Settings {
     pub fn load(config: Option<&Path>) -> anyhow::Result<Settings> {
         let path = config
             .map(Path::to_path_buf)
-            .or_else(|| std::env::var("CABANAS_CONFIG").ok().map(Into::into));
+            // Empty is unset, as for every other setting (compose passes empty variables).
+            .or_else(|| {
+                std::env::var("CABANAS_CONFIG")
+                    .ok()
+                    .filter(|p| !p.trim().is_empty())
+                    .map(Into::into)
+            });
         let file = match path {
             Some(p) => read_config_file(&p)?,
             None => HashMap::new(),
@@ -196,6 +205,7 @@ impl Settings {
         let rate = number("CABANAS_RATE_LIMIT_PER_MINUTE", 300, 1..=1_000_000)?;
         let mp_max_age = number("CABANAS_MP_SIGNATURE_MAX_AGE_SECS", 900, 10..=86_400)?;
         let mp_timeout = number("CABANAS_MP_TIMEOUT_SECS", 10, 1..=120)?;
+        let breaker_cooldown = number("CABANAS_BREAKER_COOLDOWN_SECS", 30, 1..=3600)?;
         let ical_interval = number("CABANAS_ICAL_INTERVAL_SECS", 300, 10..=86_400)?;
         let ical_max_age = number("CABANAS_ICAL_MAX_AGE_SECS", 1200, 60..=7 * 86_400)?;
         let db_acquire_ms = number("CABANAS_DB_ACQUIRE_TIMEOUT_MS", 1500, 100..=30_000)?;
@@ -259,6 +269,7 @@ impl Settings {
                 .unwrap_or_else(|| "https://api.mercadopago.com".into()),
             mp_signature_max_age: Duration::from_secs(mp_max_age as u64),
             mp_timeout: Duration::from_secs(mp_timeout as u64),
+            breaker_cooldown: Duration::from_secs(breaker_cooldown as u64),
             public_url,
             ical_interval: Duration::from_secs(ical_interval as u64),
             ical_max_age: Duration::from_secs(ical_max_age as u64),
@@ -293,11 +304,15 @@ impl Settings {
     /// The Cloud API's settings, when WhatsApp credentials are configured (sandbox: `None`).
     pub fn whatsapp_api(&self) -> Option<integrations::whatsapp::client::Config> {
         match (&self.whatsapp_token, &self.whatsapp_phone_number_id) {
-            (Some(token), Some(sender)) => Some(integrations::whatsapp::client::Config::new(
-                &self.whatsapp_api_base,
-                token,
-                sender,
-            )),
+            (Some(token), Some(sender)) => {
+                let mut config = integrations::whatsapp::client::Config::new(
+                    &self.whatsapp_api_base,
+                    token,
+                    sender,
+                );
+                config.breaker_cooldown = self.breaker_cooldown;
+                Some(config)
+            }
             _ => None,
         }
     }

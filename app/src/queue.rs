@@ -65,7 +65,7 @@ impl Queue {
         Queue { db, shape }
     }
 
-    fn backoff_ms(&self, attempts: i32) -> i64 {
+    pub fn backoff_ms(&self, attempts: i32) -> i64 {
         (1000_i64 << attempts.clamp(0, 12)).min(self.shape.max_backoff_ms)
     }
 
@@ -162,6 +162,18 @@ impl Queue {
         error: &str,
         now_ms: i64,
     ) -> Result<(), sqlx::Error> {
+        self.put_back_until(id, attempts, error, now_ms + self.backoff_ms(attempts))
+            .await
+    }
+
+    /// Puts a row back, due at `due_ms` whatever its attempts.
+    pub async fn put_back_until(
+        &self,
+        id: &str,
+        attempts: i32,
+        error: &str,
+        due_ms: i64,
+    ) -> Result<(), sqlx::Error> {
         db_exec!(
             &self.db,
             format!(
@@ -171,7 +183,7 @@ impl Queue {
             ),
             id.to_owned(),
             attempts,
-            now_ms + self.backoff_ms(attempts),
+            due_ms,
             error.to_owned()
         )?;
         Ok(())

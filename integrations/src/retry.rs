@@ -81,12 +81,13 @@ pub struct Answer {
 }
 
 impl Answer {
-    /// Sends `request` and reads the answer; `Err` carries why the request itself failed.
-    pub async fn of(request: reqwest::RequestBuilder) -> Result<Answer, String> {
-        let response = request
-            .send()
-            .await
-            .map_err(|e| format!("request failed: {e}"))?;
+    /// Sends `request` and reads the answer; `Err` says why none came back.
+    pub async fn of(request: reqwest::RequestBuilder) -> Result<Answer, Unanswered> {
+        let response = request.send().await.map_err(|e| Unanswered {
+            why: format!("request failed: {e}"),
+            // Only a connection never made proves the provider never saw the request.
+            maybe_taken: !(e.is_connect() || e.is_builder()),
+        })?;
         let status = response.status();
         let retry_after = response
             .headers()
@@ -115,6 +116,16 @@ impl Answer {
             .unwrap_or("no error message")
             .to_owned()
     }
+}
+
+/// A request that got no answer.
+#[derive(Debug)]
+pub struct Unanswered {
+    pub why: String,
+    /// It was sent (a timeout, a connection cut while waiting): the provider may have acted on
+    /// it. Repeating such a request is only safe when the provider dedupes it (an idempotency
+    /// key); otherwise the caller must find out what happened before sending it again.
+    pub maybe_taken: bool,
 }
 
 /// Worth another try: rate limited, or the server's own failure.

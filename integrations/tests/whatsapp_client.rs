@@ -230,3 +230,37 @@ async fn a_refused_upload_is_permanent() {
         })
     );
 }
+
+/// A message sent but not answered in time may have been taken: it is not posted again within
+/// the call (the Cloud API has no idempotency key), and the caller is told it is unconfirmed.
+/// A connection never made is safe to repeat, and is.
+#[tokio::test]
+async fn a_message_that_timed_out_is_not_sent_again_but_a_refused_connection_is_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(sent("wamid.late").set_delay(Duration::from_millis(500)))
+        .mount(&server)
+        .await;
+    let mut slow = config(&server);
+    slow.timeout = Duration::from_millis(100);
+    let api = CloudApi::new(slow).unwrap();
+    let err = api.send(&text("1")).await.unwrap_err();
+    assert!(matches!(err, SendError::Unconfirmed(_)), "{err:?}");
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+
+    // Nothing listens on a port just given back: every attempt is a refused connection.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut gone = Config::new(
+        &format!("http://127.0.0.1:{port}"),
+        "test-token",
+        "1122334455",
+    );
+    gone.attempts = 2;
+    gone.backoff = Duration::from_millis(5);
+    let err = CloudApi::new(gone).unwrap().send(&text("1")).await;
+    assert!(matches!(err, Err(SendError::Transient(_))), "{err:?}");
+}

@@ -243,3 +243,18 @@ fn a_message_without_an_id_or_a_sender_is_skipped() {
     assert_eq!(m.wa_id, "16505551234");
     assert!(m.wamid.starts_with("wamid."));
 }
+
+#[test]
+fn nul_characters_are_dropped_from_what_is_read() {
+    let body = br#"{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{
+        "messaging_product":"whatsapp","metadata":{"phone_number_id":"1"},
+        "contacts":[{"profile":{"name":"An\u0000a"},"wa_id":"5491100000000"}],
+        "messages":[{"from":"5491100000000","id":"wamid.nul","timestamp":"1","type":"text",
+                     "text":{"body":"ho\u0000la"}}]}}]}]}"#;
+    let m = only_message(body);
+    assert_eq!(m.profile_name.as_deref(), Some("Ana"));
+    match m.kind {
+        MessageKind::Text { body } => assert_eq!(body, "hola"),
+        other => panic!("{other:?}"),
+    }
+}

@@ -29,9 +29,10 @@ pub async fn add_feed(
     state: State,
     _admin: Admin,
     id: web::Path<String>,
-    body: web::Json<FeedInput>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, Problem> {
     let id = accommodation_id(&id)?;
+    let body: FeedInput = crate::input::parse(&body)?;
     let feed = app::calendar::add_feed(&state, id, &body.source, &body.url).await?;
     let source = body.source.trim().to_lowercase();
     Ok(HttpResponse::Created().json(json!({"id": feed, "source": source, "url": body.url.trim()})))

@@ -31,8 +31,9 @@ pub struct SandboxPayment {
 pub async fn sandbox_payment(
     state: web::Data<AppState>,
     _admin: crate::auth::Admin,
-    body: web::Json<SandboxPayment>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, Problem> {
+    let body: SandboxPayment = crate::input::parse(&body)?;
     let (payment_id, reservation) = app::payments::sandbox_pay(
         &state,
         &body.code,

@@ -89,6 +89,7 @@ pub fn provider(
             let mut config =
                 integrations::mercadopago::client::Config::new(&settings.mp_api_base, token);
             config.timeout = settings.mp_timeout;
+            config.breaker_cooldown = settings.breaker_cooldown;
             Arc::new(integrations::mercadopago::MercadoPago::new(config)?)
         }
         None => Arc::new(Sandbox {

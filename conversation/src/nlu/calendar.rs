@@ -9,8 +9,13 @@ pub fn month_of(w: &str) -> Option<u32> {
     MONTHS.iter().position(|m| *m == w).map(|i| i as u32 + 1)
 }
 
+/// The month's name; empty for a number that is no month ("0/0" is written, too).
 pub fn month_name(m: u32) -> &'static str {
-    MONTHS.get(m as usize - 1).copied().unwrap_or("")
+    (m as usize)
+        .checked_sub(1)
+        .and_then(|i| MONTHS.get(i))
+        .copied()
+        .unwrap_or("")
 }
 
 pub fn weekday_of(w: &str) -> Option<Weekday> {

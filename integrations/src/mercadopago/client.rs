@@ -237,7 +237,8 @@ impl MercadoPago {
             }
             let answer = match Answer::of(request).await {
                 Ok(a) => a,
-                Err(why) => return Attempt::Retry(why, None),
+                // Safe to repeat even if it was taken: every call carries its idempotency key.
+                Err(unanswered) => return Attempt::Retry(unanswered.why, None),
             };
             if answer.status.is_success() {
                 return Attempt::Done(answer.body);

@@ -190,6 +190,8 @@ impl Pool {
             return Err(TranscribeError::Overloaded);
         }
         let _admitted = Admitted(&self.admitted);
+        // The queue an operator watches: notes being heard or waiting for a slot.
+        metrics::gauge!("cabanas_voice_notes_in_progress").set(self.load() as f64);
         let permit = self
             .slots
             .clone()
@@ -217,7 +219,8 @@ struct Admitted<'a>(&'a AtomicUsize);
 
 impl Drop for Admitted<'_> {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
+        let left = self.0.fetch_sub(1, Ordering::AcqRel).saturating_sub(1);
+        metrics::gauge!("cabanas_voice_notes_in_progress").set(left as f64);
     }
 }
 

@@ -52,6 +52,20 @@ pub enum SendError {
     /// The circuit breaker is open: not even tried.
     #[error("WhatsApp circuit open; not sending for now")]
     CircuitOpen,
+    /// Sent, but no answer came back (a timeout, a cut connection): Meta may have taken it.
+    /// The Cloud API has no idempotency key, so it is not sent again at once; the message's
+    /// status updates tell whether it went (see the outbox).
+    #[error("WhatsApp did not confirm the message: {0}")]
+    Unconfirmed(String),
+}
+
+/// Whether a call that may have been taken (sent, no answer) is tried again within the call.
+#[derive(Clone, Copy, PartialEq)]
+enum Repeat {
+    /// Harmless twice (marking read, an upload).
+    Always,
+    /// A message: twice would be two messages for the guest.
+    OnlyIfNotTaken,
 }
 
 pub struct CloudApi {
@@ -80,23 +94,33 @@ impl CloudApi {
 
     /// Sends a rendered message body; returns the new message's wamid.
     pub async fn send(&self, message: &Value) -> Result<String, SendError> {
-        let answer = self.post(message).await?;
-        answer
+        let answer = self
+            .call("messages", Repeat::OnlyIfNotTaken, |request| {
+                request.json(message)
+            })
+            .await;
+        if matches!(answer, Err(SendError::Unconfirmed(_))) {
+            // The attempt ended the call without counting against the provider: it does now.
+            self.breaker.failure();
+        }
+        answer?
             .pointer("/messages/0/id")
             .and_then(Value::as_str)
             .map(str::to_owned)
-            .ok_or_else(|| SendError::Transient("answer without a message id".into()))
+            // A success whose body did not arrive whole: taken, id unknown.
+            .ok_or_else(|| SendError::Unconfirmed("answer without a message id".into()))
     }
 
     /// Marks an inbound message as read (the guest sees the blue ticks).
     pub async fn mark_read(&self, wamid: &str) -> Result<(), SendError> {
-        self.post(&json!({
+        let body = json!({
             "messaging_product": "whatsapp",
             "status": "read",
             "message_id": wamid,
-        }))
-        .await
-        .map(|_| ())
+        });
+        self.call("messages", Repeat::Always, |request| request.json(&body))
+            .await
+            .map(|_| ())
     }
 
     /// Uploads a file, to be sent by the id this answers (`POST {base}/{phone-number-id}/media`,
@@ -109,7 +133,7 @@ impl CloudApi {
     ) -> Result<String, SendError> {
         let (content_type, body) = multipart(bytes, mime_type, filename);
         let answer = self
-            .call("media", |request| {
+            .call("media", Repeat::Always, |request| {
                 request
                     .header(reqwest::header::CONTENT_TYPE, content_type.as_str())
                     .body(body.clone())
@@ -122,15 +146,12 @@ impl CloudApi {
             .ok_or_else(|| SendError::Transient("upload answer without a media id".into()))
     }
 
-    async fn post(&self, body: &Value) -> Result<Value, SendError> {
-        self.call("messages", |request| request.json(body)).await
-    }
-
     /// `POST {base}/{phone-number-id}/{edge}` with the body `with` puts on it, retried as the
     /// module says.
     async fn call(
         &self,
         edge: &str,
+        repeat: Repeat,
         with: impl Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
     ) -> Result<Value, SendError> {
         let url = format!(
@@ -145,7 +166,10 @@ impl CloudApi {
             let request = with(self.http.post(&url).bearer_auth(&self.config.token));
             let answer = match Answer::of(request).await {
                 Ok(a) => a,
-                Err(why) => return Attempt::Retry(why, None),
+                Err(unanswered) if unanswered.maybe_taken && repeat == Repeat::OnlyIfNotTaken => {
+                    return Attempt::Fail(SendError::Unconfirmed(unanswered.why));
+                }
+                Err(unanswered) => return Attempt::Retry(unanswered.why, None),
             };
             if answer.status.is_success() {
                 return Attempt::Done(answer.body);

@@ -117,7 +117,8 @@ impl MediaClient {
             let request = self.http.get(&url).bearer_auth(&self.config.token);
             let answer = match Answer::of(request).await {
                 Ok(a) => a,
-                Err(why) => return Attempt::Retry(why, None),
+                // A download or an upload repeated does no harm.
+                Err(unanswered) => return Attempt::Retry(unanswered.why, None),
             };
             if answer.status.is_success() {
                 Attempt::Done(answer.body)

@@ -194,12 +194,19 @@ struct RawStatus {
     biz_opaque_callback_data: Option<String>,
 }
 
+/// The string at `path`, without NUL characters: they mean nothing in a message, and
+/// PostgreSQL keeps none in text or JSON (a delivery carrying one would never be stored, and
+/// Meta would redeliver it for days).
 fn text(v: &Value, path: &[&str]) -> Option<String> {
     let mut cur = v;
     for p in path {
         cur = cur.get(p)?;
     }
-    cur.as_str().map(str::to_owned)
+    cur.as_str().map(without_nul)
+}
+
+fn without_nul(s: &str) -> String {
+    s.replace('\0', "")
 }
 
 fn seconds(raw: Option<&str>) -> i64 {
@@ -301,7 +308,7 @@ pub fn parse(body: &[u8]) -> Result<Vec<Inbound>, ParseError> {
                 wamid,
                 profile_name: contact
                     .and_then(|c| c.profile.as_ref())
-                    .and_then(|p| p.name.clone()),
+                    .and_then(|p| p.name.as_deref().map(without_nul)),
                 wa_id: from,
                 timestamp: seconds(m.get("timestamp").and_then(Value::as_str)),
                 phone_number_id: phone_number_id.clone(),
