@@ -6,12 +6,11 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use actix_web::web;
-
-use crate::state::AppState;
+use eventstore::EventStore;
+use redis::aio::ConnectionManager;
 
 /// How often the dependencies are pinged.
-const EVERY: Duration = Duration::from_secs(1);
+pub const EVERY: Duration = Duration::from_secs(1);
 /// How long one ping may take before its dependency counts as not answering.
 pub const PROBE: Duration = Duration::from_millis(800);
 /// A measurement older than this (the loop itself stuck) says nothing: not ready.
@@ -56,16 +55,13 @@ impl Health {
     }
 
     /// Pings each dependency once (each bounded by [`PROBE`]) and keeps the result.
-    pub async fn measure(&self, state: &AppState) {
-        let database = matches!(
-            tokio::time::timeout(PROBE, state.store.ping()).await,
-            Ok(Ok(()))
-        );
+    pub async fn measure(&self, store: &dyn EventStore, redis: Option<&ConnectionManager>) {
+        let database = matches!(tokio::time::timeout(PROBE, store.ping()).await, Ok(Ok(())));
         if !database {
             tracing::warn!("readiness: the database is not answering");
         }
         self.database.store(database, Ordering::Relaxed);
-        if let (Some(ok), Some(redis)) = (&self.redis, &state.redis) {
+        if let (Some(ok), Some(redis)) = (&self.redis, redis) {
             let mut conn = redis.clone();
             let ping = redis::cmd("PING");
             let pong = tokio::time::timeout(PROBE, ping.query_async::<String>(&mut conn)).await;
@@ -75,13 +71,5 @@ impl Health {
             .at
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(Instant::now());
-    }
-}
-
-/// Measures every [`EVERY`], for as long as the service runs.
-pub async fn keep_measuring(state: web::Data<AppState>) {
-    loop {
-        tokio::time::sleep(EVERY).await;
-        state.health.measure(&state).await;
     }
 }

@@ -67,13 +67,16 @@ impl Application {
             redis: redis.clone(),
         });
         // Measured once before serving, so the first `/readyz` already knows.
-        state.health.measure(&state).await;
+        state
+            .health
+            .measure(&*state.store, state.redis.as_ref())
+            .await;
         let runner = ctx.runner.clone();
         let mut processes = vec![
             runner.start(),
-            tokio::spawn(telemetry::report_lag(runner.clone())),
+            tokio::spawn(telemetry::report_lag(ctx.clone())),
             tokio::spawn(purge_idempotency(state.clone())),
-            tokio::spawn(crate::health::keep_measuring(state.clone())),
+            tokio::spawn(keep_measuring_health(state.clone())),
         ];
         if let Some(url) = &settings.redis_url {
             processes.push(tokio::spawn(telemetry::redis_wakeups(
@@ -95,6 +98,7 @@ impl Application {
         ));
         let trust = web::Data::new(TrustForwarded(settings.trust_forwarded));
         let prometheus = web::Data::new(telemetry::recorder());
+        telemetry::start_at_zero();
         let server_state = state.clone();
         let server = HttpServer::new(move || {
             App::new()
@@ -151,6 +155,17 @@ impl Application {
             p.abort();
         }
         result
+    }
+}
+
+/// Measures the dependencies' health every second, for as long as the service runs.
+async fn keep_measuring_health(state: web::Data<AppState>) {
+    loop {
+        tokio::time::sleep(crate::health::EVERY).await;
+        state
+            .health
+            .measure(&*state.store, state.redis.as_ref())
+            .await;
     }
 }
 

@@ -49,7 +49,7 @@ pub struct Context {
     /// Fetches imported calendars (one circuit breaker per host).
     pub ical: integrations::ical::Fetcher,
     /// Voice notes: the Whisper model (when configured) and the transcription jobs.
-    pub voice: crate::voice::Voice,
+    pub voice: crate::voice::notes::Voice,
 }
 
 impl Context {

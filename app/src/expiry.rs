@@ -2,9 +2,12 @@
 //! reminder to each WhatsApp guest whose unpaid hold is about to lapse (`payments::remind_unpaid`),
 //! the way there to those arriving tomorrow, and the owner's agenda of the day (`arrivals`).
 //!
-//! Safe with several instances: the command is decided on the accommodation stream's current
-//! version, so when two instances race, one expires the hold and the other is told it is no
-//! longer held (ignored). Time comes from the app's clock, so tests move it by hand.
+//! With several instances one runs the passes at a time (a lease, as the conversation worker and
+//! the reply sender hold theirs); another takes over within a few seconds of its holder dying.
+//! Each pass is safe to run twice all the same: the command is decided on the accommodation
+//! stream's current version (when two race, one expires the hold and the other is told it is
+//! no longer held, ignored), and each message has an id the outbox keeps once. Time comes from
+//! the app's clock, so tests move it by hand.
 
 use chrono::{DateTime, Utc};
 use domain::BookingError;
@@ -16,8 +19,18 @@ use crate::context::Context;
 use crate::execute::{Origin, Source};
 
 pub async fn run(state: std::sync::Arc<Context>) {
+    let mut lease = projections::lease::Lease::new("cabanas-worker");
     loop {
         tokio::time::sleep(state.settings.expiry_interval).await;
+        match lease.acquire(&state.db, &["scheduler"]).await {
+            Ok(held) if !held.is_empty() => {}
+            // Standing by: another instance runs the passes (tried for again every 2 s).
+            Ok(_) => continue,
+            Err(err) => {
+                tracing::warn!(error = %err, "scheduler lease unavailable");
+                continue;
+            }
+        }
         match expire_due(&state, state.now()).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(expired = n, "holds expired"),

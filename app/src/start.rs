@@ -51,6 +51,6 @@ pub async fn context(
         whatsapp,
         ical: integrations::ical::Fetcher::new(settings.ical_timeout)
             .context("building the calendar fetcher")?,
-        voice: crate::voice::Voice::new(settings),
+        voice: crate::voice::notes::Voice::new(settings),
     }))
 }

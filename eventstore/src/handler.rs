@@ -4,7 +4,9 @@
 //! The state of recently used streams stays in memory with its version. The append's expected
 //! version is the check against the stored one, so a warm command costs one append whatever the
 //! stream's length; a stale cache (another instance wrote) shows up as a conflict and is caught
-//! up from that version.
+//! up from that version. A refusal (or a decision to do nothing) is only final on the stored
+//! head: one made on a cache that turns out to be behind is made again once caught up (a hold
+//! placed through another instance is found, confirmed or expired here too).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -181,7 +183,17 @@ impl<A: Aggregate> CommandHandler<A> {
         state: &mut A,
     ) -> Result<CommandOutcome<A::Event>, CommandError<A::Error>> {
         for attempt in 0..MAX_ATTEMPTS {
-            let events = state.decide(command, now).map_err(CommandError::Domain)?;
+            let decided = state.decide(command, now);
+            if !matches!(&decided, Ok(events) if !events.is_empty()) {
+                // A refusal (or nothing to do) stands only on the stored head: another instance
+                // may have appended since this cache was current.
+                let cached = *version;
+                self.catch_up(stream_id, version, state).await?;
+                if *version != cached {
+                    continue;
+                }
+            }
+            let events = decided.map_err(CommandError::Domain)?;
             if events.is_empty() {
                 return Ok(CommandOutcome {
                     events,

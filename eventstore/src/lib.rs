@@ -9,6 +9,7 @@
 //! - [`connect`]: opens the store named by a database URL and applies migrations.
 //! - [`sql`]: [`Db`]'s transaction type and the macros that run one statement on either backend.
 
+pub mod backup;
 pub mod chain;
 pub mod checkpoint;
 pub mod handler;

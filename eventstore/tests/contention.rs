@@ -9,7 +9,9 @@ mod common;
 use std::sync::Arc;
 
 use chrono::{Days, Duration, NaiveDate, NaiveTime, Utc};
-use domain::accommodation::{AccommodationCommand, Channel, PlaceHold, RegisterAccommodation};
+use domain::accommodation::{
+    AccommodationCommand, Channel, ExpireHold, PlaceHold, RegisterAccommodation,
+};
 use domain::{
     Accommodation, AccommodationId, BookingError, Money, Pricing, ReservationCode, ReservationId,
     StayDates,
@@ -118,5 +120,87 @@ async fn concurrent_holds_on_one_accommodation_never_overlap() {
             let (seen, state) = h.current(&stream).await.unwrap();
             assert_eq!((seen, &state), (version, &replayed), "{}", t.name);
         }
+    }
+}
+
+/// Instance B read the cabin before instance A placed a hold on it: B's scheduler asked to
+/// expire that hold must not be told "no such reservation" by its stale cache. A refusal is
+/// decided again on the stored head, and the hold expires.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refusal_on_a_stale_cache_is_decided_again_on_the_stored_head() {
+    for t in common::both().await {
+        let a = CommandHandler::<Accommodation>::new(t.store.clone());
+        let b = CommandHandler::<Accommodation>::new(t.store.clone());
+        let id = AccommodationId::new();
+        let stream = id.stream_id();
+        let now = Utc::now();
+        a.execute(
+            &stream,
+            &AccommodationCommand::Register(RegisterAccommodation {
+                accommodation_id: id,
+                name: "Cabaña Sur".into(),
+                capacity: 4,
+                pricing: Pricing::simple(Money::pesos(40_000), Money::pesos(8_000)),
+                min_nights: 1,
+                check_in_time: NaiveTime::from_hms_opt(14, 0, 0).unwrap(),
+                check_out_time: NaiveTime::from_hms_opt(10, 0, 0).unwrap(),
+                directions: None,
+            }),
+            now,
+            &Metadata::default(),
+        )
+        .await
+        .unwrap();
+        b.current(&stream).await.unwrap();
+        let reservation = ReservationId::new();
+        let start = (now + Duration::days(10)).date_naive();
+        a.execute(
+            &stream,
+            &AccommodationCommand::PlaceHold(PlaceHold {
+                reservation_id: reservation,
+                code: ReservationCode::from_entropy(42),
+                guest_ref: "guest-1".into(),
+                stay: StayDates::new(start, start + Days::new(2)).unwrap(),
+                guests: 2,
+                channel: Channel::Direct,
+                hold_duration: Duration::minutes(30),
+            }),
+            now,
+            &Metadata::default(),
+        )
+        .await
+        .unwrap();
+
+        let expired = b
+            .execute(
+                &stream,
+                &AccommodationCommand::ExpireHold(ExpireHold {
+                    reservation_id: reservation,
+                }),
+                now + Duration::minutes(31),
+                &Metadata::default(),
+            )
+            .await;
+        assert!(
+            expired.is_ok_and(|o| o.events.len() == 1),
+            "{}: the hold placed through the other instance expires",
+            t.name
+        );
+        // A refusal on the stored head stands: it is expired already.
+        let again = b
+            .execute(
+                &stream,
+                &AccommodationCommand::ExpireHold(ExpireHold {
+                    reservation_id: reservation,
+                }),
+                now + Duration::minutes(32),
+                &Metadata::default(),
+            )
+            .await;
+        assert!(
+            matches!(again, Err(CommandError::Domain(BookingError::NotHeld))),
+            "{}: {again:?}",
+            t.name
+        );
     }
 }

@@ -87,33 +87,7 @@ pub async fn run(settings: &Settings, wa_id: &str, url: &str) -> anyhow::Result<
         if line.is_empty() {
             continue;
         }
-        let wamid = format!("wamid.chat-{}", uuid::Uuid::new_v4().simple());
-        let picked = line
-            .parse::<usize>()
-            .ok()
-            .and_then(|n| n.checked_sub(1))
-            .and_then(|n| choices.get(n));
-        let mut message = match picked {
-            Some(c) if c.list => {
-                json!({"type": "interactive", "interactive": {"type": "list_reply",
-                "list_reply": {"id": c.id, "title": c.title}}})
-            }
-            Some(c) => json!({"type": "interactive", "interactive": {"type": "button_reply",
-                "button_reply": {"id": c.id, "title": c.title}}}),
-            None => json!({"type": "text", "text": {"body": line}}),
-        };
-        message["from"] = json!(wa_id);
-        message["id"] = json!(wamid);
-        message["timestamp"] = json!(chrono::Utc::now().timestamp().to_string());
-        let body = serde_json::to_vec(&json!({
-            "object": "whatsapp_business_account",
-            "entry": [{"id": "sandbox", "changes": [{"field": "messages", "value": {
-                "messaging_product": "whatsapp",
-                "metadata": {"phone_number_id": "sandbox"},
-                "contacts": [{"profile": {"name": "Huésped de prueba"}, "wa_id": wa_id}],
-                "messages": [message]
-            }}]}]
-        }))?;
+        let body = delivery(wa_id, line, &choices)?;
         let mut request = http
             .post(format!("{base}/webhooks/whatsapp"))
             .header("content-type", "application/json");
@@ -135,15 +109,77 @@ pub async fn run(settings: &Settings, wa_id: &str, url: &str) -> anyhow::Result<
             println!("(el servicio respondió {})", sent.status());
             continue;
         }
+        let replies = Replies {
+            http: &http,
+            base,
+            token: &token,
+            wa_id,
+        };
+        if !replies.print_new(&mut seen_ms, &mut choices).await? {
+            println!("(sin respuesta: la conversación puede estar con una persona)");
+        }
+    }
+}
+
+/// `line` as Meta would deliver it from `wa_id`: a tap when it is the number of one of the
+/// `choices` last shown, typed text otherwise.
+fn delivery(wa_id: &str, line: &str, choices: &[Choice]) -> anyhow::Result<Vec<u8>> {
+    let wamid = format!("wamid.chat-{}", uuid::Uuid::new_v4().simple());
+    let picked = line
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_sub(1))
+        .and_then(|n| choices.get(n));
+    let mut message = match picked {
+        Some(c) if c.list => {
+            json!({"type": "interactive", "interactive": {"type": "list_reply",
+            "list_reply": {"id": c.id, "title": c.title}}})
+        }
+        Some(c) => json!({"type": "interactive", "interactive": {"type": "button_reply",
+            "button_reply": {"id": c.id, "title": c.title}}}),
+        None => json!({"type": "text", "text": {"body": line}}),
+    };
+    message["from"] = json!(wa_id);
+    message["id"] = json!(wamid);
+    message["timestamp"] = json!(chrono::Utc::now().timestamp().to_string());
+    Ok(serde_json::to_vec(&json!({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "sandbox", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"phone_number_id": "sandbox"},
+            "contacts": [{"profile": {"name": "Huésped de prueba"}, "wa_id": wa_id}],
+            "messages": [message]
+        }}]}]
+    }))?)
+}
+
+/// Where the bot's answers are read back: the admin API's list of replies to `wa_id`.
+struct Replies<'a> {
+    http: &'a reqwest::Client,
+    base: &'a str,
+    token: &'a str,
+    wa_id: &'a str,
+}
+
+impl Replies<'_> {
+    /// Prints the replies queued after `seen_ms` (waiting a little for all of a turn's) and
+    /// remembers their buttons as `choices`; whether any came.
+    async fn print_new(
+        &self,
+        seen_ms: &mut i64,
+        choices: &mut Vec<Choice>,
+    ) -> anyhow::Result<bool> {
+        let (base, wa_id) = (self.base, self.wa_id);
         // Replies arrive within milliseconds; wait a little for all of a turn's.
         let mut got_any = false;
         for _ in 0..30 {
             tokio::time::sleep(Duration::from_millis(100)).await;
-            let answer = http
+            let answer = self
+                .http
                 .get(format!(
                     "{base}/v1/admin/whatsapp/conversations/{wa_id}/replies?after_ms={seen_ms}"
                 ))
-                .bearer_auth(&token)
+                .bearer_auth(self.token)
                 .send()
                 .await?;
             // The replies are read with a token this command signs itself: refused, it is
@@ -158,8 +194,8 @@ pub async fn run(settings: &Settings, wa_id: &str, url: &str) -> anyhow::Result<
             let page: Value = answer.json().await?;
             let items = page["items"].as_array().cloned().unwrap_or_default();
             for item in &items {
-                print_reply(&item["message"], &mut choices);
-                seen_ms = seen_ms.max(item["created_at_ms"].as_i64().unwrap_or(seen_ms));
+                print_reply(&item["message"], choices);
+                *seen_ms = (*seen_ms).max(item["created_at_ms"].as_i64().unwrap_or(*seen_ms));
             }
             if !items.is_empty() {
                 got_any = true;
@@ -167,9 +203,7 @@ pub async fn run(settings: &Settings, wa_id: &str, url: &str) -> anyhow::Result<
                 break;
             }
         }
-        if !got_any {
-            println!("(sin respuesta: la conversación puede estar con una persona)");
-        }
+        Ok(got_any)
     }
 }
 

@@ -6,6 +6,7 @@
 //!
 //! - `mod.rs`: the commands and their arguments, and the dispatch.
 //! - `store.rs`: migrate, verify, checkpoints, export and import of the log, projections.
+//! - `backup.rs`: backup, restore and migrate-store (the whole store, copied).
 //! - `chat.rs`: `chat` and `pay`, against a running service's HTTP API.
 //! - `understand.rs`: `understand`, no database.
 
@@ -18,6 +19,7 @@ use crate::auth::{Keys, Role};
 use crate::config::Settings;
 use crate::server::Application;
 
+pub mod backup;
 pub mod chat;
 pub mod store;
 pub mod understand;
@@ -116,6 +118,27 @@ pub enum Command {
     /// Load a JSONL event log into the configured database (which must be empty), verify its
     /// hash chain and build every read model from it.
     ImportLog { file: PathBuf },
+    /// Write a consistent backup of the store while the service runs: the event log (positions
+    /// and hashes unchanged) and every table that is not a read model, as JSON lines. The file
+    /// holds the guest keys: keep it as safe as the database.
+    Backup {
+        /// The file to write (replaced once complete), or `-` for standard output.
+        out: PathBuf,
+    },
+    /// Load a backup into the configured database, which must be empty; verify the hash chain
+    /// and build every read model. Run again after an interruption, it goes on.
+    Restore { file: PathBuf },
+    /// Copy the configured store (e.g. the embedded SQLite) into another database, which must be
+    /// empty: the log with its positions and hashes, every table that is not a read model; then
+    /// verify and build the read models there. Run again after an interruption, it goes on.
+    MigrateStore {
+        /// The target database, e.g. postgres://user@host/cabanas.
+        #[arg(long)]
+        to: String,
+        /// Events per transaction.
+        #[arg(long, default_value_t = eventstore::backup::BATCH)]
+        batch: usize,
+    },
     /// Calendar sync tools.
     Ical {
         #[command(subcommand)]
@@ -227,6 +250,9 @@ async fn on_the_store(command: Command, settings: &Settings) -> anyhow::Result<(
         }
         Command::ExportLog { from } => store::export_log(settings, from).await,
         Command::ImportLog { file } => store::import_log(settings, &file).await,
+        Command::Backup { out } => backup::backup(settings, &out).await,
+        Command::Restore { file } => backup::restore(settings, &file).await,
+        Command::MigrateStore { to, batch } => backup::migrate_store(settings, &to, batch).await,
         Command::Ical {
             action:
                 IcalAction::Import {

@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 
-mod notes;
+pub mod notes;
 use std::time::{Duration, Instant};
 
 use domain::guest::VoiceNoteTranscribed;

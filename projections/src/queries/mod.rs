@@ -30,7 +30,10 @@ pub use reservations::{
     reservation_by_code, reservation_by_id, search_reservations, timeline,
 };
 pub use stats::{HoldsRow, OccupancyRow, RevenueRow, StatsView, stats};
-pub use stays::{DueHold, ExportedStay, NightView, StayView, calendar, holds_due, stays_to_export};
+pub use stays::{
+    DueHold, ExportedStay, NightView, StayView, calendar, holds_due, oldest_overdue_hold,
+    stays_to_export,
+};
 pub use upcoming::{
     ArrivalView, CheckIn, DepartureView, UnpaidHold, confirmed_arrivals, confirmed_check_ins,
     confirmed_departures, unpaid_holds,

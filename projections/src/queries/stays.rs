@@ -142,6 +142,27 @@ pub struct DueHold {
     pub accommodation_id: AccommodationId,
 }
 
+/// When the longest-overdue hold should have lapsed (`None`: no hold is past its time): a hold
+/// minutes overdue means the scheduler is not running.
+pub async fn oldest_overdue_hold(
+    db: &Db,
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    let rows: Vec<(Option<i64>,)> = db_fetch!(
+        db,
+        (Option<i64>,),
+        fetch_all,
+        "SELECT MIN(expires_at_ms) FROM rm_stays WHERE status = $2 AND expires_at_ms <= $1"
+            .to_owned(),
+        now.timestamp_millis(),
+        StayStatus::Held.as_str()
+    )?;
+    Ok(rows
+        .first()
+        .and_then(|(ms,)| *ms)
+        .and_then(DateTime::from_timestamp_millis))
+}
+
 /// Holds whose expiry is at or before `now`, the longest overdue first, at most `limit` (rows
 /// with unreadable ids are left out).
 pub async fn holds_due(
