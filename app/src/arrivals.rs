@@ -1,8 +1,8 @@
 //! The day before a confirmed guest arrives (one who booked on WhatsApp, or asked to hear
 //! there): a message with the cabin's house times and the way there, so nobody has to scroll
 //! back to the confirmation. Sent by the hold scheduler
-//! (every instance runs it: the reply id names the reservation and its check-in, and the outbox
-//! keeps one row per id; a stay moved to other nights is told again before its new check-in),
+//! (on one instance at a time; the reply id names the reservation and its check-in, and the
+//! outbox keeps one row per id; a stay moved to other nights is told again before its new check-in),
 //! from 10:00 in the owner's calendar on the day before check-in.
 //!
 //! And each morning the owner's agenda: who arrives today (with the balance to collect) and who

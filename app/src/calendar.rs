@@ -264,8 +264,9 @@ pub struct SyncOutcome {
     pub changes: Vec<String>,
 }
 
-/// Fetches one feed and applies it when it is sound. `force` applies even a feed that suddenly
-/// became empty (the admin confirming the calendar really was cleared).
+/// Fetches one feed and applies it when it is sound, and records the attempt on the feed.
+/// `force` applies even a feed that suddenly became empty (the admin confirming the calendar
+/// really was cleared).
 async fn sync_feed(state: &Context, feed: &FeedRow, force: bool) -> Result<SyncOutcome, AppError> {
     let now = state.now().timestamp_millis();
     let fetched = state
@@ -276,11 +277,6 @@ async fn sync_feed(state: &Context, feed: &FeedRow, force: bool) -> Result<SyncO
             feed.last_modified.as_deref(),
         )
         .await;
-    let unhealthy = |detail: String| SyncOutcome {
-        healthy: false,
-        detail,
-        changes: Vec::new(),
-    };
     let outcome = match fetched {
         Err(e) => unhealthy(format!("fetch failed: {e}")),
         Ok(Fetched::NotModified) => SyncOutcome {
@@ -293,88 +289,132 @@ async fn sync_feed(state: &Context, feed: &FeedRow, force: bool) -> Result<SyncO
             etag,
             last_modified,
         }) => {
-            let accommodation: AccommodationId = feed
-                .accommodation
-                .parse()
-                .map_err(|_| AppError::invalid("unreadable accommodation id"))?;
-            let offset = offset_of(&state.db, &feed.accommodation).await?;
-            match ical::parse(&bytes, offset) {
-                Err(e) => unhealthy(format!("not applied: {e}")),
-                Ok(parsed)
-                    if parsed.events.is_empty()
-                        && !force
-                        && feed.last_event_count.unwrap_or(0)
-                            >= state.settings.ical_empty_guard =>
-                {
-                    unhealthy(format!(
-                        "not applied: the feed suddenly lists no events (it had {})",
-                        feed.last_event_count.unwrap_or(0)
-                    ))
-                }
-                Ok(_) if removed(state, &feed.id).await? => SyncOutcome {
-                    healthy: true,
-                    detail: "removed: not applied".into(),
-                    changes: Vec::new(),
-                },
-                Ok(parsed) => {
-                    let command = to_command(&feed.source, &parsed);
-                    // One correlation per fetch: every change one download caused.
-                    let origin = Origin::new(Source::Ical, "ical")
-                        .caused_by(&format!("ical-feed:{}:{now}", feed.id))
-                        .correlated(uuid::Uuid::now_v7());
-                    let done = execute(state, accommodation, command, &origin).await?;
-                    if removed(state, &feed.id).await? {
-                        // Removed while this download was applied: the removal's own lifting may
-                        // have run before it, so lift again; nothing of a removed calendar stays.
-                        lift(state, accommodation, &feed.source, &feed.id).await?;
-                    }
-                    for e in &done.events {
-                        if let AccommodationEvent::ExternalConflictDetected(c) = e {
-                            tracing::warn!(source = %feed.source, "an imported booking overlaps one of ours");
-                            metrics::counter!("cabanas_ical_conflicts_total").increment(1);
-                            crate::outbox::alert_owner(
-                                state,
-                                &format!("conflict:{}:{}:{}:{}", feed.accommodation, c.calendar, c.uid, c.stay.check_in()),
-                                format!(
-                                    "⚠️ Posible doble reserva: {} trae una reserva del {} al {} que se superpone con {}. Revisalo en el panel.",
-                                    c.calendar,
-                                    conversation::dialogue::day_label(c.stay.check_in()),
-                                    conversation::dialogue::day_label(c.stay.check_out()),
-                                    c.occupant_code
-                                        .as_ref()
-                                        .map(|code| format!("la reserva {code}"))
-                                        .unwrap_or_else(|| "otro bloqueo".into())
-                                ),
-                            )
-                            .await?;
-                        }
-                    }
-                    db_exec!(
-                        &state.db,
-                        "UPDATE ical_feeds SET etag = $2, last_modified = $3, last_event_count = $4 WHERE id = $1"
-                            .to_owned(),
-                        feed.id.clone(),
-                        etag,
-                        last_modified,
-                        parsed.events.len() as i32
-                    )?;
-                    SyncOutcome {
-                        healthy: true,
-                        detail: format!(
-                            "{} events{}",
-                            parsed.events.len(),
-                            if parsed.complete {
-                                ""
-                            } else {
-                                " (no closing line: nothing removed)"
-                            }
-                        ),
-                        changes: done.events.iter().map(describe).collect(),
-                    }
-                }
-            }
+            let validators = (etag, last_modified);
+            downloaded(state, feed, &bytes, validators, force, now).await?
         }
     };
+    record_attempt(state, feed, &outcome, now).await?;
+    Ok(outcome)
+}
+
+fn unhealthy(detail: String) -> SyncOutcome {
+    SyncOutcome {
+        healthy: false,
+        detail,
+        changes: Vec::new(),
+    }
+}
+
+/// A feed's new body: refused when it cannot be read or suddenly lists nothing (a calendar
+/// emptied by mistake would free every night it held), passed over when the feed was removed
+/// meanwhile, applied otherwise.
+async fn downloaded(
+    state: &Context,
+    feed: &FeedRow,
+    bytes: &[u8],
+    (etag, last_modified): (Option<String>, Option<String>),
+    force: bool,
+    now: i64,
+) -> Result<SyncOutcome, AppError> {
+    let offset = offset_of(&state.db, &feed.accommodation).await?;
+    let had = feed.last_event_count.unwrap_or(0);
+    Ok(match ical::parse(bytes, offset) {
+        Err(e) => unhealthy(format!("not applied: {e}")),
+        Ok(parsed)
+            if parsed.events.is_empty() && !force && had >= state.settings.ical_empty_guard =>
+        {
+            unhealthy(format!(
+                "not applied: the feed suddenly lists no events (it had {had})"
+            ))
+        }
+        Ok(_) if removed(state, &feed.id).await? => SyncOutcome {
+            healthy: true,
+            detail: "removed: not applied".into(),
+            changes: Vec::new(),
+        },
+        Ok(parsed) => {
+            let changes = apply(state, feed, &parsed, now).await?;
+            db_exec!(
+                &state.db,
+                "UPDATE ical_feeds SET etag = $2, last_modified = $3, last_event_count = $4 \
+                 WHERE id = $1"
+                    .to_owned(),
+                feed.id.clone(),
+                etag,
+                last_modified,
+                parsed.events.len() as i32
+            )?;
+            let partial = if parsed.complete {
+                ""
+            } else {
+                " (no closing line: nothing removed)"
+            };
+            SyncOutcome {
+                healthy: true,
+                detail: format!("{} events{partial}", parsed.events.len()),
+                changes,
+            }
+        }
+    })
+}
+
+/// Applies a parsed feed to its cabin (one `SyncCalendar`), tells the owner of every booking
+/// it brings over nights of ours, and says what changed.
+async fn apply(
+    state: &Context,
+    feed: &FeedRow,
+    parsed: &Feed,
+    now: i64,
+) -> Result<Vec<String>, AppError> {
+    let accommodation: AccommodationId = feed
+        .accommodation
+        .parse()
+        .map_err(|_| AppError::invalid("unreadable accommodation id"))?;
+    let command = to_command(&feed.source, parsed);
+    // One correlation per fetch: every change one download caused.
+    let origin = Origin::new(Source::Ical, "ical")
+        .caused_by(&format!("ical-feed:{}:{now}", feed.id))
+        .correlated(uuid::Uuid::now_v7());
+    let done = execute(state, accommodation, command, &origin).await?;
+    if removed(state, &feed.id).await? {
+        // Removed while this download was applied: the removal's own lifting may have run
+        // before it, so lift again; nothing of a removed calendar stays.
+        lift(state, accommodation, &feed.source, &feed.id).await?;
+    }
+    for e in &done.events {
+        if let AccommodationEvent::ExternalConflictDetected(c) = e {
+            tracing::warn!(source = %feed.source, "an imported booking overlaps one of ours");
+            metrics::counter!("cabanas_ical_conflicts_total").increment(1);
+            let id = format!(
+                "conflict:{}:{}:{}:{}",
+                feed.accommodation,
+                c.calendar,
+                c.uid,
+                c.stay.check_in()
+            );
+            let text = conversation::notices::alerts::calendar_conflict(
+                &c.calendar,
+                c.stay.check_in(),
+                c.stay.check_out(),
+                c.occupant_code
+                    .as_ref()
+                    .map(|code| code.to_string())
+                    .as_deref(),
+            );
+            crate::outbox::alert_owner(state, &id, text).await?;
+        }
+    }
+    Ok(done.events.iter().map(describe).collect())
+}
+
+/// The attempt on the feed: when, whether it was sound, and the next fetch (with jitter, so
+/// that feeds added together do not stay in step).
+async fn record_attempt(
+    state: &Context,
+    feed: &FeedRow,
+    outcome: &SyncOutcome,
+    now: i64,
+) -> Result<(), AppError> {
     let interval = state.settings.ical_interval.as_millis() as i64;
     let jitter = rand::random::<u64>() % (interval as u64 / 10 + 1);
     db_exec!(
@@ -393,7 +433,7 @@ async fn sync_feed(state: &Context, feed: &FeedRow, force: bool) -> Result<SyncO
     if !outcome.healthy {
         tracing::warn!(source = %feed.source, reason = %outcome.detail, "calendar feed not applied");
     }
-    Ok(outcome)
+    Ok(())
 }
 
 async fn offset_of(db: &Db, accommodation: &str) -> Result<i32, AppError> {

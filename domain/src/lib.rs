@@ -26,6 +26,7 @@ pub mod money;
 pub mod payment;
 pub mod pricing;
 pub mod stay;
+pub mod text;
 
 pub use accommodation::{Accommodation, AccommodationCommand, AccommodationEvent};
 pub use error::BookingError;

@@ -77,6 +77,8 @@ impl Projection for Payments {
         ]
     }
 
+    // One arm per event this read model follows, in one place on purpose: the whole of what an
+    // event does to these tables is read here, not across helpers (long, but a table).
     async fn apply(
         &self,
         tx: &mut Tx,

@@ -149,6 +149,8 @@ impl Projection for Reservations {
         ]
     }
 
+    // One arm per event this read model follows, in one place on purpose: the whole of what an
+    // event does to these tables is read here, not across helpers (long, but a table).
     async fn apply(
         &self,
         tx: &mut Tx,

@@ -17,8 +17,8 @@ fn reminder_lead(held_for: chrono::Duration) -> chrono::Duration {
 
 /// Reminds each guest on WhatsApp (see `guests::whatsapp_number`) whose hold is near its end with nothing paid and no payment in
 /// the works, once per expiry (an extended hold is reminded again); returns how many reminders
-/// were queued. Run by the hold scheduler on every instance: the reply id names the hold and its
-/// expiry, and the outbox keeps one row per id.
+/// were queued. Run by the hold scheduler (on one instance at a time); the reply id names the hold
+/// and its expiry, and the outbox keeps one row per id.
 pub async fn remind_unpaid(state: &Context, now: DateTime<Utc>) -> Result<usize, AppError> {
     let now_ms = now.timestamp_millis();
     let mut queued = 0;

@@ -8,21 +8,8 @@
 //! Punctuation that separates clauses stays as a "," token: "el domingo, 1 noche" is a day and a
 //! length, not the 1st.
 
-/// Accents and ñ folded to plain ASCII letters.
-pub fn fold(text: &str) -> String {
-    text.chars()
-        .flat_map(char::to_lowercase)
-        .map(|c| match c {
-            'á' | 'à' | 'ä' | 'â' => 'a',
-            'é' | 'è' | 'ë' | 'ê' => 'e',
-            'í' | 'ì' | 'ï' | 'î' => 'i',
-            'ó' | 'ò' | 'ö' | 'ô' => 'o',
-            'ú' | 'ù' | 'ü' | 'û' => 'u',
-            'ñ' => 'n',
-            c => c,
-        })
-        .collect()
-}
+/// Accents and ñ folded to plain ASCII letters (the domain's one rule, shared with search).
+pub use domain::text::fold;
 
 pub const MONTHS: [&str; 12] = [
     "enero",

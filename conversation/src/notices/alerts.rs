@@ -177,6 +177,24 @@ pub fn receipt_thanks(codes: &str) -> String {
     )
 }
 
+/// The owner told that an imported calendar (`calendar`, e.g. "airbnb") brings a booking over
+/// nights of ours: `occupant_code` the reservation it clashes with (none: one of our blocks).
+pub fn calendar_conflict(
+    calendar: &str,
+    check_in: chrono::NaiveDate,
+    check_out: chrono::NaiveDate,
+    occupant_code: Option<&str>,
+) -> String {
+    let ours =
+        occupant_code.map_or_else(|| "otro bloqueo".to_owned(), |c| format!("la reserva {c}"));
+    format!(
+        "⚠️ Posible doble reserva: {calendar} trae una reserva del {} al {} que se superpone con \
+         {ours}. Revisalo en el panel.",
+        crate::dialogue::day_label(check_in),
+        crate::dialogue::day_label(check_out),
+    )
+}
+
 /// The owner's alert that a guest asked about `topic` (its key, as the owner writes it) and no
 /// cabin has an answer for it: how to teach one.
 pub fn unanswered_question(topic: &str) -> String {
