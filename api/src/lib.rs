@@ -11,7 +11,8 @@
 //!   `audit.rs` (the log, histories, verification), `webhooks/` (WhatsApp, Mercado Pago, the
 //!   payment return page), `ical_export.rs`, `ops.rs` (health, readiness, metrics, docs).
 //! - Around every route: `auth.rs` (bearer tokens and roles), `guard.rs` (rate limits,
-//!   idempotency keys), `input.rs` (parsing path and query input), `problem.rs` (every error
+//!   idempotency keys; `posted.rs` gives a write handler its body under the key), `input.rs`
+//!   (parsing path and query input), `problem.rs` (every error
 //!   as an RFC 9457 problem, `AppError` mapped in one place), `telemetry.rs` (metrics).
 //! - `cli/`: the `cabanas` command line (the binary itself is `main.rs`).
 
@@ -24,6 +25,7 @@ pub mod health;
 pub mod ical_export;
 pub mod input;
 pub mod ops;
+pub mod posted;
 pub mod problem;
 pub mod public;
 pub mod routes;

@@ -2,7 +2,7 @@
 //! reservation's status by its code (no personal data).
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use app::Origin;
 use chrono::NaiveDate;
 use domain::ReservationId;
@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use crate::input::{
     Consistency, State, accommodation_id, caught_up, parse, reservation_or_404, stay,
 };
+use crate::posted::Posted;
 use crate::problem::{Problem, ProblemDetails};
 
 #[utoipa::path(get, path = "/v1/accommodations", tag = "public",
@@ -135,15 +136,10 @@ pub async fn quote(state: State, body: web::Bytes) -> Result<HttpResponse, Probl
     responses((status = 201, description = "Held: code, quote, deposit, expiry and position", body = Object),
               (status = 409, description = "Dates unavailable", body = ProblemDetails),
               (status = 422, body = ProblemDetails)))]
-pub async fn place_hold(
-    state: State,
-    req: HttpRequest,
-    body: web::Bytes,
-) -> Result<HttpResponse, Problem> {
-    state
-        .idempotency
-        .run(&req, &body, || async {
-            let input: StayRequest = parse(&body)?;
+pub async fn place_hold(state: State, posted: Posted) -> Result<HttpResponse, Problem> {
+    let state = &state;
+    posted
+        .once(state, |input: StayRequest| async move {
             let accommodation = accommodation_id(&input.accommodation_id)?;
             let guest = input
                 .guest
@@ -161,7 +157,7 @@ pub async fn place_hold(
                 channel: Channel::Direct,
                 reservation_id: ReservationId::new(),
             };
-            let hold = app::bookings::place_hold(&state, &request, &Origin::guest()).await?;
+            let hold = app::bookings::place_hold(state, &request, &Origin::guest()).await?;
             Ok((
                 StatusCode::CREATED,
                 json!({

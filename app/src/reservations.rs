@@ -40,13 +40,19 @@ pub async fn by_code(ctx: &Context, code: &str) -> Result<Option<ReservationView
     if let Some(r) = queries::reservation_by_code(&ctx.db, &code).await? {
         return Ok(Some(r));
     }
+    caught_up(ctx).await?;
+    Ok(queries::reservation_by_code(&ctx.db, &code).await?)
+}
+
+/// Brings the read models to the log's head as of now (at once when they are there already).
+pub async fn caught_up(ctx: &Context) -> Result<(), AppError> {
     let head = ctx.store.head_position().await?;
     if !ctx.runner.wait_for(head, CATCH_UP).await? {
         return Err(AppError::Unavailable(anyhow::anyhow!(
             "the read models did not reach position {head}"
         )));
     }
-    Ok(queries::reservation_by_code(&ctx.db, &code).await?)
+    Ok(())
 }
 
 /// The reservation a code names, with its id and its cabin's.

@@ -4,37 +4,33 @@ use async_trait::async_trait;
 use domain::AccommodationEvent;
 
 use crate::sql::{Names, Tx, millis};
-use crate::{Applied, Decoded, Projection, ProjectionError, exec};
+use crate::{Applied, Projection, ProjectionError, Schema, accommodation_events, exec};
 
 pub struct Accommodations;
 
+const SCHEMA: Schema = Schema {
+    name: "accommodations",
+    version: 1,
+    tables: &["rm_accommodations{s}"],
+    ddl: &["CREATE TABLE rm_accommodations{s} (
+        id                 TEXT PRIMARY KEY,
+        name               TEXT NOT NULL,
+        capacity           BIGINT NOT NULL,
+        pricing            TEXT NOT NULL,
+        min_nights         BIGINT NOT NULL,
+        check_in_time      TEXT NOT NULL,
+        check_out_time     TEXT NOT NULL,
+        utc_offset_minutes BIGINT NOT NULL,
+        registered_at_ms   BIGINT NOT NULL,
+        updated_at_ms      BIGINT NOT NULL
+    )"],
+    pg_ddl: &[],
+};
+
 #[async_trait]
 impl Projection for Accommodations {
-    fn name(&self) -> &'static str {
-        "accommodations"
-    }
-
-    fn schema_version(&self) -> i32 {
-        1
-    }
-
-    fn tables(&self) -> &'static [&'static str] {
-        &["rm_accommodations{s}"]
-    }
-
-    fn ddl(&self) -> &'static [&'static str] {
-        &["CREATE TABLE rm_accommodations{s} (
-            id                 TEXT PRIMARY KEY,
-            name               TEXT NOT NULL,
-            capacity           BIGINT NOT NULL,
-            pricing            TEXT NOT NULL,
-            min_nights         BIGINT NOT NULL,
-            check_in_time      TEXT NOT NULL,
-            check_out_time     TEXT NOT NULL,
-            utc_offset_minutes BIGINT NOT NULL,
-            registered_at_ms   BIGINT NOT NULL,
-            updated_at_ms      BIGINT NOT NULL
-        )"]
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
     }
 
     async fn apply(
@@ -43,10 +39,8 @@ impl Projection for Accommodations {
         names: Names,
         events: &[Applied],
     ) -> Result<(), ProjectionError> {
-        for a in events {
-            let Some(Decoded::Accommodation(id, event)) = a.decoded.clone() else {
-                continue;
-            };
+        for (_, id, event) in accommodation_events(events) {
+            let event = event.clone();
             match event {
                 AccommodationEvent::Registered(r) => {
                     let pricing = serde_json::to_string(&r.pricing).unwrap_or_default();

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 
 use crate::sql::{Names, Param, Tx, insert_rows, millis};
-use crate::{Applied, Decoded, Projection, ProjectionError, exec};
+use crate::{Applied, Projection, ProjectionError, Schema, accommodation_events, exec};
 
 pub struct Availability;
 
@@ -45,47 +45,38 @@ impl StayStatus {
     }
 }
 
+const SCHEMA: Schema = Schema {
+    name: "availability",
+    // 2: the exclusion guard keys on the id as a uuid.
+    version: 2,
+    tables: &["rm_stays{s}"],
+    ddl: &[
+        "CREATE TABLE rm_stays{s} (
+            occupant_id      TEXT PRIMARY KEY,
+            accommodation_id TEXT NOT NULL,
+            status           TEXT NOT NULL,
+            check_in         {date} NOT NULL,
+            check_out        {date} NOT NULL,
+            expires_at_ms    BIGINT,
+            code             TEXT,
+            source           TEXT NOT NULL,
+            external_uid     TEXT
+        )",
+        "CREATE INDEX rm_stays_acc_{g} ON rm_stays{s} (accommodation_id, check_in)",
+    ],
+    // On the id as a uuid, not as text: building this index after a replay's bulk fill is
+    // a good part of the replay, and GiST handles a 16-byte key about three times as fast.
+    pg_ddl: &["ALTER TABLE rm_stays{s} ADD EXCLUDE USING gist \
+       ((accommodation_id::uuid) WITH =, daterange(check_in, check_out) WITH &&)"],
+};
+
 #[async_trait]
 impl Projection for Availability {
-    fn name(&self) -> &'static str {
-        "availability"
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
     }
 
-    fn schema_version(&self) -> i32 {
-        // 2: the exclusion guard keys on the id as a uuid.
-        2
-    }
-
-    fn tables(&self) -> &'static [&'static str] {
-        &["rm_stays{s}"]
-    }
-
-    fn ddl(&self) -> &'static [&'static str] {
-        &[
-            "CREATE TABLE rm_stays{s} (
-                occupant_id      TEXT PRIMARY KEY,
-                accommodation_id TEXT NOT NULL,
-                status           TEXT NOT NULL,
-                check_in         {date} NOT NULL,
-                check_out        {date} NOT NULL,
-                expires_at_ms    BIGINT,
-                code             TEXT,
-                source           TEXT NOT NULL,
-                external_uid     TEXT
-            )",
-            "CREATE INDEX rm_stays_acc_{g} ON rm_stays{s} (accommodation_id, check_in)",
-        ]
-    }
-
-    fn pg_ddl(&self) -> &'static [&'static str] {
-        // On the id as a uuid, not as text: building this index after a replay's bulk fill is
-        // a good part of the replay, and GiST handles a 16-byte key about three times as fast.
-        &["ALTER TABLE rm_stays{s} ADD EXCLUDE USING gist \
-           ((accommodation_id::uuid) WITH =, daterange(check_in, check_out) WITH &&)"]
-    }
-
-    // One arm per event this read model follows, in one place on purpose: the whole of what an
-    // event does to these tables is read here, not across helpers (long, but a table).
+    // Long on purpose (see `Projection::apply`): an arm per event that takes or frees nights.
     async fn apply(
         &self,
         tx: &mut Tx,
@@ -95,10 +86,8 @@ impl Projection for Availability {
         // Fold the batch in memory first: a hold placed and confirmed (or expired) within one
         // batch costs one insert (or nothing) instead of a statement per event.
         let mut fold = Fold::default();
-        for a in events {
-            let Some(Decoded::Accommodation(id, event)) = a.decoded.clone() else {
-                continue;
-            };
+        for (_, id, event) in accommodation_events(events) {
+            let event = event.clone();
             match event {
                 AccommodationEvent::HoldPlaced(h) => fold.add(StayRow {
                     occupant_id: h.reservation_id.to_string(),

@@ -7,7 +7,7 @@ use domain::AccommodationEvent;
 use domain::accommodation::{ExternalKind, OccupantRef};
 
 use crate::sql::{Names, Tx, millis};
-use crate::{Applied, Decoded, Projection, ProjectionError, exec};
+use crate::{Applied, Projection, ProjectionError, Schema, accommodation_events, exec};
 
 pub struct Channels;
 
@@ -18,41 +18,37 @@ fn kind_name(k: ExternalKind) -> &'static str {
     }
 }
 
+const SCHEMA: Schema = Schema {
+    name: "channels",
+    version: 1,
+    tables: &["rm_calendar_versions{s}", "rm_conflicts{s}"],
+    ddl: &[
+        "CREATE TABLE rm_calendar_versions{s} (
+            accommodation_id TEXT PRIMARY KEY,
+            position         BIGINT NOT NULL,
+            changed_at_ms    BIGINT NOT NULL
+        )",
+        "CREATE TABLE rm_conflicts{s} (
+            accommodation_id TEXT NOT NULL,
+            calendar         TEXT NOT NULL,
+            uid              TEXT NOT NULL,
+            kind             TEXT NOT NULL,
+            check_in         {date} NOT NULL,
+            check_out        {date} NOT NULL,
+            occupant_kind    TEXT NOT NULL,
+            occupant_id      TEXT NOT NULL,
+            occupant_code    TEXT,
+            detected_at_ms   BIGINT NOT NULL,
+            PRIMARY KEY (accommodation_id, calendar, uid)
+        )",
+    ],
+    pg_ddl: &[],
+};
+
 #[async_trait]
 impl Projection for Channels {
-    fn name(&self) -> &'static str {
-        "channels"
-    }
-
-    fn schema_version(&self) -> i32 {
-        1
-    }
-
-    fn tables(&self) -> &'static [&'static str] {
-        &["rm_calendar_versions{s}", "rm_conflicts{s}"]
-    }
-
-    fn ddl(&self) -> &'static [&'static str] {
-        &[
-            "CREATE TABLE rm_calendar_versions{s} (
-                accommodation_id TEXT PRIMARY KEY,
-                position         BIGINT NOT NULL,
-                changed_at_ms    BIGINT NOT NULL
-            )",
-            "CREATE TABLE rm_conflicts{s} (
-                accommodation_id TEXT NOT NULL,
-                calendar         TEXT NOT NULL,
-                uid              TEXT NOT NULL,
-                kind             TEXT NOT NULL,
-                check_in         {date} NOT NULL,
-                check_out        {date} NOT NULL,
-                occupant_kind    TEXT NOT NULL,
-                occupant_id      TEXT NOT NULL,
-                occupant_code    TEXT,
-                detected_at_ms   BIGINT NOT NULL,
-                PRIMARY KEY (accommodation_id, calendar, uid)
-            )",
-        ]
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
     }
 
     async fn apply(
@@ -64,10 +60,7 @@ impl Projection for Channels {
         use AccommodationEvent as E;
         // Only the last change per accommodation in the batch matters for the version.
         let mut versions: std::collections::BTreeMap<String, (i64, i64)> = Default::default();
-        for a in events {
-            let Some(Decoded::Accommodation(acc, event)) = &a.decoded else {
-                continue;
-            };
+        for (a, acc, event) in accommodation_events(events) {
             let position = a.event.position.unwrap_or_default();
             let at = millis(a.event.recorded_at);
             let acc = acc.to_string();

@@ -55,27 +55,47 @@ pub enum ProjectionError {
     NotRebuildable(String),
 }
 
+/// A projection's name and tables, declared once beside the code that writes them.
+pub struct Schema {
+    /// Stable: it names the checkpoint.
+    pub name: &'static str,
+    /// Bumped whenever the tables change shape: the runner then rebuilds them from position 0.
+    pub version: i32,
+    /// Every table, as `name{s}` templates; the first one is checked for existence.
+    pub tables: &'static [&'static str],
+    /// `CREATE TABLE` / `CREATE INDEX` templates (see [`sql::ddl`]).
+    pub ddl: &'static [&'static str],
+    /// Extra statements on PostgreSQL only (constraints SQLite cannot express).
+    pub pg_ddl: &'static [&'static str],
+}
+
 /// A read model fed from the global log.
 #[async_trait]
 pub trait Projection: Send + Sync + 'static {
-    /// Stable: it names the checkpoint.
-    fn name(&self) -> &'static str;
-    /// Bumped whenever the tables change shape: the runner then rebuilds them from position 0.
-    fn schema_version(&self) -> i32;
-    /// Every table, as `name{s}` templates; the first one is checked for existence.
-    fn tables(&self) -> &'static [&'static str];
-    /// `CREATE TABLE` / `CREATE INDEX` templates (see [`sql::ddl`]).
-    fn ddl(&self) -> &'static [&'static str];
-    /// Extra statements on PostgreSQL only (constraints SQLite cannot express).
+    fn schema(&self) -> &'static Schema;
+    fn name(&self) -> &'static str {
+        self.schema().name
+    }
+    fn schema_version(&self) -> i32 {
+        self.schema().version
+    }
+    fn tables(&self) -> &'static [&'static str] {
+        self.schema().tables
+    }
+    fn ddl(&self) -> &'static [&'static str] {
+        self.schema().ddl
+    }
     fn pg_ddl(&self) -> &'static [&'static str] {
-        &[]
+        self.schema().pg_ddl
     }
     /// A reactor's intake starts at the head of the log when first created (it acts on what
     /// happens from then on) and is never rebuilt; a read model starts at 0.
     fn starts_at_head(&self) -> bool {
         false
     }
-    /// Applies events in position order inside the runner's transaction.
+    /// Applies events in position order inside the runner's transaction. An implementation is
+    /// one match arm per event it follows, in one function on purpose: the whole of what an
+    /// event does to the tables is read in one place, not across helpers (long, but a table).
     async fn apply(
         &self,
         tx: &mut Tx,
@@ -102,6 +122,17 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
 pub struct Applied {
     pub event: RecordedEvent,
     pub decoded: Option<Decoded>,
+}
+
+/// The accommodation events of a batch, in order, each with its stream's id: what most read
+/// models follow (guest events are the reservations model's alone).
+pub fn accommodation_events(
+    events: &[Applied],
+) -> impl Iterator<Item = (&Applied, AccommodationId, &AccommodationEvent)> {
+    events.iter().filter_map(|a| match &a.decoded {
+        Some(Decoded::Accommodation(id, event)) => Some((a, *id, event)),
+        _ => None,
+    })
 }
 
 /// Decodes a batch read from the log.

@@ -12,7 +12,7 @@ use domain::accommodation::CancelledBy;
 use domain::payment::{PaymentFacts, PaymentStatus, RefundReason, RefundVia};
 
 use crate::sql::{Names, Tx, cents, millis};
-use crate::{Applied, Decoded, Projection, ProjectionError, exec};
+use crate::{Applied, Projection, ProjectionError, Schema, accommodation_events, exec};
 
 pub struct Payments;
 
@@ -24,61 +24,56 @@ fn reason_name(r: RefundReason) -> &'static str {
     }
 }
 
+const PAYMENTS_SCHEMA: Schema = Schema {
+    name: "payments",
+    // 2: deposits confirmed by hand are listed with the provider's payments.
+    // 3: an alert to refund by hand names its refund, and is resolved once it is made.
+    version: 3,
+    tables: &["rm_payments{s}", "rm_refunds{s}", "rm_alerts{s}"],
+    ddl: &[
+        "CREATE TABLE rm_payments{s} (
+            reservation_id TEXT NOT NULL,
+            payment_id     TEXT NOT NULL,
+            status         TEXT NOT NULL,
+            status_detail  TEXT,
+            amount_cents   BIGINT NOT NULL,
+            method         TEXT,
+            updated_at_ms  BIGINT NOT NULL,
+            PRIMARY KEY (reservation_id, payment_id)
+        )",
+        "CREATE TABLE rm_refunds{s} (
+            refund_key     TEXT PRIMARY KEY,
+            reservation_id TEXT NOT NULL,
+            payment_id     TEXT NOT NULL,
+            amount_cents   BIGINT NOT NULL,
+            reason         TEXT NOT NULL,
+            via            TEXT NOT NULL,
+            refund_id      TEXT,
+            due_at_ms      BIGINT NOT NULL,
+            issued_at_ms   BIGINT
+        )",
+        "CREATE INDEX rm_refunds_res_{g} ON rm_refunds{s} (reservation_id)",
+        "CREATE TABLE rm_alerts{s} (
+            position         BIGINT PRIMARY KEY,
+            reservation_id   TEXT NOT NULL,
+            accommodation_id TEXT NOT NULL,
+            kind             TEXT NOT NULL,
+            detail           TEXT NOT NULL,
+            at_ms            BIGINT NOT NULL,
+            refund_key       TEXT,
+            resolved_at_ms   BIGINT
+        )",
+    ],
+    pg_ddl: &[],
+};
+
 #[async_trait]
 impl Projection for Payments {
-    fn name(&self) -> &'static str {
-        "payments"
+    fn schema(&self) -> &'static Schema {
+        &PAYMENTS_SCHEMA
     }
 
-    fn schema_version(&self) -> i32 {
-        // 2: deposits confirmed by hand are listed with the provider's payments.
-        // 3: an alert to refund by hand names its refund, and is resolved once it is made.
-        3
-    }
-
-    fn tables(&self) -> &'static [&'static str] {
-        &["rm_payments{s}", "rm_refunds{s}", "rm_alerts{s}"]
-    }
-
-    fn ddl(&self) -> &'static [&'static str] {
-        &[
-            "CREATE TABLE rm_payments{s} (
-                reservation_id TEXT NOT NULL,
-                payment_id     TEXT NOT NULL,
-                status         TEXT NOT NULL,
-                status_detail  TEXT,
-                amount_cents   BIGINT NOT NULL,
-                method         TEXT,
-                updated_at_ms  BIGINT NOT NULL,
-                PRIMARY KEY (reservation_id, payment_id)
-            )",
-            "CREATE TABLE rm_refunds{s} (
-                refund_key     TEXT PRIMARY KEY,
-                reservation_id TEXT NOT NULL,
-                payment_id     TEXT NOT NULL,
-                amount_cents   BIGINT NOT NULL,
-                reason         TEXT NOT NULL,
-                via            TEXT NOT NULL,
-                refund_id      TEXT,
-                due_at_ms      BIGINT NOT NULL,
-                issued_at_ms   BIGINT
-            )",
-            "CREATE INDEX rm_refunds_res_{g} ON rm_refunds{s} (reservation_id)",
-            "CREATE TABLE rm_alerts{s} (
-                position         BIGINT PRIMARY KEY,
-                reservation_id   TEXT NOT NULL,
-                accommodation_id TEXT NOT NULL,
-                kind             TEXT NOT NULL,
-                detail           TEXT NOT NULL,
-                at_ms            BIGINT NOT NULL,
-                refund_key       TEXT,
-                resolved_at_ms   BIGINT
-            )",
-        ]
-    }
-
-    // One arm per event this read model follows, in one place on purpose: the whole of what an
-    // event does to these tables is read here, not across helpers (long, but a table).
+    // Long on purpose (see `Projection::apply`): an arm per payment, refund and alert event.
     async fn apply(
         &self,
         tx: &mut Tx,
@@ -86,10 +81,7 @@ impl Projection for Payments {
         events: &[Applied],
     ) -> Result<(), ProjectionError> {
         use AccommodationEvent as E;
-        for a in events {
-            let Some(Decoded::Accommodation(acc, event)) = &a.decoded else {
-                continue;
-            };
+        for (a, acc, event) in accommodation_events(events) {
             let position = a.event.position.unwrap_or_default();
             let at = millis(a.event.recorded_at);
             let Some(rid) = event.reservation_id().map(|r| r.to_string()) else {
@@ -259,22 +251,18 @@ pub mod task {
 /// it runs: a reactor acts on what happens from now on, never on a history it was not there for.
 pub struct Reactions;
 
+const REACTIONS_SCHEMA: Schema = Schema {
+    name: "reactions",
+    version: 1,
+    tables: &[],
+    ddl: &[],
+    pg_ddl: &[],
+};
+
 #[async_trait]
 impl Projection for Reactions {
-    fn name(&self) -> &'static str {
-        "reactions"
-    }
-
-    fn schema_version(&self) -> i32 {
-        1
-    }
-
-    fn tables(&self) -> &'static [&'static str] {
-        &[]
-    }
-
-    fn ddl(&self) -> &'static [&'static str] {
-        &[]
+    fn schema(&self) -> &'static Schema {
+        &REACTIONS_SCHEMA
     }
 
     fn starts_at_head(&self) -> bool {
@@ -288,10 +276,7 @@ impl Projection for Reactions {
         events: &[Applied],
     ) -> Result<(), ProjectionError> {
         use AccommodationEvent as E;
-        for a in events {
-            let Some(Decoded::Accommodation(acc, event)) = &a.decoded else {
-                continue;
-            };
+        for (a, acc, event) in accommodation_events(events) {
             let Some(rid) = event.reservation_id() else {
                 continue;
             };

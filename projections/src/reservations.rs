@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 
 use crate::sql::{Names, Param, Tx, cents, insert_rows, millis};
-use crate::{Applied, Decoded, Projection, ProjectionError, exec, tx_fetch};
+use crate::{Applied, Decoded, Projection, ProjectionError, Schema, exec, tx_fetch};
 use eventstore::pii::{self, Profile};
 
 /// How an erased guest's name reads.
@@ -83,74 +83,70 @@ impl serde::Serialize for ReservationStatus {
 
 pub struct Reservations;
 
+const SCHEMA: Schema = Schema {
+    name: "reservations",
+    version: 3,
+    tables: &["rm_reservations{s}", "rm_guests{s}", "rm_timeline{s}"],
+    ddl: &[
+        "CREATE TABLE rm_reservations{s} (
+            id                TEXT PRIMARY KEY,
+            code              TEXT NOT NULL,
+            accommodation_id  TEXT NOT NULL,
+            status            TEXT NOT NULL,
+            check_in          {date} NOT NULL,
+            check_out         {date} NOT NULL,
+            nights            BIGINT NOT NULL,
+            guests            BIGINT NOT NULL,
+            channel           TEXT NOT NULL,
+            quote             TEXT NOT NULL,
+            total_cents       BIGINT NOT NULL,
+            deposit_cents     BIGINT NOT NULL,
+            paid_cents        BIGINT NOT NULL DEFAULT 0,
+            refunded_cents    BIGINT NOT NULL DEFAULT 0,
+            payment_reference TEXT,
+            payment_link      TEXT,
+            expires_at_ms     BIGINT NOT NULL,
+            extended          BIGINT NOT NULL DEFAULT 0,
+            guest_ref         TEXT NOT NULL,
+            cancelled_by      TEXT,
+            cancel_reason     TEXT,
+            created_at_ms     BIGINT NOT NULL,
+            updated_at_ms     BIGINT NOT NULL,
+            last_position     BIGINT NOT NULL
+        )",
+        "CREATE INDEX rm_res_code_{g} ON rm_reservations{s} (code)",
+        "CREATE INDEX rm_res_status_{g} ON rm_reservations{s} (status, check_in)",
+        "CREATE INDEX rm_res_acc_{g} ON rm_reservations{s} (accommodation_id, check_in)",
+        "CREATE INDEX rm_res_guest_{g} ON rm_reservations{s} (guest_ref)",
+        "CREATE TABLE rm_guests{s} (
+            guest_ref     TEXT PRIMARY KEY,
+            name          TEXT NOT NULL,
+            phone         TEXT NOT NULL,
+            search        TEXT NOT NULL,
+            updated_at_ms BIGINT NOT NULL
+        )",
+        "CREATE TABLE rm_timeline{s} (
+            reservation_id TEXT NOT NULL,
+            position       BIGINT NOT NULL,
+            stream_id      TEXT NOT NULL,
+            stream_version BIGINT NOT NULL,
+            event_type     TEXT NOT NULL,
+            recorded_at_ms BIGINT NOT NULL,
+            metadata       TEXT NOT NULL,
+            PRIMARY KEY (reservation_id, position)
+        )",
+    ],
+    pg_ddl: &[],
+};
+
 #[async_trait]
 impl Projection for Reservations {
-    fn name(&self) -> &'static str {
-        "reservations"
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
     }
 
-    fn schema_version(&self) -> i32 {
-        3
-    }
-
-    fn tables(&self) -> &'static [&'static str] {
-        &["rm_reservations{s}", "rm_guests{s}", "rm_timeline{s}"]
-    }
-
-    fn ddl(&self) -> &'static [&'static str] {
-        &[
-            "CREATE TABLE rm_reservations{s} (
-                id                TEXT PRIMARY KEY,
-                code              TEXT NOT NULL,
-                accommodation_id  TEXT NOT NULL,
-                status            TEXT NOT NULL,
-                check_in          {date} NOT NULL,
-                check_out         {date} NOT NULL,
-                nights            BIGINT NOT NULL,
-                guests            BIGINT NOT NULL,
-                channel           TEXT NOT NULL,
-                quote             TEXT NOT NULL,
-                total_cents       BIGINT NOT NULL,
-                deposit_cents     BIGINT NOT NULL,
-                paid_cents        BIGINT NOT NULL DEFAULT 0,
-                refunded_cents    BIGINT NOT NULL DEFAULT 0,
-                payment_reference TEXT,
-                payment_link      TEXT,
-                expires_at_ms     BIGINT NOT NULL,
-                extended          BIGINT NOT NULL DEFAULT 0,
-                guest_ref         TEXT NOT NULL,
-                cancelled_by      TEXT,
-                cancel_reason     TEXT,
-                created_at_ms     BIGINT NOT NULL,
-                updated_at_ms     BIGINT NOT NULL,
-                last_position     BIGINT NOT NULL
-            )",
-            "CREATE INDEX rm_res_code_{g} ON rm_reservations{s} (code)",
-            "CREATE INDEX rm_res_status_{g} ON rm_reservations{s} (status, check_in)",
-            "CREATE INDEX rm_res_acc_{g} ON rm_reservations{s} (accommodation_id, check_in)",
-            "CREATE INDEX rm_res_guest_{g} ON rm_reservations{s} (guest_ref)",
-            "CREATE TABLE rm_guests{s} (
-                guest_ref     TEXT PRIMARY KEY,
-                name          TEXT NOT NULL,
-                phone         TEXT NOT NULL,
-                search        TEXT NOT NULL,
-                updated_at_ms BIGINT NOT NULL
-            )",
-            "CREATE TABLE rm_timeline{s} (
-                reservation_id TEXT NOT NULL,
-                position       BIGINT NOT NULL,
-                stream_id      TEXT NOT NULL,
-                stream_version BIGINT NOT NULL,
-                event_type     TEXT NOT NULL,
-                recorded_at_ms BIGINT NOT NULL,
-                metadata       TEXT NOT NULL,
-                PRIMARY KEY (reservation_id, position)
-            )",
-        ]
-    }
-
-    // One arm per event this read model follows, in one place on purpose: the whole of what an
-    // event does to these tables is read here, not across helpers (long, but a table).
+    // Long on purpose (see `Projection::apply`): an arm per event a reservation or a guest
+    // goes through.
     async fn apply(
         &self,
         tx: &mut Tx,

@@ -16,7 +16,7 @@ use domain::{AccommodationEvent, StayDates};
 
 use crate::availability::channel_name;
 use crate::sql::{Names, Param, Tx, cents, insert_rows};
-use crate::{Applied, Decoded, Projection, ProjectionError, exec, tx_fetch};
+use crate::{Applied, Projection, ProjectionError, Schema, accommodation_events, exec, tx_fetch};
 
 pub struct Stats;
 
@@ -224,63 +224,58 @@ const CONVERTED: usize = 1;
 const EXPIRED: usize = 2;
 const CANCELLED: usize = 3;
 
+const SCHEMA: Schema = Schema {
+    name: "stats",
+    // 2: revenue counts every payment and refund, not only the payment that confirmed.
+    // 3: that money goes in the month of the event's own time, not of its recording.
+    version: 3,
+    tables: &[
+        "rm_stats_occupancy{s}",
+        "rm_stats_revenue{s}",
+        "rm_stats_holds{s}",
+        "rm_stats_res{s}",
+    ],
+    ddl: &[
+        "CREATE TABLE rm_stats_occupancy{s} (
+            accommodation_id TEXT NOT NULL,
+            month            TEXT NOT NULL,
+            booked_nights    BIGINT NOT NULL,
+            blocked_nights   BIGINT NOT NULL,
+            PRIMARY KEY (accommodation_id, month)
+        )",
+        "CREATE TABLE rm_stats_revenue{s} (
+            month        TEXT NOT NULL,
+            channel      TEXT NOT NULL,
+            amount_cents BIGINT NOT NULL,
+            reservations BIGINT NOT NULL,
+            PRIMARY KEY (month, channel)
+        )",
+        "CREATE TABLE rm_stats_holds{s} (
+            month     TEXT PRIMARY KEY,
+            placed    BIGINT NOT NULL,
+            converted BIGINT NOT NULL,
+            expired   BIGINT NOT NULL,
+            cancelled BIGINT NOT NULL
+        )",
+        "CREATE TABLE rm_stats_res{s} (
+            reservation_id   TEXT PRIMARY KEY,
+            accommodation_id TEXT NOT NULL,
+            check_in         {date} NOT NULL,
+            check_out        {date} NOT NULL,
+            channel          TEXT NOT NULL,
+            placed_month     TEXT NOT NULL
+        )",
+    ],
+    pg_ddl: &[],
+};
+
 #[async_trait]
 impl Projection for Stats {
-    fn name(&self) -> &'static str {
-        "stats"
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
     }
 
-    fn schema_version(&self) -> i32 {
-        // 2: revenue counts every payment and refund, not only the payment that confirmed.
-        // 3: that money goes in the month of the event's own time, not of its recording.
-        3
-    }
-
-    fn tables(&self) -> &'static [&'static str] {
-        &[
-            "rm_stats_occupancy{s}",
-            "rm_stats_revenue{s}",
-            "rm_stats_holds{s}",
-            "rm_stats_res{s}",
-        ]
-    }
-
-    fn ddl(&self) -> &'static [&'static str] {
-        &[
-            "CREATE TABLE rm_stats_occupancy{s} (
-                accommodation_id TEXT NOT NULL,
-                month            TEXT NOT NULL,
-                booked_nights    BIGINT NOT NULL,
-                blocked_nights   BIGINT NOT NULL,
-                PRIMARY KEY (accommodation_id, month)
-            )",
-            "CREATE TABLE rm_stats_revenue{s} (
-                month        TEXT NOT NULL,
-                channel      TEXT NOT NULL,
-                amount_cents BIGINT NOT NULL,
-                reservations BIGINT NOT NULL,
-                PRIMARY KEY (month, channel)
-            )",
-            "CREATE TABLE rm_stats_holds{s} (
-                month     TEXT PRIMARY KEY,
-                placed    BIGINT NOT NULL,
-                converted BIGINT NOT NULL,
-                expired   BIGINT NOT NULL,
-                cancelled BIGINT NOT NULL
-            )",
-            "CREATE TABLE rm_stats_res{s} (
-                reservation_id   TEXT PRIMARY KEY,
-                accommodation_id TEXT NOT NULL,
-                check_in         {date} NOT NULL,
-                check_out        {date} NOT NULL,
-                channel          TEXT NOT NULL,
-                placed_month     TEXT NOT NULL
-            )",
-        ]
-    }
-
-    // One arm per event this read model follows, in one place on purpose: the whole of what an
-    // event does to these tables is read here, not across helpers (long, but a table).
+    // Long on purpose (see `Projection::apply`): an arm per event that moves a figure.
     async fn apply(
         &self,
         tx: &mut Tx,
@@ -288,10 +283,8 @@ impl Projection for Stats {
         events: &[Applied],
     ) -> Result<(), ProjectionError> {
         let mut d = Deltas::default();
-        for a in events {
-            let Some(Decoded::Accommodation(id, event)) = a.decoded.clone() else {
-                continue;
-            };
+        for (_, id, event) in accommodation_events(events) {
+            let event = event.clone();
             let acc = id.to_string();
             match event {
                 AccommodationEvent::HoldPlaced(h) => {

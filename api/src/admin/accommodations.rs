@@ -4,7 +4,7 @@
 use std::str::FromStr;
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use chrono::{NaiveDate, NaiveTime, Weekday};
 use domain::accommodation::{
     AccommodationCommand, BlockDates, BlockSource, ChangeDetails, ChangePricing,
@@ -21,6 +21,7 @@ use crate::auth::Admin;
 use crate::input::{
     Amount, Consistency, State, accommodation_id, admin_origin, caught_up, parse, reply, stay,
 };
+use crate::posted::Posted;
 use crate::problem::{Problem, ProblemDetails};
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -104,16 +105,10 @@ fn time(raw: Option<&str>, default: (u32, u32), field: &str) -> Result<NaiveTime
     security(("bearer" = [])),
     responses((status = 201, description = "Registered: id and position", body = Object),
               (status = 401, body = ProblemDetails), (status = 403, body = ProblemDetails), (status = 422, body = ProblemDetails)))]
-pub async fn register(
-    state: State,
-    admin: Admin,
-    req: HttpRequest,
-    body: web::Bytes,
-) -> Result<HttpResponse, Problem> {
-    state
-        .idempotency
-        .run(&req, &body, || async {
-            let input: RegisterInput = parse(&body)?;
+pub async fn register(state: State, admin: Admin, posted: Posted) -> Result<HttpResponse, Problem> {
+    let (state, admin) = (&state, &admin);
+    posted
+        .once(state, |input: RegisterInput| async move {
             let id = AccommodationId::new();
             let cmd = AccommodationCommand::Register(RegisterAccommodation {
                 accommodation_id: id,
@@ -125,8 +120,8 @@ pub async fn register(
                 check_out_time: time(input.check_out_time.as_deref(), (10, 0), "check_out_time")?,
                 directions: input.directions,
             });
-            let origin = admin_origin(&admin).correlated(id.as_uuid());
-            let position = app::execute(&state, id, cmd, &origin).await?.position;
+            let origin = admin_origin(admin).correlated(id.as_uuid());
+            let position = app::execute(state, id, cmd, &origin).await?.position;
             reply(StatusCode::CREATED, json!({"id": id, "position": position}))
         })
         .await
@@ -270,14 +265,12 @@ pub async fn block(
     state: State,
     admin: Admin,
     id: web::Path<String>,
-    req: HttpRequest,
-    body: web::Bytes,
+    posted: Posted,
 ) -> Result<HttpResponse, Problem> {
-    state
-        .idempotency
-        .run(&req, &body, || async {
-            let id = accommodation_id(&id)?;
-            let input: BlockInput = parse(&body)?;
+    let id = accommodation_id(&id)?;
+    let (state, admin) = (&state, &admin);
+    posted
+        .once(state, |input: BlockInput| async move {
             let block_id = BlockId::new();
             let cmd = AccommodationCommand::BlockDates(BlockDates {
                 block_id,
@@ -285,8 +278,8 @@ pub async fn block(
                 source: BlockSource::Admin,
                 note: input.note.clone(),
             });
-            let origin = admin_origin(&admin).correlated(block_id.as_uuid());
-            let position = app::execute(&state, id, cmd, &origin).await?.position;
+            let origin = admin_origin(admin).correlated(block_id.as_uuid());
+            let position = app::execute(state, id, cmd, &origin).await?.position;
             reply(
                 StatusCode::CREATED,
                 json!({"block_id": block_id, "position": position}),

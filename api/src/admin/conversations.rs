@@ -2,11 +2,12 @@
 //! writing to a guest from the business number, and handing a conversation back to the bot.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::auth::Admin;
+use crate::posted::Posted;
 use crate::problem::Problem;
 use crate::state::AppState;
 
@@ -50,14 +51,12 @@ pub async fn write(
     state: web::Data<AppState>,
     _admin: Admin,
     wa_id: web::Path<String>,
-    req: HttpRequest,
-    body: web::Bytes,
+    posted: Posted,
 ) -> Result<HttpResponse, Problem> {
-    state
-        .idempotency
-        .run(&req, &body, || async {
-            let input: WriteInput = crate::input::parse(&body)?;
-            let id = app::inbox::write(&state, &wa_id, &input.text).await?;
+    let (state, wa_id) = (&state, &wa_id);
+    posted
+        .once(state, |input: WriteInput| async move {
+            let id = app::inbox::write(state, wa_id, &input.text).await?;
             Ok((StatusCode::ACCEPTED, json!({"id": id, "status": "pending"})))
         })
         .await

@@ -5,7 +5,7 @@
 use app::reservations::NotConfirmed;
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use chrono::NaiveDate;
 use domain::accommodation::{
     AccommodationCommand, CancelReservation, CancelledBy, ChangeStay, ExtendHold,
@@ -22,6 +22,7 @@ use crate::guard::Reply;
 use crate::input::{
     Amount, Consistency, State, admin_origin, caught_up, parse, parse_or_default, reply, stay,
 };
+use crate::posted::Posted;
 use crate::problem::{Problem, ProblemDetails};
 use crate::state::AppState;
 
@@ -149,18 +150,15 @@ pub async fn admin_command<T>(
     state: &AppState,
     admin: &Admin,
     code: &str,
-    (req, body): (&HttpRequest, &[u8]),
+    posted: &Posted,
     read: fn(&[u8]) -> Result<T, Problem>,
     make: impl FnOnce(T, ReservationId) -> Result<AccommodationCommand, Problem>,
 ) -> Result<HttpResponse, Problem> {
-    state
-        .idempotency
-        .run(req, body, || async {
-            let input = read(body)?;
+    posted
+        .once_read(state, read, |input| {
             on_reservation(state, admin, code, |reservation_id| {
                 make(input, reservation_id)
             })
-            .await
         })
         .await
 }
@@ -176,19 +174,17 @@ pub async fn confirm(
     state: State,
     admin: Admin,
     code: web::Path<String>,
-    req: HttpRequest,
-    body: web::Bytes,
+    posted: Posted,
 ) -> Result<HttpResponse, Problem> {
-    state
-        .idempotency
-        .run(&req, &body, || async {
-            let input: ConfirmInput = parse(&body)?;
+    let (state, admin, code) = (&state, &admin, &code);
+    posted
+        .once(state, |input: ConfirmInput| async move {
             let reference = input.payment_reference.unwrap_or_else(|| "offline".into());
             let amount = Money::new(input.amount.0);
             let confirmed = app::reservations::confirm_deposit(
-                &state,
-                &admin_origin(&admin),
-                &code,
+                state,
+                &admin_origin(admin),
+                code,
                 &reference,
                 amount,
             )
@@ -215,14 +211,13 @@ pub async fn record_payment(
     state: State,
     admin: Admin,
     code: web::Path<String>,
-    req: HttpRequest,
-    body: web::Bytes,
+    posted: Posted,
 ) -> Result<HttpResponse, Problem> {
     admin_command(
         &state,
         &admin,
         &code,
-        (&req, &body),
+        &posted,
         parse,
         |input: PaymentInput, reservation_id| {
             Ok(AccommodationCommand::RecordManualPayment(
@@ -251,15 +246,14 @@ pub async fn refund_made(
     state: State,
     admin: Admin,
     path: web::Path<(String, String)>,
-    req: HttpRequest,
-    body: web::Bytes,
+    posted: Posted,
 ) -> Result<HttpResponse, Problem> {
     let (code, refund_key) = path.into_inner();
     admin_command(
         &state,
         &admin,
         &code,
-        (&req, &body),
+        &posted,
         parse_or_default,
         |input: RefundInput, reservation_id| {
             let reference = input.reference.as_deref().map(str::trim);
@@ -298,17 +292,16 @@ pub async fn change_stay(
     admin: Admin,
     code: web::Path<String>,
     dry: web::Query<DryRun>,
-    req: HttpRequest,
-    body: web::Bytes,
+    posted: Posted,
 ) -> Result<HttpResponse, Problem> {
     if dry.dry_run {
-        return preview_stay(&state, &code, &body).await;
+        return preview_stay(&state, &code, posted.body()).await;
     }
     admin_command(
         &state,
         &admin,
         &code,
-        (&req, &body),
+        &posted,
         parse,
         |input: StayInput, reservation_id| {
             Ok(AccommodationCommand::ChangeStay(ChangeStay {
@@ -342,14 +335,13 @@ pub async fn cancel(
     state: State,
     admin: Admin,
     code: web::Path<String>,
-    req: HttpRequest,
-    body: web::Bytes,
+    posted: Posted,
 ) -> Result<HttpResponse, Problem> {
     admin_command(
         &state,
         &admin,
         &code,
-        (&req, &body),
+        &posted,
         parse_or_default,
         |input: CancelInput, reservation_id| {
             Ok(AccommodationCommand::Cancel(CancelReservation {
@@ -370,15 +362,14 @@ pub async fn extend(
     state: State,
     admin: Admin,
     code: web::Path<String>,
-    req: HttpRequest,
-    body: web::Bytes,
+    posted: Posted,
 ) -> Result<HttpResponse, Problem> {
     let default_minutes = state.settings.hold_minutes;
     admin_command(
         &state,
         &admin,
         &code,
-        (&req, &body),
+        &posted,
         parse_or_default,
         |input: ExtendInput, reservation_id| {
             let minutes = input.minutes.unwrap_or(default_minutes);

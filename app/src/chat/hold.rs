@@ -4,7 +4,6 @@ use conversation::dialogue::Outcome;
 use domain::accommodation::{AccommodationCommand, Channel, PlaceHold, ReplaceHold};
 use domain::{AccommodationId, BookingError, GuestId, ReservationId, StayDates};
 use integrations::whatsapp::webhook::InboundMessage;
-use projections::queries;
 
 use super::derived;
 use crate::bookings::{self, HoldRequest, NewGuest};
@@ -78,7 +77,9 @@ pub(super) async fn move_hold(
     ) else {
         return Ok(Outcome::Unavailable);
     };
-    let previous = queries::reservation_by_code(&state.db, code)
+    // By code through the read model brought to the head first: the hold may be this very
+    // conversation's last write, not yet projected.
+    let previous = crate::reservations::by_code(state, code)
         .await?
         .filter(|r| r.guest.reference == guest.stream_id())
         .and_then(|r| r.id.parse::<ReservationId>().ok());

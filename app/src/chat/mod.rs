@@ -297,11 +297,13 @@ async fn perform(
     }
 }
 
-/// Every reservation of the guest's (the read model's, at most 50).
+/// Every reservation of the guest's (the read model's, at most 50), the guest's own last
+/// writes included: the read model is brought to the log's head first.
 async fn guest_reservations(
     state: &Context,
     guest: &GuestId,
 ) -> Result<Vec<queries::ReservationView>, AppError> {
+    crate::reservations::caught_up(state).await?;
     let filter = queries::ReservationFilter {
         guest_ref: Some(guest.stream_id()),
         limit: 50,
