@@ -18,7 +18,7 @@ use projections::queries;
 use crate::context::Context;
 use crate::error::AppError;
 use crate::execute::{Origin, execute};
-use crate::guest_stream::execute_guest;
+use crate::guest_stream::{Recorded, execute_guest};
 
 /// Who is booking, as they gave it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -153,14 +153,11 @@ pub async fn place_hold(
     let mut held = held;
     // Read-your-writes: the position answered covers the guest's profile too, so a client
     // reading at it sees the reservation with its guest's name.
-    if let Some(event) = record_guest_as(ctx, guest, &request.guest, &origin).await? {
-        let positions = ctx
-            .store
-            .wait_for_positions(&[event], std::time::Duration::from_secs(2))
-            .await?;
-        if let Some(p) = positions.and_then(|p| p.last().copied()) {
-            held.position = Some(held.position.map_or(p, |h| h.max(p)));
-        }
+    if let Some(recorded) = record_guest_as(ctx, guest, &request.guest, &origin).await?
+        && let Some(p) =
+            crate::execute::positions(ctx, &recorded.event_ids, &recorded.positions).await?
+    {
+        held.position = Some(held.position.map_or(p, |h| h.max(p)));
     }
     Ok(held)
 }
@@ -216,7 +213,7 @@ async fn record_guest_as(
     id: GuestId,
     guest: &NewGuest,
     origin: &Origin,
-) -> Result<Option<uuid::Uuid>, AppError> {
+) -> Result<Option<Recorded>, AppError> {
     let name = guest.name.trim();
     // The read model answers whether the name or phone changed; only then, or for a guest
     // asking to hear on WhatsApp, is their sealed profile opened. A consent once given stays: a
@@ -244,6 +241,5 @@ async fn record_guest_as(
     };
     // Correlated with the guest's conversation, like their dialogue events.
     let origin = origin.clone().correlated(id.as_uuid());
-    let recorded = execute_guest(ctx, id, cmd, &origin).await?;
-    Ok(recorded.event_ids.last().copied())
+    Ok(Some(execute_guest(ctx, id, cmd, &origin).await?))
 }

@@ -118,6 +118,24 @@ pub struct Executed {
     pub position: Option<i64>,
 }
 
+/// The last global position of events just appended: as the append answered it (SQLite assigns
+/// positions as it writes), or once the sequencer has stamped them (PostgreSQL; `None` if that
+/// takes over 2 s). No query when the append already knows.
+pub(crate) async fn positions(
+    ctx: &Context,
+    event_ids: &[uuid::Uuid],
+    known: &[i64],
+) -> Result<Option<i64>, AppError> {
+    if !event_ids.is_empty() && known.len() == event_ids.len() {
+        return Ok(known.last().copied());
+    }
+    Ok(ctx
+        .store
+        .wait_for_positions(event_ids, Duration::from_secs(2))
+        .await?
+        .and_then(|p| p.last().copied()))
+}
+
 /// Runs `cmd` on the accommodation's stream (load, decide, append; retried on contention).
 pub async fn execute(
     ctx: &Context,
@@ -144,11 +162,7 @@ pub async fn execute(
             .increment(u64::from(done.retries));
     }
     metrics::counter!("cabanas_appends_total").increment(1);
-    let position = ctx
-        .store
-        .wait_for_positions(&done.event_ids, Duration::from_secs(2))
-        .await?
-        .and_then(|p| p.last().copied());
+    let position = positions(ctx, &done.event_ids, &done.positions).await?;
     Ok(Executed {
         events: done.events,
         position,

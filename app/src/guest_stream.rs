@@ -15,6 +15,8 @@ pub struct Recorded {
     pub version: i64,
     /// The ids of the events recorded (none when the command was a repeat).
     pub event_ids: Vec<uuid::Uuid>,
+    /// Their global positions, when the append assigned them (SQLite).
+    pub positions: Vec<i64>,
 }
 
 /// Decides `cmd` on the guest's stream.
@@ -39,5 +41,6 @@ pub async fn execute_guest(
     Ok(Recorded {
         version: done.stream_version,
         event_ids: done.event_ids,
+        positions: done.positions,
     })
 }

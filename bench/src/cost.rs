@@ -220,7 +220,7 @@ pub async fn run_cost(url: &str) -> anyhow::Result<()> {
                         h.execute(
                             &id.stream_id(),
                             &hold_on(first_day + (i / per) as u64, i as u64),
-                            Utc::now(),
+                            when(first_day + (i / per) as u64),
                             &Metadata::default(),
                         )
                         .await

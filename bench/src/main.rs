@@ -5,16 +5,19 @@
 //! 2,000-event stream, and on PostgreSQL the raw INSERT-and-commit baseline measured in the same
 //! run, with our rates as ratios of it. Then the read side (see [`read`]): projection catch-up
 //! over 100,000 events and availability queries over HTTP, concurrently and at 500 requests/s.
-//! `bench cost` breaks a PostgreSQL write's CPU down by kind of write (see [`cost`]).
+//! `bench cost` breaks a PostgreSQL write's CPU down by kind of write (see [`cost`]); `bench e2e`
+//! measures holds and WhatsApp turns through the whole HTTP stack against the store (see [`e2e`]).
 //!
 //! # Layout
 //!
 //! - `main.rs`: the write side (appends, booking commands, hot cabin, cost by stream length,
 //!   the raw baseline) and the choice of what to run.
 //! - `read.rs`: catch-up and availability over HTTP; `cost.rs`: a write's CPU by kind;
-//!   `nlu.rs`: reading guests' messages; `voice.rs`: transcribing notes.
+//!   `nlu.rs`: reading guests' messages; `voice.rs`: transcribing notes; `e2e.rs`: holds and
+//!   WhatsApp turns end to end, as ratios of the store's own command rate.
 
 mod cost;
+mod e2e;
 mod nlu;
 mod read;
 mod voice;
@@ -151,6 +154,12 @@ async fn register_cabins(
     Ok(ids)
 }
 
+/// When a hold on `day` (days from now) is decided: the bench's clock walks with the nights,
+/// since the calendar is open two years ahead and the long streams need thousands of nights.
+fn when(day: u64) -> chrono::DateTime<Utc> {
+    Utc::now() + Duration::days(day.saturating_sub(30) as i64)
+}
+
 fn hold_on(day: u64, n: u64) -> AccommodationCommand {
     let start: NaiveDate = (Utc::now() + Duration::days(2)).date_naive();
     let stay = StayDates::new(start + Days::new(day), start + Days::new(day + 1))
@@ -164,6 +173,29 @@ fn hold_on(day: u64, n: u64) -> AccommodationCommand {
         channel: Channel::Direct,
         hold_duration: Duration::minutes(30),
     })
+}
+
+/// Writer `w`'s `i`-th hold, on nights no other writer (of at most 8) wants: writer w owns
+/// accommodations w, w+8, …, and moves a night on once it has held one on each of them. Shared
+/// with `bench e2e`, whose baseline must be the very command measured here.
+async fn booking_command(
+    h: &CommandHandler<Accommodation>,
+    ids: &[AccommodationId],
+    w: usize,
+    i: usize,
+    first_day: u64,
+) -> bool {
+    let per = ids.len() / 8;
+    let id = ids[w + 8 * (i % per)];
+    let day = first_day + (i / per) as u64;
+    h.execute(
+        &id.stream_id(),
+        &hold_on(day, i as u64),
+        when(day),
+        &Metadata::default(),
+    )
+    .await
+    .is_ok()
 }
 
 async fn bench_store(
@@ -219,20 +251,7 @@ async fn bench_store(
             let first_day = (round * 100 + writers * 1000) as u64;
             let (mut st, failed) = run(writers, COMMANDS / writers, move |w, i| {
                 let (h, ids) = (h.clone(), ids2.clone());
-                async move {
-                    // Writer w owns accommodations w, w+8, …: no two writers want the same nights.
-                    let per = ids.len() / 8;
-                    let id = ids[w + 8 * (i % per)];
-                    let day = first_day + (i / per) as u64;
-                    h.execute(
-                        &id.stream_id(),
-                        &hold_on(day, i as u64),
-                        Utc::now(),
-                        &Metadata::default(),
-                    )
-                    .await
-                    .is_ok()
-                }
+                async move { booking_command(&h, &ids, w, i, first_day).await }
             })
             .await;
             let ratio = base.map(|b| st.rate() / b);
@@ -279,7 +298,7 @@ async fn bench_store(
                 .execute(
                     &hot.stream_id(),
                     &hold_on(day, day),
-                    Utc::now(),
+                    when(day),
                     &Metadata::default(),
                 )
                 .await
@@ -320,7 +339,7 @@ async fn bench_store(
                 .execute(
                     &id.stream_id(),
                     &hold_on(d, d),
-                    Utc::now(),
+                    when(d),
                     &Metadata::default(),
                 )
                 .await
@@ -341,7 +360,7 @@ async fn bench_store(
                 h.execute(
                     &id.stream_id(),
                     &hold_on(10_000 + i as u64, i as u64),
-                    Utc::now(),
+                    when(10_000 + i as u64),
                     &Metadata::default(),
                 )
                 .await
@@ -438,20 +457,22 @@ impl Server {
 const USAGE: &str = "\
 bench [WHAT]: the project's benchmarks, figures as ratios of baselines measured in the same run.
 
-  (nothing)          the write side and the read side, on SQLite and PostgreSQL
+  (nothing)          the write side, the read side and e2e, on SQLite and PostgreSQL
   write              appends, booking commands, hot cabin, cost by stream length, raw baseline
   read               NLU, catch-up, availability over HTTP, WhatsApp turn latency
   nlu                reading guests' messages (no database)
   voice [THREADS]    transcription time and real-time factor (needs CABANAS_WHISPER_MODEL)
   replay [N] [sqlite|postgres]   the auditors' full replay over N events (default 1,000,000)
   cost               a PostgreSQL write's CPU by kind of write
+  e2e [sqlite|postgres]   holds over HTTP against the store's rate, WhatsApp turns, RSS
+                     (each phase CABANAS_BENCH_SECS long, default 5)
 
 PostgreSQL: CABANAS_BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres).";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let only = std::env::args().nth(1).unwrap_or_default();
-    const KNOWN: [&str; 7] = ["", "write", "read", "nlu", "voice", "replay", "cost"];
+    const KNOWN: [&str; 8] = ["", "write", "read", "nlu", "voice", "replay", "cost", "e2e"];
     if !KNOWN.contains(&only.as_str()) {
         // `--help`, `-h`, or a typo: the usage, not a whole run.
         println!("{USAGE}");
@@ -511,6 +532,13 @@ async fn main() -> anyhow::Result<()> {
         server.drop(&db.0).await?;
         return Ok(());
     }
+    if only == "e2e" {
+        // `bench e2e [sqlite|postgres]`: one backend, or both.
+        let only_backend = std::env::args().nth(2).unwrap_or_default();
+        e2e::run(&only_backend, &dir, &admin).await?;
+        let _ = std::fs::remove_dir_all(&dir);
+        return Ok(());
+    }
     let (write, read) = (only != "read", only != "write" && only != "replay");
     if write {
         let sqlite = eventstore::connect(&format!("sqlite://{}/bench.db", dir.display())).await?;
@@ -548,6 +576,10 @@ async fn main() -> anyhow::Result<()> {
         for extra in [catchup.0, http.0, chat.0] {
             server.drop(&extra).await?;
         }
+    }
+    if only.is_empty() {
+        // Last: its services keep running in this process until it exits.
+        e2e::run("", &dir, &admin).await?;
     }
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())

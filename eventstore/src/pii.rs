@@ -129,16 +129,28 @@ pub async fn guest_for_phone(db: &Db, phone: &str) -> Result<GuestId, sqlx::Erro
         return Ok(id);
     }
     let fresh = GuestId::random();
+    // A row back means this call linked the number; none, that another linked it meanwhile.
     let sql = "INSERT INTO guest_directory (phone_digest, guest_id) VALUES ($1, $2) \
-               ON CONFLICT (phone_digest) DO NOTHING";
+               ON CONFLICT (phone_digest) DO NOTHING RETURNING guest_id";
     let (digest, id) = (phone_digest(phone), fresh.stream_id());
-    match db {
+    let linked: Option<String> = match db {
         Db::Postgres(p) => {
-            sqlx::query(sql).bind(digest).bind(id).execute(p).await?;
+            sqlx::query_scalar(sql)
+                .bind(digest)
+                .bind(id)
+                .fetch_optional(p)
+                .await?
         }
         Db::Sqlite(p) => {
-            sqlx::query(sql).bind(digest).bind(id).execute(p).await?;
+            sqlx::query_scalar(sql)
+                .bind(digest)
+                .bind(id)
+                .fetch_optional(p)
+                .await?
         }
+    };
+    if linked.is_some() {
+        return Ok(fresh);
     }
     Ok(find_guest(db, phone).await?.unwrap_or(fresh))
 }

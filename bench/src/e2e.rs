@@ -1,0 +1,427 @@
+//! End to end, per backend: how much of the store's booking-command rate survives the whole HTTP
+//! stack (`POST /v1/reservations` with 8 and 50 connections), how long 100 WhatsApp guests
+//! writing at once wait for their first reply to be queued, and the service's memory after each
+//! phase. The store's rate is measured in the same run, so the HTTP rate is read as a ratio of
+//! it rather than as a number to compare across machines.
+//!
+//! The service runs in this process (as in [`crate::read`]), so client and server share the
+//! machine's cores: the HTTP figures are what one box serving its own load would do.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration as StdDuration, Instant};
+
+use anyhow::Context;
+use chrono::{Days, Utc};
+use domain::Accommodation;
+use eventstore::{CommandHandler, EventStore};
+use hmac::{Hmac, KeyInit, Mac};
+use serde_json::json;
+
+use crate::read::{percentile, start_app};
+use crate::{Server, Stats};
+
+/// The service's Meta app secret for the run: deliveries are signed with it, as Meta signs them.
+const APP_SECRET: &str = "bench-whatsapp-app-secret";
+/// Cabins registered through the admin API for the HTTP phases.
+const CABINS: usize = 50;
+/// Guests writing on WhatsApp at the same moment.
+const GUESTS: usize = 100;
+/// Holds over HTTP start this many days ahead, after the March nights the guests ask about, so
+/// the WhatsApp turns search a calendar the holds have not filled.
+const FIRST_HOLD_DAY: u64 = 120;
+/// Nights per cabin the holds may use, keeping every stay inside the open calendar (two years).
+const HOLD_NIGHTS: u64 = 600;
+
+/// `bench e2e [sqlite|postgres]` (both when `only` is empty), each backend on fresh databases:
+/// one for the store's baseline, one for the service, so neither run sees the other's rows.
+pub async fn run(only: &str, dir: &Path, admin_url: &str) -> anyhow::Result<()> {
+    if only != "postgres" {
+        let store =
+            eventstore::connect(&format!("sqlite://{}/e2e-store.db", dir.display())).await?;
+        let http = format!("sqlite://{}/e2e-http.db", dir.display());
+        backend("e2e sqlite", store, &http).await?;
+    }
+    if only != "sqlite" {
+        let mut server = Server::connect(admin_url).await?;
+        let store_db = server.create("e2e_store").await?;
+        let http_db = server.create("e2e_http").await?;
+        let store = eventstore::connect(&store_db.1).await?;
+        let result = backend("e2e postgres", store, &http_db.1).await;
+        // Dropped whatever happened, so a failed run leaves no databases behind.
+        server.drop(&store_db.0).await?;
+        server.drop(&http_db.0).await?;
+        result?;
+    }
+    Ok(())
+}
+
+/// Every phase on one backend, printing a line per figure.
+async fn backend(label: &str, store: Arc<dyn EventStore>, http_url: &str) -> anyhow::Result<()> {
+    let dur = secs();
+    let store_rate = store_rate(label, store, dur).await?;
+    let after_store = rss_mb();
+    let secret = ("CABANAS_WHATSAPP_APP_SECRET", APP_SECRET.to_owned());
+    let (base, state) = start_app(http_url, 0, &[secret]).await?;
+    let after_start = rss_mb();
+    let token = api::auth::Keys::new(state.settings.secret()?).mint(
+        "bench",
+        api::auth::Role::Admin,
+        chrono::Duration::hours(1),
+    )?;
+    let ids = Arc::new(register_cabins(&base, &token).await?);
+    // One counter across both phases: no two requests of the run want the same cabin and night.
+    let next = Arc::new(AtomicUsize::new(0));
+    for conns in [8, 50] {
+        let mut run = holds(&base, ids.clone(), next.clone(), conns, dur).await?;
+        run.print(label, conns, store_rate);
+    }
+    let after_holds = rss_mb();
+    // The projections may trail the holds: how far shows in how long they take to reach the
+    // head, and the turns then start from a caught-up service rather than a busy one.
+    let t = Instant::now();
+    state.runner.catch_up().await?;
+    println!(
+        "{label}: projections reached the head {:.0} ms after the last hold",
+        t.elapsed().as_secs_f64() * 1000.0
+    );
+    whatsapp_turns(label, &base, &state.db).await?;
+    println!(
+        "{label}: RSS after store: {after_store:.0} MB, after start: {after_start:.0} MB, \
+         after holds: {after_holds:.0} MB, after turns: {:.0} MB",
+        rss_mb()
+    );
+    Ok(())
+}
+
+/// How long each closed-loop phase lasts: CABANAS_BENCH_SECS, default 5.
+fn secs() -> StdDuration {
+    let secs = std::env::var("CABANAS_BENCH_SECS")
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+        .filter(|s| *s > 0.0)
+        .unwrap_or(5.0);
+    StdDuration::from_secs_f64(secs)
+}
+
+/// This process's resident memory in MB. The service runs in this process, so it is the
+/// service's own, plus the bench client's (little beyond its latencies).
+fn rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// The duration-bound twin of [`crate::run`]: `writers` tasks call `op(writer, i)` back to back
+/// until `dur` has passed; `op` returns true on success. Returns the stats and the failures.
+async fn run_for<F, Fut>(writers: usize, dur: StdDuration, op: F) -> (Stats, usize)
+where
+    F: Fn(usize, usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = bool> + Send,
+{
+    let op = Arc::new(op);
+    let start = Instant::now();
+    let deadline = start + dur;
+    let mut tasks = Vec::new();
+    for w in 0..writers {
+        let op = op.clone();
+        tasks.push(tokio::spawn(async move {
+            let (mut lat, mut failed, mut i) = (Vec::new(), 0, 0);
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                if op(w, i).await {
+                    lat.push(t.elapsed());
+                } else {
+                    failed += 1;
+                }
+                i += 1;
+            }
+            (lat, failed)
+        }));
+    }
+    let (mut latencies, mut failed) = (Vec::new(), 0);
+    for t in tasks {
+        if let Ok((l, f)) = t.await {
+            latencies.extend(l);
+            failed += f;
+        }
+    }
+    let elapsed = start.elapsed();
+    let count = latencies.len();
+    (
+        Stats {
+            count,
+            elapsed,
+            latencies,
+        },
+        failed,
+    )
+}
+
+/// The baseline: holds straight through the command handler, exactly the command `bench write`
+/// measures, 8 writers on distinct cabins and nights, with no service (so no projections)
+/// running on its database.
+async fn store_rate(
+    label: &str,
+    store: Arc<dyn EventStore>,
+    dur: StdDuration,
+) -> anyhow::Result<f64> {
+    let handler = Arc::new(CommandHandler::<Accommodation>::new(store));
+    let ids = Arc::new(crate::register_cabins(&handler).await?);
+    let (mut st, failed) = run_for(8, dur, move |w, i| {
+        let (h, ids) = (handler.clone(), ids.clone());
+        async move { crate::booking_command(&h, &ids, w, i, 0).await }
+    })
+    .await;
+    println!(
+        "{label}: store booking commands 8 writers: {:.0}/s p50 {:.2} ms p99 {:.2} ms failed {failed}",
+        st.rate(),
+        st.pct(0.5),
+        st.pct(0.99)
+    );
+    Ok(st.rate())
+}
+
+/// `CABINS` cabins registered through `POST /v1/admin/accommodations`; their ids.
+async fn register_cabins(base: &str, token: &str) -> anyhow::Result<Vec<String>> {
+    let client = reqwest::Client::new();
+    let mut ids = Vec::with_capacity(CABINS);
+    for n in 0..CABINS {
+        let cabin = json!({"name": format!("Cabaña {n}"), "capacity": 6, "min_nights": 1,
+                           "pricing": {"nightly_base": 40000, "cleaning_fee": 8000}});
+        let reply = client
+            .post(format!("{base}/v1/admin/accommodations"))
+            .bearer_auth(token)
+            .json(&cabin)
+            .send()
+            .await?;
+        anyhow::ensure!(
+            reply.status() == 201,
+            "registering a cabin: {}",
+            reply.status()
+        );
+        let body: serde_json::Value = reply.json().await?;
+        let id = body["id"]
+            .as_str()
+            .context("a registration without an id")?;
+        ids.push(id.to_owned());
+    }
+    Ok(ids)
+}
+
+/// The `k`-th hold request of the run: cabin k mod 50, and the next night once every cabin has
+/// had one, so no two requests ever want the same cabin and night. Each is a new guest, as on a
+/// website; the name and number are made up.
+fn hold_body(ids: &[String], k: usize) -> serde_json::Value {
+    let day = FIRST_HOLD_DAY + (k / ids.len()) as u64 % HOLD_NIGHTS;
+    let check_in = Utc::now().date_naive() + Days::new(day);
+    json!({
+        "accommodation_id": ids[k % ids.len()],
+        "check_in": check_in,
+        "check_out": check_in + Days::new(1),
+        "guests": 2,
+        "guest": {"name": "Huésped de prueba", "phone": format!("+549110{:07}", k % 10_000_000)},
+    })
+}
+
+/// What one closed-loop phase of holds saw.
+#[derive(Default)]
+struct HoldRun {
+    /// Of the 201s.
+    latencies: Vec<StdDuration>,
+    /// 409s: nights taken (none expected, since every request wants its own).
+    conflicts: usize,
+    /// Anything else, transport failures as status 0.
+    errors: Vec<u16>,
+    elapsed: StdDuration,
+}
+
+impl HoldRun {
+    fn merge(&mut self, other: HoldRun) {
+        self.latencies.extend(other.latencies);
+        self.conflicts += other.conflicts;
+        self.errors.extend(other.errors);
+    }
+
+    fn print(&mut self, label: &str, conns: usize, store_rate: f64) {
+        let rate = self.latencies.len() as f64 / self.elapsed.as_secs_f64();
+        let mut kinds = self.errors.clone();
+        kinds.sort_unstable();
+        kinds.dedup();
+        println!(
+            "{label}: POST /v1/reservations {conns} conns: {rate:.0}/s p50 {:.2} ms p99 {:.2} ms \
+             errors {}{} 409s {} (ratio to store {:.2})",
+            percentile(&mut self.latencies, 0.5),
+            percentile(&mut self.latencies, 0.99),
+            self.errors.len(),
+            if kinds.is_empty() {
+                String::new()
+            } else {
+                format!(" {kinds:?}")
+            },
+            self.conflicts,
+            rate / store_rate
+        );
+    }
+}
+
+/// `conns` clients, one connection each, placing holds back to back for `dur`.
+async fn holds(
+    base: &str,
+    ids: Arc<Vec<String>>,
+    next: Arc<AtomicUsize>,
+    conns: usize,
+    dur: StdDuration,
+) -> anyhow::Result<HoldRun> {
+    // A pool as large as the clients, so each keeps its connection rather than reconnecting.
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(conns)
+        .build()?;
+    let url = format!("{base}/v1/reservations");
+    let start = Instant::now();
+    let deadline = start + dur;
+    let mut tasks = Vec::with_capacity(conns);
+    for _ in 0..conns {
+        let (client, url, ids, next) = (client.clone(), url.clone(), ids.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut run = HoldRun::default();
+            while Instant::now() < deadline {
+                let body = hold_body(&ids, next.fetch_add(1, Ordering::Relaxed));
+                let t = Instant::now();
+                // The body is read to its end: the answer is only whole then, and the
+                // connection only reusable then.
+                let status = match client.post(&url).json(&body).send().await {
+                    Ok(r) => {
+                        let status = r.status().as_u16();
+                        if r.bytes().await.is_ok() { status } else { 0 }
+                    }
+                    Err(_) => 0,
+                };
+                match status {
+                    201 => run.latencies.push(t.elapsed()),
+                    409 => run.conflicts += 1,
+                    other => run.errors.push(other),
+                }
+            }
+            run
+        }));
+    }
+    let mut all = HoldRun::default();
+    for t in tasks {
+        all.merge(t.await?);
+    }
+    all.elapsed = start.elapsed();
+    Ok(all)
+}
+
+/// `X-Hub-Signature-256` for `body`, as Meta computes it with the app secret.
+fn sign(body: &[u8]) -> anyhow::Result<String> {
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(APP_SECRET.as_bytes())
+        .map_err(|e| anyhow::anyhow!("HMAC key: {e}"))?;
+    mac.update(body);
+    Ok(format!(
+        "sha256={}",
+        hex::encode(mac.finalize().into_bytes())
+    ))
+}
+
+/// Guest `i`'s message, as Meta delivers it: a question that needs an availability search (the
+/// heaviest common turn). The number is made up.
+fn delivery(wamid: &str, i: usize) -> anyhow::Result<Vec<u8>> {
+    let wa_id = format!("549120{i:07}");
+    let body = json!({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"phone_number_id": "1"},
+            "contacts": [{"profile": {"name": "Bench"}, "wa_id": wa_id}],
+            "messages": [{"from": wa_id, "id": wamid,
+                "timestamp": Utc::now().timestamp().to_string(), "type": "text",
+                "text": {"body": "hola, tienen lugar del 10 al 12 de marzo para 2?"}}]
+        }}]}]
+    });
+    Ok(serde_json::to_vec(&body)?)
+}
+
+/// `GUESTS` guests write at the same moment; each one's wait runs from its POST to its first
+/// reply's row in `wa_outbox` (`{wamid}:0`).
+async fn whatsapp_turns(label: &str, base: &str, db: &eventstore::Db) -> anyhow::Result<()> {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(GUESTS)
+        .build()?;
+    let prefix = format!("wamid.e2e-{}-", std::process::id());
+    let start = Instant::now();
+    let mut posts = Vec::with_capacity(GUESTS);
+    for i in 0..GUESTS {
+        let body = delivery(&format!("{prefix}{i}"), i)?;
+        let signature = sign(&body)?;
+        let request = client
+            .post(format!("{base}/webhooks/whatsapp"))
+            .header("content-type", "application/json")
+            .header("X-Hub-Signature-256", signature)
+            .body(body);
+        posts.push(tokio::spawn(async move {
+            let sent = Instant::now();
+            let ok = matches!(request.send().await, Ok(r) if r.status().is_success());
+            (sent, ok)
+        }));
+    }
+    let queued = wait_for_replies(db, &prefix).await?;
+    let mut latencies = Vec::with_capacity(GUESTS);
+    for (i, post) in posts.into_iter().enumerate() {
+        let (sent, ok) = post.await?;
+        anyhow::ensure!(ok, "a signed delivery was refused");
+        if let Some(at) = queued.get(&i) {
+            latencies.push(at.saturating_duration_since(sent));
+        }
+    }
+    let last = queued.values().max().map_or(start, |t| *t);
+    println!(
+        "{label}: WhatsApp turn, {GUESTS} guests at once: p50 {:.0} ms p95 {:.0} ms p99 {:.0} ms, \
+         {:.1} turns/s",
+        percentile(&mut latencies, 0.5),
+        percentile(&mut latencies, 0.95),
+        percentile(&mut latencies, 0.99),
+        GUESTS as f64 / last.duration_since(start).as_secs_f64()
+    );
+    Ok(())
+}
+
+/// When each guest's first reply was first seen queued, by guest. One poller watches for every
+/// reply: a hundred would load the very database whose turns they time. Its 2 ms period bounds
+/// the error it adds to each wait.
+async fn wait_for_replies(
+    db: &eventstore::Db,
+    prefix: &str,
+) -> anyhow::Result<HashMap<usize, Instant>> {
+    let mut seen = HashMap::with_capacity(GUESTS);
+    let deadline = Instant::now() + StdDuration::from_secs(120);
+    while seen.len() < GUESTS {
+        let rows: Vec<(String,)> = eventstore::db_fetch!(
+            db,
+            (String,),
+            fetch_all,
+            "SELECT id FROM wa_outbox WHERE id LIKE $1".to_owned(),
+            format!("{prefix}%:0")
+        )?;
+        let now = Instant::now();
+        for (id,) in rows {
+            let guest = id.strip_prefix(prefix).and_then(|r| r.strip_suffix(":0"));
+            if let Some(i) = guest.and_then(|g| g.parse().ok()) {
+                seen.entry(i).or_insert(now);
+            }
+        }
+        anyhow::ensure!(
+            now < deadline,
+            "only {} of {GUESTS} replies queued within 120 s",
+            seen.len()
+        );
+        tokio::time::sleep(StdDuration::from_millis(2)).await;
+    }
+    Ok(seen)
+}
