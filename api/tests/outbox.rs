@@ -696,3 +696,41 @@ async fn a_forwarded_file_is_fetched_uploaded_and_sent_by_its_new_id() {
         assert_eq!(uploads, 1, "{backend}");
     }
 }
+
+/// Claims left by a sender that stopped are shortened when the queue changes hands (the one
+/// SQLite process starting, a new lease holder on PostgreSQL): taken up as retaken once a
+/// status update has had time to arrive, not a minute after they were claimed; a claim already
+/// ending sooner is left as it is.
+#[tokio::test]
+async fn claims_of_a_stopped_sender_are_taken_up_soon_after_a_takeover() {
+    use app::queue::{Queue, Shape};
+    for (backend, db) in dbs().await {
+        let now = 1_800_000_000_000_i64;
+        for id in ["stranded", "ending"] {
+            let reply = Reply::text(format!("respuesta {id}")).unwrap();
+            enqueue(&db, id, "5491122334455", &reply, now)
+                .await
+                .unwrap();
+        }
+        for (id, until) in [("stranded", now + 60_000), ("ending", now + 5_000)] {
+            eventstore::db_exec!(
+                &db,
+                "UPDATE wa_outbox SET status = 'sending', claimed_until_ms = $2 WHERE id = $1"
+                    .to_owned(),
+                id.to_owned(),
+                until
+            )
+            .unwrap();
+        }
+        let queue = Queue::with(db.clone(), Shape::OUTBOX);
+        assert_eq!(queue.release_claims(now + 20_000).await.unwrap(), 1);
+        // Before: only the claim that was ending sooner anyway.
+        let sooner = queue.claim(now + 19_999, 10).await.unwrap();
+        assert_eq!(sooner.len(), 1, "{backend}");
+        assert_eq!(sooner[0].id, "ending", "{backend}");
+        let later = queue.claim(now + 20_001, 10).await.unwrap();
+        assert_eq!(later.len(), 1, "{backend}");
+        assert_eq!(later[0].id, "stranded", "{backend}");
+        assert!(later[0].retaken, "{backend}");
+    }
+}

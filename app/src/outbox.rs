@@ -575,6 +575,7 @@ pub async fn run(
     // With several instances one sends at a time (the lease, as `chat::run` holds one): two
     // senders could each claim one of a guest's replies and deliver them out of order.
     let mut lease = projections::lease::Lease::new("cabanas-worker");
+    let mut was_active = false;
     loop {
         let active = match lease.acquire(&outbox.db, &["outbox"]).await {
             Ok(held) => !held.is_empty(),
@@ -583,6 +584,18 @@ pub async fn run(
                 false
             }
         };
+        if active && !was_active {
+            // The sender before (a run that stopped, or an instance that died) held the lease
+            // alone: its claims are taken up as retaken once the status update of a reply it
+            // was handing over has had time to arrive (then it is not sent again), instead of
+            // a minute after they were claimed.
+            let queue = Queue::with(outbox.db.clone(), Shape::OUTBOX);
+            let until = clock().timestamp_millis() + STATUS_WAIT_MS;
+            if let Err(err) = queue.release_claims(until).await {
+                tracing::warn!(error = %err, "replies claimed by the sender before not released");
+            }
+        }
+        was_active = active;
         if let Some(flag) = &outbox.active {
             flag.store(active, std::sync::atomic::Ordering::Relaxed);
         }

@@ -108,6 +108,23 @@ impl Queue {
         Ok(claimed)
     }
 
+    /// Shortens every claim to end at `until_ms` (at the latest), so rows a stopped worker had
+    /// claimed are taken up again then, as retaken (it may have done the work before it
+    /// stopped), instead of after the claim's minute. Only for a worker that knows nobody else
+    /// holds claims: the one process on SQLite as it starts, or a queue's lease holder as it
+    /// takes the lease over.
+    pub async fn release_claims(&self, until_ms: i64) -> Result<u64, sqlx::Error> {
+        let Shape { table, working, .. } = self.shape;
+        db_exec!(
+            &self.db,
+            format!(
+                "UPDATE {table} SET claimed_until_ms = $1 \
+                 WHERE status = '{working}' AND claimed_until_ms > $1"
+            ),
+            until_ms
+        )
+    }
+
     /// The row's work is finished; `outcome` says what it did (inbox and task tables).
     pub async fn done(&self, id: &str, outcome: &str, now_ms: i64) -> Result<(), sqlx::Error> {
         self.close(id, "done", Some(outcome), None, now_ms).await

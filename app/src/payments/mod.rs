@@ -53,6 +53,18 @@ const BATCH: i64 = 20;
 /// Notifications and reactor tasks for the life of the service: at once when woken, otherwise
 /// every half second (retries coming due, tasks the projection runner queued).
 pub async fn run(state: Arc<Context>, mut stop: crate::Stop) {
+    // On SQLite this process is the only one: whatever is claimed was claimed by a run that
+    // stopped (a crash), and is taken up again now rather than a minute from now.
+    if matches!(state.db, eventstore::Db::Sqlite(_)) {
+        for table in ["mp_inbox", "reactor_tasks"] {
+            let queue = crate::queue::Queue::new(state.db.clone(), table);
+            // Safe at once: a payment link or a refund asked for again carries the same
+            // idempotency key, and a notification is acted on by its payment's state.
+            if let Err(err) = queue.release_claims(state.now().timestamp_millis()).await {
+                tracing::warn!(error = %err, table, "claims left by a stopped run not released");
+            }
+        }
+    }
     loop {
         if stop.requested() {
             return;
