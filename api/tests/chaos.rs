@@ -803,6 +803,56 @@ struct Round {
     restarted_in: Duration,
 }
 
+/// `CABINS` cabins registered through the API; their ids.
+async fn register_cabins(http: &reqwest::Client, base: &str, admin: &str) -> Vec<String> {
+    let mut cabins = Vec::new();
+    for n in 0..CABINS {
+        let r = http
+            .post(format!("{base}/v1/admin/accommodations"))
+            .bearer_auth(admin)
+            .json(
+                &json!({"name": format!("Cabaña {n}"), "capacity": 4, "min_nights": 1,
+                          "pricing": {"nightly_base": 30000, "cleaning_fee": 5000}}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 201);
+        let body: Value = r.json().await.unwrap();
+        cabins.push(body["id"].as_str().unwrap().to_owned());
+    }
+    cabins
+}
+
+/// Waits until everything due is done: side effects a killed server had claimed are taken up
+/// again (at once on SQLite, else when the claim runs out), retries wait out their backoff.
+async fn settle(
+    backend: Backend,
+    db: &Db,
+    base: &str,
+    meta: &Meta,
+    echoed: &Echoed,
+    load_done: Instant,
+) {
+    let settle_limit = Duration::from_secs(120);
+    loop {
+        let (tasks, replies, lag, statuses) = backlog(db, base, meta, echoed).await;
+        if (tasks, replies, lag, statuses) == (0, 0, 0, 0) {
+            return;
+        }
+        assert!(
+            load_done.elapsed() < settle_limit,
+            "{backend:?}: not settled {settle_limit:?} after the load: {tasks} side effects \
+             queued, {replies} replies unsent, read models {lag} events behind, {statuses} \
+             status updates not accepted"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+// Long on purpose: the scenario in the order it happens (start, kill rounds under load,
+// settle, checks from the API, the streams and the fakes, the figures, the assertions), so
+// one read shows what a kill round proves; the checks themselves live in their own functions.
 async fn kill_rounds(backend: Backend) {
     let t0 = Instant::now();
     let seed = seed() ^ (backend as u64 + 1);
@@ -827,22 +877,7 @@ async fn kill_rounds(backend: Backend) {
     let db = store.db();
 
     let http = client(CLIENT_TIMEOUT);
-    let mut cabins = Vec::new();
-    for n in 0..CABINS {
-        let r = http
-            .post(format!("{}/v1/admin/accommodations", server.base()))
-            .bearer_auth(&admin)
-            .json(
-                &json!({"name": format!("Cabaña {n}"), "capacity": 4, "min_nights": 1,
-                          "pricing": {"nightly_base": 30000, "cleaning_fee": 5000}}),
-            )
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status().as_u16(), 201);
-        let body: Value = r.json().await.unwrap();
-        cabins.push(body["id"].as_str().unwrap().to_owned());
-    }
+    let cabins = register_cabins(&http, &server.base(), &admin).await;
 
     let stop_echo = Arc::new(AtomicBool::new(false));
     let echoed = Arc::new(Echoed::default());
@@ -907,23 +942,15 @@ async fn kill_rounds(backend: Backend) {
     }
     let load_done = Instant::now();
 
-    // Everything due is done: side effects a killed server had claimed are taken again when
-    // the claim runs out (a minute), retries wait out their backoff.
-    let settle_limit = Duration::from_secs(120);
-    loop {
-        let (tasks, replies, lag, statuses) =
-            backlog(&db, &server.base(), &fakes.meta, &echoed).await;
-        if (tasks, replies, lag, statuses) == (0, 0, 0, 0) {
-            break;
-        }
-        assert!(
-            load_done.elapsed() < settle_limit,
-            "{backend:?}: not settled {settle_limit:?} after the load: {tasks} side effects \
-             queued, {replies} replies unsent, read models {lag} events behind, {statuses} \
-             status updates not accepted"
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    settle(
+        backend,
+        &db,
+        &server.base(),
+        &fakes.meta,
+        &echoed,
+        load_done,
+    )
+    .await;
     let settled_in = load_done.elapsed();
     stop_echo.store(true, Ordering::Relaxed);
     echo.await.unwrap();
@@ -955,30 +982,10 @@ async fn kill_rounds(backend: Backend) {
     let chain: Value = verify.json().await.unwrap_or_default();
     server.stop();
 
-    // From the event streams: every acknowledged hold is there under its code, and no two
-    // active stays of a cabin share a night.
-    let handler = CommandHandler::<domain::Accommodation>::new(store.clone());
-    let mut in_log: HashMap<String, String> = HashMap::new();
-    let mut linked: HashSet<String> = HashSet::new();
-    let mut overlaps = Vec::new();
-    for cabin in &cabins {
-        let id: domain::AccommodationId = cabin.parse().unwrap();
-        let (_, acc) = handler.current(&id.stream_id()).await.unwrap();
-        for r in acc.reservations() {
-            in_log.insert(r.code.to_string(), r.id.to_string());
-            if r.payment_url.is_some() {
-                linked.insert(r.id.to_string());
-            }
-        }
-        let stays: Vec<_> = acc.active_stays().collect();
-        for (i, (a, who_a)) in stays.iter().enumerate() {
-            for (b, who_b) in &stays[i + 1..] {
-                if a.overlaps(b) {
-                    overlaps.push(format!("{cabin}: {who_a:?} {a:?} and {who_b:?} {b:?}"));
-                }
-            }
-        }
-    }
+    let hold_log = HoldLog::read(&store, &cabins).await;
+    let HoldLog {
+        in_log, overlaps, ..
+    } = &hold_log;
     let lost_in_log: Vec<&Acked> = acked
         .iter()
         .filter(|a| in_log.get(&a.code) != Some(&a.reservation_id))
@@ -994,96 +1001,13 @@ async fn kill_rounds(backend: Backend) {
     let rebuilt = rebuild(&scratch.0, &db, &history).await;
     let differences = replay_tests::diff(&live, &rebuilt);
 
-    // Each side effect once: per hold one Mercado Pago idempotency key (its retries reuse it)
-    // and one link recorded; per reply one message Meta took.
-    let mut duplicates = Vec::new();
-    let mut problems = Vec::new();
-    let mut events_of: BTreeMap<(String, String), usize> = BTreeMap::new();
-    for line in &history {
-        if let Some(r) = line.payload["reservation_id"].as_str()
-            && matches!(
-                line.event_type.as_str(),
-                "HoldPlaced" | "PaymentLinkCreated"
-            )
-        {
-            *events_of
-                .entry((line.event_type.clone(), r.to_owned()))
-                .or_default() += 1;
-        }
-    }
-    for ((event_type, r), n) in &events_of {
-        if *n > 1 {
-            duplicates.push(format!("{event_type} ×{n} for {r}"));
-        }
-    }
-    let mp = fakes.mp.snapshot();
-    let mut keys: HashMap<&str, HashSet<&str>> = HashMap::new();
-    for (reference, key) in &mp.calls {
-        keys.entry(reference).or_default().insert(key);
-    }
-    for (reference, keys) in &keys {
-        if keys.len() > 1 {
-            duplicates.push(format!(
-                "{} Mercado Pago keys for {reference}: {keys:?}",
-                keys.len()
-            ));
-        }
-        if !in_log.values().any(|r| r == reference) {
-            problems.push(format!(
-                "a payment link for {reference}, not a hold in the log"
-            ));
-        }
-    }
-    for r in in_log.values() {
-        if keys.get(r.as_str()).is_none_or(|k| k.is_empty()) {
-            problems.push(format!("no Mercado Pago call for the hold {r}"));
-        }
-        if !linked.contains(r) {
-            problems.push(format!("no payment link recorded for the hold {r}"));
-        }
-    }
-    let meta = fakes.meta.snapshot();
-    let mut per_reply: HashMap<&str, usize> = HashMap::new();
-    for m in &meta.taken {
-        *per_reply.entry(m.tracker.as_str()).or_default() += 1;
-    }
-    for (tracker, n) in &per_reply {
-        if *n > 1 {
-            duplicates.push(format!("Meta took the reply {tracker} {n} times"));
-        }
-    }
-    if meta.untracked > 0 {
-        problems.push(format!("{} messages without our reply id", meta.untracked));
-    }
-    let outbox = pairs(&db, "SELECT id, status FROM wa_outbox").await;
-    for (id, status) in &outbox {
-        if status != "sent" || !per_reply.contains_key(id.as_str()) {
-            problems.push(format!(
-                "reply {id}: {status}, taken by Meta {} times",
-                per_reply.get(id.as_str()).copied().unwrap_or(0)
-            ));
-        }
-    }
-    let queued: HashSet<&str> = outbox.iter().map(|(id, _)| id.as_str()).collect();
-    for tracker in per_reply.keys() {
-        if !queued.contains(tracker) {
-            problems.push(format!("Meta took {tracker}, which is not in the outbox"));
-        }
-    }
-    let told = acked.iter().filter(|a| a.whatsapp).count();
-    for a in acked.iter().filter(|a| a.whatsapp) {
-        let n = meta
-            .taken
-            .iter()
-            .filter(|m| m.body.contains(&a.code))
-            .count();
-        if n != 1 {
-            problems.push(format!(
-                "the guest of {} was told {n} times on WhatsApp",
-                a.code
-            ));
-        }
-    }
+    let effects = effects(&db, &fakes, &history, &hold_log, &acked).await;
+    let Effects {
+        duplicates,
+        problems,
+        ..
+    } = &effects;
+    let (mp, meta) = (fakes.mp.snapshot(), fakes.meta.snapshot());
 
     // The figures.
     let name = match backend {
@@ -1144,13 +1068,13 @@ async fn kill_rounds(backend: Backend) {
         mp.calls.len(),
         mp.refused,
         mp.slow,
-        keys.len(),
-        keys.values().map(HashSet::len).sum::<usize>(),
+        effects.linked_holds,
+        effects.keys,
         meta.taken.len(),
         meta.slow,
         meta.refused,
-        outbox.len(),
-        told,
+        effects.replies,
+        effects.told,
         duplicates.len(),
         t0.elapsed().as_secs_f64(),
     );
@@ -1194,11 +1118,171 @@ async fn kill_rounds(backend: Backend) {
         "{backend:?}: the providers' faults were not exercised"
     );
 
-    drop(handler);
     drop(store);
     if backend == Backend::Postgres {
         drop_database(&url).await;
     }
+}
+
+/// What the event streams say, not the read models: every hold under its code (code → id),
+/// those with a payment link recorded, and any two active stays of a cabin sharing a night.
+struct HoldLog {
+    in_log: HashMap<String, String>,
+    linked: HashSet<String>,
+    overlaps: Vec<String>,
+}
+
+impl HoldLog {
+    async fn read(store: &Arc<dyn EventStore>, cabins: &[String]) -> HoldLog {
+        let handler = CommandHandler::<domain::Accommodation>::new(store.clone());
+        let mut log = HoldLog {
+            in_log: HashMap::new(),
+            linked: HashSet::new(),
+            overlaps: Vec::new(),
+        };
+        for cabin in cabins {
+            let id: domain::AccommodationId = cabin.parse().unwrap();
+            let (_, acc) = handler.current(&id.stream_id()).await.unwrap();
+            for r in acc.reservations() {
+                log.in_log.insert(r.code.to_string(), r.id.to_string());
+                if r.payment_url.is_some() {
+                    log.linked.insert(r.id.to_string());
+                }
+            }
+            let stays: Vec<_> = acc.active_stays().collect();
+            for (i, (a, who_a)) in stays.iter().enumerate() {
+                for (b, who_b) in &stays[i + 1..] {
+                    if a.overlaps(b) {
+                        log.overlaps
+                            .push(format!("{cabin}: {who_a:?} {a:?} and {who_b:?} {b:?}"));
+                    }
+                }
+            }
+        }
+        log
+    }
+}
+
+/// Each side effect once: per hold one Mercado Pago idempotency key (its retries reuse it) and
+/// one link recorded; per reply one message Meta took; each WhatsApp guest told once.
+async fn effects(
+    db: &Db,
+    fakes: &Fakes,
+    history: &[eventstore::history::Line],
+    hold_log: &HoldLog,
+    acked: &[Acked],
+) -> Effects {
+    let HoldLog { in_log, linked, .. } = hold_log;
+    let mut duplicates = Vec::new();
+    let mut problems = Vec::new();
+    let mut events_of: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for line in history {
+        if let Some(r) = line.payload["reservation_id"].as_str()
+            && matches!(
+                line.event_type.as_str(),
+                "HoldPlaced" | "PaymentLinkCreated"
+            )
+        {
+            *events_of
+                .entry((line.event_type.clone(), r.to_owned()))
+                .or_default() += 1;
+        }
+    }
+    for ((event_type, r), n) in &events_of {
+        if *n > 1 {
+            duplicates.push(format!("{event_type} ×{n} for {r}"));
+        }
+    }
+    let mp = fakes.mp.snapshot();
+    let mut keys: HashMap<&str, HashSet<&str>> = HashMap::new();
+    for (reference, key) in &mp.calls {
+        keys.entry(reference).or_default().insert(key);
+    }
+    for (reference, keys) in &keys {
+        if keys.len() > 1 {
+            duplicates.push(format!(
+                "{} Mercado Pago keys for {reference}: {keys:?}",
+                keys.len()
+            ));
+        }
+        if !in_log.values().any(|r| r == reference) {
+            problems.push(format!(
+                "a payment link for {reference}, not a hold in the log"
+            ));
+        }
+    }
+    for r in in_log.values() {
+        if keys.get(r.as_str()).is_none_or(|k| k.is_empty()) {
+            problems.push(format!("no Mercado Pago call for the hold {r}"));
+        }
+        if !linked.contains(r) {
+            problems.push(format!("no payment link recorded for the hold {r}"));
+        }
+    }
+    let meta = fakes.meta.snapshot();
+    let mut per_reply: HashMap<&str, usize> = HashMap::new();
+    for m in &meta.taken {
+        *per_reply.entry(m.tracker.as_str()).or_default() += 1;
+    }
+    for (tracker, n) in &per_reply {
+        if *n > 1 {
+            duplicates.push(format!("Meta took the reply {tracker} {n} times"));
+        }
+    }
+    if meta.untracked > 0 {
+        problems.push(format!("{} messages without our reply id", meta.untracked));
+    }
+    let outbox = pairs(db, "SELECT id, status FROM wa_outbox").await;
+    for (id, status) in &outbox {
+        if status != "sent" || !per_reply.contains_key(id.as_str()) {
+            problems.push(format!(
+                "reply {id}: {status}, taken by Meta {} times",
+                per_reply.get(id.as_str()).copied().unwrap_or(0)
+            ));
+        }
+    }
+    let queued: HashSet<&str> = outbox.iter().map(|(id, _)| id.as_str()).collect();
+    for tracker in per_reply.keys() {
+        if !queued.contains(tracker) {
+            problems.push(format!("Meta took {tracker}, which is not in the outbox"));
+        }
+    }
+    let told = acked.iter().filter(|a| a.whatsapp).count();
+    for a in acked.iter().filter(|a| a.whatsapp) {
+        let n = meta
+            .taken
+            .iter()
+            .filter(|m| m.body.contains(&a.code))
+            .count();
+        if n != 1 {
+            problems.push(format!(
+                "the guest of {} was told {n} times on WhatsApp",
+                a.code
+            ));
+        }
+    }
+
+    Effects {
+        linked_holds: keys.len(),
+        keys: keys.values().map(HashSet::len).sum(),
+        replies: outbox.len(),
+        duplicates,
+        problems,
+        told,
+    }
+}
+
+/// What `effects` found, and the counts the figures print.
+struct Effects {
+    duplicates: Vec<String>,
+    problems: Vec<String>,
+    /// Guests who asked to hear on WhatsApp.
+    told: usize,
+    /// Holds Mercado Pago was asked a link for, and under how many keys in all.
+    linked_holds: usize,
+    keys: usize,
+    /// Replies queued in the outbox.
+    replies: usize,
 }
 
 /// The read models rebuilt from `history` in a fresh SQLite store (with the guest keys, which

@@ -119,6 +119,9 @@ fn print(label: &str, rounds: &[Figures], raw: &[Figures]) {
     );
 }
 
+// Long on purpose: the measurements in the order they are printed, each round measuring every
+// kind of write back to back so they share the machine's state; splitting would scatter one
+// table's columns across functions.
 pub async fn run_cost(url: &str) -> anyhow::Result<()> {
     let raw = RawBaseline::new(url).await?;
     let store = eventstore::connect(url).await?;

@@ -198,6 +198,8 @@ async fn booking_command(
     .is_ok()
 }
 
+// Long on purpose: one backend's write figures in the order they are printed (appends, booking
+// commands against the raw baseline, the hot cabin, stream length); each step is marked.
 async fn bench_store(
     name: &str,
     store: Arc<dyn EventStore>,
@@ -469,6 +471,7 @@ bench [WHAT]: the project's benchmarks, figures as ratios of baselines measured 
 
 PostgreSQL: CABANAS_BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres).";
 
+// Long on purpose: the dispatch of every `bench` part and the default run's order, read at once.
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let only = std::env::args().nth(1).unwrap_or_default();

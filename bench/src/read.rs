@@ -161,7 +161,8 @@ pub(crate) async fn start_app(
     Ok((base, state))
 }
 
-/// Availability queries through HTTP against an app on `database_url`.
+/// Availability queries through HTTP against an app on `database_url`. Long on purpose: the
+/// set-up, the closed-loop run and the open-loop run, printed in that order.
 pub async fn availability(label: &str, database_url: &str, redis: bool) -> anyhow::Result<()> {
     let mut extra = Vec::new();
     if redis {

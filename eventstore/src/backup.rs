@@ -762,7 +762,9 @@ impl<R: BufRead + Send> Source for FileSource<R> {
 // Writing into a target.
 
 /// Copies `source` into `target` (see the module for what a target may already hold), then
-/// checks the target's whole chain. The read models are the caller's to rebuild.
+/// checks the target's whole chain. The read models are the caller's to rebuild. Long on
+/// purpose: the copy's steps in order (refuse another history, the log in batches, the tables
+/// that are not rebuilt, the chain), each a short block.
 pub async fn copy(
     source: &mut dyn Source,
     target: &dyn EventStore,
