@@ -138,11 +138,12 @@ pub async fn middleware(
     let res = next.call(req).await?;
     let status = res.status();
     record(&route, &method, status, started);
-    let is_problem = res
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
-    if (status.is_client_error() || status.is_server_error()) && !is_problem {
+    // The panel's error pages are HTML for a browser, with a body of their own: kept.
+    let has_body = res.headers().get(header::CONTENT_TYPE).is_some_and(|v| {
+        v.as_bytes().starts_with(b"application/problem+json")
+            || v.as_bytes().starts_with(b"text/html")
+    });
+    if (status.is_client_error() || status.is_server_error()) && !has_body {
         // Errors raised by actix itself (unknown route, wrong method, oversized body) or by a
         // library come without our body: give them one, keeping status and headers.
         let (req, res) = res.into_parts();

@@ -9,7 +9,8 @@
 //! - By audience: `public.rs` (guests and clients: availability, quotes, holds),
 //!   `admin/` (accommodations, reservations, calendars, conversations, guests, payments),
 //!   `audit.rs` (the log, histories, verification), `webhooks/` (WhatsApp, Mercado Pago, the
-//!   payment return page), `ical_export.rs`, `ops.rs` (health, readiness, metrics, docs).
+//!   payment return page), `ical_export.rs`, `ops.rs` (health, readiness, metrics, docs),
+//!   `panel/` (the owner's web panel at `/panel/`: server-rendered HTML, sessions, ADR 0005).
 //! - Around every route: `auth.rs` (bearer tokens and roles), `guard.rs` (rate limits,
 //!   idempotency keys; `posted.rs` gives a write handler its body under the key), `input.rs`
 //!   (parsing path and query input), `problem.rs` (every error
@@ -25,6 +26,7 @@ pub mod health;
 pub mod ical_export;
 pub mod input;
 pub mod ops;
+pub mod panel;
 pub mod posted;
 pub mod problem;
 pub mod public;

@@ -1,7 +1,7 @@
 //! The route table, the input helpers the route modules share, and the OpenAPI document (with
 //! its UI at `/docs`). The routes themselves are split by audience: `public` (no token),
-//! `admin` (admin token), `audit` (auditor or admin token), `webhooks`, `ical_export` and
-//! `ops` (health, readiness, metrics).
+//! `admin` (admin token), `audit` (auditor or admin token), `webhooks`, `ical_export`,
+//! `panel` (HTML for a browser, session cookie) and `ops` (health, readiness, metrics).
 
 use actix_web::{HttpResponse, web};
 use utoipa::OpenApi;
@@ -59,6 +59,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(at!("/webhooks/mercadopago", post => crate::webhooks::mercadopago::receive))
         .service(at!("/pagos/retorno", get => crate::webhooks::return_page::return_page))
         .service(at!("/ical/{file}", get => crate::ical_export::export))
+        .service(at!("/panel", get => || async { crate::panel::see_other("/panel/") }))
+        .service(at!("/panel/", get => crate::panel::index))
+        .service(at!("/panel/ingresar", post => crate::panel::sign_in))
+        .service(at!("/panel/salir", post => crate::panel::sign_out))
+        .service(at!("/panel/calendario", get => crate::panel::calendar::page_for))
         .service(at!("/docs", get => || async {
             HttpResponse::PermanentRedirect()
                 .insert_header(("Location", "/docs/"))

@@ -97,6 +97,8 @@ impl Application {
             redis,
         ));
         let trust = web::Data::new(TrustForwarded(settings.trust_forwarded));
+        // One for the whole process: every worker thread counts the same failed sign-ins.
+        let throttle = web::Data::new(crate::panel::session::Throttle::default());
         let prometheus = web::Data::new(telemetry::recorder());
         telemetry::start_at_zero();
         let server_state = state.clone();
@@ -106,6 +108,7 @@ impl Application {
                 .app_data(keys.clone())
                 .app_data(limiter.clone())
                 .app_data(trust.clone())
+                .app_data(throttle.clone())
                 .app_data(prometheus.clone())
                 .app_data(
                     web::JsonConfig::default()

@@ -9,6 +9,7 @@
 //! - `backup.rs`: backup, restore and migrate-store (the whole store, copied).
 //! - `chat.rs`: `chat` and `pay`, against a running service's HTTP API.
 //! - `understand.rs`: `understand`, no database.
+//! - `user.rs`: `user add`, the web panel's users (the password read without echo).
 
 use std::path::PathBuf;
 
@@ -23,6 +24,7 @@ pub mod backup;
 pub mod chat;
 pub mod store;
 pub mod understand;
+pub mod user;
 
 #[derive(Parser)]
 #[command(
@@ -149,6 +151,22 @@ pub enum Command {
         #[command(subcommand)]
         action: ProjectionsAction,
     },
+    /// The web panel's users (sign in at /panel/).
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum UserAction {
+    /// Add a user, or replace the password and role of an existing one. The password is the
+    /// first line of standard input, or typed (not shown) when standard input is a terminal.
+    Add {
+        email: String,
+        #[arg(long, value_enum)]
+        role: Role,
+    },
 }
 
 #[derive(Subcommand)]
@@ -263,6 +281,9 @@ async fn on_the_store(command: Command, settings: &Settings) -> anyhow::Result<(
                 },
         } => app::calendar::import_cli(settings, &target, &accommodation, &source, dry_run).await,
         Command::Projections { action } => store::projections(settings, action).await,
+        Command::User {
+            action: UserAction::Add { email, role },
+        } => user::add(settings, &email, role).await,
         Command::Serve { .. } | Command::Understand { .. } => Ok(()),
     }
 }

@@ -1,0 +1,185 @@
+//! The owner's web panel at `/panel/` (issue 28, ADR 0005): server-rendered HTML in Spanish,
+//! no JavaScript, sessions in the database. Both roles may look; nothing here changes a
+//! reservation yet.
+//!
+//! # Layout
+//!
+//! - `mod.rs`: signing in and out.
+//! - `html.rs`: the escaping helper, `html!`, the page shell and its CSS.
+//! - `session.rs`: cookies, sessions, CSRF tokens, the count of failed sign-ins.
+//! - `users.rs`: the users and their Argon2id hashes (`cabanas user add`).
+//! - `calendar.rs`: the cabins' nights, week by week.
+
+pub mod calendar;
+pub mod html;
+pub mod session;
+pub mod users;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+
+use self::html::{Html, html, page, refusal};
+use self::session::{SESSION_COOKIE, SESSION_HOURS, SIGN_IN_COOKIE, Throttle};
+use crate::state::AppState;
+
+type State = web::Data<AppState>;
+
+/// A 303 to `location` (after a POST, the browser GETs it).
+pub fn see_other(location: &'static str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, HeaderValue::from_static(location)))
+        .finish()
+}
+
+/// The page for anything that failed on our side: logged once here, opaque to the browser.
+pub fn internal(err: &anyhow::Error) -> HttpResponse {
+    tracing::error!(error = format!("{err:#}"), "panel request failed");
+    refusal(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Error",
+        "Algo falló de nuestro lado. Probá de nuevo en un momento.",
+    )
+}
+
+/// A refused CSRF token.
+pub fn forbidden() -> HttpResponse {
+    refusal(
+        StatusCode::FORBIDDEN,
+        "Acceso denegado",
+        "El formulario venció o no vino de este panel. Volvé a cargar la página e intentá otra vez.",
+    )
+}
+
+fn with_cookie(mut res: HttpResponse, set_cookie: &str) -> HttpResponse {
+    if let Ok(value) = HeaderValue::from_str(set_cookie) {
+        res.headers_mut().append(header::SET_COOKIE, value);
+    }
+    res
+}
+
+/// `GET /panel/`: the sign-in form, or the calendar when already signed in.
+pub async fn index(state: State, req: HttpRequest) -> HttpResponse {
+    match session::current(&state.db, &req, state.now().timestamp_millis()).await {
+        Ok(Some(_)) => see_other("/panel/calendario"),
+        Ok(None) => sign_in_form(&state, &req, StatusCode::OK, None),
+        Err(err) => internal(&err),
+    }
+}
+
+/// The form, with the double-submit token of the cookie sent (or a new one, set here).
+fn sign_in_form(
+    state: &AppState,
+    req: &HttpRequest,
+    status: StatusCode,
+    error: Option<&str>,
+) -> HttpResponse {
+    let existing = session::cookie(req, SIGN_IN_COOKIE);
+    let token = existing.clone().unwrap_or_else(session::random_token);
+    let error = error.map_or_else(Html::default, |e| {
+        html!("<p class=\"err\" role=\"alert\">{}</p>", e)
+    });
+    let body = html!(
+        "{}<form class=\"in\" method=\"post\" action=\"/panel/ingresar\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+         <label for=\"email\">Correo electrónico</label>\
+         <input id=\"email\" name=\"email\" type=\"email\" autocomplete=\"username\" required>\
+         <label for=\"password\">Contraseña</label>\
+         <input id=\"password\" name=\"password\" type=\"password\" \
+         autocomplete=\"current-password\" required>\
+         <button type=\"submit\">Ingresar</button></form>",
+        error,
+        token
+    );
+    let res = page(status, "Ingresar al panel", body);
+    if existing.is_some() {
+        return res;
+    }
+    let secure = session::secure(&state.settings);
+    with_cookie(
+        res,
+        &session::set_cookie(SIGN_IN_COOKIE, &token, SESSION_HOURS * 3600, secure),
+    )
+}
+
+#[derive(Deserialize)]
+pub struct SignInForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    csrf: Option<String>,
+}
+
+/// `POST /panel/ingresar`: checks the password (throttled) and opens a session.
+pub async fn sign_in(state: State, req: HttpRequest, form: web::Form<SignInForm>) -> HttpResponse {
+    let expected = session::cookie(&req, SIGN_IN_COOKIE);
+    let csrf_ok = matches!((&expected, &form.csrf), (Some(e), Some(s)) if session::same(e, s));
+    if !csrf_ok {
+        return forbidden();
+    }
+    let email = users::normalise_email(&form.email).unwrap_or_default();
+    let ip = session::client_ip(&req);
+    let throttle = req.app_data::<web::Data<Throttle>>().cloned();
+    if let Some(wait) = throttle.as_ref().and_then(|t| t.refused(&email, &ip)) {
+        let mut res = refusal(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Demasiados intentos",
+            "Hubo demasiados intentos fallidos. Esperá unos minutos y probá de nuevo.",
+        );
+        if let Ok(value) = HeaderValue::from_str(&wait.to_string()) {
+            res.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        return res;
+    }
+    let role = match users::check_password(&state.db, &email, &form.password).await {
+        Ok(role) => role,
+        Err(err) => return internal(&err),
+    };
+    if role.is_none() {
+        if let Some(t) = &throttle {
+            t.failed(&email, &ip);
+        }
+        let wrong = "Correo o contraseña incorrectos.";
+        return sign_in_form(&state, &req, StatusCode::UNAUTHORIZED, Some(wrong));
+    }
+    if let Some(t) = &throttle {
+        t.succeeded(&email, &ip);
+    }
+    match session::open(&state.db, &email, state.now().timestamp_millis()).await {
+        Ok(token) => {
+            let secure = session::secure(&state.settings);
+            let max_age = SESSION_HOURS * 3600;
+            let cookie = session::set_cookie(SESSION_COOKIE, &token, max_age, secure);
+            with_cookie(see_other("/panel/calendario"), &cookie)
+        }
+        Err(err) => internal(&err),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    csrf: Option<String>,
+}
+
+/// `POST /panel/salir`: ends the session (CSRF-checked, so another site cannot sign the owner
+/// out either).
+pub async fn sign_out(state: State, req: HttpRequest, form: web::Form<CsrfForm>) -> HttpResponse {
+    let signed_in = match session::current(&state.db, &req, state.now().timestamp_millis()).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return see_other("/panel/"),
+        Err(err) => return internal(&err),
+    };
+    if !signed_in.csrf_ok(form.csrf.as_deref()) {
+        return forbidden();
+    }
+    if let Err(err) = signed_in.close(&state.db).await {
+        return internal(&err);
+    }
+    let secure = session::secure(&state.settings);
+    with_cookie(
+        see_other("/panel/"),
+        &session::set_cookie(SESSION_COOKIE, "", 0, secure),
+    )
+}
