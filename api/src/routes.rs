@@ -64,6 +64,30 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(at!("/panel/ingresar", post => crate::panel::sign_in))
         .service(at!("/panel/salir", post => crate::panel::sign_out))
         .service(at!("/panel/calendario", get => crate::panel::calendar::page_for))
+        .service(at!("/panel/eventos", get => crate::panel::events::stream))
+        .service(at!("/panel/panel.js", get => crate::panel::events::script))
+        .service(at!("/panel/reservas", get => crate::panel::reservations::list::list))
+        .service(at!("/panel/reservas/{code}", get => crate::panel::reservations::page::show))
+        .service(at!(
+            "/panel/reservas/{code}/confirmar",
+            post => crate::panel::reservations::actions::confirm,
+        ))
+        .service(at!(
+            "/panel/reservas/{code}/pago",
+            post => crate::panel::reservations::actions::payment,
+        ))
+        .service(at!(
+            "/panel/reservas/{code}/extender",
+            post => crate::panel::reservations::actions::extend,
+        ))
+        .service(at!(
+            "/panel/reservas/{code}/mover",
+            post => crate::panel::reservations::changes::move_stay,
+        ))
+        .service(at!(
+            "/panel/reservas/{code}/cancelar",
+            post => crate::panel::reservations::changes::cancel,
+        ))
         .service(at!("/docs", get => || async {
             HttpResponse::PermanentRedirect()
                 .insert_header(("Location", "/docs/"))

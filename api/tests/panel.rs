@@ -348,3 +348,330 @@ async fn cookies_are_secure_when_the_service_is_reached_over_https() {
             .contains("; Secure")
     );
 }
+
+/// Polls `path` until its page shows every one of `wanted` (the read model trails the write).
+async fn page_showing(browser: &mut Browser, path: &str, wanted: &[&str]) -> Page {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let page = browser.get(path).await;
+        assert_eq!(page.status, 200, "{path}: {}", page.body);
+        if wanted.iter().all(|w| page.body.contains(w)) || Instant::now() > deadline {
+            return page;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The reservation's events as the audit API has them (type and actor), read at the log's head.
+async fn events_of(app: &TestApp, code: &str) -> Vec<(String, String)> {
+    app::reservations::caught_up(&app.state).await.unwrap();
+    let path = format!("/v1/audit/reservations/{code}/timeline");
+    let timeline = app.get(&path, Some(&app.auditor)).await;
+    assert_eq!(timeline.status, 200, "{:?}", timeline.body);
+    timeline.body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let actor = e["metadata"]["actor"].as_str().unwrap_or("").to_owned();
+            (e["event_type"].as_str().unwrap().to_owned(), actor)
+        })
+        .collect()
+}
+
+/// The reservation as the read model has it now.
+async fn view_of(app: &TestApp, code: &str) -> projections::queries::ReservationView {
+    app::reservations::caught_up(&app.state).await.unwrap();
+    app::reservations::by_code(&app.state, code)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_owner_finds_a_hold_and_confirms_moves_and_cancels_it_from_the_panel() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let app = spawn(backend, &[]).await;
+        add_user(&app, "duena@example.com", Role::Admin).await;
+        let (acc, _) = app.register("Cabaña del Lago", 4).await;
+        let hold = app.hold(&acc, 10, 13).await;
+        assert_eq!(hold.status, 201, "{backend:?}: {:?}", hold.body);
+        let code = hold.body["code"].as_str().unwrap().to_owned();
+        let held = view_of(&app, &code).await;
+
+        let mut browser = Browser::new(&app);
+        assert_eq!(
+            browser.sign_in("duena@example.com", PASSWORD).await.status,
+            303
+        );
+        let list = page_showing(&mut browser, "/panel/reservas", &[&code]).await;
+        for part in [
+            code.as_str(),
+            "pendiente de seña",
+            "Ana Pérez",
+            ">Reservas</a>",
+        ] {
+            assert!(
+                list.body.contains(part),
+                "{backend:?}: no {part}: {}",
+                list.body
+            );
+        }
+        let only_held = browser.get("/panel/reservas?estado=held&texto=ana").await;
+        assert!(
+            only_held.body.contains(&code),
+            "{backend:?}: {}",
+            only_held.body
+        );
+        let confirmed_only = browser.get("/panel/reservas?estado=confirmed").await;
+        assert!(!confirmed_only.body.contains(&code), "{backend:?}");
+        assert!(
+            confirmed_only.body.contains("No hay reservas"),
+            "{backend:?}"
+        );
+
+        let path = format!("/panel/reservas/{code}");
+        let page = browser.get(&path).await;
+        assert_eq!(page.status, 200, "{backend:?}: {}", page.body);
+        let total = held.total.to_string();
+        for part in [
+            total.as_str(),
+            "+54 9 11 5555-1234",
+            "Reserva tomada",
+            "class=\"act\"",
+        ] {
+            assert!(
+                page.body.contains(part),
+                "{backend:?}: no {part}: {}",
+                page.body
+            );
+        }
+        let csrf = page.csrf();
+
+        confirms_a_transfer(&app, &mut browser, &code, &csrf, &held).await;
+        moves_after_the_preview(&app, &mut browser, &acc, &code, &csrf).await;
+        cancels_after_the_refund_preview(&app, &mut browser, &code, &csrf).await;
+    }
+}
+
+/// A transfer confirmed from the panel (refused without the CSRF token first): the page says
+/// so and the event's actor is the panel user's email.
+async fn confirms_a_transfer(
+    app: &TestApp,
+    browser: &mut Browser,
+    code: &str,
+    csrf: &str,
+    held: &projections::queries::ReservationView,
+) {
+    let backend = app.backend;
+    let path = format!("/panel/reservas/{code}");
+    // Without the session's token nothing is recorded.
+    let deposit = held.deposit.to_string();
+    let amount = deposit.trim_start_matches("$ ");
+    let confirm = format!("{path}/confirmar");
+    let bare = browser.post(&confirm, &[("monto", amount)]).await;
+    assert_eq!(bare.status, 403, "{backend:?}: {}", bare.body);
+
+    let done = browser
+        .post(
+            &confirm,
+            &[
+                ("csrf", csrf),
+                ("monto", amount),
+                ("referencia", "transf-1"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, 303, "{backend:?}: {}", done.body);
+    assert_eq!(
+        done.location(),
+        format!("{path}?hecho=confirmada"),
+        "{backend:?}"
+    );
+    let after = browser.get(done.location()).await;
+    assert!(
+        after.body.contains("Listo: la seña quedó registrada"),
+        "{backend:?}"
+    );
+    assert!(
+        after.body.contains("<dd>confirmada</dd>"),
+        "{backend:?}: {}",
+        after.body
+    );
+    let events = events_of(app, code).await;
+    let confirmed = events
+        .iter()
+        .find(|(t, _)| t == "ReservationConfirmed")
+        .unwrap();
+    assert_eq!(confirmed.1, "duena@example.com", "{backend:?}: {events:?}");
+}
+
+/// A move from the panel: the preview's total before anything is recorded, then the move;
+/// nights taken by another hold are refused in Spanish.
+async fn moves_after_the_preview(
+    app: &TestApp,
+    browser: &mut Browser,
+    acc: &str,
+    code: &str,
+    csrf: &str,
+) {
+    let backend = app.backend;
+    let path = format!("/panel/reservas/{code}");
+    // Moving: first the preview, nothing recorded; then the move.
+    let moving = format!("{path}/mover");
+    let (check_in, check_out) = (app.day(20), app.day(23));
+    let stay = [
+        ("csrf", csrf),
+        ("entrada", &check_in),
+        ("salida", &check_out),
+    ];
+    let preview = browser.post(&moving, &stay).await;
+    assert_eq!(preview.status, 200, "{backend:?}: {}", preview.body);
+    assert!(
+        preview.body.contains("Nuevo total"),
+        "{backend:?}: {}",
+        preview.body
+    );
+    let before_move = events_of(app, code).await;
+    assert!(
+        !before_move.iter().any(|(t, _)| t == "StayChanged"),
+        "{backend:?}: the preview recorded: {before_move:?}"
+    );
+    let mut sure = stay.to_vec();
+    sure.push(("confirmar", "1"));
+    let moved = browser.post(&moving, &sure).await;
+    assert_eq!(
+        moved.location(),
+        format!("{path}?hecho=movida"),
+        "{backend:?}: {}",
+        moved.body
+    );
+    let now = view_of(app, code).await;
+    assert_eq!(now.check_in.to_string(), check_in, "{backend:?}");
+    let new_total = format!("<dd>{}</dd>", now.total);
+    assert!(
+        preview.body.contains(&new_total),
+        "{backend:?}: {new_total}: {}",
+        preview.body
+    );
+    assert!(
+        events_of(app, code)
+            .await
+            .iter()
+            .any(|(t, _)| t == "StayChanged")
+    );
+
+    // Nights taken by another hold: refused in Spanish, nothing recorded.
+    let other = app.hold(acc, 30, 33).await;
+    assert_eq!(other.status, 201, "{backend:?}: {:?}", other.body);
+    let (busy_in, busy_out) = (app.day(30), app.day(33));
+    let busy = [("csrf", csrf), ("entrada", &busy_in), ("salida", &busy_out)];
+    let refused = browser.post(&moving, &busy).await;
+    assert_eq!(refused.status, 409, "{backend:?}: {}", refused.body);
+    assert!(
+        refused.body.contains("está ocupado"),
+        "{backend:?}: {}",
+        refused.body
+    );
+}
+
+/// A cancellation from the panel: what the policy gives back first, then everything back.
+async fn cancels_after_the_refund_preview(
+    app: &TestApp,
+    browser: &mut Browser,
+    code: &str,
+    csrf: &str,
+) {
+    let backend = app.backend;
+    let path = format!("/panel/reservas/{code}");
+    // Cancelling: first what the policy gives back, then the cancellation.
+    let cancelling = format!("{path}/cancelar");
+    let question = browser.post(&cancelling, &[("csrf", csrf)]).await;
+    assert_eq!(question.status, 200, "{backend:?}: {}", question.body);
+    assert!(
+        question.body.contains("Según la política"),
+        "{backend:?}: {}",
+        question.body
+    );
+    assert!(
+        !events_of(app, code)
+            .await
+            .iter()
+            .any(|(t, _)| t == "ReservationCancelled")
+    );
+    let cancelled = browser
+        .post(
+            &cancelling,
+            &[("csrf", csrf), ("confirmar", "1"), ("devolver_todo", "1")],
+        )
+        .await;
+    assert_eq!(
+        cancelled.location(),
+        format!("{path}?hecho=cancelada"),
+        "{backend:?}"
+    );
+    let gone = browser.get(cancelled.location()).await;
+    assert!(
+        gone.body.contains("<dd>cancelada</dd>"),
+        "{backend:?}: {}",
+        gone.body
+    );
+    assert!(
+        gone.body.contains("Reserva cancelada"),
+        "{backend:?}: {}",
+        gone.body
+    );
+    let now = view_of(app, code).await;
+    assert_eq!(
+        now.refunded, now.amount_paid,
+        "{backend:?}: everything goes back"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_auditor_sees_a_reservation_without_contact_details_or_forms_and_may_not_post() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let app = spawn(backend, &[]).await;
+        add_user(&app, "auditora@example.com", Role::Auditor).await;
+        let (acc, _) = app.register("Cabaña del Bosque", 4).await;
+        let hold = app.hold(&acc, 10, 13).await;
+        let code = hold.body["code"].as_str().unwrap().to_owned();
+        let total = view_of(&app, &code).await.total.to_string();
+
+        let mut browser = Browser::new(&app);
+        assert_eq!(
+            browser
+                .sign_in("auditora@example.com", PASSWORD)
+                .await
+                .status,
+            303
+        );
+        let path = format!("/panel/reservas/{code}");
+        let page = browser.get(&path).await;
+        assert_eq!(page.status, 200, "{backend:?}: {}", page.body);
+        assert!(page.body.contains(&total), "{backend:?}: {}", page.body);
+        for hidden in ["Ana Pérez", "5555-1234", "class=\"act\"", "/confirmar"] {
+            assert!(
+                !page.body.contains(hidden),
+                "{backend:?}: {hidden} shown: {}",
+                page.body
+            );
+        }
+        let list = page_showing(&mut browser, "/panel/reservas", &[&code]).await;
+        assert!(!list.body.contains("Ana Pérez"), "{backend:?}");
+
+        let csrf = page.csrf();
+        let posted = browser
+            .post(
+                &format!("{path}/confirmar"),
+                &[("csrf", &csrf), ("monto", "1000")],
+            )
+            .await;
+        assert_eq!(posted.status, 403, "{backend:?}: {}", posted.body);
+        let events = events_of(&app, &code).await;
+        assert!(
+            !events.iter().any(|(t, _)| t == "ReservationConfirmed"),
+            "{backend:?}: {events:?}"
+        );
+    }
+}

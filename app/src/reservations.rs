@@ -3,7 +3,12 @@
 //! a refund made by hand, moving a stay, cancelling, extending a hold. Each answers with the
 //! events it recorded and where the reservation stands now, as typed figures.
 
-use domain::accommodation::{AccommodationCommand, ChangeStay, ConfirmLate, ConfirmReservation};
+use conversation::owner::GivenBack;
+use domain::accommodation::{
+    AccommodationCommand, AccommodationEvent, CancelReservation, CancelledBy, ChangeStay,
+    ConfirmLate, ConfirmReservation,
+};
+use domain::payment::RefundVia;
 use domain::{
     AccommodationId, Aggregate, BookingError, DomainEvent, Money, ReservationId, StayDates,
 };
@@ -201,5 +206,56 @@ pub async fn preview_stay(
         total: after.quote.total,
         amount_paid: after.net_paid(),
         balance_due: after.balance_due(),
+    })
+}
+
+/// What cancelling the reservation `code` as the owner would give back: decided on the cabin's
+/// current state by the same command a cancellation runs, nothing recorded (the owner agrees to
+/// the figures before anything happens). `refund_all` as in `CancelReservation`.
+#[derive(Clone, Debug)]
+pub struct CancelPreview {
+    pub code: String,
+    /// What the guest paid, net of what was already given back.
+    pub paid: Money,
+    pub back: GivenBack,
+}
+
+pub async fn preview_cancel(
+    ctx: &Context,
+    code: &str,
+    refund_all: bool,
+) -> Result<CancelPreview, AppError> {
+    let (r, reservation_id, id) = find(ctx, code).await?;
+    let cabin = ctx.accommodation(id).await?;
+    let cmd = AccommodationCommand::Cancel(CancelReservation {
+        reservation_id,
+        by: CancelledBy::Admin,
+        reason: String::new(),
+        refund_all,
+    });
+    let events = cabin.decide(&cmd, ctx.now())?;
+    let paid = cabin
+        .reservation(reservation_id)
+        .map(|r| r.net_paid())
+        .unwrap_or_default();
+    Ok(CancelPreview {
+        code: r.code,
+        paid,
+        back: given_back(&events),
+    })
+}
+
+/// What the refunds a cancellation decided give back, through Mercado Pago and by hand.
+pub fn given_back(events: &[AccommodationEvent]) -> GivenBack {
+    events.iter().fold(GivenBack::default(), |back, e| match e {
+        AccommodationEvent::RefundDue(due) if due.via == RefundVia::Provider => GivenBack {
+            by_provider: back.by_provider + due.amount,
+            ..back
+        },
+        AccommodationEvent::RefundDue(due) => GivenBack {
+            by_hand: back.by_hand + due.amount,
+            ..back
+        },
+        _ => back,
     })
 }

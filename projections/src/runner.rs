@@ -291,7 +291,14 @@ impl Runner {
         Ok(())
     }
 
-    async fn checkpoint(&self, name: &str) -> Result<i64, ProjectionError> {
+    /// A signal each time a batch is applied here (another instance's progress is not seen:
+    /// poll [`Runner::checkpoint`] for that).
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.progress.subscribe()
+    }
+
+    /// The position projection `name` has applied the log up to.
+    pub async fn checkpoint(&self, name: &str) -> Result<i64, ProjectionError> {
         let row: Option<(i64,)> = db_fetch!(
             &self.db,
             (i64,),

@@ -59,6 +59,7 @@ pub async fn list_reservations(
         channel: q.channel,
         q: q.q.filter(|s| !s.trim().is_empty()),
         guest_ref: None,
+        newest_first: false,
         limit: q.limit.unwrap_or(50).clamp(1, 500),
         offset: q.offset.unwrap_or(0).max(0),
     };

@@ -7,8 +7,8 @@ use chrono::{Datelike, Days, NaiveDate, Weekday};
 use projections::queries::{self, NightView};
 use serde::Deserialize;
 
-use super::html::{Html, html, page, refusal};
-use super::session::{self, Session};
+use super::html::{Html, html, refusal, signed_in_page};
+use super::session;
 use super::{State, internal, see_other};
 
 const DEFAULT_WEEKS: u32 = 5;
@@ -63,26 +63,22 @@ pub async fn page_for(state: State, req: HttpRequest, query: web::Query<Query>) 
     }
     let body = html!(
         "{}{}{}",
-        navigation(&signed_in, from, weeks),
+        navigation(from, weeks),
         legend(),
         table(from, to, weeks, rows, cabins.is_empty())
     );
-    page(StatusCode::OK, "Calendario", body)
+    signed_in_page(StatusCode::OK, "Calendario", &signed_in.csrf, body)
 }
 
-/// Earlier and later windows, and signing out (a form: it changes state, so a POST).
-fn navigation(signed_in: &Session, from: NaiveDate, weeks: u32) -> Html {
+/// Earlier and later windows.
+fn navigation(from: NaiveDate, weeks: u32) -> Html {
     let step = Days::new(u64::from(weeks) * 7);
     let link = |date: NaiveDate| format!("/panel/calendario?desde={date}&semanas={weeks}");
     html!(
         "<nav><a href=\"{}\">← Anterior</a><a href=\"/panel/calendario\">Hoy</a>\
-         <a href=\"{}\">Siguiente →</a>\
-         <form method=\"post\" action=\"/panel/salir\">\
-         <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
-         <button type=\"submit\">Salir</button></form></nav>",
+         <a href=\"{}\">Siguiente →</a></nav>",
         link(from - step),
-        link(from + step),
-        signed_in.csrf
+        link(from + step)
     )
 }
 
@@ -107,7 +103,8 @@ fn table(from: NaiveDate, to: NaiveDate, weeks: u32, rows: Html, empty: bool) ->
         .map(|d| html!("<th scope=\"col\">{}</th>", day_label(d)))
         .collect();
     html!(
-        "<div class=\"scroll\"><table><caption>Noches del {} al {} ({} semanas)</caption>\
+        "<div id=\"calendario\" class=\"scroll\" data-eventos=\"/panel/eventos\">\
+         <table><caption>Noches del {} al {} ({} semanas)</caption>\
          <thead><tr><th scope=\"col\">Cabaña</th>{}</tr></thead><tbody>{}</tbody></table></div>",
         from.format("%d/%m/%Y").to_string(),
         last.format("%d/%m/%Y").to_string(),

@@ -128,14 +128,23 @@ th[scope=row]{position:sticky;left:0;background:#fff;text-align:left}\
 .blocked{background:#ddd;text-decoration:line-through}.imported{background:#d6e4ff;\
 font-style:italic}.free{color:#777}.code{display:block;font-weight:bold;font-style:normal}\
 nav{display:flex;gap:1rem;flex-wrap:wrap;align-items:center;margin:.5rem 0}\
-dl.legend{display:flex;flex-wrap:wrap;gap:.4rem}dl.legend dt{padding:0 .3rem}";
+dl.legend{display:grid;grid-template-columns:max-content 1fr;gap:.3rem .6rem;\
+align-items:center}dl.legend dt{padding:0 .3rem}dl.legend dd{margin:0}\
+nav.top{border-bottom:1px solid #ccc;padding-bottom:.5rem}nav form{display:inline}\
+form.filter,form.act{display:grid;gap:.4rem;max-width:26rem;margin:.5rem 0}\
+select{font:inherit;padding:.4rem}dl.facts{display:grid;grid-template-columns:auto 1fr;\
+gap:.2rem .8rem}dl.facts dt{font-weight:bold}dl.facts dd{margin:0}\
+ol.list li,ol.history li{margin:.4rem 0}.ok{background:#c8ecd0;padding:.5rem}\
+details{margin:.6rem 0;border:1px solid #ccc;padding:.4rem;background:#fff}\
+summary{font-weight:bold}";
 
 /// A whole page: `title` in the tab and the heading, `body` under it.
 pub fn page(status: StatusCode, title: &str, body: Html) -> HttpResponse {
     let text = html!(
         "<!doctype html><html lang=\"es-AR\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-         <title>{} · Cabañas</title><style>{}</style></head>\
+         <title>{} · Cabañas</title><style>{}</style>\
+         <script src=\"/panel/panel.js\" defer></script></head>\
          <body><main><h1>{}</h1>{}</main></body></html>",
         title,
         Html(CSS.to_owned()),
@@ -153,10 +162,26 @@ pub fn page(status: StatusCode, title: &str, body: Html) -> HttpResponse {
         .insert_header((
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(
-                "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+                "default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; \
+                 connect-src 'self'; form-action 'self'; frame-ancestors 'none'",
             ),
         ))
         .body(text.0)
+}
+
+/// A page for a signed-in user: the bar shared by every page (Calendario · Reservas · Salir,
+/// the last a form because signing out changes state) above `body`.
+pub fn signed_in_page(status: StatusCode, title: &str, csrf: &str, body: Html) -> HttpResponse {
+    let bar = html!(
+        "<nav class=\"top\"><a href=\"/panel/calendario\">Calendario</a>\
+         <a href=\"/panel/reservas\">Reservas</a>\
+         <form method=\"post\" action=\"/panel/salir\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+         <button type=\"submit\">Salir</button></form></nav>{}",
+        csrf,
+        body
+    );
+    page(status, title, bar)
 }
 
 /// A page that only says why the request was refused.

@@ -1,6 +1,7 @@
 //! The owner's web panel at `/panel/` (issue 28, ADR 0005): server-rendered HTML in Spanish,
-//! no JavaScript, sessions in the database. Both roles may look; nothing here changes a
-//! reservation yet.
+//! working without JavaScript (one small script only refreshes an open calendar), sessions in
+//! the database. Both roles may look; only an admin changes a
+//! reservation, through the same application use cases as the admin API.
 //!
 //! # Layout
 //!
@@ -8,10 +9,14 @@
 //! - `html.rs`: the escaping helper, `html!`, the page shell and its CSS.
 //! - `session.rs`: cookies, sessions, CSRF tokens, the count of failed sign-ins.
 //! - `users.rs`: the users and their Argon2id hashes (`cabanas user add`).
-//! - `calendar.rs`: the cabins' nights, week by week.
+//! - `calendar.rs`: the cabins' nights, week by week; `events.rs`: the change stream that
+//!   refreshes an open calendar, and its script (`assets/panel.js`).
+//! - `reservations/`: the list, one reservation's page, and the owner's actions on it.
 
 pub mod calendar;
+pub mod events;
 pub mod html;
+pub mod reservations;
 pub mod session;
 pub mod users;
 
@@ -31,6 +36,28 @@ pub fn see_other(location: &'static str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, HeaderValue::from_static(location)))
         .finish()
+}
+
+/// A 303 to a location built at run time (the caller makes it from trusted parts).
+pub fn redirect(location: &str) -> HttpResponse {
+    match HeaderValue::from_str(location) {
+        Ok(value) => HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, value))
+            .finish(),
+        Err(_) => see_other("/panel/"),
+    }
+}
+
+/// The signed-in user, or the answer to give instead: the sign-in page when nobody is.
+pub async fn signed_in(
+    state: &AppState,
+    req: &HttpRequest,
+) -> Result<session::Session, HttpResponse> {
+    match session::current(&state.db, req, state.now().timestamp_millis()).await {
+        Ok(Some(s)) => Ok(s),
+        Ok(None) => Err(see_other("/panel/")),
+        Err(err) => Err(internal(&err)),
+    }
 }
 
 /// The page for anything that failed on our side: logged once here, opaque to the browser.

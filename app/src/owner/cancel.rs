@@ -1,20 +1,18 @@
 //! "cancelar CÓDIGO": asks first, with what the cancellation policy gives back; the question's
 //! buttons (or "cancelar CÓDIGO sí" / "… todo") cancel.
 
-use conversation::owner::{GivenBack, cancel_question, cancelled, spoken};
+use conversation::owner::{cancel_question, cancelled, spoken};
 use conversation::reply::Reply;
 use domain::Aggregate;
 use domain::accommodation::{
-    AccommodationCommand, AccommodationEvent, CancelReservation, CancelledBy, Reservation,
-    ReservationStatus,
+    AccommodationCommand, CancelReservation, CancelledBy, Reservation, ReservationStatus,
 };
-use domain::payment::RefundVia;
 
 use super::found;
 use crate::context::Context;
 use crate::error::AppError;
 use crate::execute::Origin;
-use crate::reservations;
+use crate::reservations::{self, given_back};
 
 /// Cancels the reservation `code` as its owner, by the cancellation policy: first (`sure`
 /// false) only says what the cancellation would give back, with the button that does it.
@@ -72,19 +70,4 @@ pub(super) async fn cancel(
         Err(AppError::Domain(e)) => text(format!("No cancelé la reserva {code}: {}.", spoken(&e))),
         Err(e) => Err(e),
     }
-}
-
-/// What the refunds a cancellation decided give back, through Mercado Pago and by hand.
-fn given_back(events: &[AccommodationEvent]) -> GivenBack {
-    events.iter().fold(GivenBack::default(), |back, e| match e {
-        AccommodationEvent::RefundDue(due) if due.via == RefundVia::Provider => GivenBack {
-            by_provider: back.by_provider + due.amount,
-            ..back
-        },
-        AccommodationEvent::RefundDue(due) => GivenBack {
-            by_hand: back.by_hand + due.amount,
-            ..back
-        },
-        _ => back,
-    })
 }

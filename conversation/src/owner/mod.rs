@@ -30,6 +30,7 @@ use domain::Money;
 use domain::house::Topic;
 
 pub use dates::{moved_to, nights_to_block};
+pub use read::amount;
 pub use texts::{
     GivenBack, HELP, cancel_question, cancelled, left, move_question, moved, nights, party, span,
     spoken, taken,

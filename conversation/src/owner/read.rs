@@ -246,7 +246,7 @@ pub(super) fn argentine_wa_id(digits: &str) -> String {
 }
 
 /// An amount as an Argentine owner writes it: `32400`, `$32.400`, `32.400,50`.
-pub(super) fn amount(word: &str) -> Option<Money> {
+pub fn amount(word: &str) -> Option<Money> {
     let word = word.trim_start_matches('$').trim_end_matches(['.', ',']);
     if word.is_empty()
         || !word
