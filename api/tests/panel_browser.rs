@@ -185,6 +185,61 @@ impl Session {
         }
     }
 
+    /// Sets a form field's value the way a date picker would (typing into a date input
+    /// depends on the browser's locale).
+    async fn set_value(&self, css: &str, value: &str) {
+        self.call(
+            reqwest::Method::POST,
+            "/execute/sync",
+            json!({"script": "document.querySelector(arguments[0]).value = arguments[1];",
+                   "args": [css, value]}),
+        )
+        .await;
+    }
+
+    /// Opens a `<details>` by its summary's words and presses the button inside it.
+    async fn act(&self, summary: &str) {
+        let summaries = self
+            .call(
+                reqwest::Method::POST,
+                "/elements",
+                json!({"using": "css selector", "value": "details summary"}),
+            )
+            .await;
+        for found in summaries.as_array().unwrap() {
+            let id = found[ELEMENT].as_str().unwrap();
+            let text = self
+                .call(
+                    reqwest::Method::GET,
+                    &format!("/element/{id}/text"),
+                    Value::Null,
+                )
+                .await;
+            if text.as_str() == Some(summary) {
+                self.call(
+                    reqwest::Method::POST,
+                    &format!("/element/{id}/click"),
+                    json!({}),
+                )
+                .await;
+                return;
+            }
+        }
+        panic!("no action {summary:?} on the page");
+    }
+
+    /// Waits (5 s at most) until the page says `words`.
+    async fn wait_for_text(&self, words: &str) -> bool {
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(5) {
+            if self.source().await.contains(words) {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        false
+    }
+
     /// Saves what the browser shows as `target/panel-screenshots/{name}.png`.
     async fn screenshot(&self, name: &str) -> PathBuf {
         let v = self
@@ -286,5 +341,95 @@ async fn the_owner_signs_in_and_sees_the_calendar_in_a_browser() {
             "{backend:?}: signed out, the sign-in form again"
         );
         browser.close().await;
+    }
+}
+
+/// The owner works a reservation from its page: confirms the transfer, moves the stay after
+/// seeing the new total, cancels after seeing what the policy gives back; an auditor sees the
+/// same page with nothing to press.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_owner_confirms_moves_and_cancels_from_a_reservations_page() {
+    let driver = Driver::start().await;
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let app = spawn(backend, &[]).await;
+        let name = format!("{backend:?}").to_lowercase();
+        let email = owner(&app).await;
+        let (acc, _) = app.register("Cabaña del Lago", 4).await;
+        let held = app.hold(&acc, 20, 22).await;
+        assert_eq!(held.status, 201, "{backend:?}: {:?}", held.body);
+        let code = held.body["code"].as_str().unwrap().to_owned();
+        app.state.runner.catch_up().await.unwrap();
+        let page = format!("{}/panel/reservas/{code}", app.base);
+
+        let browser = Session::open(&driver).await;
+        sign_in(&browser, &app, email).await;
+        browser.wait_for_url("/panel/calendario").await;
+        browser.go(&page).await;
+        browser.act("Confirmar una transferencia").await;
+        browser.click("details[open] button[type=submit]").await;
+        assert!(
+            browser.wait_for_text("confirmada").await,
+            "{backend:?}: confirmed from its page"
+        );
+        browser.screenshot(&format!("{name}-reservation")).await;
+
+        // Move: the new total is shown first, and nothing is recorded until it is confirmed.
+        browser.act("Mover la estadía").await;
+        browser
+            .set_value("details[open] input[name=entrada]", &app.day(30))
+            .await;
+        browser
+            .set_value("details[open] input[name=salida]", &app.day(33))
+            .await;
+        browser.click("details[open] button[type=submit]").await;
+        assert!(
+            browser.wait_for_text("Confirmar el cambio").await,
+            "{backend:?}: the move's preview"
+        );
+        browser.screenshot(&format!("{name}-move-preview")).await;
+        browser.click("form.act button[type=submit]").await;
+        assert!(
+            browser.wait_for_text("3 noches").await,
+            "{backend:?}: moved to three nights"
+        );
+
+        // Cancel: what the policy gives back first, then the cancellation.
+        browser.go(&page).await;
+        browser.act("Cancelar la reserva").await;
+        browser.click("details[open] button[type=submit]").await;
+        assert!(
+            browser.wait_for_text("Sí, cancelar la reserva").await,
+            "{backend:?}: the refund preview"
+        );
+        browser.screenshot(&format!("{name}-cancel-preview")).await;
+        browser.click("form.act button[type=submit]").await;
+        assert!(
+            browser.wait_for_text("cancelada").await,
+            "{backend:?}: cancelled"
+        );
+        browser.close().await;
+
+        // An auditor sees the page and nothing to press.
+        let now = app.state.now().timestamp_millis();
+        api::panel::users::add(
+            &app.state.db,
+            "auditor@cabanas.test",
+            Role::Auditor,
+            PASSWORD,
+            now,
+        )
+        .await
+        .unwrap();
+        let auditor = Session::open(&driver).await;
+        sign_in(&auditor, &app, "auditor@cabanas.test").await;
+        auditor.wait_for_url("/panel/calendario").await;
+        auditor.go(&page).await;
+        let seen = auditor.source().await;
+        assert!(seen.contains(&code), "{backend:?}: the auditor sees it");
+        assert!(
+            !seen.contains("form class=\"act\""),
+            "{backend:?}: and no forms"
+        );
+        auditor.close().await;
     }
 }

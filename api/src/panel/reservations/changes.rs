@@ -11,7 +11,7 @@ use domain::accommodation::{AccommodationCommand, CancelReservation, CancelledBy
 use domain::{Money, StayDates};
 
 use super::actions::{done, mistyped, not_done};
-use super::{ActionForm, admin, field, origin};
+use super::{ActionForm, admin, field, origin, pesos};
 use crate::panel::State;
 use crate::panel::calendar::day_label;
 use crate::panel::html::{Html, html, signed_in_page};
@@ -90,9 +90,9 @@ fn move_question(who: &Session, p: &StayPreview, guests: Option<u32>) -> HttpRes
         day_label(p.check_in),
         day_label(p.check_out),
         p.guests,
-        p.total.to_string(),
-        p.amount_paid.to_string(),
-        p.balance_due.to_string(),
+        pesos(p.total),
+        pesos(p.amount_paid),
+        pesos(p.balance_due),
         p.code,
         who.csrf,
         p.check_in.to_string(),
@@ -151,11 +151,21 @@ fn policy_words(p: &CancelPreview) -> String {
         return "No pagó nada todavía.".into();
     }
     if back <= Money::ZERO {
-        return format!("Según la política no se le devuelve nada de los {paid} que pagó.");
+        return format!(
+            "Según la política no se le devuelve nada de los {} que pagó.",
+            pesos(paid)
+        );
     }
-    let mut words = format!("Según la política se le devuelven {back} de los {paid} que pagó");
+    let mut words = format!(
+        "Según la política se le devuelven {} de los {} que pagó",
+        pesos(back),
+        pesos(paid)
+    );
     if p.back.by_hand > Money::ZERO {
-        words.push_str(&format!(" ({} te toca devolverlos vos)", p.back.by_hand));
+        words.push_str(&format!(
+            " ({} te toca devolverlos vos)",
+            pesos(p.back.by_hand)
+        ));
     }
     words.push('.');
     words
@@ -169,7 +179,7 @@ fn cancel_question(who: &Session, p: &CancelPreview) -> HttpResponse {
         html!(
             "<label><input type=\"checkbox\" name=\"devolver_todo\" value=\"1\"> \
              Devolver todo ({})</label>",
-            p.paid.to_string()
+            pesos(p.paid)
         )
     } else {
         Html::default()

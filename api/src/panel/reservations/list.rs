@@ -9,7 +9,7 @@ use projections::ReservationStatus;
 use projections::queries::{self, AccommodationView, ReservationFilter, ReservationView};
 use serde::Deserialize;
 
-use super::{field, status_word};
+use super::{field, pesos, status_word};
 use crate::auth::Role;
 use crate::panel::calendar::day_label;
 use crate::panel::html::{Html, html, refusal, signed_in_page};
@@ -155,7 +155,7 @@ fn row(r: &ReservationView, show_guest: bool) -> Html {
         day_label(r.check_in),
         day_label(r.check_out),
         status_word(r.status),
-        r.total.to_string(),
+        pesos(r.total),
         guest
     )
 }

@@ -93,6 +93,11 @@ pub fn local_moment(at: DateTime<Utc>) -> String {
     )
 }
 
+/// An amount to read: `$ 26.400` with a non-breaking space, so a line never ends at the `$`.
+pub fn pesos(m: Money) -> String {
+    m.to_string().replacen("$ ", "$\u{a0}", 1)
+}
+
 /// An amount as the owner types it back (`13.500`, `1.234,50`): the form's default.
 pub fn plain(m: Money) -> String {
     m.to_string().trim_start_matches("$ ").to_owned()

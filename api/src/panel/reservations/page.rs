@@ -8,7 +8,7 @@ use projections::ReservationStatus;
 use projections::queries::{self, ReservationView, TimelineEntry};
 use serde::Deserialize;
 
-use super::{failure, local_moment, plain, refused, status_word};
+use super::{failure, local_moment, pesos, plain, refused, status_word};
 use crate::auth::Role;
 use crate::panel::calendar::day_label;
 use crate::panel::html::{Html, html, refusal, signed_in_page};
@@ -130,11 +130,11 @@ fn facts(r: &ReservationView, show_guest: bool) -> Html {
         day_label(r.check_out),
         r.nights,
         r.guests,
-        r.total.to_string(),
-        r.deposit.to_string(),
-        r.amount_paid.to_string(),
-        r.refunded.to_string(),
-        r.balance_due.to_string(),
+        pesos(r.total),
+        pesos(r.deposit),
+        pesos(r.amount_paid),
+        pesos(r.refunded),
+        pesos(r.balance_due),
         guest
     )
 }
