@@ -65,6 +65,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(at!("/panel/salir", post => crate::panel::sign_out))
         .service(at!("/panel/calendario", get => crate::panel::calendar::page_for))
         .service(at!("/panel/eventos", get => crate::panel::events::stream))
+        .service(at!(
+            "/panel/enlace/{token}",
+            get => crate::panel::link::open,
+            post => crate::panel::link::enter
+        ))
         .service(at!("/panel/panel.js", get => crate::panel::events::script))
         .service(at!("/panel/reservas", get => crate::panel::reservations::list::list))
         .service(at!("/panel/reservas/{code}", get => crate::panel::reservations::page::show))
@@ -87,6 +92,28 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(at!(
             "/panel/reservas/{code}/cancelar",
             post => crate::panel::reservations::changes::cancel,
+        ))
+        .service(at!("/panel/numeros", get => crate::panel::numbers::show))
+        .service(at!("/panel/numeros.csv", get => crate::panel::numbers::export))
+        .service(at!("/panel/cabanas", get => crate::panel::cabins::list))
+        .service(at!("/panel/cabanas/{id}", get => crate::panel::cabins::show))
+        .service(at!("/panel/alertas", get => crate::panel::alerts::page))
+        .service(at!(
+            "/panel/alertas/devoluciones/{code}/{refund_key}",
+            post => crate::panel::alerts::refund_made,
+        ))
+        .service(at!("/panel/conversaciones", get => crate::panel::conversations::list))
+        .service(at!(
+            "/panel/conversaciones/{guest}",
+            get => crate::panel::conversations::thread::show,
+        ))
+        .service(at!(
+            "/panel/conversaciones/{guest}/responder",
+            post => crate::panel::conversations::thread::write,
+        ))
+        .service(at!(
+            "/panel/conversaciones/{guest}/devolver",
+            post => crate::panel::conversations::thread::hand_back,
         ))
         .service(at!("/docs", get => || async {
             HttpResponse::PermanentRedirect()

@@ -4,7 +4,8 @@
 //! garbage, huge or full of control characters, query values of the wrong type, and bodies that
 //! are empty, not JSON, missing fields, of the wrong types, huge, with control characters or
 //! impossible dates; as an admin, an auditor and nobody. Never a 5xx; every error is
-//! `application/problem+json` with a type `docs/problems.md` lists.
+//! `application/problem+json` with a type `docs/problems.md` lists, except the web panel's,
+//! which are HTML pages for a browser.
 
 #![allow(clippy::unwrap_used)] // Test set-up failures should stop the test loudly.
 
@@ -173,6 +174,16 @@ impl Walk<'_> {
             return;
         }
         if status < 400 {
+            return;
+        }
+        // The web panel's pages are for a browser: its refusals are HTML pages that say what
+        // went wrong, in Spanish (ADR 0005), or a problem for a request no form sends (not
+        // form-encoded); everything else answers a problem.
+        if path.starts_with("/panel") && !content_type.starts_with("application/problem+json") {
+            if !content_type.starts_with("text/html") || text.is_empty() {
+                self.failures
+                    .push(format!("{what}: {status} as {content_type:?}, no page"));
+            }
             return;
         }
         if !content_type.starts_with("application/problem+json") {

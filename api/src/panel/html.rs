@@ -169,12 +169,16 @@ pub fn page(status: StatusCode, title: &str, body: Html) -> HttpResponse {
         .body(text.0)
 }
 
-/// A page for a signed-in user: the bar shared by every page (Calendario · Reservas · Salir,
-/// the last a form because signing out changes state) above `body`.
+/// A page for a signed-in user: the bar shared by every page (Calendario · Reservas · Números ·
+/// Cabañas · Alertas · Conversaciones · Salir, the last a form because signing out changes state) above `body`.
 pub fn signed_in_page(status: StatusCode, title: &str, csrf: &str, body: Html) -> HttpResponse {
     let bar = html!(
         "<nav class=\"top\"><a href=\"/panel/calendario\">Calendario</a>\
          <a href=\"/panel/reservas\">Reservas</a>\
+         <a href=\"/panel/numeros\">Números</a>\
+         <a href=\"/panel/cabanas\">Cabañas</a>\
+         <a href=\"/panel/alertas\">Alertas</a>\
+         <a href=\"/panel/conversaciones\">Conversaciones</a>\
          <form method=\"post\" action=\"/panel/salir\">\
          <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
          <button type=\"submit\">Salir</button></form></nav>{}",

@@ -5,17 +5,29 @@
 //!
 //! # Layout
 //!
-//! - `mod.rs`: signing in and out.
+//! - `mod.rs`: signing in and out; `link.rs`: signing in with the one-time link the owner's
+//!   WhatsApp gets for "panel".
 //! - `html.rs`: the escaping helper, `html!`, the page shell and its CSS.
 //! - `session.rs`: cookies, sessions, CSRF tokens, the count of failed sign-ins.
 //! - `users.rs`: the users and their Argon2id hashes (`cabanas user add`).
 //! - `calendar.rs`: the cabins' nights, week by week; `events.rs`: the change stream that
 //!   refreshes an open calendar, and its script (`assets/panel.js`).
 //! - `reservations/`: the list, one reservation's page, and the owner's actions on it.
+//! - `numbers/`: occupancy, revenue, rate, channels and lead time by month, as SVG charts,
+//!   tables and CSV; `cabins/`: each cabin's setup, export links and imported calendars.
+//! - `alerts.rs`: what needs the owner (deposits, refunds by hand, conflicts, undelivered
+//!   replies), and marking a refund given back.
+//! - `conversations/`: WhatsApp conversations (who waits for a person first), a thread, and an
+//!   admin writing as a person or handing back to the bot; numbers masked for an auditor.
 
+pub mod alerts;
+pub mod cabins;
 pub mod calendar;
+pub mod conversations;
 pub mod events;
 pub mod html;
+pub mod link;
+pub mod numbers;
 pub mod reservations;
 pub mod session;
 pub mod users;
@@ -79,7 +91,7 @@ pub fn forbidden() -> HttpResponse {
     )
 }
 
-fn with_cookie(mut res: HttpResponse, set_cookie: &str) -> HttpResponse {
+pub(crate) fn with_cookie(mut res: HttpResponse, set_cookie: &str) -> HttpResponse {
     if let Ok(value) = HeaderValue::from_str(set_cookie) {
         res.headers_mut().append(header::SET_COOKIE, value);
     }

@@ -9,7 +9,8 @@
 //! frees them. "cancelar CÓDIGO" asks first, with what the policy gives back; "mover CÓDIGO del
 //! 12 al 14" asks first too, with the new total. "respuesta wifi: …" sets what the bot answers
 //! guests who ask about that. A guest who asked for a person is handed back to the bot by the
-//! alert's button or "liberar +NÚMERO". "comandos" lists all of these. Anything else they write
+//! alert's button or "liberar +NÚMERO". "panel" sends a one-time link into the web panel.
+//! "comandos" lists all of these. Anything else they write
 //! is a guest's conversation like any other: an owner tries the bot from their own phone.
 //!
 //! A command is only taken from a delivery whose signature was checked
@@ -28,7 +29,8 @@
 //! - one file per command: `confirm` (a deposit taken by hand), `collected` (a payment on
 //!   arrival), `refunded` (refunds made by hand), `agenda` (who comes and goes), `block` (nights
 //!   blocked and freed), `cancel`, `move_stay`, `answers` (what the bot answers guests about a
-//!   topic), `release` (a conversation handed back to the bot).
+//!   topic), `release` (a conversation handed back to the bot), `panel_link` (a one-time link
+//!   into the web panel).
 //!
 //! [`BookingError`]: domain::error::BookingError
 
@@ -39,6 +41,7 @@ mod cancel;
 mod collected;
 mod confirm;
 mod move_stay;
+mod panel_link;
 mod refunded;
 mod release;
 
@@ -139,6 +142,7 @@ async fn run(
             text: answer,
         } => text(answers::teach(state, origin, topic, &cabin, &answer).await?),
         Command::Release { wa_id } => text(release::release(state, origin, &wa_id).await?),
+        Command::PanelLink => text(panel_link::link(state).await?),
     })
 }
 

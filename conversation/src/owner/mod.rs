@@ -100,6 +100,8 @@ pub enum Command {
     },
     /// Hand the conversation with `wa_id` back to the bot.
     Release { wa_id: String },
+    /// A one-time link that signs the owner in to the web panel.
+    PanelLink,
     /// What the bot answers guests who ask about `topic` (blank: nothing, a person), in the
     /// cabin `cabin` names ("la del bosque"), or in every cabin when it names none.
     Answer {

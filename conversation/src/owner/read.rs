@@ -65,6 +65,9 @@ pub(super) fn written(text: &str) -> Option<Command> {
     if verb_alone == "comandos" && rest.is_empty() {
         return Some(Command::Help);
     }
+    if verb_alone == "panel" && rest.is_empty() {
+        return Some(Command::PanelLink);
+    }
     if verb_alone == "agenda" {
         return agenda(&rest);
     }

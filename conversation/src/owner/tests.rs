@@ -145,6 +145,13 @@ fn the_help_is_the_bare_word() {
 }
 
 #[test]
+fn the_panel_link_is_the_bare_word() {
+    assert_eq!(text("panel"), Some(Command::PanelLink));
+    assert_eq!(text("Panel!"), Some(Command::PanelLink));
+    assert_eq!(text("panel solar para la cabaña"), None);
+}
+
+#[test]
 fn an_answer_names_its_topic_its_cabin_and_what_to_say() {
     for (said, topic, cabin, answer) in [
         (

@@ -25,6 +25,7 @@ varias)\n\
 • «respuesta mascotas: …» (o wifi, pagos, pileta, parrilla, ropa de cama, bebes, \
 estacionamiento, calefaccion): lo que contesto cuando un huésped pregunta por eso\n\
 • «liberar +NÚMERO»: el asistente vuelve a contestarle a alguien que pidió hablar con vos\n\
+• «panel»: un enlace para entrar al panel web (sirve una vez, por 10 minutos)\n\
 Cualquier otra cosa la contesto como a un huésped, para que pruebes el bot.";
 
 /// The nights of `stay`, in words: "del vie 12/01 al dom 14/01".

@@ -9,7 +9,7 @@
 //! - `upcoming`: confirmed arrivals and departures by day, unpaid holds near their end.
 //! - `payments`: a reservation's payments and refunds, the alerts.
 //! - `channels`: exported calendars' versions, conflicts with imported ones.
-//! - `stats`: occupancy, revenue and holds by month.
+//! - `stats`: occupancy, revenue and holds by month; sold and imported stays for the panel.
 
 mod accommodations;
 mod channels;
@@ -29,7 +29,10 @@ pub use reservations::{
     GuestView, ReservationFilter, ReservationView, TimelineEntry, fold, guest_name_and_phone,
     reservation_by_code, reservation_by_id, search_reservations, timeline,
 };
-pub use stats::{HoldsRow, OccupancyRow, RevenueRow, StatsView, stats};
+pub use stats::{
+    HoldsRow, ImportedStay, OccupancyRow, RevenueRow, SoldStay, StatsView, imported_stays,
+    sold_stays, stats,
+};
 pub use stays::{
     DueHold, ExportedStay, NightView, StayView, calendar, holds_due, oldest_overdue_hold,
     stays_to_export,

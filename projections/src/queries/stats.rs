@@ -1,11 +1,14 @@
-//! The stats read model (`rm_stats_*`): occupancy, revenue and holds by month.
+//! The stats read model (`rm_stats_*`): occupancy, revenue and holds by month. Also what its
+//! counters cannot give (the panel's average nightly rate, lead time and channel mix): the
+//! confirmed stays with their quoted nights, and the nights imported from other channels.
 
-use chrono::NaiveDate;
-use domain::Money;
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::pricing::NightPrice;
+use domain::{Money, Quote};
 use eventstore::{Db, db_fetch};
 use serde::Serialize;
 
-use crate::sql::money_from_cents;
+use crate::sql::{from_millis, money_from_cents};
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct OccupancyRow {
@@ -99,4 +102,75 @@ pub async fn stats(db: &Db) -> Result<StatsView, sqlx::Error> {
             .collect(),
         holds,
     })
+}
+
+/// A confirmed reservation: each night at the price quoted to the guest, and when it was
+/// booked (its hold was placed).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct SoldStay {
+    pub accommodation_id: String,
+    pub channel: String,
+    pub check_in: NaiveDate,
+    pub booked_at: DateTime<Utc>,
+    pub nights: Vec<NightPrice>,
+}
+
+/// Confirmed reservations with a night in `[from, to)`. A row whose quote cannot be read is
+/// left out rather than failing the whole list (as the reservations list does).
+pub async fn sold_stays(
+    db: &Db,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<SoldStay>, sqlx::Error> {
+    let rows: Vec<(String, String, NaiveDate, String, i64)> = db_fetch!(
+        db,
+        (String, String, NaiveDate, String, i64),
+        fetch_all,
+        "SELECT accommodation_id, channel, check_in, quote, created_at_ms FROM rm_reservations \
+         WHERE status = 'confirmed' AND check_in < $2 AND check_out > $1 ORDER BY check_in"
+            .to_owned(),
+        from,
+        to
+    )?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(accommodation_id, channel, check_in, quote, created)| {
+            let quote: Quote = serde_json::from_str(&quote).ok()?;
+            Some(SoldStay {
+                accommodation_id,
+                channel,
+                check_in,
+                booked_at: from_millis(created),
+                nights: quote.per_night,
+            })
+        })
+        .collect())
+}
+
+/// Nights another channel's calendar blocked (its bookings, as far as we can know them).
+#[derive(Clone, Debug, Serialize, PartialEq, sqlx::FromRow)]
+pub struct ImportedStay {
+    pub accommodation_id: String,
+    pub source: String,
+    pub check_in: NaiveDate,
+    pub check_out: NaiveDate,
+}
+
+/// Imported stays with a night in `[from, to)`: blocks whose source is not the owner.
+pub async fn imported_stays(
+    db: &Db,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<ImportedStay>, sqlx::Error> {
+    db_fetch!(
+        db,
+        ImportedStay,
+        fetch_all,
+        "SELECT accommodation_id, source, check_in, check_out FROM rm_stays \
+         WHERE status = 'blocked' AND source <> 'admin' AND check_in < $2 AND check_out > $1 \
+         ORDER BY check_in"
+            .to_owned(),
+        from,
+        to
+    )
 }
