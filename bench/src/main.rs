@@ -19,6 +19,7 @@
 mod cost;
 mod e2e;
 mod nlu;
+mod panel;
 mod read;
 mod voice;
 
@@ -468,6 +469,7 @@ bench [WHAT]: the project's benchmarks, figures as ratios of baselines measured 
   cost               a PostgreSQL write's CPU by kind of write
   e2e [sqlite|postgres]   holds over HTTP against the store's rate, WhatsApp turns, RSS
                      (each phase CABANAS_BENCH_SECS long, default 5)
+  panel              the owner's calendar page rendered (10 cabins × 5 weeks): p50, p95, size
 
 PostgreSQL: CABANAS_BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres).";
 
@@ -475,7 +477,9 @@ PostgreSQL: CABANAS_BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/pos
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let only = std::env::args().nth(1).unwrap_or_default();
-    const KNOWN: [&str; 8] = ["", "write", "read", "nlu", "voice", "replay", "cost", "e2e"];
+    const KNOWN: [&str; 9] = [
+        "", "write", "read", "nlu", "voice", "replay", "cost", "e2e", "panel",
+    ];
     if !KNOWN.contains(&only.as_str()) {
         // `--help`, `-h`, or a typo: the usage, not a whole run.
         println!("{USAGE}");
@@ -533,6 +537,12 @@ async fn main() -> anyhow::Result<()> {
         let db = server.create("cost").await?;
         cost::run_cost(&db.1).await?;
         server.drop(&db.0).await?;
+        return Ok(());
+    }
+    if only == "panel" {
+        // `bench panel`: the owner's calendar page as the server renders it.
+        panel::both(&dir, &admin).await?;
+        let _ = std::fs::remove_dir_all(&dir);
         return Ok(());
     }
     if only == "e2e" {
