@@ -61,8 +61,9 @@ impl AsOf {
     }
 }
 
-/// The accommodation as its events up to `as_of` left it, and those events.
-async fn replay(
+/// The accommodation as its events up to `as_of` left it, and those events (the panel's
+/// audit page replays through this too).
+pub(crate) async fn replay(
     state: &AppState,
     id: AccommodationId,
     as_of: Option<AsOf>,

@@ -64,6 +64,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(at!("/panel/ingresar", post => crate::panel::sign_in))
         .service(at!("/panel/salir", post => crate::panel::sign_out))
         .service(at!("/panel/calendario", get => crate::panel::calendar::page_for))
+        .service(at!("/panel/calendario/bloquear", post => crate::panel::calendar::block))
+        .service(at!("/panel/auditoria", get => crate::panel::audit::page))
+        .service(at!("/panel/auditoria/verificar", post => crate::panel::audit::verify))
         .service(at!("/panel/eventos", get => crate::panel::events::stream))
         .service(at!(
             "/panel/enlace/{token}",

@@ -333,6 +333,22 @@ async fn the_owner_signs_in_and_sees_the_calendar_in_a_browser() {
             "{backend:?}: the same page, not a navigation"
         );
 
+        // Every other page opens from the bar, and is kept to be looked at.
+        for (page, shot) in [
+            ("/panel/reservas", "reservations"),
+            ("/panel/alertas", "alerts"),
+            ("/panel/conversaciones", "conversations"),
+            ("/panel/numeros", "numbers"),
+            ("/panel/cabanas", "cabins"),
+        ] {
+            browser.go(&format!("{}{page}", app.base)).await;
+            assert!(
+                browser.source().await.contains("nav class=\"top\""),
+                "{backend:?}: {page} with the bar"
+            );
+            browser.screenshot(&format!("{name}-{shot}")).await;
+        }
+
         // Signing out ends the session: the calendar asks to sign in again.
         browser.click("nav form button[type=submit]").await;
         browser.go(&format!("{}/panel/calendario", app.base)).await;

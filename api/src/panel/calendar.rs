@@ -1,15 +1,24 @@
 //! `GET /panel/calendario?desde=YYYY-MM-DD&semanas=N`: one row per cabin, one column per night,
 //! from the availability read model. Each state has a word and a pattern besides its colour.
+//! Under the table, for an admin, the form that blocks free nights (`POST
+//! /panel/calendario/bloquear`).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use app::AppError;
 use chrono::{Datelike, Days, NaiveDate, Weekday};
-use projections::queries::{self, NightView};
+use domain::accommodation::{AccommodationCommand, BlockDates, BlockSource};
+use domain::{AccommodationId, BlockId, StayDates};
+use projections::queries::{self, AccommodationView, NightView};
 use serde::Deserialize;
 
 use super::html::{Html, html, refusal, signed_in_page};
-use super::session;
-use super::{State, internal, see_other};
+use super::reservations::page::Notice;
+use super::reservations::{failure, field, origin, refused};
+use super::session::{self, Session};
+use super::{State, forbidden, internal, redirect, see_other, signed_in};
+use crate::auth::Role;
+use crate::state::AppState;
 
 const DEFAULT_WEEKS: u32 = 5;
 const MAX_WEEKS: u32 = 8;
@@ -18,6 +27,8 @@ const MAX_WEEKS: u32 = 8;
 pub struct Query {
     desde: Option<String>,
     semanas: Option<String>,
+    /// Set by the redirect after a block: fixed words, the link carries none of its own.
+    hecho: Option<String>,
 }
 
 /// The window asked for: `(first night, weeks)`, or what is wrong with it, in Spanish.
@@ -39,8 +50,7 @@ fn window(query: &Query, today: NaiveDate) -> Result<(NaiveDate, u32), &'static 
 }
 
 pub async fn page_for(state: State, req: HttpRequest, query: web::Query<Query>) -> HttpResponse {
-    let now = state.now();
-    let signed_in = match session::current(&state.db, &req, now.timestamp_millis()).await {
+    let who = match session::current(&state.db, &req, state.now().timestamp_millis()).await {
         Ok(Some(s)) => s,
         Ok(None) => return see_other("/panel/"),
         Err(err) => return internal(&err),
@@ -49,6 +59,23 @@ pub async fn page_for(state: State, req: HttpRequest, query: web::Query<Query>) 
         Ok(w) => w,
         Err(why) => return refusal(StatusCode::BAD_REQUEST, "Fecha no válida", why),
     };
+    let notice = match query.hecho.as_deref() {
+        Some("bloqueo") => Notice::Done("Listo: las noches quedaron bloqueadas."),
+        _ => Notice::None,
+    };
+    render(&state, &who, from, weeks, notice).await
+}
+
+/// The calendar from `from` for `weeks` weeks, with `notice` on top (its status is the
+/// notice's, 200 otherwise) and, for an admin, the form that blocks nights under the table.
+async fn render(
+    state: &AppState,
+    who: &Session,
+    from: NaiveDate,
+    weeks: u32,
+    notice: Notice,
+) -> HttpResponse {
+    let now = state.now();
     let to = from + Days::new(u64::from(weeks) * 7);
     let cabins = match queries::accommodations(&state.db).await {
         Ok(c) => c,
@@ -61,13 +88,135 @@ pub async fn page_for(state: State, req: HttpRequest, query: web::Query<Query>) 
             Err(err) => return internal(&err.into()),
         }
     }
+    let (status, top) = match notice {
+        Notice::None => (StatusCode::OK, Html::default()),
+        Notice::Done(words) => (
+            StatusCode::OK,
+            html!("<p class=\"ok\" role=\"status\">{}</p>", words),
+        ),
+        Notice::Refused(status, words) => (
+            status,
+            html!("<p class=\"err\" role=\"alert\">{}</p>", words),
+        ),
+    };
+    let form = if who.role == Role::Admin && !cabins.is_empty() {
+        block_form(&cabins, &who.csrf)
+    } else {
+        Html::default()
+    };
     let body = html!(
-        "{}{}{}",
+        "{}{}{}{}{}",
+        top,
         navigation(from, weeks),
         legend(),
-        table(from, to, weeks, rows, cabins.is_empty())
+        table(from, to, weeks, rows, cabins.is_empty()),
+        form
     );
-    signed_in_page(StatusCode::OK, "Calendario", &signed_in.csrf, body)
+    signed_in_page(status, "Calendario", &who.csrf, body)
+}
+
+/// "Bloquear noches": a cabin, the first night and the day after the last, a note.
+fn block_form(cabins: &[AccommodationView], csrf: &str) -> Html {
+    let options: Html = cabins
+        .iter()
+        .map(|c| html!("<option value=\"{}\">{}</option>", c.id, c.name))
+        .collect();
+    html!(
+        "<h2>Bloquear noches</h2>\
+         <form class=\"act\" method=\"post\" action=\"/panel/calendario/bloquear\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+         <label for=\"cabana\">Cabaña</label><select id=\"cabana\" name=\"cabana\">{}</select>\
+         <label for=\"desde\">Desde (primera noche)</label>\
+         <input id=\"desde\" name=\"desde\" type=\"date\" required>\
+         <label for=\"hasta\">Hasta (día de salida)</label>\
+         <input id=\"hasta\" name=\"hasta\" type=\"date\" required>\
+         <label for=\"nota\">Nota</label><input id=\"nota\" name=\"nota\" maxlength=\"200\">\
+         <button type=\"submit\">Bloquear</button></form>",
+        csrf,
+        options
+    )
+}
+
+#[derive(Deserialize)]
+pub struct BlockForm {
+    csrf: Option<String>,
+    cabana: Option<String>,
+    desde: Option<String>,
+    hasta: Option<String>,
+    nota: Option<String>,
+}
+
+/// `POST /panel/calendario/bloquear` (admins): blocks free nights through the use case the
+/// admin API's `POST /v1/admin/accommodations/{id}/blocks` calls, with the panel user's email
+/// as actor. Done: 303 to the calendar from the first night; refused: the calendar again with
+/// why, in Spanish (409 nights taken, 422 what was typed).
+pub async fn block(state: State, req: HttpRequest, form: web::Form<BlockForm>) -> HttpResponse {
+    let who = match signed_in(&state, &req).await {
+        Ok(s) => s,
+        Err(res) => return res,
+    };
+    if !who.csrf_ok(form.csrf.as_deref()) {
+        return forbidden();
+    }
+    if who.role != Role::Admin {
+        return refusal(
+            StatusCode::FORBIDDEN,
+            "Acceso denegado",
+            "Tu usuario es de consulta: puede ver el calendario pero no bloquear noches.",
+        );
+    }
+    let today = state.today();
+    let date =
+        |v: &Option<String>| field(v).and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+    let (check_in, check_out) = match (date(&form.desde), date(&form.hasta)) {
+        (Some(a), Some(b)) => (a, b),
+        _ => {
+            let words = "Las fechas tienen que ser AAAA-MM-DD.".to_owned();
+            let notice = Notice::Refused(StatusCode::UNPROCESSABLE_ENTITY, words);
+            return render(&state, &who, today, DEFAULT_WEEKS, notice).await;
+        }
+    };
+    let Some(id) = field(&form.cabana).and_then(|c| c.parse::<AccommodationId>().ok()) else {
+        let words = "Elegí una de las cabañas.".to_owned();
+        let notice = Notice::Refused(StatusCode::UNPROCESSABLE_ENTITY, words);
+        return render(&state, &who, today, DEFAULT_WEEKS, notice).await;
+    };
+    let shown_from = check_in.max(today);
+    let outcome = match StayDates::new(check_in, check_out) {
+        Err(e) => Err(AppError::Domain(e)),
+        Ok(stay) => {
+            let block_id = BlockId::new();
+            let cmd = AccommodationCommand::BlockDates(BlockDates {
+                block_id,
+                stay,
+                source: BlockSource::Admin,
+                note: field(&form.nota).map(str::to_owned),
+            });
+            let origin = origin(&who).correlated(block_id.as_uuid());
+            app::execute(&state, id, cmd, &origin).await
+        }
+    };
+    match outcome {
+        Ok(_) => {
+            // Bounded wait, so the calendar drawn next shows the block.
+            let _ = app::reservations::caught_up(&state).await;
+            redirect(&format!(
+                "/panel/calendario?desde={shown_from}&hecho=bloqueo"
+            ))
+        }
+        Err(AppError::NotFound(_)) => {
+            let words = "Esa cabaña no existe.".to_owned();
+            let notice = Notice::Refused(StatusCode::UNPROCESSABLE_ENTITY, words);
+            render(&state, &who, today, DEFAULT_WEEKS, notice).await
+        }
+        Err(err) => match refused(&err) {
+            Some((status, words)) => {
+                let notice = Notice::Refused(status, words);
+                render(&state, &who, shown_from, DEFAULT_WEEKS, notice).await
+            }
+            None => failure(err),
+        },
+    }
 }
 
 /// Earlier and later windows.
@@ -195,6 +344,7 @@ mod tests {
         let ask = |desde: Option<&str>, semanas: Option<&str>| Query {
             desde: desde.map(str::to_owned),
             semanas: semanas.map(str::to_owned),
+            hecho: None,
         };
         assert_eq!(window(&ask(None, None), today), Ok((today, 5)));
         assert!(window(&ask(Some("15/01/2027"), None), today).is_err());

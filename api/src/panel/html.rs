@@ -170,7 +170,7 @@ pub fn page(status: StatusCode, title: &str, body: Html) -> HttpResponse {
 }
 
 /// A page for a signed-in user: the bar shared by every page (Calendario · Reservas · Números ·
-/// Cabañas · Alertas · Conversaciones · Salir, the last a form because signing out changes state) above `body`.
+/// Cabañas · Alertas · Conversaciones · Auditoría · Salir, the last a form because signing out changes state) above `body`.
 pub fn signed_in_page(status: StatusCode, title: &str, csrf: &str, body: Html) -> HttpResponse {
     let bar = html!(
         "<nav class=\"top\"><a href=\"/panel/calendario\">Calendario</a>\
@@ -179,6 +179,7 @@ pub fn signed_in_page(status: StatusCode, title: &str, csrf: &str, body: Html) -
          <a href=\"/panel/cabanas\">Cabañas</a>\
          <a href=\"/panel/alertas\">Alertas</a>\
          <a href=\"/panel/conversaciones\">Conversaciones</a>\
+         <a href=\"/panel/auditoria\">Auditoría</a>\
          <form method=\"post\" action=\"/panel/salir\">\
          <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
          <button type=\"submit\">Salir</button></form></nav>{}",

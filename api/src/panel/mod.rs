@@ -10,8 +10,9 @@
 //! - `html.rs`: the escaping helper, `html!`, the page shell and its CSS.
 //! - `session.rs`: cookies, sessions, CSRF tokens, the count of failed sign-ins.
 //! - `users.rs`: the users and their Argon2id hashes (`cabanas user add`).
-//! - `calendar.rs`: the cabins' nights, week by week; `events.rs`: the change stream that
-//!   refreshes an open calendar, and its script (`assets/panel.js`).
+//! - `calendar.rs`: the cabins' nights, week by week, and an admin blocking free nights;
+//!   `events.rs`: the change stream that refreshes an open calendar, and its script
+//!   (`assets/panel.js`).
 //! - `reservations/`: the list, one reservation's page, and the owner's actions on it.
 //! - `numbers/`: occupancy, revenue, rate, channels and lead time by month, as SVG charts,
 //!   tables and CSV; `cabins/`: each cabin's setup, export links and imported calendars.
@@ -19,8 +20,11 @@
 //!   replies), and marking a refund given back.
 //! - `conversations/`: WhatsApp conversations (who waits for a person first), a thread, and an
 //!   admin writing as a person or handing back to the bot; numbers masked for an auditor.
+//! - `audit.rs`: the event log newest first, a reservation as of a date and time, and walking
+//!   the hash chain (both roles).
 
 pub mod alerts;
+pub mod audit;
 pub mod cabins;
 pub mod calendar;
 pub mod conversations;

@@ -249,7 +249,7 @@ fn story(history: &[TimelineEntry]) -> Html {
     html!("<ol class=\"history\">{}</ol>", items)
 }
 
-fn event_words(event_type: &str) -> &'static str {
+pub(crate) fn event_words(event_type: &str) -> &'static str {
     match event_type {
         "HoldPlaced" => "Reserva tomada, esperando la seña",
         "HoldExtended" => "Se extendió el plazo de la seña",
@@ -271,7 +271,7 @@ fn event_words(event_type: &str) -> &'static str {
 }
 
 /// Who, in words: the guest and the system by role, staff by the email they signed in with.
-fn actor_words(actor: &str) -> &str {
+pub(crate) fn actor_words(actor: &str) -> &str {
     match actor {
         "guest" => "huésped",
         "owner" => "dueño por WhatsApp",

@@ -1,0 +1,385 @@
+//! The panel's audit page (the log newest first, a reservation as of a date and time, the
+//! hash chain walked) and blocking free nights from the calendar, on both backends, driven as
+//! a browser would (the helper is `panel.rs`'s).
+
+#![allow(clippy::unwrap_used)] // Test set-up failures should stop the test loudly.
+
+mod common;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use api::auth::Role;
+use api::panel::users;
+use chrono::{DateTime, DurationRound, Utc};
+use common::{Backend, TestApp, spawn};
+use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
+use serde_json::json;
+
+const PASSWORD: &str = "una clave bien larga";
+
+/// A browser without JavaScript: follows no redirect by itself and keeps cookies by hand
+/// (reqwest's cookie store is not enabled in this workspace).
+struct Browser {
+    http: reqwest::Client,
+    base: String,
+    cookies: HashMap<String, String>,
+}
+
+struct Page {
+    status: u16,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Page {
+    fn location(&self) -> &str {
+        self.headers
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    /// The hidden CSRF field's value.
+    fn csrf(&self) -> String {
+        let start = self.body.find("name=\"csrf\" value=\"").unwrap() + 19;
+        let len = self.body[start..].find('"').unwrap();
+        self.body[start..start + len].to_owned()
+    }
+}
+
+impl Browser {
+    fn new(app: &TestApp) -> Browser {
+        Browser {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            base: app.base.clone(),
+            cookies: HashMap::new(),
+        }
+    }
+
+    async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
+        let jar: Vec<String> = self
+            .cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let req = if jar.is_empty() {
+            req
+        } else {
+            req.header("Cookie", jar.join("; "))
+        };
+        let resp = req.send().await.unwrap();
+        let page = Page {
+            status: resp.status().as_u16(),
+            headers: resp.headers().clone(),
+            body: resp.text().await.unwrap(),
+        };
+        for line in page.headers.get_all(SET_COOKIE) {
+            let line = line.to_str().unwrap();
+            let (pair, attributes) = line.split_once(';').unwrap_or((line, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            if value.is_empty() || attributes.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+        page
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let req = self.http.get(format!("{}{path}", self.base));
+        self.send(req).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let body: Vec<String> = form
+            .iter()
+            .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
+            .collect();
+        let req = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(body.join("&"));
+        self.send(req).await
+    }
+
+    /// Loads the sign-in form and posts it.
+    async fn sign_in(&mut self, email: &str, password: &str) -> Page {
+        let form = self.get("/panel/").await;
+        assert_eq!(form.status, 200, "{}", form.body);
+        let csrf = form.csrf();
+        self.post(
+            "/panel/ingresar",
+            &[("email", email), ("password", password), ("csrf", &csrf)],
+        )
+        .await
+    }
+}
+
+/// A form value, percent-encoded (reqwest's `form` feature is not enabled here either).
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Polls `path` until its page shows every one of `wanted` (the read model trails the write).
+async fn page_showing(browser: &mut Browser, path: &str, wanted: &[&str]) -> Page {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let page = browser.get(path).await;
+        assert_eq!(page.status, 200, "{path}: {}", page.body);
+        if wanted.iter().all(|w| page.body.contains(w)) || Instant::now() > deadline {
+            return page;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn signed_in(app: &TestApp, email: &str, role: Role) -> Browser {
+    let now = Utc::now().timestamp_millis();
+    users::add(&app.state.db, email, role, PASSWORD, now)
+        .await
+        .unwrap();
+    let mut browser = Browser::new(app);
+    assert_eq!(browser.sign_in(email, PASSWORD).await.status, 303);
+    browser
+}
+
+/// When the audit API says the reservation's event of this type was recorded.
+async fn recorded(app: &TestApp, code: &str, event_type: &str) -> DateTime<Utc> {
+    let story = app
+        .get(
+            &format!("/v1/audit/reservations/{code}"),
+            Some(&app.auditor),
+        )
+        .await;
+    assert_eq!(story.status, 200, "{:?}", story.body);
+    let event = story.body["story"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event_type"] == event_type)
+        .unwrap()
+        .clone();
+    serde_json::from_value(event["recorded_at"].clone()).unwrap()
+}
+
+/// The as-of form's query for an instant: the owner's date and time (Argentina), to the second.
+fn as_of(code: &str, at: DateTime<Utc>) -> String {
+    let offset = domain::accommodation::ARGENTINA_UTC_OFFSET_MINUTES;
+    let local = at + chrono::Duration::minutes(i64::from(offset));
+    format!(
+        "/panel/auditoria?reserva={code}&fecha={}&hora={}",
+        local.format("%Y-%m-%d"),
+        local.format("%H:%M:%S")
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_page_lists_events_replays_a_reservation_and_verifies_the_chain() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let app = spawn(backend, &[]).await;
+        let (acc, _) = app.register("Cabaña del Lago", 4).await;
+        let hold = app.hold(&acc, 10, 12).await;
+        assert_eq!(hold.status, 201, "{backend:?}: {:?}", hold.body);
+        let code = hold.body["code"].as_str().unwrap().to_owned();
+        app.state.runner.catch_up().await.unwrap();
+        // A second apart at least, so an instant to the second falls between the two.
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        let confirmed = app
+            .post(
+                &format!("/v1/admin/reservations/{code}/confirm"),
+                Some(&app.admin),
+                json!({"amount": "30000", "payment_reference": "transfer 12"}),
+            )
+            .await;
+        assert_eq!(confirmed.status, 200, "{backend:?}: {:?}", confirmed.body);
+        let held_at = recorded(&app, &code, "HoldPlaced").await;
+        let confirmed_at = recorded(&app, &code, "ReservationConfirmed").await;
+        let second = chrono::Duration::seconds(1);
+
+        let mut browser = signed_in(&app, "auditora@example.com", Role::Auditor).await;
+        let log = browser.get("/panel/auditoria").await;
+        assert_eq!(log.status, 200, "{backend:?}: {}", log.body);
+        for part in [
+            ">Auditoría</a>",
+            "Reserva tomada, esperando la seña",
+            "Seña recibida: reserva confirmada",
+            acc.as_str(),
+            "Verificar la cadena",
+        ] {
+            assert!(
+                log.body.contains(part),
+                "{backend:?}: no {part}: {}",
+                log.body
+            );
+        }
+        // Newest first; the guest's name and phone never appear.
+        let confirmed_row = log.body.find("Seña recibida").unwrap();
+        assert!(
+            confirmed_row < log.body.find("Reserva tomada").unwrap(),
+            "{backend:?}"
+        );
+        for personal in ["Ana", "Pérez", "5555"] {
+            assert!(
+                !log.body.contains(personal),
+                "{backend:?}: {personal} shown"
+            );
+        }
+
+        let before = held_at.duration_trunc(second).unwrap() + second;
+        assert!(
+            before < confirmed_at,
+            "{backend:?}: {held_at} / {confirmed_at}"
+        );
+        let page = browser.get(&as_of(&code, before)).await;
+        assert_eq!(page.status, 200, "{backend:?}: {}", page.body);
+        assert!(
+            page.body
+                .contains("<dt>Estado</dt><dd>pendiente de seña</dd>"),
+            "{backend:?}: {}",
+            page.body
+        );
+        let after = confirmed_at.duration_trunc(second).unwrap() + second;
+        let page = browser.get(&as_of(&code, after)).await;
+        assert!(
+            page.body.contains("<dt>Estado</dt><dd>confirmada</dd>"),
+            "{backend:?}: {}",
+            page.body
+        );
+        let earlier = browser.get(&as_of(&code, held_at - second * 3600)).await;
+        assert!(earlier.body.contains("todavía no existía"), "{backend:?}");
+        let unknown = browser.get(&as_of("ZZZZZZ", after)).await;
+        assert_eq!(unknown.status, 404, "{backend:?}");
+
+        // Verifying changes nothing, so an auditor may press it too; the token is still checked.
+        let forged = browser
+            .post("/panel/auditoria/verificar", &[("csrf", "0")])
+            .await;
+        assert_eq!(forged.status, 403, "{backend:?}");
+        let head = app.state.store.head_position().await.unwrap();
+        let csrf = log.csrf();
+        let verified = browser
+            .post("/panel/auditoria/verificar", &[("csrf", &csrf)])
+            .await;
+        assert_eq!(verified.status, 200, "{backend:?}: {}", verified.body);
+        assert!(
+            verified
+                .body
+                .contains(&format!("intacta: {head} eventos verificados")),
+            "{backend:?}: {}",
+            verified.body
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_blocks_free_nights_from_the_calendar_and_an_auditor_may_not() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let app = spawn(backend, &[]).await;
+        let (acc, _) = app.register("Cabaña del Lago", 4).await;
+        let hold = app.hold(&acc, 5, 8).await;
+        assert_eq!(hold.status, 201, "{backend:?}: {:?}", hold.body);
+
+        let mut owner = signed_in(&app, "duena@example.com", Role::Admin).await;
+        let calendar = owner.get("/panel/calendario").await;
+        assert!(calendar.body.contains("Bloquear noches"), "{backend:?}");
+        let csrf = calendar.csrf();
+        let (from, to) = (app.day(20), app.day(22));
+        let form = [
+            ("csrf", csrf.as_str()),
+            ("cabana", acc.as_str()),
+            ("desde", from.as_str()),
+            ("hasta", to.as_str()),
+            ("nota", "pintura"),
+        ];
+        let done = owner.post("/panel/calendario/bloquear", &form).await;
+        assert_eq!(done.status, 303, "{backend:?}: {}", done.body);
+        let back = done.location().to_owned();
+        assert!(
+            back.starts_with("/panel/calendario?"),
+            "{backend:?}: {back}"
+        );
+        let shown = page_showing(&mut owner, &back, &["class=\"blocked\">bloqueada"]).await;
+        assert!(
+            shown.body.contains("class=\"blocked\">bloqueada"),
+            "{backend:?}: {}",
+            shown.body
+        );
+        assert!(
+            shown.body.contains("las noches quedaron bloqueadas"),
+            "{backend:?}"
+        );
+        // Recorded with the panel user as actor.
+        let log = owner.get("/panel/auditoria").await;
+        assert!(
+            log.body.contains("duena@example.com"),
+            "{backend:?}: {}",
+            log.body
+        );
+
+        // Nights a hold has, or beyond the calendar's end: refused, in Spanish, on the page.
+        let (taken_in, taken_out) = (app.day(6), app.day(7));
+        let mut taken = form;
+        taken[2] = ("desde", taken_in.as_str());
+        taken[3] = ("hasta", taken_out.as_str());
+        let refused = owner.post("/panel/calendario/bloquear", &taken).await;
+        assert_eq!(refused.status, 409, "{backend:?}: {}", refused.body);
+        assert!(
+            refused.body.contains("class=\"err\"") && refused.body.contains("está ocupado"),
+            "{backend:?}: {}",
+            refused.body
+        );
+        let (far_in, far_out) = (app.day(2000), app.day(2002));
+        let mut far = form;
+        far[2] = ("desde", far_in.as_str());
+        far[3] = ("hasta", far_out.as_str());
+        let too_far = owner.post("/panel/calendario/bloquear", &far).await;
+        assert_eq!(too_far.status, 422, "{backend:?}: {}", too_far.body);
+        assert!(too_far.body.contains("alendario abre hasta"), "{backend:?}");
+
+        // An auditor sees no form and is refused the POST, token or not.
+        let mut auditor = signed_in(&app, "auditora@example.com", Role::Auditor).await;
+        let seen = auditor.get("/panel/calendario").await;
+        assert_eq!(seen.status, 200, "{backend:?}");
+        assert!(!seen.body.contains("Bloquear noches"), "{backend:?}");
+        assert!(
+            !seen.body.contains("/panel/calendario/bloquear"),
+            "{backend:?}"
+        );
+        let theirs = seen.csrf();
+        let (free_in, free_out) = (app.day(30), app.day(32));
+        let mut attempt = form;
+        attempt[0] = ("csrf", theirs.as_str());
+        attempt[2] = ("desde", free_in.as_str());
+        attempt[3] = ("hasta", free_out.as_str());
+        let denied = auditor.post("/panel/calendario/bloquear", &attempt).await;
+        assert_eq!(denied.status, 403, "{backend:?}: {}", denied.body);
+        let nights = app
+            .get(
+                &format!("/v1/admin/accommodations/{acc}/calendar?from={free_in}&to={free_out}"),
+                Some(&app.admin),
+            )
+            .await;
+        assert!(
+            nights.body["nights"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|n| n["status"] == "free"),
+            "{backend:?}: {:?}",
+            nights.body
+        );
+    }
+}
