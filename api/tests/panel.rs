@@ -6,146 +6,18 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use api::auth::Role;
 use api::panel::users::{self, Added};
+use common::panel::{Browser, PASSWORD, Page};
 use common::{Backend, TestApp, spawn};
-use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 use serde_json::json;
-
-const PASSWORD: &str = "una clave bien larga";
 
 /// An amount as the panel shows it: a non-breaking space after the `$` (a line never ends
 /// there).
 fn shown(m: domain::Money) -> String {
     m.to_string().replacen("$ ", "$\u{a0}", 1)
-}
-
-/// A browser without JavaScript: follows no redirect by itself and keeps cookies by hand
-/// (reqwest's cookie store is not enabled in this workspace).
-struct Browser {
-    http: reqwest::Client,
-    base: String,
-    cookies: HashMap<String, String>,
-}
-
-struct Page {
-    status: u16,
-    headers: HeaderMap,
-    body: String,
-}
-
-impl Page {
-    fn location(&self) -> &str {
-        self.headers
-            .get(LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-    }
-
-    /// The `Set-Cookie` line for cookie `name`.
-    fn set_cookie(&self, name: &str) -> Option<String> {
-        self.headers
-            .get_all(SET_COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|v| v.starts_with(&format!("{name}=")))
-            .map(str::to_owned)
-    }
-
-    /// The hidden CSRF field's value.
-    fn csrf(&self) -> String {
-        let start = self.body.find("name=\"csrf\" value=\"").unwrap() + 19;
-        let len = self.body[start..].find('"').unwrap();
-        self.body[start..start + len].to_owned()
-    }
-}
-
-impl Browser {
-    fn new(app: &TestApp) -> Browser {
-        Browser {
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-            base: app.base.clone(),
-            cookies: HashMap::new(),
-        }
-    }
-
-    async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
-        let jar: Vec<String> = self
-            .cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
-        let req = if jar.is_empty() {
-            req
-        } else {
-            req.header("Cookie", jar.join("; "))
-        };
-        let resp = req.send().await.unwrap();
-        let page = Page {
-            status: resp.status().as_u16(),
-            headers: resp.headers().clone(),
-            body: resp.text().await.unwrap(),
-        };
-        for line in page.headers.get_all(SET_COOKIE) {
-            let line = line.to_str().unwrap();
-            let (pair, attributes) = line.split_once(';').unwrap_or((line, ""));
-            let (name, value) = pair.split_once('=').unwrap();
-            if value.is_empty() || attributes.contains("Max-Age=0") {
-                self.cookies.remove(name);
-            } else {
-                self.cookies.insert(name.to_owned(), value.to_owned());
-            }
-        }
-        page
-    }
-
-    async fn get(&mut self, path: &str) -> Page {
-        let req = self.http.get(format!("{}{path}", self.base));
-        self.send(req).await
-    }
-
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
-        let body: Vec<String> = form
-            .iter()
-            .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
-            .collect();
-        let req = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .body(body.join("&"));
-        self.send(req).await
-    }
-
-    /// Loads the sign-in form and posts it.
-    async fn sign_in(&mut self, email: &str, password: &str) -> Page {
-        let form = self.get("/panel/").await;
-        assert_eq!(form.status, 200, "{}", form.body);
-        let csrf = form.csrf();
-        self.post(
-            "/panel/ingresar",
-            &[("email", email), ("password", password), ("csrf", &csrf)],
-        )
-        .await
-    }
-}
-
-/// A form value, percent-encoded (reqwest's `form` feature is not enabled here either).
-fn urlencode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 async fn add_user(app: &TestApp, email: &str, role: Role) -> Added {

@@ -1,6 +1,8 @@
 #![allow(dead_code)] // Shared by several test binaries; each uses a different part.
 //! Spawns the real application on a random port against a fresh database.
 
+pub mod panel;
+
 use std::sync::{Arc, Mutex};
 
 use api::auth::{Keys, Role};
