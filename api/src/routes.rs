@@ -65,6 +65,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(at!("/panel/salir", post => crate::panel::sign_out))
         .service(at!("/panel/calendario", get => crate::panel::calendar::page_for))
         .service(at!("/panel/calendario/bloquear", post => crate::panel::calendar::block))
+        .service(at!("/panel/calendario/desbloquear", post => crate::panel::calendar::unblock))
+        .service(at!("/panel/agenda", get => crate::panel::agenda::page))
         .service(at!("/panel/auditoria", get => crate::panel::audit::page))
         .service(at!("/panel/auditoria/verificar", post => crate::panel::audit::verify))
         .service(at!("/panel/eventos", get => crate::panel::events::stream))
@@ -100,6 +102,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(at!("/panel/numeros.csv", get => crate::panel::numbers::export))
         .service(at!("/panel/cabanas", get => crate::panel::cabins::list))
         .service(at!("/panel/cabanas/{id}", get => crate::panel::cabins::show))
+        .service(at!("/panel/cabanas/{id}/respuestas", post => crate::panel::cabins::answer))
         .service(at!("/panel/alertas", get => crate::panel::alerts::page))
         .service(at!(
             "/panel/alertas/devoluciones/{code}/{refund_key}",

@@ -193,9 +193,9 @@ async fn an_admin_blocks_free_nights_from_the_calendar_and_an_auditor_may_not() 
             back.starts_with("/panel/calendario?"),
             "{backend:?}: {back}"
         );
-        let shown = page_showing(&mut owner, &back, &["class=\"blocked\">bloqueada"]).await;
+        let shown = page_showing(&mut owner, &back, &["<td class=\"blocked\">bloqueada"]).await;
         assert!(
-            shown.body.contains("class=\"blocked\">bloqueada"),
+            shown.body.contains("<td class=\"blocked\">bloqueada"),
             "{backend:?}: {}",
             shown.body
         );

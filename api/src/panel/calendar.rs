@@ -1,15 +1,17 @@
 //! `GET /panel/calendario?desde=YYYY-MM-DD&semanas=N`: one row per cabin, one column per night,
 //! from the availability read model. Each state has a word and a pattern besides its colour.
-//! Under the table, for an admin, the form that blocks free nights (`POST
+//! Under the table, for an admin, the owner's blocks in the window, each with a button that frees
+//! its nights (`POST /panel/calendario/desbloquear`), and the form that blocks free nights (`POST
 //! /panel/calendario/bloquear`).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use app::AppError;
 use chrono::{Datelike, Days, NaiveDate, Weekday};
-use domain::accommodation::{AccommodationCommand, BlockDates, BlockSource};
-use domain::{AccommodationId, BlockId, StayDates};
-use projections::queries::{self, AccommodationView, NightView};
+use domain::accommodation::{AccommodationCommand, BlockDates, BlockSource, UnblockDates};
+use domain::{AccommodationId, BlockId, BookingError, StayDates};
+use projections::queries::StayStatus;
+use projections::queries::{self, AccommodationView, ExportedStay, NightView};
 use serde::Deserialize;
 
 use super::html::{Html, html, refusal, signed_in_page};
@@ -61,6 +63,7 @@ pub async fn page_for(state: State, req: HttpRequest, query: web::Query<Query>) 
     };
     let notice = match query.hecho.as_deref() {
         Some("bloqueo") => Notice::Done("Listo: las noches quedaron bloqueadas."),
+        Some("desbloqueo") => Notice::Done("Listo: las noches quedaron libres."),
         _ => Notice::None,
     };
     render(&state, &who, from, weeks, notice).await
@@ -81,11 +84,20 @@ async fn render(
         Ok(c) => c,
         Err(err) => return internal(&err.into()),
     };
+    let admin = who.role == Role::Admin;
     let mut rows = Html::default();
+    let mut blocks = Html::default();
     for cabin in &cabins {
         match queries::calendar(&state.db, &cabin.id, from, to, now).await {
             Ok(nights) => rows.push(row(&cabin.name, &nights)),
             Err(err) => return internal(&err.into()),
+        }
+        if admin {
+            // Every source but "" (none has it): the owner's blocks are picked out below.
+            match queries::stays_to_export(&state.db, &cabin.id, from, "").await {
+                Ok(stays) => blocks.push(owner_blocks(cabin, &stays, to, &who.csrf)),
+                Err(err) => return internal(&err.into()),
+            }
         }
     }
     let (status, top) = match notice {
@@ -99,20 +111,66 @@ async fn render(
             html!("<p class=\"err\" role=\"alert\">{}</p>", words),
         ),
     };
-    let form = if who.role == Role::Admin && !cabins.is_empty() {
+    let form = if admin && !cabins.is_empty() {
         block_form(&cabins, &who.csrf)
     } else {
         Html::default()
     };
+    let blocks = if blocks.as_str().is_empty() {
+        Html::default()
+    } else {
+        html!("<h2>Noches bloqueadas por vos</h2><ul>{}</ul>", blocks)
+    };
     let body = html!(
-        "{}{}{}{}{}",
+        "{}{}{}{}{}{}",
         top,
         navigation(from, weeks),
         legend(),
         table(from, to, weeks, rows, cabins.is_empty()),
+        blocks,
         form
     );
     signed_in_page(status, "Calendario", &who.csrf, body)
+}
+
+/// The owner's blocks of `cabin` that overlap the window (ending after its first night, which
+/// `stays` already are, and starting before `to`), each with its "Desbloquear" form.
+fn owner_blocks(
+    cabin: &AccommodationView,
+    stays: &[ExportedStay],
+    to: NaiveDate,
+    csrf: &str,
+) -> Html {
+    stays
+        .iter()
+        .filter(|s| s.status == StayStatus::Blocked && s.source == "admin" && s.check_in < to)
+        .map(|s| {
+            let last = s.check_out.pred_opt().unwrap_or(s.check_out);
+            let nights = format!(
+                "noches del {} al {}",
+                s.check_in.format("%d/%m/%Y"),
+                last.format("%d/%m/%Y")
+            );
+            html!(
+                "<li>{}: {} <form style=\"display:inline\" method=\"post\" \
+                 action=\"/panel/calendario/desbloquear\">\
+                 <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+                 <input type=\"hidden\" name=\"cabana\" value=\"{}\">\
+                 <input type=\"hidden\" name=\"bloqueo\" value=\"{}\">\
+                 <input type=\"hidden\" name=\"desde\" value=\"{}\">\
+                 <button type=\"submit\" aria-label=\"Desbloquear {} de {}\">Desbloquear</button>\
+                 </form></li>",
+                cabin.name,
+                nights,
+                csrf,
+                cabin.id,
+                s.occupant_id,
+                s.check_in.to_string(),
+                nights,
+                cabin.name
+            )
+        })
+        .collect()
 }
 
 /// "Bloquear noches": a cabin, the first night and the day after the last, a note.
@@ -208,6 +266,85 @@ pub async fn block(state: State, req: HttpRequest, form: web::Form<BlockForm>) -
             let words = "Esa cabaña no existe.".to_owned();
             let notice = Notice::Refused(StatusCode::UNPROCESSABLE_ENTITY, words);
             render(&state, &who, today, DEFAULT_WEEKS, notice).await
+        }
+        Err(err) => match refused(&err) {
+            Some((status, words)) => {
+                let notice = Notice::Refused(status, words);
+                render(&state, &who, shown_from, DEFAULT_WEEKS, notice).await
+            }
+            None => failure(err),
+        },
+    }
+}
+
+#[derive(Deserialize)]
+pub struct UnblockForm {
+    csrf: Option<String>,
+    cabana: Option<String>,
+    bloqueo: Option<String>,
+    /// The block's first night: the calendar comes back from there.
+    desde: Option<String>,
+}
+
+/// `POST /panel/calendario/desbloquear` (admins): frees an owner's block through the use case
+/// the admin API's `DELETE /v1/admin/accommodations/{id}/blocks/{block_id}` calls, with the
+/// panel user's email as actor. Done: 303 to the calendar; refused: the calendar again with why.
+pub async fn unblock(state: State, req: HttpRequest, form: web::Form<UnblockForm>) -> HttpResponse {
+    let who = match signed_in(&state, &req).await {
+        Ok(s) => s,
+        Err(res) => return res,
+    };
+    if !who.csrf_ok(form.csrf.as_deref()) {
+        return forbidden();
+    }
+    if who.role != Role::Admin {
+        return refusal(
+            StatusCode::FORBIDDEN,
+            "Acceso denegado",
+            "Tu usuario es de consulta: puede ver el calendario pero no desbloquear noches.",
+        );
+    }
+    let today = state.today();
+    let shown_from = field(&form.desde)
+        .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+        .map_or(today, |d| d.max(today));
+    let gone = |words: &str| Notice::Refused(StatusCode::NOT_FOUND, words.to_owned());
+    let Some(id) = field(&form.cabana).and_then(|c| c.parse::<AccommodationId>().ok()) else {
+        return render(
+            &state,
+            &who,
+            today,
+            DEFAULT_WEEKS,
+            gone("Esa cabaña no existe."),
+        )
+        .await;
+    };
+    let Some(block_id) = field(&form.bloqueo).and_then(|b| b.parse::<BlockId>().ok()) else {
+        let notice = gone("Ese bloqueo ya no existe.");
+        return render(&state, &who, shown_from, DEFAULT_WEEKS, notice).await;
+    };
+    let cmd = AccommodationCommand::UnblockDates(UnblockDates { block_id });
+    let origin = origin(&who).correlated(block_id.as_uuid());
+    match app::execute(&state, id, cmd, &origin).await {
+        Ok(_) => {
+            let _ = app::reservations::caught_up(&state).await;
+            redirect(&format!(
+                "/panel/calendario?desde={shown_from}&hecho=desbloqueo"
+            ))
+        }
+        Err(AppError::NotFound(_)) => {
+            render(
+                &state,
+                &who,
+                today,
+                DEFAULT_WEEKS,
+                gone("Esa cabaña no existe."),
+            )
+            .await
+        }
+        Err(AppError::Domain(BookingError::BlockNotFound(_))) => {
+            let notice = gone("Ese bloqueo ya no existe: las noches ya estaban libres.");
+            render(&state, &who, shown_from, DEFAULT_WEEKS, notice).await
         }
         Err(err) => match refused(&err) {
             Some((status, words)) => {

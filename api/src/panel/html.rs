@@ -169,11 +169,12 @@ pub fn page(status: StatusCode, title: &str, body: Html) -> HttpResponse {
         .body(text.0)
 }
 
-/// A page for a signed-in user: the bar shared by every page (Calendario · Reservas · Números ·
+/// A page for a signed-in user: the bar shared by every page (Calendario · Agenda · Reservas · Números ·
 /// Cabañas · Alertas · Conversaciones · Auditoría · Salir, the last a form because signing out changes state) above `body`.
 pub fn signed_in_page(status: StatusCode, title: &str, csrf: &str, body: Html) -> HttpResponse {
     let bar = html!(
         "<nav class=\"top\"><a href=\"/panel/calendario\">Calendario</a>\
+         <a href=\"/panel/agenda\">Agenda</a>\
          <a href=\"/panel/reservas\">Reservas</a>\
          <a href=\"/panel/numeros\">Números</a>\
          <a href=\"/panel/cabanas\">Cabañas</a>\

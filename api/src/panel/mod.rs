@@ -10,7 +10,8 @@
 //! - `html.rs`: the escaping helper, `html!`, the page shell and its CSS.
 //! - `session.rs`: cookies, sessions, CSRF tokens, the count of failed sign-ins.
 //! - `users.rs`: the users and their Argon2id hashes (`cabanas user add`).
-//! - `calendar.rs`: the cabins' nights, week by week, and an admin blocking free nights;
+//! - `calendar.rs`: the cabins' nights, week by week, and an admin blocking free nights and
+//!   freeing them; `agenda.rs`: who arrives and who leaves today and tomorrow;
 //!   `events.rs`: the change stream that refreshes an open calendar, and its script
 //!   (`assets/panel.js`).
 //! - `reservations/`: the list, one reservation's page, and the owner's actions on it.
@@ -23,6 +24,7 @@
 //! - `audit.rs`: the event log newest first, a reservation as of a date and time, and walking
 //!   the hash chain (both roles).
 
+pub mod agenda;
 pub mod alerts;
 pub mod audit;
 pub mod cabins;

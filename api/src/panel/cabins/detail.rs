@@ -1,5 +1,6 @@
 //! One cabin's page: details, prices and policies, seasons, answers to guests, the export
-//! links (admins only: their token is the calendar's only lock) and the imported calendars.
+//! links (admins only: their token is the calendar's only lock) and the imported calendars; for
+//! an admin, the form that changes an answer (`POST /panel/cabanas/{id}/respuestas`).
 
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
@@ -15,6 +16,7 @@ use serde_json::Value;
 use super::nights;
 use crate::auth::Role;
 use crate::panel::html::{Html, html, refusal, signed_in_page};
+use crate::panel::reservations::page::Notice;
 use crate::panel::reservations::{failure, local_moment};
 use crate::panel::session::Session;
 use crate::state::AppState;
@@ -27,7 +29,7 @@ fn not_found() -> HttpResponse {
     )
 }
 
-pub async fn render(state: &AppState, who: &Session, id: &str) -> HttpResponse {
+pub async fn render(state: &AppState, who: &Session, id: &str, notice: Notice) -> HttpResponse {
     let Ok(id) = id.parse::<AccommodationId>() else {
         return not_found();
     };
@@ -55,19 +57,38 @@ pub async fn render(state: &AppState, who: &Session, id: &str) -> HttpResponse {
         Ok(f) => f,
         Err(e) => return failure(e),
     };
+    let (status, top) = match notice {
+        Notice::None => (StatusCode::OK, Html::default()),
+        Notice::Done(words) => (
+            StatusCode::OK,
+            html!("<p class=\"ok\" role=\"status\">{}</p>", words),
+        ),
+        Notice::Refused(status, words) => (
+            status,
+            html!("<p class=\"err\" role=\"alert\">{}</p>", words),
+        ),
+    };
+    let answer_form = if admin {
+        answer_form(&id.to_string(), &who.csrf)
+    } else {
+        Html::default()
+    };
     let body = html!(
-        "<p><a href=\"/panel/cabanas\">← Todas las cabañas</a></p>\
-         <p>Esta página es de consulta: los cambios se hacen por la API de administración.</p>\
-         {}<h2>Precios y condiciones</h2>{}{}<h2>Respuestas a los huéspedes</h2>{}\
+        "{}<p><a href=\"/panel/cabanas\">← Todas las cabañas</a></p>\
+         <p>Esta página es de consulta (salvo las respuestas a los huéspedes): los demás \
+         cambios se hacen por la API de administración.</p>\
+         {}<h2>Precios y condiciones</h2>{}{}<h2>Respuestas a los huéspedes</h2>{}{}\
          <h2>Calendario para Airbnb y Booking</h2>{}<h2>Calendarios importados</h2>{}",
+        top,
         facts(info, admin),
         prices(&info.pricing),
         seasons(&info.pricing),
         answers(info),
+        answer_form,
         export,
         imported(&feeds, admin)
     );
-    signed_in_page(StatusCode::OK, &info.name, &who.csrf, body)
+    signed_in_page(status, &info.name, &who.csrf, body)
 }
 
 fn facts(info: &AccommodationInfo, admin: bool) -> Html {
@@ -153,7 +174,28 @@ fn seasons(p: &Pricing) -> Html {
     html!("<h3>Temporadas</h3><ul>{}</ul>", items)
 }
 
-fn topic(t: Topic) -> &'static str {
+/// One topic, its answer; a blank answer removes the topic's.
+fn answer_form(id: &str, csrf: &str) -> Html {
+    let options: Html = Topic::ALL
+        .iter()
+        .map(|t| html!("<option value=\"{}\">{}</option>", t.key(), topic(*t)))
+        .collect();
+    html!(
+        "<h3>Cambiar una respuesta</h3>\
+         <form class=\"act\" method=\"post\" action=\"/panel/cabanas/{}/respuestas\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+         <label for=\"tema\">Tema</label><select id=\"tema\" name=\"tema\">{}</select>\
+         <label for=\"respuesta\">Respuesta (vacía: se borra la del tema)</label>\
+         <textarea id=\"respuesta\" name=\"respuesta\" rows=\"3\" maxlength=\"{}\"></textarea>\
+         <button type=\"submit\">Guardar respuesta</button></form>",
+        id,
+        csrf,
+        options,
+        domain::house::MAX_ANSWER
+    )
+}
+
+pub fn topic(t: Topic) -> &'static str {
     match t {
         Topic::Pets => "Mascotas",
         Topic::Wifi => "Wi-Fi",

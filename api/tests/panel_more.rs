@@ -1,0 +1,283 @@
+//! Three things the owner could do only from WhatsApp, now from the panel, on both backends:
+//! freeing blocked nights from the calendar, changing a cabin's answers to guests, and the
+//! agenda of who arrives and leaves today and tomorrow. Auditors look but change nothing.
+
+#![allow(clippy::unwrap_used)] // Test set-up failures should stop the test loudly.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use api::auth::Role;
+use api::panel::users;
+use chrono::Utc;
+use common::panel::{Browser, PASSWORD, Page};
+use common::{Backend, TestApp, spawn};
+use serde_json::json;
+
+/// Polls `path` until `done` holds for its page (the read model trails the write).
+async fn page_when(browser: &mut Browser, path: &str, done: impl Fn(&str) -> bool) -> Page {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let page = browser.get(path).await;
+        assert_eq!(page.status, 200, "{path}: {}", page.body);
+        if done(&page.body) || Instant::now() > deadline {
+            return page;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn signed_in(app: &TestApp, email: &str, role: Role) -> Browser {
+    let now = Utc::now().timestamp_millis();
+    users::add(&app.state.db, email, role, PASSWORD, now)
+        .await
+        .unwrap();
+    let mut browser = Browser::new(app);
+    assert_eq!(browser.sign_in(email, PASSWORD).await.status, 303);
+    browser
+}
+
+/// The value of the first hidden field `name` after `from` in `body`.
+fn hidden(body: &str, from: usize, name: &str) -> String {
+    let key = format!("name=\"{name}\" value=\"");
+    let start = body[from..].find(&key).unwrap() + from + key.len();
+    let len = body[start..].find('"').unwrap();
+    body[start..start + len].to_owned()
+}
+
+/// A night of an owner's block (the legend has the same class on a `dt`).
+const BLOCKED: &str = "<td class=\"blocked\">bloqueada";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_frees_blocked_nights_from_the_calendar_and_an_auditor_may_not() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let app = spawn(backend, &[]).await;
+        let (acc, _) = app.register("Cabaña del Lago", 4).await;
+        let mut owner = signed_in(&app, "duena@example.com", Role::Admin).await;
+        let calendar = owner.get("/panel/calendario").await;
+        let csrf = calendar.csrf();
+        let (from, to) = (app.day(10), app.day(12));
+        let form = [
+            ("csrf", csrf.as_str()),
+            ("cabana", acc.as_str()),
+            ("desde", from.as_str()),
+            ("hasta", to.as_str()),
+            ("nota", "pintura"),
+        ];
+        let done = owner.post("/panel/calendario/bloquear", &form).await;
+        assert_eq!(done.status, 303, "{backend:?}: {}", done.body);
+        let shown = page_when(&mut owner, "/panel/calendario", |b| b.contains(BLOCKED)).await;
+        let at = shown
+            .body
+            .find("action=\"/panel/calendario/desbloquear\"")
+            .unwrap_or_else(|| panic!("{backend:?}: no unblock form: {}", shown.body));
+        assert!(shown.body.contains(">Desbloquear</button>"), "{backend:?}");
+        let block = hidden(&shown.body, at, "bloqueo");
+        assert_eq!(hidden(&shown.body, at, "cabana"), acc, "{backend:?}");
+
+        // An auditor sees the block but no button, and is refused the POST.
+        let mut auditor = signed_in(&app, "auditora@example.com", Role::Auditor).await;
+        let seen = auditor.get("/panel/calendario").await;
+        assert!(seen.body.contains(BLOCKED), "{backend:?}");
+        assert!(!seen.body.contains("desbloquear"), "{backend:?}");
+        let theirs = seen.csrf();
+        let attempt = [
+            ("csrf", theirs.as_str()),
+            ("cabana", acc.as_str()),
+            ("bloqueo", block.as_str()),
+        ];
+        let denied = auditor
+            .post("/panel/calendario/desbloquear", &attempt)
+            .await;
+        assert_eq!(denied.status, 403, "{backend:?}: {}", denied.body);
+        // A forged token is refused too.
+        let forged = [("csrf", "0"), ("cabana", acc.as_str()), ("bloqueo", &block)];
+        let forged = owner.post("/panel/calendario/desbloquear", &forged).await;
+        assert_eq!(forged.status, 403, "{backend:?}");
+
+        let unblock = [
+            ("csrf", csrf.as_str()),
+            ("cabana", acc.as_str()),
+            ("bloqueo", block.as_str()),
+            ("desde", from.as_str()),
+        ];
+        let freed = owner.post("/panel/calendario/desbloquear", &unblock).await;
+        assert_eq!(freed.status, 303, "{backend:?}: {}", freed.body);
+        let back = freed.location().to_owned();
+        let after = page_when(&mut owner, &back, |b| !b.contains(BLOCKED)).await;
+        assert!(!after.body.contains(BLOCKED), "{backend:?}: {}", after.body);
+        assert!(
+            after.body.contains("las noches quedaron libres"),
+            "{backend:?}"
+        );
+        let nights = app
+            .get(
+                &format!("/v1/admin/accommodations/{acc}/calendar?from={from}&to={to}"),
+                Some(&app.admin),
+            )
+            .await;
+        assert!(
+            nights.body["nights"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|n| n["status"] == "free"),
+            "{backend:?}: {:?}",
+            nights.body
+        );
+        // Recorded with the panel user as actor.
+        let log = owner.get("/panel/auditoria").await;
+        assert!(log.body.contains("duena@example.com"), "{backend:?}");
+
+        // The same block again: refused in Spanish on the calendar.
+        let again = owner.post("/panel/calendario/desbloquear", &unblock).await;
+        assert_eq!(again.status, 404, "{backend:?}: {}", again.body);
+        assert!(
+            again.body.contains("Ese bloqueo ya no existe"),
+            "{backend:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_sets_a_cabins_answer_from_the_panel_and_an_auditor_may_not() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let app = spawn(backend, &[]).await;
+        let (acc, _) = app.register("Cabaña del Lago", 4).await;
+        let path = format!("/panel/cabanas/{acc}");
+        let action = format!("{path}/respuestas");
+
+        let mut owner = signed_in(&app, "duena@example.com", Role::Admin).await;
+        let cabin = owner.get(&path).await;
+        assert_eq!(cabin.status, 200, "{backend:?}: {}", cabin.body);
+        assert!(cabin.body.contains(&action), "{backend:?}: {}", cabin.body);
+        let csrf = cabin.csrf();
+        let answer = "Sí, <chicas> & tranquilas.";
+        let form = [
+            ("csrf", csrf.as_str()),
+            ("tema", "mascotas"),
+            ("respuesta", answer),
+        ];
+        let done = owner.post(&action, &form).await;
+        assert_eq!(done.status, 303, "{backend:?}: {}", done.body);
+        assert_eq!(done.location(), format!("{path}?hecho=respuesta"));
+        let shown = owner.get(done.location()).await;
+        assert!(
+            shown
+                .body
+                .contains("<dt>Mascotas</dt><dd>Sí, &lt;chicas&gt; &amp; tranquilas.</dd>"),
+            "{backend:?}: {}",
+            shown.body
+        );
+        assert!(
+            shown.body.contains("la respuesta quedó guardada"),
+            "{backend:?}"
+        );
+        let details = app
+            .get(&format!("/v1/admin/accommodations/{acc}"), Some(&app.admin))
+            .await;
+        assert_eq!(
+            details.body["answers"]["mascotas"], answer,
+            "{backend:?}: {:?}",
+            details.body
+        );
+
+        // Too long: refused in Spanish; an unknown topic too.
+        let long = "a".repeat(501);
+        let mut too_long = form;
+        too_long[2] = ("respuesta", long.as_str());
+        let refused = owner.post(&action, &too_long).await;
+        assert_eq!(refused.status, 422, "{backend:?}: {}", refused.body);
+        assert!(refused.body.contains("hasta 500 caracteres"), "{backend:?}");
+        let mut unknown = form;
+        unknown[1] = ("tema", "jacuzzi");
+        assert_eq!(owner.post(&action, &unknown).await.status, 422);
+
+        // An auditor: no form, refused the POST, the answer unchanged.
+        let mut auditor = signed_in(&app, "auditora@example.com", Role::Auditor).await;
+        let seen = auditor.get(&path).await;
+        assert!(seen.body.contains("<dt>Mascotas</dt>"), "{backend:?}");
+        assert!(!seen.body.contains("/respuestas"), "{backend:?}");
+        let theirs = seen.csrf();
+        let attempt = [
+            ("csrf", theirs.as_str()),
+            ("tema", "mascotas"),
+            ("respuesta", ""),
+        ];
+        let denied = auditor.post(&action, &attempt).await;
+        assert_eq!(denied.status, 403, "{backend:?}: {}", denied.body);
+
+        // A blank answer removes the topic's.
+        let mut blank = form;
+        blank[2] = ("respuesta", "  ");
+        assert_eq!(owner.post(&action, &blank).await.status, 303);
+        let details = app
+            .get(&format!("/v1/admin/accommodations/{acc}"), Some(&app.admin))
+            .await;
+        assert!(
+            details.body["answers"].get("mascotas").is_none(),
+            "{backend:?}: {:?}",
+            details.body
+        );
+        let page = owner.get(&path).await;
+        assert!(!page.body.contains("<dt>Mascotas</dt>"), "{backend:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_agenda_lists_a_confirmed_stay_arriving_tomorrow() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let app = spawn(backend, &[]).await;
+        let (acc, _) = app.register("Cabaña del Lago", 4).await;
+        // Tomorrow on the cabins' clock (Argentina).
+        let offset = domain::accommodation::ARGENTINA_UTC_OFFSET_MINUTES;
+        let today = domain::accommodation::local_today(Utc::now(), offset);
+        let tomorrow = today + chrono::Days::new(1);
+        let leaving = tomorrow + chrono::Days::new(2);
+        let hold = app
+            .post(
+                "/v1/reservations",
+                None,
+                json!({
+                    "accommodation_id": acc,
+                    "check_in": tomorrow.to_string(),
+                    "check_out": leaving.to_string(),
+                    "guests": 2,
+                    "guest": {"name": "Ana Pérez", "phone": "+54 9 11 5555-1234"}
+                }),
+            )
+            .await;
+        assert_eq!(hold.status, 201, "{backend:?}: {:?}", hold.body);
+        let code = hold.body["code"].as_str().unwrap().to_owned();
+        let confirmed = app
+            .post(
+                &format!("/v1/admin/reservations/{code}/confirm"),
+                Some(&app.admin),
+                json!({"amount": "30000", "payment_reference": "transfer 7"}),
+            )
+            .await;
+        assert_eq!(confirmed.status, 200, "{backend:?}: {:?}", confirmed.body);
+
+        let link = format!("<a href=\"/panel/reservas/{code}\">{code}</a>");
+        let mut owner = signed_in(&app, "duena@example.com", Role::Admin).await;
+        let agenda = page_when(&mut owner, "/panel/agenda", |b| b.contains(&link)).await;
+        assert!(agenda.body.contains(&link), "{backend:?}: {}", agenda.body);
+        assert!(agenda.body.contains(">Agenda</a>"), "{backend:?}");
+        let tomorrow_at = agenda.body.find("<h2>Mañana").unwrap();
+        assert!(
+            agenda.body.find(&link).unwrap() > tomorrow_at,
+            "{backend:?}"
+        );
+        assert!(agenda.body.contains("Cabaña del Lago"), "{backend:?}");
+        assert!(agenda.body.contains("Ana Pérez"), "{backend:?}");
+        assert!(agenda.body.contains("No llega nadie."), "{backend:?}");
+
+        // An auditor sees the stay but not the guest's name.
+        let mut auditor = signed_in(&app, "auditora@example.com", Role::Auditor).await;
+        let seen = auditor.get("/panel/agenda").await;
+        assert_eq!(seen.status, 200, "{backend:?}");
+        assert!(seen.body.contains(&link), "{backend:?}: {}", seen.body);
+        assert!(!seen.body.contains("Ana"), "{backend:?}");
+    }
+}
