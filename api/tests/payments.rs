@@ -49,7 +49,9 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    for _ in 0..200 {
+    // Up to 30 s: the workers are prompt when the machine is idle, but a CI box running other
+    // suites beside this one can hold them back for seconds.
+    for _ in 0..600 {
         if check().await {
             return;
         }
@@ -2336,7 +2338,7 @@ async fn owner_says(app: &TestApp, wamid: String, body: String) -> String {
 async fn owner_sends(app: &TestApp, wamid: String, message: Value) -> Value {
     let body = message.to_string();
     sends(app, (OWNER, "Dueña"), &wamid, message).await;
-    for _ in 0..200 {
+    for _ in 0..600 {
         let rows: Vec<(String,)> = eventstore::db_fetch!(
             &app.state.db,
             (String,),
