@@ -342,9 +342,10 @@ async fn the_owner_signs_in_and_sees_the_calendar_in_a_browser() {
             ("/panel/cabanas", "cabins"),
         ] {
             browser.go(&format!("{}{page}", app.base)).await;
+            let source = browser.source().await;
             assert!(
-                browser.source().await.contains("nav class=\"top\""),
-                "{backend:?}: {page} with the bar"
+                source.contains(&format!("href=\"{page}\" aria-current=\"page\"")),
+                "{backend:?}: {page} with the bar, its own link marked current"
             );
             browser.screenshot(&format!("{name}-{shot}")).await;
         }

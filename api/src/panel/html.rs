@@ -130,7 +130,8 @@ font-style:italic}.free{color:#777}.code{display:block;font-weight:bold;font-sty
 nav{display:flex;gap:1rem;flex-wrap:wrap;align-items:center;margin:.5rem 0}\
 dl.legend{display:grid;grid-template-columns:max-content 1fr;gap:.3rem .6rem;\
 align-items:center}dl.legend dt{padding:0 .3rem}dl.legend dd{margin:0}\
-nav.top{border-bottom:1px solid #ccc;padding-bottom:.5rem}nav form{display:inline}\
+nav.top{border-bottom:1px solid #ccc;padding-bottom:.5rem}\
+nav.top a[aria-current]{font-weight:bold;text-decoration:none;color:#111}nav form{display:inline}\
 form.filter,form.act{display:grid;gap:.4rem;max-width:26rem;margin:.5rem 0}\
 select{font:inherit;padding:.4rem}dl.facts{display:grid;grid-template-columns:auto 1fr;\
 gap:.2rem .8rem}dl.facts dt{font-weight:bold}dl.facts dd{margin:0}\
@@ -169,21 +170,38 @@ pub fn page(status: StatusCode, title: &str, body: Html) -> HttpResponse {
         .body(text.0)
 }
 
-/// A page for a signed-in user: the bar shared by every page (Calendario · Agenda · Reservas · Números ·
-/// Cabañas · Alertas · Conversaciones · Auditoría · Salir, the last a form because signing out changes state) above `body`.
+/// The bar's links: where, and the words (also the title of the page they lead to).
+const BAR: [(&str, &str); 8] = [
+    ("/panel/calendario", "Calendario"),
+    ("/panel/agenda", "Agenda"),
+    ("/panel/reservas", "Reservas"),
+    ("/panel/numeros", "Números"),
+    ("/panel/cabanas", "Cabañas"),
+    ("/panel/alertas", "Alertas"),
+    ("/panel/conversaciones", "Conversaciones"),
+    ("/panel/auditoria", "Auditoría"),
+];
+
+/// A page for a signed-in user: the bar shared by every page (its links, the one to this page
+/// marked as current for screen readers and the eye, and "Salir", a form because signing out
+/// changes state) above `body`.
 pub fn signed_in_page(status: StatusCode, title: &str, csrf: &str, body: Html) -> HttpResponse {
+    let links: Html = BAR
+        .iter()
+        .map(|(href, words)| {
+            if *words == title {
+                html!("<a href=\"{}\" aria-current=\"page\">{}</a>", *href, *words)
+            } else {
+                html!("<a href=\"{}\">{}</a>", *href, *words)
+            }
+        })
+        .collect();
     let bar = html!(
-        "<nav class=\"top\"><a href=\"/panel/calendario\">Calendario</a>\
-         <a href=\"/panel/agenda\">Agenda</a>\
-         <a href=\"/panel/reservas\">Reservas</a>\
-         <a href=\"/panel/numeros\">Números</a>\
-         <a href=\"/panel/cabanas\">Cabañas</a>\
-         <a href=\"/panel/alertas\">Alertas</a>\
-         <a href=\"/panel/conversaciones\">Conversaciones</a>\
-         <a href=\"/panel/auditoria\">Auditoría</a>\
+        "<nav class=\"top\">{}\
          <form method=\"post\" action=\"/panel/salir\">\
          <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
          <button type=\"submit\">Salir</button></form></nav>{}",
+        links,
         csrf,
         body
     );
