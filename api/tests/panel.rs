@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use api::auth::Role;
 use api::panel::users::{self, Added};
-use common::panel::{Browser, PASSWORD, Page};
+use common::panel::{Browser, PASSWORD, Page, page_showing};
 use common::{Backend, TestApp, spawn};
 use serde_json::json;
 
@@ -225,19 +225,6 @@ async fn cookies_are_secure_when_the_service_is_reached_over_https() {
             .unwrap()
             .contains("; Secure")
     );
-}
-
-/// Polls `path` until its page shows every one of `wanted` (the read model trails the write).
-async fn page_showing(browser: &mut Browser, path: &str, wanted: &[&str]) -> Page {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let page = browser.get(path).await;
-        assert_eq!(page.status, 200, "{path}: {}", page.body);
-        if wanted.iter().all(|w| page.body.contains(w)) || Instant::now() > deadline {
-            return page;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 /// The reservation's events as the audit API has them (type and actor), read at the log's head.

@@ -6,37 +6,13 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use api::auth::Role;
-use api::panel::users;
 use chrono::{DateTime, DurationRound, Utc};
-use common::panel::{Browser, PASSWORD, Page};
+use common::panel::{page_showing, signed_in};
 use common::{Backend, TestApp, spawn};
 use serde_json::json;
-
-/// Polls `path` until its page shows every one of `wanted` (the read model trails the write).
-async fn page_showing(browser: &mut Browser, path: &str, wanted: &[&str]) -> Page {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let page = browser.get(path).await;
-        assert_eq!(page.status, 200, "{path}: {}", page.body);
-        if wanted.iter().all(|w| page.body.contains(w)) || Instant::now() > deadline {
-            return page;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn signed_in(app: &TestApp, email: &str, role: Role) -> Browser {
-    let now = Utc::now().timestamp_millis();
-    users::add(&app.state.db, email, role, PASSWORD, now)
-        .await
-        .unwrap();
-    let mut browser = Browser::new(app);
-    assert_eq!(browser.sign_in(email, PASSWORD).await.status, 303);
-    browser
-}
 
 /// When the audit API says the reservation's event of this type was recorded.
 async fn recorded(app: &TestApp, code: &str, event_type: &str) -> DateTime<Utc> {

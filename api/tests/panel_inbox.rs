@@ -7,11 +7,9 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
 use api::auth::Role;
 use api::panel::users;
-use common::panel::{Browser, PASSWORD, Page};
+use common::panel::{Browser, PASSWORD, Page, page_showing};
 use common::{Backend, TestApp, spawn};
 use serde_json::{Value, json};
 
@@ -28,19 +26,6 @@ async fn signed_in(app: &TestApp, email: &str) -> Browser {
     let mut browser = Browser::new(app);
     assert_eq!(browser.sign_in(email, PASSWORD).await.status, 303);
     browser
-}
-
-/// Polls `path` until it shows every one of `wanted` (the workers and read models trail).
-async fn page_showing(browser: &mut Browser, path: &str, wanted: &[&str]) -> Page {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let page = browser.get(path).await;
-        assert_eq!(page.status, 200, "{path}: {}", page.body);
-        if wanted.iter().all(|w| page.body.contains(w)) || Instant::now() > deadline {
-            return page;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 /// The reservation's events (type and actor), read at the log's head.

@@ -9,10 +9,9 @@ mod common;
 use std::time::{Duration, Instant};
 
 use api::auth::Role;
-use api::panel::users;
 use chrono::Utc;
-use common::panel::{Browser, PASSWORD, Page};
-use common::{Backend, TestApp, spawn};
+use common::panel::{Browser, Page, signed_in};
+use common::{Backend, spawn};
 use serde_json::json;
 
 /// Polls `path` until `done` holds for its page (the read model trails the write).
@@ -26,16 +25,6 @@ async fn page_when(browser: &mut Browser, path: &str, done: impl Fn(&str) -> boo
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-}
-
-async fn signed_in(app: &TestApp, email: &str, role: Role) -> Browser {
-    let now = Utc::now().timestamp_millis();
-    users::add(&app.state.db, email, role, PASSWORD, now)
-        .await
-        .unwrap();
-    let mut browser = Browser::new(app);
-    assert_eq!(browser.sign_in(email, PASSWORD).await.status, 303);
-    browser
 }
 
 /// The value of the first hidden field `name` after `from` in `body`.

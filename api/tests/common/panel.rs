@@ -2,8 +2,11 @@
 //! a client that follows no redirect by itself and keeps the panel's cookies by hand.
 
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
+
+use api::auth::Role;
 
 use super::TestApp;
 
@@ -133,4 +136,29 @@ pub fn urlencode(text: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+/// `path` once it shows every one of `wanted` (the read models trail the log), or as it is
+/// after 15 s; always a 200.
+pub async fn page_showing(browser: &mut Browser, path: &str, wanted: &[&str]) -> Page {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let page = browser.get(path).await;
+        assert_eq!(page.status, 200, "{path}: {}", page.body);
+        if wanted.iter().all(|w| page.body.contains(w)) || Instant::now() > deadline {
+            return page;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A browser signed in as a new user `email` with `role`.
+pub async fn signed_in(app: &TestApp, email: &str, role: Role) -> Browser {
+    let now = chrono::Utc::now().timestamp_millis();
+    api::panel::users::add(&app.state.db, email, role, PASSWORD, now)
+        .await
+        .unwrap();
+    let mut browser = Browser::new(app);
+    assert_eq!(browser.sign_in(email, PASSWORD).await.status, 303);
+    browser
 }
