@@ -101,8 +101,32 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(at!("/panel/numeros", get => crate::panel::numbers::show))
         .service(at!("/panel/numeros.csv", get => crate::panel::numbers::export))
         .service(at!("/panel/cabanas", get => crate::panel::cabins::list))
+        .service(at!(
+            "/panel/cabanas/nueva",
+            get => crate::panel::cabins::new::form,
+            post => crate::panel::cabins::new::register,
+        ))
         .service(at!("/panel/cabanas/{id}", get => crate::panel::cabins::show))
-        .service(at!("/panel/cabanas/{id}/respuestas", post => crate::panel::cabins::answer))
+        .service(at!("/panel/cabanas/{id}/datos", post => crate::panel::cabins::edit::details))
+        .service(at!("/panel/cabanas/{id}/precios", post => crate::panel::cabins::edit::pricing))
+        .service(at!(
+            "/panel/cabanas/{id}/temporadas",
+            post => crate::panel::cabins::edit::add_season,
+        ))
+        .service(at!(
+            "/panel/cabanas/{id}/temporadas/quitar",
+            post => crate::panel::cabins::edit::remove_season,
+        ))
+        .service(at!("/panel/cabanas/{id}/respuestas", post => crate::panel::cabins::edit::answer))
+        .service(at!("/panel/cabanas/{id}/calendarios", post => crate::panel::cabins::feeds::add))
+        .service(at!(
+            "/panel/cabanas/{id}/calendarios/{feed}/sincronizar",
+            post => crate::panel::cabins::feeds::sync,
+        ))
+        .service(at!(
+            "/panel/cabanas/{id}/calendarios/{feed}/quitar",
+            post => crate::panel::cabins::feeds::remove,
+        ))
         .service(at!("/panel/alertas", get => crate::panel::alerts::page))
         .service(at!(
             "/panel/alertas/devoluciones/{code}/{refund_key}",

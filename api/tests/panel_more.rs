@@ -1,6 +1,6 @@
-//! Three things the owner could do only from WhatsApp, now from the panel, on both backends:
-//! freeing blocked nights from the calendar, changing a cabin's answers to guests, and the
-//! agenda of who arrives and leaves today and tomorrow. Auditors look but change nothing.
+//! Two things the owner could do only from WhatsApp, now from the panel, on both backends:
+//! freeing blocked nights from the calendar, and the agenda of who arrives and leaves today and
+//! tomorrow (a cabin's answers to guests: `panel_cabins.rs`). Auditors look but change nothing.
 
 #![allow(clippy::unwrap_used)] // Test set-up failures should stop the test loudly.
 
@@ -126,91 +126,6 @@ async fn an_admin_frees_blocked_nights_from_the_calendar_and_an_auditor_may_not(
             again.body.contains("Ese bloqueo ya no existe"),
             "{backend:?}"
         );
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_admin_sets_a_cabins_answer_from_the_panel_and_an_auditor_may_not() {
-    for backend in [Backend::Sqlite, Backend::Postgres] {
-        let app = spawn(backend, &[]).await;
-        let (acc, _) = app.register("Cabaña del Lago", 4).await;
-        let path = format!("/panel/cabanas/{acc}");
-        let action = format!("{path}/respuestas");
-
-        let mut owner = signed_in(&app, "duena@example.com", Role::Admin).await;
-        let cabin = owner.get(&path).await;
-        assert_eq!(cabin.status, 200, "{backend:?}: {}", cabin.body);
-        assert!(cabin.body.contains(&action), "{backend:?}: {}", cabin.body);
-        let csrf = cabin.csrf();
-        let answer = "Sí, <chicas> & tranquilas.";
-        let form = [
-            ("csrf", csrf.as_str()),
-            ("tema", "mascotas"),
-            ("respuesta", answer),
-        ];
-        let done = owner.post(&action, &form).await;
-        assert_eq!(done.status, 303, "{backend:?}: {}", done.body);
-        assert_eq!(done.location(), format!("{path}?hecho=respuesta"));
-        let shown = owner.get(done.location()).await;
-        assert!(
-            shown
-                .body
-                .contains("<dt>Mascotas</dt><dd>Sí, &lt;chicas&gt; &amp; tranquilas.</dd>"),
-            "{backend:?}: {}",
-            shown.body
-        );
-        assert!(
-            shown.body.contains("la respuesta quedó guardada"),
-            "{backend:?}"
-        );
-        let details = app
-            .get(&format!("/v1/admin/accommodations/{acc}"), Some(&app.admin))
-            .await;
-        assert_eq!(
-            details.body["answers"]["mascotas"], answer,
-            "{backend:?}: {:?}",
-            details.body
-        );
-
-        // Too long: refused in Spanish; an unknown topic too.
-        let long = "a".repeat(501);
-        let mut too_long = form;
-        too_long[2] = ("respuesta", long.as_str());
-        let refused = owner.post(&action, &too_long).await;
-        assert_eq!(refused.status, 422, "{backend:?}: {}", refused.body);
-        assert!(refused.body.contains("hasta 500 caracteres"), "{backend:?}");
-        let mut unknown = form;
-        unknown[1] = ("tema", "jacuzzi");
-        assert_eq!(owner.post(&action, &unknown).await.status, 422);
-
-        // An auditor: no form, refused the POST, the answer unchanged.
-        let mut auditor = signed_in(&app, "auditora@example.com", Role::Auditor).await;
-        let seen = auditor.get(&path).await;
-        assert!(seen.body.contains("<dt>Mascotas</dt>"), "{backend:?}");
-        assert!(!seen.body.contains("/respuestas"), "{backend:?}");
-        let theirs = seen.csrf();
-        let attempt = [
-            ("csrf", theirs.as_str()),
-            ("tema", "mascotas"),
-            ("respuesta", ""),
-        ];
-        let denied = auditor.post(&action, &attempt).await;
-        assert_eq!(denied.status, 403, "{backend:?}: {}", denied.body);
-
-        // A blank answer removes the topic's.
-        let mut blank = form;
-        blank[2] = ("respuesta", "  ");
-        assert_eq!(owner.post(&action, &blank).await.status, 303);
-        let details = app
-            .get(&format!("/v1/admin/accommodations/{acc}"), Some(&app.admin))
-            .await;
-        assert!(
-            details.body["answers"].get("mascotas").is_none(),
-            "{backend:?}: {:?}",
-            details.body
-        );
-        let page = owner.get(&path).await;
-        assert!(!page.body.contains("<dt>Mascotas</dt>"), "{backend:?}");
     }
 }
 

@@ -12,7 +12,8 @@ use projections::ReservationStatus;
 use projections::queries::{self, AlertView, ConflictView, ReservationFilter};
 use serde::Deserialize;
 
-use super::conversations::{admin_only, shown_number};
+use super::admin_only;
+use super::conversations::shown_number;
 use super::html::{Html, html, refusal, signed_in_page};
 use super::reservations::{local_moment, plain, refused};
 use super::session::Session;

@@ -18,7 +18,7 @@ use super::html::{Html, html, refusal, signed_in_page};
 use super::reservations::page::Notice;
 use super::reservations::{failure, field, origin, refused};
 use super::session::{self, Session};
-use super::{State, forbidden, internal, redirect, see_other, signed_in};
+use super::{State, admin_only, internal, redirect, see_other};
 use crate::auth::Role;
 use crate::state::AppState;
 
@@ -209,20 +209,10 @@ pub struct BlockForm {
 /// as actor. Done: 303 to the calendar from the first night; refused: the calendar again with
 /// why, in Spanish (409 nights taken, 422 what was typed).
 pub async fn block(state: State, req: HttpRequest, form: web::Form<BlockForm>) -> HttpResponse {
-    let who = match signed_in(&state, &req).await {
+    let who = match admin_only(&state, &req, form.csrf.as_deref()).await {
         Ok(s) => s,
         Err(res) => return res,
     };
-    if !who.csrf_ok(form.csrf.as_deref()) {
-        return forbidden();
-    }
-    if who.role != Role::Admin {
-        return refusal(
-            StatusCode::FORBIDDEN,
-            "Acceso denegado",
-            "Tu usuario es de consulta: puede ver el calendario pero no bloquear noches.",
-        );
-    }
     let today = state.today();
     let date =
         |v: &Option<String>| field(v).and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
@@ -290,20 +280,10 @@ pub struct UnblockForm {
 /// the admin API's `DELETE /v1/admin/accommodations/{id}/blocks/{block_id}` calls, with the
 /// panel user's email as actor. Done: 303 to the calendar; refused: the calendar again with why.
 pub async fn unblock(state: State, req: HttpRequest, form: web::Form<UnblockForm>) -> HttpResponse {
-    let who = match signed_in(&state, &req).await {
+    let who = match admin_only(&state, &req, form.csrf.as_deref()).await {
         Ok(s) => s,
         Err(res) => return res,
     };
-    if !who.csrf_ok(form.csrf.as_deref()) {
-        return forbidden();
-    }
-    if who.role != Role::Admin {
-        return refusal(
-            StatusCode::FORBIDDEN,
-            "Acceso denegado",
-            "Tu usuario es de consulta: puede ver el calendario pero no desbloquear noches.",
-        );
-    }
     let today = state.today();
     let shown_from = field(&form.desde)
         .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())

@@ -137,7 +137,8 @@ select{font:inherit;padding:.4rem}dl.facts{display:grid;grid-template-columns:au
 gap:.2rem .8rem}dl.facts dt{font-weight:bold}dl.facts dd{margin:0}\
 ol.list li,ol.history li{margin:.4rem 0}.ok{background:#c8ecd0;padding:.5rem}\
 details{margin:.6rem 0;border:1px solid #ccc;padding:.4rem;background:#fff}\
-summary{font-weight:bold}";
+summary{font-weight:bold}form.inline{display:inline}fieldset{border:1px solid #ccc}\
+fieldset label{display:inline-block;margin-right:.6rem}";
 
 /// A whole page: `title` in the tab and the heading, `body` under it.
 pub fn page(status: StatusCode, title: &str, body: Html) -> HttpResponse {

@@ -78,6 +78,27 @@ pub async fn signed_in(
     }
 }
 
+/// The admin behind a POST: signed in, the form carrying this session's CSRF token, and an
+/// admin (an auditor only looks). Otherwise the answer to give instead.
+pub async fn admin_only(
+    state: &AppState,
+    req: &HttpRequest,
+    csrf: Option<&str>,
+) -> Result<session::Session, HttpResponse> {
+    let who = signed_in(state, req).await?;
+    if !who.csrf_ok(csrf) {
+        return Err(forbidden());
+    }
+    if who.role != crate::auth::Role::Admin {
+        return Err(refusal(
+            StatusCode::FORBIDDEN,
+            "Acceso denegado",
+            "Tu usuario es de consulta: puede mirar pero no cambiar nada.",
+        ));
+    }
+    Ok(who)
+}
+
 /// The page for anything that failed on our side: logged once here, opaque to the browser.
 pub fn internal(err: &anyhow::Error) -> HttpResponse {
     tracing::error!(error = format!("{err:#}"), "panel request failed");

@@ -47,7 +47,13 @@ impl Page {
 
     /// The hidden CSRF field's value.
     pub fn csrf(&self) -> String {
-        let start = self.body.find("name=\"csrf\" value=\"").unwrap() + 19;
+        self.hidden("csrf")
+    }
+
+    /// The value of the page's first hidden field `name`.
+    pub fn hidden(&self, name: &str) -> String {
+        let key = format!("name=\"{name}\" value=\"");
+        let start = self.body.find(&key).unwrap() + key.len();
         let len = self.body[start..].find('"').unwrap();
         self.body[start..start + len].to_owned()
     }

@@ -1,10 +1,10 @@
 //! One cabin's page: details, prices and policies, seasons, answers to guests, the export
-//! links (admins only: their token is the calendar's only lock) and the imported calendars; for
-//! an admin, the form that changes an answer (`POST /panel/cabanas/{id}/respuestas`).
+//! links (admins only: their token is the calendar's only lock) and the imported calendars;
+//! for an admin, under each part, the forms that change it (`forms.rs`).
 
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
-use chrono::{Days, Weekday};
+use chrono::Weekday;
 use domain::accommodation::AccommodationInfo;
 use domain::house::Topic;
 use domain::payment::CancellationPolicy;
@@ -13,7 +13,7 @@ use domain::{AccommodationId, Pricing};
 use rust_decimal::Decimal;
 use serde_json::Value;
 
-use super::nights;
+use super::{forms, nights};
 use crate::auth::Role;
 use crate::panel::html::{Html, html, refusal, signed_in_page};
 use crate::panel::reservations::page::Notice;
@@ -68,25 +68,29 @@ pub async fn render(state: &AppState, who: &Session, id: &str, notice: Notice) -
             html!("<p class=\"err\" role=\"alert\">{}</p>", words),
         ),
     };
-    let answer_form = if admin {
-        answer_form(&id.to_string(), &who.csrf)
-    } else {
-        Html::default()
-    };
+    let key = id.to_string();
+    // An admin's forms, each under the part it changes; nothing for an auditor.
+    let form = |draw: &dyn Fn() -> Html| if admin { draw() } else { Html::default() };
     let body = html!(
-        "{}<p><a href=\"/panel/cabanas\">← Todas las cabañas</a></p>\
-         <p>Esta página es de consulta (salvo las respuestas a los huéspedes): los demás \
-         cambios se hacen por la API de administración.</p>\
-         {}<h2>Precios y condiciones</h2>{}{}<h2>Respuestas a los huéspedes</h2>{}{}\
-         <h2>Calendario para Airbnb y Booking</h2>{}<h2>Calendarios importados</h2>{}",
+        "{}<p><a href=\"/panel/cabanas\">← Todas las cabañas</a> · \
+         <a href=\"/panel/calendario\">Calendario</a></p>{}{}\
+         <h2>Precios y condiciones</h2>{}{}{}{}<h2>Respuestas a los huéspedes</h2>{}{}\
+         <h2>Calendario para Airbnb y Booking</h2>{}<h2>Calendarios importados</h2>{}{}",
         top,
         facts(info, admin),
+        form(&|| forms::details(info, &key, &who.csrf)),
         prices(&info.pricing),
-        seasons(&info.pricing),
+        form(&|| forms::pricing(info, &key, &who.csrf)),
+        seasons(
+            &info.pricing,
+            admin.then_some((key.as_str(), who.csrf.as_str()))
+        ),
+        form(&|| forms::add_season(&key, &who.csrf)),
         answers(info),
-        answer_form,
+        form(&|| forms::answer(&key, &who.csrf)),
         export,
-        imported(&feeds, admin)
+        imported(&feeds, admin.then_some((key.as_str(), who.csrf.as_str()))),
+        form(&|| forms::add_feed(&key, &who.csrf))
     );
     signed_in_page(status, &info.name, &who.csrf, body)
 }
@@ -112,7 +116,7 @@ fn decimal(d: Decimal) -> String {
     d.normalize().to_string().replace('.', ",")
 }
 
-fn weekday(d: Weekday) -> &'static str {
+pub fn weekday(d: Weekday) -> &'static str {
     match d {
         Weekday::Mon => "lunes",
         Weekday::Tue => "martes",
@@ -124,7 +128,7 @@ fn weekday(d: Weekday) -> &'static str {
     }
 }
 
-fn policy(p: CancellationPolicy) -> &'static str {
+pub fn policy(p: CancellationPolicy) -> &'static str {
     match p {
         CancellationPolicy::None => "sin penalidad: se devuelve todo lo pagado",
         CancellationPolicy::Flexible => "flexible",
@@ -148,50 +152,37 @@ fn prices(p: &Pricing) -> Html {
     )
 }
 
-fn seasons(p: &Pricing) -> Html {
+/// The seasons in the order they are checked; for an admin (`edit`: the cabin's id and the
+/// session's CSRF token), each with its button to remove it.
+fn seasons(p: &Pricing, edit: Option<(&str, &str)>) -> Html {
     if p.seasons.is_empty() {
         return html!("<p>Sin temporadas: todas las noches parten de la noche base.</p>");
     }
     let items: Html = p
         .seasons
         .iter()
-        .map(|s| {
+        .enumerate()
+        .map(|(n, s)| {
             let price = match &s.price {
                 SeasonalPrice::Nightly { price } => format!("{price} la noche"),
                 SeasonalPrice::Multiplier { factor } => format!("× {} la base", decimal(*factor)),
             };
-            // `until` is the first night out of the season: the last one in is the day before.
-            let last = s.until.checked_sub_days(Days::new(1)).unwrap_or(s.until);
+            let remove = match edit {
+                Some((id, csrf)) => forms::remove_season(id, csrf, n, s),
+                None => Html::default(),
+            };
             html!(
-                "<li><strong>{}</strong>: noches del {} al {}, {}</li>",
+                "<li><strong>{}</strong>: {}, {} {}</li>",
                 s.label,
-                s.from.format("%d/%m/%Y").to_string(),
-                last.format("%d/%m/%Y").to_string(),
-                price
+                forms::season_nights(s),
+                price,
+                remove
             )
         })
         .collect();
-    html!("<h3>Temporadas</h3><ul>{}</ul>", items)
-}
-
-/// One topic, its answer; a blank answer removes the topic's.
-fn answer_form(id: &str, csrf: &str) -> Html {
-    let options: Html = Topic::ALL
-        .iter()
-        .map(|t| html!("<option value=\"{}\">{}</option>", t.key(), topic(*t)))
-        .collect();
     html!(
-        "<h3>Cambiar una respuesta</h3>\
-         <form class=\"act\" method=\"post\" action=\"/panel/cabanas/{}/respuestas\">\
-         <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
-         <label for=\"tema\">Tema</label><select id=\"tema\" name=\"tema\">{}</select>\
-         <label for=\"respuesta\">Respuesta (vacía: se borra la del tema)</label>\
-         <textarea id=\"respuesta\" name=\"respuesta\" rows=\"3\" maxlength=\"{}\"></textarea>\
-         <button type=\"submit\">Guardar respuesta</button></form>",
-        id,
-        csrf,
-        options,
-        domain::house::MAX_ANSWER
+        "<h3>Temporadas</h3><p>Si dos se superponen, vale la de más arriba.</p><ul>{}</ul>",
+        items
     )
 }
 
@@ -240,13 +231,15 @@ fn export_links(urls: &Value) -> Html {
     )
 }
 
-fn imported(feeds: &[Value], admin: bool) -> Html {
+/// The imported calendars; for an admin (`edit`: the cabin's id and the session's CSRF
+/// token), with their links, errors and buttons.
+fn imported(feeds: &[Value], edit: Option<(&str, &str)>) -> Html {
     if feeds.is_empty() {
         return html!("<p>Esta cabaña no importa ningún calendario.</p>");
     }
-    let rows: Html = feeds.iter().map(|f| feed_row(f, admin)).collect();
-    let secret_head = if admin {
-        html!("<th scope=\"col\">Enlace y error</th>")
+    let rows: Html = feeds.iter().map(|f| feed_row(f, edit)).collect();
+    let secret_head = if edit.is_some() {
+        html!("<th scope=\"col\">Enlace y error</th><th scope=\"col\">Acciones</th>")
     } else {
         Html::default()
     };
@@ -260,7 +253,7 @@ fn imported(feeds: &[Value], admin: bool) -> Html {
     )
 }
 
-fn feed_row(feed: &Value, admin: bool) -> Html {
+fn feed_row(feed: &Value, edit: Option<(&str, &str)>) -> Html {
     let state = match (feed["healthy"].as_bool(), feed["stale"].as_bool()) {
         (Some(false), _) => "con errores",
         (_, Some(true)) => "desactualizado",
@@ -273,11 +266,12 @@ fn feed_row(feed: &Value, admin: bool) -> Html {
     let events = feed["events"]
         .as_i64()
         .map_or_else(|| "—".to_owned(), |n| n.to_string());
-    let secret = if admin {
+    let secret = if let Some((id, csrf)) = edit {
         html!(
-            "<td style=\"word-break:break-all\">{}<br><small>{}</small></td>",
+            "<td style=\"word-break:break-all\">{}<br><small>{}</small></td>{}",
             feed["url"].as_str().unwrap_or(""),
-            feed["error"].as_str().unwrap_or("sin errores")
+            feed["error"].as_str().unwrap_or("sin errores"),
+            forms::feed_actions(id, csrf, feed)
         )
     } else {
         Html::default()

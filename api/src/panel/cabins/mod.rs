@@ -1,27 +1,31 @@
 //! `GET /panel/cabanas` and `GET /panel/cabanas/{id}` (issue 28, item 3): each cabin's details,
-//! prices and policies, its answers to guests, the calendar links to give Airbnb and Booking,
-//! and the calendars it imports with their health. Read-only but for the answers to guests,
-//! which an admin changes here (`POST /panel/cabanas/{id}/respuestas`, the use case of the admin
-//! API's `PATCH /v1/admin/accommodations/{id}`); other changes go through the admin API. Both roles may look; what is secret (the export links' token, the imported
-//! calendars' URLs and their errors, which can quote those URLs, the directions to the cabin)
-//! is shown to an admin only. `detail.rs` draws one cabin.
+//! prices, seasons and policies, its answers to guests, the calendar links to give Airbnb and
+//! Booking, and the calendars it imports with their health. Both roles may look; an admin also
+//! changes all of it there, adds a cabin, and adds, fetches or removes an imported calendar.
+//! What is secret (the export links' token, the imported calendars' URLs and their errors,
+//! which can quote those URLs, the directions to the cabin) is shown to an admin only.
+//!
+//! `detail.rs` draws one cabin; `forms.rs` its forms; `edit.rs` takes the changes, `feeds.rs`
+//! the imported calendars, `new.rs` a new cabin.
 
 pub mod detail;
+pub mod edit;
+pub mod feeds;
+pub mod forms;
+pub mod new;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use app::AppError;
-use domain::accommodation::{AccommodationCommand, ChangeDetails};
-use domain::house::{Answers, Topic};
-use domain::{AccommodationId, BookingError};
+use domain::AccommodationId;
 use projections::queries::{self, AccommodationView};
 use serde::Deserialize;
 
-use super::html::{Html, html, refusal, signed_in_page};
+use super::html::{Html, html, signed_in_page};
 use super::reservations::page::Notice;
-use super::reservations::{failure, origin, refused};
-use super::{State, forbidden, internal, redirect, signed_in};
+use super::session::Session;
+use super::{State, admin_only, internal, signed_in};
 use crate::auth::Role;
+use crate::state::AppState;
 
 /// `GET /panel/cabanas`
 pub async fn list(state: State, req: HttpRequest) -> HttpResponse {
@@ -33,19 +37,29 @@ pub async fn list(state: State, req: HttpRequest) -> HttpResponse {
         Ok(c) => c,
         Err(err) => return internal(&err.into()),
     };
-    let body = if cabins.is_empty() {
+    let add = if who.role == Role::Admin {
+        html!("<p><a href=\"/panel/cabanas/nueva\">Agregar una cabaña</a></p>")
+    } else {
+        Html::default()
+    };
+    let table = if cabins.is_empty() {
         html!("<p>Todavía no hay cabañas registradas.</p>")
     } else {
         let rows: Html = cabins.iter().map(row).collect();
         html!(
-            "<div class=\"scroll\"><table><caption>Tus cabañas (para cambiarlas, la API de \
-             administración)</caption><thead><tr><th scope=\"col\">Cabaña</th>\
+            "<div class=\"scroll\"><table><caption>Tus cabañas (cada una se cambia en su \
+             página)</caption><thead><tr><th scope=\"col\">Cabaña</th>\
              <th scope=\"col\">Personas</th><th scope=\"col\">Noche base</th>\
              <th scope=\"col\">Mínimo</th></tr></thead><tbody>{}</tbody></table></div>",
             rows
         )
     };
-    signed_in_page(StatusCode::OK, "Cabañas", &who.csrf, body)
+    signed_in_page(
+        StatusCode::OK,
+        "Cabañas",
+        &who.csrf,
+        html!("{}{}", add, table),
+    )
 }
 
 fn row(cabin: &AccommodationView) -> Html {
@@ -69,6 +83,25 @@ pub fn nights(n: u32) -> String {
     }
 }
 
+/// What the redirect after a change says it did.
+fn done_words(done: &str) -> Option<&'static str> {
+    Some(match done {
+        "nueva" => "Listo: la cabaña quedó registrada. Ya se puede reservar.",
+        "datos" => "Listo: los datos quedaron guardados.",
+        "precios" => "Listo: los precios quedaron guardados (valen para las reservas nuevas).",
+        "temporada" => "Listo: la temporada quedó agregada.",
+        "temporada-quitada" => "Listo: la temporada ya no se aplica.",
+        "respuesta" => "Listo: la respuesta quedó guardada.",
+        "calendario" => "Listo: el calendario se va a importar en los próximos minutos.",
+        "calendario-quitado" => {
+            "Listo: ya no se importa ese calendario y sus noches quedaron libres."
+        }
+        "sincronizado" => "Listo: el calendario se trajo recién.",
+        "sin-sincronizar" => "El calendario no se pudo traer: su estado dice por qué.",
+        _ => return None,
+    })
+}
+
 #[derive(Deserialize)]
 pub struct Flash {
     /// Set by the redirect after a change: fixed words, the link carries none of its own.
@@ -86,83 +119,24 @@ pub async fn show(
         Ok(s) => s,
         Err(res) => return res,
     };
-    let notice = match flash.hecho.as_deref() {
-        Some("respuesta") => Notice::Done("Listo: la respuesta quedó guardada."),
-        _ => Notice::None,
+    let notice = match flash.hecho.as_deref().and_then(done_words) {
+        Some(words) => Notice::Done(words),
+        None => Notice::None,
     };
     detail::render(&state, &who, &id, notice).await
 }
 
-#[derive(Deserialize)]
-pub struct AnswerForm {
-    csrf: Option<String>,
-    tema: Option<String>,
-    respuesta: Option<String>,
-}
-
-/// `POST /panel/cabanas/{id}/respuestas` (admins): sets (or, blank, removes) one topic's answer
-/// through the use case of the admin API's `PATCH /v1/admin/accommodations/{id}` with only
-/// `answers`, the panel user's email as actor. Done: 303 back to the cabin; refused: the cabin's
-/// page again with why, in Spanish.
-pub async fn answer(
-    state: State,
-    req: HttpRequest,
-    id: web::Path<String>,
-    form: web::Form<AnswerForm>,
-) -> HttpResponse {
-    let who = match signed_in(&state, &req).await {
-        Ok(s) => s,
-        Err(res) => return res,
-    };
-    if !who.csrf_ok(form.csrf.as_deref()) {
-        return forbidden();
-    }
-    if who.role != Role::Admin {
-        return refusal(
-            StatusCode::FORBIDDEN,
-            "Acceso denegado",
-            "Tu usuario es de consulta: puede ver las cabañas pero no cambiarlas.",
-        );
-    }
-    let Ok(cabin) = id.parse::<AccommodationId>() else {
-        return detail::render(&state, &who, &id, Notice::None).await;
-    };
-    let chosen = form.tema.as_deref().map(str::trim);
-    let Some(topic) = Topic::ALL.into_iter().find(|t| Some(t.key()) == chosen) else {
-        let notice = Notice::Refused(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Elegí uno de los temas.".into(),
-        );
-        return detail::render(&state, &who, &id, notice).await;
-    };
-    let text = form.respuesta.clone().unwrap_or_default();
-    let cmd = AccommodationCommand::ChangeDetails(ChangeDetails {
-        name: None,
-        capacity: None,
-        check_in_time: None,
-        check_out_time: None,
-        directions: None,
-        answers: Some(Answers::from([(topic, text)])),
-    });
-    let origin = origin(&who).correlated(cabin.as_uuid());
-    match app::execute(&state, cabin, cmd, &origin).await {
-        Ok(_) => redirect(&format!("/panel/cabanas/{cabin}?hecho=respuesta")),
-        // Not a cabin: its page says so.
-        Err(AppError::NotFound(_)) => detail::render(&state, &who, &id, Notice::None).await,
-        Err(AppError::Domain(BookingError::InvalidAccommodation(_))) => {
-            let words = format!(
-                "La respuesta puede tener hasta {} caracteres.",
-                domain::house::MAX_ANSWER
-            );
-            let notice = Notice::Refused(StatusCode::UNPROCESSABLE_ENTITY, words);
-            detail::render(&state, &who, &id, notice).await
-        }
-        Err(err) => match refused(&err) {
-            Some((status, words)) => {
-                let notice = Notice::Refused(status, words);
-                detail::render(&state, &who, &id, notice).await
-            }
-            None => failure(err),
-        },
+/// The admin behind a change to cabin `id` (see [`admin_only`]), and the cabin's id; a
+/// malformed id gets the page that says there is no such cabin.
+pub async fn admin_on(
+    state: &AppState,
+    req: &HttpRequest,
+    fields: &edit::Fields,
+    id: &str,
+) -> Result<(Session, AccommodationId), HttpResponse> {
+    let who = admin_only(state, req, edit::get(fields, "csrf")).await?;
+    match id.parse::<AccommodationId>() {
+        Ok(cabin) => Ok((who, cabin)),
+        Err(_) => Err(detail::render(state, &who, id, Notice::None).await),
     }
 }

@@ -16,10 +16,9 @@ use eventstore::{db_fetch, pii};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::html::{Html, html, refusal, signed_in_page};
+use super::html::{Html, html, signed_in_page};
 use super::reservations::local_moment;
-use super::session::Session;
-use super::{State, forbidden, internal, signed_in};
+use super::{State, internal, signed_in};
 use crate::auth::Role;
 use crate::state::AppState;
 
@@ -35,26 +34,6 @@ pub struct Listed {
     pub last: DateTime<Utc>,
     /// Handed to a person, who has not yet handed it back (nor has a quiet day passed).
     pub waiting: bool,
-}
-
-/// The admin behind a POST: signed in, with this session's CSRF token, and an admin.
-pub async fn admin_only(
-    state: &AppState,
-    req: &HttpRequest,
-    csrf: Option<&str>,
-) -> Result<Session, HttpResponse> {
-    let who = signed_in(state, req).await?;
-    if !who.csrf_ok(csrf) {
-        return Err(forbidden());
-    }
-    if who.role != Role::Admin {
-        return Err(refusal(
-            StatusCode::FORBIDDEN,
-            "Acceso denegado",
-            "Tu usuario es de consulta: puede mirar pero no cambiar nada.",
-        ));
-    }
-    Ok(who)
 }
 
 /// `5491122334455` as an Argentine reads it (`+54 9 11 2233-4455`), whole for an admin and

@@ -7,10 +7,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use eventstore::db_fetch;
 use serde::Deserialize;
 
-use super::{
-    admin_only, guest_text, number_of, reply_text, shown_number, status_word, waiting_for_person,
-};
+use super::{guest_text, number_of, reply_text, shown_number, status_word, waiting_for_person};
 use crate::auth::Role;
+use crate::panel::admin_only;
 use crate::panel::html::{Html, html, refusal, signed_in_page};
 use crate::panel::reservations::local_moment;
 use crate::panel::session::Session;

@@ -17,10 +17,8 @@ use domain::{BookingError, Money};
 use projections::ReservationStatus;
 use serde::Deserialize;
 
-use super::html::refusal;
 use super::session::Session;
-use super::{forbidden, internal, signed_in};
-use crate::auth::Role;
+use super::{admin_only, internal};
 use crate::state::AppState;
 
 /// Every field any action form sends; each action reads the ones it needs (an empty field is
@@ -46,25 +44,13 @@ pub fn field(value: &Option<String>) -> Option<&str> {
     value.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }
 
-/// The admin behind a POST: signed in, with this session's CSRF token, and an admin (an
-/// auditor only looks). Otherwise the answer to give instead.
+/// The admin behind a POST (see [`admin_only`]).
 pub async fn admin(
     state: &AppState,
     req: &HttpRequest,
     form: &ActionForm,
 ) -> Result<Session, HttpResponse> {
-    let who = signed_in(state, req).await?;
-    if !who.csrf_ok(form.csrf.as_deref()) {
-        return Err(forbidden());
-    }
-    if who.role != Role::Admin {
-        return Err(refusal(
-            StatusCode::FORBIDDEN,
-            "Acceso denegado",
-            "Tu usuario es de consulta: puede ver las reservas pero no cambiarlas.",
-        ));
-    }
-    Ok(who)
+    admin_only(state, req, form.csrf.as_deref()).await
 }
 
 /// Who did it, as recorded with the events: the panel user's email (a member of staff, not a
