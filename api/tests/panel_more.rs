@@ -185,3 +185,50 @@ async fn the_agenda_lists_a_confirmed_stay_arriving_tomorrow() {
         assert!(!seen.body.contains("Ana"), "{backend:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reservations_list_shows_a_hundred_a_page_and_links_the_next_with_its_filters() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let app = spawn(backend, &[]).await;
+        let (acc, _) = app.register("Cabaña del Lago", 4).await;
+        // 105 holds on distinct nights, eight at a time.
+        let nights: Vec<i64> = (0..105).map(|n| 3 + 2 * n).collect();
+        for batch in nights.chunks(8) {
+            let holds = batch.iter().map(|from| app.hold(&acc, *from, from + 2));
+            for placed in futures_util::future::join_all(holds).await {
+                assert_eq!(placed.status, 201, "{backend:?}: {:?}", placed.body);
+            }
+        }
+        let mut owner = signed_in(&app, "duena@example.com", Role::Admin).await;
+        let first = "/panel/reservas?estado=held";
+        let page = page_when(&mut owner, first, |b| b.contains("rel=\"next\"")).await;
+        assert_eq!(
+            page.body.matches("<li><a href=\"/panel/reservas/").count(),
+            100
+        );
+        let next = "/panel/reservas?pagina=2&amp;estado=held";
+        assert!(page.body.contains(next), "{backend:?}: {}", page.body);
+        assert!(!page.body.contains("rel=\"prev\""), "{backend:?}");
+
+        let second = owner.get(&next.replace("&amp;", "&")).await;
+        assert_eq!(second.status, 200, "{backend:?}: {}", second.body);
+        assert_eq!(
+            second
+                .body
+                .matches("<li><a href=\"/panel/reservas/")
+                .count(),
+            5
+        );
+        assert!(second.body.contains("rel=\"prev\""), "{backend:?}");
+        assert!(!second.body.contains("rel=\"next\""), "{backend:?}");
+        // The two pages hold different reservations: the oldest five are on the second.
+        let codes = |body: &str| -> Vec<String> {
+            body.match_indices("<li><a href=\"/panel/reservas/")
+                .map(|(at, m)| body[at + m.len()..].split('"').next().unwrap().to_owned())
+                .collect()
+        };
+        let (a, b) = (codes(&page.body), codes(&second.body));
+        assert!(b.iter().all(|code| !a.contains(code)), "{backend:?}");
+        assert_eq!(owner.get("/panel/reservas?pagina=0").await.status, 400);
+    }
+}

@@ -1,6 +1,7 @@
-//! `GET /panel/reservas?estado=&cabana=&desde=&hasta=&texto=`: the reservations, newest
-//! placed first, at most 100, filtered by status, cabin, dates (stays overlapping them) and a
-//! code or a guest's name. Each row links to the reservation's page.
+//! `GET /panel/reservas?estado=&cabana=&desde=&hasta=&texto=&pagina=`: the reservations,
+//! newest placed first, 100 a page, filtered by status, cabin, dates (stays overlapping them)
+//! and a code or a guest's name. Each row links to the reservation's page; the pages link to
+//! each other with the same filters.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -15,8 +16,11 @@ use crate::panel::calendar::day_label;
 use crate::panel::html::{Html, html, refusal, signed_in_page};
 use crate::panel::{State, internal, signed_in};
 
-/// The most rows one page shows (narrow the filters to see others).
+/// The rows one page shows.
 const MAX_ROWS: i64 = 100;
+
+/// The last page anyone reaches by hand (the filters find the rest sooner).
+const MAX_PAGE: i64 = 10_000;
 
 #[derive(Deserialize, Default)]
 pub struct Query {
@@ -25,6 +29,54 @@ pub struct Query {
     desde: Option<String>,
     hasta: Option<String>,
     texto: Option<String>,
+    /// From 1.
+    pagina: Option<String>,
+}
+
+impl Query {
+    /// The page asked for, from 1.
+    fn page(&self) -> Result<i64, &'static str> {
+        match field(&self.pagina) {
+            None => Ok(1),
+            Some(n) => n
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (1..=MAX_PAGE).contains(n))
+                .ok_or("Esa página no existe."),
+        }
+    }
+
+    /// This list's address on page `page`, with the same filters.
+    fn link(&self, page: i64) -> String {
+        let filters = [
+            ("estado", &self.estado),
+            ("cabana", &self.cabana),
+            ("desde", &self.desde),
+            ("hasta", &self.hasta),
+            ("texto", &self.texto),
+        ];
+        let mut link = format!("/panel/reservas?pagina={page}");
+        for (key, value) in filters {
+            if let Some(v) = field(value) {
+                link.push_str(&format!("&{key}={}", encode(v)));
+            }
+        }
+        link
+    }
+}
+
+/// `value` fit for a query string: letters, digits and `-_.~` as they are, every other byte
+/// of its UTF-8 as `%XX`.
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// The filter the query asks for, or what is wrong with it, in Spanish.
@@ -46,7 +98,9 @@ fn filter(q: &Query) -> Result<ReservationFilter, &'static str> {
         accommodation_id: field(&q.cabana).map(str::to_owned),
         q: field(&q.texto).map(str::to_owned),
         newest_first: true,
-        limit: MAX_ROWS,
+        // One more than a page: whether there is a next one.
+        limit: MAX_ROWS + 1,
+        offset: (q.page()? - 1) * MAX_ROWS,
         ..ReservationFilter::default()
     })
 }
@@ -64,12 +118,19 @@ pub async fn list(state: State, req: HttpRequest, query: web::Query<Query>) -> H
         Ok(c) => c,
         Err(err) => return internal(&err.into()),
     };
-    let found = match queries::search_reservations(&state.db, &wanted).await {
+    let mut found = match queries::search_reservations(&state.db, &wanted).await {
         Ok(r) => r,
         Err(err) => return internal(&err.into()),
     };
+    let next = found.len() as i64 > MAX_ROWS;
+    found.truncate(MAX_ROWS as usize);
     let show_guest = who.role == Role::Admin;
-    let body = html!("{}{}", form(&query, &cabins), rows(&found, show_guest));
+    let body = html!(
+        "{}{}{}",
+        form(&query, &cabins),
+        rows(&found, show_guest),
+        pages(&query, next)
+    );
     signed_in_page(StatusCode::OK, "Reservas", &who.csrf, body)
 }
 
@@ -132,12 +193,37 @@ fn rows(found: &[ReservationView], show_guest: bool) -> Html {
         return html!("<p>No hay reservas con esos filtros.</p>");
     }
     let items: Html = found.iter().map(|r| row(r, show_guest)).collect();
-    let more = if found.len() as i64 >= MAX_ROWS {
-        html!("<p>Se muestran las 100 más nuevas: afiná los filtros para ver otras.</p>")
+    html!("<ol class=\"list\">{}</ol>", items)
+}
+
+/// Links to the newer and older pages, when there are.
+fn pages(q: &Query, next: bool) -> Html {
+    let page = q.page().unwrap_or(1);
+    let newer = if page > 1 {
+        html!(
+            "<a href=\"{}\" rel=\"prev\">← Más nuevas</a>",
+            q.link(page - 1)
+        )
     } else {
         Html::default()
     };
-    html!("<ol class=\"list\">{}</ol>{}", items, more)
+    let older = if next {
+        html!(
+            "<a href=\"{}\" rel=\"next\">Más viejas →</a>",
+            q.link(page + 1)
+        )
+    } else {
+        Html::default()
+    };
+    if page == 1 && !next {
+        return Html::default();
+    }
+    html!(
+        "<nav aria-label=\"Páginas\">{}<span>Página {}</span>{}</nav>",
+        newer,
+        page,
+        older
+    )
 }
 
 /// One reservation in a line: code (the link), cabin, nights, status, total, and the guest's
@@ -187,5 +273,27 @@ mod tests {
             ..Query::default()
         };
         assert!(filter(&bad).is_err());
+        for page in ["0", "-1", "x", "10001"] {
+            let bad = Query {
+                pagina: Some(page.into()),
+                ..Query::default()
+            };
+            assert!(filter(&bad).is_err(), "{page}");
+        }
+    }
+
+    #[test]
+    fn a_page_links_to_the_next_with_the_same_filters_encoded() {
+        let q = Query {
+            estado: Some("held".into()),
+            texto: Some("Pérez & hijos".into()),
+            pagina: Some("2".into()),
+            ..Query::default()
+        };
+        assert_eq!(filter(&q).unwrap().offset, 100);
+        assert_eq!(
+            q.link(3),
+            "/panel/reservas?pagina=3&estado=held&texto=P%C3%A9rez%20%26%20hijos"
+        );
     }
 }
