@@ -94,11 +94,15 @@ impl Application {
         let limiter = web::Data::new(RateLimiter::new(
             settings.rate_limit_per_minute,
             &settings.redis_prefix,
-            redis,
+            redis.clone(),
         ));
         let trust = web::Data::new(TrustForwarded(settings.trust_forwarded));
-        // One for the whole process: every worker thread counts the same failed sign-ins.
-        let throttle = web::Data::new(crate::panel::session::Throttle::default());
+        // One for the whole process: every worker thread counts the same failed sign-ins (and,
+        // with Redis, every instance).
+        let throttle = web::Data::new(crate::panel::throttle::Throttle::new(
+            redis,
+            &settings.redis_prefix,
+        ));
         let prometheus = web::Data::new(telemetry::recorder());
         telemetry::start_at_zero();
         let server_state = state.clone();

@@ -540,3 +540,35 @@ async fn an_auditor_sees_a_reservation_without_contact_details_or_forms_and_may_
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_sign_ins_are_counted_across_instances_sharing_redis() {
+    // Two instances of one deployment: the same database and the same Redis namespace.
+    let first = spawn(Backend::Postgres, &[]).await;
+    let prefix = first.state.settings.redis_prefix.clone();
+    let second = common::spawn_on(
+        Backend::Postgres,
+        &first.database_url,
+        &[("CABANAS_REDIS_PREFIX", prefix.as_str())],
+    )
+    .await;
+    add_user(&first, "duena@example.com", Role::Admin).await;
+    let (mut a, mut b) = (Browser::new(&first), Browser::new(&second));
+    for attempt in 1..=5 {
+        // Spread over both, as a proxy would.
+        let browser = if attempt % 2 == 0 { &mut a } else { &mut b };
+        let refused = browser.sign_in("duena@example.com", "no es la clave").await;
+        assert_eq!(refused.status, 401, "attempt {attempt}: {}", refused.body);
+    }
+    // Each instance saw fewer than five; together they saw five.
+    for browser in [&mut a, &mut b] {
+        let throttled = browser.sign_in("duena@example.com", PASSWORD).await;
+        assert_eq!(throttled.status, 429, "{}", throttled.body);
+        let wait: u64 = throttled.headers["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=900).contains(&wait), "{wait}");
+    }
+}

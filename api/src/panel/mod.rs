@@ -8,7 +8,8 @@
 //! - `mod.rs`: signing in and out; `link.rs`: signing in with the one-time link the owner's
 //!   WhatsApp gets for "panel".
 //! - `html.rs`: the escaping helper, `html!`, the page shell and its CSS.
-//! - `session.rs`: cookies, sessions, CSRF tokens, the count of failed sign-ins.
+//! - `session.rs`: cookies, sessions, CSRF tokens; `throttle.rs`: the count of failed
+//!   sign-ins (shared by every instance through Redis).
 //! - `users.rs`: the users and their Argon2id hashes (`cabanas user add`).
 //! - `calendar.rs`: the cabins' nights, week by week, and an admin blocking free nights and
 //!   freeing them; `agenda.rs`: who arrives and who leaves today and tomorrow;
@@ -36,6 +37,7 @@ pub mod link;
 pub mod numbers;
 pub mod reservations;
 pub mod session;
+pub mod throttle;
 pub mod users;
 
 use actix_web::http::StatusCode;
@@ -44,7 +46,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
 use self::html::{Html, html, page, refusal};
-use self::session::{SESSION_COOKIE, SESSION_HOURS, SIGN_IN_COOKIE, Throttle};
+use self::session::{SESSION_COOKIE, SESSION_HOURS, SIGN_IN_COOKIE};
+use self::throttle::Throttle;
 use crate::state::AppState;
 
 type State = web::Data<AppState>;
@@ -188,7 +191,11 @@ pub async fn sign_in(state: State, req: HttpRequest, form: web::Form<SignInForm>
     let email = users::normalise_email(&form.email).unwrap_or_default();
     let ip = session::client_ip(&req);
     let throttle = req.app_data::<web::Data<Throttle>>().cloned();
-    if let Some(wait) = throttle.as_ref().and_then(|t| t.refused(&email, &ip)) {
+    let refused = match &throttle {
+        Some(t) => t.refused(&email, &ip).await,
+        None => None,
+    };
+    if let Some(wait) = refused {
         let mut res = refusal(
             StatusCode::TOO_MANY_REQUESTS,
             "Demasiados intentos",
@@ -205,13 +212,13 @@ pub async fn sign_in(state: State, req: HttpRequest, form: web::Form<SignInForm>
     };
     if role.is_none() {
         if let Some(t) = &throttle {
-            t.failed(&email, &ip);
+            t.failed(&email, &ip).await;
         }
         let wrong = "Correo o contraseña incorrectos.";
         return sign_in_form(&state, &req, StatusCode::UNAUTHORIZED, Some(wrong));
     }
     if let Some(t) = &throttle {
-        t.succeeded(&email, &ip);
+        t.succeeded(&email, &ip).await;
     }
     match session::open(&state.db, &email, state.now().timestamp_millis()).await {
         Ok(token) => {

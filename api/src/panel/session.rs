@@ -2,10 +2,6 @@
 //! sign-ins (ADR 0005). Cookies are read and written here by hand: actix-web is built without
 //! its `cookies` feature, and two cookies do not justify it.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
-
 use actix_web::{HttpRequest, web};
 use anyhow::Context;
 use eventstore::{Db, db_exec, db_fetch};
@@ -63,7 +59,7 @@ pub fn random_token() -> String {
     hex::encode(rand::random::<[u8; 32]>())
 }
 
-fn digest(text: &str) -> String {
+pub(crate) fn digest(text: &str) -> String {
     hex::encode(Sha256::digest(text.as_bytes()))
 }
 
@@ -162,80 +158,9 @@ pub fn client_ip(req: &HttpRequest) -> String {
     ip.unwrap_or("unknown").to_owned()
 }
 
-/// Failed sign-ins over a sliding window, in memory (per instance; ADR 0005): at most
-/// `PER_USER` per email and address, `PER_ADDRESS` per address over all emails.
-pub struct Throttle {
-    failures: Mutex<HashMap<String, VecDeque<Instant>>>,
-}
-
-const WINDOW: Duration = Duration::from_secs(15 * 60);
-const PER_USER: usize = 5;
-const PER_ADDRESS: usize = 20;
-
-impl Default for Throttle {
-    fn default() -> Throttle {
-        Throttle {
-            failures: Mutex::new(HashMap::new()),
-        }
-    }
-}
-
-impl Throttle {
-    /// The counters' keys: the email only as a digest, so memory holds no address book.
-    fn keys(email: &str, ip: &str) -> [(String, usize); 2] {
-        [
-            (format!("{ip}|{}", digest(email)), PER_USER),
-            (ip.to_owned(), PER_ADDRESS),
-        ]
-    }
-
-    /// `Some(seconds to wait)` when either counter is full.
-    pub fn refused(&self, email: &str, ip: &str) -> Option<u64> {
-        let now = Instant::now();
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        Self::keys(email, ip).into_iter().find_map(|(key, limit)| {
-            let times = map.get_mut(&key)?;
-            times.retain(|t| now.duration_since(*t) < WINDOW);
-            let oldest = *times.front()?;
-            (times.len() >= limit).then(|| (WINDOW - now.duration_since(oldest)).as_secs() + 1)
-        })
-    }
-
-    pub fn failed(&self, email: &str, ip: &str) {
-        let now = Instant::now();
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() > 50_000 {
-            // Bounded memory under a spray of addresses: forget the stale ones first.
-            map.retain(|_, t| t.back().is_some_and(|l| now.duration_since(*l) < WINDOW));
-        }
-        for (key, _) in Self::keys(email, ip) {
-            map.entry(key).or_default().push_back(now);
-        }
-    }
-
-    /// A good password forgets that user's failures from that address.
-    pub fn succeeded(&self, email: &str, ip: &str) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let [(user_key, _), _] = Self::keys(email, ip);
-        map.remove(&user_key);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_sixth_failure_of_one_user_from_one_address_is_refused() {
-        let throttle = Throttle::default();
-        for _ in 0..PER_USER {
-            assert_eq!(throttle.refused("a@b.ar", "10.0.0.1"), None);
-            throttle.failed("a@b.ar", "10.0.0.1");
-        }
-        assert!(throttle.refused("a@b.ar", "10.0.0.1").is_some());
-        assert_eq!(throttle.refused("a@b.ar", "10.0.0.2"), None);
-        assert_eq!(throttle.refused("c@b.ar", "10.0.0.1"), None);
-    }
 
     #[test]
     fn tokens_compare_equal_only_when_identical() {
