@@ -5,268 +5,22 @@
 //! reload (server-sent events), signing out. Each page is saved as a
 //! screenshot under `target/panel-screenshots/` to be looked at.
 //!
-//! The WebDriver client is the few calls the scenario needs, written here over reqwest: the
-//! protocol is plain HTTP and JSON, and a client crate would bring far more than it is used for.
+//! The WebDriver client is the few calls the scenarios need (`browser/webdriver.rs`).
 
 #![allow(clippy::unwrap_used)] // Test set-up failures should stop the test loudly.
 
 mod common;
+#[path = "browser/webdriver.rs"]
+mod webdriver;
 
-use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use api::auth::Role;
-use base64::Engine;
 use common::{Backend, TestApp, spawn};
-use serde_json::{Value, json};
+use serde_json::json;
+use webdriver::{Driver, Session};
 
 const PASSWORD: &str = "una clave bien larga";
-/// The W3C name of an element reference in WebDriver answers.
-const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
-
-/// chromedriver, started on a free port for one test and killed with it.
-struct Driver {
-    child: Child,
-    url: String,
-}
-
-impl Driver {
-    async fn start() -> Driver {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new("chromedriver")
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver (Debian's chromium-driver) must be installed: scripts/test installs it");
-        // Held from here on, so that the process is killed and reaped whatever happens next.
-        let driver = Driver {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        };
-        let started = Instant::now();
-        let http = reqwest::Client::new();
-        while started.elapsed() < Duration::from_secs(20) {
-            let ready = http.get(format!("{}/status", driver.url)).send().await;
-            if let Ok(r) = ready
-                && let Ok(v) = r.json::<Value>().await
-                && v["value"]["ready"] == true
-            {
-                return driver;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("chromedriver did not become ready in 20 s");
-    }
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// One browser session: headless Chromium with a phone's viewport.
-struct Session {
-    http: reqwest::Client,
-    at: String,
-}
-
-impl Session {
-    async fn open(driver: &Driver) -> Session {
-        let http = reqwest::Client::new();
-        let caps = json!({"capabilities": {"alwaysMatch": {
-            "browserName": "chrome",
-            "goog:chromeOptions": {
-                "binary": "/usr/bin/chromium",
-                // Root in a container: Chromium's sandbox cannot start there.
-                "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
-                         "--disable-dev-shm-usage", "--window-size=390,844"]
-            }
-        }}});
-        let answer: Value = http
-            .post(format!("{}/session", driver.url))
-            .json(&caps)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let id = answer["value"]["sessionId"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no WebDriver session: {answer}"));
-        Session {
-            at: format!("{}/session/{id}", driver.url),
-            http,
-        }
-    }
-
-    async fn call(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
-        let request = self.http.request(method, format!("{}{path}", self.at));
-        let request = if body.is_null() {
-            request
-        } else {
-            request.json(&body)
-        };
-        let answer: Value = request.send().await.unwrap().json().await.unwrap();
-        assert!(
-            answer["value"]["error"].is_null(),
-            "WebDriver {path}: {answer}"
-        );
-        answer["value"].clone()
-    }
-
-    async fn go(&self, url: &str) {
-        self.call(reqwest::Method::POST, "/url", json!({"url": url}))
-            .await;
-    }
-
-    async fn find(&self, css: &str) -> String {
-        let found = self
-            .call(
-                reqwest::Method::POST,
-                "/element",
-                json!({"using": "css selector", "value": css}),
-            )
-            .await;
-        found[ELEMENT].as_str().unwrap().to_owned()
-    }
-
-    async fn type_into(&self, css: &str, text: &str) {
-        let element = self.find(css).await;
-        self.call(
-            reqwest::Method::POST,
-            &format!("/element/{element}/value"),
-            json!({"text": text}),
-        )
-        .await;
-    }
-
-    async fn click(&self, css: &str) {
-        let element = self.find(css).await;
-        self.call(
-            reqwest::Method::POST,
-            &format!("/element/{element}/click"),
-            json!({}),
-        )
-        .await;
-    }
-
-    async fn source(&self) -> String {
-        let v = self
-            .call(reqwest::Method::GET, "/source", Value::Null)
-            .await;
-        v.as_str().unwrap().to_owned()
-    }
-
-    async fn url(&self) -> String {
-        let v = self.call(reqwest::Method::GET, "/url", Value::Null).await;
-        v.as_str().unwrap().to_owned()
-    }
-
-    /// The page's URL once it contains `part` (a form's redirect may land a moment after the
-    /// click returns), or whatever it is after 5 s.
-    async fn wait_for_url(&self, part: &str) -> String {
-        let started = Instant::now();
-        loop {
-            let url = self.url().await;
-            if url.contains(part) || started.elapsed() > Duration::from_secs(5) {
-                return url;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// Sets a form field's value the way a date picker would (typing into a date input
-    /// depends on the browser's locale).
-    async fn set_value(&self, css: &str, value: &str) {
-        self.call(
-            reqwest::Method::POST,
-            "/execute/sync",
-            json!({"script": "document.querySelector(arguments[0]).value = arguments[1];",
-                   "args": [css, value]}),
-        )
-        .await;
-    }
-
-    /// Opens a `<details>` by its summary's words and presses the button inside it.
-    async fn act(&self, summary: &str) {
-        let summaries = self
-            .call(
-                reqwest::Method::POST,
-                "/elements",
-                json!({"using": "css selector", "value": "details summary"}),
-            )
-            .await;
-        for found in summaries.as_array().unwrap() {
-            let id = found[ELEMENT].as_str().unwrap();
-            let text = self
-                .call(
-                    reqwest::Method::GET,
-                    &format!("/element/{id}/text"),
-                    Value::Null,
-                )
-                .await;
-            if text.as_str() == Some(summary) {
-                self.call(
-                    reqwest::Method::POST,
-                    &format!("/element/{id}/click"),
-                    json!({}),
-                )
-                .await;
-                return;
-            }
-        }
-        panic!("no action {summary:?} on the page");
-    }
-
-    /// Waits (5 s at most) until the page says `words`.
-    async fn wait_for_text(&self, words: &str) -> bool {
-        let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(5) {
-            if self.source().await.contains(words) {
-                return true;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        false
-    }
-
-    /// Saves what the browser shows as `target/panel-screenshots/{name}.png`.
-    async fn screenshot(&self, name: &str) -> PathBuf {
-        let v = self
-            .call(reqwest::Method::GET, "/screenshot", Value::Null)
-            .await;
-        let png = base64::engine::general_purpose::STANDARD
-            .decode(v.as_str().unwrap())
-            .unwrap();
-        let dir = screenshots();
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join(format!("{name}.png"));
-        std::fs::write(&path, png).unwrap();
-        path
-    }
-
-    async fn close(self) {
-        let _ = self.http.delete(&self.at).send().await;
-    }
-}
-
-/// Where the screenshots go: the build's target directory, wherever cargo put it.
-fn screenshots() -> PathBuf {
-    let target = std::env::var("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    target.join("panel-screenshots")
-}
 
 /// The owner, able to sign in.
 async fn owner(app: &TestApp) -> &'static str {
@@ -448,5 +202,161 @@ async fn the_owner_confirms_moves_and_cancels_from_a_reservations_page() {
             "{backend:?}: and no forms"
         );
         auditor.close().await;
+    }
+}
+
+/// The part of `url` after `prefix` up to a `?` or the end: an id in a path.
+fn id_after(url: &str, prefix: &str) -> String {
+    let rest = &url[url.find(prefix).unwrap() + prefix.len()..];
+    rest.split(['?', '/']).next().unwrap().to_owned()
+}
+
+/// A stay confirmed with its deposit taken by hand, then cancelled by the owner with everything
+/// back: a refund to make by hand, an alert.
+async fn refund_owed_by_hand(app: &TestApp, acc: &str) -> String {
+    let code = confirmed(app, acc, 10, 13).await;
+    let cancel = format!("/v1/admin/reservations/{code}/cancel");
+    let cancelled = app
+        .post(&cancel, Some(&app.admin), json!({"refund_all": true}))
+        .await;
+    assert_eq!(cancelled.status, 200, "{:?}", cancelled.body);
+    app::reservations::caught_up(&app.state).await.unwrap();
+    code
+}
+
+/// A stay from `from` to `to` days ahead, on the owner's calendar (Argentina), confirmed with
+/// its deposit taken by hand.
+async fn confirmed(app: &TestApp, acc: &str, from: u64, to: u64) -> String {
+    let offset = domain::accommodation::ARGENTINA_UTC_OFFSET_MINUTES;
+    let today = domain::accommodation::local_today(chrono::Utc::now(), offset);
+    let day = |n| (today + chrono::Days::new(n)).to_string();
+    let body = json!({
+        "accommodation_id": acc, "check_in": day(from), "check_out": day(to), "guests": 2,
+        "guest": {"name": "Ana Pérez", "phone": "+54 9 11 5555-1234"}
+    });
+    let hold = app.post("/v1/reservations", None, body).await;
+    assert_eq!(hold.status, 201, "{:?}", hold.body);
+    let code = hold.body["code"].as_str().unwrap().to_owned();
+    app::reservations::caught_up(&app.state).await.unwrap();
+    let view = app::reservations::by_code(&app.state, &code).await.unwrap();
+    let deposit = view.unwrap().deposit.amount().to_string();
+    let confirm = format!("/v1/admin/reservations/{code}/confirm");
+    let done = app
+        .post(&confirm, Some(&app.admin), json!({"amount": deposit}))
+        .await;
+    assert_eq!(done.status, 200, "{:?}", done.body);
+    app::reservations::caught_up(&app.state).await.unwrap();
+    code
+}
+
+/// What the owner does outside a reservation's page, in the browser: adds a cabin and a
+/// season, marks a refund owed by hand as given back from the alerts, answers a guest who
+/// asked for a person and hands them back to the bot, and reads tomorrow's arrivals.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_owner_sets_up_a_cabin_settles_an_alert_and_answers_a_guest_in_a_browser() {
+    let driver = Driver::start().await;
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let app = spawn(backend, &[]).await;
+        let name = format!("{backend:?}").to_lowercase();
+        let email = owner(&app).await;
+        let browser = Session::open(&driver).await;
+        sign_in(&browser, &app, email).await;
+        browser.wait_for_url("/panel/calendario").await;
+
+        // A cabin, from the list's link, then a season from its page.
+        browser.go(&format!("{}/panel/cabanas", app.base)).await;
+        browser.click("a[href='/panel/cabanas/nueva']").await;
+        browser.wait_for_url("/panel/cabanas/nueva").await;
+        browser.type_into("#nombre", "Cabaña del Bosque").await;
+        browser.type_into("#personas", "4").await;
+        browser.type_into("#noche", "45.000").await;
+        browser.click("form.act button[type=submit]").await;
+        assert!(
+            browser.wait_for_text("la cabaña quedó registrada").await,
+            "{backend:?}: added"
+        );
+        let acc = id_after(&browser.url().await, "/panel/cabanas/");
+        browser.act("Agregar una temporada").await;
+        browser.type_into("details[open] #titulo", "Verano").await;
+        browser
+            .set_value("details[open] #desde", &app.day(30))
+            .await;
+        browser
+            .set_value("details[open] #hasta", &app.day(40))
+            .await;
+        browser.type_into("details[open] #precio", "60.000").await;
+        browser.click("details[open] button[type=submit]").await;
+        assert!(
+            browser.wait_for_text("la temporada quedó agregada").await,
+            "{backend:?}: the season"
+        );
+        assert!(
+            browser.source().await.contains("$ 60.000 la noche"),
+            "{backend:?}"
+        );
+        browser.screenshot(&format!("{name}-cabin")).await;
+
+        // A refund owed by hand, given back from the alerts.
+        let code = refund_owed_by_hand(&app, &acc).await;
+        browser.go(&format!("{}/panel/alertas", app.base)).await;
+        assert!(browser.wait_for_text(&code).await, "{backend:?}: listed");
+        browser
+            .type_into("form.act input[name=referencia]", "transferencia 7")
+            .await;
+        browser.click("form.act button[type=submit]").await;
+        assert!(
+            browser
+                .wait_for_text("la devolución quedó registrada")
+                .await,
+            "{backend:?}: given back"
+        );
+        browser
+            .screenshot(&format!("{name}-alerts-refund-given-back"))
+            .await;
+
+        // A guest asks for a person: answered from the thread, then handed back to the bot.
+        app.guest_text(
+            "5491122334455",
+            "wamid.person",
+            "quiero hablar con una persona",
+        )
+        .await;
+        browser
+            .go(&format!("{}/panel/conversaciones", app.base))
+            .await;
+        assert!(
+            browser.wait_for_text("+54 9 11 2233-4455").await,
+            "{backend:?}: waiting"
+        );
+        browser
+            .click("a[href^='/panel/conversaciones/guest-']")
+            .await;
+        browser.wait_for_url("/panel/conversaciones/guest-").await;
+        browser.type_into("#texto", "Hola Ana, soy la dueña").await;
+        browser.click("form[action$='/responder'] button").await;
+        assert!(
+            browser.wait_for_text("Mensaje en camino").await,
+            "{backend:?}: sent"
+        );
+        assert!(
+            browser.source().await.contains("Hola Ana, soy la dueña"),
+            "{backend:?}"
+        );
+        browser.screenshot(&format!("{name}-conversation")).await;
+        browser.click("form[action$='/devolver'] button").await;
+        assert!(
+            browser.wait_for_text("Lo atiende el asistente").await,
+            "{backend:?}: handed back"
+        );
+
+        // Tomorrow's arrival on the agenda.
+        let arriving = confirmed(&app, &acc, 1, 3).await;
+        browser.go(&format!("{}/panel/agenda", app.base)).await;
+        assert!(
+            browser.wait_for_text(&arriving).await,
+            "{backend:?}: tomorrow's arrival"
+        );
+        browser.screenshot(&format!("{name}-agenda")).await;
+        browser.close().await;
     }
 }

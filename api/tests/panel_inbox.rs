@@ -148,23 +148,6 @@ async fn a_refund_owed_by_hand_is_listed_and_marked_made_by_the_panel_user() {
     }
 }
 
-/// `text` delivered from the guest, as Meta would (the test service checks no signature).
-async fn guest_says(app: &TestApp, wamid: &str, text: &str) {
-    let delivery = json!({
-        "object": "whatsapp_business_account",
-        "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
-            "messaging_product": "whatsapp",
-            "metadata": {"display_phone_number": "5491100000000", "phone_number_id": "123"},
-            "contacts": [{"profile": {"name": "Ana Pérez"}, "wa_id": GUEST}],
-            "messages": [{"from": GUEST, "id": wamid, "type": "text", "text": {"body": text},
-                "timestamp": app.clock.lock().unwrap().timestamp().to_string()}]
-        }}]}]
-    });
-    let url = format!("{}/webhooks/whatsapp", app.base);
-    let r = app.send(app.http.post(url).json(&delivery)).await;
-    assert_eq!(r.status, 200, "{:?}", r.body);
-}
-
 /// How many replies a person wrote to the guest (the admin's rows in the outbox).
 async fn written_by_a_person(app: &TestApp) -> i64 {
     let (n,): (i64,) = eventstore::db_fetch!(
@@ -195,7 +178,8 @@ async fn a_guest_waiting_for_a_person_is_answered_and_handed_back_from_the_panel
         let app = spawn(backend, &[]).await;
         add_user(&app, "duena@example.com", Role::Admin).await;
         add_user(&app, "auditora@example.com", Role::Auditor).await;
-        guest_says(&app, "wamid.person", "quiero hablar con una persona").await;
+        app.guest_text(GUEST, "wamid.person", "quiero hablar con una persona")
+            .await;
         let mut browser = signed_in(&app, "duena@example.com").await;
         let number = "+54 9 11 2233-4455";
         let list = page_showing(&mut browser, "/panel/conversaciones", &[number]).await;

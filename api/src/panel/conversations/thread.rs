@@ -23,6 +23,8 @@ const MAX_MESSAGES: i64 = 200;
 struct Line {
     at_ms: i64,
     from_guest: bool,
+    /// "Huésped", "Asistente" (the bot) or "Persona" (written from the panel or the admin API).
+    said_by: &'static str,
     text: String,
     /// A reply's delivery, in words (`None` for the guest's own messages).
     status: Option<&'static str>,
@@ -39,11 +41,11 @@ async fn lines(state: &AppState, wa_id: &str) -> anyhow::Result<Vec<Line>> {
         wa_id.to_owned(),
         MAX_MESSAGES
     )?;
-    let outbound: Vec<(String, String, i64)> = db_fetch!(
+    let outbound: Vec<(String, String, String, i64)> = db_fetch!(
         &state.db,
-        (String, String, i64),
+        (String, String, String, i64),
         fetch_all,
-        "SELECT body, status, created_at_ms FROM wa_outbox WHERE wa_id = $1 \
+        "SELECT id, body, status, created_at_ms FROM wa_outbox WHERE wa_id = $1 \
          ORDER BY created_at_ms DESC LIMIT $2"
             .to_owned(),
         wa_id.to_owned(),
@@ -54,12 +56,19 @@ async fn lines(state: &AppState, wa_id: &str) -> anyhow::Result<Vec<Line>> {
         .map(|(message, at_ms)| Line {
             at_ms,
             from_guest: true,
+            said_by: "Huésped",
             text: guest_text(&message),
             status: None,
         })
-        .chain(outbound.into_iter().map(|(body, status, at_ms)| Line {
+        .chain(outbound.into_iter().map(|(id, body, status, at_ms)| Line {
             at_ms,
             from_guest: false,
+            // A person's replies are queued under this prefix (`app::inbox`).
+            said_by: if id.starts_with("admin:") {
+                "Persona"
+            } else {
+                "Asistente"
+            },
             text: reply_text(&body),
             status: Some(status_word(&status)),
         }))
@@ -120,15 +129,10 @@ async fn render(
         .await?
         .iter()
         .map(|l| {
-            let who_said = if l.from_guest {
-                "Huésped"
-            } else {
-                "Respuesta"
-            };
             let status = l.status.map_or_else(Html::default, |s| html!(" ({})", s));
             html!(
                 "<li><b>{}</b> · {}{}<br>{}</li>",
-                who_said,
+                l.said_by,
                 local_moment(projections::sql::from_millis(l.at_ms)),
                 status,
                 l.text
