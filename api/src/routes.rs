@@ -120,12 +120,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(at!("/panel/cabanas/{id}/respuestas", post => crate::panel::cabins::edit::answer))
         .service(at!("/panel/cabanas/{id}/calendarios", post => crate::panel::cabins::feeds::add))
         .service(at!(
-            "/panel/cabanas/{id}/calendarios/{feed}/sincronizar",
-            post => crate::panel::cabins::feeds::sync,
-        ))
-        .service(at!(
-            "/panel/cabanas/{id}/calendarios/{feed}/quitar",
-            post => crate::panel::cabins::feeds::remove,
+            "/panel/cabanas/{id}/calendarios/{feed}/{action}",
+            post => crate::panel::cabins::feeds::act,
         ))
         .service(at!("/panel/alertas", get => crate::panel::alerts::page))
         .service(at!(

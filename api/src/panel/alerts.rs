@@ -12,13 +12,13 @@ use projections::ReservationStatus;
 use projections::queries::{self, AlertView, ConflictView, ReservationFilter};
 use serde::Deserialize;
 
-use super::admin_only;
 use super::conversations::shown_number;
 use super::html::{Html, html, refusal, signed_in_page};
 use super::reservations::{local_moment, plain, refused};
 use super::session::Session;
 use super::{State, internal, redirect, signed_in};
 use crate::auth::Role;
+use crate::panel::post::AdminPost;
 use crate::state::AppState;
 
 /// How many of each kind the page shows (the newest).
@@ -228,19 +228,17 @@ pub struct RefundForm {
     referencia: Option<String>,
 }
 
+crate::panel::post::csrf_field!(RefundForm);
+
 /// `POST /panel/alertas/devoluciones/{code}/{refund_key}`: the owner gave a refund back by
 /// hand; the same command as `POST /v1/admin/reservations/{code}/refunds/{refund_key}`, with
 /// the panel user as the actor. Sent twice, it records nothing the second time.
 pub async fn refund_made(
     state: State,
-    req: HttpRequest,
     path: web::Path<(String, String)>,
-    form: web::Form<RefundForm>,
+    post: AdminPost<RefundForm>,
 ) -> HttpResponse {
-    let who = match admin_only(&state, &req, form.csrf.as_deref()).await {
-        Ok(s) => s,
-        Err(res) => return res,
-    };
+    let AdminPost { who, form } = post;
     let (code, refund_key) = path.into_inner();
     let reference = form.referencia.as_deref().map(str::trim).unwrap_or("");
     if reference.chars().count() > 100 {

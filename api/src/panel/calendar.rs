@@ -18,8 +18,9 @@ use super::html::{Html, html, refusal, signed_in_page};
 use super::reservations::page::Notice;
 use super::reservations::{failure, field, origin, refused};
 use super::session::{self, Session};
-use super::{State, admin_only, internal, redirect, see_other};
+use super::{State, internal, redirect, see_other};
 use crate::auth::Role;
+use crate::panel::post::AdminPost;
 use crate::state::AppState;
 
 const DEFAULT_WEEKS: u32 = 5;
@@ -204,15 +205,14 @@ pub struct BlockForm {
     nota: Option<String>,
 }
 
+crate::panel::post::csrf_field!(BlockForm, UnblockForm);
+
 /// `POST /panel/calendario/bloquear` (admins): blocks free nights through the use case the
 /// admin API's `POST /v1/admin/accommodations/{id}/blocks` calls, with the panel user's email
 /// as actor. Done: 303 to the calendar from the first night; refused: the calendar again with
 /// why, in Spanish (409 nights taken, 422 what was typed).
-pub async fn block(state: State, req: HttpRequest, form: web::Form<BlockForm>) -> HttpResponse {
-    let who = match admin_only(&state, &req, form.csrf.as_deref()).await {
-        Ok(s) => s,
-        Err(res) => return res,
-    };
+pub async fn block(state: State, post: AdminPost<BlockForm>) -> HttpResponse {
+    let AdminPost { who, form } = post;
     let today = state.today();
     let date =
         |v: &Option<String>| field(v).and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
@@ -279,11 +279,8 @@ pub struct UnblockForm {
 /// `POST /panel/calendario/desbloquear` (admins): frees an owner's block through the use case
 /// the admin API's `DELETE /v1/admin/accommodations/{id}/blocks/{block_id}` calls, with the
 /// panel user's email as actor. Done: 303 to the calendar; refused: the calendar again with why.
-pub async fn unblock(state: State, req: HttpRequest, form: web::Form<UnblockForm>) -> HttpResponse {
-    let who = match admin_only(&state, &req, form.csrf.as_deref()).await {
-        Ok(s) => s,
-        Err(res) => return res,
-    };
+pub async fn unblock(state: State, post: AdminPost<UnblockForm>) -> HttpResponse {
+    let AdminPost { who, form } = post;
     let today = state.today();
     let shown_from = field(&form.desde)
         .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())

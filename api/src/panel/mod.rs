@@ -7,7 +7,8 @@
 //!
 //! - `mod.rs`: signing in and out; `link.rs`: signing in with the one-time link the owner's
 //!   WhatsApp gets for "panel".
-//! - `html.rs`: the escaping helper, `html!`, the page shell and its CSS.
+//! - `html.rs`: the escaping helper, `html!`, the page shell and its CSS; `post.rs`: the way
+//!   into every form that changes something (a signed-in admin, this session's CSRF token).
 //! - `session.rs`: cookies, sessions, CSRF tokens; `throttle.rs`: the count of failed
 //!   sign-ins (shared by every instance through Redis).
 //! - `users.rs`: the users and their Argon2id hashes (`cabanas user add`).
@@ -35,6 +36,7 @@ pub mod events;
 pub mod html;
 pub mod link;
 pub mod numbers;
+pub mod post;
 pub mod reservations;
 pub mod session;
 pub mod throttle;

@@ -6,7 +6,7 @@
 //! refusal is said in Spanish: 422 with the cabin's page and why; done, 303 back to the page.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use app::AppError;
 use chrono::{Days, NaiveDate, NaiveTime};
 use domain::accommodation::{
@@ -20,15 +20,16 @@ use rust_decimal::Decimal;
 
 use super::detail;
 use super::forms::{POLICIES, weekday_of};
+use crate::panel::post::AdminPost;
 use crate::panel::reservations::page::Notice;
 use crate::panel::reservations::{failure, origin, refused, typed_amount};
 use crate::panel::session::Session;
-use crate::panel::{State, admin_only, redirect};
+use crate::panel::{State, redirect};
 use crate::state::AppState;
 
 /// A form as the browser sent it, every pair kept: the weekend's checkboxes send `finde`
 /// once per night ticked.
-pub type Fields = web::Form<Vec<(String, String)>>;
+pub type Fields = Vec<(String, String)>;
 
 /// The field's trimmed text; `None` when absent or blank.
 pub fn get<'a>(fields: &'a Fields, name: &str) -> Option<&'a str> {
@@ -97,13 +98,9 @@ fn multiplier(surcharge: Decimal, label: &str) -> Asked<Decimal> {
 }
 
 /// `POST /panel/cabanas/{id}/datos`
-pub async fn details(
-    state: State,
-    req: HttpRequest,
-    id: web::Path<String>,
-    fields: Fields,
-) -> HttpResponse {
-    change(&state, &req, &id, &fields, "datos", |_| {
+pub async fn details(state: State, id: web::Path<String>, post: AdminPost<Fields>) -> HttpResponse {
+    let AdminPost { who, form: fields } = post;
+    change(&state, &who, &id, "datos", |_| {
         let name = get(&fields, "nombre").unwrap_or("");
         if name.chars().count() > 100 || name.is_empty() {
             return Err("El nombre tiene que tener de 1 a 100 caracteres.".into());
@@ -155,13 +152,9 @@ pub fn asked_pricing(fields: &Fields, seasons: Vec<SeasonalRate>) -> Asked<Prici
 }
 
 /// `POST /panel/cabanas/{id}/precios`
-pub async fn pricing(
-    state: State,
-    req: HttpRequest,
-    id: web::Path<String>,
-    fields: Fields,
-) -> HttpResponse {
-    change(&state, &req, &id, &fields, "precios", |info| {
+pub async fn pricing(state: State, id: web::Path<String>, post: AdminPost<Fields>) -> HttpResponse {
+    let AdminPost { who, form: fields } = post;
+    change(&state, &who, &id, "precios", |info| {
         let pricing = asked_pricing(&fields, info.pricing.seasons.clone())?;
         let min_nights = whole(&fields, "minimo", "La estadía mínima", MAX_NIGHTS)?;
         Ok(AccommodationCommand::ChangePricing(ChangePricing {
@@ -176,11 +169,11 @@ pub async fn pricing(
 /// that covers a night prices it).
 pub async fn add_season(
     state: State,
-    req: HttpRequest,
     id: web::Path<String>,
-    fields: Fields,
+    post: AdminPost<Fields>,
 ) -> HttpResponse {
-    change(&state, &req, &id, &fields, "temporada", |info| {
+    let AdminPost { who, form: fields } = post;
+    change(&state, &who, &id, "temporada", |info| {
         let label = get(&fields, "titulo").unwrap_or("");
         if label.is_empty() || label.chars().count() > 60 {
             return Err("El nombre de la temporada tiene que tener de 1 a 60 caracteres.".into());
@@ -227,11 +220,11 @@ pub async fn add_season(
 /// the one named `nombre`.
 pub async fn remove_season(
     state: State,
-    req: HttpRequest,
     id: web::Path<String>,
-    fields: Fields,
+    post: AdminPost<Fields>,
 ) -> HttpResponse {
-    change(&state, &req, &id, &fields, "temporada-quitada", |info| {
+    let AdminPost { who, form: fields } = post;
+    change(&state, &who, &id, "temporada-quitada", |info| {
         let n = get(&fields, "temporada").and_then(|n| n.parse::<usize>().ok());
         let mut pricing = info.pricing.clone();
         match n
@@ -255,13 +248,9 @@ pub async fn remove_season(
 }
 
 /// `POST /panel/cabanas/{id}/respuestas`: sets (or, blank, removes) one topic's answer.
-pub async fn answer(
-    state: State,
-    req: HttpRequest,
-    id: web::Path<String>,
-    fields: Fields,
-) -> HttpResponse {
-    change(&state, &req, &id, &fields, "respuesta", |_| {
+pub async fn answer(state: State, id: web::Path<String>, post: AdminPost<Fields>) -> HttpResponse {
+    let AdminPost { who, form: fields } = post;
+    change(&state, &who, &id, "respuesta", |_| {
         let chosen = get(&fields, "tema");
         let topic = Topic::ALL
             .into_iter()
@@ -281,46 +270,41 @@ pub async fn answer(
     .await
 }
 
-/// Every change's way: an admin posting this session's form; the cabin as it is now; the
+/// Every change's way, for an admin (see [`AdminPost`]): the cabin as it is now; the
 /// command `asked` makes of the form (or why not, in Spanish); the command carried out. Done:
 /// 303 to the cabin's page saying `done`; refused: the page again with why.
 async fn change(
     state: &AppState,
-    req: &HttpRequest,
+    who: &Session,
     id: &str,
-    fields: &Fields,
     done: &str,
     asked: impl FnOnce(&AccommodationInfo) -> Asked<AccommodationCommand>,
 ) -> HttpResponse {
-    let who = match admin_only(state, req, get(fields, "csrf")).await {
-        Ok(s) => s,
-        Err(res) => return res,
-    };
     let Ok(cabin) = id.parse::<AccommodationId>() else {
-        return detail::render(state, &who, id, Notice::None).await;
+        return detail::render(state, who, id, Notice::None).await;
     };
     let current = match state.accommodation(cabin).await {
         Ok(c) => c,
         Err(e) => return failure(e),
     };
     let Some(info) = current.info() else {
-        return detail::render(state, &who, id, Notice::None).await;
+        return detail::render(state, who, id, Notice::None).await;
     };
     let cmd = match asked(info) {
         Ok(cmd) => cmd,
-        Err(words) => return typed_wrong(state, &who, id, words).await,
+        Err(words) => return typed_wrong(state, who, id, words).await,
     };
-    let origin = origin(&who).correlated(cabin.as_uuid());
+    let origin = origin(who).correlated(cabin.as_uuid());
     match app::execute(state, cabin, cmd, &origin).await {
         Ok(_) => redirect(&format!("/panel/cabanas/{cabin}?hecho={done}")),
-        Err(AppError::NotFound(_)) => detail::render(state, &who, id, Notice::None).await,
+        Err(AppError::NotFound(_)) => detail::render(state, who, id, Notice::None).await,
         // Checked above in Spanish; a rule this page does not know yet is said generally.
         Err(AppError::Domain(
             BookingError::InvalidPricing(_) | BookingError::InvalidAccommodation(_),
-        )) => typed_wrong(state, &who, id, "Revisá los datos del formulario.".into()).await,
+        )) => typed_wrong(state, who, id, "Revisá los datos del formulario.".into()).await,
         Err(err) => match refused(&err) {
             Some((status, words)) => {
-                detail::render(state, &who, id, Notice::Refused(status, words)).await
+                detail::render(state, who, id, Notice::Refused(status, words)).await
             }
             None => failure(err),
         },

@@ -3,28 +3,25 @@
 //! or stop importing it, which frees the nights it blocked (`…/{feed}/quitar`). The use cases
 //! are those of the admin API's `/v1/admin/accommodations/{id}/feeds`.
 
+use super::detail;
 use super::edit::{Fields, get};
-use super::{admin_on, detail};
+use crate::panel::post::AdminPost;
 use crate::panel::reservations::failure;
 use crate::panel::reservations::page::Notice;
 use crate::panel::{State, redirect};
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use app::AppError;
+use domain::AccommodationId;
 
 /// `POST /panel/cabanas/{id}/calendarios`: `canal` (airbnb, booking, otro) and `enlace`.
-pub async fn add(
-    state: State,
-    req: HttpRequest,
-    id: web::Path<String>,
-    fields: Fields,
-) -> HttpResponse {
-    let (who, cabin) = match admin_on(&state, &req, &fields, &id).await {
-        Ok(found) => found,
-        Err(res) => return res,
+pub async fn add(state: State, id: web::Path<String>, post: AdminPost<Fields>) -> HttpResponse {
+    let AdminPost { who, form } = post;
+    let Ok(cabin) = id.parse::<AccommodationId>() else {
+        return detail::render(&state, &who, &id, Notice::None).await;
     };
     let refused = |status, words: &str| Notice::Refused(status, words.to_owned());
-    let channel = get(&fields, "canal").unwrap_or("");
+    let channel = get(&form, "canal").unwrap_or("");
     if !matches!(channel, "airbnb" | "booking" | "otro") {
         let notice = refused(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -32,7 +29,7 @@ pub async fn add(
         );
         return detail::render(&state, &who, &id, notice).await;
     }
-    let url = get(&fields, "enlace").unwrap_or("");
+    let url = get(&form, "enlace").unwrap_or("");
     let notice = match app::calendar::add_feed(&state, cabin, channel, url).await {
         Ok(_) => return redirect(&format!("/panel/cabanas/{cabin}?hecho=calendario")),
         Err(AppError::NotFound(_)) => Notice::None,
@@ -50,60 +47,41 @@ pub async fn add(
     detail::render(&state, &who, &id, notice).await
 }
 
-/// `POST /panel/cabanas/{id}/calendarios/{feed}/sincronizar`: fetches it now. Its health in
-/// the table says how it went; a feed that suddenly lists nothing is not applied (the API's
-/// `force` is for that, after checking the channel).
-pub async fn sync(
+/// `POST /panel/cabanas/{id}/calendarios/{feed}/{sincronizar|quitar}`: fetches it now (its
+/// health in the table says how it went; a feed that suddenly lists nothing is not applied:
+/// the API's `force` is for that, after checking the channel), or stops importing it.
+pub async fn act(
     state: State,
-    req: HttpRequest,
-    path: web::Path<(String, String)>,
-    fields: Fields,
+    path: web::Path<(String, String, String)>,
+    post: AdminPost<Fields>,
 ) -> HttpResponse {
-    let (id, feed) = path.into_inner();
-    let (who, cabin) = match admin_on(&state, &req, &fields, &id).await {
-        Ok(found) => found,
-        Err(res) => return res,
+    let (id, feed, action) = path.into_inner();
+    let who = post.who;
+    let Ok(cabin) = id.parse::<AccommodationId>() else {
+        return detail::render(&state, &who, &id, Notice::None).await;
     };
-    match app::calendar::sync_now(&state, cabin, &feed, false).await {
-        Ok(outcome) if outcome.healthy => {
-            redirect(&format!("/panel/cabanas/{cabin}?hecho=sincronizado"))
-        }
-        Ok(_) => redirect(&format!("/panel/cabanas/{cabin}?hecho=sin-sincronizar")),
-        Err(AppError::NotFound(_)) => gone(&state, &who, &id).await,
-        Err(err) => failure(err),
-    }
-}
-
-/// `POST /panel/cabanas/{id}/calendarios/{feed}/quitar`
-pub async fn remove(
-    state: State,
-    req: HttpRequest,
-    path: web::Path<(String, String)>,
-    fields: Fields,
-) -> HttpResponse {
-    let (id, feed) = path.into_inner();
-    let (who, cabin) = match admin_on(&state, &req, &fields, &id).await {
-        Ok(found) => found,
-        Err(res) => return res,
+    let done = match action.as_str() {
+        "sincronizar" => match app::calendar::sync_now(&state, cabin, &feed, false).await {
+            Ok(outcome) if outcome.healthy => Ok("sincronizado"),
+            Ok(_) => Ok("sin-sincronizar"),
+            Err(e) => Err(e),
+        },
+        "quitar" => app::calendar::remove_feed(&state, cabin, &feed)
+            .await
+            .map(|()| "calendario-quitado"),
+        _ => Err(AppError::not_found("no such action")),
     };
-    match app::calendar::remove_feed(&state, cabin, &feed).await {
-        Ok(()) => {
-            // Bounded wait, so the calendar drawn next no longer shows its nights.
+    match done {
+        Ok(done) => {
+            // Bounded wait, so the calendar drawn next shows the nights as they are now.
             let _ = app::reservations::caught_up(&state).await;
-            redirect(&format!("/panel/cabanas/{cabin}?hecho=calendario-quitado"))
+            redirect(&format!("/panel/cabanas/{cabin}?hecho={done}"))
         }
-        Err(AppError::NotFound(_)) => gone(&state, &who, &id).await,
+        Err(AppError::NotFound(_)) => {
+            let words = "Ese calendario ya no se importa.".to_owned();
+            let notice = Notice::Refused(StatusCode::NOT_FOUND, words);
+            detail::render(&state, &who, &id, notice).await
+        }
         Err(err) => failure(err),
     }
-}
-
-async fn gone(state: &State, who: &crate::panel::session::Session, id: &str) -> HttpResponse {
-    let words = "Ese calendario ya no se importa.".to_owned();
-    detail::render(
-        state,
-        who,
-        id,
-        Notice::Refused(StatusCode::NOT_FOUND, words),
-    )
-    .await
 }

@@ -16,16 +16,13 @@ pub mod new;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use domain::AccommodationId;
 use projections::queries::{self, AccommodationView};
 use serde::Deserialize;
 
 use super::html::{Html, html, signed_in_page};
 use super::reservations::page::Notice;
-use super::session::Session;
-use super::{State, admin_only, internal, signed_in};
+use super::{State, internal, signed_in};
 use crate::auth::Role;
-use crate::state::AppState;
 
 /// `GET /panel/cabanas`
 pub async fn list(state: State, req: HttpRequest) -> HttpResponse {
@@ -124,19 +121,4 @@ pub async fn show(
         None => Notice::None,
     };
     detail::render(&state, &who, &id, notice).await
-}
-
-/// The admin behind a change to cabin `id` (see [`admin_only`]), and the cabin's id; a
-/// malformed id gets the page that says there is no such cabin.
-pub async fn admin_on(
-    state: &AppState,
-    req: &HttpRequest,
-    fields: &edit::Fields,
-    id: &str,
-) -> Result<(Session, AccommodationId), HttpResponse> {
-    let who = admin_only(state, req, edit::get(fields, "csrf")).await?;
-    match id.parse::<AccommodationId>() {
-        Ok(cabin) => Ok((who, cabin)),
-        Err(_) => Err(detail::render(state, &who, id, Notice::None).await),
-    }
 }

@@ -17,9 +17,10 @@ use domain::{AccommodationId, BookingError};
 use super::edit::{Fields, asked_pricing, get, whole};
 use super::forms::{POLICIES, input};
 use crate::panel::html::{Html, html, signed_in_page};
+use crate::panel::post::AdminPost;
 use crate::panel::reservations::{failure, origin, refused};
 use crate::panel::session::Session;
-use crate::panel::{State, admin_only, redirect, signed_in};
+use crate::panel::{State, redirect, signed_in};
 
 /// `GET /panel/cabanas/nueva`
 pub async fn form(state: State, req: HttpRequest) -> HttpResponse {
@@ -91,11 +92,8 @@ fn draw(who: &Session, status: StatusCode, top: Html) -> HttpResponse {
 
 /// `POST /panel/cabanas/nueva`: 303 to the new cabin's page; what was typed wrong, 422 with the
 /// form again and why.
-pub async fn register(state: State, req: HttpRequest, fields: Fields) -> HttpResponse {
-    let who = match admin_only(&state, &req, get(&fields, "csrf")).await {
-        Ok(s) => s,
-        Err(res) => return res,
-    };
+pub async fn register(state: State, post: AdminPost<Fields>) -> HttpResponse {
+    let AdminPost { who, form: fields } = post;
     let wrong = |words: &str| {
         let top = html!("<p class=\"err\" role=\"alert\">{}</p>", words);
         draw(&who, StatusCode::UNPROCESSABLE_ENTITY, top)

@@ -9,8 +9,8 @@ use serde::Deserialize;
 
 use super::{guest_text, number_of, reply_text, shown_number, status_word, waiting_for_person};
 use crate::auth::Role;
-use crate::panel::admin_only;
 use crate::panel::html::{Html, html, refusal, signed_in_page};
+use crate::panel::post::AdminPost;
 use crate::panel::reservations::local_moment;
 use crate::panel::session::Session;
 use crate::panel::{State, internal, redirect, signed_in};
@@ -211,17 +211,16 @@ pub struct WriteForm {
     texto: Option<String>,
 }
 
+crate::panel::post::csrf_field!(WriteForm, CsrfOnly);
+
 /// `POST /panel/conversaciones/{guest}/responder`: an admin writes to the guest from the
 /// business number, as `POST /v1/admin/whatsapp/conversations/{wa_id}/messages` does.
 pub async fn write(
     state: State,
-    req: HttpRequest,
     guest: web::Path<String>,
-    form: web::Form<WriteForm>,
+    post: AdminPost<WriteForm>,
 ) -> HttpResponse {
-    if let Err(res) = admin_only(&state, &req, form.csrf.as_deref()).await {
-        return res;
-    }
+    let form = post.form;
     let wa_id = match number_of(&state, &guest).await {
         Ok(Some(n)) => n,
         Ok(None) => return not_found(),
@@ -252,14 +251,10 @@ pub struct CsrfOnly {
 /// `POST /v1/admin/whatsapp/conversations/{wa_id}/release` does; the panel user is the actor.
 pub async fn hand_back(
     state: State,
-    req: HttpRequest,
     guest: web::Path<String>,
-    form: web::Form<CsrfOnly>,
+    post: AdminPost<CsrfOnly>,
 ) -> HttpResponse {
-    let who = match admin_only(&state, &req, form.csrf.as_deref()).await {
-        Ok(s) => s,
-        Err(res) => return res,
-    };
+    let who = post.who;
     let wa_id = match number_of(&state, &guest).await {
         Ok(Some(n)) => n,
         Ok(None) => return not_found(),

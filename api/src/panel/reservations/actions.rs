@@ -4,13 +4,14 @@
 //! that page again with the refusal in Spanish (409 or 422).
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use app::AppError;
 use app::reservations::{Changed, NotConfirmed};
 use domain::accommodation::{AccommodationCommand, ExtendHold, RecordManualPayment};
 
 use super::page::{Notice, render};
-use super::{ActionForm, admin, failure, field, origin, refused, typed_amount};
+use super::{ActionForm, failure, field, origin, refused, typed_amount};
+use crate::panel::post::AdminPost;
 use crate::panel::session::Session;
 use crate::panel::{State, redirect};
 use crate::state::AppState;
@@ -52,14 +53,10 @@ const BAD_AMOUNT: &str = "Escribí el monto en pesos, por ejemplo 13.500.";
 /// API's `…/confirm`: a lapsed hold is confirmed late while its nights are free.
 pub async fn confirm(
     state: State,
-    req: HttpRequest,
     code: web::Path<String>,
-    form: web::Form<ActionForm>,
+    post: AdminPost<ActionForm>,
 ) -> HttpResponse {
-    let who = match admin(&state, &req, &form).await {
-        Ok(s) => s,
-        Err(res) => return res,
-    };
+    let AdminPost { who, form } = post;
     let (Some(amount), Ok(reference)) = (typed_amount(field(&form.monto)), reference(&form)) else {
         return mistyped(&state, &who, &code, BAD_AMOUNT).await;
     };
@@ -86,14 +83,10 @@ pub async fn confirm(
 /// `POST /panel/reservas/{code}/pago`: a payment taken by hand on a confirmed stay.
 pub async fn payment(
     state: State,
-    req: HttpRequest,
     code: web::Path<String>,
-    form: web::Form<ActionForm>,
+    post: AdminPost<ActionForm>,
 ) -> HttpResponse {
-    let who = match admin(&state, &req, &form).await {
-        Ok(s) => s,
-        Err(res) => return res,
-    };
+    let AdminPost { who, form } = post;
     let (Some(amount), Ok(reference)) = (typed_amount(field(&form.monto)), reference(&form)) else {
         return mistyped(&state, &who, &code, BAD_AMOUNT).await;
     };
@@ -124,14 +117,10 @@ pub async fn payment(
 /// minutes as the API allows; the configured hold's length when left blank.
 pub async fn extend(
     state: State,
-    req: HttpRequest,
     code: web::Path<String>,
-    form: web::Form<ActionForm>,
+    post: AdminPost<ActionForm>,
 ) -> HttpResponse {
-    let who = match admin(&state, &req, &form).await {
-        Ok(s) => s,
-        Err(res) => return res,
-    };
+    let AdminPost { who, form } = post;
     let minutes = match field(&form.minutos) {
         None => Some(state.settings.hold_minutes),
         Some(text) => text.parse::<i64>().ok(),

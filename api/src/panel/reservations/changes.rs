@@ -3,7 +3,7 @@
 //! back). The first POST only shows; the form it draws posts again with `confirmar=1`.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use app::AppError;
 use app::reservations::{CancelPreview, StayPreview};
 use chrono::NaiveDate;
@@ -11,10 +11,11 @@ use domain::accommodation::{AccommodationCommand, CancelReservation, CancelledBy
 use domain::{Money, StayDates};
 
 use super::actions::{done, mistyped, not_done};
-use super::{ActionForm, admin, field, origin, pesos};
+use super::{ActionForm, field, origin, pesos};
 use crate::panel::State;
 use crate::panel::calendar::day_label;
 use crate::panel::html::{Html, html, signed_in_page};
+use crate::panel::post::AdminPost;
 use crate::panel::session::Session;
 
 fn date(value: &Option<String>) -> Option<NaiveDate> {
@@ -25,14 +26,10 @@ fn date(value: &Option<String>) -> Option<NaiveDate> {
 /// with `confirmar=1`, the change (the same refusals either way).
 pub async fn move_stay(
     state: State,
-    req: HttpRequest,
     code: web::Path<String>,
-    form: web::Form<ActionForm>,
+    post: AdminPost<ActionForm>,
 ) -> HttpResponse {
-    let who = match admin(&state, &req, &form).await {
-        Ok(s) => s,
-        Err(res) => return res,
-    };
+    let AdminPost { who, form } = post;
     let (Some(check_in), Some(check_out)) = (date(&form.entrada), date(&form.salida)) else {
         return mistyped(
             &state,
@@ -112,14 +109,10 @@ fn move_question(who: &Session, p: &StayPreview, guests: Option<u32>) -> HttpRes
 /// with `confirmar=1`, the cancellation (everything back when `devolver_todo` is ticked).
 pub async fn cancel(
     state: State,
-    req: HttpRequest,
     code: web::Path<String>,
-    form: web::Form<ActionForm>,
+    post: AdminPost<ActionForm>,
 ) -> HttpResponse {
-    let who = match admin(&state, &req, &form).await {
-        Ok(s) => s,
-        Err(res) => return res,
-    };
+    let AdminPost { who, form } = post;
     if field(&form.confirmar).is_none() {
         return match app::reservations::preview_cancel(&state, &code, false).await {
             Ok(preview) => cancel_question(&who, &preview),

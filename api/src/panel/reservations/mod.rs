@@ -2,24 +2,23 @@
 //! page with its history (`page.rs`), and the owner's actions as forms (`actions.rs`: confirm,
 //! payment, extension; `changes.rs`: move and cancel, each shown before it is done). Actions
 //! call the application use cases the admin API calls, with the panel user's email as actor.
-//! Shared here: the admin gate of every POST, Spanish words for statuses, events and refusals.
+//! Shared here: the actions' form, Spanish words for statuses, events and refusals.
 
 pub mod actions;
 pub mod changes;
 pub mod list;
 pub mod page;
 
+use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse};
 use app::AppError;
 use chrono::{DateTime, Utc};
 use domain::{BookingError, Money};
 use projections::ReservationStatus;
 use serde::Deserialize;
 
+use super::internal;
 use super::session::Session;
-use super::{admin_only, internal};
-use crate::state::AppState;
 
 /// Every field any action form sends; each action reads the ones it needs (an empty field is
 /// as good as absent: that is what a browser sends for a field left blank).
@@ -39,18 +38,11 @@ pub struct ActionForm {
     pub confirmar: Option<String>,
 }
 
+crate::panel::post::csrf_field!(ActionForm);
+
 /// A field's trimmed text, `None` when blank.
 pub fn field(value: &Option<String>) -> Option<&str> {
     value.as_deref().map(str::trim).filter(|v| !v.is_empty())
-}
-
-/// The admin behind a POST (see [`admin_only`]).
-pub async fn admin(
-    state: &AppState,
-    req: &HttpRequest,
-    form: &ActionForm,
-) -> Result<Session, HttpResponse> {
-    admin_only(state, req, form.csrf.as_deref()).await
 }
 
 /// Who did it, as recorded with the events: the panel user's email (a member of staff, not a
