@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 use domain::AccommodationEvent;
 
-use crate::sql::{Names, Tx, millis};
-use crate::{Applied, Projection, ProjectionError, Schema, accommodation_events, exec};
+use crate::sql::millis;
+use crate::{Batch, Projection, ProjectionError, Schema, accommodation_events, exec};
 
 pub struct Accommodations;
 
@@ -29,24 +29,14 @@ const SCHEMA: Schema = Schema {
 
 #[async_trait]
 impl Projection for Accommodations {
-    fn schema(&self) -> &'static Schema {
-        &SCHEMA
-    }
-
-    async fn apply(
-        &self,
-        tx: &mut Tx,
-        names: Names,
-        events: &[Applied],
-    ) -> Result<(), ProjectionError> {
-        for (_, id, event) in accommodation_events(events) {
-            let event = event.clone();
+    async fn apply(&self, batch: Batch<'_>) -> Result<(), ProjectionError> {
+        for (_, id, event) in accommodation_events(batch.events) {
             match event {
                 AccommodationEvent::Registered(r) => {
                     let pricing = serde_json::to_string(&r.pricing).unwrap_or_default();
                     exec!(
-                        &mut *tx,
-                        names.sql(
+                        &mut *batch.tx,
+                        batch.names.sql(
                             "INSERT INTO rm_accommodations{s} (id, name, capacity, pricing, min_nights, \
                              check_in_time, check_out_time, utc_offset_minutes, registered_at_ms, updated_at_ms) \
                              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) ON CONFLICT (id) DO NOTHING"
@@ -65,8 +55,8 @@ impl Projection for Accommodations {
                 AccommodationEvent::PricingChanged(c) => {
                     let pricing = serde_json::to_string(&c.pricing).unwrap_or_default();
                     exec!(
-                        &mut *tx,
-                        names.sql(
+                        &mut *batch.tx,
+                        batch.names.sql(
                             "UPDATE rm_accommodations{s} SET pricing = $2, min_nights = $3, updated_at_ms = $4 WHERE id = $1"
                         ),
                         id.to_string(),
@@ -77,8 +67,8 @@ impl Projection for Accommodations {
                 }
                 AccommodationEvent::DetailsChanged(c) => {
                     exec!(
-                        &mut *tx,
-                        names.sql(
+                        &mut *batch.tx,
+                        batch.names.sql(
                             "UPDATE rm_accommodations{s} SET name = $2, capacity = $3, check_in_time = $4, \
                              check_out_time = $5, updated_at_ms = $6 WHERE id = $1"
                         ),
@@ -94,5 +84,9 @@ impl Projection for Accommodations {
             }
         }
         Ok(())
+    }
+
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
     }
 }

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 
 use crate::sql::{Names, Param, Tx, insert_rows, millis};
-use crate::{Applied, Projection, ProjectionError, Schema, accommodation_events, exec};
+use crate::{Batch, Projection, ProjectionError, Schema, accommodation_events, exec};
 
 pub struct Availability;
 
@@ -72,21 +72,12 @@ const SCHEMA: Schema = Schema {
 
 #[async_trait]
 impl Projection for Availability {
-    fn schema(&self) -> &'static Schema {
-        &SCHEMA
-    }
-
     // Long on purpose (see `Projection::apply`): an arm per event that takes or frees nights.
-    async fn apply(
-        &self,
-        tx: &mut Tx,
-        names: Names,
-        events: &[Applied],
-    ) -> Result<(), ProjectionError> {
+    async fn apply(&self, batch: Batch<'_>) -> Result<(), ProjectionError> {
         // Fold the batch in memory first: a hold placed and confirmed (or expired) within one
         // batch costs one insert (or nothing) instead of a statement per event.
         let mut fold = Fold::default();
-        for (_, id, event) in accommodation_events(events) {
+        for (_, id, event) in accommodation_events(batch.events) {
             let event = event.clone();
             match event {
                 AccommodationEvent::HoldPlaced(h) => fold.add(StayRow {
@@ -174,7 +165,11 @@ impl Projection for Availability {
                 _ => {}
             }
         }
-        fold.flush(tx, names).await
+        fold.flush(batch.tx, batch.names).await
+    }
+
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
     }
 }
 

@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use domain::AccommodationEvent;
 use domain::accommodation::{ExternalKind, OccupantRef};
 
-use crate::sql::{Names, Tx, millis};
-use crate::{Applied, Projection, ProjectionError, Schema, accommodation_events, exec};
+use crate::sql::millis;
+use crate::{Batch, Projection, ProjectionError, Schema, accommodation_events, exec};
 
 pub struct Channels;
 
@@ -47,20 +47,11 @@ const SCHEMA: Schema = Schema {
 
 #[async_trait]
 impl Projection for Channels {
-    fn schema(&self) -> &'static Schema {
-        &SCHEMA
-    }
-
-    async fn apply(
-        &self,
-        tx: &mut Tx,
-        names: Names,
-        events: &[Applied],
-    ) -> Result<(), ProjectionError> {
+    async fn apply(&self, batch: Batch<'_>) -> Result<(), ProjectionError> {
         use AccommodationEvent as E;
         // Only the last change per accommodation in the batch matters for the version.
         let mut versions: std::collections::BTreeMap<String, (i64, i64)> = Default::default();
-        for (a, acc, event) in accommodation_events(events) {
+        for (a, acc, event) in accommodation_events(batch.events) {
             let position = a.event.position.unwrap_or_default();
             let at = millis(a.event.recorded_at);
             let acc = acc.to_string();
@@ -86,8 +77,8 @@ impl Projection for Channels {
                         OccupantRef::Block(id) => ("block", id.to_string()),
                     };
                     exec!(
-                        &mut *tx,
-                        names.sql(
+                        &mut *batch.tx,
+                        batch.names.sql(
                             "INSERT INTO rm_conflicts{s} (accommodation_id, calendar, uid, kind, check_in, \
                              check_out, occupant_kind, occupant_id, occupant_code, detected_at_ms) \
                              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
@@ -110,8 +101,8 @@ impl Projection for Channels {
                 }
                 E::ExternalConflictResolved(r) => {
                     exec!(
-                        &mut *tx,
-                        names.sql(
+                        &mut *batch.tx,
+                        batch.names.sql(
                             "DELETE FROM rm_conflicts{s} WHERE accommodation_id = $1 AND calendar = $2 AND uid = $3"
                         ),
                         acc.clone(),
@@ -124,8 +115,8 @@ impl Projection for Channels {
         }
         for (acc, (position, at)) in versions {
             exec!(
-                &mut *tx,
-                names.sql(
+                &mut *batch.tx,
+                batch.names.sql(
                     "INSERT INTO rm_calendar_versions{s} (accommodation_id, position, changed_at_ms) \
                      VALUES ($1, $2, $3) ON CONFLICT (accommodation_id) DO UPDATE SET \
                      position = excluded.position, changed_at_ms = excluded.changed_at_ms"
@@ -136,5 +127,9 @@ impl Projection for Channels {
             )?;
         }
         Ok(())
+    }
+
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
     }
 }

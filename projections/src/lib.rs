@@ -93,15 +93,19 @@ pub trait Projection: Send + Sync + 'static {
     fn starts_at_head(&self) -> bool {
         false
     }
-    /// Applies events in position order inside the runner's transaction. An implementation is
-    /// one match arm per event it follows, in one function on purpose: the whole of what an
-    /// event does to the tables is read in one place, not across helpers (long, but a table).
-    async fn apply(
-        &self,
-        tx: &mut Tx,
-        names: Names,
-        events: &[Applied],
-    ) -> Result<(), ProjectionError>;
+    /// Applies a batch of events. An implementation is one match arm per event it follows, in
+    /// one function on purpose: the whole of what an event does to the tables is read in one
+    /// place, not across helpers (long, but a table).
+    async fn apply(&self, batch: Batch<'_>) -> Result<(), ProjectionError>;
+}
+
+/// What one [`Projection::apply`] is given: events in position order, the runner's
+/// transaction to write them in, and the names the tables have in this run (a rebuild writes
+/// to shadow tables).
+pub struct Batch<'a> {
+    pub tx: &'a mut Tx,
+    pub names: Names,
+    pub events: &'a [Applied],
 }
 
 /// Every projection the service runs, in a stable order.

@@ -11,8 +11,8 @@ use domain::AccommodationEvent;
 use domain::accommodation::CancelledBy;
 use domain::payment::{PaymentFacts, PaymentStatus, RefundReason, RefundVia};
 
-use crate::sql::{Names, Tx, cents, millis};
-use crate::{Applied, Projection, ProjectionError, Schema, accommodation_events, exec};
+use crate::sql::{cents, millis};
+use crate::{Batch, Projection, ProjectionError, Schema, accommodation_events, exec};
 
 pub struct Payments;
 
@@ -69,19 +69,10 @@ const PAYMENTS_SCHEMA: Schema = Schema {
 
 #[async_trait]
 impl Projection for Payments {
-    fn schema(&self) -> &'static Schema {
-        &PAYMENTS_SCHEMA
-    }
-
     // Long on purpose (see `Projection::apply`): an arm per payment, refund and alert event.
-    async fn apply(
-        &self,
-        tx: &mut Tx,
-        names: Names,
-        events: &[Applied],
-    ) -> Result<(), ProjectionError> {
+    async fn apply(&self, batch: Batch<'_>) -> Result<(), ProjectionError> {
         use AccommodationEvent as E;
-        for (a, acc, event) in accommodation_events(events) {
+        for (a, acc, event) in accommodation_events(batch.events) {
             let position = a.event.position.unwrap_or_default();
             let at = millis(a.event.recorded_at);
             let Some(rid) = event.reservation_id().map(|r| r.to_string()) else {
@@ -116,8 +107,8 @@ impl Projection for Payments {
             };
             if let Some(p) = payment.or(confirmed.as_ref()) {
                 exec!(
-                    &mut *tx,
-                    names.sql(
+                    &mut *batch.tx,
+                    batch.names.sql(
                         "INSERT INTO rm_payments{s} (reservation_id, payment_id, status, status_detail, \
                          amount_cents, method, updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7) \
                          ON CONFLICT (reservation_id, payment_id) DO UPDATE SET status = excluded.status, \
@@ -173,8 +164,8 @@ impl Projection for Payments {
                     _ => None,
                 };
                 exec!(
-                    &mut *tx,
-                    names.sql(
+                    &mut *batch.tx,
+                    batch.names.sql(
                         "INSERT INTO rm_alerts{s} (position, reservation_id, accommodation_id, kind, detail, at_ms, refund_key) \
                          VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (position) DO NOTHING"
                     ),
@@ -190,8 +181,8 @@ impl Projection for Payments {
             match event {
                 E::RefundDue(d) => {
                     exec!(
-                        &mut *tx,
-                        names.sql(
+                        &mut *batch.tx,
+                        batch.names.sql(
                             "INSERT INTO rm_refunds{s} (refund_key, reservation_id, payment_id, amount_cents, \
                              reason, via, due_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7) \
                              ON CONFLICT (refund_key) DO NOTHING"
@@ -210,8 +201,8 @@ impl Projection for Payments {
                 }
                 E::RefundIssued(i) => {
                     exec!(
-                        &mut *tx,
-                        names.sql(
+                        &mut *batch.tx,
+                        batch.names.sql(
                             "UPDATE rm_refunds{s} SET refund_id = $2, issued_at_ms = $3 WHERE refund_key = $1"
                         ),
                         i.refund_key.clone(),
@@ -220,8 +211,8 @@ impl Projection for Payments {
                     )?;
                     // The owner gave it back by hand: nothing is left to do about that alert.
                     exec!(
-                        &mut *tx,
-                        names.sql(
+                        &mut *batch.tx,
+                        batch.names.sql(
                             "UPDATE rm_alerts{s} SET resolved_at_ms = $2 WHERE refund_key = $1"
                         ),
                         i.refund_key.clone(),
@@ -232,6 +223,10 @@ impl Projection for Payments {
             }
         }
         Ok(())
+    }
+
+    fn schema(&self) -> &'static Schema {
+        &PAYMENTS_SCHEMA
     }
 }
 
@@ -261,22 +256,9 @@ const REACTIONS_SCHEMA: Schema = Schema {
 
 #[async_trait]
 impl Projection for Reactions {
-    fn schema(&self) -> &'static Schema {
-        &REACTIONS_SCHEMA
-    }
-
-    fn starts_at_head(&self) -> bool {
-        true
-    }
-
-    async fn apply(
-        &self,
-        tx: &mut Tx,
-        _names: Names,
-        events: &[Applied],
-    ) -> Result<(), ProjectionError> {
+    async fn apply(&self, batch: Batch<'_>) -> Result<(), ProjectionError> {
         use AccommodationEvent as E;
-        for (a, acc, event) in accommodation_events(events) {
+        for (a, acc, event) in accommodation_events(batch.events) {
             let Some(rid) = event.reservation_id() else {
                 continue;
             };
@@ -318,7 +300,7 @@ impl Projection for Reactions {
                     "position": a.event.position,
                 });
                 exec!(
-                    &mut *tx,
+                    &mut *batch.tx,
                     "INSERT INTO reactor_tasks (id, kind, accommodation_id, reservation_id, event, \
                      next_attempt_at_ms, created_at_ms) VALUES ($1, $2, $3, $4, $5, 0, $6) \
                      ON CONFLICT (id) DO NOTHING"
@@ -333,5 +315,13 @@ impl Projection for Reactions {
             }
         }
         Ok(())
+    }
+
+    fn schema(&self) -> &'static Schema {
+        &REACTIONS_SCHEMA
+    }
+
+    fn starts_at_head(&self) -> bool {
+        true
     }
 }

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 
 use crate::sql::{Names, Param, Tx, cents, insert_rows, millis};
-use crate::{Applied, Decoded, Projection, ProjectionError, Schema, exec, tx_fetch};
+use crate::{Batch, Decoded, Projection, ProjectionError, Schema, exec, tx_fetch};
 use eventstore::pii::{self, Profile};
 
 /// How an erased guest's name reads.
@@ -141,24 +141,15 @@ const SCHEMA: Schema = Schema {
 
 #[async_trait]
 impl Projection for Reservations {
-    fn schema(&self) -> &'static Schema {
-        &SCHEMA
-    }
-
     // Long on purpose (see `Projection::apply`): an arm per event a reservation or a guest
     // goes through.
-    async fn apply(
-        &self,
-        tx: &mut Tx,
-        names: Names,
-        events: &[Applied],
-    ) -> Result<(), ProjectionError> {
+    async fn apply(&self, batch: Batch<'_>) -> Result<(), ProjectionError> {
         // Reservations created in this batch are built in memory and inserted together at the
-        // end; reservations from earlier batches are updated in place as their events come.
+        // end; reservations from earlier batches are updated in place as their batch.events come.
         let mut new: HashMap<String, ResRow> = HashMap::new();
         let mut order: Vec<String> = Vec::new();
         let mut timeline: Vec<Vec<Param>> = Vec::new();
-        for a in events {
+        for a in batch.events {
             let e = &a.event;
             let position = e.position.unwrap_or_default();
             let at = millis(e.recorded_at);
@@ -177,7 +168,7 @@ impl Projection for Reservations {
                         GuestEvent::ProfileSealed(g) => {
                             let guest_ref = g.guest_id.stream_id();
                             let key: Option<(String,)> = tx_fetch!(
-                                &mut *tx,
+                                &mut *batch.tx,
                                 (String,),
                                 fetch_optional,
                                 "SELECT key_hex FROM guest_keys WHERE guest_id = $1".to_owned(),
@@ -199,8 +190,8 @@ impl Projection for Reservations {
                     // Folded once here so the search is a plain LIKE on both backends.
                     let search = crate::queries::fold(&format!("{name} {phone}"));
                     exec!(
-                        &mut *tx,
-                        names.sql(
+                        &mut *batch.tx,
+                        batch.names.sql(
                             "INSERT INTO rm_guests{s} (guest_ref, name, phone, search, updated_at_ms) \
                              VALUES ($1, $2, $3, $4, $5) ON CONFLICT (guest_ref) DO UPDATE SET \
                              name = excluded.name, phone = excluded.phone, search = excluded.search, \
@@ -269,15 +260,17 @@ impl Projection for Reservations {
                 change.fold_into(row);
                 continue;
             }
-            change.update(tx, names, &rid, at, position).await?;
+            change
+                .update(batch.tx, batch.names, &rid, at, position)
+                .await?;
         }
         let rows: Vec<Vec<Param>> = order
             .iter()
             .filter_map(|id| new.remove(id).map(|r| r.params(id)))
             .collect();
         insert_rows(
-            tx,
-            &names.sql(
+            batch.tx,
+            &batch.names.sql(
                 "INSERT INTO rm_reservations{s} (id, code, accommodation_id, status, check_in, check_out, \
                  nights, guests, channel, quote, total_cents, deposit_cents, paid_cents, refunded_cents, \
                  payment_reference, payment_link, expires_at_ms, extended, guest_ref, cancelled_by, cancel_reason, created_at_ms, \
@@ -288,8 +281,8 @@ impl Projection for Reservations {
         )
         .await?;
         insert_rows(
-            tx,
-            &names.sql(
+            batch.tx,
+            &batch.names.sql(
                 "INSERT INTO rm_timeline{s} (reservation_id, position, stream_id, stream_version, \
                  event_type, recorded_at_ms, metadata)",
             ),
@@ -298,6 +291,10 @@ impl Projection for Reservations {
         )
         .await?;
         Ok(())
+    }
+
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
     }
 }
 

@@ -17,7 +17,7 @@ use tokio::sync::{Notify, watch};
 
 use crate::lease::Lease;
 use crate::sql::{LIVE, NEXT, Names, Tx, ddl};
-use crate::{Applied, Projection, ProjectionError, db_fetch, exec, for_update, tx_fetch};
+use crate::{Applied, Batch, Projection, ProjectionError, db_fetch, exec, for_update, tx_fetch};
 
 /// Events applied per transaction.
 const BATCH: i64 = 2000;
@@ -545,7 +545,12 @@ async fn apply_in(
     let Some(last) = fresh.last().and_then(|a| a.event.position) else {
         return Ok(0);
     };
-    p.apply(tx, names, fresh).await?;
+    let batch = Batch {
+        tx: &mut *tx,
+        names,
+        events: fresh,
+    };
+    p.apply(batch).await?;
     exec!(
         &mut *tx,
         "UPDATE projection_checkpoints SET position = $2, updated_at_ms = $3 WHERE name = $1"

@@ -16,7 +16,7 @@ use domain::{AccommodationEvent, StayDates};
 
 use crate::availability::channel_name;
 use crate::sql::{Names, Param, Tx, cents, insert_rows};
-use crate::{Applied, Projection, ProjectionError, Schema, accommodation_events, exec, tx_fetch};
+use crate::{Batch, Projection, ProjectionError, Schema, accommodation_events, exec, tx_fetch};
 
 pub struct Stats;
 
@@ -271,19 +271,10 @@ const SCHEMA: Schema = Schema {
 
 #[async_trait]
 impl Projection for Stats {
-    fn schema(&self) -> &'static Schema {
-        &SCHEMA
-    }
-
     // Long on purpose (see `Projection::apply`): an arm per event that moves a figure.
-    async fn apply(
-        &self,
-        tx: &mut Tx,
-        names: Names,
-        events: &[Applied],
-    ) -> Result<(), ProjectionError> {
+    async fn apply(&self, batch: Batch<'_>) -> Result<(), ProjectionError> {
         let mut d = Deltas::default();
-        for (_, id, event) in accommodation_events(events) {
+        for (_, id, event) in accommodation_events(batch.events) {
             let event = event.clone();
             let acc = id.to_string();
             match event {
@@ -303,7 +294,7 @@ impl Projection for Stats {
                 }
                 AccommodationEvent::Confirmed(c) => {
                     if let Some((acc, ci, co, channel, placed)) = d
-                        .reservation(tx, names, c.reservation_id.to_string())
+                        .reservation(batch.tx, batch.names, c.reservation_id.to_string())
                         .await?
                     {
                         d.nights(&acc, ci, co, false, 1);
@@ -318,7 +309,7 @@ impl Projection for Stats {
                 }
                 AccommodationEvent::LatePaymentAccepted(l) => {
                     if let Some((acc, ci, co, channel, _)) = d
-                        .reservation(tx, names, l.reservation_id.to_string())
+                        .reservation(batch.tx, batch.names, l.reservation_id.to_string())
                         .await?
                     {
                         d.nights(&acc, ci, co, false, 1);
@@ -332,7 +323,7 @@ impl Projection for Stats {
                 }
                 AccommodationEvent::Cancelled(c) => {
                     if let Some((acc, ci, co, _, placed)) = d
-                        .reservation(tx, names, c.reservation_id.to_string())
+                        .reservation(batch.tx, batch.names, c.reservation_id.to_string())
                         .await?
                     {
                         if c.was_confirmed {
@@ -343,17 +334,18 @@ impl Projection for Stats {
                 }
                 AccommodationEvent::StayChanged(c) => {
                     let rid = c.reservation_id.to_string();
-                    if let Some((acc, ci, co, _, _)) = d.reservation(tx, names, rid.clone()).await?
+                    if let Some((acc, ci, co, _, _)) =
+                        d.reservation(batch.tx, batch.names, rid.clone()).await?
                     {
                         d.nights(&acc, ci, co, false, -1);
                         let (ci, co) = (c.stay.check_in(), c.stay.check_out());
                         d.nights(&acc, ci, co, false, 1);
-                        d.moved(tx, names, rid, ci, co).await?;
+                        d.moved(batch.tx, batch.names, rid, ci, co).await?;
                     }
                 }
                 AccommodationEvent::HoldExpired(x) => {
                     if let Some((_, _, _, _, placed)) = d
-                        .reservation(tx, names, x.reservation_id.to_string())
+                        .reservation(batch.tx, batch.names, x.reservation_id.to_string())
                         .await?
                     {
                         d.hold(&placed, EXPIRED);
@@ -380,14 +372,19 @@ impl Projection for Stats {
                     else {
                         continue;
                     };
-                    if let Some((_, _, _, channel, _)) =
-                        d.reservation(tx, names, rid.to_string()).await?
+                    if let Some((_, _, _, channel, _)) = d
+                        .reservation(batch.tx, batch.names, rid.to_string())
+                        .await?
                     {
                         d.revenue.entry((month_of(at), channel)).or_default().0 += cents;
                     }
                 }
             }
         }
-        d.flush(tx, names).await
+        d.flush(batch.tx, batch.names).await
+    }
+
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
     }
 }
