@@ -79,24 +79,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(at!("/panel/reservas", get => crate::panel::reservations::list::list))
         .service(at!("/panel/reservas/{code}", get => crate::panel::reservations::page::show))
         .service(at!(
-            "/panel/reservas/{code}/confirmar",
-            post => crate::panel::reservations::actions::confirm,
-        ))
-        .service(at!(
-            "/panel/reservas/{code}/pago",
-            post => crate::panel::reservations::actions::payment,
-        ))
-        .service(at!(
-            "/panel/reservas/{code}/extender",
-            post => crate::panel::reservations::actions::extend,
-        ))
-        .service(at!(
-            "/panel/reservas/{code}/mover",
-            post => crate::panel::reservations::changes::move_stay,
-        ))
-        .service(at!(
-            "/panel/reservas/{code}/cancelar",
-            post => crate::panel::reservations::changes::cancel,
+            "/panel/reservas/{code}/{action}",
+            post => crate::panel::reservations::act,
         ))
         .service(at!("/panel/numeros", get => crate::panel::numbers::show))
         .service(at!("/panel/numeros.csv", get => crate::panel::numbers::export))

@@ -101,17 +101,7 @@ async fn render(
             }
         }
     }
-    let (status, top) = match notice {
-        Notice::None => (StatusCode::OK, Html::default()),
-        Notice::Done(words) => (
-            StatusCode::OK,
-            html!("<p class=\"ok\" role=\"status\">{}</p>", words),
-        ),
-        Notice::Refused(status, words) => (
-            status,
-            html!("<p class=\"err\" role=\"alert\">{}</p>", words),
-        ),
-    };
+    let (status, top) = notice.shown();
     let form = if admin && !cabins.is_empty() {
         block_form(&cabins, &who.csrf)
     } else {

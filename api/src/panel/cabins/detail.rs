@@ -57,17 +57,7 @@ pub async fn render(state: &AppState, who: &Session, id: &str, notice: Notice) -
         Ok(f) => f,
         Err(e) => return failure(e),
     };
-    let (status, top) = match notice {
-        Notice::None => (StatusCode::OK, Html::default()),
-        Notice::Done(words) => (
-            StatusCode::OK,
-            html!("<p class=\"ok\" role=\"status\">{}</p>", words),
-        ),
-        Notice::Refused(status, words) => (
-            status,
-            html!("<p class=\"err\" role=\"alert\">{}</p>", words),
-        ),
-    };
+    let (status, top) = notice.shown();
     let key = id.to_string();
     // An admin's forms, each under the part it changes; nothing for an auditor.
     let form = |draw: &dyn Fn() -> Html| if admin { draw() } else { Html::default() };

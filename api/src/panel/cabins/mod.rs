@@ -116,9 +116,6 @@ pub async fn show(
         Ok(s) => s,
         Err(res) => return res,
     };
-    let notice = match flash.hecho.as_deref().and_then(done_words) {
-        Some(words) => Notice::Done(words),
-        None => Notice::None,
-    };
+    let notice = Notice::done(flash.hecho.as_deref(), done_words);
     detail::render(&state, &who, &id, notice).await
 }

@@ -3,17 +3,16 @@
 //! rules; done, it answers 303 to the reservation's page with a flash key, refused, it draws
 //! that page again with the refusal in Spanish (409 or 422).
 
+use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
 use app::AppError;
 use app::reservations::{Changed, NotConfirmed};
 use domain::accommodation::{AccommodationCommand, ExtendHold, RecordManualPayment};
 
 use super::page::{Notice, render};
 use super::{ActionForm, failure, field, origin, refused, typed_amount};
-use crate::panel::post::AdminPost;
+use crate::panel::redirect;
 use crate::panel::session::Session;
-use crate::panel::{State, redirect};
 use crate::state::AppState;
 
 /// Done: once the read models have the change (so the page shows it), back to the page.
@@ -52,11 +51,11 @@ const BAD_AMOUNT: &str = "Escribí el monto en pesos, por ejemplo 13.500.";
 /// `POST /panel/reservas/{code}/confirmar`: a hold's deposit taken by hand (a transfer). As the
 /// API's `…/confirm`: a lapsed hold is confirmed late while its nights are free.
 pub async fn confirm(
-    state: State,
-    code: web::Path<String>,
-    post: AdminPost<ActionForm>,
+    state: &AppState,
+    who: &Session,
+    code: &str,
+    form: &ActionForm,
 ) -> HttpResponse {
-    let AdminPost { who, form } = post;
     let (Some(amount), Ok(reference)) = (typed_amount(field(&form.monto)), reference(&form)) else {
         return mistyped(&state, &who, &code, BAD_AMOUNT).await;
     };
@@ -82,11 +81,11 @@ pub async fn confirm(
 
 /// `POST /panel/reservas/{code}/pago`: a payment taken by hand on a confirmed stay.
 pub async fn payment(
-    state: State,
-    code: web::Path<String>,
-    post: AdminPost<ActionForm>,
+    state: &AppState,
+    who: &Session,
+    code: &str,
+    form: &ActionForm,
 ) -> HttpResponse {
-    let AdminPost { who, form } = post;
     let (Some(amount), Ok(reference)) = (typed_amount(field(&form.monto)), reference(&form)) else {
         return mistyped(&state, &who, &code, BAD_AMOUNT).await;
     };
@@ -116,11 +115,11 @@ pub async fn payment(
 /// `POST /panel/reservas/{code}/extender`: more time to pay a hold's deposit (once), 1 to 1440
 /// minutes as the API allows; the configured hold's length when left blank.
 pub async fn extend(
-    state: State,
-    code: web::Path<String>,
-    post: AdminPost<ActionForm>,
+    state: &AppState,
+    who: &Session,
+    code: &str,
+    form: &ActionForm,
 ) -> HttpResponse {
-    let AdminPost { who, form } = post;
     let minutes = match field(&form.minutos) {
         None => Some(state.settings.hold_minutes),
         Some(text) => text.parse::<i64>().ok(),

@@ -2,8 +2,8 @@
 //! from the same dry run as the API's `?dry_run=true`) and cancelling (what the policy gives
 //! back). The first POST only shows; the form it draws posts again with `confirmar=1`.
 
+use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
 use app::AppError;
 use app::reservations::{CancelPreview, StayPreview};
 use chrono::NaiveDate;
@@ -12,11 +12,10 @@ use domain::{Money, StayDates};
 
 use super::actions::{done, mistyped, not_done};
 use super::{ActionForm, field, origin, pesos};
-use crate::panel::State;
 use crate::panel::calendar::day_label;
 use crate::panel::html::{Html, html, signed_in_page};
-use crate::panel::post::AdminPost;
 use crate::panel::session::Session;
+use crate::state::AppState;
 
 fn date(value: &Option<String>) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(field(value)?, "%Y-%m-%d").ok()
@@ -25,11 +24,11 @@ fn date(value: &Option<String>) -> Option<NaiveDate> {
 /// `POST /panel/reservas/{code}/mover`: the new nights and party; first the preview, then,
 /// with `confirmar=1`, the change (the same refusals either way).
 pub async fn move_stay(
-    state: State,
-    code: web::Path<String>,
-    post: AdminPost<ActionForm>,
+    state: &AppState,
+    who: &Session,
+    code: &str,
+    form: &ActionForm,
 ) -> HttpResponse {
-    let AdminPost { who, form } = post;
     let (Some(check_in), Some(check_out)) = (date(&form.entrada), date(&form.salida)) else {
         return mistyped(
             &state,
@@ -108,11 +107,11 @@ fn move_question(who: &Session, p: &StayPreview, guests: Option<u32>) -> HttpRes
 /// `POST /panel/reservas/{code}/cancelar`: first what the cancellation policy gives back, then,
 /// with `confirmar=1`, the cancellation (everything back when `devolver_todo` is ticked).
 pub async fn cancel(
-    state: State,
-    code: web::Path<String>,
-    post: AdminPost<ActionForm>,
+    state: &AppState,
+    who: &Session,
+    code: &str,
+    form: &ActionForm,
 ) -> HttpResponse {
-    let AdminPost { who, form } = post;
     if field(&form.confirmar).is_none() {
         return match app::reservations::preview_cancel(&state, &code, false).await {
             Ok(preview) => cancel_question(&who, &preview),

@@ -2,23 +2,26 @@
 //! page with its history (`page.rs`), and the owner's actions as forms (`actions.rs`: confirm,
 //! payment, extension; `changes.rs`: move and cancel, each shown before it is done). Actions
 //! call the application use cases the admin API calls, with the panel user's email as actor.
-//! Shared here: the actions' form, Spanish words for statuses, events and refusals.
+//! Shared here: the one route every action is posted to, the actions' form, Spanish words for
+//! statuses, events and refusals.
 
 pub mod actions;
 pub mod changes;
 pub mod list;
 pub mod page;
 
-use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
 use app::AppError;
 use chrono::{DateTime, Utc};
 use domain::{BookingError, Money};
 use projections::ReservationStatus;
 use serde::Deserialize;
 
-use super::internal;
+use super::html::refusal;
+use super::post::AdminPost;
 use super::session::Session;
+use super::{State, internal};
 
 /// Every field any action form sends; each action reads the ones it needs (an empty field is
 /// as good as absent: that is what a browser sends for a field left blank).
@@ -43,6 +46,30 @@ crate::panel::post::csrf_field!(ActionForm);
 /// A field's trimmed text, `None` when blank.
 pub fn field(value: &Option<String>) -> Option<&str> {
     value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// `POST /panel/reservas/{code}/{action}`: one of the owner's actions on the reservation
+/// (`confirmar`, `pago`, `extender`: `actions.rs`; `mover`, `cancelar`: `changes.rs`).
+pub async fn act(
+    state: State,
+    path: web::Path<(String, String)>,
+    post: AdminPost<ActionForm>,
+) -> HttpResponse {
+    let (code, action) = path.into_inner();
+    let AdminPost { who, form } = post;
+    let (state, who, form) = (&**state, &who, &form);
+    match action.as_str() {
+        "confirmar" => actions::confirm(state, who, &code, form).await,
+        "pago" => actions::payment(state, who, &code, form).await,
+        "extender" => actions::extend(state, who, &code, form).await,
+        "mover" => changes::move_stay(state, who, &code, form).await,
+        "cancelar" => changes::cancel(state, who, &code, form).await,
+        _ => refusal(
+            StatusCode::NOT_FOUND,
+            "No encontrado",
+            "Esa acción no existe.",
+        ),
+    }
 }
 
 /// Who did it, as recorded with the events: the panel user's email (a member of staff, not a

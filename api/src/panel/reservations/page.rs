@@ -23,6 +23,29 @@ pub enum Notice {
     Refused(StatusCode, String),
 }
 
+impl Notice {
+    /// What a redirect's `?hecho=` says was done, in the fixed words `words` gives its key (a
+    /// link cannot put text of its own on the page).
+    pub fn done(key: Option<&str>, words: fn(&str) -> Option<&'static str>) -> Notice {
+        key.and_then(words).map_or(Notice::None, Notice::Done)
+    }
+
+    /// The page's status and the line on top of it.
+    pub fn shown(self) -> (StatusCode, Html) {
+        match self {
+            Notice::None => (StatusCode::OK, Html::default()),
+            Notice::Done(words) => (
+                StatusCode::OK,
+                html!("<p class=\"ok\" role=\"status\">{}</p>", words),
+            ),
+            Notice::Refused(status, words) => (
+                status,
+                html!("<p class=\"err\" role=\"alert\">{}</p>", words),
+            ),
+        }
+    }
+}
+
 #[derive(Deserialize)]
 pub struct Flash {
     hecho: Option<String>,
@@ -50,10 +73,7 @@ pub async fn show(
         Ok(s) => s,
         Err(res) => return res,
     };
-    let notice = match flash.hecho.as_deref().and_then(done_words) {
-        Some(words) => Notice::Done(words),
-        None => Notice::None,
-    };
+    let notice = Notice::done(flash.hecho.as_deref(), done_words);
     render(&state, &who, &code, notice).await
 }
 
@@ -74,17 +94,7 @@ pub async fn render(state: &AppState, who: &Session, code: &str, notice: Notice)
         Ok(h) => h,
         Err(err) => return internal(&err.into()),
     };
-    let (status, top) = match notice {
-        Notice::None => (StatusCode::OK, Html::default()),
-        Notice::Done(words) => (
-            StatusCode::OK,
-            html!("<p class=\"ok\" role=\"status\">{}</p>", words),
-        ),
-        Notice::Refused(status, words) => (
-            status,
-            html!("<p class=\"err\" role=\"alert\">{}</p>", words),
-        ),
-    };
+    let (status, top) = notice.shown();
     let forms = if who.role == Role::Admin {
         actions(&r, &who.csrf, state.settings.hold_minutes)
     } else {
