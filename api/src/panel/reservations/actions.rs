@@ -56,26 +56,26 @@ pub async fn confirm(
     code: &str,
     form: &ActionForm,
 ) -> HttpResponse {
-    let (Some(amount), Ok(reference)) = (typed_amount(field(&form.monto)), reference(&form)) else {
-        return mistyped(&state, &who, &code, BAD_AMOUNT).await;
+    let (Some(amount), Ok(reference)) = (typed_amount(field(&form.monto)), reference(form)) else {
+        return mistyped(state, who, code, BAD_AMOUNT).await;
     };
     let reference = reference.unwrap_or_else(|| "transferencia".into());
     let confirmed =
-        app::reservations::confirm_deposit(&state, &origin(&who), &code, &reference, amount).await;
+        app::reservations::confirm_deposit(state, &origin(who), code, &reference, amount).await;
     match confirmed {
-        Ok(changed) => done(&state, &changed, "confirmada").await,
+        Ok(changed) => done(state, &changed, "confirmada").await,
         Err(NotConfirmed::LapsedAndTaken(_)) => {
             let words = "La reserva había vencido y sus noches ya se ocuparon: no se registró \
                          nada, y la transferencia es para devolver.";
             render(
-                &state,
-                &who,
-                &code,
+                state,
+                who,
+                code,
                 Notice::Refused(StatusCode::CONFLICT, words.into()),
             )
             .await
         }
-        Err(NotConfirmed::Other(e)) => not_done(&state, &who, &code, e).await,
+        Err(NotConfirmed::Other(e)) => not_done(state, who, code, e).await,
     }
 }
 
@@ -86,29 +86,28 @@ pub async fn payment(
     code: &str,
     form: &ActionForm,
 ) -> HttpResponse {
-    let (Some(amount), Ok(reference)) = (typed_amount(field(&form.monto)), reference(&form)) else {
-        return mistyped(&state, &who, &code, BAD_AMOUNT).await;
+    let (Some(amount), Ok(reference)) = (typed_amount(field(&form.monto)), reference(form)) else {
+        return mistyped(state, who, code, BAD_AMOUNT).await;
     };
     // Without a reference, the form's own key: the same form sent twice is one payment.
     let reference = reference.unwrap_or_else(|| match field(&form.clave) {
         Some(key) => format!("panel-{}", key.chars().take(64).collect::<String>()),
         None => format!("panel-{}", uuid::Uuid::now_v7()),
     });
-    let changed =
-        app::reservations::on_reservation(&state, &origin(&who), &code, |reservation_id| {
-            Ok(AccommodationCommand::RecordManualPayment(
-                RecordManualPayment {
-                    reservation_id,
-                    reference,
-                    amount,
-                    method: None,
-                },
-            ))
-        })
-        .await;
+    let changed = app::reservations::on_reservation(state, &origin(who), code, |reservation_id| {
+        Ok(AccommodationCommand::RecordManualPayment(
+            RecordManualPayment {
+                reservation_id,
+                reference,
+                amount,
+                method: None,
+            },
+        ))
+    })
+    .await;
     match changed {
-        Ok(changed) => done(&state, &changed, "pago").await,
-        Err(e) => not_done(&state, &who, &code, e).await,
+        Ok(changed) => done(state, &changed, "pago").await,
+        Err(e) => not_done(state, who, code, e).await,
     }
 }
 
@@ -126,18 +125,17 @@ pub async fn extend(
     };
     let Some(minutes) = minutes.filter(|m| (1..=24 * 60).contains(m)) else {
         let words = "Los minutos tienen que ser un número del 1 al 1440.";
-        return mistyped(&state, &who, &code, words).await;
+        return mistyped(state, who, code, words).await;
     };
-    let changed =
-        app::reservations::on_reservation(&state, &origin(&who), &code, |reservation_id| {
-            Ok(AccommodationCommand::ExtendHold(ExtendHold {
-                reservation_id,
-                by: chrono::Duration::minutes(minutes),
-            }))
-        })
-        .await;
+    let changed = app::reservations::on_reservation(state, &origin(who), code, |reservation_id| {
+        Ok(AccommodationCommand::ExtendHold(ExtendHold {
+            reservation_id,
+            by: chrono::Duration::minutes(minutes),
+        }))
+    })
+    .await;
     match changed {
-        Ok(changed) => done(&state, &changed, "extendida").await,
-        Err(e) => not_done(&state, &who, &code, e).await,
+        Ok(changed) => done(state, &changed, "extendida").await,
+        Err(e) => not_done(state, who, code, e).await,
     }
 }

@@ -30,40 +30,33 @@ pub async fn move_stay(
     form: &ActionForm,
 ) -> HttpResponse {
     let (Some(check_in), Some(check_out)) = (date(&form.entrada), date(&form.salida)) else {
-        return mistyped(
-            &state,
-            &who,
-            &code,
-            "Elegí las fechas de entrada y de salida.",
-        )
-        .await;
+        return mistyped(state, who, code, "Elegí las fechas de entrada y de salida.").await;
     };
     let guests = match field(&form.personas).map(str::parse::<u32>).transpose() {
         Ok(g) => g,
-        Err(_) => return mistyped(&state, &who, &code, "Las personas van en números.").await,
+        Err(_) => return mistyped(state, who, code, "Las personas van en números.").await,
     };
     let stay = match StayDates::new(check_in, check_out) {
         Ok(s) => s,
-        Err(e) => return not_done(&state, &who, &code, AppError::Domain(e)).await,
+        Err(e) => return not_done(state, who, code, AppError::Domain(e)).await,
     };
     if field(&form.confirmar).is_none() {
-        return match app::reservations::preview_stay(&state, &code, stay, guests).await {
-            Ok(preview) => move_question(&who, &preview, guests),
-            Err(e) => not_done(&state, &who, &code, e).await,
+        return match app::reservations::preview_stay(state, code, stay, guests).await {
+            Ok(preview) => move_question(who, &preview, guests),
+            Err(e) => not_done(state, who, code, e).await,
         };
     }
-    let changed =
-        app::reservations::on_reservation(&state, &origin(&who), &code, |reservation_id| {
-            Ok(AccommodationCommand::ChangeStay(ChangeStay {
-                reservation_id,
-                stay,
-                guests,
-            }))
-        })
-        .await;
+    let changed = app::reservations::on_reservation(state, &origin(who), code, |reservation_id| {
+        Ok(AccommodationCommand::ChangeStay(ChangeStay {
+            reservation_id,
+            stay,
+            guests,
+        }))
+    })
+    .await;
     match changed {
-        Ok(changed) => done(&state, &changed, "movida").await,
-        Err(e) => not_done(&state, &who, &code, e).await,
+        Ok(changed) => done(state, &changed, "movida").await,
+        Err(e) => not_done(state, who, code, e).await,
     }
 }
 
@@ -113,25 +106,24 @@ pub async fn cancel(
     form: &ActionForm,
 ) -> HttpResponse {
     if field(&form.confirmar).is_none() {
-        return match app::reservations::preview_cancel(&state, &code, false).await {
-            Ok(preview) => cancel_question(&who, &preview),
-            Err(e) => not_done(&state, &who, &code, e).await,
+        return match app::reservations::preview_cancel(state, code, false).await {
+            Ok(preview) => cancel_question(who, &preview),
+            Err(e) => not_done(state, who, code, e).await,
         };
     }
     let refund_all = field(&form.devolver_todo).is_some();
-    let changed =
-        app::reservations::on_reservation(&state, &origin(&who), &code, |reservation_id| {
-            Ok(AccommodationCommand::Cancel(CancelReservation {
-                reservation_id,
-                by: CancelledBy::Admin,
-                reason: "cancelada por el dueño desde el panel".into(),
-                refund_all,
-            }))
-        })
-        .await;
+    let changed = app::reservations::on_reservation(state, &origin(who), code, |reservation_id| {
+        Ok(AccommodationCommand::Cancel(CancelReservation {
+            reservation_id,
+            by: CancelledBy::Admin,
+            reason: "cancelada por el dueño desde el panel".into(),
+            refund_all,
+        }))
+    })
+    .await;
     match changed {
-        Ok(changed) => done(&state, &changed, "cancelada").await,
-        Err(e) => not_done(&state, &who, &code, e).await,
+        Ok(changed) => done(state, &changed, "cancelada").await,
+        Err(e) => not_done(state, who, code, e).await,
     }
 }
 
