@@ -19,13 +19,7 @@ async fn the_history_answers_as_of_any_point() {
         let code = held.body["code"].as_str().unwrap().to_owned();
         let at_hold = head().await;
         app.state.runner.catch_up().await.unwrap();
-        let confirmed = app
-            .post(
-                &format!("/v1/admin/reservations/{code}/confirm"),
-                Some(&app.admin),
-                json!({"amount": "30000", "payment_reference": "transfer 12"}),
-            )
-            .await;
+        let confirmed = app.confirm_by_hand(&code, "30000", "transfer 12").await;
         assert_eq!(confirmed.status, 200, "{:?}", confirmed.body);
         let at_confirm = head().await;
         let cancelled = app

@@ -227,23 +227,6 @@ async fn cookies_are_secure_when_the_service_is_reached_over_https() {
     );
 }
 
-/// The reservation's events as the audit API has them (type and actor), read at the log's head.
-async fn events_of(app: &TestApp, code: &str) -> Vec<(String, String)> {
-    app::reservations::caught_up(&app.state).await.unwrap();
-    let path = format!("/v1/audit/reservations/{code}/timeline");
-    let timeline = app.get(&path, Some(&app.auditor)).await;
-    assert_eq!(timeline.status, 200, "{:?}", timeline.body);
-    timeline.body["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            let actor = e["metadata"]["actor"].as_str().unwrap_or("").to_owned();
-            (e["event_type"].as_str().unwrap().to_owned(), actor)
-        })
-        .collect()
-}
-
 /// The reservation as the read model has it now.
 async fn view_of(app: &TestApp, code: &str) -> projections::queries::ReservationView {
     app::reservations::caught_up(&app.state).await.unwrap();
@@ -363,7 +346,7 @@ async fn confirms_a_transfer(
         "{backend:?}: {}",
         after.body
     );
-    let events = events_of(app, code).await;
+    let events = app.events_of(code).await;
     let confirmed = events
         .iter()
         .find(|(t, _)| t == "ReservationConfirmed")
@@ -397,7 +380,7 @@ async fn moves_after_the_preview(
         "{backend:?}: {}",
         preview.body
     );
-    let before_move = events_of(app, code).await;
+    let before_move = app.events_of(code).await;
     assert!(
         !before_move.iter().any(|(t, _)| t == "StayChanged"),
         "{backend:?}: the preview recorded: {before_move:?}"
@@ -420,7 +403,7 @@ async fn moves_after_the_preview(
         preview.body
     );
     assert!(
-        events_of(app, code)
+        app.events_of(code)
             .await
             .iter()
             .any(|(t, _)| t == "StayChanged")
@@ -459,7 +442,7 @@ async fn cancels_after_the_refund_preview(
         question.body
     );
     assert!(
-        !events_of(app, code)
+        !app.events_of(code)
             .await
             .iter()
             .any(|(t, _)| t == "ReservationCancelled")
@@ -533,7 +516,7 @@ async fn an_auditor_sees_a_reservation_without_contact_details_or_forms_and_may_
             )
             .await;
         assert_eq!(posted.status, 403, "{backend:?}: {}", posted.body);
-        let events = events_of(&app, &code).await;
+        let events = app.events_of(&code).await;
         assert!(
             !events.iter().any(|(t, _)| t == "ReservationConfirmed"),
             "{backend:?}: {events:?}"

@@ -12,7 +12,6 @@ use api::auth::Role;
 use chrono::{DateTime, DurationRound, Utc};
 use common::panel::{page_showing, signed_in};
 use common::{Backend, TestApp, spawn};
-use serde_json::json;
 
 /// When the audit API says the reservation's event of this type was recorded.
 async fn recorded(app: &TestApp, code: &str, event_type: &str) -> DateTime<Utc> {
@@ -55,13 +54,7 @@ async fn the_audit_page_lists_events_replays_a_reservation_and_verifies_the_chai
         app.state.runner.catch_up().await.unwrap();
         // A second apart at least, so an instant to the second falls between the two.
         tokio::time::sleep(Duration::from_millis(1200)).await;
-        let confirmed = app
-            .post(
-                &format!("/v1/admin/reservations/{code}/confirm"),
-                Some(&app.admin),
-                json!({"amount": "30000", "payment_reference": "transfer 12"}),
-            )
-            .await;
+        let confirmed = app.confirm_by_hand(&code, "30000", "transfer 12").await;
         assert_eq!(confirmed.status, 200, "{backend:?}: {:?}", confirmed.body);
         let held_at = recorded(&app, &code, "HoldPlaced").await;
         let confirmed_at = recorded(&app, &code, "ReservationConfirmed").await;
@@ -224,20 +217,6 @@ async fn an_admin_blocks_free_nights_from_the_calendar_and_an_auditor_may_not() 
         attempt[3] = ("hasta", free_out.as_str());
         let denied = auditor.post("/panel/calendario/bloquear", &attempt).await;
         assert_eq!(denied.status, 403, "{backend:?}: {}", denied.body);
-        let nights = app
-            .get(
-                &format!("/v1/admin/accommodations/{acc}/calendar?from={free_in}&to={free_out}"),
-                Some(&app.admin),
-            )
-            .await;
-        assert!(
-            nights.body["nights"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .all(|n| n["status"] == "free"),
-            "{backend:?}: {:?}",
-            nights.body
-        );
+        assert!(app.all_free(&acc, &free_in, &free_out).await, "{backend:?}");
     }
 }

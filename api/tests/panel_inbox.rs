@@ -28,22 +28,6 @@ async fn signed_in(app: &TestApp, email: &str) -> Browser {
     browser
 }
 
-/// The reservation's events (type and actor), read at the log's head.
-async fn events_of(app: &TestApp, code: &str) -> Vec<(String, String)> {
-    app::reservations::caught_up(&app.state).await.unwrap();
-    let path = format!("/v1/audit/reservations/{code}/timeline");
-    let timeline = app.get(&path, Some(&app.auditor)).await;
-    timeline.body["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            let actor = e["metadata"]["actor"].as_str().unwrap_or("").to_owned();
-            (e["event_type"].as_str().unwrap().to_owned(), actor)
-        })
-        .collect()
-}
-
 /// A stay confirmed with a deposit taken by hand, then cancelled by the owner with everything
 /// back: the deposit did not go through Mercado Pago, so it is a refund to make by hand.
 async fn refund_owed_by_hand(app: &TestApp) -> String {
@@ -138,7 +122,7 @@ async fn a_refund_owed_by_hand_is_listed_and_marked_made_by_the_panel_user() {
             "{backend:?}: {resolved}"
         );
         assert!(!after.body.contains(&action), "{backend:?}: {}", after.body);
-        let events = events_of(&app, &code).await;
+        let events = app.events_of(&code).await;
         assert!(
             events
                 .iter()

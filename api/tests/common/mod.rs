@@ -187,6 +187,39 @@ impl TestApp {
         assert_eq!(r.status, 200, "{:?}", r.body);
     }
 
+    /// The reservation's events as the audit API has them, (type, actor), read at the log's
+    /// head.
+    pub async fn events_of(&self, code: &str) -> Vec<(String, String)> {
+        app::reservations::caught_up(&self.state).await.unwrap();
+        let path = format!("/v1/audit/reservations/{code}/timeline");
+        let timeline = self.get(&path, Some(&self.auditor)).await;
+        assert_eq!(timeline.status, 200, "{:?}", timeline.body);
+        timeline.body["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                let actor = e["metadata"]["actor"].as_str().unwrap_or("").to_owned();
+                (e["event_type"].as_str().unwrap().to_owned(), actor)
+            })
+            .collect()
+    }
+
+    /// The owner confirms the hold `code`, its deposit taken by hand, through the admin API.
+    pub async fn confirm_by_hand(&self, code: &str, amount: &str, reference: &str) -> Reply {
+        let path = format!("/v1/admin/reservations/{code}/confirm");
+        let body = json!({"amount": amount, "payment_reference": reference});
+        self.post(&path, Some(&self.admin), body).await
+    }
+
+    /// Whether every night of the cabin from `from` to `to` is free, as the admin API says.
+    pub async fn all_free(&self, accommodation: &str, from: &str, to: &str) -> bool {
+        let path = format!("/v1/admin/accommodations/{accommodation}/calendar?from={from}&to={to}");
+        let nights = self.get(&path, Some(&self.admin)).await;
+        let nights = nights.body["nights"].as_array().unwrap().clone();
+        !nights.is_empty() && nights.iter().all(|n| n["status"] == "free")
+    }
+
     pub fn day(&self, days_ahead: i64) -> String {
         (Utc::now() + chrono::Duration::days(days_ahead))
             .date_naive()
