@@ -115,7 +115,9 @@ pub async fn place_hold(
         Ok(_) | Err(BookingError::DuplicateReservation(_)) => {}
         Err(e) => return Err(e.into()),
     }
-    let guest = eventstore::pii::guest_for_phone(&ctx.db, &request.guest.phone).await?;
+    let now_ms = ctx.now().timestamp_millis();
+    let linked = eventstore::pii::link_guest(&ctx.db, &request.guest.phone, now_ms).await?;
+    let guest = linked.id;
     let cmd = AccommodationCommand::PlaceHold(PlaceHold {
         reservation_id: request.reservation_id,
         code: fresh_code(ctx).await?,
@@ -153,7 +155,8 @@ pub async fn place_hold(
     let mut held = held;
     // Read-your-writes: the position answered covers the guest's profile too, so a client
     // reading at it sees the reservation with its guest's name.
-    if let Some(recorded) = record_guest_as(ctx, guest, &request.guest, &origin).await?
+    if let Some(recorded) =
+        record_guest_as(ctx, guest, linked.new_key, &request.guest, &origin).await?
         && let Some(p) =
             crate::execute::positions(ctx, &recorded.event_ids, &recorded.positions).await?
     {
@@ -202,39 +205,47 @@ pub async fn record_guest(
     origin: &Origin,
 ) -> Result<GuestId, AppError> {
     guest.validated()?;
-    let id = eventstore::pii::guest_for_phone(&ctx.db, &guest.phone).await?;
-    record_guest_as(ctx, id, guest, origin).await?;
-    Ok(id)
+    let now_ms = ctx.now().timestamp_millis();
+    let linked = eventstore::pii::link_guest(&ctx.db, &guest.phone, now_ms).await?;
+    record_guest_as(ctx, linked.id, linked.new_key, guest, origin).await?;
+    Ok(linked.id)
 }
 
 /// Records the profile when it is new or changed; the id of the event recorded, if one was.
+/// `new_key`: the guest was linked just now with this key, so there is nothing to compare.
 async fn record_guest_as(
     ctx: &Context,
     id: GuestId,
+    new_key: Option<[u8; 32]>,
     guest: &NewGuest,
     origin: &Origin,
 ) -> Result<Option<Recorded>, AppError> {
     let name = guest.name.trim();
-    // The read model answers whether the name or phone changed; only then, or for a guest
-    // asking to hear on WhatsApp, is their sealed profile opened. A consent once given stays: a
-    // later booking that does not ask does not withdraw it.
-    let known = queries::guest_name_and_phone(&ctx.db, &id.stream_id()).await?;
-    if known.as_ref() == Some(&(name.to_owned(), guest.phone.clone())) && !guest.whatsapp {
-        return Ok(None);
-    }
-    let before = crate::guests::profile(ctx, &id.stream_id()).await?;
-    let profile = eventstore::pii::Profile {
+    let mut profile = eventstore::pii::Profile {
         name: name.to_owned(),
         phone: guest.phone.clone(),
-        whatsapp: guest.whatsapp || before.as_ref().is_some_and(|p| p.whatsapp),
+        whatsapp: guest.whatsapp,
     };
-    if before.as_ref() == Some(&profile) {
-        return Ok(None);
-    }
+    let key = match new_key {
+        Some(key) => key,
+        None => {
+            // The read model answers whether the name or phone changed; only then, or for a
+            // guest asking to hear on WhatsApp, is their sealed profile opened. A consent once
+            // given stays: a later booking that does not ask does not withdraw it.
+            let known = queries::guest_name_and_phone(&ctx.db, &id.stream_id()).await?;
+            if known.as_ref() == Some(&(name.to_owned(), guest.phone.clone())) && !guest.whatsapp {
+                return Ok(None);
+            }
+            let before = crate::guests::profile(ctx, &id.stream_id()).await?;
+            profile.whatsapp |= before.as_ref().is_some_and(|p| p.whatsapp);
+            if before.as_ref() == Some(&profile) {
+                return Ok(None);
+            }
+            let now_ms = ctx.now().timestamp_millis();
+            eventstore::pii::key_or_create(&ctx.db, &id.stream_id(), now_ms).await?
+        }
+    };
     // Personal data goes into the log sealed with the guest's own key (see eventstore::pii).
-    let key =
-        eventstore::pii::key_or_create(&ctx.db, &id.stream_id(), ctx.now().timestamp_millis())
-            .await?;
     let cmd = GuestCommand::SealProfile {
         guest_id: id,
         sealed: eventstore::pii::seal_profile(&key, &profile),

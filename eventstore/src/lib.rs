@@ -212,24 +212,38 @@ pub trait EventStore: Send + Sync {
     /// The global positions of these events, `None` for any not stamped yet.
     async fn positions_of(&self, event_ids: &[Uuid]) -> Result<Vec<Option<i64>>, StoreError>;
 
-    /// Waits (polling, bounded by `timeout`) until every event has its global position, so a
-    /// command's caller can read its own writes from the global log. `None` on timeout, e.g.
-    /// while an older transaction elsewhere holds the sequencer back.
+    /// Waits (bounded by `timeout`) until every event has its global position, so a command's
+    /// caller can read its own writes from the global log. `None` on timeout, e.g. while an
+    /// older transaction elsewhere holds the sequencer back.
+    ///
+    /// Asks again when this process's log moves ([`EventStore::log_changes`]: its sequencer
+    /// stamped something), not on a fixed poll: under load the stamps come in batches, and every
+    /// waiter asking every 2 ms was most of the database's work. At most `RECHECK` apart all
+    /// the same, since another instance's sequencer may stamp these events first.
     async fn wait_for_positions(
         &self,
         event_ids: &[Uuid],
         timeout: std::time::Duration,
     ) -> Result<Option<Vec<i64>>, StoreError> {
+        const RECHECK: std::time::Duration = std::time::Duration::from_millis(20);
         let deadline = tokio::time::Instant::now() + timeout;
+        // Subscribed before the first look, so a stamp between the look and the wait is seen.
+        let mut changes = self.log_changes();
+        changes.borrow_and_update();
         loop {
             let found = self.positions_of(event_ids).await?;
             if found.iter().all(Option::is_some) {
                 return Ok(Some(found.into_iter().flatten().collect()));
             }
-            if tokio::time::Instant::now() >= deadline {
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
                 return Ok(None);
             }
-            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+            let wait = RECHECK.min(deadline - now);
+            if let Ok(Err(_)) = tokio::time::timeout(wait, changes.changed()).await {
+                // The store is closing: no more ticks, only the recheck.
+                tokio::time::sleep(wait).await;
+            }
         }
     }
 

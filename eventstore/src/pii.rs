@@ -13,7 +13,8 @@ use domain::GuestId;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::Db;
+use crate::sql::Tx;
+use crate::{Db, exec, tx_fetch};
 
 /// What a sealed profile holds.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -109,6 +110,56 @@ pub fn open_profile_hex(key_hex: &str, sealed: &str) -> Option<Profile> {
 fn phone_digest(phone: &str) -> String {
     let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
     hex::encode(Sha256::digest(format!("cabanas-guest:{digits}")))
+}
+
+/// A guest found or linked for a phone number.
+pub struct Linked {
+    pub id: GuestId,
+    /// `Some` when this call linked the number: a new guest, given this key, with nothing
+    /// recorded yet (no profile to read or compare).
+    pub new_key: Option<[u8; 32]>,
+}
+
+/// As [`guest_for_phone`], but a number seen for the first time gets its guest's key in the
+/// same transaction: a new guest's first booking writes both at once, and its caller knows
+/// there is nothing yet to read back.
+pub async fn link_guest(db: &Db, phone: &str, now_ms: i64) -> Result<Linked, sqlx::Error> {
+    if let Some(id) = find_guest(db, phone).await? {
+        return Ok(Linked { id, new_key: None });
+    }
+    let fresh = GuestId::random();
+    let key: [u8; 32] = rand::random();
+    let mut tx = Tx::begin_durable(db).await?;
+    let linked: Option<(String,)> = tx_fetch!(
+        &mut tx,
+        (String,),
+        fetch_optional,
+        "INSERT INTO guest_directory (phone_digest, guest_id) VALUES ($1, $2) \
+         ON CONFLICT (phone_digest) DO NOTHING RETURNING guest_id"
+            .to_owned(),
+        phone_digest(phone),
+        fresh.stream_id()
+    )?;
+    if linked.is_none() {
+        // Another request linked it meanwhile: theirs.
+        drop(tx);
+        let id = find_guest(db, phone).await?.unwrap_or(fresh);
+        return Ok(Linked { id, new_key: None });
+    }
+    exec!(
+        &mut tx,
+        "INSERT INTO guest_keys (guest_id, key_hex, created_at_ms) VALUES ($1, $2, $3) \
+         ON CONFLICT (guest_id) DO NOTHING"
+            .to_owned(),
+        fresh.stream_id(),
+        hex::encode(key),
+        now_ms
+    )?;
+    tx.commit().await?;
+    Ok(Linked {
+        id: fresh,
+        new_key: Some(key),
+    })
 }
 
 /// The guest known by this phone number, if any (an erased guest is not known any more).

@@ -651,6 +651,35 @@ async fn a_signed_checkpoint_holds_the_owner_to_a_published_head() {
 }
 
 #[tokio::test]
+async fn a_new_number_is_linked_with_its_key_once_however_many_ask_at_once() {
+    use eventstore::pii;
+    for t in common::both().await {
+        let db = t.store.db();
+        let phone = "+54 9 11 4444-0001";
+        let mut asks = tokio::task::JoinSet::new();
+        for _ in 0..8 {
+            let db = db.clone();
+            asks.spawn(async move { pii::link_guest(&db, phone, 0).await.unwrap() });
+        }
+        let linked: Vec<pii::Linked> = asks.join_all().await;
+        // One guest; exactly one caller linked it, and its key is the one stored.
+        let id = linked[0].id;
+        assert!(linked.iter().all(|l| l.id == id), "{}", t.name);
+        let new: Vec<_> = linked.iter().filter_map(|l| l.new_key).collect();
+        assert_eq!(new.len(), 1, "{}", t.name);
+        assert_eq!(pii::key(&db, &id.stream_id()).await.unwrap(), Some(new[0]));
+        assert_eq!(
+            pii::find_guest(&db, "5491144440001").await.unwrap(),
+            Some(id)
+        );
+        // Known now: linked by nobody, as `guest_for_phone` finds it.
+        let again = pii::link_guest(&db, phone, 0).await.unwrap();
+        assert_eq!((again.id, again.new_key), (id, None));
+        assert_eq!(pii::guest_for_phone(&db, phone).await.unwrap(), id);
+    }
+}
+
+#[tokio::test]
 async fn a_phone_number_finds_its_guest_until_the_guest_is_erased() {
     use eventstore::pii;
     for t in common::both().await {
