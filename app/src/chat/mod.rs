@@ -125,7 +125,7 @@ pub async fn process_pending(state: &Arc<Context>) -> Result<usize, AppError> {
     )?;
     // Each guest's messages in order, the guests in the order of their first message. A row
     // that cannot be read is a queue of its own (it is only skipped).
-    let mut queues: Vec<(String, Vec<(String, Option<InboundMessage>)>)> = Vec::new();
+    let mut queues: Vec<(String, Queue)> = Vec::new();
     for (wamid, raw) in rows {
         let message = serde_json::from_str::<InboundMessage>(&raw)
             .inspect_err(|err| tracing::error!(error = %err, "unreadable inbox row; skipped"))
@@ -161,11 +161,11 @@ pub async fn process_pending(state: &Arc<Context>) -> Result<usize, AppError> {
     }
 }
 
+/// One guest's pending messages in order: each one's id, and the message (`None`: unreadable).
+type Queue = Vec<(String, Option<InboundMessage>)>;
+
 /// One guest's pending messages, in order; how many were answered.
-async fn process_guest(
-    state: &Arc<Context>,
-    queue: Vec<(String, Option<InboundMessage>)>,
-) -> Result<usize, AppError> {
+async fn process_guest(state: &Arc<Context>, queue: Queue) -> Result<usize, AppError> {
     let mut handled = 0;
     for (wamid, message) in queue {
         if let Some(message) = message {
