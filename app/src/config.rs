@@ -233,6 +233,8 @@ impl Settings {
                 })?,
         };
         let whisper_model = match lookup("CABANAS_WHISPER_MODEL") {
+            // Voice notes off, even with a model in the default place.
+            Some(path) if path == "off" => None,
             Some(path) => Some(std::path::PathBuf::from(path)),
             None => Some(std::path::PathBuf::from(DEFAULT_WHISPER_MODEL)).filter(|p| p.is_file()),
         };
@@ -383,6 +385,19 @@ mod tests {
         assert_eq!(s.expiry_interval, Duration::from_secs(30));
         assert!(s.redis_url.is_none());
         assert!(s.whatsapp_notice.is_none());
+    }
+
+    #[test]
+    fn voice_notes_are_turned_off_by_name_and_a_path_is_taken_as_given() {
+        let off = Settings::from_lookup(|k| (k == "CABANAS_WHISPER_MODEL").then(|| "off".into()));
+        assert_eq!(off.unwrap().whisper_model, None);
+        let given = Settings::from_lookup(|k| {
+            (k == "CABANAS_WHISPER_MODEL").then(|| "/models/ggml-small.bin".into())
+        });
+        assert_eq!(
+            given.unwrap().whisper_model,
+            Some(std::path::PathBuf::from("/models/ggml-small.bin"))
+        );
     }
 
     #[test]

@@ -64,7 +64,9 @@ async fn backend(label: &str, store: Arc<dyn EventStore>, http_url: &str) -> any
     let store_rate = store_rate(label, store, dur).await?;
     let after_store = rss_mb();
     let secret = ("CABANAS_WHATSAPP_APP_SECRET", APP_SECRET.to_owned());
-    let (base, state) = start_app(http_url, 0, &[secret]).await?;
+    // Voice off: the figures are the service's own; the speech model's share is added below.
+    let voice_off = ("CABANAS_WHISPER_MODEL", "off".to_owned());
+    let (base, state) = start_app(http_url, 0, &[secret, voice_off]).await?;
     let after_start = rss_mb();
     let token = api::auth::Keys::new(state.settings.secret()?).mint(
         "bench",
@@ -88,11 +90,24 @@ async fn backend(label: &str, store: Arc<dyn EventStore>, http_url: &str) -> any
         t.elapsed().as_secs_f64() * 1000.0
     );
     whatsapp_turns(label, &base, &state.db).await?;
+    let after_turns = rss_mb();
     println!(
-        "{label}: RSS after store: {after_store:.0} MB, after start: {after_start:.0} MB, \
-         after holds: {after_holds:.0} MB, after turns: {:.0} MB",
-        rss_mb()
+        "{label}: RSS (voice off) after store: {after_store:.0} MB, after start: \
+         {after_start:.0} MB, after holds: {after_holds:.0} MB, after turns: {after_turns:.0} MB"
     );
+    // Another instance in the same process, with the model (if there is one here) loaded.
+    let model = (
+        "CABANAS_WHISPER_MODEL",
+        api::config::DEFAULT_WHISPER_MODEL.to_owned(),
+    );
+    if std::path::Path::new(&model.1).is_file() {
+        let _with_voice = start_app(http_url, 0, &[model]).await?;
+        println!(
+            "{label}: the Whisper model ({}) adds {:.0} MB",
+            api::config::DEFAULT_WHISPER_MODEL,
+            rss_mb() - after_turns
+        );
+    }
     Ok(())
 }
 

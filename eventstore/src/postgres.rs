@@ -27,6 +27,8 @@ const BATCH: i64 = 2000;
 /// A pooled connection idle longer than this is pinged before it is handed out (the server may
 /// have restarted, or a firewall dropped the idle socket); a busy one is not.
 const IDLE_PING: Duration = Duration::from_secs(30);
+/// How long an idle sequencer waits for a wake-up before it looks again all the same.
+const IDLE_LOOK: Duration = Duration::from_millis(50);
 /// The sequencer connection's `application_name`.
 pub const SEQUENCER_NAME: &str = "cabanas-sequencer";
 /// Streams whose stored version this process remembers; beyond this the map starts over.
@@ -192,6 +194,13 @@ async fn run_sequencer(
         }
         match stamped {
             Ok(n) if n as i64 == BATCH => continue,
+            Ok(0) => {
+                // Nothing to stamp: wait for this process's next commit (it wakes us), or look
+                // again in a while for what only an older transaction elsewhere held back (that
+                // instance's own sequencer is woken by its commit, so this is the rare case). An
+                // idle service no longer asks the database two hundred times a second.
+                let _ = tokio::time::timeout(IDLE_LOOK, wake.notified()).await;
+            }
             Ok(_) => {
                 // At most one pass per 2 ms under load: stamps go out in batches instead of one
                 // statement per append competing with the writers for the same two cores.
