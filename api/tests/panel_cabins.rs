@@ -94,6 +94,9 @@ async fn an_admin_adds_a_cabin_and_changes_its_details_prices_and_seasons() {
             page.body.contains("la cabaña quedó registrada"),
             "{backend:?}"
         );
+        // Inside the bar's "Cabañas".
+        let section = "<a href=\"/panel/cabanas\" aria-current=\"true\">Cabañas</a>";
+        assert!(page.body.contains(section), "{backend:?}");
         for action in [
             "datos",
             "precios",

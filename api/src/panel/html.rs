@@ -187,11 +187,25 @@ const BAR: [(&str, &str); 8] = [
 /// marked as current for screen readers and the eye, and "Salir", a form because signing out
 /// changes state) above `body`.
 pub fn signed_in_page(status: StatusCode, title: &str, csrf: &str, body: Html) -> HttpResponse {
+    within(status, title, title, csrf, body)
+}
+
+/// A page inside one of the bar's sections (a reservation inside "Reservas"): the section's
+/// link is marked as the one the user is in.
+pub fn within(
+    status: StatusCode,
+    section: &str,
+    title: &str,
+    csrf: &str,
+    body: Html,
+) -> HttpResponse {
     let links: Html = BAR
         .iter()
         .map(|(href, words)| {
             if *words == title {
                 html!("<a href=\"{}\" aria-current=\"page\">{}</a>", *href, *words)
+            } else if *words == section {
+                html!("<a href=\"{}\" aria-current=\"true\">{}</a>", *href, *words)
             } else {
                 html!("<a href=\"{}\">{}</a>", *href, *words)
             }

@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use super::{forms, nights};
 use crate::auth::Role;
-use crate::panel::html::{Html, html, refusal, signed_in_page};
+use crate::panel::html::{Html, html, refusal, within};
 use crate::panel::reservations::page::Notice;
 use crate::panel::reservations::{failure, local_moment};
 use crate::panel::session::Session;
@@ -82,7 +82,7 @@ pub async fn render(state: &AppState, who: &Session, id: &str, notice: Notice) -
         imported(&feeds, admin.then_some((key.as_str(), who.csrf.as_str()))),
         form(&|| forms::add_feed(&key, &who.csrf))
     );
-    signed_in_page(status, &info.name, &who.csrf, body)
+    within(status, "Cabañas", &info.name, &who.csrf, body)
 }
 
 fn facts(info: &AccommodationInfo, admin: bool) -> Html {

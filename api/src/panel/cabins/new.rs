@@ -16,7 +16,7 @@ use domain::{AccommodationId, BookingError};
 
 use super::edit::{Fields, asked_pricing, get, whole};
 use super::forms::{POLICIES, input};
-use crate::panel::html::{Html, html, signed_in_page};
+use crate::panel::html::{Html, html, within};
 use crate::panel::post::AdminPost;
 use crate::panel::reservations::{failure, origin, refused};
 use crate::panel::session::Session;
@@ -34,7 +34,13 @@ pub async fn form(state: State, req: HttpRequest) -> HttpResponse {
 fn draw(who: &Session, status: StatusCode, top: Html) -> HttpResponse {
     if who.role != crate::auth::Role::Admin {
         let body = html!("<p>Tu usuario es de consulta: puede mirar pero no agregar cabañas.</p>");
-        return signed_in_page(StatusCode::FORBIDDEN, "Nueva cabaña", &who.csrf, body);
+        return within(
+            StatusCode::FORBIDDEN,
+            "Cabañas",
+            "Nueva cabaña",
+            &who.csrf,
+            body,
+        );
     }
     let policies: Html = POLICIES
         .iter()
@@ -87,7 +93,7 @@ fn draw(who: &Session, status: StatusCode, top: Html) -> HttpResponse {
         ),
         policies
     );
-    signed_in_page(status, "Nueva cabaña", &who.csrf, body)
+    within(status, "Cabañas", "Nueva cabaña", &who.csrf, body)
 }
 
 /// `POST /panel/cabanas/nueva`: 303 to the new cabin's page; what was typed wrong, 422 with the

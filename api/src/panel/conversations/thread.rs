@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::{guest_text, number_of, reply_text, shown_number, status_word, waiting_for_person};
 use crate::auth::Role;
-use crate::panel::html::{Html, html, refusal, signed_in_page};
+use crate::panel::html::{Html, html, refusal, within};
 use crate::panel::post::AdminPost;
 use crate::panel::reservations::local_moment;
 use crate::panel::session::Session;
@@ -153,8 +153,9 @@ async fn render(
         items,
         forms
     );
-    Ok(signed_in_page(
+    Ok(within(
         StatusCode::OK,
+        "Conversaciones",
         "Conversación",
         &who.csrf,
         body,

@@ -13,7 +13,7 @@ use domain::{Money, StayDates};
 use super::actions::{done, mistyped, not_done};
 use super::{ActionForm, field, origin, pesos};
 use crate::panel::calendar::day_label;
-use crate::panel::html::{Html, html, signed_in_page};
+use crate::panel::html::{Html, html, within};
 use crate::panel::session::Session;
 use crate::state::AppState;
 
@@ -89,8 +89,9 @@ fn move_question(who: &Session, p: &StayPreview, guests: Option<u32>) -> HttpRes
         party,
         p.code
     );
-    signed_in_page(
+    within(
         StatusCode::OK,
+        "Reservas",
         &format!("Mover la reserva {}", p.code),
         &who.csrf,
         body,
@@ -181,8 +182,9 @@ fn cancel_question(who: &Session, p: &CancelPreview) -> HttpResponse {
         everything,
         p.code
     );
-    signed_in_page(
+    within(
         StatusCode::OK,
+        "Reservas",
         &format!("Cancelar la reserva {}", p.code),
         &who.csrf,
         body,

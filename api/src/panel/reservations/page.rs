@@ -11,7 +11,7 @@ use serde::Deserialize;
 use super::{failure, local_moment, pesos, plain, refused, status_word};
 use crate::auth::Role;
 use crate::panel::calendar::day_label;
-use crate::panel::html::{Html, html, refusal, signed_in_page};
+use crate::panel::html::{Html, html, refusal, within};
 use crate::panel::session::{Session, random_token};
 use crate::panel::{State, internal, signed_in};
 use crate::state::AppState;
@@ -107,7 +107,13 @@ pub async fn render(state: &AppState, who: &Session, code: &str, notice: Notice)
         forms,
         story(&history)
     );
-    signed_in_page(status, &format!("Reserva {}", r.code), &who.csrf, body)
+    within(
+        status,
+        "Reservas",
+        &format!("Reserva {}", r.code),
+        &who.csrf,
+        body,
+    )
 }
 
 fn facts(r: &ReservationView, show_guest: bool) -> Html {
