@@ -48,6 +48,7 @@ async fn send(
     browser.post(action, &all).await
 }
 
+// Long on purpose: one cabin's whole setup, in the order an owner does it, on each backend.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_adds_a_cabin_and_changes_its_details_prices_and_seasons() {
     for backend in [Backend::Sqlite, Backend::Postgres] {
