@@ -52,8 +52,11 @@ COPY --from=build /usr/local/bin/cabanas /usr/local/bin/cabanas
 WORKDIR /srv/cabanas
 USER cabanas:cabanas
 # Inside a container the service must listen on every interface (its default is 127.0.0.1).
+# MALLOC_ARENA_MAX=2: glibc keeps two heaps instead of one per busy thread; measured with
+# `bench e2e`, the service's memory after load went from ~104 to ~75 MB at the same speed.
 ENV CABANAS_BIND=0.0.0.0:8080 \
-    CABANAS_WHISPER_MODEL=/srv/cabanas/models/ggml-base.bin
+    CABANAS_WHISPER_MODEL=/srv/cabanas/models/ggml-base.bin \
+    MALLOC_ARENA_MAX=2
 # The SQLite store and the generated JWT secret (single-box deployments); with PostgreSQL
 # nothing durable is written here, but CABANAS_JWT_SECRET must then be set, the same on every
 # instance.
