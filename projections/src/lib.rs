@@ -93,6 +93,11 @@ pub trait Projection: Send + Sync + 'static {
     fn starts_at_head(&self) -> bool {
         false
     }
+    /// Whether it reads guest streams' events too (most read models follow accommodations
+    /// only). A batch with nothing it follows is not applied: its checkpoint just moves on.
+    fn follows_guests(&self) -> bool {
+        false
+    }
     /// Applies a batch of events. An implementation is one match arm per event it follows, in
     /// one function on purpose: the whole of what an event does to the tables is read in one
     /// place, not across helpers (long, but a table).

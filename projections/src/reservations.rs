@@ -143,6 +143,10 @@ const SCHEMA: Schema = Schema {
 impl Projection for Reservations {
     // Long on purpose (see `Projection::apply`): an arm per event a reservation or a guest
     // goes through.
+    fn follows_guests(&self) -> bool {
+        true
+    }
+
     async fn apply(&self, batch: Batch<'_>) -> Result<(), ProjectionError> {
         // Reservations created in this batch are built in memory and inserted together at the
         // end; reservations from earlier batches are updated in place as their batch.events come.

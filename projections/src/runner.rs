@@ -17,7 +17,9 @@ use tokio::sync::{Notify, watch};
 
 use crate::lease::Lease;
 use crate::sql::{LIVE, NEXT, Names, Tx, ddl};
-use crate::{Applied, Batch, Projection, ProjectionError, db_fetch, exec, for_update, tx_fetch};
+use crate::{
+    Applied, Batch, Decoded, Projection, ProjectionError, db_fetch, exec, for_update, tx_fetch,
+};
 
 /// Events applied per transaction.
 const BATCH: i64 = 2000;
@@ -195,23 +197,31 @@ impl Runner {
         if events.is_empty() {
             return Ok((0, true));
         }
+        // A read model with nothing to follow in the batch (a guest's dialogue moving, say) is
+        // not given a transaction of its own: its checkpoint moves on with the others', in one
+        // statement. Under load that is most read models for a third of the batches.
+        let (busy, idle): (Vec<&dyn Projection>, Vec<&dyn Projection>) = ps
+            .iter()
+            .partition(|p| events.iter().any(|a| follows(**p, a)));
+        let skipped = self.move_on(&idle, events).await?;
         // On PostgreSQL the projections write through separate connections at the same time
         // (the server does the work, in parallel); SQLite has one writer, so they take turns.
         let results: Vec<Result<usize, ProjectionError>> = match self.db {
             Db::Postgres(_) => {
-                futures_util::future::join_all(ps.iter().map(|p| self.apply_live(*p, events))).await
+                futures_util::future::join_all(busy.iter().map(|p| self.apply_live(*p, events)))
+                    .await
             }
             Db::Sqlite(_) => {
-                let mut out = Vec::with_capacity(ps.len());
-                for p in ps {
+                let mut out = Vec::with_capacity(busy.len());
+                for p in &busy {
                     out.push(self.apply_live(*p, events).await);
                 }
                 out
             }
         };
-        let mut applied = 0;
+        let mut applied = skipped;
         let mut failure = None;
-        for (p, result) in ps.iter().zip(results) {
+        for (p, result) in busy.iter().zip(results) {
             match result {
                 Ok(n) => applied += n,
                 Err(err) => {
@@ -225,6 +235,46 @@ impl Runner {
             Some(err) if applied == 0 => Err(err),
             other => Ok((applied, other.is_none())),
         }
+    }
+
+    /// Moves the checkpoints of `idle` past `events` (never back), in one statement; how many
+    /// events that passes over.
+    async fn move_on(
+        &self,
+        idle: &[&dyn Projection],
+        events: &[Applied],
+    ) -> Result<usize, ProjectionError> {
+        let Some(last) = events.last().and_then(|a| a.event.position) else {
+            return Ok(0);
+        };
+        if idle.is_empty() {
+            return Ok(0);
+        }
+        // The names are the code's own; each is bound all the same.
+        let slots: Vec<String> = (0..idle.len()).map(|i| format!("${}", i + 3)).collect();
+        let sql = format!(
+            "UPDATE projection_checkpoints SET position = $1, updated_at_ms = $2 \
+             WHERE position < $1 AND name IN ({})",
+            slots.join(", ")
+        );
+        let now = Utc::now().timestamp_millis();
+        let moved = match &self.db {
+            Db::Postgres(pool) => {
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(last).bind(now);
+                for p in idle {
+                    q = q.bind(p.name());
+                }
+                q.execute(pool).await?.rows_affected()
+            }
+            Db::Sqlite(pool) => {
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(last).bind(now);
+                for p in idle {
+                    q = q.bind(p.name());
+                }
+                q.execute(pool).await?.rows_affected()
+            }
+        };
+        Ok(if moved > 0 { events.len() } else { 0 })
     }
 
     async fn apply_live(
@@ -521,6 +571,15 @@ impl Runner {
                 let _ = tokio::time::timeout(IDLE_POLL, self.wake.notified()).await;
             }
         }
+    }
+}
+
+/// Whether `p` has anything to do with the event `a`.
+fn follows(p: &dyn Projection, a: &Applied) -> bool {
+    match &a.decoded {
+        Some(Decoded::Accommodation(..)) => true,
+        Some(Decoded::Guest(_)) => p.follows_guests(),
+        None => false,
     }
 }
 

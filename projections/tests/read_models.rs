@@ -825,3 +825,72 @@ async fn the_schedulers_read_typed_rows_from_the_read_models() {
         assert!(exported(sur, "direct").await.is_empty(), "{backend}");
     }
 }
+
+/// A batch of guest events only (a conversation moving) is applied by the read model that
+/// follows guests; the others' checkpoints move past it without a transaction of their own, so
+/// every read model is at the head afterwards and the next accommodation event is applied by all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_of_guest_events_moves_every_checkpoint_on() {
+    for (backend, store) in stores().await {
+        let runner = Runner::new(store.clone(), projections::all());
+        runner.ensure_schema().await.unwrap();
+        let world = World {
+            handler: CommandHandler::new(store.clone()),
+            now: Utc::now(),
+        };
+        let cabin = world.register("Cabaña Norte", 4).await;
+        caught_up(&world, &store, &runner, cabin).await;
+
+        let ana = GuestId::from_seed("+54 9 11 5555-7777");
+        let profile = GuestEvent::ProfileRecorded(GuestProfileRecorded {
+            guest_id: ana,
+            name: "Ana Pérez".into(),
+            phone: "+54 9 11 5555-7777".into(),
+            recorded_at: world.now,
+        });
+        let event = NewEvent {
+            event_id: uuid::Uuid::new_v4(),
+            event_type: profile.event_type().into(),
+            schema_version: 1,
+            payload: profile.to_payload(),
+            metadata: Metadata::default(),
+        };
+        store
+            .append(&ana.stream_id(), ExpectedVersion::Any, &[event])
+            .await
+            .unwrap();
+        for _ in 0..500 {
+            if store.head_position().await.unwrap() >= 2 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        runner.catch_up().await.unwrap();
+        let status = runner.status().await.unwrap();
+        assert!(
+            status.iter().all(|s| s.behind_events == 0),
+            "{backend}: {status:?}"
+        );
+        let known = queries::guest_name_and_phone(&store.db(), &ana.stream_id())
+            .await
+            .unwrap();
+        assert_eq!(
+            known,
+            Some(("Ana Pérez".to_owned(), "+54 9 11 5555-7777".to_owned())),
+            "{backend}: the guest-following read model applied it"
+        );
+
+        // The next accommodation event reaches every read model that follows cabins.
+        let day = (world.now + Duration::days(20)).date_naive();
+        world.hold(cabin, &ana, day, 2).await;
+        caught_up(&world, &store, &runner, cabin).await;
+        let stats = queries::stats(&store.db()).await.unwrap();
+        let placed: i64 = stats.holds.iter().map(|h| h.placed).sum();
+        assert_eq!(placed, 1, "{backend}");
+        let status = runner.status().await.unwrap();
+        assert!(
+            status.iter().all(|s| s.behind_events == 0),
+            "{backend}: {status:?}"
+        );
+    }
+}
