@@ -225,20 +225,13 @@ pub async fn remove_season(
 ) -> HttpResponse {
     let AdminPost { who, form: fields } = post;
     change(&state, &who, &id, "temporada-quitada", |info| {
-        let n = get(&fields, "temporada").and_then(|n| n.parse::<usize>().ok());
         let mut pricing = info.pricing.clone();
-        match n
-            .filter(|n| pricing.seasons.get(*n).map(|s| s.label.as_str()) == get(&fields, "nombre"))
-        {
-            Some(n) => {
-                pricing.seasons.remove(n);
-            }
-            None => {
-                return Err(
-                    "Las temporadas cambiaron mientras tanto: mirá la lista de nuevo.".into(),
-                );
-            }
-        }
+        let n = get(&fields, "temporada").and_then(|n| n.parse::<usize>().ok());
+        let named = |n: &usize| pricing.seasons.get(*n).map(|s| s.label.as_str());
+        let Some(n) = n.filter(|n| named(n) == get(&fields, "nombre")) else {
+            return Err("Las temporadas cambiaron mientras tanto: mirá la lista de nuevo.".into());
+        };
+        pricing.seasons.remove(n);
         Ok(AccommodationCommand::ChangePricing(ChangePricing {
             pricing,
             min_nights: None,
