@@ -39,6 +39,17 @@ async fn sign_in(browser: &Session, app: &TestApp, email: &str) {
     browser.click("form.in button[type=submit]").await;
 }
 
+/// A cabin with a hold from `from` to `to` days ahead, the read models caught up: (the cabin,
+/// the hold's code).
+async fn cabin_with_a_hold(app: &TestApp, from: i64, to: i64) -> (String, String) {
+    let (acc, _) = app.register("Cabaña del Lago", 4).await;
+    let held = app.hold(&acc, from, to).await;
+    assert_eq!(held.status, 201, "{:?}: {:?}", app.backend, held.body);
+    let code = held.body["code"].as_str().unwrap().to_owned();
+    app.state.runner.catch_up().await.unwrap();
+    (acc, code)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_owner_signs_in_and_sees_the_calendar_in_a_browser() {
     let driver = Driver::start().await;
@@ -46,11 +57,7 @@ async fn the_owner_signs_in_and_sees_the_calendar_in_a_browser() {
         let app = spawn(backend, &[]).await;
         let name = format!("{backend:?}").to_lowercase();
         let email = owner(&app).await;
-        let (acc, _) = app.register("Cabaña del Lago", 4).await;
-        let held = app.hold(&acc, 3, 5).await;
-        assert_eq!(held.status, 201, "{backend:?}: {:?}", held.body);
-        let code = held.body["code"].as_str().unwrap().to_owned();
-        app.state.runner.catch_up().await.unwrap();
+        let (acc, code) = cabin_with_a_hold(&app, 3, 5).await;
 
         let browser = Session::open(&driver).await;
         browser.go(&format!("{}/panel/", app.base)).await;
@@ -125,11 +132,7 @@ async fn the_owner_confirms_moves_and_cancels_from_a_reservations_page() {
         let app = spawn(backend, &[]).await;
         let name = format!("{backend:?}").to_lowercase();
         let email = owner(&app).await;
-        let (acc, _) = app.register("Cabaña del Lago", 4).await;
-        let held = app.hold(&acc, 20, 22).await;
-        assert_eq!(held.status, 201, "{backend:?}: {:?}", held.body);
-        let code = held.body["code"].as_str().unwrap().to_owned();
-        app.state.runner.catch_up().await.unwrap();
+        let (_, code) = cabin_with_a_hold(&app, 20, 22).await;
         let page = format!("{}/panel/reservas/{code}", app.base);
 
         let browser = Session::open(&driver).await;
