@@ -4,7 +4,7 @@
 //! many accommodations and on one hot accommodation, cost per command on a 10-event vs a
 //! 2,000-event stream, and on PostgreSQL the raw INSERT-and-commit baseline measured in the same
 //! run, with our rates as ratios of it. Then the read side (see [`read`]): projection catch-up
-//! over 100,000 events and availability queries over HTTP, concurrently and at 500 requests/s.
+//! over 100,000 events and availability queries over HTTP, concurrently and at 1,000 requests/s.
 //! `bench cost` breaks a PostgreSQL write's CPU down by kind of write (see [`cost`]); `bench e2e`
 //! measures holds and WhatsApp turns through the whole HTTP stack against the store (see [`e2e`]).
 //!

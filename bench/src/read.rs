@@ -1,6 +1,6 @@
 //! Read-side benchmarks: projection catch-up from a cold checkpoint over 100,000 events, and
 //! availability queries through the real HTTP API under concurrent load (closed loop for the
-//! ceiling, open loop at 500 requests/s for latency).
+//! ceiling, open loop at 1,000 requests/s for latency, 50 cabins).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration as StdDuration, Instant};
@@ -172,8 +172,9 @@ pub async fn availability(label: &str, database_url: &str, redis: bool) -> anyho
             format!("cabanas-bench-{}", std::process::id()),
         ));
     }
-    // Twenty cabins with a season of bookings each, so the query has real rows to skip.
-    let (base, _state) = start_app(database_url, 20, &extra).await?;
+    // Fifty cabins with a season of bookings each, so the query has real rows to skip (the
+    // end-to-end issue's set-up).
+    let (base, _state) = start_app(database_url, 50, &extra).await?;
     let client = reqwest::Client::new();
     let day = |d: u64| (Utc::now() + Duration::days(2)).date_naive() + Days::new(d);
     let url = move |i: usize| {
@@ -222,9 +223,9 @@ pub async fn availability(label: &str, database_url: &str, redis: bool) -> anyho
         percentile(&mut lat, 0.99)
     );
 
-    // Open loop: a request every 2 ms for 6 s, latency measured from when it was due, so a
-    // server falling behind shows up as queueing rather than as a politely slower client.
-    let rate = 500usize;
+    // Open loop: a request every millisecond for 6 s, latency measured from when it was due, so
+    // a server falling behind shows up as queueing rather than as a politely slower client.
+    let rate = 1000usize;
     let count = rate * 6;
     let done = Arc::new(Mutex::new(Vec::new()));
     let failures = Arc::new(Mutex::new(0usize));
