@@ -7,7 +7,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use app::AppError;
-use chrono::{Datelike, Days, NaiveDate, Weekday};
+use chrono::{Days, NaiveDate};
 use domain::accommodation::{AccommodationCommand, BlockDates, BlockSource, UnblockDates};
 use domain::{AccommodationId, BlockId, BookingError, StayDates};
 use projections::queries::StayStatus;
@@ -367,19 +367,8 @@ fn table(from: NaiveDate, to: NaiveDate, weeks: u32, rows: Html, empty: bool) ->
     )
 }
 
-/// "vie 15/01".
-pub fn day_label(date: NaiveDate) -> String {
-    let weekday = match date.weekday() {
-        Weekday::Mon => "lun",
-        Weekday::Tue => "mar",
-        Weekday::Wed => "mié",
-        Weekday::Thu => "jue",
-        Weekday::Fri => "vie",
-        Weekday::Sat => "sáb",
-        Weekday::Sun => "dom",
-    };
-    format!("{weekday} {}", date.format("%d/%m"))
-}
+/// "vie 15/01": dates as the guests' messages show them.
+pub use conversation::dialogue::day_label;
 
 fn row(name: &str, nights: &[NightView]) -> Html {
     let mut cells = Html::default();

@@ -22,6 +22,9 @@ mod pick;
 pub mod say;
 pub mod text;
 
+/// "lunes" … "domingo": the weekday's name as guests and the owner read it.
+pub use calendar::weekday_name;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 

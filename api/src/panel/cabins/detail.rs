@@ -4,7 +4,6 @@
 
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
-use chrono::Weekday;
 use domain::accommodation::AccommodationInfo;
 use domain::house::Topic;
 use domain::payment::CancellationPolicy;
@@ -106,17 +105,8 @@ fn decimal(d: Decimal) -> String {
     d.normalize().to_string().replace('.', ",")
 }
 
-pub fn weekday(d: Weekday) -> &'static str {
-    match d {
-        Weekday::Mon => "lunes",
-        Weekday::Tue => "martes",
-        Weekday::Wed => "miércoles",
-        Weekday::Thu => "jueves",
-        Weekday::Fri => "viernes",
-        Weekday::Sat => "sábado",
-        Weekday::Sun => "domingo",
-    }
-}
+/// "viernes": a weekday as the owner reads it.
+pub use conversation::nlu::weekday_name as weekday;
 
 pub fn policy(p: CancellationPolicy) -> &'static str {
     match p {
