@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use api::auth::Role;
 use chrono::Utc;
-use common::panel::{Browser, Page, signed_in};
+use common::panel::{Browser, Page, block_from_calendar, signed_in};
 use common::{Backend, spawn};
 use serde_json::json;
 
@@ -44,17 +44,8 @@ async fn an_admin_frees_blocked_nights_from_the_calendar_and_an_auditor_may_not(
         let app = spawn(backend, &[]).await;
         let (acc, _) = app.register("Cabaña del Lago", 4).await;
         let mut owner = signed_in(&app, "duena@example.com", Role::Admin).await;
-        let calendar = owner.get("/panel/calendario").await;
-        let csrf = calendar.csrf();
         let (from, to) = (app.day(10), app.day(12));
-        let form = [
-            ("csrf", csrf.as_str()),
-            ("cabana", acc.as_str()),
-            ("desde", from.as_str()),
-            ("hasta", to.as_str()),
-            ("nota", "pintura"),
-        ];
-        let done = owner.post("/panel/calendario/bloquear", &form).await;
+        let done = block_from_calendar(&mut owner, &acc, &from, &to).await;
         assert_eq!(done.status, 303, "{backend:?}: {}", done.body);
         let shown = page_when(&mut owner, "/panel/calendario", |b| b.contains(BLOCKED)).await;
         let at = shown
@@ -85,6 +76,7 @@ async fn an_admin_frees_blocked_nights_from_the_calendar_and_an_auditor_may_not(
         let forged = owner.post("/panel/calendario/desbloquear", &forged).await;
         assert_eq!(forged.status, 403, "{backend:?}");
 
+        let csrf = shown.csrf();
         let unblock = [
             ("csrf", csrf.as_str()),
             ("cabana", acc.as_str()),

@@ -158,6 +158,26 @@ pub async fn page_showing(browser: &mut Browser, path: &str, wanted: &[&str]) ->
     }
 }
 
+/// Blocks the cabin's nights from `from` to `to` with the calendar's form, as the owner does
+/// ("pintura"); the answer to the POST.
+pub async fn block_from_calendar(browser: &mut Browser, acc: &str, from: &str, to: &str) -> Page {
+    let calendar = browser.get("/panel/calendario").await;
+    assert!(
+        calendar.body.contains("Bloquear noches"),
+        "{}",
+        calendar.body
+    );
+    let csrf = calendar.csrf();
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("cabana", acc),
+        ("desde", from),
+        ("hasta", to),
+        ("nota", "pintura"),
+    ];
+    browser.post("/panel/calendario/bloquear", &form).await
+}
+
 /// A browser signed in as a new user `email` with `role`.
 pub async fn signed_in(app: &TestApp, email: &str, role: Role) -> Browser {
     let now = chrono::Utc::now().timestamp_millis();
