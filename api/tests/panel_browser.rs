@@ -112,7 +112,13 @@ async fn the_owner_signs_in_and_sees_the_calendar_in_a_browser() {
         }
 
         // Signing out ends the session: the calendar asks to sign in again.
+        // The click only starts the POST: navigating at once could abort it, so wait until the
+        // sign-in page it leads to is shown.
         browser.click("nav form button[type=submit]").await;
+        assert!(
+            browser.wait_for_text("name=\"password\"").await,
+            "{backend:?}: signing out leads to the sign-in page"
+        );
         browser.go(&format!("{}/panel/calendario", app.base)).await;
         assert!(
             browser.source().await.contains("name=\"password\""),
