@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{NaiveDate, TimeZone, Utc};
-use common::{Backend, TestApp, spawn};
+use common::{Backend, TestApp, spawn, wa};
 use serde_json::{Value, json};
 
 const CABINS: [(&str, u32, u32, u32); 3] = [
@@ -38,20 +38,7 @@ async fn register_cabins(app: &TestApp) {
 
 /// A guest's message (or tap) as Meta delivers it, sent at `at`.
 fn delivery(wa_id: &str, wamid: &str, message: Value, at: chrono::DateTime<Utc>) -> Vec<u8> {
-    let mut message = message;
-    message["from"] = json!(wa_id);
-    message["id"] = json!(wamid);
-    message["timestamp"] = json!(at.timestamp().to_string());
-    serde_json::to_vec(&json!({
-        "object": "whatsapp_business_account",
-        "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
-            "messaging_product": "whatsapp",
-            "metadata": {"display_phone_number": "5491100000000", "phone_number_id": "sandbox"},
-            "contacts": [{"profile": {"name": "Huésped"}, "wa_id": wa_id}],
-            "messages": [message]
-        }}]}]
-    }))
-    .unwrap()
+    wa::envelope((wa_id, "Huésped"), wamid, message, at)
 }
 
 /// The bot's messages to `wa_id` so far, oldest first (the payment link excluded: it comes
@@ -74,7 +61,7 @@ async fn replies(app: &TestApp, wa_id: &str) -> Vec<Value> {
 /// The message for a turn: a tap on the last reply's button or row titled `[Title]`, else text.
 fn message_for(turn: &str, last: Option<&Value>) -> Value {
     let Some(title) = turn.strip_prefix('[').and_then(|t| t.strip_suffix(']')) else {
-        return json!({"type": "text", "text": {"body": turn}});
+        return wa::text(turn);
     };
     let interactive = last.map(|m| &m["interactive"]).unwrap_or(&Value::Null);
     let buttons = interactive["action"]["buttons"]
@@ -96,7 +83,7 @@ fn message_for(turn: &str, last: Option<&Value>) -> Value {
         Some(r) => json!({"type": "interactive", "interactive": {"type": "list_reply",
             "list_reply": {"id": r["id"], "title": title}}}),
         // Nothing to tap: the guest writes it instead.
-        None => json!({"type": "text", "text": {"body": title}}),
+        None => wa::text(title),
     }
 }
 

@@ -6,57 +6,20 @@
 
 mod common;
 
-use std::time::Duration;
-
-use common::{Backend, TestApp, spawn};
-use hmac::{Hmac, KeyInit, Mac};
-use serde_json::json;
+use common::{Backend, TestApp, spawn, wa};
 
 const OWNER: &str = "5491144445555";
 const SECRET: &str = "panel-link-app-secret";
 
 /// The owner writes `text` (as message `wamid`), signed with `SECRET`; the bot's answer.
 async fn owner_writes(app: &TestApp, wamid: &str, text: &str) -> String {
-    let delivery = json!({
-        "object": "whatsapp_business_account",
-        "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
-            "messaging_product": "whatsapp",
-            "metadata": {"display_phone_number": "5491100000000", "phone_number_id": "123"},
-            "contacts": [{"profile": {"name": "Dueña"}, "wa_id": OWNER}],
-            "messages": [{"from": OWNER, "id": wamid, "type": "text", "text": {"body": text},
-                          "timestamp": app.clock.lock().unwrap().timestamp().to_string()}]
-        }}]}]
-    })
-    .to_string();
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
-    mac.update(delivery.as_bytes());
-    let signature = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
-    let r = app
-        .http
-        .post(format!("{}/webhooks/whatsapp", app.base))
-        .header("content-type", "application/json")
-        .header("x-hub-signature-256", signature)
-        .body(delivery)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 200);
-    for _ in 0..200 {
-        let rows: Vec<(String,)> = eventstore::db_fetch!(
-            &app.state.db,
-            (String,),
-            fetch_all,
-            "SELECT body FROM wa_outbox WHERE id = $1".to_owned(),
-            format!("{wamid}:0")
-        )
-        .unwrap();
-        if let Some((body,)) = rows.first() {
-            let sent: serde_json::Value = serde_json::from_str(body).unwrap();
-            return sent["text"]["body"].as_str().unwrap_or_default().to_owned();
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("no answer to {text:?}");
+    let at = *app.clock.lock().unwrap();
+    let body = wa::envelope((OWNER, "Dueña"), wamid, wa::text(text), at);
+    app.deliver(body, Some(SECRET)).await;
+    app.answer_to(wamid).await["text"]["body"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 fn no_redirects() -> reqwest::Client {

@@ -11,7 +11,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Backend, TestApp, spawn};
+use common::{Backend, TestApp, spawn, wa};
 use domain::accommodation::{AccommodationCommand, Channel, PlaceHold};
 use domain::guest::GuestProfileRecorded;
 use domain::{AccommodationId, DomainEvent, GuestEvent, ReservationCode, ReservationId, StayDates};
@@ -251,10 +251,7 @@ async fn pay_deposit(
     payment_id: &str,
     notification_id: u64,
 ) {
-    eventually("the hold in the read model", || async {
-        status(app, code).await["status"] == "held"
-    })
-    .await;
+    until_status(app, code, "held").await;
     let deposit: f64 = status(app, code).await["deposit"]
         .as_str()
         .unwrap()
@@ -476,10 +473,7 @@ async fn a_hold_gets_one_link_and_a_payment_notified_three_times_confirms_once()
         assert_eq!(notify(&app, "555", 9002).await.status, 200);
         assert_eq!(inbox_rows(&app).await, 2, "{backend:?}");
 
-        eventually("the confirmation", || async {
-            status(&app, &code).await["status"] == "confirmed"
-        })
-        .await;
+        until_status(&app, &code, "confirmed").await;
         eventually("both notifications handled", || async {
             let rows: Vec<(String,)> = eventstore::db_fetch!(
                 &app.state.db,
@@ -674,10 +668,7 @@ async fn an_admin_cancellation_refunds_what_the_policy_gives_back() {
         let deposit: f64 = held.body["deposit"].as_str().unwrap().parse().unwrap();
         serve_payment(&server, payment("999", "approved", &reservation, deposit)).await;
         assert_eq!(notify(&app, "999", 9901).await.status, 200);
-        eventually("the confirmation", || async {
-            status(&app, &code).await["status"] == "confirmed"
-        })
-        .await;
+        until_status(&app, &code, "confirmed").await;
 
         Mock::given(method("POST"))
             .and(path("/v1/payments/999/refunds"))
@@ -779,10 +770,7 @@ async fn the_sandbox_confirms_a_booking_without_credentials() {
             )
             .await;
         assert_eq!(paid.status, 202, "{:?}", paid.body);
-        eventually("the sandbox confirmation", || async {
-            status(&app, &code).await["status"] == "confirmed"
-        })
-        .await;
+        until_status(&app, &code, "confirmed").await;
         let bad = app
             .post(
                 "/v1/admin/sandbox/payments",
@@ -860,6 +848,28 @@ async fn a_link_is_made_when_mercado_pago_recovers_and_the_hold_extended_once() 
     }
 }
 
+/// Waits until the reservation `code` reads `wanted` in the read model.
+async fn until_status(app: &TestApp, code: &str, wanted: &str) {
+    eventually(&format!("{code} {wanted}"), || async {
+        status(app, code).await["status"] == wanted
+    })
+    .await;
+}
+
+/// Waits until the guest has been told `text` exactly `times` times.
+async fn until_told(app: &TestApp, text: &str, times: usize) {
+    let what = format!("the guest told {text:?} {times} times");
+    eventually(&what, || async { told(app, text).await == times }).await;
+}
+
+/// Waits until a message to the owner satisfies `said`.
+async fn until_owner_told(app: &TestApp, what: &str, said: impl Fn(&str) -> bool) {
+    eventually(what, || async {
+        messages_to(app, OWNER).await.iter().any(|m| said(m))
+    })
+    .await;
+}
+
 /// Messages the guest got that contain `text`.
 async fn told(app: &TestApp, text: &str) -> usize {
     guest_messages(app)
@@ -888,17 +898,14 @@ async fn after_a_pass_at(app: &TestApp, by: chrono::Duration) {
 async fn an_unpaid_whatsapp_hold_is_reminded_once_and_its_lapse_told() {
     for backend in [Backend::Sqlite, Backend::Postgres] {
         let (_server, app, _, _, code) = whatsapp_guest_holding(backend, 10, 12).await;
-        eventually("the payment link", || async {
-            told(&app, "Para confirmar la reserva").await == 1
-        })
-        .await;
+        until_told(&app, "Para confirmar la reserva", 1).await;
         // Half of its 30 minutes gone: too early.
         after_a_pass(&app, 15).await;
         assert_eq!(told(&app, REMINDER).await, 0, "{backend:?}");
 
         // In its last ten minutes.
         app.advance(chrono::Duration::minutes(6));
-        eventually("the reminder", || async { told(&app, REMINDER).await == 1 }).await;
+        until_told(&app, REMINDER, 1).await;
         let reminder = guest_messages(&app)
             .await
             .into_iter()
@@ -911,10 +918,7 @@ async fn an_unpaid_whatsapp_hold_is_reminded_once_and_its_lapse_told() {
         assert_eq!(told(&app, REMINDER).await, 1, "{backend:?}: reminded once");
 
         app.advance(chrono::Duration::minutes(8));
-        eventually("the lapse told", || async {
-            told(&app, "venció porque no nos llegó la seña").await == 1
-        })
-        .await;
+        until_told(&app, "venció porque no nos llegó la seña", 1).await;
         assert_eq!(status(&app, &code).await["status"], "expired");
     }
 }
@@ -924,10 +928,7 @@ async fn an_unpaid_whatsapp_hold_is_reminded_once_and_its_lapse_told() {
 async fn a_whatsapp_guest_is_told_when_the_owner_cancels() {
     for backend in [Backend::Sqlite, Backend::Postgres] {
         let (_server, app, _, _, code) = whatsapp_guest_holding(backend, 10, 12).await;
-        eventually("the hold in the read model", || async {
-            status(&app, &code).await["status"] == "held"
-        })
-        .await;
+        until_status(&app, &code, "held").await;
         let cancelled = cancel_as_owner(&app, &code, "mantenimiento").await;
         assert_eq!(cancelled.status, 200, "{:?}", cancelled.body);
         eventually("the guest told", || async {
@@ -972,21 +973,15 @@ async fn a_confirmed_guest_is_told_the_house_times_and_the_way_there() {
         );
         // Asked "where, when" in the chat: the cabin's own times, not the way there yet.
         guest_taps(&app, "wamid.where", "help:location").await;
-        eventually("the house times", || async {
-            told(
-                &app,
-                "La entrada es desde las 15:30 y la salida hasta las 10:00",
-            )
-            .await
-                == 1
-        })
+        until_told(
+            &app,
+            "La entrada es desde las 15:30 y la salida hasta las 10:00",
+            1,
+        )
         .await;
         assert_eq!(told(&app, "tranquera").await, 0, "{backend:?}");
         pay_deposit(&app, &server, (&reservation, &code), "4321", 4301).await;
-        eventually("the confirmation", || async {
-            told(&app, "está confirmada").await == 1
-        })
-        .await;
+        until_told(&app, "está confirmada", 1).await;
         let confirmation = guest_messages(&app)
             .await
             .into_iter()
@@ -1001,16 +996,8 @@ async fn a_confirmed_guest_is_told_the_house_times_and_the_way_there() {
             "{confirmation}"
         );
         // With the stay confirmed, "¿cómo llego?" is answered with the way there.
-        guest_sends(
-            &app,
-            "wamid.how",
-            json!({"type": "text", "text": {"body": "¿cómo llego?"}}),
-        )
-        .await;
-        eventually("the way there, asked", || async {
-            told(&app, &format!("📍 Cómo llegar: {way}")).await == 2
-        })
-        .await;
+        guest_sends(&app, "wamid.how", wa::text("¿cómo llego?")).await;
+        until_told(&app, &format!("📍 Cómo llegar: {way}"), 2).await;
         // What is left to pay after the deposit: told, shown with the reservation and on the
         // page the guest comes back to from Mercado Pago.
         let balance = balance_after_deposit(&app, &code).await;
@@ -1047,10 +1034,7 @@ async fn a_confirmed_guest_is_told_the_house_times_and_the_way_there() {
         .await;
         guest_taps(&app, "wamid.one", &format!("res:{code}")).await;
         let detail = format!("saldo a pagar al llegar: {balance}");
-        eventually("the reservation shown", || async {
-            told(&app, &detail).await == 1
-        })
-        .await;
+        until_told(&app, &detail, 1).await;
     }
 }
 
@@ -1085,10 +1069,7 @@ async fn a_guest_arriving_tomorrow_is_told_the_way_once() {
         let changed = change_cabin(&app, &acc, json!({"directions": "Camino al lago 5"})).await;
         assert_eq!(changed.status, 200, "{:?}", changed.body);
         pay_deposit(&app, &server, (&reservation, &code), "5511", 5501).await;
-        eventually("the confirmation", || async {
-            status(&app, &code).await["status"] == "confirmed"
-        })
-        .await;
+        until_status(&app, &code, "confirmed").await;
         tokio::time::sleep(Duration::from_millis(1500)).await;
         assert_eq!(told(&app, TOMORROW).await, 0, "{backend:?}: days ahead");
 
@@ -1103,10 +1084,7 @@ async fn a_guest_arriving_tomorrow_is_told_the_way_once() {
         assert_eq!(told(&app, TOMORROW).await, 0, "{backend:?}: before 10:00");
 
         app.advance(chrono::Duration::minutes(90));
-        eventually("the day-before message", || async {
-            told(&app, TOMORROW).await == 1
-        })
-        .await;
+        until_told(&app, TOMORROW, 1).await;
         let message = guest_messages(&app)
             .await
             .into_iter()
@@ -1171,53 +1149,20 @@ async fn a_guest_arriving_tomorrow_is_told_the_way_once() {
             .and_utc();
         let now = *app.clock.lock().unwrap();
         after_a_pass_at(&app, half_past_ten - now).await;
-        eventually("the day-before message for the new nights", || async {
-            told(&app, TOMORROW).await == 2
-        })
-        .await;
+        until_told(&app, TOMORROW, 2).await;
     }
 }
 
 /// The guest taps a button in WhatsApp.
 async fn guest_taps(app: &TestApp, wamid: &str, id: &str) {
-    guest_sends(
-        app,
-        wamid,
-        json!({"type": "interactive", "interactive": {"type": "button_reply",
-            "button_reply": {"id": id, "title": "…"}}}),
-    )
-    .await;
+    guest_sends(app, wamid, wa::tap(id)).await;
 }
 
 /// The guest sends `message` (its `type` and content) in WhatsApp: an unsigned delivery, as
 /// these tests set no app secret.
 async fn guest_sends(app: &TestApp, wamid: &str, message: Value) {
-    sends(app, (GUEST, "Ana Pérez"), wamid, message).await;
-}
-
-/// `message` delivered from `wa_id`, whose profile says `name`.
-async fn sends(app: &TestApp, (wa_id, name): (&str, &str), wamid: &str, message: Value) {
-    let mut message = message;
-    message["from"] = json!(wa_id);
-    message["id"] = json!(wamid);
-    message["timestamp"] = json!(app.clock.lock().unwrap().timestamp().to_string());
-    let delivery = json!({
-        "object": "whatsapp_business_account",
-        "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
-            "messaging_product": "whatsapp",
-            "metadata": {"display_phone_number": "5491100000000", "phone_number_id": "123"},
-            "contacts": [{"profile": {"name": name}, "wa_id": wa_id}],
-            "messages": [message]
-        }}]}]
-    });
-    let r = app
-        .send(
-            app.http
-                .post(format!("{}/webhooks/whatsapp", app.base))
-                .json(&delivery),
-        )
+    app.whatsapp_from((GUEST, "Ana Pérez"), wamid, message)
         .await;
-    assert_eq!(r.status, 200, "{:?}", r.body);
 }
 
 /// A guest cancelling a paid stay from WhatsApp is told first what the cabin's policy gives
@@ -1229,10 +1174,7 @@ async fn a_guest_cancelling_a_paid_stay_is_told_the_refund_first() {
         // Ten days before arrival under the default (moderate) policy: half back.
         let (server, app, _, reservation, code) = whatsapp_guest_holding(backend, 10, 12).await;
         pay_deposit(&app, &server, (&reservation, &code), "6161", 6101).await;
-        eventually("the confirmation", || async {
-            status(&app, &code).await["status"] == "confirmed"
-        })
-        .await;
+        until_status(&app, &code, "confirmed").await;
         let owner_told = |what: &'static str| {
             let app = &app;
             async move {
@@ -1268,10 +1210,7 @@ async fn a_guest_cancelling_a_paid_stay_is_told_the_refund_first() {
             .await;
 
         guest_taps(&app, "wamid.c1", &format!("res-cancel:{code}")).await;
-        eventually("the terms", || async {
-            told(&app, "te devolvemos").await == 1
-        })
-        .await;
+        until_told(&app, "te devolvemos", 1).await;
         let terms = guest_messages(&app)
             .await
             .into_iter()
@@ -1285,10 +1224,7 @@ async fn a_guest_cancelling_a_paid_stay_is_told_the_refund_first() {
         );
 
         guest_taps(&app, "wamid.c2", &format!("res-cancel-yes:{code}")).await;
-        eventually("the cancellation", || async {
-            status(&app, &code).await["status"] == "cancelled"
-        })
-        .await;
+        until_status(&app, &code, "cancelled").await;
         let deposit: f64 = status(&app, &code).await["deposit"]
             .as_str()
             .unwrap()
@@ -1309,10 +1245,7 @@ async fn a_guest_cancelling_a_paid_stay_is_told_the_refund_first() {
         .await;
         // Told of the refund once it is made, and not told a second time of the cancellation
         // they asked for themselves (the bot answered them already).
-        eventually("the refund told", || async {
-            told(&app, "Te devolvimos").await == 1
-        })
-        .await;
+        until_told(&app, "Te devolvimos", 1).await;
         assert_eq!(told(&app, "fue cancelada").await, 0, "{backend:?}");
         eventually("the owner told of the cancellation", || async {
             owner_told("El huésped canceló").await.len() == 1
@@ -1334,10 +1267,7 @@ async fn the_balance_paid_on_arrival_is_recorded_by_hand() {
     for backend in [Backend::Sqlite, Backend::Postgres] {
         let (server, app, _, reservation, code) = whatsapp_guest_holding(backend, 3, 5).await;
         let path = format!("/v1/admin/reservations/{code}/payments");
-        eventually("the hold in the read model", || async {
-            status(&app, &code).await["status"] == "held"
-        })
-        .await;
+        until_status(&app, &code, "held").await;
         let balance = balance_after_deposit(&app, &code).await;
         let cash = json!({"amount": balance.amount().to_string(), "method": "efectivo",
                           "payment_reference": "recibo 0042"});
@@ -1349,10 +1279,7 @@ async fn the_balance_paid_on_arrival_is_recorded_by_hand() {
         assert!(early.content_type.starts_with("application/problem+json"));
 
         pay_deposit(&app, &server, (&reservation, &code), "7711", 7701).await;
-        eventually("the confirmation", || async {
-            status(&app, &code).await["status"] == "confirmed"
-        })
-        .await;
+        until_status(&app, &code, "confirmed").await;
         let recorded = app.post(&path, Some(&app.admin), cash.clone()).await;
         assert_eq!(recorded.status, 200, "{:?}", recorded.body);
         assert_eq!(recorded.body["event"], "ManualPaymentRecorded");
@@ -1428,22 +1355,13 @@ async fn a_guest_pays_the_balance_online() {
     for backend in [Backend::Sqlite, Backend::Postgres] {
         let (server, app, _, reservation, code) = whatsapp_guest_holding(backend, 5, 7).await;
         pay_deposit(&app, &server, (&reservation, &code), "8811", 8801).await;
-        eventually("the confirmation", || async {
-            told(&app, "está confirmada").await == 1
-        })
-        .await;
+        until_told(&app, "está confirmada", 1).await;
         let balance = balance_after_deposit(&app, &code).await;
 
         guest_taps(&app, "wamid.pay1", "help:pay").await;
         let owed = format!("saldo de {balance}");
-        eventually("the link asked for", || async {
-            told(&app, "te mando el link en un momento").await == 1
-        })
-        .await;
-        eventually("the balance link", || async {
-            told(&app, &format!("el saldo es de {balance}")).await == 1
-        })
-        .await;
+        until_told(&app, "te mando el link en un momento", 1).await;
+        until_told(&app, &format!("el saldo es de {balance}"), 1).await;
         let link = guest_messages(&app)
             .await
             .into_iter()
@@ -1452,10 +1370,7 @@ async fn a_guest_pays_the_balance_online() {
         assert!(link.contains("pref_id=pref-any"), "{backend:?}: {link}");
         // Asked again, the same link comes as a button at once, and no second one is made.
         guest_taps(&app, "wamid.pay2", "help:pay").await;
-        eventually("the button", || async {
-            told(&app, "Podés pagarlo ahora o al llegar").await == 1
-        })
-        .await;
+        until_told(&app, "Podés pagarlo ahora o al llegar", 1).await;
         assert_eq!(told(&app, &owed).await, 2, "{backend:?}");
         let balance_links = server
             .received_requests()
@@ -1472,20 +1387,14 @@ async fn a_guest_pays_the_balance_online() {
         let amount: f64 = balance.amount().to_string().parse().unwrap();
         serve_payment(&server, payment("8822", "approved", &reservation, amount)).await;
         assert_eq!(notify(&app, "8822", 8802).await.status, 200);
-        eventually("the balance paid", || async {
-            told(&app, "La estadía quedó paga").await == 1
-        })
-        .await;
+        until_told(&app, "La estadía quedó paga", 1).await;
         assert_eq!(
             status(&app, &code).await["balance_due"],
             "0.00",
             "{backend:?}"
         );
-        eventually("the owner told", || async {
-            messages_to(&app, OWNER)
-                .await
-                .iter()
-                .any(|m| m.contains(&format!("entró un pago de {balance}")))
+        until_owner_told(&app, "the owner told", |m| {
+            m.contains(&format!("entró un pago de {balance}"))
         })
         .await;
     }
@@ -1500,19 +1409,13 @@ async fn the_owner_moves_a_paid_stay_and_the_guest_is_told() {
         let (server, app, acc, reservation, code) = whatsapp_guest_holding(backend, 10, 12).await;
         let path = format!("/v1/admin/reservations/{code}/stay");
         let later = json!({"check_in": app.day(14), "check_out": app.day(17), "guests": 3});
-        eventually("the hold in the read model", || async {
-            status(&app, &code).await["status"] == "held"
-        })
-        .await;
+        until_status(&app, &code, "held").await;
         let early = app.post(&path, Some(&app.admin), later.clone()).await;
         assert_eq!(early.status, 409, "{backend:?}: a hold's nights are fixed");
         assert!(early.content_type.starts_with("application/problem+json"));
 
         pay_deposit(&app, &server, (&reservation, &code), "8811", 8801).await;
-        eventually("the confirmation", || async {
-            status(&app, &code).await["status"] == "confirmed"
-        })
-        .await;
+        until_status(&app, &code, "confirmed").await;
         let before = status(&app, &code).await;
         let other = app.hold(&acc, 20, 22).await;
         assert_eq!(other.status, 201, "{:?}", other.body);
@@ -1635,10 +1538,7 @@ async fn the_owner_moves_a_paid_stay_and_the_guest_is_told() {
             .await;
         assert_eq!(unknown.status, 404);
 
-        eventually("the guest told", || async {
-            told(&app, "Cambiamos tu reserva").await == 1
-        })
-        .await;
+        until_told(&app, "Cambiamos tu reserva", 1).await;
         let text = guest_messages(&app)
             .await
             .into_iter()
@@ -1657,10 +1557,7 @@ async fn a_refund_made_by_hand_is_marked_made_and_the_guest_told() {
     for backend in [Backend::Sqlite, Backend::Postgres] {
         let (server, app, _, reservation, code) = whatsapp_guest_holding(backend, 10, 12).await;
         pay_deposit(&app, &server, (&reservation, &code), "6611", 6601).await;
-        eventually("the confirmation", || async {
-            status(&app, &code).await["status"] == "confirmed"
-        })
-        .await;
+        until_status(&app, &code, "confirmed").await;
         let balance = balance_after_deposit(&app, &code).await;
         let cash = app
             .post(
@@ -1752,10 +1649,7 @@ async fn a_refund_made_by_hand_is_marked_made_and_the_guest_told() {
                 && alert().await.is_some_and(|a| a["resolved_at"].is_string())
         })
         .await;
-        eventually("the guest told", || async {
-            told(&app, "Te devolvimos").await == 1
-        })
-        .await;
+        until_told(&app, "Te devolvimos", 1).await;
     }
 }
 
@@ -1767,10 +1661,7 @@ async fn a_refund_made_by_hand_is_marked_made_and_the_guest_told() {
 async fn a_transfer_receipt_sent_as_a_picture_reaches_the_owner() {
     for backend in [Backend::Sqlite, Backend::Postgres] {
         let (_server, app, _, _, code) = whatsapp_guest_holding(backend, 10, 12).await;
-        eventually("the hold in the read model", || async {
-            status(&app, &code).await["status"] == "held"
-        })
-        .await;
+        until_status(&app, &code, "held").await;
         // Meta's shape of an image message (its media id is only ever fetched by a person).
         let picture = json!({"type": "image", "image": {"mime_type": "image/jpeg",
             "sha256": "4654+8g=", "id": "65463453"}});
@@ -1784,10 +1675,7 @@ async fn a_transfer_receipt_sent_as_a_picture_reaches_the_owner() {
                 .count()
         };
         eventually("the owner told", || async { owner_told().await == 1 }).await;
-        eventually("the guest told", || async {
-            told(&app, "Si es el comprobante de la transferencia").await == 1
-        })
-        .await;
+        until_told(&app, "Si es el comprobante de la transferencia", 1).await;
         // The picture itself follows, once, for the sender to fetch from Meta when it goes out.
         let forwards: Vec<Value> = raw_messages_to(&app, OWNER)
             .await
@@ -1811,31 +1699,20 @@ async fn a_transfer_receipt_sent_as_a_picture_reaches_the_owner() {
         guest_sends(
             &app,
             "wamid.transfer-said",
-            json!({"type": "text", "text": {"body": "ya te hice la transferencia!"}}),
+            wa::text("ya te hice la transferencia!"),
         )
         .await;
-        eventually("the owner told of the transfer", || async {
-            messages_to(&app, OWNER).await.iter().any(|m| {
-                m.contains("dice que hizo la transferencia")
-                    && m.contains(&format!("«confirmar {code}»"))
-            })
+        until_owner_told(&app, "the owner told of the transfer", |m| {
+            m.contains("dice que hizo la transferencia")
+                && m.contains(&format!("«confirmar {code}»"))
         })
         .await;
-        eventually("the guest told the owner will check", || async {
-            told(&app, "para que revise la transferencia").await == 1
-        })
-        .await;
+        until_told(&app, "para que revise la transferencia", 1).await;
 
         cancel_as_owner(&app, &code, "el huésped desistió").await;
-        eventually("the cancellation in the read model", || async {
-            status(&app, &code).await["status"] == "cancelled"
-        })
-        .await;
+        until_status(&app, &code, "cancelled").await;
         guest_sends(&app, "wamid.receipt-2", picture).await;
-        eventually("the text-only answer", || async {
-            told(&app, "solo entiendo mensajes de texto").await == 1
-        })
-        .await;
+        until_told(&app, "solo entiendo mensajes de texto", 1).await;
         assert_eq!(owner_told().await, 1, "{backend:?}");
     }
 }
@@ -1847,10 +1724,7 @@ async fn a_transfer_receipt_sent_as_a_picture_reaches_the_owner() {
 async fn a_transfer_the_owner_confirms_by_hand_is_told_to_the_guest() {
     for backend in [Backend::Sqlite, Backend::Postgres] {
         let (_server, app, _, _, code) = whatsapp_guest_holding(backend, 10, 12).await;
-        eventually("the hold in the read model", || async {
-            status(&app, &code).await["status"] == "held"
-        })
-        .await;
+        until_status(&app, &code, "held").await;
         let deposit = status(&app, &code).await["deposit"].clone();
         let confirmed = app
             .post(
@@ -1860,10 +1734,7 @@ async fn a_transfer_the_owner_confirms_by_hand_is_told_to_the_guest() {
             )
             .await;
         assert_eq!(confirmed.status, 200, "{backend:?}: {:?}", confirmed.body);
-        eventually("the guest told", || async {
-            told(&app, &format!("la reserva {code} está confirmada")).await == 1
-        })
-        .await;
+        until_told(&app, &format!("la reserva {code} está confirmada"), 1).await;
         assert!(
             !messages_to(&app, OWNER)
                 .await
@@ -1918,14 +1789,8 @@ async fn a_transfer_confirmed_after_the_hold_lapsed_is_honoured_while_the_nights
         );
         assert_eq!(late.body["status"], "confirmed", "{backend:?}");
         assert_eq!(late.body["paid"], deposit, "{backend:?}");
-        eventually("the guest told", || async {
-            told(&app, "llegó después del vencimiento").await == 1
-        })
-        .await;
-        eventually("confirmed in the read model", || async {
-            status(&app, &code).await["status"] == "confirmed"
-        })
-        .await;
+        until_told(&app, "llegó después del vencimiento", 1).await;
+        until_status(&app, &code, "confirmed").await;
         // Told again (a retry): the same answer, nothing new.
         let again = confirm(code.clone()).await;
         assert_eq!(again.status, 200, "{backend:?}: {:?}", again.body);
@@ -1965,59 +1830,36 @@ async fn a_receipt_for_a_hold_that_just_lapsed_still_reaches_the_owner() {
     for backend in [Backend::Sqlite, Backend::Postgres] {
         let (_server, app, _, _, code) = whatsapp_guest_holding(backend, 10, 12).await;
         after_a_pass(&app, 31).await;
-        eventually("the hold lapsed", || async {
-            status(&app, &code).await["status"] == "expired"
-        })
-        .await;
+        until_status(&app, &code, "expired").await;
         // The lapse's message says where a transfer made in time goes.
-        eventually("the lapse told", || async {
-            told(
-                &app,
-                "Si ya la pagaste por transferencia, mandame el comprobante",
-            )
-            .await
-                == 1
-        })
-        .await;
-        let picture = json!({"type": "image", "image": {"mime_type": "image/jpeg",
-            "id": "65463453"}});
-        guest_sends(&app, "wamid.late-receipt", picture.clone()).await;
-        eventually("the owner told", || async {
-            messages_to(&app, OWNER).await.iter().any(|m| {
-                m.contains("comprobante")
-                    && m.contains(&format!("{code} (venció)"))
-                    && m.contains("se confirma igual si las noches siguen libres")
-                    && m.contains(&format!("«confirmar {code}»"))
-            })
-        })
-        .await;
-        eventually("the guest told", || async {
-            told(&app, "Si es el comprobante de la transferencia").await == 1
-        })
-        .await;
-        // "Ya pagué" now hears of the lapse, not that everything is paid.
-        guest_sends(
+        until_told(
             &app,
-            "wamid.said-paid",
-            json!({"type": "text", "text": {"body": "ya pagué"}}),
+            "Si ya la pagaste por transferencia, mandame el comprobante",
+            1,
         )
         .await;
-        eventually("the lapse told again", || async {
-            told(
-                &app,
-                &format!("Tu reserva {code} venció antes de que llegara la seña"),
-            )
-            .await
-                == 1
+        let picture = wa::picture("65463453");
+        guest_sends(&app, "wamid.late-receipt", picture.clone()).await;
+        until_owner_told(&app, "the owner told", |m| {
+            m.contains("comprobante")
+                && m.contains(&format!("{code} (venció)"))
+                && m.contains("se confirma igual si las noches siguen libres")
+                && m.contains(&format!("«confirmar {code}»"))
         })
+        .await;
+        until_told(&app, "Si es el comprobante de la transferencia", 1).await;
+        // "Ya pagué" now hears of the lapse, not that everything is paid.
+        guest_sends(&app, "wamid.said-paid", wa::text("ya pagué")).await;
+        until_told(
+            &app,
+            &format!("Tu reserva {code} venció antes de que llegara la seña"),
+            1,
+        )
         .await;
 
         after_a_pass(&app, 49 * 60).await;
         guest_sends(&app, "wamid.much-later", picture).await;
-        eventually("the text-only answer", || async {
-            told(&app, "solo entiendo mensajes de texto").await == 1
-        })
-        .await;
+        until_told(&app, "solo entiendo mensajes de texto", 1).await;
         assert_eq!(
             told(&app, "Si es el comprobante de la transferencia").await,
             1,
@@ -2034,16 +1876,8 @@ async fn a_receipt_for_a_hold_that_just_lapsed_still_reaches_the_owner() {
 async fn the_owner_confirms_a_transfer_from_their_whatsapp() {
     for backend in [Backend::Sqlite, Backend::Postgres] {
         let (_server, app, _, _, code) = whatsapp_guest_holding(backend, 10, 12).await;
-        eventually("the hold in the read model", || async {
-            status(&app, &code).await["status"] == "held"
-        })
-        .await;
-        guest_sends(
-            &app,
-            "wamid.receipt",
-            json!({"type": "image", "image": {"mime_type": "image/jpeg", "id": "65463453"}}),
-        )
-        .await;
+        until_status(&app, &code, "held").await;
+        guest_sends(&app, "wamid.receipt", wa::picture("65463453")).await;
         let button = format!("owner-confirm:{code}");
         eventually("the alert with its button", || async {
             raw_messages_to(&app, OWNER).await.iter().any(|b| {
@@ -2053,14 +1887,11 @@ async fn the_owner_confirms_a_transfer_from_their_whatsapp() {
         })
         .await;
         let owner = (OWNER, "Dueña");
-        let tap = json!({"type": "interactive", "interactive": {"type": "button_reply",
-            "button_reply": {"id": button, "title": "Confirmar seña"}}});
-        sends(&app, owner, "wamid.owner-1", tap.clone()).await;
-        eventually("the owner told it is done", || async {
-            messages_to(&app, OWNER).await.iter().any(|m| {
-                m.contains(&format!("✅ Listo: la reserva {code} quedó confirmada"))
-                    && m.contains("Saldo a cobrar al llegar: $ ")
-            })
+        let tap = wa::tap(&button);
+        app.whatsapp_from(owner, "wamid.owner-1", tap.clone()).await;
+        until_owner_told(&app, "the owner told it is done", |m| {
+            m.contains(&format!("✅ Listo: la reserva {code} quedó confirmada"))
+                && m.contains("Saldo a cobrar al llegar: $ ")
         })
         .await;
         eventually("confirmed with its deposit", || async {
@@ -2068,19 +1899,11 @@ async fn the_owner_confirms_a_transfer_from_their_whatsapp() {
             now["status"] == "confirmed" && now["amount_paid"] == now["deposit"]
         })
         .await;
-        eventually("the guest told", || async {
-            told(&app, &format!("la reserva {code} está confirmada")).await == 1
-        })
-        .await;
+        until_told(&app, &format!("la reserva {code} está confirmada"), 1).await;
 
-        sends(&app, owner, "wamid.owner-2", tap).await;
-        sends(
-            &app,
-            owner,
-            "wamid.owner-3",
-            json!({"type": "text", "text": {"body": "confirmar ZZZZ999"}}),
-        )
-        .await;
+        app.whatsapp_from(owner, "wamid.owner-2", tap).await;
+        app.whatsapp_from(owner, "wamid.owner-3", wa::text("confirmar ZZZZ999"))
+            .await;
         eventually("each answered", || async {
             let said = messages_to(&app, OWNER).await;
             said.iter()
@@ -2091,20 +1914,9 @@ async fn the_owner_confirms_a_transfer_from_their_whatsapp() {
         })
         .await;
         // Anything else from the owner's phone is the conversation, as for anyone trying it.
-        sends(
-            &app,
-            owner,
-            "wamid.owner-4",
-            json!({"type": "text", "text": {"body": "hola"}}),
-        )
-        .await;
-        eventually("the bot's menu", || async {
-            messages_to(&app, OWNER)
-                .await
-                .iter()
-                .any(|m| m.contains("¡Hola!"))
-        })
-        .await;
+        app.whatsapp_from(owner, "wamid.owner-4", wa::text("hola"))
+            .await;
+        until_owner_told(&app, "the bot's menu", |m| m.contains("¡Hola!")).await;
         assert_eq!(
             told(&app, "está confirmada").await,
             1,
@@ -2120,69 +1932,46 @@ async fn the_owner_confirms_a_transfer_from_their_whatsapp() {
 async fn a_refund_owed_by_hand_is_told_to_the_owner_and_marked_made_from_their_whatsapp() {
     for backend in [Backend::Sqlite, Backend::Postgres] {
         let (_server, app, _, _, code) = whatsapp_guest_holding(backend, 40, 42).await;
-        eventually("the hold in the read model", || async {
-            status(&app, &code).await["status"] == "held"
-        })
-        .await;
+        until_status(&app, &code, "held").await;
         let owner = (OWNER, "Dueña");
-        sends(
-            &app,
+        app.whatsapp_from(
             owner,
             "wamid.owner-confirm",
-            json!({"type": "text", "text": {"body": format!("confirmar {code}")}}),
+            wa::text(format!("confirmar {code}")),
         )
         .await;
-        eventually("confirmed by hand", || async {
-            status(&app, &code).await["status"] == "confirmed"
-        })
-        .await;
+        until_status(&app, &code, "confirmed").await;
 
         guest_taps(&app, "wamid.c1", &format!("res-cancel:{code}")).await;
-        eventually("the terms", || async {
-            told(&app, "te devolvemos").await == 1
-        })
-        .await;
+        until_told(&app, "te devolvemos", 1).await;
         guest_taps(&app, "wamid.c2", &format!("res-cancel-yes:{code}")).await;
-        eventually("the owner told what to give back", || async {
-            messages_to(&app, OWNER).await.iter().any(|m| {
-                m.contains(&format!("El huésped canceló la reserva {code}"))
-                    && m.contains("te toca devolvérselo vos")
-                    && m.contains(&format!("«devuelto {code}»"))
-            })
+        until_owner_told(&app, "the owner told what to give back", |m| {
+            m.contains(&format!("El huésped canceló la reserva {code}"))
+                && m.contains("te toca devolvérselo vos")
+                && m.contains(&format!("«devuelto {code}»"))
         })
         .await;
 
-        sends(
-            &app,
+        app.whatsapp_from(
             owner,
             "wamid.owner-refunded",
-            json!({"type": "text", "text": {"body": format!("devuelto {code}")}}),
+            wa::text(format!("devuelto {code}")),
         )
         .await;
-        eventually("the owner answered", || async {
-            messages_to(&app, OWNER)
-                .await
-                .iter()
-                .any(|m| m.contains("✅ Anotado: le devolviste $ "))
+        until_owner_told(&app, "the owner answered", |m| {
+            m.contains("✅ Anotado: le devolviste $ ")
         })
         .await;
-        eventually("the guest told", || async {
-            told(&app, "Te devolvimos $ ").await == 1
-        })
-        .await;
+        until_told(&app, "Te devolvimos $ ", 1).await;
         // Said again: nothing is owed any more.
-        sends(
-            &app,
+        app.whatsapp_from(
             owner,
             "wamid.owner-refunded-again",
-            json!({"type": "text", "text": {"body": format!("devuelto {code}")}}),
+            wa::text(format!("devuelto {code}")),
         )
         .await;
-        eventually("nothing left", || async {
-            messages_to(&app, OWNER)
-                .await
-                .iter()
-                .any(|m| m.contains("no tiene devoluciones a mano pendientes"))
+        until_owner_told(&app, "nothing left", |m| {
+            m.contains("no tiene devoluciones a mano pendientes")
         })
         .await;
         assert_eq!(told(&app, "Te devolvimos").await, 1, "{backend:?}");
@@ -2197,29 +1986,14 @@ async fn a_refund_owed_by_hand_is_told_to_the_owner_and_marked_made_from_their_w
 async fn the_owner_asks_for_the_agenda_and_records_the_balance_from_their_whatsapp() {
     for backend in [Backend::Sqlite, Backend::Postgres] {
         let (_server, app, _, _, code) = whatsapp_guest_holding(backend, 5, 7).await;
-        eventually("the hold in the read model", || async {
-            status(&app, &code).await["status"] == "held"
-        })
-        .await;
+        until_status(&app, &code, "held").await;
         let owner = (OWNER, "Dueña");
-        let says = |wamid: &'static str, body: String| {
-            sends(
-                &app,
-                owner,
-                wamid,
-                json!({"type": "text", "text": {"body": body}}),
-            )
-        };
+        let says =
+            |wamid: &'static str, body: String| app.whatsapp_from(owner, wamid, wa::text(body));
         let answered = |part: String| {
             let app = &app;
             async move {
-                eventually("the owner's answer", || async {
-                    messages_to(app, OWNER)
-                        .await
-                        .iter()
-                        .any(|m| m.contains(&part))
-                })
-                .await;
+                until_owner_told(app, "the owner's answer", |m| m.contains(&part)).await;
                 messages_to(app, OWNER)
                     .await
                     .into_iter()
@@ -2237,10 +2011,7 @@ async fn the_owner_asks_for_the_agenda_and_records_the_balance_from_their_whatsa
             "{backend:?}: {waiting}"
         );
         says("wamid.confirm", format!("confirmar {code}")).await;
-        eventually("confirmed by hand", || async {
-            status(&app, &code).await["status"] == "confirmed"
-        })
-        .await;
+        until_status(&app, &code, "confirmed").await;
 
         says("wamid.agenda-1", "agenda".into()).await;
         says("wamid.agenda-week", "agenda de la semana".into()).await;
@@ -2301,11 +2072,8 @@ async fn the_owner_asks_for_the_agenda_and_records_the_balance_from_their_whatsa
         says("wamid.again", format!("cobrado {code}")).await;
         answered(format!("La reserva {code} ya está pagada")).await;
         says("wamid.agenda-3", "agenda".into()).await;
-        eventually("the agenda says it is paid", || async {
-            messages_to(&app, OWNER)
-                .await
-                .iter()
-                .any(|m| m.contains("Llegan:") && m.contains(&format!("reserva {code}, pagada")))
+        until_owner_told(&app, "the agenda says it is paid", |m| {
+            m.contains("Llegan:") && m.contains(&format!("reserva {code}, pagada"))
         })
         .await;
         let payments = app
@@ -2327,7 +2095,7 @@ async fn the_owner_asks_for_the_agenda_and_records_the_balance_from_their_whatsa
 /// The owner writes `body` (as message `wamid`) from their WhatsApp; the bot's answer to it
 /// (replies are keyed by the message's id).
 async fn owner_says(app: &TestApp, wamid: String, body: String) -> String {
-    owner_sends(app, wamid, json!({"type": "text", "text": {"body": body}})).await["text"]["body"]
+    owner_sends(app, wamid, wa::text(body)).await["text"]["body"]
         .as_str()
         .unwrap_or_default()
         .to_owned()
@@ -2336,23 +2104,8 @@ async fn owner_says(app: &TestApp, wamid: String, body: String) -> String {
 /// The owner sends `message` (as message `wamid`) from their WhatsApp; the bot's answer to it,
 /// as sent.
 async fn owner_sends(app: &TestApp, wamid: String, message: Value) -> Value {
-    let body = message.to_string();
-    sends(app, (OWNER, "Dueña"), &wamid, message).await;
-    for _ in 0..600 {
-        let rows: Vec<(String,)> = eventstore::db_fetch!(
-            &app.state.db,
-            (String,),
-            fetch_all,
-            "SELECT body FROM wa_outbox WHERE id = $1".to_owned(),
-            format!("{wamid}:0")
-        )
-        .unwrap();
-        if let Some((answer,)) = rows.first() {
-            return serde_json::from_str(answer).unwrap();
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting for the answer to {body}");
+    app.whatsapp_from((OWNER, "Dueña"), &wamid, message).await;
+    app.answer_to(&wamid).await
 }
 
 /// The owner cancels a paid stay from their WhatsApp: first they are asked, with what the
@@ -2365,10 +2118,7 @@ async fn the_owner_cancels_a_reservation_from_their_whatsapp() {
     for backend in [Backend::Sqlite, Backend::Postgres] {
         let (server, app, acc, reservation, code) = whatsapp_guest_holding(backend, 40, 42).await;
         pay_deposit(&app, &server, (&reservation, &code), "7711", 7701).await;
-        eventually("confirmed", || async {
-            status(&app, &code).await["status"] == "confirmed"
-        })
-        .await;
+        until_status(&app, &code, "confirmed").await;
         let paid_on = |code: String| {
             let app = &app;
             async move {
@@ -2381,7 +2131,7 @@ async fn the_owner_cancels_a_reservation_from_their_whatsapp() {
         let asked = owner_sends(
             &app,
             "wamid.cancel-1".into(),
-            json!({"type": "text", "text": {"body": format!("cancelá la {code}")}}),
+            wa::text(format!("cancelá la {code}")),
         )
         .await;
         let question = asked["interactive"]["body"]["text"]
@@ -2406,8 +2156,7 @@ async fn the_owner_cancels_a_reservation_from_their_whatsapp() {
             "{backend:?}: asked only"
         );
 
-        let tap = json!({"type": "interactive", "interactive": {"type": "button_reply",
-            "button_reply": {"id": button, "title": "Sí, cancelar"}}});
+        let tap = wa::tap(&button);
         let done = owner_sends(&app, "wamid.cancel-2".into(), tap.clone()).await;
         assert_eq!(
             done["text"]["body"],
@@ -2432,15 +2181,12 @@ async fn the_owner_cancels_a_reservation_from_their_whatsapp() {
         // reason of their own, gives it all back.
         let (soon_id, soon) = whatsapp_hold(&app, &acc, 3, 5).await;
         pay_deposit(&app, &server, (&soon_id, &soon), "7712", 7702).await;
-        eventually("the second stay confirmed", || async {
-            status(&app, &soon).await["status"] == "confirmed"
-        })
-        .await;
+        until_status(&app, &soon, "confirmed").await;
         let soon_paid = paid_on(soon.clone()).await;
         let asked = owner_sends(
             &app,
             "wamid.cancel-soon".into(),
-            json!({"type": "text", "text": {"body": format!("cancelar {soon}")}}),
+            wa::text(format!("cancelar {soon}")),
         )
         .await;
         let question = asked["interactive"]["body"]["text"]
@@ -2457,13 +2203,7 @@ async fn the_owner_cancels_a_reservation_from_their_whatsapp() {
             all.as_str(),
             "{backend:?}"
         );
-        let done = owner_sends(
-            &app,
-            "wamid.cancel-soon-all".into(),
-            json!({"type": "interactive", "interactive": {"type": "button_reply",
-                "button_reply": {"id": all, "title": "Devolver todo"}}}),
-        )
-        .await;
+        let done = owner_sends(&app, "wamid.cancel-soon-all".into(), wa::tap(&all)).await;
         assert_eq!(
             done["text"]["body"],
             format!("✅ Cancelé la reserva {soon}. Mercado Pago le devuelve {soon_paid}."),
@@ -2476,14 +2216,11 @@ async fn the_owner_cancels_a_reservation_from_their_whatsapp() {
         .await;
 
         let (_, unpaid) = whatsapp_hold(&app, &acc, 50, 52).await;
-        eventually("the second hold in the read model", || async {
-            status(&app, &unpaid).await["status"] == "held"
-        })
-        .await;
+        until_status(&app, &unpaid, "held").await;
         let asked = owner_sends(
             &app,
             "wamid.cancel-4".into(),
-            json!({"type": "text", "text": {"body": format!("cancelar {unpaid}")}}),
+            wa::text(format!("cancelar {unpaid}")),
         )
         .await;
         assert!(
@@ -2504,10 +2241,7 @@ async fn the_owner_cancels_a_reservation_from_their_whatsapp() {
             format!("✅ Cancelé la reserva {unpaid}."),
             "{backend:?}"
         );
-        eventually("the hold cancelled", || async {
-            status(&app, &unpaid).await["status"] == "cancelled"
-        })
-        .await;
+        until_status(&app, &unpaid, "cancelled").await;
     }
 }
 
@@ -2518,10 +2252,7 @@ async fn an_owner_cancellation_can_give_everything_back() {
     for backend in [Backend::Sqlite, Backend::Postgres] {
         let (server, app, _, reservation, code) = whatsapp_guest_holding(backend, 3, 5).await;
         pay_deposit(&app, &server, (&reservation, &code), "8811", 8801).await;
-        eventually("confirmed", || async {
-            status(&app, &code).await["status"] == "confirmed"
-        })
-        .await;
+        until_status(&app, &code, "confirmed").await;
         let deposit = status(&app, &code).await["deposit"].clone();
         let path = format!("/v1/admin/reservations/{code}/cancel");
         let wrong = app
@@ -2565,16 +2296,14 @@ async fn the_owner_moves_a_stay_from_their_whatsapp() {
         guest_sends(
             &app,
             "wamid.change",
-            json!({"type": "text", "text": {"body": "quiero cambiar la fecha de mi reserva"}}),
+            wa::text("quiero cambiar la fecha de mi reserva"),
         )
         .await;
-        eventually("the owner put through", || async {
-            messages_to(&app, OWNER).await.iter().any(|m| {
-                m.contains("Escribió: «quiero cambiar la fecha de mi reserva»")
-                    && m.contains(&format!("Sus reservas: {code} (Cabaña del Lago, "))
-                    && m.contains("confirmada")
-                    && m.contains(&format!("«mover {code} del … al …»"))
-            })
+        until_owner_told(&app, "the owner put through", |m| {
+            m.contains("Escribió: «quiero cambiar la fecha de mi reserva»")
+                && m.contains(&format!("Sus reservas: {code} (Cabaña del Lago, "))
+                && m.contains("confirmada")
+                && m.contains(&format!("«mover {code} del … al …»"))
         })
         .await;
         let dm = |days: i64| {
@@ -2588,7 +2317,7 @@ async fn the_owner_moves_a_stay_from_their_whatsapp() {
         let asked = owner_sends(
             &app,
             "wamid.move-1".into(),
-            json!({"type": "text", "text": {"body": format!("mover {code} del {} al {}", dm(24), dm(27))}}),
+            wa::text(format!("mover {code} del {} al {}", dm(24), dm(27))),
         )
         .await;
         let question = asked["interactive"]["body"]["text"]
@@ -2617,8 +2346,7 @@ async fn the_owner_moves_a_stay_from_their_whatsapp() {
             "{backend:?}: asked only"
         );
 
-        let tap = json!({"type": "interactive", "interactive": {"type": "button_reply",
-            "button_reply": {"id": button, "title": "Sí, mover"}}});
+        let tap = wa::tap(&button);
         let done = owner_sends(&app, "wamid.move-2".into(), tap).await;
         let done = done["text"]["body"].as_str().unwrap_or_default().to_owned();
         assert!(
@@ -2762,14 +2490,10 @@ async fn a_code_of_letters_alone_in_a_sentence_is_the_guests_reservation() {
             status(&app, "KMPQRST").await["status"] == "held"
         })
         .await;
-        let says = |wamid: &'static str, body: &'static str| {
-            guest_sends(&app, wamid, json!({"type": "text", "text": {"body": body}}))
-        };
+        let says =
+            |wamid: &'static str, body: &'static str| guest_sends(&app, wamid, wa::text(body));
         says("wamid.show", "hola, mi reserva es la KMPQRST").await;
-        eventually("the reservation shown", || async {
-            told(&app, "Reserva KMPQRST · Cabaña del Lago").await == 1
-        })
-        .await;
+        until_told(&app, "Reserva KMPQRST · Cabaña del Lago", 1).await;
         says("wamid.cancel", "quiero cancelar la KMPQRST").await;
         eventually("the cancellation's terms", || async {
             raw_messages_to(&app, GUEST).await.iter().any(|b| {
@@ -2805,19 +2529,11 @@ async fn a_picture_in_a_conversation_handed_to_a_person_gets_no_bot_answer() {
         guest_sends(
             &app,
             "wamid.person",
-            json!({"type": "text", "text": {"body": "quiero hablar con una persona"}}),
+            wa::text("quiero hablar con una persona"),
         )
         .await;
-        eventually("the handoff", || async {
-            told(&app, "Le aviso a la persona a cargo").await == 1
-        })
-        .await;
-        guest_sends(
-            &app,
-            "wamid.picture",
-            json!({"type": "image", "image": {"mime_type": "image/jpeg", "id": "65463454"}}),
-        )
-        .await;
+        until_told(&app, "Le aviso a la persona a cargo", 1).await;
+        guest_sends(&app, "wamid.picture", wa::picture("65463454")).await;
         // A voice note too: here it cannot be heard, which would be answered "please type".
         guest_sends(
             &app,
@@ -2898,16 +2614,8 @@ async fn a_guest_asking_about_the_house_gets_the_owners_answer() {
         })
         .await;
 
-        guest_sends(
-            &app,
-            "wamid.pets",
-            json!({"type": "text", "text": {"body": "¿se puede llevar al perro?"}}),
-        )
-        .await;
-        eventually("the owner's answer", || async {
-            told(&app, pets).await == 1
-        })
-        .await;
+        guest_sends(&app, "wamid.pets", wa::text("¿se puede llevar al perro?")).await;
+        until_told(&app, pets, 1).await;
         // Asked together with dates: the search, and the answer first.
         let slash = |days: i64| {
             let day: chrono::NaiveDate = app.day(days).parse().unwrap();
@@ -2916,9 +2624,11 @@ async fn a_guest_asking_about_the_house_gets_the_owners_answer() {
         guest_sends(
             &app,
             "wamid.pets-dates",
-            json!({"type": "text", "text": {"body": format!(
-                "¿aceptan mascotas? somos 2 del {} al {}", slash(40), slash(42)
-            )}}),
+            wa::text(format!(
+                "¿aceptan mascotas? somos 2 del {} al {}",
+                slash(40),
+                slash(42)
+            )),
         )
         .await;
         eventually("answered and searched", || async {
@@ -2929,27 +2639,11 @@ async fn a_guest_asking_about_the_house_gets_the_owners_answer() {
             told(&app, pets).await == 2 && matches!((answer, offers), (Some(a), Some(o)) if a < o)
         })
         .await;
-        guest_sends(
-            &app,
-            "wamid.wifi",
-            json!({"type": "text", "text": {"body": "y tienen wifi?"}}),
-        )
-        .await;
-        eventually("nothing written, a person to ask", || async {
-            told(&app, "Eso no lo tengo anotado.").await == 1
-        })
-        .await;
+        guest_sends(&app, "wamid.wifi", wa::text("y tienen wifi?")).await;
+        until_told(&app, "Eso no lo tengo anotado.", 1).await;
         // The owner hears of it once, and teaches the answer from their WhatsApp.
-        guest_sends(
-            &app,
-            "wamid.wifi-again",
-            json!({"type": "text", "text": {"body": "hay internet?"}}),
-        )
-        .await;
-        eventually("asked twice, told once", || async {
-            told(&app, "Eso no lo tengo anotado.").await == 2
-        })
-        .await;
+        guest_sends(&app, "wamid.wifi-again", wa::text("hay internet?")).await;
+        until_told(&app, "Eso no lo tengo anotado.", 2).await;
         let asked = messages_to(&app, OWNER)
             .await
             .into_iter()
@@ -2964,16 +2658,8 @@ async fn a_guest_asking_about_the_house_gets_the_owners_answer() {
         )
         .await;
         assert!(taught.starts_with("✅ Anotado"), "{backend:?}: {taught}");
-        guest_sends(
-            &app,
-            "wamid.wifi-taught",
-            json!({"type": "text", "text": {"body": "¿tienen wifi?"}}),
-        )
-        .await;
-        eventually("the owner's new answer", || async {
-            told(&app, "Sí, 50 megas por fibra.").await == 1
-        })
-        .await;
+        guest_sends(&app, "wamid.wifi-taught", wa::text("¿tienen wifi?")).await;
+        until_told(&app, "Sí, 50 megas por fibra.", 1).await;
     }
 }
 
@@ -3010,10 +2696,7 @@ async fn a_web_guest_who_asks_hears_of_their_booking_on_whatsapp() {
             let reservation = held.body["reservation_id"].as_str().unwrap();
             let code = held.body["code"].as_str().unwrap();
             pay_deposit(&app, &server, (reservation, code), payment, notification).await;
-            eventually("confirmed", || async {
-                status(&app, code).await["status"] == "confirmed"
-            })
-            .await;
+            until_status(&app, code, "confirmed").await;
         }
         let code = asked.body["code"].as_str().unwrap();
         eventually("told on WhatsApp", || async {
@@ -3089,27 +2772,19 @@ async fn an_empty_search_over_whatsapp_says_why() {
             let day: chrono::NaiveDate = app.day(days).parse().unwrap();
             day.format("%d/%m/%Y").to_string()
         };
-        let ask = |wamid: &'static str, body: String| {
-            guest_sends(&app, wamid, json!({"type": "text", "text": {"body": body}}))
-        };
+        let ask = |wamid: &'static str, body: String| guest_sends(&app, wamid, wa::text(body));
         ask(
             "wamid.nine",
             format!("hay lugar del {} al {} para 9?", slash(40), slash(43)),
         )
         .await;
-        eventually("the party's size told", || async {
-            told(&app, "Nuestras cabañas son para hasta 4 personas").await == 1
-        })
-        .await;
+        until_told(&app, "Nuestras cabañas son para hasta 4 personas", 1).await;
         ask(
             "wamid.one-night",
             format!("y del {} al {} para 2?", slash(50), slash(51)),
         )
         .await;
-        eventually("the minimum told", || async {
-            told(&app, "Para 2 personas la estadía mínima es de 2 noches").await == 1
-        })
-        .await;
+        until_told(&app, "Para 2 personas la estadía mínima es de 2 noches", 1).await;
     }
 }
 
@@ -3121,10 +2796,7 @@ async fn a_command_from_the_owners_whatsapp_is_recorded_with_its_message_as_caus
     for backend in [Backend::Sqlite, Backend::Postgres] {
         let (_server, app, _acc, _reservation, code) =
             whatsapp_guest_holding(backend, 30, 32).await;
-        eventually("the hold in the read model", || async {
-            status(&app, &code).await["status"] == "held"
-        })
-        .await;
+        until_status(&app, &code, "held").await;
         let answer = owner_says(
             &app,
             "wamid.owner-confirm".into(),
@@ -3132,10 +2804,7 @@ async fn a_command_from_the_owners_whatsapp_is_recorded_with_its_message_as_caus
         )
         .await;
         assert!(answer.contains("quedó confirmada"), "{backend:?}: {answer}");
-        eventually("confirmed from the owner's WhatsApp", || async {
-            status(&app, &code).await["status"] == "confirmed"
-        })
-        .await;
+        until_status(&app, &code, "confirmed").await;
         app.state.runner.catch_up().await.unwrap();
         let timeline = app
             .get(

@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::NaiveDate;
-use common::{Backend, TestApp, spawn};
+use common::{Backend, TestApp, spawn, wa};
 use conversation::nlu::{self, Dates, Intent};
 use integrations::voice::{self, Transcriber, decode};
 use serde_json::{Value, json};
@@ -130,20 +130,7 @@ fn delivery(wamid: &str, message: Value) -> Vec<u8> {
 }
 
 fn delivery_from(guest: &str, wamid: &str, message: Value) -> Vec<u8> {
-    let mut message = message;
-    message["from"] = json!(guest);
-    message["id"] = json!(wamid);
-    message["timestamp"] = json!(chrono::Utc::now().timestamp().to_string());
-    serde_json::to_vec(&json!({
-        "object": "whatsapp_business_account",
-        "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
-            "messaging_product": "whatsapp",
-            "metadata": {"display_phone_number": "5491100000000", "phone_number_id": "123"},
-            "contacts": [{"profile": {"name": "Ana Pérez"}, "wa_id": guest}],
-            "messages": [message]
-        }}]}]
-    }))
-    .unwrap()
+    wa::envelope((guest, "Ana Pérez"), wamid, message, chrono::Utc::now())
 }
 
 fn voice_note(wamid: &str, media_id: &str) -> Vec<u8> {
@@ -155,14 +142,7 @@ fn voice_note(wamid: &str, media_id: &str) -> Vec<u8> {
 }
 
 async fn deliver(app: &TestApp, body: Vec<u8>) {
-    let r = app
-        .send(
-            app.http
-                .post(format!("{}/webhooks/whatsapp", app.base))
-                .body(body),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{:?}", r.body);
+    app.deliver(body, None).await;
 }
 
 /// Serves `bytes` as media `id` the way the Cloud API does: a lookup, then the download.
@@ -348,15 +328,7 @@ async fn an_unsure_transcript_is_confirmed_before_acting_on_it() {
     assert_eq!(buttons[1]["reply"]["id"], "voice:no");
 
     // "No": asked to type, nothing else happens.
-    deliver(
-        &app,
-        delivery(
-            "wamid.no",
-            json!({"type": "interactive", "interactive": {"type": "button_reply",
-                   "button_reply": {"id": "voice:no", "title": "No, te escribo"}}}),
-        ),
-    )
-    .await;
+    deliver(&app, delivery("wamid.no", wa::tap("voice:no"))).await;
     let typed = reply(&server, 2).await;
     assert!(
         typed["text"]["body"]
@@ -369,11 +341,7 @@ async fn an_unsure_transcript_is_confirmed_before_acting_on_it() {
     // "Yes" on the question: the transcript goes through the conversation as if typed.
     deliver(
         &app,
-        delivery(
-            "wamid.yes",
-            json!({"type": "interactive", "interactive": {"type": "button_reply",
-                   "button_reply": {"id": "voice:yes:wamid.unsure", "title": "Sí, es eso"}}}),
-        ),
+        delivery("wamid.yes", wa::tap("voice:yes:wamid.unsure")),
     )
     .await;
     let mut answered = reply(&server, 3).await;
@@ -390,11 +358,7 @@ async fn an_unsure_transcript_is_confirmed_before_acting_on_it() {
         .expect("the question quotes what was heard");
     deliver(
         &app,
-        delivery_from(
-            "5491155550000",
-            "wamid.typed",
-            json!({"type": "text", "text": {"body": heard}}),
-        ),
+        delivery_from("5491155550000", "wamid.typed", wa::text(heard)),
     )
     .await;
     let mut typed = reply(&server, 4).await;
@@ -414,10 +378,7 @@ async fn an_unsure_transcript_is_confirmed_before_acting_on_it() {
     let say = |wamid: &str, message: Value| delivery_from(third, wamid, message);
     deliver(
         &app,
-        say(
-            "wamid.dates",
-            json!({"type": "text", "text": {"body": "del 12 al 14 de diciembre para 2"}}),
-        ),
+        say("wamid.dates", wa::text("del 12 al 14 de diciembre para 2")),
     )
     .await;
     reply(&server, 5).await;
@@ -425,8 +386,7 @@ async fn an_unsure_transcript_is_confirmed_before_acting_on_it() {
         &app,
         say(
             "wamid.pick",
-            json!({"type": "interactive", "interactive": {"type": "list_reply",
-                   "list_reply": {"id": format!("acc:{cabin}"), "title": "Cabaña del Lago"}}}),
+            wa::pick(format!("acc:{cabin}"), "Cabaña del Lago"),
         ),
     )
     .await;
@@ -443,11 +403,7 @@ async fn an_unsure_transcript_is_confirmed_before_acting_on_it() {
         asked_again["interactive"]["action"]["buttons"][0]["reply"]["id"],
         "voice:yes:wamid.unsure3"
     );
-    deliver(
-        &app,
-        say("wamid.si", json!({"type": "text", "text": {"body": "Sí"}})),
-    )
-    .await;
+    deliver(&app, say("wamid.si", wa::text("Sí"))).await;
     // The words answer the hold on offer as typed words would: a party of six is another
     // search, and the hold for two is not taken.
     let said = reply(&server, 8).await.to_string();
@@ -524,14 +480,7 @@ async fn notes_that_cannot_be_heard_get_a_polite_please_type() {
     // A text sent right after a voice note is answered after it, not before.
     serve_media(&server, "7007", fixture("this-weekend.ogg")).await;
     deliver(&app, voice_note("wamid.first", "7007")).await;
-    deliver(
-        &app,
-        delivery(
-            "wamid.second",
-            json!({"type": "text", "text": {"body": "hola"}}),
-        ),
-    )
-    .await;
+    deliver(&app, delivery("wamid.second", wa::text("hola"))).await;
     let first = reply(&server, 4).await;
     let second = reply(&server, 5).await;
     assert_eq!(

@@ -9,8 +9,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Backend, TestApp, spawn};
-use hmac::{Hmac, KeyInit, Mac};
+use common::{Backend, TestApp, spawn, wa};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -20,49 +19,22 @@ const GUEST: &str = "5491122334455";
 /// The owner's own WhatsApp, where handoffs are announced.
 const OWNER: &str = "5491144440000";
 
-fn sign(body: &[u8]) -> String {
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
-    mac.update(body);
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
-}
-
 fn delivery(wamid: &str, message: Value) -> Vec<u8> {
     delivery_as((GUEST, "Ana Pérez"), wamid, message, chrono::Utc::now())
 }
 
 /// A delivery of `message` from `wa_id` (whose profile says `name`), sent at `at`.
 fn delivery_as(
-    (wa_id, name): (&str, &str),
+    who: (&str, &str),
     wamid: &str,
     message: Value,
     at: chrono::DateTime<chrono::Utc>,
 ) -> Vec<u8> {
-    let mut message = message;
-    message["from"] = json!(wa_id);
-    message["id"] = json!(wamid);
-    message["timestamp"] = json!(at.timestamp().to_string());
-    serde_json::to_vec(&json!({
-        "object": "whatsapp_business_account",
-        "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
-            "messaging_product": "whatsapp",
-            "metadata": {"display_phone_number": "5491100000000", "phone_number_id": "123"},
-            "contacts": [{"profile": {"name": name}, "wa_id": wa_id}],
-            "messages": [message]
-        }}]}]
-    }))
-    .unwrap()
+    wa::envelope(who, wamid, message, at)
 }
 
 async fn deliver(app: &TestApp, body: Vec<u8>) {
-    let r = app
-        .send(
-            app.http
-                .post(format!("{}/webhooks/whatsapp", app.base))
-                .header("X-Hub-Signature-256", sign(&body))
-                .body(body),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{:?}", r.body);
+    app.deliver(body, Some(SECRET)).await;
 }
 
 /// What the fake API received, split into the conversation's own replies and the rest (read
@@ -158,7 +130,7 @@ async fn a_guest_books_over_whatsapp() {
         let (server, app) = spawn_with_meta(backend, "wamid.reply", &[]).await;
         let id = register_the_lake(&app).await;
 
-        let hello = delivery("wamid.1", json!({"type": "text", "text": {"body": "hola"}}));
+        let hello = delivery("wamid.1", wa::text("hola"));
         deliver(&app, hello.clone()).await;
         let menu = sent(&server, 1).await;
         assert_eq!(
@@ -176,10 +148,7 @@ async fn a_guest_books_over_whatsapp() {
 
         deliver(
             &app,
-            delivery(
-                "wamid.2",
-                json!({"type": "text", "text": {"body": "tienen lugar este finde para 4?"}}),
-            ),
+            delivery("wamid.2", wa::text("tienen lugar este finde para 4?")),
         )
         .await;
         // The only cabin free is offered as it is, the stay said back in words.
@@ -198,11 +167,7 @@ async fn a_guest_books_over_whatsapp() {
 
         deliver(
             &app,
-            delivery(
-                "wamid.3",
-                json!({"type": "interactive", "interactive": {"type": "list_reply",
-                       "list_reply": {"id": format!("acc:{id}"), "title": "Cabaña del Lago"}}}),
-            ),
+            delivery("wamid.3", wa::pick(format!("acc:{id}"), "Cabaña del Lago")),
         )
         .await;
         let confirm = sent(&server, 3).await;
@@ -211,15 +176,7 @@ async fn a_guest_books_over_whatsapp() {
             "hold:confirm"
         );
 
-        deliver(
-            &app,
-            delivery(
-                "wamid.4",
-                json!({"type": "interactive", "interactive": {"type": "button_reply",
-                       "button_reply": {"id": "hold:confirm", "title": "Confirmar"}}}),
-            ),
-        )
-        .await;
+        deliver(&app, delivery("wamid.4", wa::tap("hold:confirm"))).await;
         let done = sent(&server, 4).await;
         let text = done["text"]["body"].as_str().unwrap();
         assert!(text.contains("código"), "{backend:?}: {text}");
@@ -243,14 +200,7 @@ async fn a_guest_books_over_whatsapp() {
 
         // Their reservations, then cancelling this one from the chat.
         let code = held["code"].as_str().unwrap().to_owned();
-        deliver(
-            &app,
-            delivery(
-                "wamid.5",
-                json!({"type": "text", "text": {"body": "mis reservas"}}),
-            ),
-        )
-        .await;
+        deliver(&app, delivery("wamid.5", wa::text("mis reservas"))).await;
         let mine = sent(&server, 5).await;
         assert_eq!(
             mine["interactive"]["action"]["sections"][0]["rows"][0]["id"],
@@ -404,10 +354,7 @@ async fn sandbox_conversations_are_listed_and_a_handoff_is_released() {
         .await;
         deliver(
             &app,
-            delivery(
-                "wamid.h1",
-                json!({"type": "text", "text": {"body": "quiero hablar con una persona"}}),
-            ),
+            delivery("wamid.h1", wa::text("quiero hablar con una persona")),
         )
         .await;
         let got = wait_for(&app, 1).await;
@@ -428,14 +375,7 @@ async fn sandbox_conversations_are_listed_and_a_handoff_is_released() {
         assert_eq!(list.body["items"][0]["wa_id"], GUEST);
 
         // Handed off: the bot stays quiet.
-        deliver(
-            &app,
-            delivery(
-                "wamid.h2",
-                json!({"type": "text", "text": {"body": "hola?"}}),
-            ),
-        )
-        .await;
+        deliver(&app, delivery("wamid.h2", wa::text("hola?"))).await;
         tokio::time::sleep(Duration::from_millis(600)).await;
         assert_eq!(
             replies(&app).await.len(),
@@ -511,14 +451,7 @@ async fn sandbox_conversations_are_listed_and_a_handoff_is_released() {
             )
             .await;
         assert_eq!(released.status, 200, "{:?}", released.body);
-        deliver(
-            &app,
-            delivery(
-                "wamid.h3",
-                json!({"type": "text", "text": {"body": "hola"}}),
-            ),
-        )
-        .await;
+        deliver(&app, delivery("wamid.h3", wa::text("hola"))).await;
         assert_eq!(
             wait_for(&app, 4).await.len(),
             4,
@@ -543,12 +476,7 @@ async fn a_handoff_ends_from_the_owners_whatsapp_or_after_a_quiet_day() {
         .await;
         let now = chrono::Utc::now();
         let guest_says = |wamid: &str, body: &str, at| {
-            delivery_as(
-                (GUEST, "Ana Pérez"),
-                wamid,
-                json!({"type": "text", "text": {"body": body}}),
-                at,
-            )
+            delivery_as((GUEST, "Ana Pérez"), wamid, wa::text(body), at)
         };
         deliver(
             &app,
@@ -585,8 +513,7 @@ async fn a_handoff_ends_from_the_owners_whatsapp_or_after_a_quiet_day() {
         tokio::time::sleep(Duration::from_millis(500)).await;
         assert_eq!(replies(&app).await.len(), 1, "{backend:?}: handed off");
 
-        let tap = json!({"type": "interactive", "interactive": {"type": "button_reply",
-            "button_reply": {"id": button, "title": "Devolver al bot"}}});
+        let tap = wa::tap(button);
         deliver(&app, delivery_as((OWNER, "Dueña"), "wamid.o1", tap, now)).await;
         let mut told = false;
         for _ in 0..100 {
@@ -662,14 +589,7 @@ async fn a_message_outside_the_24_hour_window_goes_as_the_notice_template() {
             &[("CABANAS_WHATSAPP_NOTICE_TEMPLATE", "aviso_reserva")],
         )
         .await;
-        deliver(
-            &app,
-            delivery(
-                "wamid.w1",
-                json!({"type": "text", "text": {"body": "hola"}}),
-            ),
-        )
-        .await;
+        deliver(&app, delivery("wamid.w1", wa::text("hola"))).await;
         sent(&server, 1).await;
 
         app.advance(chrono::Duration::days(2));
@@ -769,11 +689,9 @@ async fn a_receipt_sent_as_a_picture_is_forwarded_to_the_owner() {
             .await;
         let id = register_the_lake(&app).await;
         for (n, message) in [
-            json!({"type": "text", "text": {"body": "tienen lugar este finde para 2?"}}),
-            json!({"type": "interactive", "interactive": {"type": "list_reply",
-                   "list_reply": {"id": format!("acc:{id}"), "title": "Cabaña del Lago"}}}),
-            json!({"type": "interactive", "interactive": {"type": "button_reply",
-                   "button_reply": {"id": "hold:confirm", "title": "Confirmar"}}}),
+            wa::text("tienen lugar este finde para 2?"),
+            wa::pick(format!("acc:{id}"), "Cabaña del Lago"),
+            wa::tap("hold:confirm"),
         ]
         .into_iter()
         .enumerate()
@@ -871,11 +789,9 @@ async fn an_unsigned_command_from_the_owners_number_confirms_nothing() {
             &[("CABANAS_OWNER_WHATSAPP", OWNER)],
         )
         .await;
-        let mut body: Value = serde_json::from_slice(&delivery(
-            "wamid.forged",
-            json!({"type": "text", "text": {"body": "confirmar K7M2QXP"}}),
-        ))
-        .unwrap();
+        let mut body: Value =
+            serde_json::from_slice(&delivery("wamid.forged", wa::text("confirmar K7M2QXP")))
+                .unwrap();
         let value = &mut body["entry"][0]["changes"][0]["value"];
         value["contacts"][0]["wa_id"] = json!(OWNER);
         value["messages"][0]["from"] = json!(OWNER);
@@ -917,10 +833,7 @@ async fn tomorrow_written_late_at_night_in_argentina_is_the_guests_tomorrow() {
             |wamid: &str, message: Value| delivery_as((GUEST, "Ana Pérez"), wamid, message, at);
         deliver(
             &app,
-            says(
-                "wamid.late-1",
-                json!({"type": "text", "text": {"body": "mañana 2 noches para 2"}}),
-            ),
+            says("wamid.late-1", wa::text("mañana 2 noches para 2")),
         )
         .await;
         let offered = sent(&server, 1).await;
@@ -932,21 +845,12 @@ async fn tomorrow_written_late_at_night_in_argentina_is_the_guests_tomorrow() {
             &app,
             says(
                 "wamid.late-2",
-                json!({"type": "interactive", "interactive": {"type": "list_reply",
-                       "list_reply": {"id": format!("acc:{id}"), "title": "Cabaña del Lago"}}}),
+                wa::pick(format!("acc:{id}"), "Cabaña del Lago"),
             ),
         )
         .await;
         sent(&server, 2).await;
-        deliver(
-            &app,
-            says(
-                "wamid.late-3",
-                json!({"type": "interactive", "interactive": {"type": "button_reply",
-                       "button_reply": {"id": "hold:confirm", "title": "Confirmar"}}}),
-            ),
-        )
-        .await;
+        deliver(&app, says("wamid.late-3", wa::tap("hold:confirm"))).await;
         sent(&server, 3).await;
 
         let mut held = Value::Null;

@@ -2,6 +2,7 @@
 //! Spawns the real application on a random port against a fresh database.
 
 pub mod panel;
+pub mod wa;
 
 use std::sync::{Arc, Mutex};
 
@@ -171,20 +172,8 @@ impl TestApp {
     /// `text` from the guest `from`, delivered as Meta delivers it (the test service checks no
     /// signature), with message id `wamid`, at the app's clock.
     pub async fn guest_text(&self, from: &str, wamid: &str, text: &str) {
-        let at = self.clock.lock().unwrap().timestamp().to_string();
-        let delivery = json!({
-            "object": "whatsapp_business_account",
-            "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
-                "messaging_product": "whatsapp",
-                "metadata": {"display_phone_number": "5491100000000", "phone_number_id": "123"},
-                "contacts": [{"profile": {"name": "Ana Pérez"}, "wa_id": from}],
-                "messages": [{"from": from, "id": wamid, "type": "text", "text": {"body": text},
-                    "timestamp": at}]
-            }}]}]
-        });
-        let url = format!("{}/webhooks/whatsapp", self.base);
-        let r = self.send(self.http.post(url).json(&delivery)).await;
-        assert_eq!(r.status, 200, "{:?}", r.body);
+        self.whatsapp_from((from, "Ana Pérez"), wamid, wa::text(text))
+            .await;
     }
 
     /// The reservation's events as the audit API has them, (type, actor), read at the log's
