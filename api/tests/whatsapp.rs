@@ -6,9 +6,8 @@
 
 mod common;
 
-use common::{Backend, TestApp, spawn};
+use common::{Backend, TestApp, spawn, wa};
 use eventstore::db_fetch;
-use hmac::{Hmac, KeyInit, Mac};
 use sqlx::Connection;
 
 const SECRET: &str = "test_app_secret_123";
@@ -22,9 +21,7 @@ fn fixture(name: &str) -> Vec<u8> {
 }
 
 fn sign(body: &[u8]) -> String {
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
-    mac.update(body);
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+    wa::sign(SECRET, body)
 }
 
 async fn deliver(app: &TestApp, body: &[u8], signature: Option<String>) -> common::Reply {
