@@ -62,6 +62,18 @@ fn text(s: &str) -> Input {
     Input::Text(s.into())
 }
 
+/// The dialogue's step when the guest, in a chat going on now, writes `words` in `state`.
+fn says(state: &State, words: &str) -> Step {
+    respond(state, Some(now()), &text(words), now())
+}
+
+/// Asserts that `reply` is a text opening with `start`; its text.
+fn opens<'a>(reply: &'a Reply, start: &str) -> &'a str {
+    let body = said(reply);
+    assert!(body.starts_with(start), "{body}");
+    body
+}
+
 /// Asking for the dates, the party known or not.
 fn asking_dates(guests: Option<u32>) -> State {
     State::Booking {
@@ -95,12 +107,8 @@ fn a_guest_books_this_weekend_for_four() {
         [ids::MENU_AVAILABILITY, ids::MENU_MINE, ids::MENU_HUMAN]
     );
 
-    let Step::Need { action, pending } = respond(
-        &hello.state,
-        Some(now()),
-        &text("tienen lugar este finde para 4?"),
-        now(),
-    ) else {
+    let Step::Need { action, pending } = says(&hello.state, "tienen lugar este finde para 4?")
+    else {
         panic!("expected a search")
     };
     assert_eq!(
@@ -238,8 +246,7 @@ fn every_id_reaches_its_handler() {
     // Weekend presets ask for the party size first, then search.
     let this = turn(choice(&asking_dates(None), ids::DATES_THIS_WEEKEND));
     assert_eq!(this.state, asking_guests(d("2026-11-06"), d("2026-11-08")));
-    let Step::Need { action, .. } = respond(&this.state, Some(now()), &text("somos 3"), now())
-    else {
+    let Step::Need { action, .. } = says(&this.state, "somos 3") else {
         panic!()
     };
     assert!(matches!(
@@ -334,12 +341,7 @@ fn an_idle_conversation_restarts_and_a_handoff_stays_silent() {
     );
     assert_eq!(turn(later).state, State::Menu);
 
-    let quiet = turn(respond(
-        &State::HandedOff,
-        Some(now()),
-        &text("hola?"),
-        now(),
-    ));
+    let quiet = turn(says(&State::HandedOff, "hola?"));
     assert!(quiet.replies.is_empty() && quiet.state == State::HandedOff);
     // Still quiet after a night; after a day without a word, the bot answers again.
     let next_morning = turn(respond(
@@ -503,7 +505,7 @@ fn a_guest_lists_and_cancels_their_reservation() {
         "{body}"
     );
     // Said instead of tapped ("cancelar", by voice too), it is accepted the same.
-    let said = respond(&terms.state, Some(now()), &text("sí, cancelala"), now());
+    let said = says(&terms.state, "sí, cancelala");
     assert!(
         matches!(
             &said,
@@ -625,12 +627,7 @@ fn asking_to_pay_gives_the_payment_button() {
 /// same; the way there is promised with the confirmation, never given out here.
 #[test]
 fn house_times_are_the_cabins_own() {
-    let asked = respond(
-        &State::Menu,
-        Some(now()),
-        &text("a que hora es el check in y donde queda?"),
-        now(),
-    );
+    let asked = says(&State::Menu, "a que hora es el check in y donde queda?");
     let Step::Need {
         action: Action::HouseTimes,
         pending,
@@ -701,7 +698,7 @@ fn a_spoken_yes_or_no_answers_the_question_just_asked() {
         guests: 2,
         offer: offers()[0].clone(),
     };
-    let say = |state: &State, words: &str| respond(state, Some(now()), &text(words), now());
+    let say = |state: &State, words: &str| says(state, words);
     for yes in ["sí", "Sí, dale", "ok", "reservala", "confirmo"] {
         assert!(
             matches!(
@@ -831,12 +828,7 @@ fn asking_the_price_with_cabins_offered_repeats_their_prices() {
         offers: offers(),
         cabin: None,
     };
-    let asked = turn(respond(
-        &choosing,
-        Some(now()),
-        &text("cuánto sale?"),
-        now(),
-    ));
+    let asked = turn(says(&choosing, "cuánto sale?"));
     assert_eq!(asked.state, choosing);
     assert_eq!(
         asked.replies[0].choice_ids(),
@@ -857,29 +849,20 @@ fn asking_the_price_with_cabins_offered_repeats_their_prices() {
         guests: 4,
         offer: offers().remove(0),
     };
-    let asked = turn(respond(
-        &confirming,
-        Some(now()),
-        &text("y cuánto sale en total?"),
-        now(),
-    ));
+    let asked = turn(says(&confirming, "y cuánto sale en total?"));
     assert_eq!(asked.state, confirming);
     let Reply::Buttons { body, .. } = &asked.replies[0] else {
         panic!("{:?}", asked.replies)
     };
     assert!(body.contains("Total $ 98.000 (seña $ 29.400)"), "{body}");
     // Still the question just asked: "dale" holds it.
-    let Step::Need { action, .. } = respond(&asked.state, Some(now()), &text("dale"), now()) else {
+    let Step::Need { action, .. } = says(&asked.state, "dale") else {
         panic!("expected the hold")
     };
     assert!(matches!(action, Action::PlaceHold { guests: 4, .. }));
 
     let asked = turn(respond(&State::Menu, None, &text("cuánto sale?"), now()));
-    let body = said(&asked.replies[0]);
-    assert!(
-        body.starts_with("Los precios dependen de las fechas"),
-        "{body}"
-    );
+    opens(&asked.replies[0], "Los precios dependen de las fechas");
 }
 
 /// "Ya pagué" is not a request for the link: the guest hears the deposit has not arrived yet
@@ -927,12 +910,7 @@ fn a_guest_who_says_they_paid_hears_what_arrived() {
 #[test]
 fn thanks_get_a_short_answer_and_keep_the_question_open() {
     let confirming = confirming_the_lake();
-    let thanked = turn(respond(
-        &confirming,
-        Some(now()),
-        &text("muchas gracias!"),
-        now(),
-    ));
+    let thanked = turn(says(&confirming, "muchas gracias!"));
     assert_eq!(thanked.state, confirming);
     assert_eq!(
         thanked.replies[0],
@@ -956,13 +934,11 @@ fn nothing_found_says_why_when_it_is_not_the_nights() {
     };
     let told = after(choosing(8), Outcome::PartyTooLarge { largest: 6 });
     assert_eq!(told.state, asking_guests(check_in, check_out));
-    let body = said(&told.replies[0]);
-    assert!(
-        body.starts_with("Nuestras cabañas son para hasta 6 personas"),
-        "{body}"
+    opens(
+        &told.replies[0],
+        "Nuestras cabañas son para hasta 6 personas",
     );
-    let Step::Need { action, .. } = respond(&told.state, Some(now()), &text("somos 4"), now())
-    else {
+    let Step::Need { action, .. } = says(&told.state, "somos 4") else {
         panic!("expected a search")
     };
     assert_eq!(
@@ -976,10 +952,9 @@ fn nothing_found_says_why_when_it_is_not_the_nights() {
 
     let told = after(choosing(2), Outcome::StayTooShort { min_nights: 3 });
     assert_eq!(told.state, asking_dates(Some(2)));
-    let body = said(&told.replies[0]);
-    assert!(
-        body.starts_with("Para 2 personas la estadía mínima es de 3 noches."),
-        "{body}"
+    opens(
+        &told.replies[0],
+        "Para 2 personas la estadía mínima es de 3 noches.",
     );
 }
 
@@ -989,20 +964,11 @@ fn nothing_found_says_why_when_it_is_not_the_nights() {
 #[test]
 fn what_is_not_understood_keeps_the_question_open() {
     let confirming = confirming_the_lake();
-    let asked = turn(respond(
-        &confirming,
-        Some(now()),
-        &text("¿se puede fumar adentro?"),
-        now(),
-    ));
+    let asked = turn(says(&confirming, "¿se puede fumar adentro?"));
     assert_eq!(asked.state, confirming);
-    let body = said(&asked.replies[0]);
-    assert!(
-        body.starts_with("Perdón, eso no lo sé responder."),
-        "{body}"
-    );
+    opens(&asked.replies[0], "Perdón, eso no lo sé responder.");
     assert!(matches!(
-        respond(&asked.state, Some(now()), &text("sí"), now()),
+        says(&asked.state, "sí"),
         Step::Need {
             action: Action::PlaceHold { .. },
             ..
@@ -1064,8 +1030,7 @@ fn long_names_are_cut_visibly_and_one_balance_is_singular() {
             link: None,
         }]),
     );
-    let body = said(&one.replies[0]);
-    assert!(body.starts_with("La seña ya está paga."), "{body}");
+    opens(&one.replies[0], "La seña ya está paga.");
 }
 
 /// A reservation quoted by its code is that one: shown, or (with "cancelar") its cancellation
@@ -1073,7 +1038,7 @@ fn long_names_are_cut_visibly_and_one_balance_is_singular() {
 /// the code was asked for and is all the message says.
 #[test]
 fn a_reservation_quoted_by_its_code_is_that_one() {
-    let need = |state: &State, said: &str| match respond(state, Some(now()), &text(said), now()) {
+    let need = |state: &State, said: &str| match says(state, said) {
         Step::Need { action, pending } => (action, pending),
         Step::Done(t) => panic!("{said:?}: {t:?}"),
     };
@@ -1122,26 +1087,16 @@ fn a_cabin_named_instead_of_tapped_is_chosen() {
         offers: offers(),
         cabin: None,
     };
-    let chosen = turn(respond(
-        &choosing,
-        Some(now()),
-        &text("me gusta la del bosque"),
-        now(),
-    ));
+    let chosen = turn(says(&choosing, "me gusta la del bosque"));
     let State::ConfirmingHold { offer, .. } = &chosen.state else {
         panic!("{:?}", chosen.state)
     };
     assert_eq!(offer.accommodation_id, "a2");
-    let chosen = turn(respond(&choosing, Some(now()), &text("LA DEL LAGO"), now()));
+    let chosen = turn(says(&choosing, "LA DEL LAGO"));
     assert!(
         matches!(&chosen.state, State::ConfirmingHold { offer, .. } if offer.accommodation_id == "a1")
     );
-    let unsure = turn(respond(
-        &choosing,
-        Some(now()),
-        &text("cualquier cabaña"),
-        now(),
-    ));
+    let unsure = turn(says(&choosing, "cualquier cabaña"));
     assert_eq!(unsure.state, choosing);
 }
 
@@ -1149,12 +1104,8 @@ fn a_cabin_named_instead_of_tapped_is_chosen() {
 /// theirs waits for a deposit), or that nothing is pending.
 #[test]
 fn a_transfer_told_is_passed_to_the_owner() {
-    let Step::Need { action, pending } = respond(
-        &State::Menu,
-        Some(now()),
-        &text("ya hice la transferencia de la seña"),
-        now(),
-    ) else {
+    let Step::Need { action, pending } = says(&State::Menu, "ya hice la transferencia de la seña")
+    else {
         panic!("expected the owner told")
     };
     assert_eq!(action, Action::TransferToCheck);
@@ -1180,9 +1131,7 @@ fn a_transfer_told_is_passed_to_the_owner() {
 /// free, instead of "you are up to date".
 #[test]
 fn a_payment_for_a_hold_that_just_lapsed_is_answered_with_the_lapse() {
-    let Step::Need { action, pending } =
-        respond(&State::Menu, Some(now()), &text("ya pagué la seña"), now())
-    else {
+    let Step::Need { action, pending } = says(&State::Menu, "ya pagué la seña") else {
         panic!("expected a look at the payments")
     };
     assert_eq!(action, Action::PaymentLinks);
@@ -1220,15 +1169,14 @@ fn a_yes_while_looking_at_a_reservation_asks_what_they_want_with_it() {
     let managing = State::ManagingReservation {
         code: "K7M2QXP".into(),
     };
-    let asked = turn(respond(&managing, Some(now()), &text("sí"), now()));
+    let asked = turn(says(&managing, "sí"));
     assert_eq!(asked.state, managing);
     assert!(
         said(&asked.replies[0]).starts_with("¿Qué querés hacer con la reserva K7M2QXP?"),
         "{:?}",
         asked.replies
     );
-    let Step::Need { action, .. } = respond(&asked.state, Some(now()), &text("cancelar"), now())
-    else {
+    let Step::Need { action, .. } = says(&asked.state, "cancelar") else {
         panic!("expected the cancellation's terms")
     };
     assert_eq!(
@@ -1246,9 +1194,7 @@ fn a_yes_while_looking_at_a_reservation_asks_what_they_want_with_it() {
 fn a_question_about_the_house_keeps_the_conversation_where_it_was() {
     use domain::house::Topic;
     let asked_guests = asking_guests(d("2026-12-11"), d("2026-12-13"));
-    let Step::Need { action, pending } =
-        respond(&asked_guests, Some(now()), &text("¿aceptan perros?"), now())
-    else {
+    let Step::Need { action, pending } = says(&asked_guests, "¿aceptan perros?") else {
         panic!("no lookup")
     };
     assert_eq!(
@@ -1275,8 +1221,7 @@ fn a_question_about_the_house_keeps_the_conversation_where_it_was() {
         guests: 2,
         offer: offers()[1].clone(),
     };
-    let Step::Need { action, .. } = respond(&confirming, Some(now()), &text("tiene wifi?"), now())
-    else {
+    let Step::Need { action, .. } = says(&confirming, "tiene wifi?") else {
         panic!("no lookup")
     };
     assert_eq!(
@@ -1318,7 +1263,7 @@ fn chat(state: &State, messages: &[&str]) -> Step {
     let mut state = state.clone();
     let mut last = None;
     for m in messages {
-        let step = respond(&state, Some(now()), &text(m), now());
+        let step = says(&state, m);
         if let Step::Done(t) = &step {
             state = t.state.clone();
         }
@@ -1396,7 +1341,7 @@ fn a_check_in_alone_asks_how_many_nights_and_the_answer_completes_it() {
         "¿Cuántas noches, desde el sábado 14 de noviembre?"
     );
     for answer in ["4 noches", "hasta el 18", "4", "hasta el miércoles"] {
-        let step = respond(&asked.state, Some(now()), &text(answer), now());
+        let step = says(&asked.state, answer);
         assert_eq!(
             searched(&step),
             (d("2026-11-14"), d("2026-11-18"), 2, None),
@@ -1410,7 +1355,7 @@ fn a_check_in_alone_asks_how_many_nights_and_the_answer_completes_it() {
         &text("para el 28 de noviembre para 4"),
         now(),
     ));
-    let step = respond(&asked.state, Some(now()), &text("hasta el 2"), now());
+    let step = says(&asked.state, "hasta el 2");
     assert_eq!(searched(&step).1, d("2026-12-02"));
 }
 
@@ -1437,14 +1382,7 @@ fn choosing_three() -> State {
 
 #[test]
 fn a_cabin_is_chosen_in_words_among_those_shown() {
-    let chosen = |words: &str| match turn(respond(
-        &choosing_three(),
-        Some(now()),
-        &text(words),
-        now(),
-    ))
-    .state
-    {
+    let chosen = |words: &str| match turn(says(&choosing_three(), words)).state {
         State::ConfirmingHold { offer, .. } => Some(offer.accommodation_id),
         _ => None,
     };
@@ -1457,7 +1395,7 @@ fn a_cabin_is_chosen_in_words_among_those_shown() {
     assert_eq!(chosen("la del rio").as_deref(), Some("rio"));
     // "esa" or "dale" with three shown: which one is asked, the list stays.
     for vague in ["esa", "dale, reservala"] {
-        let asked = turn(respond(&choosing_three(), Some(now()), &text(vague), now()));
+        let asked = turn(says(&choosing_three(), vague));
         assert_eq!(asked.state, choosing_three(), "{vague}");
         assert!(
             said(&asked.replies[0]).starts_with("¿Cuál de las 3 cabañas?"),
@@ -1468,12 +1406,7 @@ fn a_cabin_is_chosen_in_words_among_those_shown() {
 
 #[test]
 fn a_correction_before_the_hold_searches_again_and_after_it_moves_the_hold() {
-    let step = respond(
-        &confirming_the_lake(),
-        Some(now()),
-        &text("perdón, somos 3"),
-        now(),
-    );
+    let step = says(&confirming_the_lake(), "perdón, somos 3");
     assert_eq!(
         searched(&step),
         (
@@ -1484,9 +1417,7 @@ fn a_correction_before_the_hold_searches_again_and_after_it_moves_the_hold() {
         )
     );
 
-    let Step::Need { pending, .. } =
-        respond(&confirming_the_lake(), Some(now()), &text("dale"), now())
-    else {
+    let Step::Need { pending, .. } = says(&confirming_the_lake(), "dale") else {
         panic!()
     };
     let held = after(
@@ -1498,12 +1429,7 @@ fn a_correction_before_the_hold_searches_again_and_after_it_moves_the_hold() {
         },
     );
     // The days said are the hold's month.
-    let asked = turn(respond(
-        &held.state,
-        Some(now()),
-        &text("me equivoqué, era del 7 al 9"),
-        now(),
-    ));
+    let asked = turn(says(&held.state, "me equivoqué, era del 7 al 9"));
     let State::ConfirmingMove {
         check_in,
         check_out,
@@ -1518,8 +1444,7 @@ fn a_correction_before_the_hold_searches_again_and_after_it_moves_the_hold() {
         (d("2026-11-07"), d("2026-11-09"), 4)
     );
     assert_eq!(asked.replies[0].choice_ids()[0], ids::MOVE_CONFIRM);
-    let Step::Need { action, pending } = respond(&asked.state, Some(now()), &text("sí"), now())
-    else {
+    let Step::Need { action, pending } = says(&asked.state, "sí") else {
         panic!()
     };
     assert_eq!(
@@ -1544,12 +1469,7 @@ fn a_correction_before_the_hold_searches_again_and_after_it_moves_the_hold() {
         matches!(&moved.state, State::Held { hold } if hold.code == "P4X9QRT" && hold.check_in == d("2026-11-07"))
     );
     // "No": the hold stays as it was.
-    let kept = turn(respond(
-        &asked.state,
-        Some(now()),
-        &text("no, dejala como estaba"),
-        now(),
-    ));
+    let kept = turn(says(&asked.state, "no, dejala como estaba"));
     assert!(matches!(&kept.state, State::Held { hold } if hold.code == "K7M2QXP"));
 }
 
@@ -1562,9 +1482,7 @@ fn an_open_question_stays_open_after_something_else() {
         now(),
     ));
     // A question about the house: answered, then the question again.
-    let Step::Need { action, pending } =
-        respond(&asking.state, Some(now()), &text("tiene parrilla?"), now())
-    else {
+    let Step::Need { action, pending } = says(&asking.state, "tiene parrilla?") else {
         panic!()
     };
     assert!(matches!(action, Action::HouseAnswer { .. }));
@@ -1575,14 +1493,9 @@ fn an_open_question_stays_open_after_something_else() {
     assert_eq!(said(&answered.replies[0]), "Sí, a leña.");
     assert_eq!(said(&answered.replies[1]), "¿Cuántas personas son?");
     // Something not understood: the question again, not the menu.
-    let lost = turn(respond(
-        &answered.state,
-        Some(now()),
-        &text("mmm dejame ver con mi marido"),
-        now(),
-    ));
+    let lost = turn(says(&answered.state, "mmm dejame ver con mi marido"));
     assert_eq!(lost.state, answered.state);
     assert_eq!(said(lost.replies.last().unwrap()), "¿Cuántas personas son?");
-    let step = respond(&lost.state, Some(now()), &text("somos 4"), now());
+    let step = says(&lost.state, "somos 4");
     assert_eq!(searched(&step), (d("2026-11-06"), d("2026-11-09"), 4, None));
 }

@@ -53,6 +53,14 @@ fn hold(id: u128, stay: StayDates) -> PlaceHold {
     }
 }
 
+/// The refusal of nights that overlap the stay from `check_in` to `check_out`.
+fn taken(check_in: &str, check_out: &str) -> Result<Vec<AccommodationEvent>, BookingError> {
+    Err(BookingError::DatesUnavailable {
+        check_in: d(check_in),
+        check_out: d(check_out),
+    })
+}
+
 fn rid(id: u128) -> ReservationId {
     ReservationId::from_uuid(uuid::Uuid::from_u128(id))
 }
@@ -75,6 +83,19 @@ impl Given {
         now: DateTime<Utc>,
     ) -> Result<Vec<AccommodationEvent>, BookingError> {
         self.0.decide(&cmd, now)
+    }
+
+    /// A hold `id` placed now on the nights from `check_in` to `check_out`.
+    fn holds(
+        &self,
+        id: u128,
+        check_in: &str,
+        check_out: &str,
+    ) -> Result<Vec<AccommodationEvent>, BookingError> {
+        self.when(
+            AccommodationCommand::PlaceHold(hold(id, stay(check_in, check_out))),
+            now(),
+        )
     }
 }
 
@@ -128,10 +149,7 @@ fn registering_with_zero_capacity_or_bad_pricing_is_refused() {
 #[test]
 fn a_hold_carries_the_full_quote_and_expiry() {
     let events = given(&[registered()])
-        .when(
-            AccommodationCommand::PlaceHold(hold(1, stay("2026-12-11", "2026-12-13"))),
-            now(),
-        )
+        .holds(1, "2026-12-11", "2026-12-13")
         .unwrap();
     let [AccommodationEvent::HoldPlaced(e)] = events.as_slice() else {
         panic!("expected one HoldPlaced, got {events:?}");
@@ -145,20 +163,14 @@ fn a_hold_carries_the_full_quote_and_expiry() {
 
 #[test]
 fn holding_an_unregistered_accommodation_is_refused() {
-    let r = given(&[]).when(
-        AccommodationCommand::PlaceHold(hold(1, stay("2026-12-11", "2026-12-13"))),
-        now(),
-    );
+    let r = given(&[]).holds(1, "2026-12-11", "2026-12-13");
     assert_eq!(r, Err(BookingError::NotRegistered));
 }
 
 #[test]
 fn a_check_in_in_the_past_is_refused_but_today_is_fine() {
     let g = given(&[registered()]);
-    let r = g.when(
-        AccommodationCommand::PlaceHold(hold(1, stay("2026-12-06", "2026-12-08"))),
-        now(),
-    );
+    let r = g.holds(1, "2026-12-06", "2026-12-08");
     assert_eq!(
         r,
         Err(BookingError::CheckInInPast {
@@ -166,13 +178,7 @@ fn a_check_in_in_the_past_is_refused_but_today_is_fine() {
             today: d("2026-12-07")
         })
     );
-    assert!(
-        g.when(
-            AccommodationCommand::PlaceHold(hold(1, stay("2026-12-07", "2026-12-09"))),
-            now()
-        )
-        .is_ok()
-    );
+    assert!(g.holds(1, "2026-12-07", "2026-12-09").is_ok());
 }
 
 #[test]
@@ -188,10 +194,7 @@ fn today_is_the_owners_day_not_utc() {
 
 #[test]
 fn a_stay_below_the_minimum_nights_is_refused() {
-    let r = given(&[registered()]).when(
-        AccommodationCommand::PlaceHold(hold(1, stay("2026-12-11", "2026-12-12"))),
-        now(),
-    );
+    let r = given(&[registered()]).holds(1, "2026-12-11", "2026-12-12");
     assert_eq!(
         r,
         Err(BookingError::StayTooShort {
@@ -203,10 +206,7 @@ fn a_stay_below_the_minimum_nights_is_refused() {
 
 #[test]
 fn a_stay_above_thirty_nights_is_refused() {
-    let r = given(&[registered()]).when(
-        AccommodationCommand::PlaceHold(hold(1, stay("2026-12-11", "2027-01-11"))),
-        now(),
-    );
+    let r = given(&[registered()]).holds(1, "2026-12-11", "2027-01-11");
     assert_eq!(
         r,
         Err(BookingError::StayTooLong {
@@ -235,17 +235,8 @@ fn guests_must_be_between_one_and_capacity() {
 #[test]
 fn overlapping_an_active_hold_is_refused() {
     let g = given(&[registered(), placed(1, stay("2026-12-11", "2026-12-14"))]);
-    let r = g.when(
-        AccommodationCommand::PlaceHold(hold(2, stay("2026-12-13", "2026-12-15"))),
-        now(),
-    );
-    assert_eq!(
-        r,
-        Err(BookingError::DatesUnavailable {
-            check_in: d("2026-12-11"),
-            check_out: d("2026-12-14")
-        })
-    );
+    let r = g.holds(2, "2026-12-13", "2026-12-15");
+    assert_eq!(r, taken("2026-12-11", "2026-12-14"));
 }
 
 /// Overlaps are looked for only among reservations starting at most the longest stay before the
@@ -260,43 +251,16 @@ fn a_long_hold_that_began_well_before_still_blocks_its_last_night() {
         history.push(placed(100 + u128::from(i), s));
     }
     let g = given(&history);
-    let r = g.when(
-        AccommodationCommand::PlaceHold(hold(2, stay("2027-01-06", "2027-01-08"))),
-        now(),
-    );
-    assert_eq!(
-        r,
-        Err(BookingError::DatesUnavailable {
-            check_in: d("2026-12-08"),
-            check_out: d("2027-01-07")
-        })
-    );
-    assert!(
-        g.when(
-            AccommodationCommand::PlaceHold(hold(3, stay("2027-01-07", "2027-01-09"))),
-            now()
-        )
-        .is_ok()
-    );
+    let r = g.holds(2, "2027-01-06", "2027-01-08");
+    assert_eq!(r, taken("2026-12-08", "2027-01-07"));
+    assert!(g.holds(3, "2027-01-07", "2027-01-09").is_ok());
 }
 
 #[test]
 fn the_check_out_day_can_be_the_next_check_in() {
     let g = given(&[registered(), placed(1, stay("2026-12-11", "2026-12-13"))]);
-    assert!(
-        g.when(
-            AccommodationCommand::PlaceHold(hold(2, stay("2026-12-13", "2026-12-15"))),
-            now()
-        )
-        .is_ok()
-    );
-    assert!(
-        g.when(
-            AccommodationCommand::PlaceHold(hold(3, stay("2026-12-09", "2026-12-11"))),
-            now()
-        )
-        .is_ok()
-    );
+    assert!(g.holds(2, "2026-12-13", "2026-12-15").is_ok());
+    assert!(g.holds(3, "2026-12-09", "2026-12-11").is_ok());
 }
 
 #[test]
@@ -316,10 +280,7 @@ fn a_past_due_hold_is_expired_to_make_room_for_a_new_one() {
 #[test]
 fn reusing_a_reservation_id_is_refused() {
     let g = given(&[registered(), placed(1, stay("2026-12-11", "2026-12-13"))]);
-    let r = g.when(
-        AccommodationCommand::PlaceHold(hold(1, stay("2026-12-20", "2026-12-22"))),
-        now(),
-    );
+    let r = g.holds(1, "2026-12-20", "2026-12-22");
     assert_eq!(r, Err(BookingError::DuplicateReservation(rid(1))));
 }
 
@@ -599,10 +560,7 @@ fn blocks_occupy_nights_and_unblocking_frees_them() {
     );
     let g = given(&history);
     assert!(matches!(
-        g.when(
-            AccommodationCommand::PlaceHold(hold(1, stay("2026-12-22", "2026-12-26"))),
-            now()
-        ),
+        g.holds(1, "2026-12-22", "2026-12-26"),
         Err(BookingError::DatesUnavailable { .. })
     ));
     assert!(matches!(
@@ -614,13 +572,7 @@ fn blocks_occupy_nights_and_unblocking_frees_them() {
     });
     history.extend(g.when(unblock.clone(), now()).unwrap());
     let g = given(&history);
-    assert!(
-        g.when(
-            AccommodationCommand::PlaceHold(hold(1, stay("2026-12-22", "2026-12-26"))),
-            now()
-        )
-        .is_ok()
-    );
+    assert!(g.holds(1, "2026-12-22", "2026-12-26").is_ok());
     assert!(matches!(
         g.when(unblock, now()),
         Err(BookingError::BlockNotFound(_))
@@ -646,10 +598,7 @@ fn blocks_and_holds_stay_within_the_open_calendar() {
     ));
     // A hold two and a half years out is refused the same way; a season closed is fine.
     assert!(matches!(
-        g.when(
-            AccommodationCommand::PlaceHold(hold(1, stay("2029-06-01", "2029-06-03"))),
-            now()
-        ),
+        g.holds(1, "2029-06-01", "2029-06-03"),
         Err(BookingError::TooFarAhead { .. })
     ));
     assert!(
@@ -690,12 +639,7 @@ fn a_pricing_change_applies_to_new_holds_only() {
         g.0.reservation(rid(1)).unwrap().quote.total,
         Money::pesos(90_000)
     );
-    let events = g
-        .when(
-            AccommodationCommand::PlaceHold(hold(2, stay("2026-12-17", "2026-12-18"))),
-            now(),
-        )
-        .unwrap();
+    let events = g.holds(2, "2026-12-17", "2026-12-18").unwrap();
     let AccommodationEvent::HoldPlaced(e) = &events[0] else {
         panic!()
     };
@@ -1418,10 +1362,7 @@ fn a_deposit_taken_by_hand_after_the_hold_lapsed_is_refused_for_taken_nights() {
     );
     assert_eq!(
         given(&history).when(confirm_late(1, "transferencia 0042", 27_000), later),
-        Err(BookingError::DatesUnavailable {
-            check_in: d("2026-12-12"),
-            check_out: d("2026-12-14"),
-        })
+        taken("2026-12-12", "2026-12-14")
     );
     // Nor for a stay that has begun, a cancelled one, no amount or no reference.
     let begun = at("2026-12-12T13:00:00Z");
@@ -2036,18 +1977,9 @@ fn a_confirmed_stay_moves_to_free_nights_priced_again_and_keeps_what_was_paid() 
     assert_eq!(r.balance_due(), Money::pesos(103_000));
     // The old nights are free again, the new ones are taken.
     let g = given(&history);
-    assert!(
-        g.when(
-            AccommodationCommand::PlaceHold(hold(2, stay("2026-12-11", "2026-12-13"))),
-            now()
-        )
-        .is_ok()
-    );
+    assert!(g.holds(2, "2026-12-11", "2026-12-13").is_ok());
     assert!(matches!(
-        g.when(
-            AccommodationCommand::PlaceHold(hold(2, stay("2026-12-16", "2026-12-18"))),
-            now()
-        ),
+        g.holds(2, "2026-12-16", "2026-12-18"),
         Err(BookingError::DatesUnavailable { .. })
     ));
     // Told again (a retried request): nothing new.
@@ -2078,29 +2010,17 @@ fn a_stay_may_move_over_its_own_nights_but_not_over_anothers() {
     assert_eq!(later[0].event_type(), "StayChanged");
     assert_eq!(
         g.when(change(1, stay("2026-12-13", "2026-12-16"), None), now()),
-        Err(BookingError::DatesUnavailable {
-            check_in: d("2026-12-15"),
-            check_out: d("2026-12-17"),
-        })
+        taken("2026-12-15", "2026-12-17")
     );
     // The same check-in index serves the next command: the moved stay still blocks its nights.
     history.extend(later);
     // Its old first night is free, its new ones are not.
     assert_eq!(
-        given(&history).when(
-            AccommodationCommand::PlaceHold(hold(3, stay("2026-12-11", "2026-12-13"))),
-            now()
-        ),
-        Err(BookingError::DatesUnavailable {
-            check_in: d("2026-12-12"),
-            check_out: d("2026-12-15"),
-        })
+        given(&history).holds(3, "2026-12-11", "2026-12-13"),
+        taken("2026-12-12", "2026-12-15")
     );
     assert!(matches!(
-        given(&history).when(
-            AccommodationCommand::PlaceHold(hold(3, stay("2026-12-13", "2026-12-15"))),
-            now()
-        ),
+        given(&history).holds(3, "2026-12-13", "2026-12-15"),
         Err(BookingError::DatesUnavailable { .. })
     ));
 }
@@ -2253,10 +2173,7 @@ fn a_correction_that_cannot_be_had_leaves_the_first_hold_standing() {
     // The new nights run into another guest's hold: nothing is decided, the first hold stays.
     assert_eq!(
         g.when(corrected(1, 2, stay("2026-12-12", "2026-12-15")), now()),
-        Err(BookingError::DatesUnavailable {
-            check_in: d("2026-12-14"),
-            check_out: d("2026-12-16")
-        })
+        taken("2026-12-14", "2026-12-16")
     );
     // Only a hold, and only its own guest's, is corrected this way.
     let other_guest = AccommodationCommand::ReplaceHold(ReplaceHold {
