@@ -36,6 +36,21 @@ async fn read_all_eventually(store: &dyn EventStore, n: usize) -> Vec<eventstore
 }
 
 /// `result` is a typed `Conflict` that names the stream's actual version.
+/// `n` events, each the first of its own stream (`s0`, `s1`, …), read back once stamped.
+async fn one_event_streams(store: &dyn EventStore, n: i64) {
+    for i in 0..n {
+        store
+            .append(
+                &format!("s{i}"),
+                ExpectedVersion::NoStream,
+                &[event("X", i)],
+            )
+            .await
+            .unwrap();
+    }
+    read_all_eventually(store, n as usize).await;
+}
+
 fn assert_conflict(
     result: Result<eventstore::AppendOutcome, StoreError>,
     actual_version: i64,
@@ -431,16 +446,7 @@ async fn a_rolled_back_append_leaves_no_hole_in_positions() {
 async fn verify_chain_accepts_an_intact_log_and_finds_the_first_altered_event() {
     for t in common::both().await {
         let s = &*t.store;
-        for i in 0..5 {
-            s.append(
-                &format!("s{i}"),
-                ExpectedVersion::NoStream,
-                &[event("X", i)],
-            )
-            .await
-            .unwrap();
-        }
-        read_all_eventually(s, 5).await;
+        one_event_streams(s, 5).await;
         let report = s.verify_chain().await.unwrap();
         assert!(report.is_intact(), "{}: {report:?}", t.name);
         assert_eq!(report.verified_events, 5);
@@ -462,16 +468,7 @@ async fn verify_chain_accepts_an_intact_log_and_finds_the_first_altered_event() 
 async fn verify_chain_notices_a_deleted_event() {
     for t in common::both().await {
         let s = &*t.store;
-        for i in 0..4 {
-            s.append(
-                &format!("s{i}"),
-                ExpectedVersion::NoStream,
-                &[event("X", i)],
-            )
-            .await
-            .unwrap();
-        }
-        read_all_eventually(s, 4).await;
+        one_event_streams(s, 4).await;
         t.exec_each(
             &[
                 "DELETE FROM events WHERE seq = (SELECT seq FROM event_positions WHERE position = 2)",
@@ -494,16 +491,7 @@ async fn verify_chain_notices_a_deleted_event() {
 async fn verify_chain_notices_reordered_events() {
     for t in common::both().await {
         let s = &*t.store;
-        for i in 0..4 {
-            s.append(
-                &format!("s{i}"),
-                ExpectedVersion::NoStream,
-                &[event("X", i)],
-            )
-            .await
-            .unwrap();
-        }
-        read_all_eventually(s, 4).await;
+        one_event_streams(s, 4).await;
         // Swap the order of events 2 and 3, hashes and all.
         t.exec_each(
             &[
@@ -561,16 +549,7 @@ async fn a_signed_checkpoint_holds_the_owner_to_a_published_head() {
     let now = chrono::Utc::now();
     for t in common::both().await {
         let s = &*t.store;
-        for i in 0..5 {
-            s.append(
-                &format!("s{i}"),
-                ExpectedVersion::NoStream,
-                &[event("X", i)],
-            )
-            .await
-            .unwrap();
-        }
-        read_all_eventually(s, 5).await;
+        one_event_streams(s, 5).await;
         let published = checkpoint::sign_head(s, &owner, now)
             .await
             .unwrap()
