@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::NaiveDate;
-use common::{Backend, TestApp, spawn, wa};
+use common::{Backend, TestApp, wa};
 use conversation::nlu::{self, Dates, Intent};
 use integrations::voice::{self, Transcriber, decode};
 use serde_json::{Value, json};
@@ -205,42 +205,12 @@ async fn app_with(
     model: Option<&str>,
     extra: &[(&str, &str)],
 ) -> (TestApp, MockServer, String) {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/123/messages"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!({"messages": [{"id": "wamid.out"}]})),
-        )
-        .mount(&server)
-        .await;
-    let uri = server.uri();
-    let mut vars = vec![
-        ("CABANAS_WHATSAPP_TOKEN", "token"),
-        ("CABANAS_WHATSAPP_PHONE_NUMBER_ID", "123"),
-        ("CABANAS_WHATSAPP_API_BASE", uri.as_str()),
-    ];
-    vars.extend_from_slice(extra);
+    let mut vars = Vec::from(extra);
     if let Some(m) = model {
         vars.push(("CABANAS_WHISPER_MODEL", m));
     }
-    let app = spawn(backend, &vars).await;
-    let registered = app
-        .post(
-            "/v1/admin/accommodations",
-            Some(&app.admin),
-            json!({"name": "Cabaña del Lago", "capacity": 6, "min_nights": 1,
-                   "pricing": {"nightly_base": 45000, "cleaning_fee": 8000}}),
-        )
-        .await;
-    let id = registered.body["id"].as_str().unwrap().to_owned();
-    app.get(
-        &format!(
-            "/v1/accommodations?min_position={}",
-            registered.body["position"]
-        ),
-        None,
-    )
-    .await;
+    let (server, app) = wa::spawn_with_meta(backend, "wamid.out", &vars).await;
+    let id = wa::register_the_lake(&app).await;
     (app, server, id)
 }
 

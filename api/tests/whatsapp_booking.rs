@@ -80,55 +80,18 @@ async fn spawn_with_meta_signing(
     secret: Option<&str>,
     extra: &[(&str, &str)],
 ) -> (MockServer, TestApp) {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/123/messages"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!({"messages": [{"id": wamid}]})),
-        )
-        .mount(&server)
-        .await;
-    let uri = server.uri();
-    let mut settings = vec![
-        ("CABANAS_WHATSAPP_TOKEN", "token"),
-        ("CABANAS_WHATSAPP_PHONE_NUMBER_ID", "123"),
-        ("CABANAS_WHATSAPP_API_BASE", uri.as_str()),
-    ];
+    let mut settings = Vec::from(extra);
     if let Some(secret) = secret {
         settings.push(("CABANAS_WHATSAPP_APP_SECRET", secret));
     }
-    settings.extend_from_slice(extra);
-    let app = spawn(backend, &settings).await;
-    (server, app)
-}
-
-/// Registers "Cabaña del Lago" (for 6, one night at the least) and waits until guests can find
-/// it; returns its id.
-async fn register_the_lake(app: &TestApp) -> String {
-    let registered = app
-        .post(
-            "/v1/admin/accommodations",
-            Some(&app.admin),
-            json!({"name": "Cabaña del Lago", "capacity": 6, "min_nights": 1,
-                   "pricing": {"nightly_base": 45000, "cleaning_fee": 8000}}),
-        )
-        .await;
-    app.get(
-        &format!(
-            "/v1/accommodations?min_position={}",
-            registered.body["position"]
-        ),
-        None,
-    )
-    .await;
-    registered.body["id"].as_str().unwrap().to_owned()
+    wa::spawn_with_meta(backend, wamid, &settings).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_guest_books_over_whatsapp() {
     for backend in [Backend::Sqlite, Backend::Postgres] {
         let (server, app) = spawn_with_meta(backend, "wamid.reply", &[]).await;
-        let id = register_the_lake(&app).await;
+        let id = wa::register_the_lake(&app).await;
 
         let hello = delivery("wamid.1", wa::text("hola"));
         deliver(&app, hello.clone()).await;
@@ -231,11 +194,7 @@ async fn a_guest_books_over_whatsapp() {
         }
         deliver(
             &app,
-            delivery(
-                "wamid.7",
-                json!({"type": "interactive", "interactive": {"type": "button_reply",
-                       "button_reply": {"id": format!("res-cancel:{code}"), "title": "Cancelar reserva"}}}),
-            ),
+            delivery("wamid.7", wa::tap(format!("res-cancel:{code}"))),
         )
         .await;
         // Nothing paid yet: nothing to lose, and the guest is asked once more.
@@ -247,11 +206,7 @@ async fn a_guest_books_over_whatsapp() {
         );
         deliver(
             &app,
-            delivery(
-                "wamid.8",
-                json!({"type": "interactive", "interactive": {"type": "button_reply",
-                       "button_reply": {"id": format!("res-cancel-yes:{code}"), "title": "Sí, cancelarla"}}}),
-            ),
+            delivery("wamid.8", wa::tap(format!("res-cancel-yes:{code}"))),
         )
         .await;
         let cancelled = sent(&server, 8).await;
@@ -687,7 +642,7 @@ async fn a_receipt_sent_as_a_picture_is_forwarded_to_the_owner() {
             .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "9900112233"})))
             .mount(&server)
             .await;
-        let id = register_the_lake(&app).await;
+        let id = wa::register_the_lake(&app).await;
         for (n, message) in [
             wa::text("tienen lugar este finde para 2?"),
             wa::pick(format!("acc:{id}"), "Cabaña del Lago"),
@@ -822,7 +777,7 @@ async fn an_unsigned_command_from_the_owners_number_confirms_nothing() {
 async fn tomorrow_written_late_at_night_in_argentina_is_the_guests_tomorrow() {
     for backend in [Backend::Sqlite, Backend::Postgres] {
         let (server, app) = spawn_with_meta(backend, "wamid.reply", &[]).await;
-        let id = register_the_lake(&app).await;
+        let id = wa::register_the_lake(&app).await;
         // Two days ahead at 01:30 UTC: 22:30 of the day before on the guest's clock.
         let utc_day = chrono::Utc::now().date_naive() + chrono::Days::new(2);
         let at = utc_day.and_hms_opt(1, 30, 0).unwrap().and_utc();

@@ -9,7 +9,10 @@ use chrono::{DateTime, Utc};
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};
 
-use super::TestApp;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use super::{Backend, TestApp, spawn};
 
 /// A text message saying `body`.
 pub fn text(body: impl Display) -> Value {
@@ -62,6 +65,54 @@ pub fn sign(secret: &str, body: &[u8]) -> String {
     let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(body);
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// A service that sends through a fake Cloud API (phone number id 123) answering every message
+/// with the id `wamid`, with `extra` settings.
+pub async fn spawn_with_meta(
+    backend: Backend,
+    wamid: &str,
+    extra: &[(&str, &str)],
+) -> (MockServer, TestApp) {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/123/messages"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"messages": [{"id": wamid}]})),
+        )
+        .mount(&server)
+        .await;
+    let uri = server.uri();
+    let mut settings = vec![
+        ("CABANAS_WHATSAPP_TOKEN", "token"),
+        ("CABANAS_WHATSAPP_PHONE_NUMBER_ID", "123"),
+        ("CABANAS_WHATSAPP_API_BASE", uri.as_str()),
+    ];
+    settings.extend_from_slice(extra);
+    let app = spawn(backend, &settings).await;
+    (server, app)
+}
+
+/// Registers "Cabaña del Lago" (for 6, one night at the least) and waits until guests can find
+/// it; returns its id.
+pub async fn register_the_lake(app: &TestApp) -> String {
+    let registered = app
+        .post(
+            "/v1/admin/accommodations",
+            Some(&app.admin),
+            json!({"name": "Cabaña del Lago", "capacity": 6, "min_nights": 1,
+                   "pricing": {"nightly_base": 45000, "cleaning_fee": 8000}}),
+        )
+        .await;
+    app.get(
+        &format!(
+            "/v1/accommodations?min_position={}",
+            registered.body["position"]
+        ),
+        None,
+    )
+    .await;
+    registered.body["id"].as_str().unwrap().to_owned()
 }
 
 impl TestApp {
