@@ -72,24 +72,7 @@ pub async fn key_or_create(db: &Db, guest_id: &str, now_ms: i64) -> Result<[u8; 
     let fresh: [u8; 32] = rand::random();
     let sql = "INSERT INTO guest_keys (guest_id, key_hex, created_at_ms) VALUES ($1, $2, $3) \
                ON CONFLICT (guest_id) DO NOTHING";
-    match db {
-        Db::Postgres(p) => {
-            sqlx::query(sql)
-                .bind(guest_id)
-                .bind(hex::encode(fresh))
-                .bind(now_ms)
-                .execute(p)
-                .await?;
-        }
-        Db::Sqlite(p) => {
-            sqlx::query(sql)
-                .bind(guest_id)
-                .bind(hex::encode(fresh))
-                .bind(now_ms)
-                .execute(p)
-                .await?;
-        }
-    }
+    crate::db_exec!(db, sql, guest_id, hex::encode(fresh), now_ms)?;
     Ok(key(db, guest_id).await?.unwrap_or(fresh))
 }
 

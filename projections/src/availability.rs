@@ -293,21 +293,15 @@ impl Fold {
         let mut order = self.order;
         order.dedup();
         let mut changes = self.changes;
-        for id in &self.readded {
+        let deleted = order
+            .iter()
+            .filter(|id| matches!(changes.get(*id), Some(Change::Deleted)));
+        for id in self.readded.iter().chain(deleted) {
             exec!(
                 &mut *tx,
                 names.sql("DELETE FROM rm_stays{s} WHERE occupant_id = $1"),
                 id.clone()
             )?;
-        }
-        for id in &order {
-            if let Some(Change::Deleted) = changes.get(id) {
-                exec!(
-                    &mut *tx,
-                    names.sql("DELETE FROM rm_stays{s} WHERE occupant_id = $1"),
-                    id.clone()
-                )?;
-            }
         }
         for id in &order {
             if let Some(Change::Patch {
