@@ -17,7 +17,7 @@ use projections::queries;
 
 use crate::context::Context;
 use crate::error::AppError;
-use crate::execute::{Origin, execute};
+use crate::execute::{Origin, execute_unstamped};
 use crate::guest_stream::{Recorded, execute_guest};
 
 /// Who is booking, as they gave it.
@@ -128,8 +128,14 @@ pub async fn place_hold(
         hold_duration: chrono::Duration::minutes(ctx.settings.hold_minutes),
     });
     let origin = origin.clone().correlated(request.reservation_id.as_uuid());
-    let held = match execute(ctx, request.accommodation, cmd, &origin).await {
-        Ok(done) => done.events.iter().find_map(|e| match e {
+    let placed = match execute_unstamped(ctx, request.accommodation, cmd, &origin).await {
+        Ok(done) => Some(done),
+        // Placed before (the same message taken up again after a crash): that hold.
+        Err(AppError::Domain(BookingError::DuplicateReservation(_))) => None,
+        Err(e) => return Err(e),
+    };
+    let held = match &placed {
+        Some(done) => done.events.iter().find_map(|e| match e {
             AccommodationEvent::HoldPlaced(h) => Some(Held {
                 reservation_id: h.reservation_id,
                 code: h.code.clone(),
@@ -139,28 +145,27 @@ pub async fn place_hold(
                 quote: h.quote.clone(),
                 deposit: h.quote.deposit,
                 expires_at: h.expires_at,
-                position: done.position,
+                position: None,
             }),
             _ => None,
         }),
-        // Placed before (the same message taken up again after a crash): that hold.
-        Err(AppError::Domain(BookingError::DuplicateReservation(_))) => {
-            existing(ctx, request.accommodation, request.reservation_id).await?
-        }
-        Err(e) => return Err(e),
+        None => existing(ctx, request.accommodation, request.reservation_id).await?,
     };
-    let held = held.ok_or_else(|| {
+    let mut held = held.ok_or_else(|| {
         AppError::Unavailable(anyhow::anyhow!("the hold was not recorded; retry"))
     })?;
-    let mut held = held;
     // Read-your-writes: the position answered covers the guest's profile too, so a client
-    // reading at it sees the reservation with its guest's name.
+    // reading at it sees the reservation with its guest's name. One wait for both appends
+    // (PostgreSQL stamps them in the background, in commit order), not one after each.
+    let (mut ids, mut known) = placed.map_or_else(Default::default, |d| (d.event_ids, d.positions));
     if let Some(recorded) =
         record_guest_as(ctx, guest, linked.new_key, &request.guest, &origin).await?
-        && let Some(p) =
-            crate::execute::positions(ctx, &recorded.event_ids, &recorded.positions).await?
     {
-        held.position = Some(held.position.map_or(p, |h| h.max(p)));
+        ids.extend(recorded.event_ids);
+        known.extend(recorded.positions);
+    }
+    if !ids.is_empty() {
+        held.position = crate::execute::positions(ctx, &ids, &known).await?;
     }
     Ok(held)
 }

@@ -118,7 +118,7 @@ pub struct Executed {
     pub position: Option<i64>,
 }
 
-/// The last global position of events just appended: as the append answered it (SQLite assigns
+/// The highest global position of events just appended: as the append answered it (SQLite assigns
 /// positions as it writes), or once the sequencer has stamped them (PostgreSQL; `None` if that
 /// takes over 2 s). No query when the append already knows.
 pub(crate) async fn positions(
@@ -127,13 +127,13 @@ pub(crate) async fn positions(
     known: &[i64],
 ) -> Result<Option<i64>, AppError> {
     if !event_ids.is_empty() && known.len() == event_ids.len() {
-        return Ok(known.last().copied());
+        return Ok(known.iter().max().copied());
     }
     Ok(ctx
         .store
         .wait_for_positions(event_ids, Duration::from_secs(2))
         .await?
-        .and_then(|p| p.last().copied()))
+        .and_then(|p| p.into_iter().max()))
 }
 
 /// Runs `cmd` on the accommodation's stream (load, decide, append; retried on contention).
@@ -143,6 +143,23 @@ pub async fn execute(
     cmd: AccommodationCommand,
     origin: &Origin,
 ) -> Result<Executed, AppError> {
+    let done = execute_unstamped(ctx, id, cmd, origin).await?;
+    let position = positions(ctx, &done.event_ids, &done.positions).await?;
+    Ok(Executed {
+        events: done.events,
+        position,
+    })
+}
+
+/// `execute`, answering before PostgreSQL's sequencer has stamped what it appended: for a
+/// use case that appends more and then waits once for all of it (`positions`), rather than
+/// once per append.
+pub async fn execute_unstamped(
+    ctx: &Context,
+    id: AccommodationId,
+    cmd: AccommodationCommand,
+    origin: &Origin,
+) -> Result<eventstore::CommandOutcome<AccommodationEvent>, AppError> {
     let name = cmd.name();
     let result = ctx
         .handler
@@ -162,9 +179,5 @@ pub async fn execute(
             .increment(u64::from(done.retries));
     }
     metrics::counter!("cabanas_appends_total").increment(1);
-    let position = positions(ctx, &done.event_ids, &done.positions).await?;
-    Ok(Executed {
-        events: done.events,
-        position,
-    })
+    Ok(done)
 }
