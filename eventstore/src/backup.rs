@@ -296,7 +296,7 @@ impl StoreSource {
             }
             // A deferred transaction: its first read fixes the WAL snapshot it sees, and it
             // never blocks a writer.
-            Db::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
+            Db::Sqlite(pool) => Tx::Sqlite(crate::write_gate::WriteTx::reading(&pool).await?),
         };
         let head_sql = match tx.backend() {
             Backend::Postgres => {
@@ -940,7 +940,7 @@ pub async fn table_rows(store: &dyn EventStore) -> anyhow::Result<Vec<TableRows>
 async fn append(db: &Db, lines: &[Line]) -> anyhow::Result<()> {
     match db {
         Db::Sqlite(pool) => {
-            let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+            let mut tx = crate::write_gate::WriteTx::begin(pool).await?;
             for l in lines {
                 sqlx::query(
                     "INSERT INTO events (position, stream_id, stream_version, event_id, \

@@ -19,6 +19,7 @@ pub mod postgres;
 pub mod sql;
 pub mod sqlite;
 pub mod testing;
+pub mod write_gate;
 
 use std::sync::Arc;
 

@@ -6,14 +6,16 @@
 //! time. They live here, beside [`Db`], because they are about the database and not about any
 //! one kind of table; `projections` re-exports them for its older callers.
 
-use sqlx::{Postgres, Sqlite, Transaction};
+use sqlx::{Postgres, Transaction};
 
+use crate::write_gate::WriteTx;
 use crate::{Backend, Db};
 
 /// A transaction on either backend.
 pub enum Tx {
     Pg(Transaction<'static, Postgres>),
-    Sqlite(Transaction<'static, Sqlite>),
+    /// Holding SQLite's write lock and this process's turn for it (see `write_gate`).
+    Sqlite(WriteTx),
 }
 
 impl Tx {
@@ -24,7 +26,7 @@ impl Tx {
     pub async fn begin_durable(db: &Db) -> Result<Tx, sqlx::Error> {
         Ok(match db {
             Db::Postgres(pool) => Tx::Pg(pool.begin().await?),
-            Db::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Sqlite(pool) => Tx::Sqlite(WriteTx::begin(pool).await?),
         })
     }
 
@@ -41,7 +43,7 @@ impl Tx {
                     .await?;
                 Tx::Pg(tx)
             }
-            Db::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Sqlite(pool) => Tx::Sqlite(WriteTx::begin(pool).await?),
         })
     }
 
@@ -123,11 +125,15 @@ macro_rules! db_exec {
                 .execute(p)
                 .await
                 .map(|r| r.rows_affected()),
-            $crate::Db::Sqlite(p) => sqlx::query(sqlx::AssertSqlSafe($sql))
-                $(.bind($arg))*
-                .execute(p)
-                .await
-                .map(|r| r.rows_affected()),
+            // A write: in this process's queue for SQLite's lock, like a transaction.
+            $crate::Db::Sqlite(p) => match $crate::write_gate::turn(p).await {
+                Ok(_turn) => sqlx::query(sqlx::AssertSqlSafe($sql))
+                    $(.bind($arg))*
+                    .execute(p)
+                    .await
+                    .map(|r| r.rows_affected()),
+                Err(e) => Err(e),
+            },
         }
     };
 }

@@ -10,7 +10,9 @@ use chrono::{DateTime, SubsecRound, Utc};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
-use sqlx::{Row, Sqlite, SqliteConnection, SqlitePool, Transaction};
+use sqlx::{Row, SqliteConnection, SqlitePool};
+
+use crate::write_gate::WriteTx;
 use uuid::Uuid;
 
 use crate::chain::{GENESIS, HashInput, event_hash};
@@ -180,7 +182,7 @@ async fn append_in(
 }
 
 pub struct SqliteTx {
-    tx: Transaction<'static, Sqlite>,
+    tx: WriteTx,
     changes: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
@@ -222,7 +224,7 @@ impl EventStore for SqliteStore {
         expected: ExpectedVersion,
         events: &[NewEvent],
     ) -> Result<AppendOutcome, StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = WriteTx::begin(&self.pool).await?;
         match append_in(&mut tx, stream_id, expected, events).await {
             Ok(outcome) => {
                 tx.commit().await?;
@@ -238,7 +240,7 @@ impl EventStore for SqliteStore {
 
     async fn begin(&self) -> Result<Box<dyn StoreTx>, StoreError> {
         Ok(Box::new(SqliteTx {
-            tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            tx: WriteTx::begin(&self.pool).await?,
             changes: self.changes.clone(),
         }))
     }
