@@ -226,26 +226,7 @@ pub trait EventStore: Send + Sync {
         event_ids: &[Uuid],
         timeout: std::time::Duration,
     ) -> Result<Option<Vec<i64>>, StoreError> {
-        const RECHECK: std::time::Duration = std::time::Duration::from_millis(20);
-        let deadline = tokio::time::Instant::now() + timeout;
-        // Subscribed before the first look, so a stamp between the look and the wait is seen.
-        let mut changes = self.log_changes();
-        changes.borrow_and_update();
-        loop {
-            let found = self.positions_of(event_ids).await?;
-            if found.iter().all(Option::is_some) {
-                return Ok(Some(found.into_iter().flatten().collect()));
-            }
-            let now = tokio::time::Instant::now();
-            if now >= deadline {
-                return Ok(None);
-            }
-            let wait = RECHECK.min(deadline - now);
-            if let Ok(Err(_)) = tokio::time::timeout(wait, changes.changed()).await {
-                // The store is closing: no more ticks, only the recheck.
-                tokio::time::sleep(wait).await;
-            }
-        }
+        wait_until_stamped(self, event_ids, timeout).await
     }
 
     /// Walks the whole global log and reports the first event whose hash does not match.
@@ -296,5 +277,33 @@ pub async fn connect_with(url: &str, tuning: Tuning) -> Result<Arc<dyn EventStor
         Ok(Arc::new(sqlite::SqliteStore::connect(url).await?))
     } else {
         Err(StoreError::UnsupportedUrl)
+    }
+}
+
+/// [`EventStore::wait_for_positions`]'s loop, for a backend that wraps it.
+pub(crate) async fn wait_until_stamped<S: EventStore + ?Sized>(
+    store: &S,
+    event_ids: &[Uuid],
+    timeout: std::time::Duration,
+) -> Result<Option<Vec<i64>>, StoreError> {
+    const RECHECK: std::time::Duration = std::time::Duration::from_millis(20);
+    let deadline = tokio::time::Instant::now() + timeout;
+    // Subscribed before the first look, so a stamp between the look and the wait is seen.
+    let mut changes = store.log_changes();
+    changes.borrow_and_update();
+    loop {
+        let found = store.positions_of(event_ids).await?;
+        if found.iter().all(Option::is_some) {
+            return Ok(Some(found.into_iter().flatten().collect()));
+        }
+        let now = tokio::time::Instant::now();
+        if now >= deadline {
+            return Ok(None);
+        }
+        let wait = RECHECK.min(deadline - now);
+        if let Ok(Err(_)) = tokio::time::timeout(wait, changes.changed()).await {
+            // The store is closing: no more ticks, only the recheck.
+            tokio::time::sleep(wait).await;
+        }
     }
 }
