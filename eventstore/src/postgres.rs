@@ -177,8 +177,9 @@ impl PgStore {
     }
 }
 
-/// Stamps in a loop: woken at once by this process's appends, and polling every 5 ms for other
-/// instances' writes and for late commits that were held back by an older transaction.
+/// Stamps in a loop: woken at once by this process's appends; with nothing to stamp, looking
+/// again every `IDLE_LOOK` for other instances' writes, or every `WAITED_LOOK` while a caller
+/// here waits for a stamp (late commits held back by an older transaction).
 async fn run_sequencer(
     options: PgConnectOptions,
     wake: Arc<tokio::sync::Notify>,
