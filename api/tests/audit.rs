@@ -23,9 +23,8 @@ async fn the_history_answers_as_of_any_point() {
         assert_eq!(confirmed.status, 200, "{:?}", confirmed.body);
         let at_confirm = head().await;
         let cancelled = app
-            .post(
+            .admin_post(
                 &format!("/v1/admin/reservations/{code}/cancel"),
-                Some(&app.admin),
                 json!({"reason": "pedido del huésped"}),
             )
             .await;
@@ -36,14 +35,11 @@ async fn the_history_answers_as_of_any_point() {
             let acc = acc.clone();
             async move {
                 let r = app
-                    .get(
-                        &format!(
-                            "/v1/audit/accommodations/{acc}/availability?as_of={as_of}&from={}&to={}",
-                            app.day(10),
-                            app.day(12)
-                        ),
-                        Some(&app.auditor),
-                    )
+                    .auditor_get(&format!(
+                        "/v1/audit/accommodations/{acc}/availability?as_of={as_of}&from={}&to={}",
+                        app.day(10),
+                        app.day(12)
+                    ))
                     .await;
                 assert_eq!(r.status, 200, "{:?}", r.body);
                 r.body["nights"][0]["status"].as_str().unwrap().to_owned()
@@ -58,18 +54,10 @@ async fn the_history_answers_as_of_any_point() {
         assert_eq!(night(instant.replace('+', "%2B")).await, "free");
 
         let story = app
-            .get(
-                &format!("/v1/audit/reservations/{code}"),
-                Some(&app.auditor),
-            )
+            .auditor_get(&format!("/v1/audit/reservations/{code}"))
             .await;
         assert_eq!(story.status, 200, "{:?}", story.body);
-        let types: Vec<&str> = story.body["story"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["event_type"].as_str().unwrap())
-            .collect();
+        let types: Vec<&str> = common::event_types(&story.body["story"]);
         // Ten days out under the moderate policy: half of a payment taken by hand, to give
         // back by hand.
         assert_eq!(
@@ -87,18 +75,14 @@ async fn the_history_answers_as_of_any_point() {
         assert_eq!(story.body["story"][1]["actor"], "owner");
         assert_eq!(story.body["state"]["status"], "cancelled");
         let then = app
-            .get(
-                &format!("/v1/audit/reservations/{code}?as_of={at_hold}"),
-                Some(&app.auditor),
-            )
+            .auditor_get(&format!("/v1/audit/reservations/{code}?as_of={at_hold}"))
             .await;
         assert_eq!(then.body["state"]["status"], "held");
         assert_eq!(then.body["story"].as_array().unwrap().len(), 1);
         let bad = app
-            .get(
-                &format!("/v1/audit/reservations/{code}?as_of=yesterday-ish"),
-                Some(&app.auditor),
-            )
+            .auditor_get(&format!(
+                "/v1/audit/reservations/{code}?as_of=yesterday-ish"
+            ))
             .await;
         assert_eq!(bad.status, 422);
         let forbidden = app
@@ -109,9 +93,7 @@ async fn the_history_answers_as_of_any_point() {
         // Every event says who or what caused it and what it belongs with: the cabin's
         // registration is correlated with the cabin, the guest's profile with the guest, the
         // reservation's events with the reservation.
-        let log = app
-            .get("/v1/audit/events?from=0&limit=1000", Some(&app.auditor))
-            .await;
+        let log = app.auditor_get("/v1/audit/events?from=0&limit=1000").await;
         let events = log.body["events"].as_array().unwrap();
         assert!(events.len() >= 5, "{backend:?}: {events:?}");
         for e in events {
@@ -201,9 +183,7 @@ async fn an_erased_guest_cannot_be_read_back_and_the_history_still_replays() {
         let held = app.hold(&acc, 10, 12).await;
         let code = held.body["code"].as_str().unwrap().to_owned();
         app.state.runner.catch_up().await.unwrap();
-        let listed = app
-            .get("/v1/admin/reservations?q=perez", Some(&app.admin))
-            .await;
+        let listed = app.admin_get("/v1/admin/reservations?q=perez").await;
         assert_eq!(
             listed.body["items"][0]["guest"]["name"], "Ana Pérez",
             "{backend:?}: {:?}",
@@ -220,11 +200,7 @@ async fn an_erased_guest_cannot_be_read_back_and_the_history_still_replays() {
 
         // Paid (in the sandbox): the owner is told who booked, by name and number.
         let paid = app
-            .post(
-                "/v1/admin/sandbox/payments",
-                Some(&app.admin),
-                json!({"code": code}),
-            )
+            .admin_post("/v1/admin/sandbox/payments", json!({"code": code}))
             .await;
         assert_eq!(paid.status, 202, "{:?}", paid.body);
         let naming = || async {
@@ -278,18 +254,12 @@ async fn an_erased_guest_cannot_be_read_back_and_the_history_still_replays() {
         // On PostgreSQL the erasure's position is stamped a moment after its commit: wait for
         // the read model to have seen it.
         let mut after = app
-            .get(
-                &format!("/v1/admin/reservations?q={code}"),
-                Some(&app.admin),
-            )
+            .admin_get(&format!("/v1/admin/reservations?q={code}"))
             .await;
         for _ in 0..100 {
             app.state.runner.catch_up().await.unwrap();
             after = app
-                .get(
-                    &format!("/v1/admin/reservations?q={code}"),
-                    Some(&app.admin),
-                )
+                .admin_get(&format!("/v1/admin/reservations?q={code}"))
                 .await;
             if after.body["items"][0]["guest"]["name"] == "(datos borrados)" {
                 break;
@@ -326,10 +296,7 @@ async fn an_erased_guest_cannot_be_read_back_and_the_history_still_replays() {
         assert!(app.state.store.verify_chain().await.unwrap().is_intact());
         app.state.runner.rebuild("reservations").await.unwrap();
         let rebuilt = app
-            .get(
-                &format!("/v1/admin/reservations?q={code}"),
-                Some(&app.admin),
-            )
+            .admin_get(&format!("/v1/admin/reservations?q={code}"))
             .await;
         assert_eq!(
             rebuilt.body["items"][0]["guest"]["name"],

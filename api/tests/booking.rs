@@ -89,10 +89,9 @@ async fn walk(app: TestApp) {
         .await;
     assert_eq!(avail.body["available"], json!([]), "{b:?}");
     let held = app
-        .get(
-            &format!("/v1/admin/reservations?status=held&min_position={position}"),
-            Some(&app.admin),
-        )
+        .admin_get(&format!(
+            "/v1/admin/reservations?status=held&min_position={position}"
+        ))
         .await;
     assert_eq!(held.status, 200);
     assert_eq!(held.body["items"][0]["code"], code.as_str());
@@ -100,10 +99,9 @@ async fn walk(app: TestApp) {
     assert_eq!(held.body["items"][0]["status"], "held");
     // A word no reservation's status can be lists nothing; it is not refused.
     let none = app
-        .get(
-            &format!("/v1/admin/reservations?status=Held&min_position={position}"),
-            Some(&app.admin),
-        )
+        .admin_get(&format!(
+            "/v1/admin/reservations?status=Held&min_position={position}"
+        ))
         .await;
     assert_eq!(
         (none.status, &none.body["items"]),
@@ -118,22 +116,18 @@ async fn walk(app: TestApp) {
         instant(&hold.body["expires_at"])
     );
     let calendar = app
-        .get(
-            &format!(
-                "/v1/admin/accommodations/{id}/calendar?from={}&to={}",
-                app.day(19),
-                app.day(21)
-            ),
-            Some(&app.admin),
-        )
+        .admin_get(&format!(
+            "/v1/admin/accommodations/{id}/calendar?from={}&to={}",
+            app.day(19),
+            app.day(21)
+        ))
         .await;
     assert_eq!(calendar.body["nights"][0]["status"], "free");
     assert_eq!(calendar.body["nights"][1]["status"], "held");
 
     let confirmed = app
-        .post(
+        .admin_post(
             &format!("/v1/admin/reservations/{code}/confirm"),
-            Some(&app.admin),
             json!({"amount": hold.body["deposit"], "payment_reference": "transfer 0042"}),
         )
         .await;
@@ -155,10 +149,7 @@ async fn walk(app: TestApp) {
     let mut listed = Value::Null;
     for _ in 0..100 {
         listed = app
-            .get(
-                &format!("/v1/admin/reservations/{code}/payments"),
-                Some(&app.admin),
-            )
+            .admin_get(&format!("/v1/admin/reservations/{code}/payments"))
             .await
             .body;
         if listed["payments"].as_array().is_some_and(|p| !p.is_empty()) {
@@ -177,18 +168,10 @@ async fn walk(app: TestApp) {
     assert_eq!(amount(&transfer["amount"]), amount(&hold.body["deposit"]));
 
     let timeline = app
-        .get(
-            &format!("/v1/audit/reservations/{code}/timeline"),
-            Some(&app.auditor),
-        )
+        .auditor_get(&format!("/v1/audit/reservations/{code}/timeline"))
         .await;
     assert_eq!(timeline.status, 200);
-    let types: Vec<&str> = timeline.body["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["event_type"].as_str().unwrap())
-        .collect();
+    let types: Vec<&str> = common::event_types(&timeline.body["events"]);
     assert_eq!(types, ["HoldPlaced", "ReservationConfirmed"]);
     assert_eq!(timeline.body["events"][1]["metadata"]["actor"], "owner");
 
@@ -247,9 +230,8 @@ async fn walk(app: TestApp) {
         twice.body
     );
     let nonsense = app
-        .post(
+        .admin_post(
             &format!("/v1/admin/reservations/{slow_code}/extend"),
-            Some(&app.admin),
             json!({"minutes": 0}),
         )
         .await;
@@ -258,7 +240,7 @@ async fn walk(app: TestApp) {
     assert_eq!(cancelled.status, 200, "{:?}", cancelled.body);
     assert_eq!(cancelled.body["event"], "ReservationCancelled");
 
-    let events = app.get("/v1/audit/events?from=0", Some(&app.auditor)).await;
+    let events = app.auditor_get("/v1/audit/events?from=0").await;
     let positions: Vec<i64> = events.body["events"]
         .as_array()
         .unwrap()
@@ -267,20 +249,14 @@ async fn walk(app: TestApp) {
         .collect();
     assert_eq!(positions, (1..=positions.len() as i64).collect::<Vec<_>>());
     let stream = app
-        .get(
-            &format!("/v1/audit/streams/accommodation-{id}"),
-            Some(&app.auditor),
-        )
+        .auditor_get(&format!("/v1/audit/streams/accommodation-{id}"))
         .await;
     assert_eq!(stream.status, 200);
-    let verify = app.get("/v1/audit/verify", Some(&app.auditor)).await;
+    let verify = app.auditor_get("/v1/audit/verify").await;
     assert_eq!(verify.status, 200, "{:?}", verify.body);
 
     let stats = app
-        .get(
-            &format!("/v1/admin/stats?min_position={position}"),
-            Some(&app.admin),
-        )
+        .admin_get(&format!("/v1/admin/stats?min_position={position}"))
         .await;
     assert_eq!(stats.status, 200);
     assert_eq!(stats.body["revenue"][0]["reservations"], 1);

@@ -24,9 +24,8 @@ const CABINS: [(&str, u32, u32, u32); 3] = [
 async fn register_cabins(app: &TestApp) {
     for (name, capacity, nightly, cleaning) in CABINS {
         let r = app
-            .post(
+            .admin_post(
                 "/v1/admin/accommodations",
-                Some(&app.admin),
                 json!({"name": name, "capacity": capacity, "min_nights": 1,
                        "pricing": {"nightly_base": nightly, "cleaning_fee": cleaning}}),
             )
@@ -176,11 +175,7 @@ async fn run_chat(app: &TestApp, n: usize, chat: &Value) -> Result<(), (String, 
     for (_, _, _, _, code) in &held {
         // Frees the nights for the next chat.
         let r = app
-            .post(
-                &format!("/v1/admin/reservations/{code}/cancel"),
-                Some(&app.admin),
-                json!({}),
-            )
+            .admin_post(&format!("/v1/admin/reservations/{code}/cancel"), json!({}))
             .await;
         assert!(r.status < 300, "{:?}", r.body);
     }

@@ -40,13 +40,10 @@ async fn an_idempotency_key_replays_the_first_response_and_refuses_another_body(
         assert_eq!(third.body["type"], "/problems/idempotency-key-reused");
         // Only one hold exists.
         let list = app
-            .get(
-                &format!(
-                    "/v1/admin/reservations?min_position={}",
-                    first.body["position"]
-                ),
-                Some(&app.admin),
-            )
+            .admin_get(&format!(
+                "/v1/admin/reservations?min_position={}",
+                first.body["position"]
+            ))
             .await;
         assert_eq!(list.body["items"].as_array().unwrap().len(), 1);
         // A refused request is replayed as refused, not run again.
@@ -125,13 +122,10 @@ async fn admin_routes_refuse_missing_expired_foreign_and_wrong_role_tokens() {
         assert_eq!(r.status, status);
     }
     // The auditor reads the audit routes but nothing else of the admin's.
-    assert_eq!(
-        app.get("/v1/audit/verify", Some(&app.auditor)).await.status,
-        200
-    );
+    assert_eq!(app.auditor_get("/v1/audit/verify").await.status, 200);
     assert_eq!(app.get("/v1/audit/verify", None).await.status, 401);
     assert_eq!(
-        app.post("/v1/admin/accommodations", Some(&app.admin), body)
+        app.admin_post("/v1/admin/accommodations", body)
             .await
             .status,
         201

@@ -104,11 +104,7 @@ async fn a_code_just_answered_is_found_at_once() {
             assert_eq!(seen.status, 200, "{backend:?}: {:?}", seen.body);
             if n == 4 {
                 let cancelled = app
-                    .post(
-                        &format!("/v1/admin/reservations/{code}/cancel"),
-                        Some(&app.admin),
-                        json!({}),
-                    )
+                    .admin_post(&format!("/v1/admin/reservations/{code}/cancel"), json!({}))
                     .await;
                 assert_eq!(cancelled.status, 200, "{backend:?}: {:?}", cancelled.body);
             }
@@ -173,9 +169,8 @@ async fn client_mistakes_are_told_at_once_with_a_problem() {
         // The owner blocks year 9999, or ten years at once: refused, with what is allowed.
         for (from, to) in [("9999-01-01", "9999-01-03"), ("2027-01-01", "2037-01-01")] {
             let block = app
-                .post(
+                .admin_post(
                     &format!("/v1/admin/accommodations/{acc}/blocks"),
-                    Some(&app.admin),
                     json!({"check_in": from, "check_out": to}),
                 )
                 .await;
@@ -204,10 +199,7 @@ async fn client_mistakes_are_told_at_once_with_a_problem() {
         // A control character in the export's channel: 422, and never echoed in a header.
         app.state.runner.catch_up().await.unwrap();
         let urls = app
-            .get(
-                &format!("/v1/admin/accommodations/{acc}/ical"),
-                Some(&app.admin),
-            )
+            .admin_get(&format!("/v1/admin/accommodations/{acc}/ical"))
             .await;
         let url = urls.body["url"].as_str().unwrap();
         let path = url.split_once("/ical/").unwrap().1;

@@ -91,9 +91,8 @@ async fn blocked_once_settled(app: &TestApp, acc: &str) -> Vec<(String, String)>
 /// Adds the fake server's Airbnb calendar to the cabin; the feed's id.
 async fn add_airbnb_feed(app: &TestApp, acc: &str, server: &MockServer) -> String {
     let added = app
-        .post(
+        .admin_post(
             &format!("/v1/admin/accommodations/{acc}/feeds"),
-            Some(&app.admin),
             json!({"source": "airbnb", "url": format!("{}/calendar/ical/123.ics", server.uri())}),
         )
         .await;
@@ -132,9 +131,8 @@ async fn remove_feed(app: &TestApp, acc: &str, feed: &str) -> common::Reply {
 
 async fn sync(app: &TestApp, acc: &str, feed: &str) -> Value {
     let r = app
-        .post(
+        .admin_post(
             &format!("/v1/admin/accommodations/{acc}/feeds/{feed}/sync"),
-            Some(&app.admin),
             json!({}),
         )
         .await;
@@ -152,9 +150,8 @@ async fn an_imported_calendar_is_applied_safely() {
         ];
         let (app, acc, feed) = cabin_with_airbnb_feed(backend, &vars, &server).await;
         let twice = app
-            .post(
+            .admin_post(
                 &format!("/v1/admin/accommodations/{acc}/feeds"),
-                Some(&app.admin),
                 json!({"source": "airbnb", "url": "https://example.com/other.ics"}),
             )
             .await;
@@ -219,10 +216,7 @@ async fn an_imported_calendar_is_applied_safely() {
             assert_eq!(blocked(&app).await, after_move, "{backend:?}: {out}");
         }
         let feeds = app
-            .get(
-                &format!("/v1/admin/accommodations/{acc}/feeds"),
-                Some(&app.admin),
-            )
+            .admin_get(&format!("/v1/admin/accommodations/{acc}/feeds"))
             .await;
         assert_eq!(feeds.body["feeds"][0]["healthy"], false);
         assert!(
@@ -239,9 +233,8 @@ async fn an_imported_calendar_is_applied_safely() {
         let code = direct.body["code"].as_str().unwrap().to_owned();
         app.state.runner.catch_up().await.unwrap();
         let paid = app
-            .post(
+            .admin_post(
                 &format!("/v1/admin/reservations/{code}/confirm"),
-                Some(&app.admin),
                 json!({"amount": "30000", "payment_reference": "transfer 7"}),
             )
             .await;
@@ -268,7 +261,7 @@ async fn an_imported_calendar_is_applied_safely() {
             after_move,
             "{backend:?}: no second booking"
         );
-        let conflicts = app.get("/v1/admin/conflicts", Some(&app.admin)).await;
+        let conflicts = app.admin_get("/v1/admin/conflicts").await;
         let open = conflicts.body["conflicts"].as_array().unwrap();
         assert_eq!(open.len(), 1, "{backend:?}");
         assert_eq!(open[0]["uid"], "c@airbnb.com");
@@ -303,10 +296,7 @@ async fn the_export_is_valid_cheap_to_poll_and_never_echoes() {
         let (acc, _) = app.register("Cabaña del Lago, \"la grande\"", 4).await;
         app.state.runner.catch_up().await.unwrap();
         let urls = app
-            .get(
-                &format!("/v1/admin/accommodations/{acc}/ical"),
-                Some(&app.admin),
-            )
+            .admin_get(&format!("/v1/admin/accommodations/{acc}/ical"))
             .await;
         let url = urls.body["url"].as_str().unwrap().to_owned();
         let path_and_query = url.split_once("/ical/").unwrap().1.to_owned();
@@ -362,11 +352,7 @@ async fn the_export_is_valid_cheap_to_poll_and_never_echoes() {
 
         // An Airbnb block goes to Booking.com but not back to Airbnb.
         let feed = app
-            .post(
-                &format!("/v1/admin/accommodations/{acc}/feeds"),
-                Some(&app.admin),
-                json!({"source": "airbnb", "url": format!("{}/calendar/ical/123.ics", server.uri())}),
-            )
+            .admin_post(&format!("/v1/admin/accommodations/{acc}/feeds"), json!({"source": "airbnb", "url": format!("{}/calendar/ical/123.ics", server.uri())}))
             .await;
         let feed = feed.body["id"].as_str().unwrap().to_owned();
         serve(
@@ -414,9 +400,8 @@ async fn the_export_is_valid_cheap_to_poll_and_never_echoes() {
 
         // Rotating the token retires the old URL.
         let rotated = app
-            .post(
+            .admin_post(
                 &format!("/v1/admin/accommodations/{acc}/ical/rotate"),
-                Some(&app.admin),
                 json!({}),
             )
             .await;
@@ -463,10 +448,7 @@ async fn a_calendar_removed_during_its_download_leaves_no_block() {
             "{backend:?}"
         );
         let listed = app
-            .get(
-                &format!("/v1/admin/accommodations/{acc}/feeds"),
-                Some(&app.admin),
-            )
+            .admin_get(&format!("/v1/admin/accommodations/{acc}/feeds"))
             .await;
         assert_eq!(listed.body["feeds"], json!([]), "{backend:?}");
     }
@@ -500,11 +482,7 @@ async fn a_removal_that_failed_half_way_is_finished_by_the_poller() {
         )
         .unwrap();
         let again = app
-            .post(
-                &format!("/v1/admin/accommodations/{acc}/feeds"),
-                Some(&app.admin),
-                json!({"source": "airbnb", "url": format!("{}/calendar/ical/123.ics", server.uri())}),
-            )
+            .admin_post(&format!("/v1/admin/accommodations/{acc}/feeds"), json!({"source": "airbnb", "url": format!("{}/calendar/ical/123.ics", server.uri())}))
             .await;
         assert_eq!(again.status, 409, "{backend:?}");
         assert!(

@@ -62,9 +62,8 @@ async fn every_metric_the_alerts_and_dashboards_read_is_exported() {
     let (acc, _) = app.register("Cabaña del Lago", 4).await;
     assert_eq!(app.hold(&acc, 10, 13).await.status, 201);
     let feed = app
-        .post(
+        .admin_post(
             &format!("/v1/admin/accommodations/{acc}/feeds"),
-            Some(&app.admin),
             json!({"source": "airbnb", "url": "https://calendar.example.invalid/123.ics"}),
         )
         .await;

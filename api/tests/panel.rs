@@ -96,9 +96,8 @@ async fn a_signed_in_owner_sees_holds_and_blocks_and_signing_out_ends_the_sessio
         assert_eq!(hold.status, 201, "{backend:?}: {:?}", hold.body);
         let code = hold.body["code"].as_str().unwrap().to_owned();
         let block = app
-            .post(
+            .admin_post(
                 &format!("/v1/admin/accommodations/{acc}/blocks"),
-                Some(&app.admin),
                 json!({"check_in": app.day(20), "check_out": app.day(22)}),
             )
             .await;

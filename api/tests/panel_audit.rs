@@ -16,10 +16,7 @@ use common::{Backend, TestApp, spawn};
 /// When the audit API says the reservation's event of this type was recorded.
 async fn recorded(app: &TestApp, code: &str, event_type: &str) -> DateTime<Utc> {
     let story = app
-        .get(
-            &format!("/v1/audit/reservations/{code}"),
-            Some(&app.auditor),
-        )
+        .auditor_get(&format!("/v1/audit/reservations/{code}"))
         .await;
     assert_eq!(story.status, 200, "{:?}", story.body);
     let event = story.body["story"]

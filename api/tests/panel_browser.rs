@@ -225,9 +225,7 @@ fn id_after(url: &str, prefix: &str) -> String {
 async fn refund_owed_by_hand(app: &TestApp, acc: &str) -> String {
     let code = confirmed(app, acc, 10, 13).await;
     let cancel = format!("/v1/admin/reservations/{code}/cancel");
-    let cancelled = app
-        .post(&cancel, Some(&app.admin), json!({"refund_all": true}))
-        .await;
+    let cancelled = app.admin_post(&cancel, json!({"refund_all": true})).await;
     assert_eq!(cancelled.status, 200, "{:?}", cancelled.body);
     app::reservations::caught_up(&app.state).await.unwrap();
     code
@@ -250,9 +248,7 @@ async fn confirmed(app: &TestApp, acc: &str, from: u64, to: u64) -> String {
     let view = app::reservations::by_code(&app.state, &code).await.unwrap();
     let deposit = view.unwrap().deposit.amount().to_string();
     let confirm = format!("/v1/admin/reservations/{code}/confirm");
-    let done = app
-        .post(&confirm, Some(&app.admin), json!({"amount": deposit}))
-        .await;
+    let done = app.admin_post(&confirm, json!({"amount": deposit})).await;
     assert_eq!(done.status, 200, "{:?}", done.body);
     app::reservations::caught_up(&app.state).await.unwrap();
     code

@@ -21,7 +21,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 /// The cabin as the admin API shows it (from its stream).
 async fn details(app: &TestApp, acc: &str) -> Value {
     let r = app
-        .get(&format!("/v1/admin/accommodations/{acc}"), Some(&app.admin))
+        .admin_get(&format!("/v1/admin/accommodations/{acc}"))
         .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     r.body
@@ -392,10 +392,7 @@ async fn an_admin_imports_fetches_and_removes_an_airbnb_calendar_from_the_cabins
         assert_eq!(done.status, 303, "{backend:?}: {}", done.body);
         assert_eq!(done.location(), format!("{page}?hecho=sincronizado"));
         let feeds = app
-            .get(
-                &format!("/v1/admin/accommodations/{acc}/feeds"),
-                Some(&app.admin),
-            )
+            .admin_get(&format!("/v1/admin/accommodations/{acc}/feeds"))
             .await;
         assert_eq!(feeds.body["feeds"][0]["healthy"], true, "{:?}", feeds.body);
         assert_eq!(feeds.body["feeds"][0]["events"], 1, "{:?}", feeds.body);

@@ -51,7 +51,7 @@ async fn refund_owed_by_hand(app: &TestApp) -> String {
 }
 
 async fn manual_refund_alert(app: &TestApp, code: &str) -> Option<Value> {
-    app.get("/v1/admin/alerts", Some(&app.admin)).await.body["alerts"]
+    app.admin_get("/v1/admin/alerts").await.body["alerts"]
         .as_array()
         .unwrap()
         .iter()

@@ -133,9 +133,8 @@ async fn the_agenda_lists_a_confirmed_stay_arriving_tomorrow() {
         assert_eq!(hold.status, 201, "{backend:?}: {:?}", hold.body);
         let code = hold.body["code"].as_str().unwrap().to_owned();
         let confirmed = app
-            .post(
+            .admin_post(
                 &format!("/v1/admin/reservations/{code}/confirm"),
-                Some(&app.admin),
                 json!({"amount": "30000", "payment_reference": "transfer 7"}),
             )
             .await;

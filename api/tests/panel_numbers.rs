@@ -61,9 +61,8 @@ async fn a_confirmed_stay_shows_in_the_numbers_the_chart_and_the_csv() {
         assert_eq!(hold.status, 201, "{backend:?}: {:?}", hold.body);
         let code = hold.body["code"].as_str().unwrap().to_owned();
         let confirmed = app
-            .post(
+            .admin_post(
                 &format!("/v1/admin/reservations/{code}/confirm"),
-                Some(&app.admin),
                 json!({"amount": hold.body["deposit"], "payment_reference": "transfer 7"}),
             )
             .await;
@@ -129,9 +128,8 @@ async fn the_cabins_page_shows_prices_and_only_an_admin_sees_the_export_links() 
         let feed_url = "http://127.0.0.1:9/calendario-secreto.ics";
         app.state.runner.catch_up().await.unwrap(); // the feed needs the cabin in the read model
         let feed = app
-            .post(
+            .admin_post(
                 &format!("/v1/admin/accommodations/{acc}/feeds"),
-                Some(&app.admin),
                 json!({"source": "airbnb", "url": feed_url}),
             )
             .await;
@@ -169,10 +167,7 @@ async fn the_cabins_page_shows_prices_and_only_an_admin_sees_the_export_links() 
             );
         }
         let urls = app
-            .get(
-                &format!("/v1/admin/accommodations/{acc}/ical"),
-                Some(&app.admin),
-            )
+            .admin_get(&format!("/v1/admin/accommodations/{acc}/ical"))
             .await;
         let token = urls.body["url"]
             .as_str()

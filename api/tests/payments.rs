@@ -277,9 +277,8 @@ async fn change_cabin(app: &TestApp, acc: &str, changes: Value) -> common::Reply
 }
 
 async fn cancel_as_owner(app: &TestApp, code: &str, reason: &str) -> common::Reply {
-    app.post(
+    app.admin_post(
         &format!("/v1/admin/reservations/{code}/cancel"),
-        Some(&app.admin),
         json!({ "reason": reason }),
     )
     .await
@@ -487,17 +486,9 @@ async fn a_hold_gets_one_link_and_a_payment_notified_three_times_confirms_once()
         .await;
         app.state.runner.catch_up().await.unwrap();
         let timeline = app
-            .get(
-                &format!("/v1/audit/reservations/{code}/timeline"),
-                Some(&app.auditor),
-            )
+            .auditor_get(&format!("/v1/audit/reservations/{code}/timeline"))
             .await;
-        let types: Vec<&str> = timeline.body["events"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["event_type"].as_str().unwrap())
-            .collect();
+        let types: Vec<&str> = common::event_types(&timeline.body["events"]);
         assert_eq!(
             types
                 .iter()
@@ -520,10 +511,7 @@ async fn a_hold_gets_one_link_and_a_payment_notified_three_times_confirms_once()
             deposit
         );
         let payments = app
-            .get(
-                &format!("/v1/admin/reservations/{code}/payments"),
-                Some(&app.admin),
-            )
+            .admin_get(&format!("/v1/admin/reservations/{code}/payments"))
             .await;
         assert_eq!(payments.body["payments"][0]["payment_id"], "555");
         assert_eq!(payments.body["payments"][0]["method"], "master");
@@ -586,10 +574,7 @@ async fn a_late_approval_on_taken_nights_is_refunded_and_everyone_told() {
 
         eventually("the refund", || async {
             let p = app
-                .get(
-                    &format!("/v1/admin/reservations/{code}/payments"),
-                    Some(&app.admin),
-                )
+                .admin_get(&format!("/v1/admin/reservations/{code}/payments"))
                 .await;
             p.body["refunds"][0]["issued"] == true
         })
@@ -612,7 +597,7 @@ async fn a_late_approval_on_taken_nights_is_refunded_and_everyone_told() {
         })
         .await;
         app.state.runner.catch_up().await.unwrap();
-        let alerts = app.get("/v1/admin/alerts", Some(&app.admin)).await;
+        let alerts = app.admin_get("/v1/admin/alerts").await;
         assert_eq!(
             alerts.body["alerts"][0]["kind"], "late_payment_refunded",
             "{backend:?}: {:?}",
@@ -639,7 +624,7 @@ async fn an_underpayment_stays_held_and_the_admin_is_alerted() {
         .await;
         assert_eq!(status(&app, &code).await["status"], "held");
         eventually("the alert and the guest told", || async {
-            let alerts = app.get("/v1/admin/alerts", Some(&app.admin)).await;
+            let alerts = app.admin_get("/v1/admin/alerts").await;
             alerts.body["alerts"][0]["kind"] == "underpayment"
                 && guest_messages(&app)
                     .await
@@ -693,10 +678,7 @@ async fn an_admin_cancellation_refunds_what_the_policy_gives_back() {
         assert_eq!(cancelled.body["balance_due"], "0.00");
         eventually("the partial refund", || async {
             let p = app
-                .get(
-                    &format!("/v1/admin/reservations/{code}/payments"),
-                    Some(&app.admin),
-                )
+                .admin_get(&format!("/v1/admin/reservations/{code}/payments"))
                 .await;
             p.body["refunds"][0]["issued"] == true
         })
@@ -755,36 +737,26 @@ async fn the_sandbox_confirms_a_booking_without_credentials() {
         assert_eq!(junk.content_type, "application/problem+json");
 
         let rejected = app
-            .post(
+            .admin_post(
                 "/v1/admin/sandbox/payments",
-                Some(&app.admin),
                 json!({"code": code, "status": "rejected"}),
             )
             .await;
         assert_eq!(rejected.status, 202, "{:?}", rejected.body);
         let paid = app
-            .post(
-                "/v1/admin/sandbox/payments",
-                Some(&app.admin),
-                json!({"code": code}),
-            )
+            .admin_post("/v1/admin/sandbox/payments", json!({"code": code}))
             .await;
         assert_eq!(paid.status, 202, "{:?}", paid.body);
         until_status(&app, &code, "confirmed").await;
         let bad = app
-            .post(
+            .admin_post(
                 "/v1/admin/sandbox/payments",
-                Some(&app.admin),
                 json!({"code": code, "status": "paid-ish"}),
             )
             .await;
         assert_eq!(bad.status, 422);
         let missing = app
-            .post(
-                "/v1/admin/sandbox/payments",
-                Some(&app.admin),
-                json!({"code": "NOP-E00"}),
-            )
+            .admin_post("/v1/admin/sandbox/payments", json!({"code": "NOP-E00"}))
             .await;
         assert_eq!(missing.status, 404);
     }
@@ -956,13 +928,13 @@ async fn a_confirmed_guest_is_told_the_house_times_and_the_way_there() {
         let position = changed.body["position"].as_i64().unwrap();
         // The owner sees them as guests will get them; nobody else does.
         let details = format!("/v1/admin/accommodations/{acc}");
-        let shown = app.get(&details, Some(&app.admin)).await;
+        let shown = app.admin_get(&details).await;
         assert_eq!(shown.status, 200, "{:?}", shown.body);
         assert_eq!(shown.body["directions"], way);
         assert_eq!(shown.body["check_in_time"], "15:30");
         assert_eq!(app.get(&details, None).await.status, 401);
         let nowhere = format!("/v1/admin/accommodations/{}", uuid::Uuid::now_v7());
-        assert_eq!(app.get(&nowhere, Some(&app.admin)).await.status, 404);
+        assert_eq!(app.admin_get(&nowhere).await.status, 404);
         let public = app
             .get(&format!("/v1/accommodations?min_position={position}"), None)
             .await;
@@ -1136,11 +1108,7 @@ async fn a_guest_arriving_tomorrow_is_told_the_way_once() {
         // before the new check-in they are told the way again.
         let new_check_in = check_in + chrono::Duration::days(7);
         let moved = app
-            .post(
-                &format!("/v1/admin/reservations/{code}/stay"),
-                Some(&app.admin),
-                json!({"check_in": new_check_in, "check_out": new_check_in + chrono::Duration::days(2)}),
-            )
+            .admin_post(&format!("/v1/admin/reservations/{code}/stay"), json!({"check_in": new_check_in, "check_out": new_check_in + chrono::Duration::days(2)}))
             .await;
         assert_eq!(moved.status, 200, "{:?}", moved.body);
         let half_past_ten = (new_check_in - chrono::Duration::days(1))
@@ -1232,10 +1200,7 @@ async fn a_guest_cancelling_a_paid_stay_is_told_the_refund_first() {
             .unwrap();
         eventually("the refund decided", || async {
             let p = app
-                .get(
-                    &format!("/v1/admin/reservations/{code}/payments"),
-                    Some(&app.admin),
-                )
+                .admin_get(&format!("/v1/admin/reservations/{code}/payments"))
                 .await;
             p.body["refunds"][0]["amount"]
                 .as_str()
@@ -1271,7 +1236,7 @@ async fn the_balance_paid_on_arrival_is_recorded_by_hand() {
         let balance = balance_after_deposit(&app, &code).await;
         let cash = json!({"amount": balance.amount().to_string(), "method": "efectivo",
                           "payment_reference": "recibo 0042"});
-        let early = app.post(&path, Some(&app.admin), cash.clone()).await;
+        let early = app.admin_post(&path, cash.clone()).await;
         assert_eq!(
             early.status, 409,
             "{backend:?}: a hold is confirmed by its deposit"
@@ -1280,7 +1245,7 @@ async fn the_balance_paid_on_arrival_is_recorded_by_hand() {
 
         pay_deposit(&app, &server, (&reservation, &code), "7711", 7701).await;
         until_status(&app, &code, "confirmed").await;
-        let recorded = app.post(&path, Some(&app.admin), cash.clone()).await;
+        let recorded = app.admin_post(&path, cash.clone()).await;
         assert_eq!(recorded.status, 200, "{:?}", recorded.body);
         assert_eq!(recorded.body["event"], "ManualPaymentRecorded");
         let position = recorded.body["position"].as_i64().unwrap();
@@ -1296,14 +1261,14 @@ async fn the_balance_paid_on_arrival_is_recorded_by_hand() {
             shown.body
         );
 
-        let again = app.post(&path, Some(&app.admin), cash.clone()).await;
+        let again = app.admin_post(&path, cash.clone()).await;
         assert_eq!(again.status, 200, "{:?}", again.body);
         assert_eq!(
             again.body["event"],
             Value::Null,
             "{backend:?}: counted once"
         );
-        let listed = app.get(&path, Some(&app.admin)).await;
+        let listed = app.admin_get(&path).await;
         let by_hand: Vec<&Value> = listed.body["payments"]
             .as_array()
             .unwrap()
@@ -1316,9 +1281,8 @@ async fn the_balance_paid_on_arrival_is_recorded_by_hand() {
         assert_eq!(domain::Money::new(amount), balance);
 
         let other_amount = app
-            .post(
+            .admin_post(
                 &path,
-                Some(&app.admin),
                 json!({"amount": "100", "payment_reference": "recibo 0042"}),
             )
             .await;
@@ -1328,7 +1292,7 @@ async fn the_balance_paid_on_arrival_is_recorded_by_hand() {
             json!({"amount": "mucho"}),
             json!({}),
         ] {
-            let refused = app.post(&path, Some(&app.admin), bad.clone()).await;
+            let refused = app.admin_post(&path, bad.clone()).await;
             assert!(
                 [400, 422].contains(&refused.status),
                 "{bad}: {} {:?}",
@@ -1338,11 +1302,7 @@ async fn the_balance_paid_on_arrival_is_recorded_by_hand() {
         }
         assert_eq!(app.post(&path, None, cash.clone()).await.status, 401);
         let unknown = app
-            .post(
-                "/v1/admin/reservations/ZZZZ-9999/payments",
-                Some(&app.admin),
-                cash,
-            )
+            .admin_post("/v1/admin/reservations/ZZZZ-9999/payments", cash)
             .await;
         assert_eq!(unknown.status, 404);
     }
@@ -1410,7 +1370,7 @@ async fn the_owner_moves_a_paid_stay_and_the_guest_is_told() {
         let path = format!("/v1/admin/reservations/{code}/stay");
         let later = json!({"check_in": app.day(14), "check_out": app.day(17), "guests": 3});
         until_status(&app, &code, "held").await;
-        let early = app.post(&path, Some(&app.admin), later.clone()).await;
+        let early = app.admin_post(&path, later.clone()).await;
         assert_eq!(early.status, 409, "{backend:?}: a hold's nights are fixed");
         assert!(early.content_type.starts_with("application/problem+json"));
 
@@ -1428,11 +1388,7 @@ async fn the_owner_moves_a_paid_stay_and_the_guest_is_told() {
                 .unwrap()
         };
         let preview = app
-            .post(
-                &format!("{path}?dry_run=true"),
-                Some(&app.admin),
-                later.clone(),
-            )
+            .admin_post(&format!("{path}?dry_run=true"), later.clone())
             .await;
         assert_eq!(preview.status, 200, "{backend:?}: {:?}", preview.body);
         assert_eq!(preview.body["dry_run"], true);
@@ -1441,9 +1397,8 @@ async fn the_owner_moves_a_paid_stay_and_the_guest_is_told() {
             amount(&preview.body["total"]) - amount(&before["amount_paid"])
         );
         let taken = app
-            .post(
+            .admin_post(
                 &format!("{path}?dry_run=true"),
-                Some(&app.admin),
                 json!({"check_in": app.day(19), "check_out": app.day(21)}),
             )
             .await;
@@ -1455,7 +1410,7 @@ async fn the_owner_moves_a_paid_stay_and_the_guest_is_told() {
             "{backend:?}: a dry run changes nothing"
         );
 
-        let moved = app.post(&path, Some(&app.admin), later.clone()).await;
+        let moved = app.admin_post(&path, later.clone()).await;
         assert_eq!(moved.status, 200, "{backend:?}: {:?}", moved.body);
         assert_eq!(moved.body["event"], "StayChanged");
         let position = moved.body["position"].as_i64().unwrap();
@@ -1506,13 +1461,12 @@ async fn the_owner_moves_a_paid_stay_and_the_guest_is_told() {
             free.body
         );
 
-        let again = app.post(&path, Some(&app.admin), later.clone()).await;
+        let again = app.admin_post(&path, later.clone()).await;
         assert_eq!(again.status, 200, "{:?}", again.body);
         assert_eq!(again.body["event"], Value::Null, "{backend:?}: already so");
         let clash = app
-            .post(
+            .admin_post(
                 &path,
-                Some(&app.admin),
                 json!({"check_in": app.day(19), "check_out": app.day(21)}),
             )
             .await;
@@ -1524,17 +1478,13 @@ async fn the_owner_moves_a_paid_stay_and_the_guest_is_told() {
             json!({"check_in": app.day(14), "check_out": app.day(17), "guests": 9}),
             json!({}),
         ] {
-            let refused = app.post(&path, Some(&app.admin), bad.clone()).await;
+            let refused = app.admin_post(&path, bad.clone()).await;
             assert_eq!(refused.status, 422, "{bad}: {:?}", refused.body);
             assert!(refused.content_type.starts_with("application/problem+json"));
         }
         assert_eq!(app.post(&path, None, later.clone()).await.status, 401);
         let unknown = app
-            .post(
-                "/v1/admin/reservations/ZZZZ-9999/stay",
-                Some(&app.admin),
-                later,
-            )
+            .admin_post("/v1/admin/reservations/ZZZZ-9999/stay", later)
             .await;
         assert_eq!(unknown.status, 404);
 
@@ -1560,9 +1510,8 @@ async fn a_refund_made_by_hand_is_marked_made_and_the_guest_told() {
         until_status(&app, &code, "confirmed").await;
         let balance = balance_after_deposit(&app, &code).await;
         let cash = app
-            .post(
+            .admin_post(
                 &format!("/v1/admin/reservations/{code}/payments"),
-                Some(&app.admin),
                 json!({"amount": balance.amount().to_string(), "method": "efectivo"}),
             )
             .await;
@@ -1576,7 +1525,7 @@ async fn a_refund_made_by_hand_is_marked_made_and_the_guest_told() {
             200
         );
         let alert = || async {
-            app.get("/v1/admin/alerts", Some(&app.admin)).await.body["alerts"]
+            app.admin_get("/v1/admin/alerts").await.body["alerts"]
                 .as_array()
                 .unwrap()
                 .iter()
@@ -1592,9 +1541,7 @@ async fn a_refund_made_by_hand_is_marked_made_and_the_guest_told() {
         let key = open["refund_key"].as_str().unwrap().to_owned();
         let path = format!("/v1/admin/reservations/{code}/refunds/{key}");
 
-        let bad = app
-            .post(&path, Some(&app.admin), json!({"reference": " "}))
-            .await;
+        let bad = app.admin_post(&path, json!({"reference": " "})).await;
         assert_eq!(bad.status, 422, "{:?}", bad.body);
         assert_eq!(
             app.post(&path, None, json!({})).await.status,
@@ -1602,38 +1549,26 @@ async fn a_refund_made_by_hand_is_marked_made_and_the_guest_told() {
             "{backend:?}"
         );
         let unknown = app
-            .post(
+            .admin_post(
                 &format!("/v1/admin/reservations/{code}/refunds/{reservation}-refund-99"),
-                Some(&app.admin),
                 json!({}),
             )
             .await;
         assert_eq!(unknown.status, 404, "{:?}", unknown.body);
 
         let made = app
-            .post(
-                &path,
-                Some(&app.admin),
-                json!({"reference": "transferencia 0099"}),
-            )
+            .admin_post(&path, json!({"reference": "transferencia 0099"}))
             .await;
         assert_eq!(made.status, 200, "{backend:?}: {:?}", made.body);
         assert_eq!(made.body["event"], "RefundIssued");
         let again = app
-            .post(
-                &path,
-                Some(&app.admin),
-                json!({"reference": "transferencia 0099"}),
-            )
+            .admin_post(&path, json!({"reference": "transferencia 0099"}))
             .await;
         assert_eq!(again.body["event"], Value::Null, "{backend:?}: once");
 
         eventually("the refund issued and the alert resolved", || async {
             let listed = app
-                .get(
-                    &format!("/v1/admin/reservations/{code}/payments"),
-                    Some(&app.admin),
-                )
+                .admin_get(&format!("/v1/admin/reservations/{code}/payments"))
                 .await
                 .body;
             let refund = listed["refunds"]
@@ -1727,9 +1662,8 @@ async fn a_transfer_the_owner_confirms_by_hand_is_told_to_the_guest() {
         until_status(&app, &code, "held").await;
         let deposit = status(&app, &code).await["deposit"].clone();
         let confirmed = app
-            .post(
+            .admin_post(
                 &format!("/v1/admin/reservations/{code}/confirm"),
-                Some(&app.admin),
                 json!({"amount": deposit, "payment_reference": "transferencia 0042"}),
             )
             .await;
@@ -1772,9 +1706,8 @@ async fn a_transfer_confirmed_after_the_hold_lapsed_is_honoured_while_the_nights
             let app = &app;
             let deposit = deposit.clone();
             async move {
-                app.post(
+                app.admin_post(
                     &format!("/v1/admin/reservations/{code}/confirm"),
-                    Some(&app.admin),
                     json!({"amount": deposit, "payment_reference": "transferencia 0042"}),
                 )
                 .await
@@ -2077,10 +2010,7 @@ async fn the_owner_asks_for_the_agenda_and_records_the_balance_from_their_whatsa
         })
         .await;
         let payments = app
-            .get(
-                &format!("/v1/admin/reservations/{code}/payments"),
-                Some(&app.admin),
-            )
+            .admin_get(&format!("/v1/admin/reservations/{code}/payments"))
             .await;
         assert_eq!(payments.status, 200, "{:?}", payments.body);
         let text = payments.body.to_string();
@@ -2255,18 +2185,15 @@ async fn an_owner_cancellation_can_give_everything_back() {
         until_status(&app, &code, "confirmed").await;
         let deposit = status(&app, &code).await["deposit"].clone();
         let path = format!("/v1/admin/reservations/{code}/cancel");
-        let wrong = app
-            .post(&path, Some(&app.admin), json!({"refund_all": "sí"}))
-            .await;
+        let wrong = app.admin_post(&path, json!({"refund_all": "sí"})).await;
         assert!(
             (400..500).contains(&wrong.status) && wrong.body["type"].is_string(),
             "{backend:?}: {:?}",
             wrong.body
         );
         let cancelled = app
-            .post(
+            .admin_post(
                 &path,
-                Some(&app.admin),
                 json!({"reason": "se inundó la cabaña", "refund_all": true}),
             )
             .await;
@@ -2598,7 +2525,7 @@ async fn a_guest_asking_about_the_house_gets_the_owners_answer() {
         let removed = change_cabin(&app, &acc, json!({"answers": {"wifi": ""}})).await;
         assert_eq!(removed.status, 200, "{backend:?}: {:?}", removed.body);
         let shown = app
-            .get(&format!("/v1/admin/accommodations/{acc}"), Some(&app.admin))
+            .admin_get(&format!("/v1/admin/accommodations/{acc}"))
             .await;
         assert_eq!(
             shown.body["answers"],
@@ -2807,10 +2734,7 @@ async fn a_command_from_the_owners_whatsapp_is_recorded_with_its_message_as_caus
         until_status(&app, &code, "confirmed").await;
         app.state.runner.catch_up().await.unwrap();
         let timeline = app
-            .get(
-                &format!("/v1/audit/reservations/{code}/timeline"),
-                Some(&app.auditor),
-            )
+            .auditor_get(&format!("/v1/audit/reservations/{code}/timeline"))
             .await;
         let confirmed = timeline.body["events"]
             .as_array()

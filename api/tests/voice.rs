@@ -221,9 +221,7 @@ async fn transcript_events(app: &TestApp) -> Vec<Value> {
         .unwrap()
         .expect("the note's sender is a known guest")
         .stream_id();
-    let r = app
-        .get(&format!("/v1/audit/streams/{guest}"), Some(&app.auditor))
-        .await;
+    let r = app.auditor_get(&format!("/v1/audit/streams/{guest}")).await;
     r.body["events"]
         .as_array()
         .cloned()

@@ -147,9 +147,7 @@ async fn a_guest_books_over_whatsapp() {
         // The hold exists, from WhatsApp, for this weekend, and names the guest.
         let mut held = Value::Null;
         for _ in 0..100 {
-            let list = app
-                .get("/v1/admin/reservations?status=held", Some(&app.admin))
-                .await;
+            let list = app.admin_get("/v1/admin/reservations?status=held").await;
             if list.body["items"].as_array().is_some_and(|i| !i.is_empty()) {
                 held = list.body["items"][0].clone();
                 break;
@@ -277,7 +275,7 @@ async fn a_guest_books_over_whatsapp() {
 
 async fn replies(app: &TestApp) -> Vec<Value> {
     let path = format!("/v1/admin/whatsapp/conversations/{GUEST}/replies");
-    app.get(&path, Some(&app.admin)).await.body["items"]
+    app.admin_get(&path).await.body["items"]
         .as_array()
         .cloned()
         .unwrap_or_default()
@@ -324,9 +322,7 @@ async fn sandbox_conversations_are_listed_and_a_handoff_is_released() {
             tokio::time::sleep(Duration::from_millis(30)).await;
         }
         assert_eq!(settled, "sandbox");
-        let list = app
-            .get("/v1/admin/whatsapp/conversations", Some(&app.admin))
-            .await;
+        let list = app.admin_get("/v1/admin/whatsapp/conversations").await;
         assert_eq!(list.body["items"][0]["wa_id"], GUEST);
 
         // Handed off: the bot stays quiet.
@@ -338,10 +334,7 @@ async fn sandbox_conversations_are_listed_and_a_handoff_is_released() {
             "{backend:?}: silent while handed off"
         );
         let alerts = app
-            .get(
-                &format!("/v1/admin/whatsapp/conversations/{OWNER}/replies"),
-                Some(&app.admin),
-            )
+            .admin_get(&format!("/v1/admin/whatsapp/conversations/{OWNER}/replies"))
             .await;
         let alert = alerts.body["items"][0]["message"]["interactive"]["body"]["text"].to_string();
         assert!(alert.contains("pidió hablar con una persona"), "{alert}");
@@ -354,11 +347,7 @@ async fn sandbox_conversations_are_listed_and_a_handoff_is_released() {
         app.advance(chrono::Duration::minutes(1));
         let path = format!("/v1/admin/whatsapp/conversations/{GUEST}/messages");
         let written = app
-            .post(
-                &path,
-                Some(&app.admin),
-                json!({"text": "Hola Ana, soy Marta 🙂"}),
-            )
+            .admin_post(&path, json!({"text": "Hola Ana, soy Marta 🙂"}))
             .await;
         assert_eq!(written.status, 202, "{:?}", written.body);
         let listed = wait_for(&app, 2).await;
@@ -383,14 +372,11 @@ async fn sandbox_conversations_are_listed_and_a_handoff_is_released() {
         let listed = replies(&app).await;
         assert_eq!(listed.len(), 3, "{backend:?}: {listed:?}");
         assert_eq!(listed[2]["message"]["text"]["body"], "¿A qué hora llegan?");
-        let blank = app
-            .post(&path, Some(&app.admin), json!({"text": "  "}))
-            .await;
+        let blank = app.admin_post(&path, json!({"text": "  "})).await;
         assert_eq!(blank.status, 422);
         let stranger = app
-            .post(
+            .admin_post(
                 "/v1/admin/whatsapp/conversations/5491100001111/messages",
-                Some(&app.admin),
                 json!({"text": "hola"}),
             )
             .await;
@@ -399,9 +385,8 @@ async fn sandbox_conversations_are_listed_and_a_handoff_is_released() {
         assert_eq!(anonymous.status, 401);
 
         let released = app
-            .post(
+            .admin_post(
                 &format!("/v1/admin/whatsapp/conversations/{GUEST}/release"),
-                Some(&app.admin),
                 json!({}),
             )
             .await;
@@ -440,12 +425,9 @@ async fn a_handoff_ends_from_the_owners_whatsapp_or_after_a_quiet_day() {
         .await;
         assert_eq!(wait_for(&app, 1).await.len(), 1, "{backend:?}");
         let owner_replies = || async {
-            app.get(
-                &format!("/v1/admin/whatsapp/conversations/{OWNER}/replies"),
-                Some(&app.admin),
-            )
-            .await
-            .body["items"]
+            app.admin_get(&format!("/v1/admin/whatsapp/conversations/{OWNER}/replies"))
+                .await
+                .body["items"]
                 .as_array()
                 .cloned()
                 .unwrap_or_default()
@@ -549,9 +531,8 @@ async fn a_message_outside_the_24_hour_window_goes_as_the_notice_template() {
 
         app.advance(chrono::Duration::days(2));
         let written = app
-            .post(
+            .admin_post(
                 &format!("/v1/admin/whatsapp/conversations/{GUEST}/messages"),
-                Some(&app.admin),
                 json!({"text": "Hola Ana, ¿llegan mañana?\nLa llave queda en el buzón."}),
             )
             .await;
@@ -656,9 +637,7 @@ async fn a_receipt_sent_as_a_picture_is_forwarded_to_the_owner() {
         }
         let mut code = String::new();
         for _ in 0..100 {
-            let list = app
-                .get("/v1/admin/reservations?status=held", Some(&app.admin))
-                .await;
+            let list = app.admin_get("/v1/admin/reservations?status=held").await;
             if let Some(c) = list.body["items"][0]["code"].as_str() {
                 code = c.to_owned();
                 break;
@@ -810,9 +789,7 @@ async fn tomorrow_written_late_at_night_in_argentina_is_the_guests_tomorrow() {
 
         let mut held = Value::Null;
         for _ in 0..100 {
-            let list = app
-                .get("/v1/admin/reservations?status=held", Some(&app.admin))
-                .await;
+            let list = app.admin_get("/v1/admin/reservations?status=held").await;
             if list.body["items"].as_array().is_some_and(|i| !i.is_empty()) {
                 held = list.body["items"][0].clone();
                 break;

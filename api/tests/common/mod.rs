@@ -101,6 +101,15 @@ pub async fn spawn_on(backend: Backend, url: &str, extra: &[(&str, &str)]) -> Te
     }
 }
 
+/// The `event_type` of each event in `list` (a JSON array of the audit API's events).
+pub fn event_types(list: &Value) -> Vec<&str> {
+    list.as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| e["event_type"].as_str().unwrap_or_default())
+        .collect()
+}
+
 pub struct Reply {
     pub status: u16,
     pub content_type: String,
@@ -147,6 +156,21 @@ impl TestApp {
             req = req.bearer_auth(t);
         }
         self.send(req).await
+    }
+
+    /// `GET path` as the admin.
+    pub async fn admin_get(&self, path: &str) -> Reply {
+        self.get(path, Some(&self.admin)).await
+    }
+
+    /// `GET path` as the auditor.
+    pub async fn auditor_get(&self, path: &str) -> Reply {
+        self.get(path, Some(&self.auditor)).await
+    }
+
+    /// `POST path` with `body` as the admin.
+    pub async fn admin_post(&self, path: &str, body: Value) -> Reply {
+        self.post(path, Some(&self.admin), body).await
     }
 
     pub async fn register(&self, name: &str, capacity: u32) -> (String, i64) {
