@@ -11,7 +11,7 @@ use domain::AccommodationEvent;
 use domain::accommodation::CancelledBy;
 use domain::payment::{PaymentFacts, PaymentStatus, RefundReason, RefundVia};
 
-use crate::sql::{cents, millis};
+use crate::sql::{Names, Param, Tx, cents, insert_rows, millis};
 use crate::{Batch, Projection, ProjectionError, Schema, accommodation_events, exec};
 
 pub struct Payments;
@@ -69,164 +69,231 @@ const PAYMENTS_SCHEMA: Schema = Schema {
 
 #[async_trait]
 impl Projection for Payments {
-    // Long on purpose (see `Projection::apply`): an arm per payment, refund and alert event.
     async fn apply(&self, batch: Batch<'_>) -> Result<(), ProjectionError> {
         use AccommodationEvent as E;
+        let mut rows = Rows::default();
         for (a, acc, event) in accommodation_events(batch.events) {
-            let position = a.event.position.unwrap_or_default();
-            let at = millis(a.event.recorded_at);
             let Some(rid) = event.reservation_id().map(|r| r.to_string()) else {
                 continue;
             };
-            let payment: Option<&PaymentFacts> = match event {
-                E::PaymentRecorded(p) => Some(&p.payment),
-                E::UnderpaymentReceived(p) => Some(&p.payment),
-                E::LatePaymentAccepted(p) => Some(&p.payment),
-                E::LatePaymentRejected(p) => Some(&p.payment),
-                E::PaymentReversed(p) => Some(&p.payment),
-                _ => None,
-            };
-            let confirmed = match event {
-                // A deposit the owner took by hand (`…/confirm`) is a payment as much as one
-                // through the provider: the owner reconciles this list against their account.
-                E::Confirmed(c) => Some(PaymentFacts {
-                    payment_id: c.payment_reference.clone(),
-                    status: PaymentStatus::Approved,
-                    status_detail: c.provider.is_none().then(|| "recorded by hand".into()),
-                    amount: c.amount_paid,
-                    method: c.method.clone(),
-                }),
-                E::ManualPaymentRecorded(m) => Some(PaymentFacts {
-                    payment_id: m.reference.clone(),
-                    status: PaymentStatus::Approved,
-                    status_detail: Some("recorded by hand".into()),
-                    amount: m.amount,
-                    method: m.method.clone(),
-                }),
-                _ => None,
-            };
-            if let Some(p) = payment.or(confirmed.as_ref()) {
-                exec!(
-                    &mut *batch.tx,
-                    batch.names.sql(
-                        "INSERT INTO rm_payments{s} (reservation_id, payment_id, status, status_detail, \
-                         amount_cents, method, updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-                         ON CONFLICT (reservation_id, payment_id) DO UPDATE SET status = excluded.status, \
-                         status_detail = excluded.status_detail, method = COALESCE(excluded.method, rm_payments{s}.method), \
-                         updated_at_ms = excluded.updated_at_ms"
-                    ),
-                    rid.clone(),
-                    p.payment_id.clone(),
-                    p.status.as_str(),
-                    p.status_detail.clone(),
-                    cents(p.amount),
-                    p.method.clone(),
-                    at
-                )?;
+            let at = millis(a.event.recorded_at);
+            if let Some(p) = payment_of(event) {
+                rows.payment(&rid, p, at);
             }
-            let alert = match event {
-                E::UnderpaymentReceived(u) => Some((
-                    "underpayment",
-                    format!(
-                        "payment {} of {} is below the deposit of {} (received so far: {})",
-                        u.payment.payment_id, u.payment.amount, u.deposit, u.paid_total
-                    ),
-                )),
-                E::LatePaymentRejected(r) => Some((
-                    "late_payment_refunded",
-                    format!(
-                        "payment {} of {} arrived late and is being refunded: {}",
-                        r.payment.payment_id, r.payment.amount, r.reason
-                    ),
-                )),
-                E::PaymentReversed(r) => Some((
-                    "payment_reversed",
-                    format!(
-                        "payment {} was {} at the provider ({} taken back); the reservation is \
-                         still confirmed until you decide",
-                        r.payment.payment_id,
-                        r.payment.status.as_str(),
-                        r.amount
-                    ),
-                )),
-                E::RefundDue(d) if d.via == RefundVia::Manual => Some((
-                    "manual_refund",
-                    format!(
-                        "give back {} by hand for payment {} (it was not made through Mercado Pago)",
-                        d.amount, d.payment_id
-                    ),
-                )),
-                _ => None,
-            };
-            if let Some((kind, detail)) = alert {
+            if let Some((kind, detail)) = alert_of(event) {
                 let refund_key = match event {
                     E::RefundDue(d) => Some(d.refund_key.clone()),
                     _ => None,
                 };
-                exec!(
-                    &mut *batch.tx,
-                    batch.names.sql(
-                        "INSERT INTO rm_alerts{s} (position, reservation_id, accommodation_id, kind, detail, at_ms, refund_key) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (position) DO NOTHING"
-                    ),
-                    position,
-                    rid.clone(),
-                    acc.to_string(),
-                    kind,
-                    detail,
-                    at,
-                    refund_key
-                )?;
+                rows.alerts.push(vec![
+                    a.event.position.unwrap_or_default().into(),
+                    rid.clone().into(),
+                    acc.to_string().into(),
+                    kind.into(),
+                    detail.into(),
+                    at.into(),
+                    refund_key.into(),
+                ]);
             }
             match event {
-                E::RefundDue(d) => {
-                    exec!(
-                        &mut *batch.tx,
-                        batch.names.sql(
-                            "INSERT INTO rm_refunds{s} (refund_key, reservation_id, payment_id, amount_cents, \
-                             reason, via, due_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-                             ON CONFLICT (refund_key) DO NOTHING"
-                        ),
-                        d.refund_key.clone(),
-                        rid.clone(),
-                        d.payment_id.clone(),
-                        cents(d.amount),
-                        reason_name(d.reason),
-                        match d.via {
-                            RefundVia::Provider => "provider",
-                            RefundVia::Manual => "manual",
-                        },
-                        at
-                    )?;
-                }
+                E::RefundDue(d) => rows.refunds.push(vec![
+                    d.refund_key.clone().into(),
+                    rid.into(),
+                    d.payment_id.clone().into(),
+                    cents(d.amount).into(),
+                    reason_name(d.reason).into(),
+                    match d.via {
+                        RefundVia::Provider => "provider",
+                        RefundVia::Manual => "manual",
+                    }
+                    .into(),
+                    at.into(),
+                ]),
                 E::RefundIssued(i) => {
-                    exec!(
-                        &mut *batch.tx,
-                        batch.names.sql(
-                            "UPDATE rm_refunds{s} SET refund_id = $2, issued_at_ms = $3 WHERE refund_key = $1"
-                        ),
-                        i.refund_key.clone(),
-                        i.refund_id.clone(),
-                        at
-                    )?;
-                    // The owner gave it back by hand: nothing is left to do about that alert.
-                    exec!(
-                        &mut *batch.tx,
-                        batch.names.sql(
-                            "UPDATE rm_alerts{s} SET resolved_at_ms = $2 WHERE refund_key = $1"
-                        ),
-                        i.refund_key.clone(),
-                        at
-                    )?;
+                    rows.issued
+                        .push((i.refund_key.clone(), i.refund_id.clone(), at))
                 }
                 _ => {}
             }
         }
-        Ok(())
+        rows.write(batch.tx, batch.names).await
     }
 
     fn schema(&self) -> &'static Schema {
         &PAYMENTS_SCHEMA
+    }
+}
+
+/// The payment an event records: through the provider, or (a deposit the owner took by hand
+/// with `…/confirm`, a balance collected) by hand, which is a payment as much: the owner
+/// reconciles this list against their account.
+fn payment_of(event: &AccommodationEvent) -> Option<PaymentFacts> {
+    use AccommodationEvent as E;
+    match event {
+        E::PaymentRecorded(p) => Some(p.payment.clone()),
+        E::UnderpaymentReceived(p) => Some(p.payment.clone()),
+        E::LatePaymentAccepted(p) => Some(p.payment.clone()),
+        E::LatePaymentRejected(p) => Some(p.payment.clone()),
+        E::PaymentReversed(p) => Some(p.payment.clone()),
+        E::Confirmed(c) => Some(PaymentFacts {
+            payment_id: c.payment_reference.clone(),
+            status: PaymentStatus::Approved,
+            status_detail: c.provider.is_none().then(|| "recorded by hand".into()),
+            amount: c.amount_paid,
+            method: c.method.clone(),
+        }),
+        E::ManualPaymentRecorded(m) => Some(PaymentFacts {
+            payment_id: m.reference.clone(),
+            status: PaymentStatus::Approved,
+            status_detail: Some("recorded by hand".into()),
+            amount: m.amount,
+            method: m.method.clone(),
+        }),
+        _ => None,
+    }
+}
+
+/// The alert an event raises for the admin: its kind and what to tell them.
+fn alert_of(event: &AccommodationEvent) -> Option<(&'static str, String)> {
+    use AccommodationEvent as E;
+    match event {
+        E::UnderpaymentReceived(u) => Some((
+            "underpayment",
+            format!(
+                "payment {} of {} is below the deposit of {} (received so far: {})",
+                u.payment.payment_id, u.payment.amount, u.deposit, u.paid_total
+            ),
+        )),
+        E::LatePaymentRejected(r) => Some((
+            "late_payment_refunded",
+            format!(
+                "payment {} of {} arrived late and is being refunded: {}",
+                r.payment.payment_id, r.payment.amount, r.reason
+            ),
+        )),
+        E::PaymentReversed(r) => Some((
+            "payment_reversed",
+            format!(
+                "payment {} was {} at the provider ({} taken back); the reservation is still \
+                 confirmed until you decide",
+                r.payment.payment_id,
+                r.payment.status.as_str(),
+                r.amount
+            ),
+        )),
+        E::RefundDue(d) if d.via == RefundVia::Manual => Some((
+            "manual_refund",
+            format!(
+                "give back {} by hand for payment {} (it was not made through Mercado Pago)",
+                d.amount, d.payment_id
+            ),
+        )),
+        _ => None,
+    }
+}
+
+/// A batch's rows, written in a few statements rather than one per event (a catch-up applies
+/// thousands of events per batch; one round trip each was most of this read model's time).
+#[derive(Default)]
+struct Rows {
+    /// One row per payment, its last state in the batch (see `payment`), in first-seen order.
+    payments: Vec<(String, PaymentFacts, i64)>,
+    alerts: Vec<Vec<Param>>,
+    refunds: Vec<Vec<Param>>,
+    /// Refunds carried out: (refund key, the provider's id, when).
+    issued: Vec<(String, String, i64)>,
+}
+
+impl Rows {
+    /// A payment's state at `at`. A payment seen twice in the batch (pending, then approved)
+    /// is one row with its last state, and the method known from either: what updating it
+    /// twice would leave, and PostgreSQL refuses a statement that changes one row twice.
+    fn payment(&mut self, rid: &str, p: PaymentFacts, at: i64) {
+        let seen = self
+            .payments
+            .iter_mut()
+            .find(|(r, q, _)| r == rid && q.payment_id == p.payment_id);
+        match seen {
+            Some((_, before, when)) => {
+                let method = p.method.clone().or(before.method.take());
+                *before = PaymentFacts { method, ..p };
+                *when = at;
+            }
+            None => self.payments.push((rid.to_owned(), p, at)),
+        }
+    }
+
+    async fn write(self, tx: &mut Tx, names: Names) -> Result<(), ProjectionError> {
+        let payments: Vec<Vec<Param>> = self
+            .payments
+            .into_iter()
+            .map(|(rid, p, at)| {
+                vec![
+                    rid.into(),
+                    p.payment_id.into(),
+                    p.status.as_str().into(),
+                    p.status_detail.into(),
+                    cents(p.amount).into(),
+                    p.method.into(),
+                    at.into(),
+                ]
+            })
+            .collect();
+        insert_rows(
+            tx,
+            &names.sql(
+                "INSERT INTO rm_payments{s} (reservation_id, payment_id, status, status_detail, \
+                 amount_cents, method, updated_at_ms)",
+            ),
+            &names.sql(
+                "ON CONFLICT (reservation_id, payment_id) DO UPDATE SET status = excluded.status, \
+                 status_detail = excluded.status_detail, \
+                 method = COALESCE(excluded.method, rm_payments{s}.method), \
+                 updated_at_ms = excluded.updated_at_ms",
+            ),
+            &payments,
+        )
+        .await?;
+        insert_rows(
+            tx,
+            &names.sql(
+                "INSERT INTO rm_alerts{s} (position, reservation_id, accommodation_id, kind, \
+                 detail, at_ms, refund_key)",
+            ),
+            "ON CONFLICT (position) DO NOTHING",
+            &self.alerts,
+        )
+        .await?;
+        insert_rows(
+            tx,
+            &names.sql(
+                "INSERT INTO rm_refunds{s} (refund_key, reservation_id, payment_id, amount_cents, \
+                 reason, via, due_at_ms)",
+            ),
+            "ON CONFLICT (refund_key) DO NOTHING",
+            &self.refunds,
+        )
+        .await?;
+        // After the inserts: a refund decided and carried out in the same batch is updated.
+        for (key, refund_id, at) in self.issued {
+            exec!(
+                &mut *tx,
+                names.sql(
+                    "UPDATE rm_refunds{s} SET refund_id = $2, issued_at_ms = $3 WHERE refund_key = $1"
+                ),
+                key.clone(),
+                refund_id,
+                at
+            )?;
+            // The owner gave it back by hand: nothing is left to do about that alert.
+            exec!(
+                &mut *tx,
+                names.sql("UPDATE rm_alerts{s} SET resolved_at_ms = $2 WHERE refund_key = $1"),
+                key,
+                at
+            )?;
+        }
+        Ok(())
     }
 }
 
