@@ -206,9 +206,10 @@ async fn run_sequencer(
             Ok(n) if n as i64 == BATCH => continue,
             Ok(0) => {
                 // Nothing to stamp: wait for this process's next commit (it wakes us), or look
-                // again in a while for what only an older transaction elsewhere held back (that
-                // instance's own sequencer is woken by its commit, so this is the rare case). An
-                // idle service no longer asks the database two hundred times a second.
+                // again in a while for other instances' writes and for commits an older
+                // transaction held back; soon, while a caller here waits for a stamp (see
+                // `Waiting`). An idle service no longer asks the database two hundred times a
+                // second.
                 let look = if waiters.load(Ordering::Relaxed) > 0 {
                     WAITED_LOOK
                 } else {

@@ -254,26 +254,23 @@ impl Rows {
             &payments,
         )
         .await?;
-        insert_rows(
-            tx,
-            &names.sql(
+        let new_rows = [
+            (
                 "INSERT INTO rm_alerts{s} (position, reservation_id, accommodation_id, kind, \
                  detail, at_ms, refund_key)",
+                "ON CONFLICT (position) DO NOTHING",
+                &self.alerts,
             ),
-            "ON CONFLICT (position) DO NOTHING",
-            &self.alerts,
-        )
-        .await?;
-        insert_rows(
-            tx,
-            &names.sql(
+            (
                 "INSERT INTO rm_refunds{s} (refund_key, reservation_id, payment_id, amount_cents, \
                  reason, via, due_at_ms)",
+                "ON CONFLICT (refund_key) DO NOTHING",
+                &self.refunds,
             ),
-            "ON CONFLICT (refund_key) DO NOTHING",
-            &self.refunds,
-        )
-        .await?;
+        ];
+        for (head, tail, rows) in new_rows {
+            insert_rows(tx, &names.sql(head), tail, rows).await?;
+        }
         // After the inserts: a refund decided and carried out in the same batch is updated.
         for (key, refund_id, at) in self.issued {
             exec!(
