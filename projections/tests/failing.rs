@@ -3,13 +3,14 @@
 
 #![allow(clippy::unwrap_used)] // Test set-up failures should stop the test loudly.
 
+mod common;
+
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::{NaiveTime, Utc};
-use domain::accommodation::{AccommodationCommand, RegisterAccommodation};
-use domain::{Accommodation, AccommodationId, Money, Pricing};
-use eventstore::{CommandHandler, EventStore, Metadata};
+use chrono::Utc;
+use common::{World, stores};
+use eventstore::CommandHandler;
 use projections::{Batch, Projection, ProjectionError, Runner, Schema};
 
 /// Refuses every batch it is given.
@@ -34,34 +35,14 @@ impl Projection for Failing {
     }
 }
 
-async fn stores() -> Vec<(&'static str, Arc<dyn EventStore>)> {
-    let sqlite = eventstore::connect(&eventstore::testing::temp_sqlite_url())
-        .await
-        .unwrap();
-    let pg_url = eventstore::testing::fresh_postgres_url().await.unwrap();
-    let pg = eventstore::connect(&pg_url).await.unwrap();
-    vec![("sqlite", sqlite), ("postgres", pg)]
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_read_model_holds_back_only_itself() {
     for (backend, store) in stores().await {
-        let handler: CommandHandler<Accommodation> = CommandHandler::new(store.clone());
-        let id = AccommodationId::new();
-        let register = AccommodationCommand::Register(RegisterAccommodation {
-            accommodation_id: id,
-            name: "Cabaña Norte".into(),
-            capacity: 4,
-            pricing: Pricing::simple(Money::pesos(40_000), Money::pesos(8_000)),
-            min_nights: 1,
-            check_in_time: NaiveTime::from_hms_opt(14, 0, 0).unwrap(),
-            check_out_time: NaiveTime::from_hms_opt(10, 0, 0).unwrap(),
-            directions: None,
-        });
-        handler
-            .execute(&id.stream_id(), &register, Utc::now(), &Metadata::default())
-            .await
-            .unwrap();
+        let world = World {
+            handler: CommandHandler::new(store.clone()),
+            now: Utc::now(),
+        };
+        let id = world.register("Cabaña Norte", 4).await;
         while store.head_position().await.unwrap() < 1 {
             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         }

@@ -3,91 +3,24 @@
 
 #![allow(clippy::unwrap_used)] // Test set-up failures should stop the test loudly.
 
+mod common;
+
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use chrono::{Duration, Utc};
+use common::{World, stores};
 use domain::accommodation::{
-    AccommodationCommand, BlockDates, BlockSource, CancelReservation, CancelledBy, Channel,
-    ConfirmReservation, ExpireHold, PlaceHold, RegisterAccommodation,
+    AccommodationCommand, BlockDates, BlockSource, CancelReservation, CancelledBy,
+    ConfirmReservation, ExpireHold,
 };
 use domain::guest::GuestProfileRecorded;
 use domain::{
-    Accommodation, AccommodationId, BlockId, DomainEvent, GuestEvent, GuestId, Money, Pricing,
-    ReservationCode, ReservationId, StayDates,
+    Accommodation, AccommodationId, BlockId, DomainEvent, GuestEvent, GuestId, Money, StayDates,
 };
 use eventstore::{CommandHandler, EventStore, ExpectedVersion, Metadata, NewEvent};
 use projections::Runner;
 use projections::queries::{self, ReservationFilter};
 use projections::{ReservationStatus, StayStatus};
-
-async fn stores() -> Vec<(&'static str, Arc<dyn EventStore>)> {
-    let sqlite = eventstore::connect(&eventstore::testing::temp_sqlite_url())
-        .await
-        .unwrap();
-    let pg_url = eventstore::testing::fresh_postgres_url().await.unwrap();
-    let pg = eventstore::connect(&pg_url).await.unwrap();
-    vec![("sqlite", sqlite), ("postgres", pg)]
-}
-
-struct World {
-    handler: CommandHandler<Accommodation>,
-    now: DateTime<Utc>,
-}
-
-impl World {
-    async fn run(&self, acc: AccommodationId, cmd: AccommodationCommand, now: DateTime<Utc>) {
-        self.handler
-            .execute(&acc.stream_id(), &cmd, now, &Metadata::default())
-            .await
-            .unwrap();
-    }
-
-    async fn register(&self, name: &str, capacity: u32) -> AccommodationId {
-        let id = AccommodationId::new();
-        self.run(
-            id,
-            AccommodationCommand::Register(RegisterAccommodation {
-                accommodation_id: id,
-                name: name.into(),
-                capacity,
-                pricing: Pricing::simple(Money::pesos(40_000), Money::pesos(8_000)),
-                min_nights: 1,
-                check_in_time: NaiveTime::from_hms_opt(14, 0, 0).unwrap(),
-                check_out_time: NaiveTime::from_hms_opt(10, 0, 0).unwrap(),
-                directions: None,
-            }),
-            self.now,
-        )
-        .await;
-        id
-    }
-
-    async fn hold(
-        &self,
-        acc: AccommodationId,
-        guest: &GuestId,
-        from: NaiveDate,
-        nights: u64,
-    ) -> (ReservationId, ReservationCode) {
-        let id = ReservationId::new();
-        let code = ReservationCode::from_entropy(rand::random());
-        self.run(
-            acc,
-            AccommodationCommand::PlaceHold(PlaceHold {
-                reservation_id: id,
-                code: code.clone(),
-                guest_ref: guest.stream_id(),
-                stay: StayDates::new(from, from + chrono::Days::new(nights)).unwrap(),
-                guests: 2,
-                channel: Channel::Direct,
-                hold_duration: Duration::minutes(30),
-            }),
-            self.now,
-        )
-        .await;
-        (id, code)
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn read_models_follow_the_log_and_rebuild_identically() {
