@@ -19,7 +19,8 @@ use uuid::Uuid;
 
 use crate::chain::canonical_json;
 use crate::{
-    AppendOutcome, EventStore, ExpectedVersion, Metadata, NewEvent, RecordedEvent, StoreError,
+    AlsoWrite, AppendOutcome, EventStore, ExpectedVersion, Metadata, NewEvent, RecordedEvent,
+    StoreError,
 };
 
 /// Conflicts are retried this many times before giving up; with jitter, 8 writers on one hot
@@ -147,17 +148,34 @@ impl<A: Aggregate> CommandHandler<A> {
         now: DateTime<Utc>,
         metadata: &Metadata,
     ) -> Result<CommandOutcome<A::Event>, CommandError<A::Error>> {
+        self.execute_with(stream_id, command, now, metadata, None)
+            .await
+    }
+
+    /// [`Self::execute`], with `also` written in the same transaction as the events: one commit
+    /// where a use case would otherwise make two or three (a new guest's link and profile with
+    /// their hold, a turn's replies with its dialogue). When the command decides nothing (a
+    /// repeat), `also` is written on its own all the same; not when it is refused.
+    pub async fn execute_with(
+        &self,
+        stream_id: &str,
+        command: &A::Command,
+        now: DateTime<Utc>,
+        metadata: &Metadata,
+        also: Option<&dyn AlsoWrite>,
+    ) -> Result<CommandOutcome<A::Event>, CommandError<A::Error>> {
         let slot = self.slot(stream_id);
         let mut guard = slot.lock().await;
         let result = match guard.as_mut() {
             Some((version, state)) => {
-                self.execute_on(stream_id, command, now, metadata, version, state)
+                let current = (version, state);
+                self.execute_on(stream_id, command, now, metadata, current, also)
                     .await
             }
             None => match self.load(stream_id).await {
                 Ok(loaded) => {
                     let (version, state) = guard.insert(loaded);
-                    self.execute_on(stream_id, command, now, metadata, version, state)
+                    self.execute_on(stream_id, command, now, metadata, (version, state), also)
                         .await
                 }
                 Err(err) => Err(err),
@@ -179,8 +197,8 @@ impl<A: Aggregate> CommandHandler<A> {
         command: &A::Command,
         now: DateTime<Utc>,
         metadata: &Metadata,
-        version: &mut i64,
-        state: &mut A,
+        (version, state): (&mut i64, &mut A),
+        also: Option<&dyn AlsoWrite>,
     ) -> Result<CommandOutcome<A::Event>, CommandError<A::Error>> {
         for attempt in 0..MAX_ATTEMPTS {
             let decided = state.decide(command, now);
@@ -195,6 +213,11 @@ impl<A: Aggregate> CommandHandler<A> {
             }
             let events = decided.map_err(CommandError::Domain)?;
             if events.is_empty() {
+                if let Some(also) = also {
+                    let mut tx = self.store.begin().await?;
+                    also.write(&mut *tx).await?;
+                    tx.commit().await?;
+                }
                 return Ok(CommandOutcome {
                     events,
                     stream_version: *version,
@@ -203,21 +226,16 @@ impl<A: Aggregate> CommandHandler<A> {
                     retries: attempt,
                 });
             }
-            let new_events: Vec<NewEvent> = events
-                .iter()
-                .map(|e| NewEvent {
-                    event_id: Uuid::now_v7(),
-                    event_type: e.event_type().to_owned(),
-                    schema_version: e.event_version() as i32,
-                    payload: e.to_payload(),
-                    metadata: metadata.clone(),
-                })
-                .collect();
-            match self
-                .store
-                .append(stream_id, ExpectedVersion::Exact(*version), &new_events)
-                .await
-            {
+            let new_events = to_new_events(&events, metadata);
+            let expected = ExpectedVersion::Exact(*version);
+            let appended = match also {
+                None => self.store.append(stream_id, expected, &new_events).await,
+                Some(also) => {
+                    self.append_with(stream_id, expected, &new_events, also)
+                        .await
+                }
+            };
+            match appended {
                 Ok(AppendOutcome {
                     stream_version,
                     event_ids,
@@ -249,6 +267,51 @@ impl<A: Aggregate> CommandHandler<A> {
         }
         Err(CommandError::Contention(MAX_ATTEMPTS))
     }
+
+    /// The append and `also` in one transaction. A failed append is read as a plain append
+    /// reads it: a conflict (decided again by the caller), or these very events found stored,
+    /// in which case `also` is written on its own.
+    async fn append_with(
+        &self,
+        stream_id: &str,
+        expected: ExpectedVersion,
+        events: &[NewEvent],
+        also: &dyn AlsoWrite,
+    ) -> Result<AppendOutcome, StoreError> {
+        let mut tx = self.store.begin().await?;
+        match tx.append(stream_id, expected, events).await {
+            Ok(outcome) => {
+                // An error of `also`'s own is returned as it is: not the stream's conflict.
+                also.write(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(outcome)
+            }
+            Err(err) => {
+                // Rolled back before anything is read again (on SQLite it holds the write lock).
+                drop(tx);
+                let stored =
+                    after_failed_append(&*self.store, stream_id, expected, events, err).await?;
+                let mut tx = self.store.begin().await?;
+                also.write(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(stored)
+            }
+        }
+    }
+}
+
+/// Decided events as they are appended: each with a fresh id and the command's metadata.
+pub fn to_new_events<E: DomainEvent>(events: &[E], metadata: &Metadata) -> Vec<NewEvent> {
+    events
+        .iter()
+        .map(|e| NewEvent {
+            event_id: Uuid::now_v7(),
+            event_type: e.event_type().to_owned(),
+            schema_version: e.event_version() as i32,
+            payload: e.to_payload(),
+            metadata: metadata.clone(),
+        })
+        .collect()
 }
 
 /// Turns a failed append into its outcome: an idempotent success when the same events are

@@ -112,6 +112,10 @@ pub enum StoreError {
     EventIdReused(Uuid),
     #[error("an append needs at least one event")]
     EmptyAppend,
+    /// A write beside a command's events (see [`AlsoWrite`]) found it should not go ahead (a
+    /// new guest's number linked by another request meanwhile): nothing was written.
+    #[error("the command's transaction was called off: {0}")]
+    CalledOff(&'static str),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
@@ -154,8 +158,8 @@ pub enum Db {
 /// subscribers wake without polling.
 pub const EVENTS_CHANNEL: &str = "cabanas_events";
 
-/// An append transaction kept open by the caller, so that other writes (an inbox row, a test's
-/// late commit) share its fate.
+/// An append transaction kept open by the caller, so that other writes (a command's guest link,
+/// a turn's replies, a test's late commit) share its fate.
 #[async_trait]
 pub trait StoreTx: Send {
     async fn append(
@@ -164,7 +168,17 @@ pub trait StoreTx: Send {
         expected: ExpectedVersion,
         events: &[NewEvent],
     ) -> Result<AppendOutcome, StoreError>;
+    /// The transaction itself, for statements on the tables beside the log (`exec!`, `tx_fetch!`).
+    fn sql(&mut self) -> &mut Tx;
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
+}
+
+/// Writes that go into a command's own transaction (see [`CommandHandler::execute_with`]): they
+/// are committed with its events or not at all, and cost no commit of their own. Written again
+/// if the command is decided again after a conflict, so they must not assume a first try.
+#[async_trait]
+pub trait AlsoWrite: Send + Sync {
+    async fn write(&self, tx: &mut dyn StoreTx) -> Result<(), StoreError>;
 }
 
 #[async_trait]

@@ -113,36 +113,51 @@ pub async fn link_guest(db: &Db, phone: &str, now_ms: i64) -> Result<Linked, sql
     let fresh = GuestId::random();
     let key: [u8; 32] = rand::random();
     let mut tx = Tx::begin_durable(db).await?;
+    if !link_new(&mut tx, phone, fresh, &key, now_ms).await? {
+        // Another request linked it meanwhile: theirs.
+        drop(tx);
+        let id = find_guest(db, phone).await?.unwrap_or(fresh);
+        return Ok(Linked { id, new_key: None });
+    }
+    tx.commit().await?;
+    Ok(Linked {
+        id: fresh,
+        new_key: Some(key),
+    })
+}
+
+/// Links `phone` to the new guest `id` with its `key`, inside `tx` (a booking's own transaction
+/// may carry it); false, with nothing written, when another request linked the number first.
+pub async fn link_new(
+    tx: &mut Tx,
+    phone: &str,
+    id: GuestId,
+    key: &[u8; 32],
+    now_ms: i64,
+) -> Result<bool, sqlx::Error> {
     let linked: Option<(String,)> = tx_fetch!(
-        &mut tx,
+        &mut *tx,
         (String,),
         fetch_optional,
         "INSERT INTO guest_directory (phone_digest, guest_id) VALUES ($1, $2) \
          ON CONFLICT (phone_digest) DO NOTHING RETURNING guest_id"
             .to_owned(),
         phone_digest(phone),
-        fresh.stream_id()
+        id.stream_id()
     )?;
     if linked.is_none() {
-        // Another request linked it meanwhile: theirs.
-        drop(tx);
-        let id = find_guest(db, phone).await?.unwrap_or(fresh);
-        return Ok(Linked { id, new_key: None });
+        return Ok(false);
     }
     exec!(
-        &mut tx,
+        &mut *tx,
         "INSERT INTO guest_keys (guest_id, key_hex, created_at_ms) VALUES ($1, $2, $3) \
          ON CONFLICT (guest_id) DO NOTHING"
             .to_owned(),
-        fresh.stream_id(),
+        id.stream_id(),
         hex::encode(key),
         now_ms
     )?;
-    tx.commit().await?;
-    Ok(Linked {
-        id: fresh,
-        new_key: Some(key),
-    })
+    Ok(true)
 }
 
 /// The guest known by this phone number, if any (an erased guest is not known any more).

@@ -14,10 +14,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
-use sqlx::{Connection, PgConnection, PgPool, Postgres, Row, Transaction};
+use sqlx::{Connection, PgConnection, PgPool, Postgres, Row};
 use uuid::Uuid;
 
 use crate::chain::{GENESIS, hash_recorded};
+use crate::sql::{LogTx, Tx};
 use crate::{
     AppendOutcome, Backend, Db, EventStore, ExpectedVersion, NewEvent, RecordedEvent, StoreError,
     StoreTx,
@@ -502,7 +503,7 @@ const INSERT_MANY_CHECKED: &str = concat!(
     " WHERE (SELECT COALESCE(MAX(stream_version), 0) FROM events WHERE stream_id = $1) = $9"
 );
 
-async fn append_in(
+pub(crate) async fn append_in(
     conn: &mut PgConnection,
     stream_id: &str,
     expected: ExpectedVersion,
@@ -594,26 +595,6 @@ async fn insert_one_at(
     Ok(Some(written(version, std::slice::from_ref(event))))
 }
 
-pub struct PgTx {
-    tx: Transaction<'static, Postgres>,
-}
-
-#[async_trait]
-impl StoreTx for PgTx {
-    async fn append(
-        &mut self,
-        stream_id: &str,
-        expected: ExpectedVersion,
-        events: &[NewEvent],
-    ) -> Result<AppendOutcome, StoreError> {
-        append_in(&mut self.tx, stream_id, expected, events).await
-    }
-
-    async fn commit(self: Box<Self>) -> Result<(), StoreError> {
-        Ok(self.tx.commit().await?)
-    }
-}
-
 #[async_trait]
 impl EventStore for PgStore {
     fn backend(&self) -> Backend {
@@ -685,9 +666,12 @@ impl EventStore for PgStore {
     }
 
     async fn begin(&self) -> Result<Box<dyn StoreTx>, StoreError> {
-        Ok(Box::new(PgTx {
-            tx: self.pool.begin().await?,
-        }))
+        let wake = self.wake.clone();
+        Ok(Box::new(LogTx::new(
+            Tx::Pg(self.pool.begin().await?),
+            // Stamped at once rather than on the sequencer's next look.
+            move || wake.notify_one(),
+        )))
     }
 
     async fn read_stream(

@@ -9,7 +9,7 @@
 use sqlx::{Postgres, Transaction};
 
 use crate::write_gate::WriteTx;
-use crate::{Backend, Db};
+use crate::{AppendOutcome, Backend, Db, ExpectedVersion, NewEvent, StoreError, StoreTx};
 
 /// A transaction on either backend.
 pub enum Tx {
@@ -59,6 +59,49 @@ impl Tx {
             Tx::Pg(_) => Backend::Postgres,
             Tx::Sqlite(_) => Backend::Sqlite,
         }
+    }
+}
+
+/// The one [`StoreTx`]: an append transaction on either backend, open for the writes beside the
+/// log too.
+pub(crate) struct LogTx {
+    tx: Tx,
+    /// Run after the commit: wakes this process's readers (SQLite) or its sequencer (PostgreSQL).
+    committed: Box<dyn FnOnce() + Send>,
+}
+
+impl LogTx {
+    pub(crate) fn new(tx: Tx, committed: impl FnOnce() + Send + 'static) -> LogTx {
+        LogTx {
+            tx,
+            committed: Box::new(committed),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl StoreTx for LogTx {
+    async fn append(
+        &mut self,
+        stream_id: &str,
+        expected: ExpectedVersion,
+        events: &[NewEvent],
+    ) -> Result<AppendOutcome, StoreError> {
+        match &mut self.tx {
+            Tx::Pg(t) => crate::postgres::append_in(t, stream_id, expected, events).await,
+            Tx::Sqlite(t) => crate::sqlite::append_in(t, stream_id, expected, events).await,
+        }
+    }
+
+    fn sql(&mut self) -> &mut Tx {
+        &mut self.tx
+    }
+
+    async fn commit(self: Box<Self>) -> Result<(), StoreError> {
+        let LogTx { tx, committed } = *self;
+        tx.commit().await?;
+        committed();
+        Ok(())
     }
 }
 

@@ -12,6 +12,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Row, SqliteConnection, SqlitePool};
 
+use crate::sql::{LogTx, Tx};
 use crate::write_gate::WriteTx;
 use uuid::Uuid;
 
@@ -106,7 +107,7 @@ async fn stream_version(conn: &mut SqliteConnection, stream_id: &str) -> Result<
 }
 
 /// The append proper, inside a `BEGIN IMMEDIATE` transaction.
-async fn append_in(
+pub(crate) async fn append_in(
     conn: &mut SqliteConnection,
     stream_id: &str,
     expected: ExpectedVersion,
@@ -181,29 +182,6 @@ async fn append_in(
     })
 }
 
-pub struct SqliteTx {
-    tx: WriteTx,
-    changes: Arc<tokio::sync::watch::Sender<u64>>,
-}
-
-#[async_trait]
-impl StoreTx for SqliteTx {
-    async fn append(
-        &mut self,
-        stream_id: &str,
-        expected: ExpectedVersion,
-        events: &[NewEvent],
-    ) -> Result<AppendOutcome, StoreError> {
-        append_in(&mut self.tx, stream_id, expected, events).await
-    }
-
-    async fn commit(self: Box<Self>) -> Result<(), StoreError> {
-        self.tx.commit().await?;
-        self.changes.send_modify(|n| *n += 1);
-        Ok(())
-    }
-}
-
 #[async_trait]
 impl EventStore for SqliteStore {
     fn backend(&self) -> Backend {
@@ -239,10 +217,11 @@ impl EventStore for SqliteStore {
     }
 
     async fn begin(&self) -> Result<Box<dyn StoreTx>, StoreError> {
-        Ok(Box::new(SqliteTx {
-            tx: WriteTx::begin(&self.pool).await?,
-            changes: self.changes.clone(),
-        }))
+        let changes = self.changes.clone();
+        Ok(Box::new(LogTx::new(
+            Tx::Sqlite(WriteTx::begin(&self.pool).await?),
+            move || changes.send_modify(|n| *n += 1),
+        )))
     }
 
     async fn read_stream(
