@@ -6,6 +6,9 @@
 //! placed records the guest's profile, so a refused request (nights taken, too many guests, an
 //! unknown cabin) leaves nothing in the permanent log.
 
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use chrono::NaiveDate;
 use domain::accommodation::{AccommodationCommand, Channel, PlaceHold, validate_stay};
 use domain::guest::valid_phone;
@@ -13,11 +16,12 @@ use domain::{
     AccommodationEvent, AccommodationId, BookingError, GuestCommand, GuestId, Money,
     ReservationCode, ReservationId, StayDates,
 };
+use eventstore::{ExpectedVersion, StoreError};
 use projections::queries;
 
 use crate::context::Context;
 use crate::error::AppError;
-use crate::execute::{Origin, execute_unstamped};
+use crate::execute::{Origin, execute_unstamped, execute_with};
 use crate::guest_stream::{Recorded, execute_guest};
 
 /// Who is booking, as they gave it.
@@ -102,53 +106,43 @@ pub async fn place_hold(
         ctx.now(),
     )?;
     // Nights already taken: refused before anything is written.
-    let trial = AccommodationCommand::PlaceHold(PlaceHold {
-        reservation_id: request.reservation_id,
-        code: ReservationCode::from_entropy(0),
-        guest_ref: String::new(),
-        stay,
-        guests: request.guests,
-        channel: request.channel,
-        hold_duration: chrono::Duration::minutes(ctx.settings.hold_minutes),
-    });
+    let hold = |guest: GuestId, code: ReservationCode| {
+        AccommodationCommand::PlaceHold(PlaceHold {
+            reservation_id: request.reservation_id,
+            code,
+            guest_ref: guest.stream_id(),
+            stay,
+            guests: request.guests,
+            channel: request.channel,
+            hold_duration: chrono::Duration::minutes(ctx.settings.hold_minutes),
+        })
+    };
+    let trial = hold(GuestId::random(), ReservationCode::from_entropy(0));
     match domain::Aggregate::decide(&cabin, &trial, ctx.now()) {
         Ok(_) | Err(BookingError::DuplicateReservation(_)) => {}
         Err(e) => return Err(e.into()),
     }
+    let code = fresh_code(ctx).await?;
+    let origin = origin.clone().correlated(request.reservation_id.as_uuid());
+    if eventstore::pii::find_guest(&ctx.db, &request.guest.phone)
+        .await?
+        .is_none()
+        && let Some(held) = hold_for_new_guest(ctx, request, hold, code.clone(), &origin).await?
+    {
+        return Ok(held);
+    }
     let now_ms = ctx.now().timestamp_millis();
     let linked = eventstore::pii::link_guest(&ctx.db, &request.guest.phone, now_ms).await?;
     let guest = linked.id;
-    let cmd = AccommodationCommand::PlaceHold(PlaceHold {
-        reservation_id: request.reservation_id,
-        code: fresh_code(ctx).await?,
-        guest_ref: guest.stream_id(),
-        stay,
-        guests: request.guests,
-        channel: request.channel,
-        hold_duration: chrono::Duration::minutes(ctx.settings.hold_minutes),
-    });
-    let origin = origin.clone().correlated(request.reservation_id.as_uuid());
-    let placed = match execute_unstamped(ctx, request.accommodation, cmd, &origin).await {
-        Ok(done) => Some(done),
-        // Placed before (the same message taken up again after a crash): that hold.
-        Err(AppError::Domain(BookingError::DuplicateReservation(_))) => None,
-        Err(e) => return Err(e),
-    };
+    let placed =
+        match execute_unstamped(ctx, request.accommodation, hold(guest, code), &origin).await {
+            Ok(done) => Some(done),
+            // Placed before (the same message taken up again after a crash): that hold.
+            Err(AppError::Domain(BookingError::DuplicateReservation(_))) => None,
+            Err(e) => return Err(e),
+        };
     let held = match &placed {
-        Some(done) => done.events.iter().find_map(|e| match e {
-            AccommodationEvent::HoldPlaced(h) => Some(Held {
-                reservation_id: h.reservation_id,
-                code: h.code.clone(),
-                accommodation: request.accommodation,
-                stay: h.stay,
-                guests: h.guests,
-                quote: h.quote.clone(),
-                deposit: h.quote.deposit,
-                expires_at: h.expires_at,
-                position: None,
-            }),
-            _ => None,
-        }),
+        Some(done) => held_in(&done.events, request.accommodation),
         None => existing(ctx, request.accommodation, request.reservation_id).await?,
     };
     let mut held = held.ok_or_else(|| {
@@ -168,6 +162,113 @@ pub async fn place_hold(
         held.position = crate::execute::positions(ctx, &ids, &known).await?;
     }
     Ok(held)
+}
+
+/// A guest booking for the first time: their number's link, their key, the hold and their
+/// profile, all in the hold's one transaction (one commit, one turn at SQLite's write lock,
+/// where the general path makes three). `None` when that does not apply after all (the number
+/// was linked by another request meanwhile, or the hold was placed before): the general path
+/// takes it from there.
+async fn hold_for_new_guest(
+    ctx: &Context,
+    request: &HoldRequest,
+    hold: impl Fn(GuestId, ReservationCode) -> AccommodationCommand,
+    code: ReservationCode,
+    origin: &Origin,
+) -> Result<Option<Held>, AppError> {
+    let guest = GuestId::random();
+    let key: [u8; 32] = rand::random();
+    let profile = eventstore::pii::Profile {
+        name: request.guest.name.trim().to_owned(),
+        phone: request.guest.phone.clone(),
+        whatsapp: request.guest.whatsapp,
+    };
+    let seal = GuestCommand::SealProfile {
+        guest_id: guest,
+        sealed: eventstore::pii::seal_profile(&key, &profile),
+    };
+    let sealed = domain::Aggregate::decide(&domain::Guest::default(), &seal, ctx.now())
+        .unwrap_or_else(|never| match never {});
+    // Correlated with the guest's conversation, as `record_guest_as` records it.
+    let guest_origin = origin.clone().correlated(guest.as_uuid());
+    let new_guest = NewGuestWrites {
+        phone: &request.guest.phone,
+        guest,
+        key,
+        now_ms: ctx.now().timestamp_millis(),
+        profile: eventstore::handler::to_new_events(&sealed, &guest_origin.metadata()),
+        positions: Mutex::new(Vec::new()),
+        called_off: AtomicBool::new(false),
+    };
+    let cmd = hold(guest, code);
+    let done = match execute_with(ctx, request.accommodation, cmd, origin, &new_guest).await {
+        Ok(done) => done,
+        Err(AppError::Domain(BookingError::DuplicateReservation(_))) => return Ok(None),
+        Err(_) if new_guest.called_off.load(Ordering::Relaxed) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let Some(mut held) = held_in(&done.events, request.accommodation) else {
+        return Ok(None);
+    };
+    let mut ids = done.event_ids;
+    ids.extend(new_guest.profile.iter().map(|e| e.event_id));
+    let mut known = done.positions;
+    known.extend(new_guest.positions.into_inner().unwrap_or_default());
+    held.position = crate::execute::positions(ctx, &ids, &known).await?;
+    Ok(Some(held))
+}
+
+/// What a new guest's first hold writes beside the hold itself.
+struct NewGuestWrites<'a> {
+    phone: &'a str,
+    guest: GuestId,
+    key: [u8; 32],
+    now_ms: i64,
+    /// The sealed profile, appended to the guest's new stream.
+    profile: Vec<eventstore::NewEvent>,
+    /// The profile's global positions, when the append assigns them (SQLite).
+    positions: Mutex<Vec<i64>>,
+    /// Set when the number turned out linked already: the hold goes the general way.
+    called_off: AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl eventstore::AlsoWrite for NewGuestWrites<'_> {
+    async fn write(&self, tx: &mut dyn eventstore::StoreTx) -> Result<(), StoreError> {
+        let linked =
+            eventstore::pii::link_new(tx.sql(), self.phone, self.guest, &self.key, self.now_ms)
+                .await?;
+        if !linked {
+            self.called_off.store(true, Ordering::Relaxed);
+            return Err(StoreError::CalledOff("the number was linked meanwhile"));
+        }
+        let stream = self.guest.stream_id();
+        let appended = tx
+            .append(&stream, ExpectedVersion::NoStream, &self.profile)
+            .await?;
+        if let Ok(mut positions) = self.positions.lock() {
+            *positions = appended.positions;
+        }
+        Ok(())
+    }
+}
+
+/// The hold among a command's events.
+fn held_in(events: &[AccommodationEvent], accommodation: AccommodationId) -> Option<Held> {
+    events.iter().find_map(|e| match e {
+        AccommodationEvent::HoldPlaced(h) => Some(Held {
+            reservation_id: h.reservation_id,
+            code: h.code.clone(),
+            accommodation,
+            stay: h.stay,
+            guests: h.guests,
+            quote: h.quote.clone(),
+            deposit: h.quote.deposit,
+            expires_at: h.expires_at,
+            position: None,
+        }),
+        _ => None,
+    })
 }
 
 /// The hold `reservation` as the cabin's stream has it.

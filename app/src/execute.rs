@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use domain::accommodation::AccommodationCommand;
 use domain::{AccommodationEvent, AccommodationId};
-use eventstore::Metadata;
+use eventstore::{AlsoWrite, Metadata};
 use uuid::Uuid;
 
 use crate::context::Context;
@@ -160,10 +160,33 @@ pub async fn execute_unstamped(
     cmd: AccommodationCommand,
     origin: &Origin,
 ) -> Result<eventstore::CommandOutcome<AccommodationEvent>, AppError> {
+    run(ctx, id, cmd, origin, None).await
+}
+
+/// `execute_unstamped`, with `also` written in the command's own transaction (see
+/// `CommandHandler::execute_with`).
+pub async fn execute_with(
+    ctx: &Context,
+    id: AccommodationId,
+    cmd: AccommodationCommand,
+    origin: &Origin,
+    also: &dyn AlsoWrite,
+) -> Result<eventstore::CommandOutcome<AccommodationEvent>, AppError> {
+    run(ctx, id, cmd, origin, Some(also)).await
+}
+
+async fn run(
+    ctx: &Context,
+    id: AccommodationId,
+    cmd: AccommodationCommand,
+    origin: &Origin,
+    also: Option<&dyn AlsoWrite>,
+) -> Result<eventstore::CommandOutcome<AccommodationEvent>, AppError> {
     let name = cmd.name();
+    let (stream, now, metadata) = (id.stream_id(), ctx.now(), origin.metadata());
     let result = ctx
         .handler
-        .execute(&id.stream_id(), &cmd, ctx.now(), &origin.metadata())
+        .execute_with(&stream, &cmd, now, &metadata, also)
         .await;
     let outcome = match &result {
         Ok(_) => "ok",
