@@ -4,6 +4,7 @@
 //! loser decides again on top of the winner.
 
 use domain::{GuestCommand, GuestId};
+use eventstore::AlsoWrite;
 
 use crate::context::Context;
 use crate::error::AppError;
@@ -26,18 +27,41 @@ pub async fn execute_guest(
     cmd: GuestCommand,
     origin: &Origin,
 ) -> Result<Recorded, AppError> {
+    run(ctx, guest, cmd, origin, None).await
+}
+
+/// `execute_guest`, with `also` written in the command's own transaction (a turn's replies
+/// with its dialogue; see `CommandHandler::execute_with`).
+pub async fn execute_guest_with(
+    ctx: &Context,
+    guest: GuestId,
+    cmd: GuestCommand,
+    origin: &Origin,
+    also: &dyn AlsoWrite,
+) -> Result<Recorded, AppError> {
+    run(ctx, guest, cmd, origin, Some(also)).await
+}
+
+async fn run(
+    ctx: &Context,
+    guest: GuestId,
+    cmd: GuestCommand,
+    origin: &Origin,
+    also: Option<&dyn AlsoWrite>,
+) -> Result<Recorded, AppError> {
+    let (stream, now, metadata) = (guest.stream_id(), ctx.now(), origin.metadata());
     let done = ctx
         .guests
-        .execute(&guest.stream_id(), &cmd, ctx.now(), &origin.metadata())
-        .await
-        .map_err(|e| match e {
-            eventstore::CommandError::Contention(n) => AppError::Contention(n),
-            eventstore::CommandError::Store(e) => e.into(),
-            eventstore::CommandError::Decode(e) => {
-                AppError::Unexpected(anyhow::anyhow!("stored guest event unreadable: {e}"))
-            }
-            eventstore::CommandError::Domain(never) => match never {},
-        })?;
+        .execute_with(&stream, &cmd, now, &metadata, also)
+        .await;
+    let done = done.map_err(|e| match e {
+        eventstore::CommandError::Contention(n) => AppError::Contention(n),
+        eventstore::CommandError::Store(e) => e.into(),
+        eventstore::CommandError::Decode(e) => {
+            AppError::Unexpected(anyhow::anyhow!("stored guest event unreadable: {e}"))
+        }
+        eventstore::CommandError::Domain(never) => match never {},
+    })?;
     Ok(Recorded {
         version: done.stream_version,
         event_ids: done.event_ids,

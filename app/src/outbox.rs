@@ -23,10 +23,11 @@
 //! (or one too large) fails for good, as a refused reply does.
 
 use conversation::reply::{Reply, send_number};
-use eventstore::{Db, db_exec, db_fetch};
+use eventstore::{Db, Tx, db_exec, db_fetch, exec};
 use integrations::whatsapp::client::{CloudApi, SendError};
 use integrations::whatsapp::media::{MediaClient, MediaError};
 use integrations::whatsapp::template::{NoticeTemplate, OUTSIDE_WINDOW};
+use integrations::whatsapp::webhook::InboundMessage;
 
 use crate::queue::{Queue, Shape};
 
@@ -65,24 +66,24 @@ pub async fn enqueue(
     insert(db, id, wa_id, message, (now_ms, now_ms)).await
 }
 
-/// Queues the `nth` reply of a turn: due now, placed after the turn's earlier replies (a turn's
-/// replies share one "now"; their order is kept by creation time, not by when they fall due).
-pub async fn enqueue_nth(
-    db: &Db,
-    id: &str,
-    wa_id: &str,
-    reply: &Reply,
-    now_ms: i64,
-    nth: usize,
-) -> Result<bool, sqlx::Error> {
-    let message = reply.to_cloud_api(&send_number(wa_id));
-    insert(db, id, wa_id, message, (now_ms + nth as i64, now_ms)).await
-}
-
 /// Queues a rendered Cloud API message under `id` (a no-op if that id is queued already), due
 /// at `due_ms` and placed in its guest's order at `created_ms`.
 async fn insert(
     db: &Db,
+    id: &str,
+    wa_id: &str,
+    message: serde_json::Value,
+    times: (i64, i64),
+) -> Result<bool, sqlx::Error> {
+    let mut tx = Tx::begin_durable(db).await?;
+    let new = insert_in(&mut tx, id, wa_id, message, times).await?;
+    tx.commit().await?;
+    Ok(new)
+}
+
+/// [`insert`], inside a transaction of the caller's.
+async fn insert_in(
+    tx: &mut Tx,
     id: &str,
     wa_id: &str,
     mut message: serde_json::Value,
@@ -95,8 +96,8 @@ async fn insert(
         fields.insert("biz_opaque_callback_data".into(), id.into());
     }
     let body = message.to_string();
-    let n = db_exec!(
-        db,
+    let n = exec!(
+        tx,
         "INSERT INTO wa_outbox (id, wa_id, body, next_attempt_at_ms, created_at_ms) \
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING"
             .to_owned(),
@@ -150,12 +151,27 @@ async fn resend_as_notice(
 /// message (so a message taken up twice queues its answers once).
 pub async fn reply(
     state: &crate::context::Context,
-    m: &integrations::whatsapp::webhook::InboundMessage,
+    m: &InboundMessage,
     replies: &[Reply],
 ) -> Result<(), sqlx::Error> {
-    let now = state.now().timestamp_millis();
+    let mut tx = Tx::begin_durable(&state.db).await?;
+    reply_in(&mut tx, m, replies, state.now().timestamp_millis()).await?;
+    tx.commit().await
+}
+
+/// [`reply`], inside a transaction of the caller's (a turn's, with its dialogue). A turn's
+/// replies share one "now"; their order is kept by creation time, one millisecond apart, not by
+/// when they fall due.
+pub async fn reply_in(
+    tx: &mut Tx,
+    m: &InboundMessage,
+    replies: &[Reply],
+    now_ms: i64,
+) -> Result<(), sqlx::Error> {
     for (i, r) in replies.iter().enumerate() {
-        enqueue_nth(&state.db, &format!("{}:{i}", m.wamid), &m.wa_id, r, now, i).await?;
+        let message = r.to_cloud_api(&send_number(&m.wa_id));
+        let id = format!("{}:{i}", m.wamid);
+        insert_in(tx, &id, &m.wa_id, message, (now_ms + i as i64, now_ms)).await?;
     }
     Ok(())
 }

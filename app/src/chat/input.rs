@@ -57,13 +57,10 @@ pub(super) async fn of(
         MessageKind::ButtonReply { id, .. } if id == VOICE_NO => {
             // The note's question is closed: a "sí" after this is not about the note.
             let at = DateTime::from_timestamp(m.timestamp, 0).unwrap_or_else(|| state.now());
-            super::advance(state, guest, m, dialogue, at).await?;
-            return answered(
-                state,
-                m,
-                "Dale, escribime qué necesitás y te respondo enseguida 🙂",
-            )
-            .await;
+            let reply =
+                Reply::Text("Dale, escribime qué necesitás y te respondo enseguida 🙂".into());
+            super::advance(state, guest, m, (dialogue, at), &[reply]).await?;
+            return Ok(None);
         }
         MessageKind::ButtonReply { id, .. } | MessageKind::ListReply { id, .. } => {
             Input::Choice(id.clone())
@@ -108,9 +105,8 @@ async fn voice_note(
                 // The question is the conversation's now: a "sí" typed next answers it.
                 let asking = dialogue.clone().asking_about_voice_note(&m.wamid);
                 let at = DateTime::from_timestamp(m.timestamp, 0).unwrap_or_else(|| state.now());
-                super::advance(state, guest, m, &asking, at).await?;
                 let question = voice_confirm::confirm_voice(&m.wamid, &text);
-                crate::outbox::reply(state, m, &[question]).await?;
+                super::advance(state, guest, m, (&asking, at), &[question]).await?;
                 return Ok(None);
             }
             Ok(Some(Input::Text(text)))

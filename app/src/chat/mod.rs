@@ -37,18 +37,19 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use conversation::dialogue::{self, Action, Input, Outcome, Setting, State, Step};
+use conversation::reply::Reply;
 use domain::accommodation::ARGENTINA_UTC_OFFSET_MINUTES;
 use domain::{DomainEvent, GuestCommand, GuestEvent, GuestId};
 use integrations::whatsapp::webhook::{InboundMessage, MessageKind};
+use projections::db_fetch;
 use projections::queries;
-use projections::{db_exec, db_fetch};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::context::Context;
 use crate::error::AppError;
 use crate::execute::Origin;
-use crate::guest_stream::execute_guest;
+use crate::guest_stream::execute_guest_with;
 use crate::voice::{self, Heard, Resolution};
 
 /// A stable id for something caused by message `wamid` (its `what`).
@@ -173,7 +174,7 @@ async fn process_guest(state: &Arc<Context>, queue: Queue) -> Result<usize, AppE
             if crate::owner::is_owner(&state.settings, &message.wa_id)
                 && crate::owner::handle(state, &message).await?
             {
-                mark_handled(state, &wamid, &mut handled).await?;
+                mark_handled(state, &wamid, false, &mut handled).await?;
                 continue;
             }
             let heard = match &message.kind {
@@ -184,21 +185,28 @@ async fn process_guest(state: &Arc<Context>, queue: Queue) -> Result<usize, AppE
                 },
                 _ => None,
             };
-            handle(state, &message, heard).await?;
+            let marked = handle(state, &message, heard).await?;
+            mark_handled(state, &wamid, marked, &mut handled).await?;
+        } else {
+            mark_handled(state, &wamid, false, &mut handled).await?;
         }
-        mark_handled(state, &wamid, &mut handled).await?;
     }
     Ok(handled)
 }
 
-/// Records the message `wamid` as answered, and shows the sender it was read.
-async fn mark_handled(state: &Context, wamid: &str, handled: &mut usize) -> Result<(), AppError> {
-    db_exec!(
-        &state.db,
-        "UPDATE wa_inbox SET processed_at_ms = $2 WHERE wamid = $1".to_owned(),
-        wamid.to_owned(),
-        state.now().timestamp_millis()
-    )?;
+/// Records the message `wamid` as answered (unless its turn did: `marked`), and shows the
+/// sender it was read.
+async fn mark_handled(
+    state: &Context,
+    wamid: &str,
+    marked: bool,
+    handled: &mut usize,
+) -> Result<(), AppError> {
+    if !marked {
+        let mut tx = eventstore::Tx::begin_durable(&state.db).await?;
+        mark_in(&mut tx, wamid, state.now().timestamp_millis()).await?;
+        tx.commit().await?;
+    }
     *handled += 1;
     // Blue ticks: best effort, off the conversation's path (a lost receipt loses nothing).
     if let Some(api) = state.whatsapp.clone() {
@@ -209,6 +217,17 @@ async fn mark_handled(state: &Context, wamid: &str, handled: &mut usize) -> Resu
             }
         });
     }
+    Ok(())
+}
+
+/// Marks the message `wamid` answered.
+async fn mark_in(tx: &mut eventstore::Tx, wamid: &str, now_ms: i64) -> Result<(), sqlx::Error> {
+    eventstore::exec!(
+        tx,
+        "UPDATE wa_inbox SET processed_at_ms = $2 WHERE wamid = $1".to_owned(),
+        wamid.to_owned(),
+        now_ms
+    )?;
     Ok(())
 }
 
@@ -231,8 +250,13 @@ async fn load(
 
 /// One message's turn: what it says to the dialogue (`input`), the action the dialogue asks
 /// for (`perform`), a question about the house asked with dates, the owner told of a hand-off,
-/// and the new state recorded before the replies are queued.
-async fn handle(state: &Context, m: &InboundMessage, heard: Option<Heard>) -> Result<(), AppError> {
+/// and the new state recorded with the replies. True when the turn marked the message answered
+/// (its dialogue recorded); false when it was answered otherwise and is still to be marked.
+async fn handle(
+    state: &Context,
+    m: &InboundMessage,
+    heard: Option<Heard>,
+) -> Result<bool, AppError> {
     let guest = eventstore::pii::guest_for_phone(&state.db, &m.wa_id).await?;
     let (stored, last) = load(state, &guest).await?;
     // A voice note's open question is answered before the turn (a "sí" right after it); the
@@ -261,7 +285,8 @@ async fn handle(state: &Context, m: &InboundMessage, heard: Option<Heard>) -> Re
     // again") nor pictures.
     if dialogue::with_a_person(&dialogue, last, at) {
         // Recorded all the same: the day without a word that hands them back runs from here.
-        return advance(state, &guest, m, &State::HandedOff, at).await;
+        advance(state, &guest, m, (&State::HandedOff, at), &[]).await?;
+        return Ok(true);
     }
     let said = input::Said {
         heard,
@@ -272,7 +297,7 @@ async fn handle(state: &Context, m: &InboundMessage, heard: Option<Heard>) -> Re
     let Some(input) = read.await? else {
         // Answered already (a voice note to confirm or to say again, a file): the dialogue
         // stays where it was.
-        return Ok(());
+        return Ok(false);
     };
     let mut turn = match dialogue::respond_in(&setting, &dialogue, last, &input) {
         Step::Done(turn) => turn,
@@ -290,8 +315,8 @@ async fn handle(state: &Context, m: &InboundMessage, heard: Option<Heard>) -> Re
         // The guest was told a person will write: the person has to hear of it.
         owner_alerts::handoff(state, m, &guest).await?;
     }
-    advance(state, &guest, m, &turn.state, at).await?;
-    Ok(crate::outbox::reply(state, m, &turn.replies).await?)
+    advance(state, &guest, m, (&turn.state, at), &turn.replies).await?;
+    Ok(true)
 }
 
 /// Performs what the dialogue asked for: one file per action.
@@ -351,13 +376,16 @@ async fn guest_reservations(
     Ok(queries::search_reservations(&state.db, &filter).await?)
 }
 
-/// Records where the conversation with `guest` stands after message `m`, received `at`.
+/// Records where the conversation with `guest` stands after message `m`, received `at`, with
+/// the `replies` it gets and the message marked answered, all in one transaction: a crash
+/// leaves the whole turn or none of it (the message is then taken up again), and the turn
+/// costs one commit. The turn's last write.
 pub(super) async fn advance(
     state: &Context,
     guest: &GuestId,
     m: &InboundMessage,
-    dialogue: &State,
-    at: DateTime<Utc>,
+    (dialogue, at): (&State, DateTime<Utc>),
+    replies: &[Reply],
 ) -> Result<(), AppError> {
     let cmd = GuestCommand::AdvanceDialogue {
         wamid: m.wamid.clone(),
@@ -366,6 +394,27 @@ pub(super) async fn advance(
     };
     // One correlation per guest conversation.
     let origin = Origin::guest_whatsapp(&m.wamid).correlated(guest.as_uuid());
-    execute_guest(state, *guest, cmd, &origin).await?;
+    let turn = TurnWrites {
+        m,
+        replies,
+        now_ms: state.now().timestamp_millis(),
+    };
+    execute_guest_with(state, *guest, cmd, &origin, &turn).await?;
     Ok(())
+}
+
+/// What a turn writes beside its dialogue event.
+struct TurnWrites<'a> {
+    m: &'a InboundMessage,
+    replies: &'a [Reply],
+    now_ms: i64,
+}
+
+#[async_trait::async_trait]
+impl eventstore::AlsoWrite for TurnWrites<'_> {
+    async fn write(&self, tx: &mut dyn eventstore::StoreTx) -> Result<(), eventstore::StoreError> {
+        crate::outbox::reply_in(tx.sql(), self.m, self.replies, self.now_ms).await?;
+        mark_in(tx.sql(), &self.m.wamid, self.now_ms).await?;
+        Ok(())
+    }
 }
