@@ -44,6 +44,17 @@ pub enum ExpectedVersion {
     Exact(i64),
 }
 
+impl ExpectedVersion {
+    /// The version the stream must be at, when the writer names one (none for `Any`).
+    pub(crate) fn known(self) -> Option<i64> {
+        match self {
+            ExpectedVersion::Exact(v) => Some(v),
+            ExpectedVersion::NoStream => Some(0),
+            ExpectedVersion::Any => None,
+        }
+    }
+}
+
 /// Why an event exists: the trail an auditor follows.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Metadata {

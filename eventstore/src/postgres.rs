@@ -512,6 +512,17 @@ pub(crate) async fn append_in(
     if events.is_empty() {
         return Err(StoreError::EmptyAppend);
     }
+    if let Some(version) = expected.known() {
+        // The head checked in the insert itself: one round trip, a second only on a conflict.
+        if let Some(outcome) = insert_at(&mut *conn, stream_id, version, events, true).await? {
+            return Ok(outcome);
+        }
+        return Err(StoreError::Conflict {
+            stream_id: stream_id.to_owned(),
+            expected,
+            actual: stream_version(conn, stream_id).await?,
+        });
+    }
     let current = stream_version(conn, stream_id).await?;
     let ok = match expected {
         ExpectedVersion::Any => true,
@@ -536,8 +547,8 @@ pub(crate) async fn append_in(
 /// refuses a `version` above the stream's head (a gap), and returns `None` for it; without it,
 /// the caller vouches that `version` is not above the head. Either way a stale `version` (another
 /// writer got there first) trips UNIQUE (stream_id, stream_version).
-async fn insert_at(
-    pool: &PgPool,
+async fn insert_at<'c>(
+    conn: impl sqlx::PgExecutor<'c>,
     stream_id: &str,
     version: i64,
     events: &[NewEvent],
@@ -547,7 +558,7 @@ async fn insert_at(
         return Err(StoreError::EmptyAppend);
     }
     if let [event] = events {
-        return insert_one_at(pool, stream_id, version, event, checked).await;
+        return insert_one_at(conn, stream_id, version, event, checked).await;
     }
     let c = Columns::new(version, events);
     let query = c.query(
@@ -559,7 +570,7 @@ async fn insert_at(
         },
     );
     let query = if checked { query.bind(version) } else { query };
-    if query.execute(pool).await?.rows_affected() == 0 {
+    if query.execute(conn).await?.rows_affected() == 0 {
         return Ok(None);
     }
     Ok(Some(written(version, events)))
@@ -567,8 +578,8 @@ async fn insert_at(
 
 /// `insert_at` for the most common append, one event: plain parameters instead of arrays, less
 /// work for the driver and the server alike.
-async fn insert_one_at(
-    pool: &PgPool,
+async fn insert_one_at<'c>(
+    conn: impl sqlx::PgExecutor<'c>,
     stream_id: &str,
     version: i64,
     event: &NewEvent,
@@ -587,7 +598,7 @@ async fn insert_one_at(
     .bind(&event.payload)
     .bind(sqlx::types::Json(&event.metadata))
     .bind(recorded_now())
-    .execute(pool)
+    .execute(conn)
     .await?;
     if inserted.rows_affected() == 0 {
         return Ok(None);
@@ -615,12 +626,7 @@ impl EventStore for PgStore {
         expected: ExpectedVersion,
         events: &[NewEvent],
     ) -> Result<AppendOutcome, StoreError> {
-        let known = match expected {
-            ExpectedVersion::Exact(v) => Some(v),
-            ExpectedVersion::NoStream => Some(0),
-            ExpectedVersion::Any => None,
-        };
-        if let Some(version) = known {
+        if let Some(version) = expected.known() {
             // One autocommit statement, a single round trip. The head check inside it is skipped
             // when this process has already seen the stream at `version` or later (a command
             // handler appends at the version it just read or wrote): then only a stale version
