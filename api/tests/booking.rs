@@ -271,3 +271,56 @@ async fn booking_walk_on_sqlite() {
 async fn booking_walk_on_postgres_with_redis() {
     walk(spawn(Backend::Postgres, &[]).await).await;
 }
+
+/// A number booking for the first time links, keys and records its guest in the hold's own
+/// transaction; several first bookings from one number at once race for that link. Whoever
+/// loses is called off and booked the general way: every hold is placed, all for one guest,
+/// with one link, one key and one profile.
+async fn first_bookings_at_once_from_one_number_are_one_guest(app: TestApp) {
+    let b = app.backend;
+    let mut cabins = Vec::new();
+    for n in 0..6 {
+        cabins.push(app.register(&format!("Cabaña {n}"), 4).await.0);
+    }
+    let holds = cabins.iter().map(|cabin| app.hold(cabin, 30, 33));
+    let placed = futures_util::future::join_all(holds).await;
+    for r in &placed {
+        assert_eq!(r.status, 201, "{b:?}: {:?}", r.body);
+    }
+    app::reservations::caught_up(&app.state).await.unwrap();
+    let listed = app.admin_get("/v1/admin/reservations").await;
+    let items = listed.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 6, "{b:?}: {:?}", listed.body);
+    let mut guests = std::collections::BTreeSet::new();
+    for r in items {
+        assert_eq!(r["guest"]["name"], "Ana Pérez", "{b:?}: {r:?}");
+        guests.insert(r["guest"]["reference"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(guests.len(), 1, "{b:?}: {guests:?}");
+    let count = |sql: &'static str| {
+        let db = app.state.db.clone();
+        async move {
+            let (n,): (i64,) =
+                eventstore::db_fetch!(&db, (i64,), fetch_one, sql.to_owned()).unwrap();
+            n
+        }
+    };
+    assert_eq!(
+        count("SELECT COUNT(*) FROM guest_directory").await,
+        1,
+        "{b:?}"
+    );
+    assert_eq!(count("SELECT COUNT(*) FROM guest_keys").await, 1, "{b:?}");
+    let profiles = "SELECT COUNT(*) FROM events WHERE event_type = 'GuestProfileSealed'";
+    assert_eq!(count(profiles).await, 1, "{b:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_bookings_at_once_from_one_number_on_sqlite() {
+    first_bookings_at_once_from_one_number_are_one_guest(spawn(Backend::Sqlite, &[]).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_bookings_at_once_from_one_number_on_postgres() {
+    first_bookings_at_once_from_one_number_are_one_guest(spawn(Backend::Postgres, &[]).await).await;
+}
