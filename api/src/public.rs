@@ -10,7 +10,7 @@ use domain::accommodation::{Channel, validate_stay};
 use projections::ReservationStatus;
 use projections::queries;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::input::{
     Consistency, State, accommodation_id, caught_up, parse, reservation_or_404, stay,
@@ -57,17 +57,36 @@ pub async fn availability(
     }
     // Past nights (or years away) are refused as a quote for them is, not answered "none free".
     domain::accommodation::within_calendar(&stay, state.today())?;
-    let offers: Vec<Value> = queries::bookable(&state.db, &stay, q.guests, state.now())
+    let available = queries::bookable(&state.db, &stay, q.guests, state.now())
         .await?
         .into_iter()
-        .map(|(a, quote)| json!({"accommodation": a, "quote": quote}))
+        .map(|(accommodation, quote)| Offer {
+            accommodation,
+            quote,
+        })
         .collect();
-    Ok(HttpResponse::Ok().json(json!({
-        "check_in": q.check_in,
-        "check_out": q.check_out,
-        "guests": q.guests,
-        "available": offers,
-    })))
+    Ok(HttpResponse::Ok().json(Availability {
+        check_in: q.check_in,
+        check_out: q.check_out,
+        guests: q.guests,
+        available,
+    }))
+}
+
+/// The availability answer, written straight from these types (the busiest public read): no
+/// `serde_json::Value` tree of every offer is built on the way.
+#[derive(Serialize)]
+struct Availability {
+    check_in: NaiveDate,
+    check_out: NaiveDate,
+    guests: u32,
+    available: Vec<Offer>,
+}
+
+#[derive(Serialize)]
+struct Offer {
+    accommodation: queries::AccommodationView,
+    quote: domain::Quote,
 }
 
 #[derive(Deserialize, Serialize, utoipa::ToSchema)]
