@@ -9,7 +9,7 @@
 //! `claimed_until_ms`, `last_error`, `created_at_ms`); how a row is closed is each table's own
 //! (an inbox row keeps its outcome, a reply keeps Meta's message id).
 
-use eventstore::{Db, db_exec, db_fetch};
+use eventstore::{Db, Tx, db_exec, db_fetch, exec};
 
 /// How long a claimed row is left alone before another worker may take it.
 const CLAIM_MS: i64 = 60_000;
@@ -85,10 +85,17 @@ impl Queue {
             now_ms,
             limit
         )?;
+        if due.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Every claim of the batch in one transaction: one commit (one turn at SQLite's write
+        // lock) for the batch, not one per row. Each row is still claimed only if no one else
+        // took it since it was read.
+        let mut tx = Tx::begin_durable(&self.db).await?;
         let mut claimed = Vec::with_capacity(due.len());
         for (id, attempts, status) in due {
-            let got = db_exec!(
-                &self.db,
+            let got = exec!(
+                &mut tx,
                 format!(
                     "UPDATE {table} SET status = '{working}', claimed_until_ms = $2 WHERE id = $1 \
                      AND (status = 'pending' OR (status = '{working}' AND claimed_until_ms < $3))"
@@ -105,6 +112,7 @@ impl Queue {
                 });
             }
         }
+        tx.commit().await?;
         Ok(claimed)
     }
 
@@ -145,11 +153,7 @@ impl Queue {
     ) -> Result<(), sqlx::Error> {
         db_exec!(
             &self.db,
-            format!(
-                "UPDATE {} SET status = $2, outcome = $3, last_error = COALESCE($4, last_error), \
-                 done_at_ms = $5, claimed_until_ms = NULL WHERE id = $1",
-                self.shape.table
-            ),
+            self.close_sql(),
             id.to_owned(),
             status.to_owned(),
             outcome.map(str::to_owned),
@@ -157,6 +161,25 @@ impl Queue {
             now_ms
         )?;
         Ok(())
+    }
+
+    fn close_sql(&self) -> String {
+        format!(
+            "UPDATE {} SET status = $2, outcome = $3, last_error = COALESCE($4, last_error), \
+             done_at_ms = $5, claimed_until_ms = NULL WHERE id = $1",
+            self.shape.table
+        )
+    }
+
+    /// [`Queue::done`] as a write beside a command's events: the row is closed in the
+    /// transaction that records what its work did, so one commit covers both.
+    pub fn done_with<'a>(&'a self, id: &'a str, outcome: &'a str, now_ms: i64) -> DoneWith<'a> {
+        DoneWith {
+            queue: self,
+            id,
+            outcome,
+            now_ms,
+        }
     }
 
     /// Tries again later, after a backoff that grows with every attempt.
@@ -202,6 +225,30 @@ impl Queue {
             attempts,
             due_ms,
             error.to_owned()
+        )?;
+        Ok(())
+    }
+}
+
+/// A row closed as done in a command's own transaction (see [`Queue::done_with`]).
+pub struct DoneWith<'a> {
+    queue: &'a Queue,
+    id: &'a str,
+    outcome: &'a str,
+    now_ms: i64,
+}
+
+#[async_trait::async_trait]
+impl eventstore::AlsoWrite for DoneWith<'_> {
+    async fn write(&self, tx: &mut dyn eventstore::StoreTx) -> Result<(), eventstore::StoreError> {
+        exec!(
+            tx.sql(),
+            self.queue.close_sql(),
+            self.id.to_owned(),
+            "done".to_owned(),
+            Some(self.outcome.to_owned()),
+            None::<String>,
+            self.now_ms
         )?;
         Ok(())
     }

@@ -23,7 +23,7 @@ use serde_json::Value;
 use super::BATCH;
 use crate::context::Context;
 use crate::error::AppError;
-use crate::execute::{Origin, Source, execute};
+use crate::execute::{Origin, Source, execute, execute_with};
 use crate::queue::{Claimed, Queue};
 
 /// Carries out every reactor task due; returns how many were handled.
@@ -54,15 +54,25 @@ pub async fn process_tasks(state: &Context) -> Result<usize, AppError> {
         };
         let event: Value = serde_json::from_str(&event).unwrap_or_default();
         let result = match kind.as_str() {
-            task::PAYMENT_LINK => payment_link(state, accommodation, reservation).await,
-            task::REFUND => refund(state, accommodation, reservation, &event).await,
-            task::NOTIFY => notify(state, &c, accommodation, reservation, &event).await,
-            task::BALANCE_LINK => balance_link(state, accommodation, reservation).await,
+            task::PAYMENT_LINK => {
+                payment_link(state, (&queue, &c), accommodation, reservation).await
+            }
+            task::REFUND => refund(state, accommodation, reservation, &event)
+                .await
+                .map(Some),
+            task::NOTIFY => notify(state, &c, accommodation, reservation, &event)
+                .await
+                .map(Some),
+            task::BALANCE_LINK => balance_link(state, accommodation, reservation)
+                .await
+                .map(Some),
             other => Err(TaskError::Refused(format!("unknown task kind {other}"))),
         };
         let now = state.now().timestamp_millis();
         match result {
-            Ok(outcome) => queue.done(&c.id, &outcome, now).await?,
+            Ok(Some(outcome)) => queue.done(&c.id, &outcome, now).await?,
+            // Closed with the event that records its work.
+            Ok(None) => {}
             Err(TaskError::Transient(why)) => queue.retry(&c, &why, now).await?,
             Err(TaskError::Refused(why)) => {
                 tracing::error!(kind = %kind, error = %why, "a payment side effect was refused; see the admin alerts");
@@ -116,21 +126,23 @@ fn task_origin(reservation: ReservationId) -> Origin {
     Origin::new(Source::MercadoPago, "reactor").correlated(reservation.as_uuid())
 }
 
-/// Creates the Checkout Pro preference for a held reservation and records it.
+/// Creates the Checkout Pro preference for a held reservation and records it, the task closed
+/// in the same transaction (`None`); otherwise what came of it, for the task to be closed with.
 async fn payment_link(
     state: &Context,
+    (queue, task): (&Queue, &Claimed),
     accommodation: AccommodationId,
     reservation: ReservationId,
-) -> Result<String, TaskError> {
+) -> Result<Option<String>, TaskError> {
     let mut acc = load(state, accommodation).await?;
     let Some(r) = acc.reservation(reservation) else {
-        return Ok("reservation not found".into());
+        return Ok(Some("reservation not found".into()));
     };
     if r.status != ReservationStatus::Held {
-        return Ok("no longer held".into());
+        return Ok(Some("no longer held".into()));
     }
     if r.payment_url.is_some() {
-        return Ok("link already created".into());
+        return Ok(Some("link already created".into()));
     }
     let now = state.now();
     let hold = chrono::Duration::minutes(state.settings.hold_minutes);
@@ -144,7 +156,7 @@ async fn payment_link(
         match execute(state, accommodation, cmd, &task_origin(reservation)).await {
             Ok(_) => acc = load(state, accommodation).await?,
             Err(AppError::Domain(BookingError::HoldExpired { .. })) => {
-                return Ok("hold lapsed before a link could be made".into());
+                return Ok(Some("hold lapsed before a link could be made".into()));
             }
             // Extended already, or no longer held: the link is made (or not) on what stands.
             Err(AppError::Domain(_)) => {}
@@ -155,10 +167,10 @@ async fn payment_link(
         .reservation(reservation)
         .filter(|r| r.status == ReservationStatus::Held)
     else {
-        return Ok("no longer held".into());
+        return Ok(Some("no longer held".into()));
     };
     if r.expires_at <= now {
-        return Ok("hold lapsed before a link could be made".into());
+        return Ok(Some("hold lapsed before a link could be made".into()));
     }
     let name = acc.info().map(|i| i.name.clone()).unwrap_or_default();
     let public = &state.settings.public_url;
@@ -181,11 +193,14 @@ async fn payment_link(
         amount: r.quote.deposit,
         expires_at: r.expires_at,
     });
-    match execute(state, accommodation, cmd, &task_origin(reservation)).await {
-        Ok(_) => Ok("link created".into()),
-        Err(AppError::Domain(BookingError::NotHeld)) => Ok("no longer held".into()),
+    // Nothing here reads the link back at once: no wait for its position.
+    let closed = queue.done_with(&task.id, "link created", now.timestamp_millis());
+    let origin = task_origin(reservation);
+    match execute_with(state, accommodation, cmd, &origin, &closed).await {
+        Ok(_) => Ok(None),
+        Err(AppError::Domain(BookingError::NotHeld)) => Ok(Some("no longer held".into())),
         // Expired or cancelled while the provider answered: the link simply goes unused.
-        Err(AppError::Domain(e)) => Ok(format!("not recorded: {e}")),
+        Err(AppError::Domain(e)) => Ok(Some(format!("not recorded: {e}"))),
         Err(e) => Err(e.into()),
     }
 }
