@@ -144,6 +144,8 @@ async fn read_models_follow_the_log_and_rebuild_identically() {
             ["Cabaña Norte", "Cabaña Sur"],
             "{backend}"
         );
+        let names = queries::accommodation_names(&db).await.unwrap();
+        assert_eq!(names, ["Cabaña Norte", "Cabaña Sur"], "{backend}");
 
         // Norte is confirmed on `day`, Sur's hold was cancelled: only Sur is free, and only for
         // up to its 2 guests.

@@ -264,11 +264,7 @@ async fn handle(
     let asked_note = stored.voice_note_asked().map(str::to_owned);
     let dialogue = stored.resumed();
     // Cabin names: one named before any is offered ("quiero la del río") is kept.
-    let cabins: Vec<String> = queries::accommodations(&state.db)
-        .await?
-        .into_iter()
-        .map(|a| a.name)
-        .collect();
+    let cabins = queries::accommodation_names(&state.db).await?;
     let at = DateTime::from_timestamp(m.timestamp, 0).unwrap_or_else(|| state.now());
     let setting = Setting {
         now: at,

@@ -116,9 +116,8 @@ async fn listen(state: &Context, m: &InboundMessage) -> Result<Heard, Retry> {
         }
         Err(err) => return Err(Retry(err.to_string())),
     };
-    let names: Vec<String> = projections::queries::accommodations(&state.db)
+    let names = projections::queries::accommodation_names(&state.db)
         .await
-        .map(|all| all.into_iter().map(|a| a.name).collect())
         .unwrap_or_default();
     let transcript = match pool
         .transcribe(pcm.samples, voice::vocabulary_prompt(&names))

@@ -68,6 +68,18 @@ pub async fn accommodations(db: &Db) -> Result<Vec<AccommodationView>, sqlx::Err
         .collect())
 }
 
+/// Every cabin's name, in the list's order: what a conversation needs of them on every turn
+/// (a name said before any is offered), without reading each one's pricing.
+pub async fn accommodation_names(db: &Db) -> Result<Vec<String>, sqlx::Error> {
+    let rows: Vec<(String,)> = db_fetch!(
+        db,
+        (String,),
+        fetch_all,
+        "SELECT name FROM rm_accommodations ORDER BY name, id".to_owned()
+    )?;
+    Ok(rows.into_iter().map(|(name,)| name).collect())
+}
+
 pub async fn accommodation(db: &Db, id: &str) -> Result<Option<AccommodationView>, sqlx::Error> {
     let row: Option<AccommodationRow> = db_fetch!(
         db,

@@ -20,8 +20,8 @@ mod stays;
 mod upcoming;
 
 pub use accommodations::{
-    AccommodationView, CabinCalendar, accommodation, accommodation_registered, accommodations,
-    bookable, cabin_calendar, free_accommodations, owner_utc_offset, utc_offset_of,
+    AccommodationView, CabinCalendar, accommodation, accommodation_names, accommodation_registered,
+    accommodations, bookable, cabin_calendar, free_accommodations, owner_utc_offset, utc_offset_of,
 };
 pub use channels::{CalendarVersion, ConflictView, calendar_version, open_conflicts};
 pub use payments::{AlertView, PaymentView, RefundView, alerts, payments_of, refunds_of};
