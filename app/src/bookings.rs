@@ -34,6 +34,15 @@ pub struct NewGuest {
 }
 
 impl NewGuest {
+    /// What the guest's sealed profile holds.
+    fn profile(&self) -> eventstore::pii::Profile {
+        eventstore::pii::Profile {
+            name: self.name.trim().to_owned(),
+            phone: self.phone.clone(),
+            whatsapp: self.whatsapp,
+        }
+    }
+
     /// The name and phone, checked.
     pub fn validated(&self) -> Result<(), AppError> {
         let name = self.name.trim();
@@ -178,18 +187,9 @@ async fn hold_for_new_guest(
 ) -> Result<Option<Held>, AppError> {
     let guest = GuestId::random();
     let key: [u8; 32] = rand::random();
-    let profile = eventstore::pii::Profile {
-        name: request.guest.name.trim().to_owned(),
-        phone: request.guest.phone.clone(),
-        whatsapp: request.guest.whatsapp,
-    };
-    let seal = GuestCommand::SealProfile {
-        guest_id: guest,
-        sealed: eventstore::pii::seal_profile(&key, &profile),
-    };
+    let seal = seal(guest, &key, &request.guest.profile());
     let sealed = domain::Aggregate::decide(&domain::Guest::default(), &seal, ctx.now())
         .unwrap_or_else(|never| match never {});
-    // Correlated with the guest's conversation, as `record_guest_as` records it.
     let guest_origin = origin.clone().correlated(guest.as_uuid());
     let new_guest = NewGuestWrites {
         phone: &request.guest.phone,
@@ -327,11 +327,7 @@ async fn record_guest_as(
     origin: &Origin,
 ) -> Result<Option<Recorded>, AppError> {
     let name = guest.name.trim();
-    let mut profile = eventstore::pii::Profile {
-        name: name.to_owned(),
-        phone: guest.phone.clone(),
-        whatsapp: guest.whatsapp,
-    };
+    let mut profile = guest.profile();
     let key = match new_key {
         Some(key) => key,
         None => {
@@ -351,12 +347,18 @@ async fn record_guest_as(
             eventstore::pii::key_or_create(&ctx.db, &id.stream_id(), now_ms).await?
         }
     };
-    // Personal data goes into the log sealed with the guest's own key (see eventstore::pii).
-    let cmd = GuestCommand::SealProfile {
-        guest_id: id,
-        sealed: eventstore::pii::seal_profile(&key, &profile),
-    };
-    // Correlated with the guest's conversation, like their dialogue events.
     let origin = origin.clone().correlated(id.as_uuid());
-    Ok(Some(execute_guest(ctx, id, cmd, &origin).await?))
+    Ok(Some(
+        execute_guest(ctx, id, seal(id, &key, &profile), &origin).await?,
+    ))
+}
+
+/// The command recording `profile` on guest `id`'s stream. Personal data goes into the log
+/// sealed with the guest's own key (see `eventstore::pii`); its events are correlated with the
+/// guest's conversation (`origin.correlated(id)`), like their dialogue events.
+fn seal(id: GuestId, key: &[u8; 32], profile: &eventstore::pii::Profile) -> GuestCommand {
+    GuestCommand::SealProfile {
+        guest_id: id,
+        sealed: eventstore::pii::seal_profile(key, profile),
+    }
 }
