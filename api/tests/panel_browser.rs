@@ -326,6 +326,9 @@ async fn the_owner_sets_up_a_cabin_settles_an_alert_and_answers_a_guest_in_a_bro
             "quiero hablar con una persona",
         )
         .await;
+        // The page lists a conversation once the bot has taken the message up (its guest is
+        // known then), and it is not reloaded while the test waits: the bot's answer first.
+        app.answer_to("wamid.person").await;
         browser
             .go(&format!("{}/panel/conversaciones", app.base))
             .await;
