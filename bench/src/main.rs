@@ -476,6 +476,12 @@ PostgreSQL: CABANAS_BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/pos
 // Long on purpose: the dispatch of every `bench` part and the default run's order, read at once.
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // The service runs in this process: its warnings go to stderr, so a figure that moved
+    // because something failed (a pass retried a second later) shows why.
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::new("warn"))
+        .init();
     let only = std::env::args().nth(1).unwrap_or_default();
     const KNOWN: [&str; 9] = [
         "", "write", "read", "nlu", "voice", "replay", "cost", "e2e", "panel",
