@@ -73,34 +73,12 @@ async fn insert(
     id: &str,
     wa_id: &str,
     message: serde_json::Value,
-    times: (i64, i64),
-) -> Result<bool, sqlx::Error> {
-    let mut tx = Tx::begin_durable(db).await?;
-    let new = insert_in(&mut tx, id, wa_id, message, times).await?;
-    tx.commit().await?;
-    Ok(new)
-}
-
-/// [`insert`], inside a transaction of the caller's.
-async fn insert_in(
-    tx: &mut Tx,
-    id: &str,
-    wa_id: &str,
-    mut message: serde_json::Value,
     (created_ms, due_ms): (i64, i64),
 ) -> Result<bool, sqlx::Error> {
-    // Echoed back in the message's status updates: how an interrupted send is recognised.
-    if id.len() <= TRACKER_MAX
-        && let Some(fields) = message.as_object_mut()
-    {
-        fields.insert("biz_opaque_callback_data".into(), id.into());
-    }
-    let body = message.to_string();
-    let n = exec!(
-        tx,
-        "INSERT INTO wa_outbox (id, wa_id, body, next_attempt_at_ms, created_at_ms) \
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING"
-            .to_owned(),
+    let body = tracked(id, message);
+    let n = db_exec!(
+        db,
+        INSERT.to_owned(),
         id.to_owned(),
         wa_id.to_owned(),
         body,
@@ -108,6 +86,42 @@ async fn insert_in(
         created_ms
     )?;
     Ok(n == 1)
+}
+
+/// [`insert`], inside a transaction of the caller's.
+async fn insert_in(
+    tx: &mut Tx,
+    id: &str,
+    wa_id: &str,
+    message: serde_json::Value,
+    (created_ms, due_ms): (i64, i64),
+) -> Result<bool, sqlx::Error> {
+    let body = tracked(id, message);
+    let n = exec!(
+        tx,
+        INSERT.to_owned(),
+        id.to_owned(),
+        wa_id.to_owned(),
+        body,
+        due_ms,
+        created_ms
+    )?;
+    Ok(n == 1)
+}
+
+/// A reply's row: a no-op when its id is queued already.
+const INSERT: &str = "INSERT INTO wa_outbox (id, wa_id, body, next_attempt_at_ms, created_at_ms) \
+                      VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING";
+
+/// The message as stored, carrying its reply id as `biz_opaque_callback_data`: Meta echoes it
+/// in the message's status updates, which is how an interrupted send is recognised.
+fn tracked(id: &str, mut message: serde_json::Value) -> String {
+    if id.len() <= TRACKER_MAX
+        && let Some(fields) = message.as_object_mut()
+    {
+        fields.insert("biz_opaque_callback_data".into(), id.into());
+    }
+    message.to_string()
 }
 
 /// Queues the reply `id` again as the notice template when Meta refused it (with `code`) for

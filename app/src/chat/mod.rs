@@ -203,9 +203,8 @@ async fn mark_handled(
     handled: &mut usize,
 ) -> Result<(), AppError> {
     if !marked {
-        let mut tx = eventstore::Tx::begin_durable(&state.db).await?;
-        mark_in(&mut tx, wamid, state.now().timestamp_millis()).await?;
-        tx.commit().await?;
+        let now_ms = state.now().timestamp_millis();
+        eventstore::db_exec!(&state.db, MARK.to_owned(), wamid.to_owned(), now_ms)?;
     }
     *handled += 1;
     // Blue ticks: best effort, off the conversation's path (a lost receipt loses nothing).
@@ -222,14 +221,11 @@ async fn mark_handled(
 
 /// Marks the message `wamid` answered.
 async fn mark_in(tx: &mut eventstore::Tx, wamid: &str, now_ms: i64) -> Result<(), sqlx::Error> {
-    eventstore::exec!(
-        tx,
-        "UPDATE wa_inbox SET processed_at_ms = $2 WHERE wamid = $1".to_owned(),
-        wamid.to_owned(),
-        now_ms
-    )?;
+    eventstore::exec!(tx, MARK.to_owned(), wamid.to_owned(), now_ms)?;
     Ok(())
 }
+
+const MARK: &str = "UPDATE wa_inbox SET processed_at_ms = $2 WHERE wamid = $1";
 
 /// The guest's conversation state and when it last moved.
 async fn load(
