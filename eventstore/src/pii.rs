@@ -190,7 +190,10 @@ pub async fn guest_for_phone(db: &Db, phone: &str) -> Result<GuestId, sqlx::Erro
                 .fetch_optional(p)
                 .await?
         }
+        // A write: it takes its turn (see `write_gate`) rather than meet SQLite's busy handler,
+        // whose sleeps stalled a WhatsApp turn 100–600 ms behind another writer's commit.
         Db::Sqlite(p) => {
+            let _turn = crate::write_gate::turn(p).await?;
             sqlx::query_scalar(sql)
                 .bind(digest)
                 .bind(id)
@@ -207,28 +210,20 @@ pub async fn guest_for_phone(db: &Db, phone: &str) -> Result<GuestId, sqlx::Erro
 /// Forgets a guest: destroys their key and the link from their phone number to their id.
 /// True when there was a key to destroy.
 pub async fn erase(db: &Db, guest_id: &str) -> Result<bool, sqlx::Error> {
-    let unlink = "DELETE FROM guest_directory WHERE guest_id = $1";
-    match db {
-        Db::Postgres(p) => {
-            sqlx::query(unlink).bind(guest_id).execute(p).await?;
-        }
-        Db::Sqlite(p) => {
-            sqlx::query(unlink).bind(guest_id).execute(p).await?;
-        }
-    }
-    let sql = "DELETE FROM guest_keys WHERE guest_id = $1";
-    let n = match db {
-        Db::Postgres(p) => sqlx::query(sql)
-            .bind(guest_id)
-            .execute(p)
-            .await?
-            .rows_affected(),
-        Db::Sqlite(p) => sqlx::query(sql)
-            .bind(guest_id)
-            .execute(p)
-            .await?
-            .rows_affected(),
-    };
+    // One transaction: the link never outlives the key, and on SQLite the writes take their
+    // turn (see `write_gate`).
+    let mut tx = Tx::begin_durable(db).await?;
+    exec!(
+        &mut tx,
+        "DELETE FROM guest_directory WHERE guest_id = $1".to_owned(),
+        guest_id.to_owned()
+    )?;
+    let n = exec!(
+        &mut tx,
+        "DELETE FROM guest_keys WHERE guest_id = $1".to_owned(),
+        guest_id.to_owned()
+    )?;
+    tx.commit().await?;
     Ok(n > 0)
 }
 

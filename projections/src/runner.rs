@@ -267,6 +267,8 @@ impl Runner {
                 q.execute(pool).await?.rows_affected()
             }
             Db::Sqlite(pool) => {
+                // A write: it takes its turn rather than meet SQLite's busy handler.
+                let _turn = eventstore::write_gate::turn(pool).await?;
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(last).bind(now);
                 for p in idle {
                     q = q.bind(p.name());
