@@ -4,7 +4,7 @@
 //! nothing twice.
 //!
 //! What it knows is what the log says without opening a seal: whether a profile was recorded
-//! and erased since, where the conversation stands, and which voice notes were heard. The
+//! and erased since, which messages moved the conversation, and which voice notes were heard. The
 //! personal data itself stays sealed (see `GuestProfileSealed`); comparing a new profile with
 //! the last one is the caller's, who holds the key.
 
@@ -49,19 +49,15 @@ pub struct Guest {
     /// Erased, with no profile recorded since.
     erased: bool,
     /// The messages that moved the conversation, so a message taken up twice moves it once.
+    /// Where the conversation stands is not kept: nothing decided here depends on it, and this
+    /// state stays cached per guest (see `CommandHandler`), where a dialogue offering fifty
+    /// cabins weighed about 50 KB as a JSON tree. The conversation worker reads it from the log.
     advanced_by: BTreeSet<String>,
-    /// Where the conversation stands, and when it last moved.
-    dialogue: Option<(Value, DateTime<Utc>)>,
     /// The voice notes heard, by message id.
     notes: BTreeSet<String>,
 }
 
 impl Guest {
-    /// Where the conversation stands (the dialogue's own state, opaque here) and when it moved.
-    pub fn dialogue(&self) -> Option<&(Value, DateTime<Utc>)> {
-        self.dialogue.as_ref()
-    }
-
     pub fn has_profile(&self) -> bool {
         self.profile && !self.erased
     }
@@ -127,7 +123,6 @@ impl Aggregate for Guest {
             GuestEvent::PersonalDataErased(_) => self.erased = true,
             GuestEvent::DialogueAdvanced(d) => {
                 self.advanced_by.insert(d.wamid.clone());
-                self.dialogue = Some((d.state.clone(), d.at));
             }
             GuestEvent::VoiceNoteTranscribed(v) => {
                 self.notes.insert(v.wamid.clone());
