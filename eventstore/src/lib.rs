@@ -305,7 +305,8 @@ pub async fn connect_with(url: &str, tuning: Tuning) -> Result<Arc<dyn EventStor
     }
 }
 
-/// [`EventStore::wait_for_positions`]'s loop, for a backend that wraps it.
+/// [`EventStore::wait_for_positions`]'s default loop (PostgreSQL's own also reads what its
+/// sequencer just stamped).
 pub(crate) async fn wait_until_stamped<S: EventStore + ?Sized>(
     store: &S,
     event_ids: &[Uuid],

@@ -24,6 +24,7 @@ use crate::{
     StoreTx,
 };
 use combine::{Combiner, Turn, recorded_now};
+use stamped::Stamped;
 
 const BATCH: i64 = 2000;
 /// A pooled connection idle longer than this is pinged before it is handed out (the server may
@@ -67,6 +68,8 @@ pub struct PgStore {
     wake: Arc<tokio::sync::Notify>,
     /// How many callers here wait for stamps now (see `Waiting`).
     waiters: Arc<AtomicUsize>,
+    /// What the sequencer stamped last, for those callers (see `stamped`).
+    stamped: Arc<Stamped>,
     changes: tokio::sync::watch::Receiver<u64>,
     stop: Arc<std::sync::atomic::AtomicBool>,
     #[allow(dead_code)] // Kept so the task's lifetime is visibly tied to the store.
@@ -102,8 +105,14 @@ impl PgStore {
         // Named, so that pg_stat_activity (and an operator, or the bench) can tell it apart.
         let sequencer_options = options.clone().application_name(SEQUENCER_NAME);
         let waiters = Arc::new(AtomicUsize::new(0));
+        let stamped = Arc::new(Stamped::default());
         let sequencer = tokio::spawn(run_sequencer(
-            sequencer_options,
+            Sequencer {
+                options: sequencer_options,
+                conn: None,
+                head: None,
+                stamped: stamped.clone(),
+            },
             wake.clone(),
             waiters.clone(),
             changed,
@@ -115,6 +124,7 @@ impl PgStore {
             heads: Default::default(),
             wake,
             waiters,
+            stamped,
             changes,
             stop,
             sequencer,
@@ -182,17 +192,12 @@ impl PgStore {
 /// again every `IDLE_LOOK` for other instances' writes, or every `WAITED_LOOK` while a caller
 /// here waits for a stamp (late commits held back by an older transaction).
 async fn run_sequencer(
-    options: PgConnectOptions,
+    mut sequencer: Sequencer,
     wake: Arc<tokio::sync::Notify>,
     waiters: Arc<AtomicUsize>,
     changed: tokio::sync::watch::Sender<u64>,
     stop: Arc<std::sync::atomic::AtomicBool>,
 ) {
-    let mut sequencer = Sequencer {
-        options,
-        conn: None,
-        head: None,
-    };
     loop {
         if stop.load(std::sync::atomic::Ordering::SeqCst) {
             return;
@@ -270,6 +275,8 @@ struct Sequencer {
     conn: Option<PgConnection>,
     /// The newest stamp as this process last read or wrote it; `None`: read it first.
     head: Option<Head>,
+    /// Each pass's stamps, once committed, for the callers here waiting for them.
+    stamped: Arc<Stamped>,
 }
 
 impl Sequencer {
@@ -319,8 +326,10 @@ impl Sequencer {
         let mut seqs = Vec::with_capacity(rows.len());
         let mut positions = Vec::with_capacity(rows.len());
         let mut hashes = Vec::with_capacity(rows.len());
+        let mut ids = Vec::with_capacity(rows.len());
         for row in &rows {
             let event = decode(row)?;
+            ids.push(event.event_id);
             position += 1;
             let hash = hash_recorded(&prev_hash, &event, position);
             seqs.push(row.try_get::<i64, _>("seq")?);
@@ -346,6 +355,7 @@ impl Sequencer {
         .await;
         match inserted {
             Ok(_) => {
+                self.stamped.remember(ids.into_iter().zip(positions));
                 self.head = Some(Head {
                     position,
                     hash: prev_hash,
@@ -487,6 +497,7 @@ const INSERT_ONE: &str = concat!(insert_events!(), "VALUES ($1, $2, $3, $4, $5, 
 
 // After the statement macros, which it uses too.
 mod combine;
+mod stamped;
 /// A batch, as column arrays (see `Columns`).
 macro_rules! insert_many {
     () => {
@@ -732,9 +743,39 @@ impl EventStore for PgStore {
         event_ids: &[Uuid],
         timeout: std::time::Duration,
     ) -> Result<Option<Vec<i64>>, StoreError> {
+        const RECHECK: Duration = Duration::from_millis(20);
         let _waiting = Waiting::new(&self.waiters);
+        let deadline = tokio::time::Instant::now() + timeout;
+        // Subscribed before the first look, so a pass between the look and the wait is seen.
+        let mut changes = self.changes.clone();
+        changes.borrow_and_update();
         self.wake.notify_one();
-        crate::wait_until_stamped(self, event_ids, timeout).await
+        let mut first = true;
+        loop {
+            if let Some(found) = self.stamped.all_of(event_ids) {
+                return Ok(Some(found));
+            }
+            // Not stamped here: perhaps by another instance (never on the first look, which
+            // comes right after the events were written and before this one's sequencer ran).
+            if !first {
+                let found = self.positions_of(event_ids).await?;
+                if found.iter().all(Option::is_some) {
+                    return Ok(Some(found.into_iter().flatten().collect()));
+                }
+            }
+            first = false;
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                return Ok(None);
+            }
+            // This process's sequencer announces each pass; another's is not heard of, so the
+            // database is asked again at least every `RECHECK`.
+            let wait = RECHECK.min(deadline - now);
+            if let Ok(Err(_)) = tokio::time::timeout(wait, changes.changed()).await {
+                // The store is closing: no more announcements, only the recheck.
+                tokio::time::sleep(wait).await;
+            }
+        }
     }
 
     async fn positions_of(&self, event_ids: &[Uuid]) -> Result<Vec<Option<i64>>, StoreError> {
