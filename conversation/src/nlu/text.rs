@@ -43,19 +43,28 @@ const KEEP: &[&str] = &[
     "vienes", "entero", "enteros", "lunas",
 ];
 
-fn distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.iter().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != cb);
-            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
+/// Whether `a` and `b` (ASCII) are at most one typed slip apart: one letter changed, added or
+/// left out (an edit distance of at most 1). It runs for every longer word of a message against
+/// every month and weekday, and for every word of every cabin's name when a message may name
+/// one: a full edit-distance table, allocated per pair, was most of a WhatsApp turn's
+/// allocations with fifty cabins.
+fn one_slip_apart(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if long.len() - short.len() > 1 {
+        return false;
     }
-    prev[b.len()]
+    // Past the common start, the rest must match with one letter changed (same length) or
+    // with the longer word's next letter skipped.
+    let same = short.iter().zip(long).take_while(|(x, y)| x == y).count();
+    if same == short.len() {
+        return true;
+    }
+    if short.len() == long.len() {
+        short[same + 1..] == long[same + 1..]
+    } else {
+        short[same..] == long[same + 1..]
+    }
 }
 
 /// A letter typed again and again at the end ("siii", "daleee", "holaaa"): once.
@@ -134,7 +143,7 @@ fn correct(word: &str) -> &str {
         && !known().any(|k| *k == word)
     {
         for known in known() {
-            if word != *known && distance(word, known) <= 1 {
+            if word != *known && one_slip_apart(word, known) {
                 return known;
             }
         }
@@ -355,7 +364,7 @@ pub fn tokens(text: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::tokens;
+    use super::{one_slip_apart, tokens};
 
     fn t(s: &str) -> String {
         tokens(s).join(" ")
@@ -378,5 +387,34 @@ mod tests {
         assert_eq!(t("el biernes"), "el viernes");
         assert_eq!(t("los mayores"), "los mayores");
         assert_eq!(t("siii daleee"), "si dale");
+    }
+
+    /// The edit distance, as a table: the definition `one_slip_apart` must agree with.
+    fn distance(a: &str, b: &str) -> usize {
+        let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+        let mut prev: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.iter().enumerate() {
+            let mut cur = vec![i + 1];
+            for (j, cb) in b.iter().enumerate() {
+                let cost = usize::from(ca != cb);
+                cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
+            }
+            prev = cur;
+        }
+        prev[b.len()]
+    }
+
+    #[test]
+    fn one_slip_is_an_edit_distance_of_at_most_one() {
+        let words = [
+            "", "a", "ab", "ba", "abc", "marzo", "marso", "marzoo", "mazo", "amrzo", "arzo",
+            "marz", "viernes", "biernes", "vierne", "viernesa", "jueves", "juves", "lunes",
+            "lunas", "martes", "mates", "sabado", "sabadoo", "domingo", "domigno",
+        ];
+        for a in words {
+            for b in words {
+                assert_eq!(one_slip_apart(a, b), distance(a, b) <= 1, "{a:?} and {b:?}");
+            }
+        }
     }
 }
