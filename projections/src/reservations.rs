@@ -157,6 +157,16 @@ impl Projection for Reservations {
             let e = &a.event;
             let position = e.position.unwrap_or_default();
             let at = millis(e.recorded_at);
+            // Nothing here reads a conversation or a voice note: skipped before the clone below,
+            // which for a dialogue offering fifty cabins copied a few hundred strings per turn.
+            if matches!(
+                a.decoded,
+                None | Some(Decoded::Guest(
+                    GuestEvent::DialogueAdvanced(_) | GuestEvent::VoiceNoteTranscribed(_)
+                ))
+            ) {
+                continue;
+            }
             let event = match a.decoded.clone() {
                 Some(Decoded::Accommodation(id, event)) => (id, event),
                 Some(Decoded::Guest(guest)) => {

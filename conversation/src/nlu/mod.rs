@@ -25,6 +25,9 @@ pub mod text;
 /// "lunes" … "domingo": the weekday's name as guests and the owner read it.
 pub use calendar::weekday_name;
 
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
+
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
@@ -260,6 +263,26 @@ pub fn words(text: &str) -> Vec<String> {
     text::tokens(text)
 }
 
+/// The words of a cabin's name, as [`text::tokens`] reads them, remembered: every message that
+/// may name a cabin is matched against every cabin's name (twice when it answers an offer), and
+/// reading fifty names each time was a large share of a turn's work. Names seldom change; the
+/// memory starts over past `NAMES_KEPT` of them.
+fn name_words(name: &str) -> Arc<[String]> {
+    const NAMES_KEPT: usize = 1024;
+    static READ: LazyLock<Mutex<HashMap<String, Arc<[String]>>>> = LazyLock::new(Default::default);
+    // A poisoned lock only means a panic elsewhere: the map is still a valid memory.
+    let mut read = READ.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(words) = read.get(name) {
+        return words.clone();
+    }
+    if read.len() >= NAMES_KEPT {
+        read.clear();
+    }
+    let words: Arc<[String]> = text::tokens(name).into();
+    read.insert(name.to_owned(), words.clone());
+    words
+}
+
 const NAME_STOPWORDS: &[&str] = &[
     "del", "las", "los", "con", "por", "que", "una", "uno", "para", "casa", "cabana", "the",
 ];
@@ -269,7 +292,7 @@ const NAME_STOPWORDS: &[&str] = &[
 /// words fit several, or none.
 pub fn named<'a, T>(items: &'a [T], name: impl Fn(&T) -> &str, text: &str) -> Option<&'a T> {
     let said = text::tokens(text);
-    let names: Vec<Vec<String>> = items.iter().map(|i| text::tokens(name(i))).collect();
+    let names: Vec<Arc<[String]>> = items.iter().map(|i| name_words(name(i))).collect();
     let mut found = items.iter().zip(&names).filter(|(_, name)| {
         name.iter().any(|w| {
             w.chars().count() >= 3
