@@ -251,7 +251,7 @@ pub trait EventStore: Send + Sync {
         event_ids: &[Uuid],
         timeout: std::time::Duration,
     ) -> Result<Option<Vec<i64>>, StoreError> {
-        wait_until_stamped(self, event_ids, timeout).await
+        wait_until_stamped(self, event_ids, timeout, None).await
     }
 
     /// Walks the whole global log and reports the first event whose hash does not match.
@@ -305,27 +305,42 @@ pub async fn connect_with(url: &str, tuning: Tuning) -> Result<Arc<dyn EventStor
     }
 }
 
-/// [`EventStore::wait_for_positions`]'s default loop (PostgreSQL's own also reads what its
-/// sequencer just stamped).
+/// Where a waiter finds stamps without asking the database: what this process's sequencer
+/// has just stamped (PostgreSQL); `None` when it does not know all of them.
+pub(crate) type StampedHere<'a> = &'a (dyn Fn(&[Uuid]) -> Option<Vec<i64>> + Sync);
+
+/// [`EventStore::wait_for_positions`]'s loop. With `here`, each look reads it first and the
+/// database only when it does not know every event, and never on the first look: the events
+/// were just written, and the sequencer that may have stamped them since is this one.
 pub(crate) async fn wait_until_stamped<S: EventStore + ?Sized>(
     store: &S,
     event_ids: &[Uuid],
     timeout: std::time::Duration,
+    here: Option<StampedHere<'_>>,
 ) -> Result<Option<Vec<i64>>, StoreError> {
     const RECHECK: std::time::Duration = std::time::Duration::from_millis(20);
     let deadline = tokio::time::Instant::now() + timeout;
     // Subscribed before the first look, so a stamp between the look and the wait is seen.
     let mut changes = store.log_changes();
     changes.borrow_and_update();
+    let mut first = true;
     loop {
-        let found = store.positions_of(event_ids).await?;
-        if found.iter().all(Option::is_some) {
-            return Ok(Some(found.into_iter().flatten().collect()));
+        if let Some(found) = here.and_then(|here| here(event_ids)) {
+            return Ok(Some(found));
         }
+        if !(first && here.is_some()) {
+            let found = store.positions_of(event_ids).await?;
+            if found.iter().all(Option::is_some) {
+                return Ok(Some(found.into_iter().flatten().collect()));
+            }
+        }
+        first = false;
         let now = tokio::time::Instant::now();
         if now >= deadline {
             return Ok(None);
         }
+        // This process's sequencer announces each pass; another instance's is not heard of,
+        // so the database is asked again at least every `RECHECK`.
         let wait = RECHECK.min(deadline - now);
         if let Ok(Err(_)) = tokio::time::timeout(wait, changes.changed()).await {
             // The store is closing: no more ticks, only the recheck.

@@ -743,39 +743,10 @@ impl EventStore for PgStore {
         event_ids: &[Uuid],
         timeout: std::time::Duration,
     ) -> Result<Option<Vec<i64>>, StoreError> {
-        const RECHECK: Duration = Duration::from_millis(20);
         let _waiting = Waiting::new(&self.waiters);
-        let deadline = tokio::time::Instant::now() + timeout;
-        // Subscribed before the first look, so a pass between the look and the wait is seen.
-        let mut changes = self.changes.clone();
-        changes.borrow_and_update();
         self.wake.notify_one();
-        let mut first = true;
-        loop {
-            if let Some(found) = self.stamped.all_of(event_ids) {
-                return Ok(Some(found));
-            }
-            // Not stamped here: perhaps by another instance (never on the first look, which
-            // comes right after the events were written and before this one's sequencer ran).
-            if !first {
-                let found = self.positions_of(event_ids).await?;
-                if found.iter().all(Option::is_some) {
-                    return Ok(Some(found.into_iter().flatten().collect()));
-                }
-            }
-            first = false;
-            let now = tokio::time::Instant::now();
-            if now >= deadline {
-                return Ok(None);
-            }
-            // This process's sequencer announces each pass; another's is not heard of, so the
-            // database is asked again at least every `RECHECK`.
-            let wait = RECHECK.min(deadline - now);
-            if let Ok(Err(_)) = tokio::time::timeout(wait, changes.changed()).await {
-                // The store is closing: no more announcements, only the recheck.
-                tokio::time::sleep(wait).await;
-            }
-        }
+        let here = |ids: &[Uuid]| self.stamped.all_of(ids);
+        crate::wait_until_stamped(self, event_ids, timeout, Some(&here)).await
     }
 
     async fn positions_of(&self, event_ids: &[Uuid]) -> Result<Vec<Option<i64>>, StoreError> {
