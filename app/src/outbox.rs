@@ -370,14 +370,8 @@ impl Outbox {
                 self.recovered(&c.id, known, now_ms).await?;
                 continue;
             }
-            let body: Option<(String,)> = db_fetch!(
-                &self.db,
-                (String,),
-                fetch_optional,
-                "SELECT body FROM wa_outbox WHERE id = $1".to_owned(),
-                c.id.clone()
-            )?;
-            if let Some((body,)) = body {
+            // The body came with the claim (`Shape::OUTBOX` carries it).
+            if let Some(body) = c.carried {
                 claimed.push((c.id, body, c.attempts));
             }
         }

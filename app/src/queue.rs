@@ -9,7 +9,7 @@
 //! `claimed_until_ms`, `last_error`, `created_at_ms`); how a row is closed is each table's own
 //! (an inbox row keeps its outcome, a reply keeps Meta's message id).
 
-use eventstore::{Db, Tx, db_exec, db_fetch, exec};
+use eventstore::{Db, Tx, db_exec, db_fetch, exec, tx_fetch};
 
 /// How long a claimed row is left alone before another worker may take it.
 const CLAIM_MS: i64 = 60_000;
@@ -22,6 +22,9 @@ pub struct Shape {
     pub working: &'static str,
     /// The longest wait between two attempts.
     pub max_backoff_ms: i64,
+    /// A column each claim hands back with the row (the outbox's `body`), read by the claim's
+    /// own update instead of by a query per row after it.
+    pub carry: Option<&'static str>,
 }
 
 impl Shape {
@@ -31,6 +34,7 @@ impl Shape {
             table,
             working: "working",
             max_backoff_ms: 10 * 60 * 1000,
+            carry: None,
         }
     }
 
@@ -40,6 +44,7 @@ impl Shape {
         table: "wa_outbox",
         working: "sending",
         max_backoff_ms: 5 * 60 * 1000,
+        carry: Some("body"),
     };
 }
 
@@ -54,6 +59,8 @@ pub struct Claimed {
     pub id: String,
     pub attempts: i32,
     pub retaken: bool,
+    /// The shape's `carry` column, when it has one.
+    pub carried: Option<String>,
 }
 
 impl Queue {
@@ -71,7 +78,12 @@ impl Queue {
 
     /// Claims up to `limit` rows due at `now_ms`, oldest first.
     pub async fn claim(&self, now_ms: i64, limit: i64) -> Result<Vec<Claimed>, sqlx::Error> {
-        let Shape { table, working, .. } = self.shape;
+        let Shape {
+            table,
+            working,
+            carry,
+            ..
+        } = self.shape;
         let due: Vec<(String, i32, String)> = db_fetch!(
             &self.db,
             (String, i32, String),
@@ -93,22 +105,33 @@ impl Queue {
         // took it since it was read.
         let mut tx = Tx::begin_durable(&self.db).await?;
         let mut claimed = Vec::with_capacity(due.len());
+        let update = format!(
+            "UPDATE {table} SET status = '{working}', claimed_until_ms = $2 WHERE id = $1 \
+             AND (status = 'pending' OR (status = '{working}' AND claimed_until_ms < $3))"
+        );
         for (id, attempts, status) in due {
-            let got = exec!(
-                &mut tx,
-                format!(
-                    "UPDATE {table} SET status = '{working}', claimed_until_ms = $2 WHERE id = $1 \
-                     AND (status = 'pending' OR (status = '{working}' AND claimed_until_ms < $3))"
-                ),
-                id.clone(),
-                now_ms + CLAIM_MS,
-                now_ms
-            )?;
-            if got == 1 {
+            let (until, due_by) = (now_ms + CLAIM_MS, now_ms);
+            // `Some` when the row was claimed here, with its carried column.
+            let got: Option<Option<String>> = match carry {
+                None => (exec!(&mut tx, update.clone(), id.clone(), until, due_by)? == 1)
+                    .then_some(None),
+                Some(column) => tx_fetch!(
+                    &mut tx,
+                    (String,),
+                    fetch_optional,
+                    format!("{update} RETURNING {column}"),
+                    id.clone(),
+                    until,
+                    due_by
+                )?
+                .map(|(value,)| Some(value)),
+            };
+            if let Some(carried) = got {
                 claimed.push(Claimed {
                     id,
                     attempts,
                     retaken: status == working,
+                    carried,
                 });
             }
         }
