@@ -109,8 +109,8 @@ impl Queue {
             "UPDATE {table} SET status = '{working}', claimed_until_ms = $2 WHERE id = $1 \
              AND (status = 'pending' OR (status = '{working}' AND claimed_until_ms < $3))"
         );
+        let (until, due_by) = (now_ms + CLAIM_MS, now_ms);
         for (id, attempts, status) in due {
-            let (until, due_by) = (now_ms + CLAIM_MS, now_ms);
             // `Some` when the row was claimed here, with its carried column.
             let got: Option<Option<String>> = match carry {
                 None => (exec!(&mut tx, update.clone(), id.clone(), until, due_by)? == 1)
