@@ -560,11 +560,13 @@ pub async fn run(state: Arc<Context>) {
 // Admin
 // ---------------------------------------------------------------------------------------------
 
+/// The cabin's own stream says it is registered (as a hold asks), not the read model, which may
+/// not have caught up with a cabin registered a moment ago: its feed added right after would
+/// have been refused as unknown.
 async fn registered(state: &Context, id: AccommodationId) -> Result<(), AppError> {
-    if queries::accommodation_registered(&state.db, &id.to_string()).await? {
-        Ok(())
-    } else {
-        Err(AppError::not_found(format!("no accommodation {id}")))
+    match state.accommodation(id).await?.info() {
+        Some(_) => Ok(()),
+        None => Err(AppError::not_found(format!("no accommodation {id}"))),
     }
 }
 
